@@ -1,0 +1,1 @@
+"""The bank backend connector: HTTP client, backend simulator, settlement-file import."""

@@ -1,0 +1,1 @@
+"""The command line: ``custodian-app COMMAND ...``. One module per group of commands."""

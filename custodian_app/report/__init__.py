@@ -1,0 +1,1 @@
+"""The clearing report: a PDF the supervisor signs."""

@@ -1,0 +1,1 @@
+"""Clearing sessions persisted with SQLAlchemy: users, sessions, evidence, notes, audit log."""

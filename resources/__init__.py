@@ -1,0 +1,1 @@
+"""Data files shipped with custodian_app (installed as the package custodian_app.resources)."""
