@@ -5,3 +5,14 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory, monkeypatch):
+    """Every test gets its own data directory: nothing touches the real user's files."""
+    home = tmp_path_factory.mktemp("custodian-home")
+    monkeypatch.setenv("CUSTODIAN_HOME", str(home))
+    monkeypatch.delenv("CUSTODIAN_DB", raising=False)
+    return home

@@ -1,0 +1,36 @@
+"""Where custodian_app keeps its files on the branch PC.
+
+Everything lives under one folder: ``$CUSTODIAN_HOME`` when set (tests and IT use it), else the
+user's data directory (``~/.local/share/custodian-app`` on Linux, ``%LOCALAPPDATA%`` on Windows).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "custodian-app"
+
+
+def data_dir() -> Path:
+    home = os.environ.get("CUSTODIAN_HOME")
+    path = Path(home) if home else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def config_file() -> Path:
+    """The TOML settings file that IT may roll out (see docs/configuration.md)."""
+    return data_dir() / "settings.toml"
+
+
+def logs_dir() -> Path:
+    path = data_dir() / "logs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{data_dir() / 'custodian.sqlite3'}"
