@@ -43,7 +43,7 @@ class ClearingWizard(QWizard):
         super().__init__(parent)
         self.ctx = ctx
         self.flow = flow or ClearingFlow()
-        self.session_id = session_id
+        self.recorder = ctx.clearing.SessionRecorder(session_id)
         self.setObjectName("clearingWizard")
         self.setWindowTitle(tr("Clear an ATM"))
         self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
@@ -112,26 +112,25 @@ class ClearingWizard(QWizard):
 
     # -- the store ------------------------------------------------------------------------
 
+    @property
+    def session_id(self):
+        return self.recorder.session_id
+
     def persist(self) -> None:
-        """Write the session's state to the store (on the database thread)."""
+        """Bring the store's session up to the flow (on the database thread, in order)."""
         if self.flow.state is None or not self.flow.authenticated:
             return
-        clearing, flow, session_id = self.ctx.clearing, self.flow, self.session_id
-        snapshot = clearing.snapshot(flow)
+        snapshot = self.ctx.clearing.snapshot(self.flow)
+        recorder = self.recorder
 
-        def op(store):
-            return clearing.save_session(store, session_id, snapshot)
-
-        def saved(sid) -> None:
-            self.session_id = sid
+        def saved(_sid) -> None:
             self.persisted.emit(snapshot["state"])
 
-        self.ctx.run_db(self, op, saved, self._store_failed)
+        self.ctx.run_db(self, lambda store: recorder.sync(store, snapshot), saved, self._store_failed)
 
     def store_report(self, pdf: bytes) -> None:
-        clearing, flow = self.ctx.clearing, self.flow
-        sid = self.session_id
-        self.ctx.run_db(self, lambda store: clearing.save_report(store, sid, flow, pdf), None, self._store_failed)
+        recorder, actor = self.recorder, self.flow.custodians[0]
+        self.ctx.run_db(self, lambda store: recorder.save_report(store, pdf, actor), None, self._store_failed)
 
     def _store_failed(self, exc) -> None:
         dialogs.ask(self, tr("The database"), tr("The session could not be saved: %1\nThe clearing can go on; "

@@ -103,10 +103,13 @@ class BackendPage(FlowPage):
         self.progress.setRange(0, 0 if on else 1)
 
     def _progressed(self, value) -> None:
-        nums = [v for v in (value if isinstance(value, tuple) else (value,)) if isinstance(v, int)]
-        if len(nums) >= 2 and nums[1] > 0:
-            self.progress.setRange(0, nums[1])
-            self.progress.setValue(min(nums[0], nums[1]))
+        """progress(bytes received, pages done, pages in all or None) from the backend client."""
+        nbytes, done, total = (tuple(value) + (0, 0, None))[:3]
+        if total:
+            self.progress.setRange(0, total)
+            self.progress.setValue(min(done, total))
+        self.status.setText(tr("Fetching the backend's ledger: %1 KiB received…")
+                            .replace("%1", f"{(nbytes or 0) / 1024:,.0f}"))
 
     def _got(self, host, source: str) -> None:
         self._job = None

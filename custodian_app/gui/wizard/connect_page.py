@@ -80,9 +80,8 @@ class ConnectPage(FlowPage):
 
         def listed(ports) -> None:
             self.port.clear()
-            for p in ports:
-                device = getattr(p, "device", None) or str(p)
-                desc = getattr(p, "description", "") or ""
+            for p in ports:  # (device, description)
+                device, desc = (p[0], p[1]) if isinstance(p, tuple) else (str(p), "")
                 self.port.addItem(f"{device} — {desc}" if desc else device, device)
             if remembered:
                 i = self.port.findData(remembered)
@@ -116,21 +115,36 @@ class ConnectPage(FlowPage):
             .failure(lambda e: self._failed(port, e)).run(self.ctx.runners.serial)
 
     def _connected(self, port: str, baud: int, status) -> None:
-        self.connect_button.setEnabled(True)
-        terminal = getattr(status, "terminal_id", "")
-        cycle = getattr(status, "cycle_id", "")
-        state = getattr(status, "status", "") or getattr(status, "state", "")
+        terminal, cycle, state = status.terminal_id, status.cycle_id, status.cycle_state
         try:
-            self.flow.record_atm_status(terminal, cycle, str(state))
+            self.flow.record_atm_status(terminal, cycle, state)
         except FlowError as exc:
             show_error(self.status, str(exc))
             return
-        self.atm_info.setText(tr("Terminal: %1\nCycle: %2\nStatus: %3")
-                              .replace("%1", terminal).replace("%2", cycle).replace("%3", str(state)))
-        show_ok(self.status, tr("The ATM answered. Press Next to read its ledger."))
+        self.atm_info.setText(
+            tr("Terminal: %1\nCycle: %2 (%3), opened %4\nTransactions: %5 · banknote records: %6\n"
+               "Line speed: %7 bit/s · safe door: %8")
+            .replace("%1", terminal).replace("%2", cycle).replace("%3", tr(state))
+            .replace("%4", status.opened_at).replace("%5", f"{status.transaction_count:,}")
+            .replace("%6", f"{status.note_count:,}").replace("%7", str(status.line_speed))
+            .replace("%8", tr(status.safe_door)))
         self.ctx.remember_port(port, baud)
+        # the store opens the session now that the terminal is known (one open clearing per ATM)
+        show_info(self.status, tr("The ATM answered. Opening the clearing session…"))
+        recorder, snapshot = self._wizard.recorder, self.ctx.clearing.snapshot(self.flow)
+        self.ctx.run_db(self, lambda store: recorder.sync(store, snapshot), self._opened, self._refused)
+
+    def _opened(self, _sid) -> None:
+        self.connect_button.setEnabled(True)
+        show_ok(self.status, tr("The ATM answered. Press Next to read its ledger."))
         self.changed()
         self._wizard.next_button_focus()
+
+    def _refused(self, exc) -> None:
+        self.connect_button.setEnabled(True)
+        self.flow.atm_status = None
+        self.changed()
+        show_error(self.status, describe_error(exc))
 
     def _failed(self, port: str, exc) -> None:
         self.connect_button.setEnabled(True)

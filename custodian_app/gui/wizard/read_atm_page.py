@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -20,25 +18,12 @@ from custodian_app.gui.wizard.base import FlowPage, show_error, show_info, show_
 from custodian_app.gui.workers import Job, JobCancelled, describe_error
 
 
-def progress_figures(value) -> tuple[int, int | None, int]:
-    """(records done, records expected or None, bytes) from whatever the link reports."""
-    if isinstance(value, tuple) and len(value) == 1:
+def progress_figures(value) -> tuple[int, int, int, float | None]:
+    """(bytes, records, records in all, seconds left or None) as the link reports them."""
+    if isinstance(value, tuple) and len(value) == 1 and isinstance(value[0], tuple):
         value = value[0]
-    done = total = None
-    nbytes = 0
-    if isinstance(value, tuple):
-        nums = [v for v in value if isinstance(v, int)]
-        if nums:
-            done = nums[0]
-        if len(nums) > 1:
-            total = nums[1]
-        if len(nums) > 2:
-            nbytes = nums[2]
-    else:
-        done = getattr(value, "records", getattr(value, "done", None))
-        total = getattr(value, "total", getattr(value, "records_total", None))
-        nbytes = getattr(value, "bytes", getattr(value, "bytes_read", 0)) or 0
-    return int(done or 0), (int(total) if total else None), int(nbytes)
+    nbytes, done, total, eta = (tuple(value) + (0, 0, 0, None))[:4]
+    return int(nbytes or 0), int(done or 0), int(total or 0), eta
 
 
 class ReadAtmPage(FlowPage):
@@ -78,7 +63,6 @@ class ReadAtmPage(FlowPage):
         tables.addWidget(self.chart, 2)
         layout.addLayout(tables, 1)
         self._job: Job | None = None
-        self._started = 0.0
 
     def initializePage(self) -> None:  # noqa: N802 - Qt API
         if self.flow.atm is not None:
@@ -97,7 +81,6 @@ class ReadAtmPage(FlowPage):
         self.progress.setRange(0, 0)
         self.figures.clear()
         show_info(self.status, tr("Reading the ATM's ledger…"))
-        self._started = time.monotonic()
         self._job = Job(self, self.ctx.op_read_ledger(), self._read) \
             .failure(self._failed).with_progress(self._progressed).run(self.ctx.runners.serial)
         self.cancel_button.setFocus()
@@ -108,15 +91,14 @@ class ReadAtmPage(FlowPage):
             show_info(self.status, tr("Cancelling…"))
 
     def _progressed(self, value) -> None:
-        done, total, nbytes = progress_figures(value)
-        elapsed = time.monotonic() - self._started
-        text = tr("%1 records, %2 KiB").replace("%1", f"{done:,}").replace("%2", f"{nbytes / 1024:,.0f}")
+        nbytes, done, total, eta = progress_figures(value)
+        text = (tr("%1 of %2 records, %3 KiB").replace("%1", f"{done:,}").replace("%2", f"{total:,}")
+                .replace("%3", f"{nbytes / 1024:,.0f}"))
         if total:
             self.progress.setRange(0, total)
             self.progress.setValue(min(done, total))
-            if done and elapsed > 0.5:
-                left = elapsed * (total - done) / done
-                text += " · " + tr("about %1 s left").replace("%1", f"{left:.0f}")
+        if eta is not None:
+            text += " · " + tr("about %1 s left").replace("%1", f"{eta:.0f}")
         self.figures.setText(text)
 
     def _read(self, ledger) -> None:

@@ -124,10 +124,16 @@ class ReportPage(FlowPage):
             show_error(self.status, tr("The supervisor must not be one of the custodians."))
             return
         clearing = self.ctx.clearing
+        recorder = self._wizard.recorder
         self.sign_button.setEnabled(False)
         show_info(self.status, tr("Checking the supervisor's password…"))
-        self.ctx.run_db(self, lambda store: clearing.authenticate(store, name, word, role="supervisor"),
-                        self._signed, self._sign_failed)
+
+        def op(store):
+            user = clearing.authenticate(store, name, word, role="supervisor")
+            recorder.sign_off(store, user)
+            return user.username
+
+        self.ctx.run_db(self, op, self._signed, self._sign_failed)
 
     def _signed(self, supervisor: str) -> None:
         self.sup_password.clear()

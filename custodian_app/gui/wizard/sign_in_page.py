@@ -87,26 +87,32 @@ class SignInPage(FlowPage):
         self.sign_in_button.setEnabled(False)
         show_info(self.status, tr("Checking passwords…"))
         clearing = self.ctx.clearing
+        recorder = self._wizard.recorder
 
         def op(store):
-            return [clearing.authenticate(store, n, w, role="custodian") for n, w in zip(names, words)]
+            users = [clearing.authenticate(store, n, w, role="custodian") for n, w in zip(names, words)]
+            if recorder.session_id is not None:  # a resumed session: the store checks the pair
+                store.resume_session(recorder.session_id, *users)
+            return users
 
         self.ctx.run_db(self, op, self._signed_in, self._failed)
 
     def _signed_in(self, users) -> None:
         self._busy = False
         self.sign_in_button.setEnabled(True)
+        names = [u.username for u in users]
         try:
-            self.flow.record_sign_in(*users)
+            self.flow.record_sign_in(*names)
         except FlowError as exc:
             show_error(self.status, str(exc))
             return
+        self._wizard.recorder.users = users
         self._busy = True  # clearing the password fields is not an edit
         for pw in self.password:
             pw.clear()
         self._busy = False
         show_ok(self.status, tr("Signed in: %1 and %2. Press Next.")
-                .replace("%1", users[0]).replace("%2", users[1]))
+                .replace("%1", names[0]).replace("%2", names[1]))
         self.changed()
         self._wizard.next_button_focus()
 
