@@ -78,6 +78,10 @@ def import_settlement(path: str) -> formats.HostLedger:
 # -- the report ---------------------------------------------------------------------------
 
 
+# the application's language -> the report's: Chinese users get the bilingual report
+REPORT_LANGUAGE = {"zh_CN": "both", "en": "en"}
+
+
 def report_meta(flow: ClearingFlow, *, settings=None, session_id=None, language: str = "zh_CN",
                 evidence: Evidence | None = None, printed_by: str | None = None):
     from custodian_app.report import ReportMeta
@@ -96,7 +100,8 @@ def report_meta(flow: ClearingFlow, *, settings=None, session_id=None, language:
         supervisor=flow.supervisor,
         evidence_sha256=evidence.sha256,
         headless=flow.headless,
-        language=language,
+        language=REPORT_LANGUAGE.get(language, "both"),
+        session_id=None if session_id is None else str(session_id),
     )
 
 

@@ -10,7 +10,7 @@ EXIT_OK, EXIT_MISMATCH, EXIT_USAGE, EXIT_LINK = 0, 1, 2, 3
 
 DEMO_USERS = (  # (user, password, role): simple on purpose, shown in the demo window
     ("alice", "alice123", "custodian"),
-    ("bob", "bob123", "custodian"),
+    ("bob", "bob12345", "custodian"),
     ("carol", "carol123", "supervisor"),
 )
 DEMO_SEED = 20261120
@@ -28,7 +28,7 @@ def register(sub) -> None:
         description="Opens the application on an embedded default: an ATM simulator on a "
                     "pseudo-terminal and a backend simulator on loopback serving a generated cycle "
                     "with a realistic mix of mismatches, and a fresh local database with the demo "
-                    "users alice/alice123 and bob/bob123 (custodians) and carol/carol123 (supervisor).")
+                    "users alice/alice123 and bob/bob12345 (custodians) and carol/carol123 (supervisor).")
     _app_options(p)
     p.add_argument("--home", metavar="DIR", help="keep the demo's database and settings here "
                    "(default: a fresh temporary folder, removed on exit)")
@@ -95,7 +95,7 @@ def run_app(args) -> int:
 
 
 def demo_banner() -> str:
-    return ("DEMO — custodians alice / alice123 and bob / bob123, supervisor carol / carol123. "
+    return ("DEMO — custodians alice / alice123 and bob / bob12345, supervisor carol / carol123. "
             "The ATM and the backend are simulated.")
 
 

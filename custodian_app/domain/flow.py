@@ -123,6 +123,7 @@ class ClearingFlow:
 
     step: Step = Step.SIGN_IN
     custodians: tuple[str, str] | None = None
+    authenticated: bool = False  # both signed in during this run (a resumed session asks again)
     atm_status: AtmStatusFacts | None = None
     atm: AtmLedger | None = None
     counts: dict[str, int] | None = None  # unit id -> counted cash, minor units
@@ -195,7 +196,7 @@ class ClearingFlow:
         """What is still missing before Next is allowed on ``step`` (default: the current one)."""
         step = self.step if step is None else step
         if step is Step.SIGN_IN:
-            if self.custodians is None:
+            if self.custodians is None or not self.authenticated:
                 return [Missing.TWO_CUSTODIANS]
             return []
         if step is Step.CONNECT:
@@ -293,7 +294,16 @@ class ClearingFlow:
         }:
             raise FlowError("the session was started by " + " and ".join(self.custodians)
                             + "; the same two custodians must sign in to resume it")
-        self.custodians = (a, b)
+        if self.custodians is None:
+            self.custodians = (a, b)
+        self.authenticated = True
+
+    def withdraw_sign_in(self) -> None:
+        """The names were edited after signing in: both must sign in again."""
+        if self.step is Step.SIGN_IN:
+            self.authenticated = False
+            if self.resume_at is None:
+                self.custodians = None
 
     def record_atm_status(self, terminal_id: str, cycle_id: str, status: str = "") -> None:
         self._require(Step.CONNECT)
