@@ -27,8 +27,8 @@ class ClearingError(CustodianError):
 
 
 def success_codes(settings=None) -> frozenset[str]:
-    if settings is not None and hasattr(settings, "success_code_set"):
-        return settings.success_code_set()
+    if settings is not None and getattr(settings, "success_code_set", None):
+        return frozenset(settings.success_code_set)  # a property of config.Settings
     return frozenset({"00"})
 
 
