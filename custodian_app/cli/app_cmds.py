@@ -104,23 +104,27 @@ class Demo:
     database with the demo users. ``start()`` returns (device, base URL); ``stop()`` ends it."""
 
     def __init__(self, *, seed: int = DEMO_SEED, transactions: int = DEMO_TRANSACTIONS,
-                 faults: str | None = "realistic") -> None:
+                 faults: str | None = "realistic", atm_options: dict | None = None,
+                 backend_options: dict | None = None, scenario=None) -> None:
         self.seed, self.transactions = seed, transactions
+        self.atm_options = atm_options or {}
+        self.backend_options = backend_options or {}
         self.faults = None if faults in (None, "", "none") else faults
         self.atm_sim = None
         self.backend_sim = None
-        self.scenario = None
+        self.scenario = scenario
 
     def start(self) -> tuple[str, str]:
         from custodian_app.backend.simulator import BackendSimulator
         from custodian_app.domain.generator import generate
         from custodian_app.link.simulator import AtmSimulator
 
-        self.scenario = generate(self.seed, self.transactions, self.faults)
-        self.atm_sim = AtmSimulator(self.scenario.atm)
+        if self.scenario is None:
+            self.scenario = generate(self.seed, self.transactions, self.faults)
+        self.atm_sim = AtmSimulator(self.scenario.atm, **self.atm_options)
         device = self.atm_sim.start_on_pty()
         try:
-            self.backend_sim = BackendSimulator([self.scenario.host])
+            self.backend_sim = BackendSimulator([self.scenario.host], **self.backend_options)
             url = self.backend_sim.start()
         except BaseException:
             self.stop()

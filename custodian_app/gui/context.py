@@ -23,6 +23,7 @@ class AppContext:
         self.settings = settings
         self.banner = banner
         self._save = save_settings
+        self.link_options: dict = {}  # AtmClient keyword options (timeouts); tests shorten them
         self.runners = Runners()
         self.clearing = clearing or clearing_mod
         self._store = None
@@ -90,7 +91,7 @@ class AppContext:
             self._close_link()
             from custodian_app.link.client import AtmClient
 
-            client = AtmClient(port, baud=baud)
+            client = AtmClient(port, baud=baud, **self.link_options)
             try:
                 status = client.connect()
             except BaseException:
