@@ -63,6 +63,10 @@ class ConnectPage(FlowPage):
         self.setTabOrder(self.speed, self.connect_button)
         self._job = None
 
+    def isComplete(self) -> bool:  # noqa: N802 - Qt API
+        # the ATM answered AND the store opened the session (one open clearing per ATM)
+        return super().isComplete() and self._wizard.session_id is not None
+
     def initializePage(self) -> None:  # noqa: N802 - Qt API
         s = self.ctx.settings
         idx = self.speed.findData(s.serial_baud)
