@@ -63,9 +63,10 @@ class ClearingWizard(QWizard):
             page = cls(self)
             self.setPage(int(cls.step), page)
             self.pages[cls.step] = page
-        # dual custody and the ATM ledger are never undone by Back
-        self.pages[Step.SIGN_IN].setCommitPage(True)
-        self.pages[Step.COUNT].setCommitPage(False)
+        # Back never undoes the sign-in, the ATM read or the signed report: the page before a
+        # step that cannot go back is a commit page (CONNECT and RECONCILE become one later)
+        for step in (Step.SIGN_IN, Step.READ_ATM, Step.REPORT):
+            self.pages[step].setCommitPage(True)
         self.setStartId(int(Step.SIGN_IN))
         self.currentIdChanged.connect(self._page_changed)
         self.resize(980, 680)
@@ -92,12 +93,11 @@ class ClearingWizard(QWizard):
         self.sync_back()
 
     def sync_back(self) -> None:
-        """Make the page before the current one a commit page once the flow forbids Back."""
-        history = self.visitedIds()
-        if len(history) >= 2 and not self.flow.can_go_back():
-            prev = self.page(history[-2])
-            if prev is not None and not prev.isCommitPage():
-                prev.setCommitPage(True)
+        """Follow the flow: Back is closed behind the ATM read and the signature."""
+        if self.flow.atm is not None:
+            self.pages[Step.CONNECT].setCommitPage(True)
+        if self.flow.supervisor is not None:
+            self.pages[Step.RECONCILE].setCommitPage(True)
         abandon = self.button(QWizard.WizardButton.CustomButton1)
         abandon.setEnabled(self.flow.custodians is not None and self.flow.authenticated
                            and self.flow.new_cycle_id is None and not self.flow.finished)
