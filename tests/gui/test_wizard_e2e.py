@@ -99,7 +99,8 @@ def test_a_balanced_clearing_from_sign_in_to_the_next_cycle(qtbot, world_factory
     nc = d.page(Step.NEW_CYCLE)
     assert not d.wizard.button(d.wizard.WizardButton.BackButton).isEnabled()
     qtbot.mouseClick(nc.exchange_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: d.flow.new_cycle_id is not None, timeout=SLOW)
+    qtbot.waitUntil(lambda: d.flow.new_cycle_id is not None or nc.exchange_button.isEnabled(), timeout=SLOW)
+    assert d.flow.new_cycle_id, nc.status.text()
     assert d.flow.new_cycle_id != atm.cycle_id
     assert d.flow.new_cycle_id in nc.status.text()
     d.snap("8-new-cycle")
