@@ -35,6 +35,7 @@ class NewCyclePage(FlowPage):
         layout.addWidget(self.status)
         layout.addStretch(1)
         self.spins: dict[str, QSpinBox] = {}
+        self.bins: list[str] = []
         self.values: dict[str, int] = {}
         self._job: Job | None = None
 
@@ -64,6 +65,13 @@ class NewCyclePage(FlowPage):
             if previous is not None:
                 self.setTabOrder(previous, spin)
             previous = spin
+        # the bins are emptied at the clearing and start the cycle empty; EndExchange takes
+        # the complete unit list (XFS4IoT), so they go with 0
+        self.bins = [u.id for u in atm.units if u.type not in CASSETTE_TYPES]
+        start = self.grid.rowCount()
+        for i, uid in enumerate(self.bins):
+            self.grid.addWidget(QLabel(uid), start + i, 0)
+            self.grid.addWidget(QLabel(tr("emptied")), start + i, 2)
         if previous is not None:
             self.setTabOrder(previous, self.exchange_button)
         self._update()
@@ -81,7 +89,10 @@ class NewCyclePage(FlowPage):
         self.total.setText(tr("Loading amount of the next cycle: %1").replace("%1", format_grouped(total)))
 
     def loaded(self) -> dict[str, int]:
-        return {uid: spin.value() for uid, spin in self.spins.items()}
+        """Notes per unit for EndExchange: the cassettes as entered, every bin empty."""
+        out = {uid: spin.value() for uid, spin in self.spins.items()}
+        out.update({uid: 0 for uid in self.bins})
+        return out
 
     def exchange(self) -> None:
         if self._job is not None or self.flow.new_cycle_id:
