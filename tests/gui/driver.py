@@ -76,10 +76,9 @@ class WizardDriver:
         self.qtbot.waitUntil(lambda: p.refresh_button.isEnabled(), timeout=5000)
         p.port.setEditText(device)
         self.qtbot.mouseClick(p.connect_button, Qt.MouseButton.LeftButton)
+        self.qtbot.waitUntil(lambda: p.connect_button.isEnabled(), timeout=SLOW)
         if wait_ok:
-            self.qtbot.waitUntil(p.isComplete, timeout=SLOW)
-        else:
-            self.qtbot.waitUntil(lambda: p.connect_button.isEnabled(), timeout=SLOW)
+            assert p.isComplete(), p.status.text()
 
     def wait_read(self) -> None:
         p = self.page(Step.READ_ATM)
