@@ -63,8 +63,9 @@ class MismatchFilter(QSortFilterProxyModel):
         self.setFilterKeyColumn(-1)
 
     def set_category(self, category: str | None) -> None:
+        self.beginFilterChange()
         self.category = category
-        self.invalidateFilter()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, row, parent) -> bool:  # noqa: N802
         model: MismatchModel = self.sourceModel()
