@@ -93,6 +93,10 @@ def reconcile(
             entry[0] += h.amount
             entry[1] += 1
             entry[2].append(h.host_ref)
+            first = entry[3]
+            # The record a HOST_ONLY entry shows time and card of: the same whatever the order.
+            if (h.host_ref, h.time, h.card) < (first.host_ref, first.time, first.card):
+                entry[3] = h
 
     # ---- the ATM's transactions, one table row each
     atm_w_count = atm_w_amount = atm_d_count = atm_d_amount = 0
