@@ -103,6 +103,7 @@ class Endpoint:
         self._rx_flags = 0
         self._received: deque[bytes] = deque()
         self._last_nak: tuple[int, float] = (-1, -1e9)
+        self._nak_wanted = False
         self.last_pong = -1e9
 
     # ---------------------------------------------------------------- timings
@@ -115,11 +116,13 @@ class Endpoint:
     def rto(self) -> float:
         """Resend timer: a frame's trip, the peer's reply queued behind one of its own frames."""
         base = self.rto_base + 2 * self.frame_time(self.max_payload)
-        return base * min(2 ** self._retries, 8)
+        return base * min(2 ** self._retries, 4)
 
     @property
     def nak_holdoff(self) -> float:
-        return max(0.05, self.rto / 2)
+        """How long a receiver waits before asking again for the same frame: about the time
+        the sender needs to finish the frame it is on and send the one asked for."""
+        return 0.03 + 2.5 * self.frame_time(self.max_payload)
 
     # ---------------------------------------------------------------- sending
     def send_message(self, data: bytes) -> None:
@@ -252,10 +255,9 @@ class Endpoint:
         elif ftype == NAK:
             self.stats.naks_received += 1
             self._acknowledged(frame.seq)
-            if frame.seq in self._unacked:
-                last_seq, last_time = self._last_go_back
-                if not (last_seq == frame.seq and now - last_time < self.nak_holdoff):
-                    self._go_back(frame.seq, now, only_sent=False)
+            # Already queued for resending: this NAK adds nothing.
+            if frame.seq in self._unacked and frame.seq not in self._resend:
+                self._go_back(frame.seq, now, only_sent=False)
         elif ftype == PING:
             self.send_control(PONG)
         elif ftype == PONG:
@@ -274,6 +276,11 @@ class Endpoint:
             return
         self._rx_expected = (self._rx_expected + 1) % SEQ_MOD
         self._ack_due = True
+        self._nak_wanted = False
+        if frame.final:
+            # The sender may now fall silent: if this ACK is lost it waits a whole resend
+            # timer. A second copy costs 14 bytes.
+            self._ctrl.append(framer.encode_parts(ACK, 0, self._rx_expected))
         self.stats.payload_in += len(frame.payload)
         self._rx_parts.append(frame.payload)
         self._rx_size += len(frame.payload)
@@ -298,10 +305,17 @@ class Endpoint:
             self.stats.messages_received += 1
             self._received.append(data)
 
+    def damaged_frame_seen(self, now: float) -> None:
+        """The deframer threw away a damaged frame: ask for a resend now rather than wait for
+        the next frame to reveal the gap (the damaged one may have been the last)."""
+        self._request_resend(now)
+
     def _request_resend(self, now: float) -> None:
         last_seq, last_time = self._last_nak
         if last_seq == self._rx_expected and now - last_time < self.nak_holdoff:
+            self._nak_wanted = True  # asked very recently: ask again when the holdoff ends
             return
+        self._nak_wanted = False
         self._last_nak = (self._rx_expected, now)
         self.stats.naks_sent += 1
         self._ctrl.append(framer.encode_parts(NAK, 0, self._rx_expected))
@@ -314,11 +328,11 @@ class Endpoint:
     # ---------------------------------------------------------------- timers
     def next_deadline(self) -> float | None:
         """When ``tick`` next has something to do (the resend timer), or None."""
-        for sent in self._unacked.values():
-            if sent.sent_at is not None:
-                return sent.sent_at + self.rto
-            return None
-        return None
+        due = [self._last_nak[1] + self.nak_holdoff] if self._nak_wanted else []
+        first = next(iter(self._unacked.values()), None)
+        if first is not None and first.sent_at is not None:
+            due.append(first.sent_at + self.rto)
+        return min(due) if due else None
 
     def tick(self, now: float, *, rx_pending: int = 0, last_rx: float = 0.0) -> None:
         """Run the timers. ``rx_pending``: bytes the deframer holds; ``last_rx``: when the last
@@ -337,4 +351,6 @@ class Endpoint:
                 self._go_back(seq, now, only_sent=True)
         # A frame stuck half-received (its tail was lost): ask for it again.
         if rx_pending and now - last_rx > max(0.1, 4 * self.frame_time(64)):
+            self._request_resend(now)
+        elif self._nak_wanted and now - self._last_nak[1] >= self.nak_holdoff:
             self._request_resend(now)

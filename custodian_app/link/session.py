@@ -212,8 +212,12 @@ class Session:
             now = time.monotonic()
             if data:
                 self._last_rx = now
+                damaged = self.deframer.damaged_frames
+                garbage = self.deframer.garbage_bytes
                 for frame in self.deframer.feed(data):
                     self._on_frame(frame, now)
+                if self.deframer.damaged_frames != damaged or self.deframer.garbage_bytes != garbage:
+                    ep.damaged_frame_seen(now)
             ep.tick(now, rx_pending=self.deframer.pending, last_rx=self._last_rx)
             for raw in ep.take_received():
                 self._dispatch(messages.decode(raw))

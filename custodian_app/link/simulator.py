@@ -365,13 +365,14 @@ class AtmSimulator:
             if data:
                 self._receive(data, now)
         self._deliver(now)
+        if self._pending_speed and self.endpoint is not None and self.endpoint.idle:
+            # the switch takes effect once our answer to SetLineSpeed has been acknowledged
+            self.baud, self._pending_speed = self._pending_speed, None
         if self.endpoint is not None:
             self.endpoint.tick(now, rx_pending=self.deframer.pending,
                                last_rx=self._in_free_at or now)
             self._handle_messages()
             self._produce()
-            if self._pending_speed and self.endpoint.idle:
-                self.baud, self._pending_speed = self._pending_speed, None
         self._send(now)
 
     def _receive(self, data: bytes, now: float) -> None:
@@ -389,8 +390,11 @@ class AtmSimulator:
     def _deliver(self, now: float) -> None:
         while self._inbound and self._inbound[0][0] <= now:
             _, data = self._inbound.popleft()
+            damaged = self.deframer.damaged_frames + self.deframer.garbage_bytes
             for frame in self.deframer.feed(data):
                 self._on_frame(frame, now)
+            if self.deframer.damaged_frames + self.deframer.garbage_bytes != damaged and self.endpoint is not None:
+                self.endpoint.damaged_frame_seen(now)
 
     def _damage(self, data: bytes) -> bytes:
         f = self.faults
@@ -606,9 +610,12 @@ class AtmSimulator:
             messages.SET_LINE_SPEED: self._set_line_speed,
         }.get(cmd.name)
         if handler is None:
-            return iter([messages.completion(cmd, messages.UNSUPPORTED_COMMAND,
-                                             description=f"{cmd.name} is not a command of this ATM")])
+            return self._unsupported(cmd)
         return handler(cmd)
+
+    def _unsupported(self, cmd: Message) -> Iterator[Message]:
+        yield messages.completion(cmd, messages.UNSUPPORTED_COMMAND,
+                                  description=f"{cmd.name} is not a command of this ATM")
 
     @staticmethod
     def _error(cmd: Message, error_code: str, description: str) -> Message:
