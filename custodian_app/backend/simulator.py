@@ -62,9 +62,9 @@ class Faults:
 @dataclass(slots=True)
 class RequestRecord:
     method: str
-    path: str
+    path: str  # as sent (percent-escapes kept)
     query: str
-    status: int  # 0 when the connection was dropped
+    status: int | None  # None while in progress, 0 when the connection was dropped
     authorized: bool
 
 
@@ -245,20 +245,17 @@ class BackendSimulator:
         want = f"Bearer {self._token}"
         return hmac.compare_digest(got.encode("utf-8", "replace"), want.encode("utf-8"))
 
-    def _record(self, request: web.Request, status: int) -> int:
-        """Count this request; returns its ordinal (1-based)."""
-        with self._lock:
-            self.requests.append(RequestRecord(request.method, request.path, request.query_string,
-                                               status, self._authorized(request)))
-            return len(self.requests)
-
     @web.middleware
     async def _faults_middleware(self, request: web.Request, handler) -> web.StreamResponse:
         f = self.faults
+        # recorded on arrival (a slow request counts while it is still waiting); status later
+        record = RequestRecord(request.method, request.rel_url.raw_path, request.query_string, None,
+                               self._authorized(request))
         with self._lock:
-            n = len(self.requests) + 1
+            self.requests.append(record)
+            n = len(self.requests)
         if n <= f.drop_first:
-            self._record(request, 0)
+            record.status = 0
             # close the connection with no reply at all, like a backend that crashed mid-request
             transport = request.transport
             if transport is not None:
@@ -275,14 +272,14 @@ class BackendSimulator:
             with self._lock:
                 fail = self._rng.random() < f.fail_rate
         if fail:
-            self._record(request, 500)
+            record.status = 500
             return _error(500, "internal", "simulated backend failure")
         try:
             response = await handler(request)
         except web.HTTPException as exc:
-            self._record(request, exc.status)
+            record.status = exc.status
             raise
-        self._record(request, response.status)
+        record.status = response.status
         return response
 
     async def _health(self, request: web.Request) -> web.Response:
