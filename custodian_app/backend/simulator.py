@@ -42,6 +42,11 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 1000
 MAX_PAGE_SIZE = 10_000
+#: every route the simulator serves (docs/openapi.yaml must name each; a test checks)
+ROUTES = (
+    ("GET", "/v1/health"),
+    ("GET", "/v1/terminals/{terminal_id}/cycles/{cycle_id}/ledger"),
+)
 
 
 @dataclass(slots=True)
@@ -214,8 +219,10 @@ class BackendSimulator:
     async def _start_server(self) -> None:
         self._stopping = asyncio.Event()
         app = web.Application(middlewares=[self._faults_middleware])
-        app.router.add_get("/v1/health", self._health)
-        app.router.add_get("/v1/terminals/{terminal_id}/cycles/{cycle_id}/ledger", self._ledger)
+        handlers = {"/v1/health": self._health,
+                    "/v1/terminals/{terminal_id}/cycles/{cycle_id}/ledger": self._ledger}
+        for method, path in ROUTES:
+            app.router.add_route(method, path, handlers[path])
         # access_log=None: the default access log would write the request line; ours never
         # holds the token, but the simulator logs what it wants itself.
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
