@@ -83,3 +83,31 @@ def crew(store):
                              ("root", "administrator", "IT Admin")):
         store.add_user(name, PASSWORD, role, full_name=full)
     return Crew(*(store.authenticate(n, PASSWORD) for n in ("alice", "bob", "dave", "carol", "root")))
+
+
+class Clock:
+    """A clock the test moves by hand (lockout periods pass without waiting)."""
+
+    def __init__(self) -> None:
+        from datetime import datetime, timezone
+
+        self.now = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, **delta) -> None:
+        from datetime import timedelta
+
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clocked_store(db_url):
+    from custodian_app.store import open_store
+
+    clock = Clock()
+    s = open_store(db_url, hasher=CHEAP_HASHER, host="BRANCH-PC-1", clock=clock)
+    s.clock = clock
+    yield s
+    s.close()
