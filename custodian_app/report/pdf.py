@@ -351,14 +351,14 @@ class _Content:
         w, m_, cur = self.w, self.metrics, self.cur
         cols = [
             Column(w.lines("序号", "No."), 24, "r"),
-            Column(w.lines("类别", "Category"), 96),
+            Column(w.lines("类别", "Category"), 92),
             Column(w.lines("流水号", "TSN"), 46),
-            Column(w.lines("时间", "Time"), 48),
-            Column(w.lines("卡号", "Card"), 66),
-            Column(w.lines("ATM 金额", "ATM amount"), 56, "r"),
-            Column(w.lines("后台金额", "Backend amt."), 56, "r"),
-            Column(w.lines("拒绝码及含义", "Reject code, meaning"), 96),
-            Column(w.lines("现金影响", "Cash effect"), 58, "r"),
+            Column(w.lines("时间", "Time"), 46),
+            Column(w.lines("卡号", "Card"), 68),  # a masked card, 16 characters, on one line
+            Column(w.lines("ATM 金额", "ATM amount"), 54, "r"),
+            Column(w.lines("后台金额", "Backend amt."), 54, "r"),
+            Column(w.lines("拒绝码及含义", "Reject code, meaning"), 100),
+            Column(w.lines("现金影响", "Cash effect"), 56, "r"),
             Column(w.lines("处理", "Action"), 150),
             Column(w.lines("备注", "Remark"), 0),
         ]
@@ -544,10 +544,14 @@ class _Composer:
         self.pen.text(LEFT, self.y, self.w.inline(zh, en), size, BLACK, bold=True)
         self.y -= 7
 
-    def line(self, text: str, size: float = 8.5, color=BLACK, bold: bool = False, pen: Pen | None = None) -> None:
-        self.need(size * 1.5)
-        self.y -= size * 1.25
-        (pen or self.pen).text(LEFT, self.y, text, size, color, bold=bold)
+    def line(self, text: str, size: float = 8.5, color=BLACK, bold: bool = False, pen: Pen | None = None,
+             width: float = BODY_W) -> None:
+        """A paragraph of up to three lines within ``width``."""
+        pen = pen or self.pen
+        for part in pen.metrics.wrap(text, size, width, 3):
+            self.need(size * 1.5)
+            self.y -= size * 1.25
+            pen.text(LEFT, self.y, part, size, color, bold=bold)
         self.y -= size * 0.3
 
     def table(self, table: Table, x: float = LEFT) -> None:
@@ -647,33 +651,55 @@ class _Composer:
         text_w = BODY_W - qr - 20
         self.y -= 2
         self.line(w.inline("清机证据 SHA-256（ATM 账、后台账、点钞记录、对账结果）",
-                           "SHA-256 of the clearing evidence (ATM ledger, backend ledger, counts, result)"), 8.5)
+                           "SHA-256 of the clearing evidence (ATM ledger, backend ledger, counts, result)"), 8.5,
+                  width=text_w)
         if meta.evidence_sha256:
-            self.line(meta.evidence_sha256, 10, BLACK, pen=self.mono)
+            self.line(meta.evidence_sha256, 10, BLACK, pen=self.mono, width=text_w)
         else:
-            self.line(w.inline("未提供", "not given"), 10, RED)
+            self.line(w.inline("未提供", "not given"), 10, RED, width=text_w)
         self.space(6)
-        self.line(w.inline("核验命令（对照已存会话核验本报告）", "Verify this report against the stored session with:"), 8.5)
-        for part in self.mono_metrics.wrap(self.c.command, 9, text_w, 3):
-            self.line(part, 9, BLACK, pen=self.mono)
+        self.line(w.inline("核验命令（对照已存会话核验本报告）", "Verify this report against the stored session with:"),
+                  8.5, width=text_w)
+        self.line(self.c.command, 9, BLACK, pen=self.mono, width=text_w)
         self.space(6)
         self.line(w.inline(f"由 custodian-app {__version__} 生成；右侧二维码内容为上述 SHA-256。",
-                           f"Made by custodian-app {__version__}; the QR code carries the SHA-256 above."), 7, GREY)
+                           f"Made by custodian-app {__version__}; the QR code carries the SHA-256 above."), 7, GREY,
+                  width=text_w)
         if meta.evidence_sha256 and self.canvas is not None:
             _draw_qr(self.canvas, meta.evidence_sha256, LEFT + BODY_W - qr, top - qr, qr)
         self.y = min(self.y, top - qr - 6)
 
 
-def _draw_qr(canvas, value: str, x: float, y: float, size: float) -> None:
-    from reportlab.graphics import renderPDF
+def qr_modules(value: str) -> list[list[bool]]:
+    """The QR code of ``value`` (error correction M) as rows of dark/light modules, from
+    reportlab's QR encoder (reportlab.graphics.barcode.qr)."""
     from reportlab.graphics.barcode.qr import QrCodeWidget
-    from reportlab.graphics.shapes import Drawing
 
     widget = QrCodeWidget(value, barLevel="M")
-    x0, y0, x1, y1 = widget.getBounds()
-    drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
-    drawing.add(widget)
-    renderPDF.draw(drawing, canvas, x, y)
+    widget.qr.make()
+    return [[bool(m) for m in row] for row in widget.qr.modules]
+
+
+def _draw_qr(canvas, value: str, x: float, y: float, size: float) -> None:
+    # Drawn as filled squares straight into the page: going through renderPDF would put an
+    # unused, non-embedded Helvetica into every page's resources.
+    modules = qr_modules(value)
+    n = len(modules)
+    quiet = 2  # modules of white border
+    box = size / (n + 2 * quiet)
+    rects = []
+    for r, row in enumerate(modules):
+        c = 0
+        while c < n:
+            if row[c]:
+                start = c
+                while c < n and row[c]:
+                    c += 1
+                rects.append(f"{x + (start + quiet) * box:.3f} {y + size - (r + quiet + 1) * box:.3f} "
+                             f"{(c - start) * box:.3f} {box:.3f} re")
+            else:
+                c += 1
+    canvas.addLiteral("q 0 0 0 rg\n" + "\n".join(rects) + "\nf Q")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -709,7 +735,9 @@ def build_report(result: ClearingResult, atm: AtmLedger, *, meta: ReportMeta,
                        vocabulary or labels.default_vocabulary(), filename)
     pages = _Composer(content, None, font, mono).run()
     buf = io.BytesIO()
-    canvas = Canvas(buf, pagesize=(PAGE_W, PAGE_H), pageCompression=1, invariant=1)
+    # initialFontName: otherwise every page names Helvetica, a font that is not embedded
+    canvas = Canvas(buf, pagesize=(PAGE_W, PAGE_H), pageCompression=1, invariant=1,
+                    initialFontName=font.fontName, initialFontSize=8)
     canvas.setTitle(f"ATM 清机对账报告 {meta.report_no}")
     canvas.setAuthor(meta.printed_by)
     canvas.setSubject(f"{atm.terminal_id} {atm.cycle_id}")
