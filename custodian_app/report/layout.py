@@ -263,11 +263,21 @@ class Table:
     def width(self) -> float:
         return sum(c.width for c in self.columns)
 
+    @property
+    def height(self) -> float:
+        """The height of the whole table on one page (header included)."""
+        if not self.header_height and any(c.title for c in self.columns):
+            self.prepare_header()
+        return self.header_height + sum(r.height for r in self.rows)
+
 
 def draw_header(pen: Pen, rules: Rules, table: Table, x: float, top: float) -> float:
     """Draw the header row with its top at ``top``; returns the y below it."""
     s = table.style
     h = table.header_height
+    if not h:  # a table without a header row (the report's particulars)
+        rules.line(x, top, x + table.width, top)
+        return top
     rules.shade(x, top - h, table.width, h)
     rules.line(x, top, x + table.width, top)
     rules.line(x, top - h, x + table.width, top - h)
@@ -309,13 +319,15 @@ def draw_row(pen: Pen, rules: Rules, table: Table, row: Row, x: float, top: floa
 
 
 def draw_table(table: Table, x: float, y: float, bottom: float, pen: Pen, rules: Rules,
-               new_page: Callable[[], float]) -> float:
+               new_page: Callable[[], float], keep_together: float = 0.0) -> float:
     """Draw ``table`` from ``y`` down, repeating the header on every page it runs onto. A row
     is never split: when it does not fit above ``bottom``, ``new_page()`` is called, which
-    finishes the page and returns the top y of the next one. Returns the y below the table."""
-    if not table.header_height:
+    finishes the page and returns the top y of the next one. A table no taller than
+    ``keep_together`` starts on a new page rather than being split. Returns the y below it."""
+    if not table.header_height and any(c.title for c in table.columns):
         table.prepare_header()
-    if y - table.header_height - (table.rows[0].height if table.rows else 0) < bottom:
+    first = table.header_height + (table.rows[0].height if table.rows else 0)
+    if y - first < bottom or (table.height <= keep_together and y - table.height < bottom):
         y = new_page()
     y = draw_header(pen, rules, table, x, y)
     top_of_part = y

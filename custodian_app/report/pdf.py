@@ -135,14 +135,14 @@ class _Words:
         self.language = language
 
     def inline(self, zh: str, en: str) -> str:
-        if self.language == "zh":
+        if self.language == "zh" or zh == en:
             return zh
         if self.language == "en":
             return en
         return f"{zh} {en}"
 
     def lines(self, zh: str, en: str) -> tuple[str, ...]:
-        if self.language == "zh":
+        if self.language == "zh" or zh == en:
             return (zh,)
         if self.language == "en":
             return (en,)
@@ -208,8 +208,8 @@ class _Content:
     # -- the tables ---------------------------------------------------------------------------
     def _header(self) -> Table:
         w, meta, atm = self.w, self.meta, self.atm
-        cols = [Column((), 86), Column((), 165), Column((), 86), Column((), 165),
-                Column((), 86), Column((), BODY_W - 588)]
+        cols = [Column((), 100), Column((), 150), Column((), 100), Column((), 150),
+                Column((), 100), Column((), BODY_W - 600)]
         t = Table(cols, TableStyle(size=8, leading=10, pad_y=3, zebra=False))
         t.header_height = 0.0
         pairs = [
@@ -555,8 +555,17 @@ class _Composer:
         self.y -= size * 0.3
 
     def table(self, table: Table, x: float = LEFT) -> None:
-        self.y = draw_table(table, x, self.y, BODY_BOTTOM, self.pen, self.rules, self.new_page)
+        # a table that fits on one page is never split; a long one at least keeps its header
+        # with a few rows
+        self.y = draw_table(table, x, self.y, BODY_BOTTOM, self.pen, self.rules, self.new_page,
+                            keep_together=(BODY_TOP - BODY_BOTTOM) * 0.6)
         self.y -= 8
+
+    def section(self, zh: str, en: str, table: Table) -> None:
+        """A heading and its table, the heading never left alone at the foot of a page."""
+        limit = (BODY_TOP - BODY_BOTTOM) * 0.6
+        self.heading(zh, en, keep=table.height if table.height <= limit else 90)
+        self.table(table)
 
     def space(self, h: float) -> None:
         self.y -= h
@@ -588,12 +597,9 @@ class _Composer:
                                "No evidence fingerprint was given: this report cannot be verified."), 8.5, RED)
         self.space(6)
 
-        self.heading("一、总数核对", "1. Totals check")
-        self.table(c.totals_table)
-        self.heading("二、现金头寸", "2. Cash position")
-        self.table(c.cash_table)
-        self.heading("三、钞箱", "3. Cassettes")
-        self.table(c.units_table)
+        self.section("一、总数核对", "1. Totals check", c.totals_table)
+        self.section("二、现金头寸", "2. Cash position", c.cash_table)
+        self.section("三、钞箱", "3. Cassettes", c.units_table)
         self.line(w.inline("推算张数 = 初始 + 存入/回收/废钞入 − 出钞/废钞出/其他出（XFS4IoT）；清点金额取自管机员点钞记录。",
                            "Derived count = initial + in − out (XFS4IoT); counted amounts are the custodians' count."),
                   7, GREY)
