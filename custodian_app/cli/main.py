@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "custodian_app.cli.backend_cmds",  # fetch-host, simulate-host, import-host
     "custodian_app.cli.store_cmds",  # users, history, session, audit, trace-note, trace-card
     "custodian_app.cli.app_cmds",  # (no command) the application, demo, clear
+    "custodian_app.cli.diag_cmds",  # diagnostics, config
 )
 
 EXIT_OK = 0
