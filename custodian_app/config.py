@@ -217,6 +217,27 @@ def load_settings(path: str | os.PathLike | None = None, *, system_path: str | o
                     _baseline=baseline, _user_keys=frozenset(user_values))
 
 
+def check_settings_file(path: str | os.PathLike) -> list[str]:
+    """Validate one settings file on its own (``custodian-app config check``), as IT would before
+    rolling it out: 'locked' is allowed. Returns the warnings; raises SettingsError."""
+    path = Path(path)
+    doc = _read_toml(path)
+    if doc is None:
+        raise SettingsError(f"{path}: no such file")
+    warnings: list[str] = []
+    raw_locked = doc.pop("locked", [])
+    if not isinstance(raw_locked, list) or not all(isinstance(k, str) and k in KEYS for k in raw_locked):
+        raise SettingsError(f"{path}: 'locked' must be a list of known keys like \"backend.url\"")
+    values = _validated(doc, path, warnings)
+    if "backend.token" in values:
+        warnings.append(f"{path}: holds backend.token; a system-wide file is readable by every user — "
+                        f"prefer the user's file or CUSTODIAN_BACKEND_TOKEN")
+    ca = values.get("backend.ca_bundle")
+    if ca and not Path(ca).is_file():
+        warnings.append(f"backend.ca_bundle: the CA bundle {ca} does not exist on this machine")
+    return warnings
+
+
 def _read_toml(path: Path) -> dict[str, Any] | None:
     try:
         data = path.read_bytes()

@@ -228,3 +228,13 @@ def test_toml_writer_output_reads_back_identically():
     doc = {"top": "x", "s": {"a": 'q"uo\\te\t\x01\u00e9中', "b": 3, "c": 1.5, "d": [True, False], "e": ["x", "y"],
                              "weird key": "v"}}
     assert tomllib.loads(config.dumps_toml(doc)) == doc
+
+
+def test_check_settings_file_accepts_the_example_and_warns_about_a_token_in_it(tmp_path):
+    assert not [w for w in config.check_settings_file(EXAMPLE) if "token" in w]
+    rollout = write(tmp_path / "rollout.toml", f'locked = ["backend.url"]\n[backend]\ntoken = "{TOKEN}"\n')
+    warnings = config.check_settings_file(rollout)
+    assert any("readable by every user" in w for w in warnings)
+    assert all(TOKEN not in w for w in warnings)
+    with pytest.raises(SettingsError, match="no such file"):
+        config.check_settings_file(tmp_path / "missing.toml")
