@@ -91,6 +91,16 @@ class Settings:
     _baseline: dict[str, Any] = field(default_factory=dict, compare=False)
     _user_keys: frozenset[str] = field(default_factory=frozenset, compare=False)
 
+    def __post_init__(self) -> None:
+        # A settings dialog hands over what was typed: "9600", "30", "00,10". Normalise what
+        # can be normalised, so the application never runs on a baud rate that is a string;
+        # leave what is invalid for save_settings/validated to report with the key's name.
+        for key, attr in KEYS.items():
+            try:
+                object.__setattr__(self, attr, _check(key, _plain(getattr(self, attr)), "settings"))
+            except SettingsError:
+                pass
+
     def __repr__(self) -> str:
         shown = ", ".join(f"{attr}={v!r}" for attr, v in self.to_dict(redact=True).items())
         return f"Settings({shown})"
@@ -98,7 +108,6 @@ class Settings:
     __str__ = __repr__
 
     # Convenience for the callers -------------------------------------------------------
-    @property
     def success_code_set(self) -> frozenset[str]:
         """What the engine's ``reconcile(..., success_codes=...)`` takes."""
         return frozenset(self.success_codes)
@@ -379,6 +388,14 @@ def _check(key: str, raw: Any, where: str) -> Any:
             raise _bad(where, key, raw, "must be true or false (no quotes)")
         return raw
     raise AssertionError(key)  # KEYS and _check out of step
+
+
+def validated(settings: Settings) -> Settings:
+    """``settings`` with every value checked; raises SettingsError naming the first bad key
+    (never showing the token). For a settings dialog, before it saves or applies."""
+    for key, attr in KEYS.items():
+        _check(key, _plain(getattr(settings, attr)), "settings")
+    return settings
 
 
 # ----------------------------------------------------------------------------------------

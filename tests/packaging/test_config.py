@@ -52,7 +52,7 @@ def test_round_trip_through_the_user_file():
     again = load_settings()
     assert again == s
     assert again.sources["backend.token"] == "user"
-    assert again.success_code_set == frozenset({"00", "10"})
+    assert again.success_code_set() == frozenset({"00", "10"})
 
 
 def test_user_file_is_private_and_written_atomically(tmp_path):
@@ -238,3 +238,18 @@ def test_check_settings_file_accepts_the_example_and_warns_about_a_token_in_it(t
     assert all(TOKEN not in w for w in warnings)
     with pytest.raises(SettingsError, match="no such file"):
         config.check_settings_file(tmp_path / "missing.toml")
+
+
+def test_values_typed_into_a_dialog_are_normalised_and_bad_ones_reported_by_key():
+    s = replace(load_settings(), serial_baud="9600", backend_timeout="45", success_codes="00, 10",
+                backend_url=" https://clearing.bank.example/api ")
+    assert s.serial_baud == 9600 and s.backend_timeout == 45.0 and s.success_codes == ("00", "10")
+    assert s.backend_url == "https://clearing.bank.example/api"
+    assert config.validated(s) is s
+    bad = replace(s, backend_timeout="soon", backend_token=f"{TOKEN} x")
+    with pytest.raises(SettingsError, match=r"backend\.token = \(value withheld\)") as info:
+        config.validated(bad)
+    assert TOKEN not in str(info.value)
+    with pytest.raises(SettingsError, match=r"backend\.token"):
+        save_settings(bad)
+    assert not paths.config_file().exists()  # nothing half-written
