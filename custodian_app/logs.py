@@ -126,8 +126,14 @@ def setup_logging(level: int | str | None = None, console: bool = False, *,
         add_secret(secret)
     _install_factory()
 
-    folder = Path(log_dir) if log_dir is not None else paths.logs_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    problem = None
+    try:
+        folder = Path(log_dir) if log_dir is not None else paths.logs_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a read-only profile must not stop a clearing: log to stderr
+        folder = Path(log_dir) if log_dir is not None else paths.data_dir() / "logs"
+        problem = f"cannot create the log folder {folder} ({exc.strerror}); logging to the console only"
+        console = True
     log_file = folder / LOG_FILE_NAME
 
     root = logging.getLogger()
@@ -138,7 +144,7 @@ def setup_logging(level: int | str | None = None, console: bool = False, *,
     formatter = logging.Formatter(FORMAT)
     file_handler = logging.handlers.RotatingFileHandler(
         log_file, maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8", delay=True)
-    handlers: list[logging.Handler] = [file_handler]
+    handlers: list[logging.Handler] = [] if problem else [file_handler]
     if console:
         handlers.append(logging.StreamHandler(sys.stderr))
     for handler in handlers:
@@ -148,7 +154,45 @@ def setup_logging(level: int | str | None = None, console: bool = False, *,
         handler._custodian_handler = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     root.setLevel(level)
+    _install_excepthooks()
+    if problem:
+        logging.getLogger("custodian_app").warning(problem)
     return log_file
+
+
+_previous_hooks: tuple | None = None
+
+
+def _install_excepthooks() -> None:
+    """A crash's traceback goes to the log (scrubbed) as well as wherever it went before:
+    that traceback is what support needs most and what a custodian never copies down."""
+    global _previous_hooks
+    if _previous_hooks is not None:
+        return
+    previous_sys, previous_thread = sys.excepthook, threading.excepthook
+
+    def sys_hook(exc_type, exc, tb):
+        if not issubclass(exc_type, KeyboardInterrupt):
+            logging.getLogger("custodian_app").critical("unexpected error", exc_info=(exc_type, exc, tb))
+        (_previous_hooks[0] if _previous_hooks else previous_sys)(exc_type, exc, tb)
+
+    def thread_hook(hook_args):
+        if hook_args.exc_type is not SystemExit:
+            name = hook_args.thread.name if hook_args.thread else "?"
+            logging.getLogger("custodian_app").critical(
+                "unexpected error in thread %s", name,
+                exc_info=(hook_args.exc_type, hook_args.exc_value, hook_args.exc_traceback))
+        (_previous_hooks[1] if _previous_hooks else previous_thread)(hook_args)
+
+    sys.excepthook, threading.excepthook = sys_hook, thread_hook
+    _previous_hooks = (previous_sys, previous_thread)
+
+
+def _remove_excepthooks() -> None:
+    global _previous_hooks
+    if _previous_hooks is not None:
+        sys.excepthook, threading.excepthook = _previous_hooks
+        _previous_hooks = None
 
 
 def shutdown_logging() -> None:
@@ -157,6 +201,7 @@ def shutdown_logging() -> None:
     for handler in _our_handlers(root):
         root.removeHandler(handler)
         handler.close()
+    _remove_excepthooks()
     global _installed_factory
     current = logging.getLogRecordFactory()
     if current is _installed_factory and current is not None:

@@ -121,3 +121,34 @@ def test_clean_handles_both_card_forms_and_short_secrets():
     assert logs.clean("about 6222-0212-3456-7890-123 and 4111111111111111") == \
         "about <19 digits withheld> and <16 digits withheld>"
     assert "ab" in logs.clean("table")
+
+
+def test_uncaught_exceptions_in_threads_reach_the_log_scrubbed(logging_on):
+    import threading
+
+    path = logs.setup_logging(secrets=[TOKEN])
+    seen = []
+    previous = logs._previous_hooks[1]
+    logs._previous_hooks = (logs._previous_hooks[0], lambda hook_args: seen.append(hook_args.exc_type))
+
+    def worker():
+        raise RuntimeError(f"reader crashed on card {PAN} with {TOKEN}")
+
+    thread = threading.Thread(target=worker, name="atm-io")
+    try:
+        thread.start()
+        thread.join(timeout=10)
+    finally:
+        logs._previous_hooks = (logs._previous_hooks[0], previous)
+    text = path.read_text(encoding="utf-8")
+    assert "unexpected error in thread atm-io" in text and "RuntimeError: reader crashed" in text
+    assert PAN not in text and TOKEN not in text
+
+
+def test_an_unwritable_log_folder_falls_back_to_the_console(logging_on, tmp_path, capsys):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the log folder should be", encoding="utf-8")
+    logs.setup_logging(secrets=[], log_dir=blocker / "logs")
+    logging.getLogger("custodian_app").warning("clearing goes on")
+    err = capsys.readouterr().err
+    assert "cannot create the log folder" in err and "clearing goes on" in err
