@@ -432,8 +432,8 @@ class ClearingFlow:
         """Give the session up, with a reason (recorded); not possible once it is closed."""
         if self.finished:
             raise FlowError(f"the session is already {self.state.value}")
-        if self.new_cycle_id is not None:
-            raise FlowError("the new cycle has started; close the session instead")
+        if self.supervisor is not None:
+            raise FlowError("the report is signed, a legal record: finish the clearing instead")
         reason = (reason or "").strip()
         if len(reason) < MIN_REASON_CHARS:
             raise FlowError("say why the clearing is abandoned")

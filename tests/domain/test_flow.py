@@ -242,10 +242,9 @@ def test_abandon_needs_a_reason_and_ends_the_session():
         f.abandon("again")
 
 
-def test_abandon_is_refused_once_the_new_cycle_started():
+def test_abandon_is_refused_once_the_supervisor_signed():
     f = flow_at(Step.NEW_CYCLE)
-    f.record_new_cycle({"CST1": 2000}, "C2")
-    with pytest.raises(FlowError, match="close"):
+    with pytest.raises(FlowError, match="signed"):
         f.abandon("too late")
 
 

@@ -101,6 +101,18 @@ class WizardDriver:
         self.qtbot.waitUntil(lambda: p.pdf_bytes is not None and p._job is None
                              and p.document.pageCount() > 0, timeout=SLOW)
 
+    def wait_pdf_painted(self) -> None:
+        """QPdfView renders in the background; for a screenshot wait until ink shows."""
+        view = self.page(Step.REPORT).view
+
+        def inked() -> bool:
+            img = view.viewport().grab().toImage()
+            w, h = img.width(), img.height()
+            return any(img.pixelColor(x, y).lightness() < 128
+                       for x in range(w // 8, w * 7 // 8, 6) for y in range(h // 8, h // 2, 6))
+
+        self.qtbot.waitUntil(inked, timeout=SLOW)
+
     def sign_off(self, user="carol", password=None) -> None:
         p = self.page(Step.REPORT)
         p.sup_user.setText(user)

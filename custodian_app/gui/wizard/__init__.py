@@ -100,7 +100,7 @@ class ClearingWizard(QWizard):
             self.pages[Step.RECONCILE].setCommitPage(True)
         abandon = self.button(QWizard.WizardButton.CustomButton1)
         abandon.setEnabled(self.flow.custodians is not None and self.flow.authenticated
-                           and self.flow.new_cycle_id is None and not self.flow.finished)
+                           and self.flow.supervisor is None and not self.flow.finished)
 
     def next_button_focus(self) -> None:
         for which in (QWizard.WizardButton.CommitButton, QWizard.WizardButton.NextButton,

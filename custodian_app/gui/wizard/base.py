@@ -74,8 +74,8 @@ class FlowPage(QWizardPage):
 
     def changed(self) -> None:
         """The flow changed under this page: re-evaluate Next and the Back rules."""
+        self._wizard.sync_back()  # first: completeChanged makes QWizard refresh its buttons
         self.completeChanged.emit()
-        self._wizard.sync_back()
 
 
 def status_label(name: str) -> QLabel:

@@ -122,6 +122,7 @@ class ReadAtmPage(FlowPage):
         self.progress.setValue(1)
         n = len(atm.transactions)
         notes = len(atm.notes or ())
+        self.figures.setText(tr("%1 records read.").replace("%1", f"{n + notes + len(atm.units):,}"))
         show_ok(self.status, tr("Read %1 transactions and %2 banknote records of cycle %3.")
                 .replace("%1", f"{n:,}").replace("%2", f"{notes:,}").replace("%3", atm.cycle_id))
         self.units_model.set_units(atm.units, atm.currency)
