@@ -105,7 +105,7 @@ class Demo:
 
     def __init__(self, *, seed: int = DEMO_SEED, transactions: int = DEMO_TRANSACTIONS,
                  faults: str | None = "realistic", atm_options: dict | None = None,
-                 backend_options: dict | None = None, scenario=None) -> None:
+                 backend_options: dict | None = None, scenario=None, link: str | None = None) -> None:
         self.seed, self.transactions = seed, transactions
         self.atm_options = atm_options or {}
         self.backend_options = backend_options or {}
@@ -113,6 +113,7 @@ class Demo:
         self.atm_sim = None
         self.backend_sim = None
         self.scenario = scenario
+        self.link = link  # a symlink that follows the pty across a simulated cable pull
 
     def start(self) -> tuple[str, str]:
         from custodian_app.backend.simulator import BackendSimulator
@@ -122,7 +123,7 @@ class Demo:
         if self.scenario is None:
             self.scenario = generate(self.seed, self.transactions, self.faults)
         self.atm_sim = AtmSimulator(self.scenario.atm, **self.atm_options)
-        device = self.atm_sim.start_on_pty()
+        device = self.atm_sim.start_on_pty(self.link)
         try:
             self.backend_sim = BackendSimulator([self.scenario.host], **self.backend_options)
             url = self.backend_sim.start()

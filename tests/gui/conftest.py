@@ -39,10 +39,10 @@ def world_factory():
     started = []
 
     def make(faults="realistic", transactions=120, seed=7, atm_options=None, backend_options=None,
-             scenario=None):
+             scenario=None, link=None):
         demo = Demo(seed=seed, transactions=transactions, faults=faults,
                     atm_options={"pace": False, **(atm_options or {})},
-                    backend_options=backend_options, scenario=scenario)
+                    backend_options=backend_options, scenario=scenario, link=link)
         started.append(demo)
         demo.device, demo.url = demo.start()
         return demo
