@@ -62,8 +62,11 @@ class FlowPage(QWizardPage):
     def nextId(self) -> int:  # noqa: N802 - Qt API
         if self.flow.step is self.step:
             nxt = self.flow.next_step()
-            return -1 if nxt is Step.DONE else int(nxt)
-        return super().nextId()
+        elif self.flow.step > self.step:
+            nxt = self.flow.step  # validatePage() has just moved the flow on
+        else:
+            return super().nextId()
+        return -1 if nxt is Step.DONE else int(nxt)
 
     def validatePage(self) -> bool:  # noqa: N802 - Qt API
         """Next: the flow moves on and the store is told; refused if the flow says no."""
