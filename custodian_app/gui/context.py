@@ -78,8 +78,10 @@ class AppContext:
         """Run ``op(store)`` on the database thread."""
         return Job(parent, lambda ctx: op(self.store()), success)
 
-    def run_db(self, parent, op, success=None, failure=None) -> Job:
+    def run_db(self, parent, op, success=None, failure=None, *, heavy: bool = False) -> Job:
         job = self.db(parent, op, success)
+        if heavy:
+            job.heavy()
         if failure:
             job.failure(failure)
         return job.run(self.runners.database)

@@ -15,6 +15,7 @@ been destroyed delivers nothing.
 
 from __future__ import annotations
 
+import gc
 import logging
 import queue
 import threading
@@ -34,6 +35,34 @@ PROGRESS_INTERVAL_S = 0.05
 
 # Jobs whose result has not been delivered yet; keeps their bridge alive until it is.
 _ACTIVE: set["Job"] = set()
+
+
+class _QuietGc:
+    """The cyclic garbage collector must not stall the window. A ledger of a cycle is a
+    million small objects; a full collection that walks them, triggered in whichever thread
+    happens to allocate (the serial thread while decoding), holds the GIL for hundreds of
+    milliseconds and freezes the GUI. So while a heavy job runs the collector is off, and when
+    it ends the surviving objects are moved out of the collector's way (``gc.freeze``): the
+    ledgers are acyclic data that reference counting frees anyway."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+
+    def __enter__(self) -> None:
+        with self._lock:
+            self._depth += 1
+            gc.disable()
+
+    def __exit__(self, *exc) -> None:
+        with self._lock:
+            self._depth -= 1
+            if self._depth == 0:
+                gc.freeze()
+                gc.enable()
+
+
+quiet_gc = _QuietGc()
 
 
 class JobCancelled(CustodianError):
@@ -82,6 +111,7 @@ class Job:
         self._finally: Callable[[], None] | None = None
         self.cancel_event = threading.Event()
         self.finished = False
+        self._heavy = False
         self._bridge = _Bridge()
         self._bridge.done.connect(self._on_done)
         self._bridge.failed.connect(self._on_failed)
@@ -99,6 +129,11 @@ class Job:
         self._finally = cb
         return self
 
+    def heavy(self) -> "Job":
+        """A job that builds or walks a whole ledger: runs with the collector held off."""
+        self._heavy = True
+        return self
+
     def cancel(self) -> None:
         self.cancel_event.set()
 
@@ -112,7 +147,11 @@ class Job:
     def _work(self) -> None:
         ctx = JobContext(self)
         try:
-            value = self.op(ctx)
+            if self._heavy:
+                with quiet_gc:
+                    value = self.op(ctx)
+            else:
+                value = self.op(ctx)
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the GUI
             if not isinstance(exc, CustodianError):
                 log.exception("background job failed")

@@ -126,7 +126,8 @@ class ClearingWizard(QWizard):
         def saved(_sid) -> None:
             self.persisted.emit(snapshot["state"])
 
-        self.ctx.run_db(self, lambda store: recorder.sync(store, snapshot), saved, self._store_failed)
+        self.ctx.run_db(self, lambda store: recorder.sync(store, snapshot), saved, self._store_failed,
+                        heavy=True)
 
     def store_report(self, pdf: bytes) -> None:
         recorder, actor = self.recorder, self.flow.custodians[0]

@@ -76,7 +76,7 @@ class BackendPage(FlowPage):
         self._busy(True)
         show_info(self.status, tr("Fetching the backend's ledger for %1…").replace("%1", atm.cycle_id))
         self._job = Job(self, op, lambda host: self._got(host, "backend")).failure(self._failed) \
-            .with_progress(self._progressed).run(self.ctx.runners.background)
+            .with_progress(self._progressed).heavy().run(self.ctx.runners.background)
 
     def cancel(self) -> None:
         if self._job is not None:

@@ -82,7 +82,7 @@ class ReadAtmPage(FlowPage):
         self.figures.clear()
         show_info(self.status, tr("Reading the ATM's ledger…"))
         self._job = Job(self, self.ctx.op_read_ledger(), self._read) \
-            .failure(self._failed).with_progress(self._progressed).run(self.ctx.runners.serial)
+            .failure(self._failed).with_progress(self._progressed).heavy().run(self.ctx.runners.serial)
         self.cancel_button.setFocus()
 
     def cancel_read(self) -> None:

@@ -167,7 +167,7 @@ class ReconcilePage(FlowPage):
         clearing = self.ctx.clearing
         show_info(self.status, tr("Reconciling…"))
         self._job = Job(self, lambda ctx: clearing.reconcile_flow(flow), self._computed) \
-            .failure(self._failed).run(self.ctx.runners.background)
+            .failure(self._failed).heavy().run(self.ctx.runners.background)
 
     def _computed(self, result) -> None:
         self._job = None
