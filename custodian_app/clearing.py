@@ -27,8 +27,9 @@ class ClearingError(CustodianError):
 
 
 def success_codes(settings=None) -> frozenset[str]:
-    if settings is not None and getattr(settings, "success_code_set", None):
-        return frozenset(settings.success_code_set)  # a property of config.Settings
+    codes = getattr(settings, "success_codes", None)
+    if codes:
+        return frozenset(codes)
     return frozenset({"00"})
 
 
