@@ -40,10 +40,10 @@ _NOTES_KEY = b'"notes":['
 _SERIAL_OPEN = b'{"serial":"'
 _SERIAL_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789?"
 _WS = b" \t\r\n"
-_NOTE_REST = re.compile(
-    rb'","value":"((?:0|[1-9][0-9]{0,14})\.[0-9]{2})","tsn":(?:"([0-9A-Za-z-]{1,20})"|null),'
-    rb'"unit":"([\x20\x21\x23-\x5b\x5d-\x7e]{1,5})","event":"(taken|retracted|deposited|returned|rejected)"\}'
-    rb"(,\n?)?\Z")
+_NOTE_RESTS = re.compile(
+    rb'\0","value":"((?:0|[1-9][0-9]{0,14})\.[0-9]{2})","tsn":(?:"([0-9A-Za-z-]{1,20})"|null),'
+    rb'"unit":"[\x20\x21\x23-\x5b\x5d-\x7e]{1,5}","event":"(taken|retracted|deposited|returned|rejected)"\}'
+    rb"(,\n?)?(?=\0)")
 _FLOW_SLOT = {b"taken": 0, b"retracted": 1, b"deposited": 2, b"returned": 3}
 _TSN_COLUMN = re.compile(r"[0-9A-Za-z-]{1,20}(?:\n[0-9A-Za-z-]{1,20})*\Z")
 
@@ -256,32 +256,35 @@ def _notes(content: bytes) -> NoteTrail | None:
         return None
     rests = Counter(map(itemgetter(slice(size, None)), records))
     last = records[-1][size:]
-    m = _NOTE_REST.match(last)
-    if m is None or m.group(5) is not None:
-        return None  # the array must end after its last record, without a comma
-    flows: dict[str, list[int]] = {}
+    distinct = list(rests)
+    # Check every distinct rest in one regex pass: each is framed by NULs (which valid JSON
+    # cannot hold raw), so a match spans exactly one rest; as many matches as rests means
+    # every rest matched whole.
+    if b"\0" in content:
+        return None
+    found = _NOTE_RESTS.findall(b"\0" + b"\0".join(distinct) + b"\0")
+    if len(found) != len(distinct):
+        return None
+    flows: dict[bytes, list[int]] = {}
     money: dict[bytes, int] = {}
-    for rest, count in rests.items():
-        m = _NOTE_REST.match(rest)
-        if m is None:
+    for (value, tsn, event, comma), rest in zip(found, distinct):
+        if not comma:
+            # only the array's last record goes without a comma after it
+            if rest != last or rests[rest] != 1:
+                return None
+        elif rest == last:
             return None
-        value, tsn, _unit, event, comma = m.groups()
-        if comma is None and (rest != last or count != 1):
-            return None  # two records without a comma between them
-        if tsn is None:
-            continue
         slot = _FLOW_SLOT.get(event)
-        if slot is None:
+        if slot is None or not tsn:
             continue
         minor = money.get(value)
         if minor is None:
             minor = money[value] = int(value.replace(b".", b"", 1))
-        key = tsn.decode()
-        f = flows.get(key)
+        f = flows.get(tsn)
         if f is None:
-            f = flows[key] = [0, 0, 0, 0]
-        f[slot] += minor * count
-    return NoteTrail(content, n, {k: tuple(v) for k, v in flows.items()})
+            f = flows[tsn] = [0, 0, 0, 0]
+        f[slot] += minor * rests[rest]
+    return NoteTrail(content, n, {k.decode(): tuple(v) for k, v in flows.items()})
 
 
 def _atm_transactions(txs: Any) -> AtmTransactions | None:

@@ -107,40 +107,21 @@ def _reconcile(atm: AtmLedger, host: HostLedger, counts: Counts | None, success:
                               f"a {typ[i]} cannot have cash {field} (found "
                               f"{format_amount((C or Ret) if w else (T or R))}); the spec requires \"0.00\" there")
 
-    # ---- the backend's booked records, tied by (TSN, type)
+    # ---- the backend's booked records, tied by (TSN, type): one index per type, keyed by TSN
     h_ref, h_tsn, h_time, h_type, h_card, h_amount, h_status = _columns(host.transactions, HOST_FIELDS)
     bi = list(compress(range(len(h_ref)), map(eq, h_status, repeat("booked"))))
-    b_tsn = list(map(h_tsn.__getitem__, bi))
-    b_type = list(map(h_type.__getitem__, bi))
     b_amount = list(map(h_amount.__getitem__, bi))
-    b_is_w = list(map(eq, b_type, repeat(WITHDRAWAL)))
+    b_is_w = list(map(eq, map(h_type.__getitem__, bi), repeat(WITHDRAWAL)))
     host_w_count = sum(b_is_w)
     host_w_amount = sum(compress(b_amount, b_is_w))
     host_d_count = len(bi) - host_w_count
     host_d_amount = sum(b_amount) - host_w_amount
-    keys = list(zip(b_tsn, b_type))
-    key_count = Counter(keys)
-    h_sum = dict(zip(keys, b_amount))  # exact for keys booked once; the others fixed below
-    h_at = dict(zip(keys, bi))  # key -> its record, for keys booked once
-    multi: dict[tuple, list[int]] = {}
-    if len(key_count) != len(keys):
-        for j in compress(range(len(keys)), map(gt, map(key_count.__getitem__, keys), repeat(1))):
-            multi.setdefault(keys[j], []).append(bi[j])
-        for key, records in multi.items():
-            h_sum[key] = sum(map(h_amount.__getitem__, records))
+    booked = {WITHDRAWAL: _Bookings(list(compress(bi, b_is_w)), h_tsn, h_amount),
+              DEPOSIT: _Bookings(list(compress(bi, map(not_, b_is_w))), h_tsn, h_amount)}
+    bw, bd = booked[WITHDRAWAL], booked[DEPOSIT]
 
-    def refs_of(key) -> list[str]:
-        if key_count.get(key, 0) == 0:
-            return []
-        if key in multi:
-            return sorted(map(h_ref.__getitem__, multi[key]))
-        return [h_ref[h_at[key]]]
-
-    def shown_record(key) -> int:
-        # The record a HOST_ONLY entry takes time and card from: the same whatever the order.
-        if key not in multi:
-            return h_at[key]
-        return min(multi[key], key=lambda j: (h_ref[j], h_time[j], h_card[j]))
+    def refs_of(typ_: str, t: str) -> list[str]:
+        return sorted(map(h_ref.__getitem__, booked[typ_].records.get(t, ())))
 
     # ---- the ATM's side
     ok_code = list(map(success.__contains__, code))
@@ -152,36 +133,45 @@ def _reconcile(atm: AtmLedger, host: HostLedger, counts: Counts | None, success:
     atm_d_amount = sum(compress(amount, d_booked))
     sum_taken, sum_deposited = sum(taken), sum(deposited)
 
-    atm_keys = list(zip(tsn, typ))
-    signatures = list(zip(is_w, amount, taken, retracted, deposited))
-    cash_agrees = {s for s in set(signatures) if ((s[2] == s[1] and s[3] == 0) if s[0] else s[4] == s[1])}
-    clean = map(and_, map(and_, atm_booked, map(cash_agrees.__contains__, signatures)),
-                map(and_, map(eq, map(key_count.get, atm_keys), repeat(1)),
-                    map(eq, map(h_sum.get, atm_keys), amount)))
-    for i in compress(range(n), map(not_, clean)):
-        key = atm_keys[i]
-        k = key_count.get(key, 0)
-        H = h_sum[key] if k else 0
+    # Row 15 (booked once, same amount, cash agrees, both sides say booked) is most of a
+    # cycle: set those rows aside cheaply; every other row goes through the table.
+    w_once, d_once = bw.once, bd.once
+    exceptions = []
+    for i, (t, w, A, T, R, C, b) in enumerate(zip(tsn, is_w, amount, taken, retracted, deposited, atm_booked)):
+        if b:
+            if w:
+                if T == A and not R and w_once.get(t) == A:
+                    continue
+            elif C == A and d_once.get(t) == A:
+                continue
+        exceptions.append(i)
+    for i in exceptions:
+        t, ty = tsn[i], typ[i]
+        bk = booked[ty]
+        k = bk.count(t)
+        H = bk.total(t)
         category = _table_row(is_w[i], k, amount[i], H, atm_booked[i], taken[i], retracted[i], deposited[i])
         if category is None:
             continue
         reject = None if ok_code[i] else code[i]
         mismatches.append(Mismatch(
-            category=category, tsn=tsn[i], type=typ[i], atm_amount=amount[i],
+            category=category, tsn=t, type=ty, atm_amount=amount[i],
             host_amount=H if k else None, reject_code=reject,
             cash_effect=(H - taken[i]) if is_w[i] else (deposited[i] - H),
             action=cat.action(category, reject, "zh"), action_en=cat.action(category, reject, "en"),
-            host_refs=refs_of(key), time=time_[i], card=card[i],
+            host_refs=refs_of(ty, t), time=time_[i], card=card[i],
         ))
 
     # ---- outside the table: backend-only bookings
-    for key in set(key_count).difference(atm_keys):
-        if key[0] is None:
-            continue  # one entry per record, below
-        j = shown_record(key)
-        mismatches.append(_host_only(cat, key[0], key[1], h_sum[key], refs_of(key), h_time[j], h_card[j]))
-    for j in compress(bi, map(is_, b_tsn, repeat(None))):
-        mismatches.append(_host_only(cat, None, h_type[j], h_amount[j], [h_ref[j]], h_time[j], h_card[j]))
+    for ty, bk, atm_tsns in ((WITHDRAWAL, bw, compress(tsn, is_w)), (DEPOSIT, bd, compress(tsn, map(not_, is_w)))):
+        for t in bk.records.keys() - set(atm_tsns):
+            if t is None:
+                continue  # one entry per record, below
+            # time and card of the lowest reference: the same whatever the record order
+            j = min(bk.records[t], key=lambda j: (h_ref[j], h_time[j], h_card[j]))
+            mismatches.append(_host_only(cat, t, ty, bk.total(t), refs_of(ty, t), h_time[j], h_card[j]))
+        for j in bk.records.get(None, ()):
+            mismatches.append(_host_only(cat, None, ty, h_amount[j], [h_ref[j]], h_time[j], h_card[j]))
 
     # ---- loading
     atm_loaded, host_loaded = atm.totals.loaded_amount, host.totals.loaded_amount
@@ -199,16 +189,16 @@ def _reconcile(atm: AtmLedger, host: HostLedger, counts: Counts | None, success:
         zero = (0, 0, 0, 0)
         cash = zip(taken, retracted, deposited, returned)
         for i in compress(range(n), map(ne, map(flows.get, tsn, repeat(zero)), cash)):
-            key = atm_keys[i]
-            k = key_count.get(key, 0)
+            bk = booked[typ[i]]
+            k = bk.count(tsn[i])
             reject = None if ok_code[i] else code[i]
             zh, en = _note_detail(flows.get(tsn[i], zero), (taken[i], retracted[i], deposited[i], returned[i]))
             mismatches.append(Mismatch(
                 category="NOTE_FLOW_MISMATCH", tsn=tsn[i], type=typ[i], atm_amount=amount[i],
-                host_amount=h_sum[key] if k else None, reject_code=reject, cash_effect=0,
+                host_amount=bk.total(tsn[i]) if k else None, reject_code=reject, cash_effect=0,
                 action=zh + cat.action("NOTE_FLOW_MISMATCH", None, "zh"),
                 action_en=en + cat.action("NOTE_FLOW_MISMATCH", None, "en"),
-                host_refs=refs_of(key), time=time_[i], card=card[i],
+                host_refs=refs_of(typ[i], tsn[i]), time=time_[i], card=card[i],
             ))
         for unknown in set(flows).difference(tsn):
             zh, en = _note_detail(flows[unknown], zero)
@@ -245,6 +235,47 @@ def _reconcile(atm: AtmLedger, host: HostLedger, counts: Counts | None, success:
         counted=None if counts is None else counts.total,
     )
     return ClearingResult(atm.terminal_id, atm.cycle_id, atm.currency, totals, cash_position, mismatches)
+
+
+class _Bookings:
+    """The backend's booked records of one type, by TSN (None: records without a TSN)."""
+
+    __slots__ = ("records", "once", "_totals")
+
+    def __init__(self, index: list[int], h_tsn, h_amount) -> None:
+        tsns = list(map(h_tsn.__getitem__, index))
+        amounts = list(map(h_amount.__getitem__, index))
+        self.once = dict(zip(tsns, amounts))  # TSN -> amount, for TSNs booked exactly once
+        self._totals: dict = {}
+        self.records: dict = {}
+        if len(self.once) == len(tsns):  # the usual case: no TSN booked twice
+            self.records = _Singles(zip(tsns, index))
+        else:
+            for t, j in zip(tsns, index):
+                self.records.setdefault(t, []).append(j)
+            for t, js in self.records.items():
+                if len(js) > 1:
+                    del self.once[t]
+                    self._totals[t] = sum(map(h_amount.__getitem__, js))
+
+    def count(self, t) -> int:
+        return len(self.records.get(t, ()))
+
+    def total(self, t) -> int:
+        """H: the sum of the booked amounts for this TSN (0 when none)."""
+        h = self.once.get(t)
+        return h if h is not None else self._totals.get(t, 0)
+
+
+class _Singles(dict):
+    """TSN -> [record] without building a list per TSN until one is asked for."""
+
+    def get(self, key, default=None):
+        j = dict.get(self, key)
+        return default if j is None else [j]
+
+    def __getitem__(self, key):
+        return [dict.__getitem__(self, key)]
 
 
 def _table_row(wd: bool, n: int, A: int, H: int, atm_booked: bool, T: int, R: int, C: int) -> str | None:
