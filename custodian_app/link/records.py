@@ -33,7 +33,7 @@ def _column(values: list) -> Any:
             runs[-1] += 1
         else:
             runs += [v, 1]
-    if len(runs) * 2 < len(values):
+    if len(runs) < len(values):  # runs longer than two on average
         return {"runs": runs}
     return values
 

@@ -1,0 +1,72 @@
+"""Messages and record pages on their own: round trips, and hostile input refused clearly."""
+
+from __future__ import annotations
+
+import pytest
+
+from custodian_app.domain import formats
+from custodian_app.link import messages, records
+from custodian_app.link.errors import MessageError, ProtocolError
+
+from .conftest import make_ledger
+
+
+def test_envelope_round_trip() -> None:
+    cmd = messages.command(messages.GET_STORAGE, 7, {"x": 1})
+    back = messages.decode(cmd.encode())
+    assert back == cmd and back.type == "command"
+    done = messages.completion(cmd, messages.COMMAND_ERROR, {"errorCode": "cycleChanged"}, "moved on")
+    back = messages.decode(done.encode())
+    assert back.completion_code == "commandErrorCode" and back.error_description == "moved on"
+    assert not back.ok and messages.decode(messages.completion(cmd).encode()).ok
+
+
+@pytest.mark.parametrize("raw,what", [
+    (b"not json", "not valid JSON"),
+    (b"[1]", "JSON object"),
+    (b'{"payload": {}}', "header"),
+    (b'{"header": {"name": "X", "requestId": -1, "type": "command"}}', "requestId"),
+    (b'{"header": {"name": "X", "requestId": 1, "type": "shout"}}', "type"),
+    (b'{"header": {"name": "X", "requestId": 1, "type": "completion"}}', "completionCode"),
+    (b'{"header": {"name": "X", "requestId": 1, "type": "event"}, "payload": []}', "payload"),
+])
+def test_malformed_envelopes_are_refused(raw, what) -> None:
+    with pytest.raises(MessageError, match=what):
+        messages.decode(raw)
+
+
+def test_record_pages_round_trip_through_the_formats() -> None:
+    ledger = make_ledger(transactions=25, notes_per=4)
+    tx = records.decode_transactions(records.encode_transactions(ledger.transactions))
+    notes_page = records.encode_notes(ledger.notes)
+    assert isinstance(notes_page["columns"]["tsn"], dict)  # runs of the same TSN: run-length encoded
+    notes = records.decode_notes(notes_page)
+    doc = dict(records.decode_totals(records.encode_totals(ledger)),
+               units=records.decode_units(records.encode_units(ledger.units)), transactions=tx, notes=notes)
+    assert formats.parse_atm_ledger(doc) == ledger
+
+
+@pytest.mark.parametrize("mutate,what", [
+    (lambda p: p["columns"].__setitem__("amount", [1.5] * p["count"]), "whole number"),
+    (lambda p: p["columns"].__setitem__("amount", [-100] * p["count"]), "whole number"),
+    (lambda p: p["columns"].__setitem__("tsn", ["1"]), "does not hold"),
+    (lambda p: p["columns"].pop("card"), "lacks the column"),
+    (lambda p: p["columns"].__setitem__("type", {"runs": ["withdrawal", 99]}), "bad run length"),
+    (lambda p: p.__setitem__("count", "3"), "count"),
+])
+def test_hostile_transaction_pages_are_refused(mutate, what) -> None:
+    page = records.encode_transactions(make_ledger(transactions=3).transactions)
+    mutate(page)
+    with pytest.raises(ProtocolError, match=what):
+        records.decode_transactions(page)
+
+
+def test_full_card_number_from_the_atm_is_caught_by_the_format_check() -> None:
+    ledger = make_ledger(transactions=2)
+    page = records.encode_transactions(ledger.transactions)
+    page["columns"]["card"] = ["6222021234567890123", "6222021234567890124"]
+    doc = dict(records.decode_totals(records.encode_totals(ledger)), units=[],
+               transactions=records.decode_transactions(page))
+    with pytest.raises(formats.FormatError) as err:
+        formats.parse_atm_ledger(doc)
+    assert "6222021234567890123" not in str(err.value)
