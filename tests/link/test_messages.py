@@ -70,3 +70,30 @@ def test_full_card_number_from_the_atm_is_caught_by_the_format_check() -> None:
     with pytest.raises(formats.FormatError) as err:
         formats.parse_atm_ledger(doc)
     assert "6222021234567890123" not in str(err.value)
+
+
+def test_serials_travel_as_letters_and_number_differences() -> None:
+    from custodian_app.domain.formats import NoteRecord
+
+    serials = ["AB00000001", "AB00000002", "CD12345678", "AB1234?678", "X000123", "ABCDE1234567", "000000"]
+    notes = [NoteRecord(s, 10000, None, "CST1", "taken") for s in serials]
+    page = records.encode_notes(notes)
+    col = page["columns"]["serial"]
+    assert col["delta"][:2] == [1, 1]  # a difference, not the number
+    assert set(col["raw"].values()) == {"AB1234?678", "ABCDE1234567"}  # shapes kept whole
+    assert [n["serial"] for n in records.decode_notes(page)] == serials
+
+
+@pytest.mark.parametrize("mutate,what", [
+    (lambda c: c.__setitem__("letters", c["letters"] + "Z"), "disagree"),
+    (lambda c: c["raw"].clear(), "missing"),
+    (lambda c: c.__setitem__("delta", [-5] + c["delta"][1:]), "fit"),
+])
+def test_hostile_serial_columns_are_refused(mutate, what) -> None:
+    from custodian_app.domain.formats import NoteRecord
+
+    notes = [NoteRecord(s, 10000, None, "CST1", "taken") for s in ("AB00000007", "AB1234?678")]
+    page = records.encode_notes(notes)
+    mutate(page["columns"]["serial"])
+    with pytest.raises(ProtocolError, match=what):
+        records.decode_notes(page)
