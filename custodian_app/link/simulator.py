@@ -149,6 +149,7 @@ class SimStats:
     cancelled: int = 0
     exchanges: int = 0
     names: list[str] = field(default_factory=list)
+    cursors: list[tuple[str, int]] = field(default_factory=list)  # (read command, cursor asked)
 
 
 class AtmSimulator:
@@ -361,7 +362,11 @@ class AtmSimulator:
             try:
                 data = port.read()
             except OSError:
-                data = b""
+                # the device went away under us (e.g. socat ended): close it, and reopen it
+                # after a pause rather than spin on a dead descriptor
+                self._close_port()
+                self._reset_line()
+                return
             if data:
                 self._receive(data, now)
         self._deliver(now)
@@ -664,6 +669,7 @@ class AtmSimulator:
             return
         size = min(size, MAX_PAGE)
         total = len(items)
+        self.stats.cursors.append((cmd.name, cursor))
         while cursor < total:
             end = min(total, cursor + size)
             page = encode(items[cursor:end])

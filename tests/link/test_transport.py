@@ -85,3 +85,17 @@ def test_missing_port() -> None:
 def test_not_open_is_link_closed() -> None:
     with pytest.raises(LinkClosed):
         SerialTransport("loop://").read(0)
+
+
+def test_list_ports_gives_device_and_description(monkeypatch) -> None:
+    from serial.tools import list_ports_common
+
+    from custodian_app.link import ports
+
+    a = list_ports_common.ListPortInfo("/dev/ttyUSB0")
+    a.description, a.manufacturer = "USB-Serial Controller", "Prolific"
+    b = list_ports_common.ListPortInfo("/dev/ttyS0")
+    b.description = "n/a"
+    monkeypatch.setattr("serial.tools.list_ports.comports", lambda: [a, b])
+    assert ports.list_ports() == [("/dev/ttyS0", "n/a"),
+                                  ("/dev/ttyUSB0", "USB-Serial Controller (Prolific)")]
