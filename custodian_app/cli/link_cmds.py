@@ -21,6 +21,8 @@ def register(sub) -> None:
     p.add_argument("--baud", type=_baud, default=115200, metavar="N", help="line speed (default 115200)")
     p.add_argument("--out", required=True, metavar="ATM.json", help="where to write the ledger")
     p.add_argument("--no-notes", action="store_true", help="skip the banknote records (冠字号)")
+    p.add_argument("--max-frame", type=_frame_size, default=4096, metavar="N",
+                   help="largest frame to offer, 128 to 65535 (default 4096; smaller on a noisy line)")
     p.add_argument("--timeout", type=float, default=30.0, metavar="S",
                    help="give up reconnecting after S seconds without the ATM (default 30)")
     p.add_argument("--quiet", action="store_true", help="no progress on standard error")
@@ -57,6 +59,16 @@ def _baud(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a line speed: {text!r}") from None
     if not 50 <= value <= 20_000_000:
         raise argparse.ArgumentTypeError(f"line speed {value} is out of range (50 to 20000000)")
+    return value
+
+
+def _frame_size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a frame size: {text!r}") from None
+    if not 128 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"frame size {value} must be from 128 to 65535")
     return value
 
 
@@ -125,7 +137,8 @@ def read_atm(args) -> int:
         return EXIT_USAGE
     progress = _Progress(args.quiet)
     try:
-        with AtmClient(args.port, baud=args.baud, reconnect_timeout=args.timeout) as atm:
+        with AtmClient(args.port, baud=args.baud, reconnect_timeout=args.timeout,
+                       max_frame=args.max_frame) as atm:
             status = atm.connect()
             if not args.quiet:
                 print(f"ATM {status.terminal_id}, cycle {status.cycle_id} ({status.cycle_state}), "

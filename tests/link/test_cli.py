@@ -38,7 +38,8 @@ def test_read_atm_writes_the_ledger(tmp_path, simulators) -> None:
     ledger = make_ledger(transactions=30)
     sim = simulators(ledger, faults=Faults(corrupt=0.0005, seed=1))
     out = tmp_path / "atm.json"
-    r = run_cli("read-atm", "--port", sim.start_on_pty(), "--baud", str(FAST), "--out", str(out))
+    r = run_cli("read-atm", "--port", sim.start_on_pty(), "--baud", str(FAST), "--out", str(out),
+                "--max-frame", "1024")
     assert r.returncode == 0, r.stderr
     assert read_atm_ledger(out) == ledger
     assert "records" in r.stderr and "wrote" in r.stderr  # progress on standard error
@@ -69,6 +70,7 @@ def test_read_atm_cable_never_back_exits_3_and_writes_nothing(tmp_path, simulato
 def test_read_atm_usage_errors_exit_2(tmp_path) -> None:
     assert run_cli("read-atm", "--out", str(tmp_path / "x.json")).returncode == 2  # no --port
     assert run_cli("read-atm", "--port", "/dev/null", "--baud", "fast", "--out", "x").returncode == 2
+    assert run_cli("read-atm", "--port", "/dev/null", "--max-frame", "64", "--out", "x").returncode == 2
     r = run_cli("read-atm", "--port", "/dev/null", "--out", str(tmp_path / "missing" / "x.json"))
     assert r.returncode == 2 and "does not exist" in r.stderr
 
