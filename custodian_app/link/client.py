@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
@@ -80,7 +81,7 @@ class AtmClient:
         self.command_timeout = command_timeout
         self.page_size = page_size
         self.on_event = on_event
-        self.events: list[AtmEvent] = []
+        self.events: deque[AtmEvent] = deque(maxlen=1000)  # unsolicited, until poll_events
         self.status: AtmStatus | None = None
         self.reconnects = 0
         self._transport: SerialTransport | None = None
@@ -307,7 +308,8 @@ class AtmClient:
             session.pump(lambda: time.monotonic() >= end, None)
         except _RECOVERABLE as exc:
             self._reconnect_any(exc)
-        out, self.events = self.events, []
+        out = list(self.events)
+        self.events.clear()
         return out
 
     def _cycle_id(self) -> str:

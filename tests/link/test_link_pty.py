@@ -96,10 +96,12 @@ def test_cable_pulled_and_put_back_resumes_from_cursor(tmp_path, simulators) -> 
         assert atm.reconnects == 1
     assert got == ledger
     assert sim.stats.disconnects == 1 and sim.stats.sessions == 2
-    # resumed, not restarted: the second session asked from where the first one stopped
-    first, resumed = sim.stats.cursors[:2], sim.stats.cursors[2:]
-    assert first == [(messages.READ_TRANSACTIONS, 0), (messages.READ_NOTES, 0)]
-    assert resumed and all(cursor > 0 for _, cursor in resumed[:1])
+    # resumed, not restarted: the stream cut off was asked again from where it stopped, and
+    # no stream was asked from the start twice
+    cursors = sim.stats.cursors
+    assert any(cursor > 0 for _, cursor in cursors), cursors
+    starts = [name for name, cursor in cursors if cursor == 0]
+    assert len(starts) == len(set(starts)), cursors
 
 
 def test_atm_reboot_mid_transfer(simulators) -> None:

@@ -104,10 +104,10 @@ def test_hostile_serial_columns_are_refused(mutate, what) -> None:
 _json = st.recursive(
     st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False) | st.text(max_size=12),
     lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner, max_size=5),
-    max_leaves=30)
+    max_leaves=12)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(count=st.integers(0, 4), columns=st.dictionaries(
     st.sampled_from(list(records.TX_FIELDS + records.NOTE_FIELDS) + ["x"]), _json, max_size=14))
 def test_hostile_pages_only_ever_raise_the_protocol_error(count, columns) -> None:
