@@ -18,7 +18,8 @@ def register(sub) -> None:
                                    "Progress goes to standard error; nothing is written if the read fails. "
                                    "Exit status: 0 ok, 2 usage, 3 link failure.")
     p.add_argument("--port", required=True, metavar="DEVICE", help="serial device or pyserial URL, e.g. /dev/ttyUSB0")
-    p.add_argument("--baud", type=_baud, default=115200, metavar="N", help="line speed (default 115200)")
+    p.add_argument("--baud", type=_baud, default=None, metavar="N",
+                   help="line speed (default: serial.baud of the settings, normally 115200)")
     p.add_argument("--out", required=True, metavar="ATM.json", help="where to write the ledger")
     p.add_argument("--no-notes", action="store_true", help="skip the banknote records (冠字号)")
     p.add_argument("--max-frame", type=_frame_size, default=4096, metavar="N",
@@ -135,6 +136,8 @@ def read_atm(args) -> int:
     if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
         _err(f"cannot write {args.out}: the folder {folder} does not exist or is not writable")
         return EXIT_USAGE
+    if args.baud is None:
+        args.baud = _settings_baud()
     progress = _Progress(args.quiet)
     try:
         with AtmClient(args.port, baud=args.baud, reconnect_timeout=args.timeout,
@@ -159,6 +162,17 @@ def read_atm(args) -> int:
         print(f"wrote {args.out}: {len(ledger.transactions)} transactions, "
               f"{len(ledger.notes or ())} banknote records", file=sys.stderr)
     return EXIT_OK
+
+
+def _settings_baud() -> int:
+    """The line speed the settings name (serial.baud); 115200 if they cannot be read."""
+    from custodian_app.config import load_settings
+    from custodian_app.errors import CustodianError
+
+    try:
+        return int(load_settings().serial_baud) or 115200
+    except (CustodianError, OSError, ValueError, TypeError):
+        return 115200
 
 
 def ports(args) -> int:

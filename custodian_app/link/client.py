@@ -13,6 +13,7 @@ up with a LinkError whose message says what to do.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -30,6 +31,8 @@ from custodian_app.link.transport import SerialTransport
 
 # progress(bytes received, records received, records in all, estimated seconds left or None)
 ProgressCallback = Callable[[int, int, int, "float | None"], None]
+
+log = logging.getLogger(__name__)
 
 _RECOVERABLE = (LinkClosed, LinkTimeout, LinkReset, PortError)
 MAX_ATTEMPTS = 5  # link losses one command or read may survive without making progress
@@ -114,6 +117,10 @@ class AtmClient:
             transport.close()
             raise
         self._transport, self._session = transport, session
+        acc = session.accept
+        log.info("session open with ATM %s on %s: protocol %s, %s, frames %s, window %s, agent %s",
+                 acc.get("terminalId"), self.url, acc.get("version"), acc.get("compression"),
+                 acc.get("maxFrame"), acc.get("window"), acc.get("agent"))
 
     def _drop(self) -> None:
         session, transport = self._session, self._transport
@@ -139,6 +146,8 @@ class AtmClient:
     def _reconnect(self, reason: Exception) -> None:
         """Reopen port and session until ``reconnect_timeout``; the ATM must still be in the
         same cycle (else CycleChanged). Raises the last error when it never comes back."""
+        log.warning("link to the ATM on %s lost (%s); reconnecting for up to %.0f s",
+                    self.url, reason, self.reconnect_timeout)
         self._drop()
         deadline = time.monotonic() + self.reconnect_timeout
         last: Exception = reason
@@ -160,6 +169,7 @@ class AtmClient:
                 raise type(last)(f"{last} (gave up reconnecting after {self.reconnect_timeout:.0f} s)") from reason
             raise LinkClosed("the ATM did not come back") from reason
         self.reconnects += 1
+        log.info("reconnected to the ATM on %s (reconnect %d)", self.url, self.reconnects)
         if before is not None and (status.terminal_id, status.cycle_id) != (before.terminal_id, before.cycle_id):
             raise CycleChanged(
                 f"after reconnecting, the ATM is {status.terminal_id} in cycle {status.cycle_id}, not "
@@ -397,6 +407,9 @@ class _LedgerRead:
                 self.bytes0 = client._transport.bytes_in if client._transport else 0
         ledger = self._build(with_notes=True)
         self._report()
+        log.info("read ATM %s cycle %s: %d transactions, %d banknote records, %d bytes, %.1f s",
+                 ledger.terminal_id, ledger.cycle_id, len(ledger.transactions), len(ledger.notes or ()),
+                 self._bytes(), time.monotonic() - self.t0)
         return ledger
 
     def _held(self) -> tuple:
