@@ -30,7 +30,7 @@ PAGES = (SignInPage, ConnectPage, ReadAtmPage, CountPage, BackendPage, Reconcile
 
 
 def tr(text: str) -> str:
-    return QCoreApplication.translate("wizard", text)
+    return QCoreApplication.translate("", text)
 
 
 class ClearingWizard(QWizard):
