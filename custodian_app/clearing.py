@@ -70,10 +70,14 @@ def fetch_host_ledger(url: str, token: str | None, terminal_id: str, cycle_id: s
     return client.fetch_ledger(terminal_id, cycle_id, progress=progress, cancel=cancel)
 
 
-def import_settlement(path: str) -> formats.HostLedger:
+def import_settlement(path: str, atm: formats.AtmLedger | None = None) -> formats.HostLedger:
+    """A settlement file the backend office sent instead (host-ledger/1 JSON or CSV), checked
+    against the ATM's terminal, cycle and currency."""
     from custodian_app.backend.settlement import import_settlement as _import
 
-    return _import(path)
+    if atm is None:
+        return _import(path)
+    return _import(path, terminal_id=atm.terminal_id, cycle_id=atm.cycle_id, currency=atm.currency)
 
 
 # -- the report ---------------------------------------------------------------------------

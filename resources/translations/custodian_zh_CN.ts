@@ -570,6 +570,10 @@ The clearing can go on; call IT support if this happens again.</source>
         <translation>已取得后台账务（来自%1）：%2 条记录。</translation>
     </message>
     <message>
+        <source>Loading amount %1 · withdrawals %2 (%3) · deposits %4 (%5)</source>
+        <translation>加钞金额 %1 · 取款 %2 笔（%3）· 存款 %4 笔（%5）</translation>
+    </message>
+    <message>
         <source>Cancelled. Press Fetch to try again.</source>
         <translation>已取消。按“从后台获取”重试。</translation>
     </message>
