@@ -90,6 +90,7 @@ class CountPage(FlowPage):
             self.grid.addWidget(exp, row, 2)
             edit = QLineEdit(objectName=f"count_{u.id}")
             edit.setAlignment(Qt.AlignmentFlag.AlignRight)
+            edit.setMaximumWidth(180)
             edit.setPlaceholderText("0.00")
             if self.flow.counts and u.id in self.flow.counts:
                 edit.setText(format_grouped(self.flow.counts[u.id]).replace(",", ""))
@@ -102,6 +103,9 @@ class CountPage(FlowPage):
             if previous is not None:
                 self.setTabOrder(previous, edit)
             previous = edit
+        # rows stay at the top, columns at their natural width
+        self.grid.setRowStretch(self.grid.rowCount(), 1)
+        self.grid.setColumnStretch(5, 1)
         if previous is not None:
             self.setTabOrder(previous, self.skip)
             self.setTabOrder(self.skip, self.reason)
