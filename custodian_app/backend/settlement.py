@@ -187,7 +187,7 @@ class _CsvImport:
         booked = {"withdrawal": [0, 0], "deposit": [0, 0]}
 
         for cells in self.rows():
-            first = _norm(cells[0])
+            first = cells[0] if cells[0].isdigit() else _norm(cells[0])  # record rows: fast path
             if end_count is not None:
                 raise self.fail("there is a row after the END trailer; the file is damaged")
             if columns is None:
@@ -267,9 +267,12 @@ class _CsvImport:
         ledger = HostLedger(header["terminal_id"], header["cycle_id"], header["currency"],
                             Totals(loaded, totals["withdrawal"], totals["deposit"]), transactions,
                             self.source)
-        # The same checks as a JSON file (lengths, currency code ...): one rule book.
+        # The header and totals pass the same checks as a JSON file's (lengths, currency code):
+        # one rule book. The records were checked row by row above, with the same patterns.
         try:
-            formats.parse_host_ledger(formats.host_ledger_to_dict(ledger), self.source)
+            formats.parse_host_ledger(formats.host_ledger_to_dict(
+                HostLedger(ledger.terminal_id, ledger.cycle_id, ledger.currency, ledger.totals, [])),
+                self.source)
         except FormatError as exc:
             key = exc.path.removeprefix("$.")
             self.line = meta_line.get(key)
@@ -293,14 +296,13 @@ class _CsvImport:
                             + " (accepted names are in docs/backend-api.md)")
         return columns
 
-    def _cell(self, cells: list[str], i: int) -> str:
-        return cells[i] if i < len(cells) else ""
-
     def _record(self, cells: list[str], columns: dict[str, int]) -> HostTransaction:
         if len(cells) > len(self.headers):
             raise self.fail(f"{len(cells)} cells but the header has {len(self.headers)} columns "
                             "(an unquoted comma in a field?)", len(self.headers))
-        c = {name: self._cell(cells, i) for name, i in columns.items()}
+        if len(cells) < len(self.headers):
+            cells = cells + [""] * (len(self.headers) - len(cells))  # trailing empty cells were cut
+        c = {name: cells[i] for name, i in columns.items()}
         host_ref = c["host_ref"]
         if not 1 <= len(host_ref) <= 32:
             raise self.fail("the backend reference must be 1 to 32 characters", columns["host_ref"])
@@ -308,11 +310,11 @@ class _CsvImport:
         if tsn is not None and formats._TSN.match(tsn) is None:
             raise self.fail(f"expected a TSN (1 to 20 of 0-9 A-Z a-z -) or nothing, found "
                             f"{formats._show(tsn)}", columns["tsn"])
-        kind = TYPES.get(_norm(c["type"]))
+        kind = TYPES.get(c["type"]) or TYPES.get(_norm(c["type"]))
         if kind is None:
             raise self.fail(f"expected withdrawal/取款 or deposit/存款, found {formats._show(c['type'])}",
                             columns["type"])
-        status = STATUSES.get(_norm(c["status"]))
+        status = STATUSES.get(c["status"]) or STATUSES.get(_norm(c["status"]))
         if status is None:
             raise self.fail(f"expected booked/成功 or reversed/冲正, found {formats._show(c['status'])}",
                             columns["status"])

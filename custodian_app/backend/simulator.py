@@ -41,7 +41,6 @@ from custodian_app.domain.formats import HostLedger
 log = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 1000
-MAX_PAGE_SIZE = 10_000
 #: every route the simulator serves (docs/openapi.yaml must name each; a test checks)
 ROUTES = (
     ("GET", "/v1/health"),
@@ -321,7 +320,7 @@ class BackendSimulator:
             return _error(400, "bad_page_size", "page_size must be a whole number")
         if size < 1:
             return _error(400, "bad_page_size", "page_size must be at least 1")
-        size = min(size, self.page_size, MAX_PAGE_SIZE)
+        size = min(size, self.page_size)
         cursor = request.query.get("cursor")
         offset = 0
         if cursor is not None:
