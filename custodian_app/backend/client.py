@@ -509,6 +509,12 @@ class _Session:
             raise BackendNotFound(
                 f"{text} ({detail}); check the terminal and cycle ids (they must be the ones the ATM "
                 "reports)", terminal_id, cycle)
+        if 300 <= status < 400:
+            # not followed: a redirect could carry the token to another host
+            where = _short(resp.getheader("Location") or "?", 100)
+            raise BackendRequestError(
+                f"the backend redirects {target} to {where} (HTTP {status}); redirects are not "
+                "followed; put the right address in the backend URL setting", status, code)
         if status == 404:
             raise BackendRequestError(
                 f"{target} does not exist ({detail}); check the backend URL in the settings",

@@ -439,3 +439,20 @@ def test_errors_belong_to_the_custodian_tree():
                      BackendAuthError, BackendNotFound, BackendRequestError, BackendReplyError,
                      BackendMismatch, BackendCancelled):
         assert issubclass(exc_type, BackendError) and issubclass(exc_type, CustodianError)
+
+
+def test_a_redirect_is_not_followed(simulator):
+    sim = simulator()
+    sim.serve_raw(T, C, b"", status=302)
+    with pytest.raises(BackendRequestError, match="redirects are not followed") as info:
+        client(sim, retries=3).fetch_ledger(T, C)
+    assert info.value.status == 302
+    assert sim.request_count() == 1
+
+
+def test_health_at_a_wrong_url_says_to_check_it(simulator):
+    sim = simulator()
+    c = BackendClient(sim.base_url + "/not-the-api", token=TOKEN, retries=3, backoff=0.01)
+    with pytest.raises(BackendRequestError, match="does not exist .HTTP 404.; check the backend URL"):
+        c.health()
+    assert sim.request_count() == 1
