@@ -163,6 +163,21 @@ class BackendClient:
         self.max_ledger_bytes = int(max_ledger_bytes)
         self._ssl_context = self._make_ssl_context() if self.scheme == "https" else None
 
+    @classmethod
+    def from_settings(cls, settings: Any, **overrides: Any) -> "BackendClient":
+        """A client from ``custodian_app.config.Settings`` (backend.url, .token, .ca_bundle,
+        .timeout); keyword arguments override or add (retries, page_size ...)."""
+        if not settings.backend_url:
+            raise BackendError("no backend URL is configured; set it in the settings, or import "
+                               "the backend's settlement file instead")
+        options: dict[str, Any] = {
+            "token": settings.backend_token or None,
+            "ca_bundle": settings.backend_ca_bundle or None,
+            "timeout": settings.backend_timeout,
+        }
+        options.update(overrides)
+        return cls(settings.backend_url, **options)
+
     def __repr__(self) -> str:  # never the token
         return f"BackendClient({self.base_url!r}, token={'set' if self._token else 'none'})"
 

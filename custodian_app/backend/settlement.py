@@ -359,3 +359,30 @@ class _CsvImport:
             return moment.strftime("%Y-%m-%dT%H:%M:%S") + self.utc_offset
         raise self.fail("expected a time like 2026-11-20 09:12:04 or 2026-11-20T09:12:04+08:00, "
                         f"found {formats._show(text)}", column)
+
+
+def to_settlement_csv(ledger: HostLedger, *, chinese: bool = False) -> str:
+    """A HostLedger as the settlement CSV this module reads (for demos, tests and the IT of a
+    bank that wants a sample). ``chinese``: Chinese names and values, as a Chinese core system
+    writes them. Encode the text as UTF-8 or GB18030."""
+    from custodian_app.domain.money import format_amount
+
+    names = ["终端号", "清机周期", "币种", "加钞金额"] if chinese else list(PREAMBLE)[:4]
+    columns = ["主机流水号", "流水号", "交易时间", "交易类型", "卡号", "金额", "状态"] if chinese else list(COLUMNS)
+    kinds = {"withdrawal": "取款", "deposit": "存款"} if chinese else {"withdrawal": "withdrawal", "deposit": "deposit"}
+    statuses = {"booked": "成功", "reversed": "冲正"} if chinese else {"booked": "booked", "reversed": "reversed"}
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    t = ledger.totals
+    for name, value in zip(names, (ledger.terminal_id, ledger.cycle_id, ledger.currency,
+                                   format_amount(t.loaded_amount))):
+        w.writerow([name, value])
+    w.writerow(columns)
+    for x in ledger.transactions:
+        w.writerow([x.host_ref, x.tsn or "", x.time, kinds[x.type], x.card, format_amount(x.amount),
+                    statuses[x.status]])
+    total = "合计" if chinese else "TOTAL"
+    w.writerow([total, kinds["withdrawal"], t.withdrawals.count, format_amount(t.withdrawals.amount)])
+    w.writerow([total, kinds["deposit"], t.deposits.count, format_amount(t.deposits.amount)])
+    w.writerow(["记录数" if chinese else "END", len(ledger.transactions)])
+    return out.getvalue()

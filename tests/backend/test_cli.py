@@ -146,3 +146,20 @@ def test_import_host_writes_the_ledger_or_nothing(tmp_path):
     assert not out.exists()
     done = run("import-host", str(src.with_name("settle.csv").with_suffix(".txt")), "--out", str(out))
     assert done.returncode == 2 and "cannot read the file" in done.stderr
+
+
+def test_fetch_host_takes_url_and_token_from_the_settings(simulator, tmp_path):
+    from custodian_app.config import Settings, save_settings
+
+    ledger = make_ledger(7)
+    sim = simulator([ledger])
+    save_settings(Settings(backend_url=sim.base_url, backend_token=TOKEN))
+    out = tmp_path / "host.json"
+    done = run("fetch-host", "--terminal", T, "--cycle", C, "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert formats.parse_host_ledger(out.read_bytes()) == ledger
+    # the configured token goes only to the configured backend, never to another --url
+    other = simulator([ledger])
+    done = run("fetch-host", "--url", other.base_url, "--terminal", T, "--cycle", C, "--out", str(out))
+    assert done.returncode == 2 and "refused the token" in done.stderr
+    assert other.requests[0].authorized is False

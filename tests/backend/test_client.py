@@ -456,3 +456,16 @@ def test_health_at_a_wrong_url_says_to_check_it(simulator):
     with pytest.raises(BackendRequestError, match="does not exist .HTTP 404.; check the backend URL"):
         c.health()
     assert sim.request_count() == 1
+
+
+def test_a_client_from_the_settings(simulator, ledger, test_ca):
+    from custodian_app.config import Settings
+
+    sim = simulator([ledger], ssl_context=tls_context(test_ca["cert"], test_ca["key"]))
+    settings = Settings(backend_url=sim.base_url, backend_token=TOKEN,
+                        backend_ca_bundle=str(test_ca["ca"]), backend_timeout=7.0)
+    c = BackendClient.from_settings(settings, retries=0)
+    assert (c.timeout, c.retries, c.ca_bundle) == (7.0, 0, str(test_ca["ca"]))
+    assert c.fetch_ledger(T, C) == ledger
+    with pytest.raises(BackendError, match="no backend URL is configured"):
+        BackendClient.from_settings(Settings())
