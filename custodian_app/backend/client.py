@@ -573,6 +573,11 @@ class _Session:
                         f"the backend's ledger is beyond the limit of {c.max_ledger_bytes} bytes; it "
                         "was refused as a whole", "$")
                 self.fetch.report(size)
+        if declared is not None and declared.strip().isdigit() and size < int(declared) and not truncate_ok:
+            # http.client's read(amt) just stops when the connection closes early; a body shorter
+            # than announced was lost in transit: worth another try, like a dropped connection
+            self.close()
+            raise http.client.IncompleteRead(b"", int(declared) - size)
         if count:
             self.fetch.bytes_done += size
         return b"".join(chunks)

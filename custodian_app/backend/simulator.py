@@ -60,6 +60,7 @@ class Faults:
     drop_first: int = 0  # the first N requests get their connection closed, no reply
     truncate: bool = False  # ledger replies are cut in half (Content-Length of the cut body)
     truncate_first: int | None = None  # ... only the first N ledger replies (None: all)
+    cut_first: int = 0  # the first N ledger replies lose their connection halfway through the body
     seed: int | None = None  # for fail_rate
 
 
@@ -350,12 +351,21 @@ class BackendSimulator:
     async def _send(self, request: web.Request, body: bytes, status: int, content_type: str,
                     chunked: bool) -> web.StreamResponse:
         f = self.faults
-        if status == 200 and f.truncate:
-            with self._lock:
-                self._ledger_replies += 1
-                cut = f.truncate_first is None or self._ledger_replies <= f.truncate_first
-            if cut:
-                body = body[: len(body) // 2]
+        with self._lock:
+            self._ledger_replies += 1
+            nth = self._ledger_replies
+        if status == 200 and f.truncate and (f.truncate_first is None or nth <= f.truncate_first):
+            body = body[: len(body) // 2]
+        if status == 200 and nth <= f.cut_first:
+            # announce the whole body, send half, then lose the connection: a network failure
+            response = web.StreamResponse(status=status)
+            response.content_type = content_type
+            response.content_length = len(body)
+            await response.prepare(request)
+            await response.write(body[: len(body) // 2])
+            await response.drain()
+            request.transport.abort()
+            raise asyncio.CancelledError()
         if not chunked:
             return web.Response(body=body, status=status, content_type=content_type)
         response = web.StreamResponse(status=status)

@@ -469,3 +469,18 @@ def test_a_client_from_the_settings(simulator, ledger, test_ca):
     assert c.fetch_ledger(T, C) == ledger
     with pytest.raises(BackendError, match="no backend URL is configured"):
         BackendClient.from_settings(Settings())
+
+
+def test_a_connection_lost_mid_body_is_retried(simulator):
+    big = make_ledger(40)
+    sim = simulator([big], page_size=10, faults=Faults(cut_first=2))
+    seen = []
+    assert client(sim, retries=2).fetch_ledger(T, C, progress=lambda *a: seen.append(a)) == big
+    assert sim.request_count(LEDGER_PATH) == 6  # two cut, then four pages
+    assert seen[-1][1:] == (4, 4)
+
+
+def test_a_connection_lost_mid_body_every_time_is_unreachable(simulator):
+    sim = simulator(faults=Faults(cut_first=10))
+    with pytest.raises(BackendUnreachable, match="IncompleteRead"):
+        client(sim, retries=1).fetch_ledger(T, C)
