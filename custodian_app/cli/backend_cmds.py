@@ -64,6 +64,8 @@ def register(sub) -> None:
     p.add_argument("--drop-first", type=int, default=0, metavar="N",
                    help="close the connection of the first N requests without a reply")
     p.add_argument("--truncate", action="store_true", help="cut every ledger reply in half")
+    p.add_argument("--cut-first", type=int, default=0, metavar="N",
+                   help="the first N ledger replies lose their connection halfway through the body")
     p.add_argument("--tls-cert", metavar="CERT", help="serve HTTPS with this PEM certificate (chain)")
     p.add_argument("--tls-key", metavar="KEY", help="... and this PEM key")
     p.set_defaults(func=simulate_host)
@@ -148,7 +150,8 @@ def simulate_host(args: argparse.Namespace) -> int:
     if bool(args.tls_cert) != bool(args.tls_key):
         return _fail("simulate-host", "give both --tls-cert and --tls-key, or neither", EXIT_USAGE)
     faults = Faults(delay=args.slow, delay_first=args.slow_first, fail_first=args.fail_first,
-                    fail_rate=args.fail_rate, drop_first=args.drop_first, truncate=args.truncate)
+                    fail_rate=args.fail_rate, drop_first=args.drop_first, truncate=args.truncate,
+                    cut_first=args.cut_first)
     try:
         ssl_context = tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None
         sim = BackendSimulator(args.ledger, host=args.host, port=args.port, token=args.token,

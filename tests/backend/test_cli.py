@@ -113,16 +113,16 @@ def test_simulate_host_serves_until_stopped(tmp_path, stop_signal):
     path = tmp_path / "host.json"
     path.write_bytes(formats.dumps(formats.host_ledger_to_dict(ledger)))
     proc, url = _start_simulate_host("--ledger", str(path), "--port", "0", "--token", TOKEN,
-                                     "--page-size", "8", "--fail-first", "1")
+                                     "--page-size", "8", "--fail-first", "1", "--cut-first", "1")
     try:
         assert url.startswith("http://127.0.0.1:")
         client = BackendClient(url, token=TOKEN, backoff=0.01)
-        assert client.fetch_ledger(T, C) == ledger  # through one 500, then four pages
+        assert client.fetch_ledger(T, C) == ledger  # through one 500 and one lost connection, then four pages
     finally:
         proc.send_signal(stop_signal)
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
-    assert "stopped after 5 request(s)" in err
+    assert "stopped after 6 request(s)" in err
 
 
 def test_simulate_host_refuses_a_bad_ledger_file(tmp_path):
