@@ -70,6 +70,10 @@ Progress = Callable[[int, int, "int | None"], None]
 _READ_CHUNK = 64 * 1024
 _ERROR_BODY_LIMIT = 64 * 1024  # an error reply is small; more is not read
 _MAX_PAGES = 100_000  # a hard stop against a backend that pages forever
+# TLS alerts by which a server refuses the client (its certificate or its absence)
+_TLS_REFUSALS = ("CERTIFICATE_REQUIRED", "BAD_CERTIFICATE", "UNKNOWN_CA", "CERTIFICATE_UNKNOWN",
+                 "CERTIFICATE_REVOKED", "CERTIFICATE_EXPIRED", "UNSUPPORTED_CERTIFICATE",
+                 "ACCESS_DENIED", "HANDSHAKE_FAILURE")
 _MAX_ID_LEN = 32  # host-ledger/1: terminal_id and cycle_id are 1 to 32 characters
 
 
@@ -126,6 +130,8 @@ class BackendClient:
         max_reply_bytes: int = 64 * MiB,
         max_ledger_bytes: int = 512 * MiB,
         allow_plain_http: bool = False,
+        client_cert: str | os.PathLike | None = None,
+        client_key: str | os.PathLike | None = None,
     ) -> None:
         parts = urlsplit(base_url.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -155,6 +161,11 @@ class BackendClient:
         self.base_url = f"{parts.scheme}://{parts.netloc}{prefix}"
         self._token = token
         self.ca_bundle = None if ca_bundle is None else os.fspath(ca_bundle)
+        # mutual TLS, where the bank's backend wants to know the branch PC too
+        self.client_cert = None if client_cert is None else os.fspath(client_cert)
+        self.client_key = None if client_key is None else os.fspath(client_key)
+        if self.client_key is not None and self.client_cert is None:
+            raise BackendError("a client key without a client certificate; give both")
         self.timeout = float(timeout)
         self.retries = int(retries)
         self.backoff = float(backoff)
@@ -174,6 +185,9 @@ class BackendClient:
             "token": settings.backend_token or None,
             "ca_bundle": settings.backend_ca_bundle or None,
             "timeout": settings.backend_timeout,
+            # mutual TLS, when the settings carry it (keys backend.client_cert / .client_key)
+            "client_cert": getattr(settings, "backend_client_cert", "") or None,
+            "client_key": getattr(settings, "backend_client_key", "") or None,
         }
         options.update(overrides)
         return cls(settings.backend_url, **options)
@@ -317,6 +331,15 @@ class BackendClient:
             raise BackendError(f"the CA bundle {self.ca_bundle} cannot be loaded ({exc}); it must be "
                                "PEM certificates; check the CA bundle in the settings") from exc
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        if self.client_cert is not None:
+            try:
+                ctx.load_cert_chain(self.client_cert, self.client_key)
+            except (ssl.SSLError, OSError) as exc:
+                reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or exc
+                raise BackendError(f"the client certificate {self.client_cert} (key "
+                                   f"{self.client_key or 'in the same file'}) cannot be loaded "
+                                   f"({reason}); it must be PEM; check the client certificate "
+                                   "setting") from exc
         return ctx
 
     def _headers(self) -> dict[str, str]:
@@ -478,6 +501,18 @@ class _Session:
                 f"the backend's certificate could not be verified ({exc.verify_message}) at "
                 f"{c.base_url}; check the backend URL and the CA bundle in the settings "
                 "(the bank's IT provides the CA certificate)") from exc
+        except ssl.SSLError as exc:
+            reason = exc.reason or _short(exc)
+            if any(alert in str(reason).upper() for alert in _TLS_REFUSALS):
+                # the backend refused the handshake on purpose (an alert): not transient
+                raise BackendTLSError(
+                    f"the backend at {c.base_url} refused the TLS connection ({reason}); it may want "
+                    "a client certificate it trusts: check the client certificate setting, or ask "
+                    "the bank's IT") from exc
+            raise _Retry(BackendUnreachable(
+                f"the TLS connection to the backend at {c.base_url} failed ({reason}; "
+                f"{c.retries + 1} tries) while fetching {what}; try again later; if the backend "
+                "requires a client certificate, check that setting"), f"SSLError: {reason}") from exc
         except (TimeoutError, socket.timeout) as exc:
             raise _Retry(BackendTimeout(
                 f"the backend at {c.base_url} did not answer within {c.timeout:g} s "

@@ -403,12 +403,18 @@ def _error(status: int, code: str, message: str) -> web.Response:
                         status=status, content_type="application/json")
 
 
-def tls_context(cert_file: str | os.PathLike, key_file: str | os.PathLike) -> ssl.SSLContext:
-    """A server-side TLS context from a PEM certificate (chain) and key."""
+def tls_context(cert_file: str | os.PathLike, key_file: str | os.PathLike,
+                client_ca: str | os.PathLike | None = None) -> ssl.SSLContext:
+    """A server-side TLS context from a PEM certificate (chain) and key. With ``client_ca``,
+    clients must present a certificate signed by it (mutual TLS)."""
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     try:
         ctx.load_cert_chain(os.fspath(cert_file), os.fspath(key_file))
+        if client_ca is not None:
+            ctx.load_verify_locations(os.fspath(client_ca))
+            ctx.verify_mode = ssl.CERT_REQUIRED
     except (OSError, ssl.SSLError) as exc:
-        raise BackendError(f"cannot load the TLS certificate {cert_file} / key {key_file}: {exc}") from exc
+        raise BackendError(f"cannot load the TLS certificate {cert_file} / key {key_file}"
+                           f"{f' / client CA {client_ca}' if client_ca else ''}: {exc}") from exc
     return ctx

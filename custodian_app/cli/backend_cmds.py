@@ -35,6 +35,9 @@ def register(sub) -> None:
     p.add_argument("--ca-bundle", metavar="FILE", help="PEM file of the CA certificate(s) to trust "
                                                        "for the backend (default: the settings' "
                                                        "backend.ca_bundle, else the system's)")
+    p.add_argument("--client-cert", metavar="FILE", help="PEM client certificate, for a backend that "
+                                                         "wants mutual TLS")
+    p.add_argument("--client-key", metavar="FILE", help="its PEM key (if not in the certificate file)")
     p.add_argument("--currency", metavar="CODE", help="refuse a ledger in another currency (the ATM's)")
     p.add_argument("--timeout", type=float, default=None, metavar="S",
                    help="seconds per request (default: the settings' backend.timeout)")
@@ -68,6 +71,8 @@ def register(sub) -> None:
                    help="the first N ledger replies lose their connection halfway through the body")
     p.add_argument("--tls-cert", metavar="CERT", help="serve HTTPS with this PEM certificate (chain)")
     p.add_argument("--tls-key", metavar="KEY", help="... and this PEM key")
+    p.add_argument("--tls-client-ca", metavar="CA", help="require client certificates signed by this "
+                                                         "PEM CA (mutual TLS)")
     p.set_defaults(func=simulate_host)
 
     p = sub.add_parser(
@@ -121,7 +126,8 @@ def fetch_host(args: argparse.Namespace) -> int:
     try:
         client = BackendClient(url, token=token, ca_bundle=ca_bundle,
                                timeout=timeout if timeout is not None else 10.0,
-                               retries=args.retries, page_size=args.page_size)
+                               retries=args.retries, page_size=args.page_size,
+                               client_cert=args.client_cert, client_key=args.client_key)
         ledger = client.fetch_ledger(args.terminal, args.cycle, expect_currency=args.currency)
     except (BackendUnreachable, BackendServerError) as exc:
         return _fail("fetch-host", exc, EXIT_LINK)
@@ -153,7 +159,10 @@ def simulate_host(args: argparse.Namespace) -> int:
                     fail_rate=args.fail_rate, drop_first=args.drop_first, truncate=args.truncate,
                     cut_first=args.cut_first)
     try:
-        ssl_context = tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None
+        if args.tls_client_ca and not args.tls_cert:
+            return _fail("simulate-host", "--tls-client-ca needs --tls-cert and --tls-key", EXIT_USAGE)
+        ssl_context = (tls_context(args.tls_cert, args.tls_key, client_ca=args.tls_client_ca)
+                       if args.tls_cert else None)
         sim = BackendSimulator(args.ledger, host=args.host, port=args.port, token=args.token,
                                page_size=args.page_size or DEFAULT_PAGE_SIZE,
                                ssl_context=ssl_context, faults=faults)

@@ -163,3 +163,27 @@ def test_fetch_host_takes_url_and_token_from_the_settings(simulator, tmp_path):
     done = run("fetch-host", "--url", other.base_url, "--terminal", T, "--cycle", C, "--out", str(out))
     assert done.returncode == 2 and "refused the token" in done.stderr
     assert other.requests[0].authorized is False
+
+
+def test_simulate_host_over_mutual_tls_and_fetch_host_with_a_client_certificate(test_ca, tmp_path):
+    ledger = make_ledger(9)
+    path = tmp_path / "host.json"
+    path.write_bytes(formats.dumps(formats.host_ledger_to_dict(ledger)))
+    proc, url = _start_simulate_host("--ledger", str(path), "--token", TOKEN,
+                                     "--tls-cert", str(test_ca["cert"]), "--tls-key", str(test_ca["key"]),
+                                     "--tls-client-ca", str(test_ca["ca"]))
+    out = tmp_path / "fetched.json"
+    try:
+        assert url.startswith("https://127.0.0.1:")
+        base = ["fetch-host", "--url", url, "--terminal", T, "--cycle", C, "--token", TOKEN,
+                "--ca-bundle", str(test_ca["ca"]), "--retries", "0", "--out", str(out)]
+        without = run(*base)
+        assert without.returncode == 3 and not out.exists()
+        done = run(*base, "--client-cert", str(test_ca["client_cert"]), "--client-key",
+                   str(test_ca["client_key"]))
+        assert done.returncode == 0, done.stderr
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert formats.parse_host_ledger(out.read_bytes()) == ledger

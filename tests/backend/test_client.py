@@ -484,3 +484,72 @@ def test_a_connection_lost_mid_body_every_time_is_unreachable(simulator):
     sim = simulator(faults=Faults(cut_first=10))
     with pytest.raises(BackendUnreachable, match="IncompleteRead"):
         client(sim, retries=1).fetch_ledger(T, C)
+
+
+def test_mutual_tls_with_the_simulator(simulator, test_ca, ledger):
+    sim = simulator([ledger], ssl_context=tls_context(test_ca["cert"], test_ca["key"],
+                                                      client_ca=test_ca["ca"]))
+    base = {"ca_bundle": test_ca["ca"], "retries": 0}
+    # asyncio's TLS hangs up without sending the TLS alert: the client only sees a lost connection
+    with pytest.raises(BackendUnreachable):
+        client(sim, **base).fetch_ledger(T, C)
+    with pytest.raises(BackendUnreachable):
+        client(sim, client_cert=test_ca["rogue_cert"], client_key=test_ca["rogue_key"],
+               **base).fetch_ledger(T, C)
+    assert sim.request_count() == 0  # refused at the handshake
+    good = client(sim, client_cert=test_ca["client_cert"], client_key=test_ca["client_key"], **base)
+    assert good.fetch_ledger(T, C) == ledger
+
+
+def test_a_refused_client_certificate_is_named_and_not_retried(test_ca):
+    """Against a TLS server whose refusal reaches the client as an alert (TLS 1.2, as many bank
+    gateways still speak): a plain ssl socket server on loopback that requires a client
+    certificate from the test CA."""
+    import socket
+    import ssl
+
+    ctx = tls_context(test_ca["cert"], test_ca["key"], client_ca=test_ca["ca"])
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)  # so that the accept loop notices the end of the test
+    port = listener.getsockname()[1]
+    handshakes = []
+    over = threading.Event()
+
+    def serve():
+        while not over.is_set():
+            try:
+                raw, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with raw:
+                raw.settimeout(5)
+                try:
+                    with ctx.wrap_socket(raw, server_side=True) as tls:
+                        tls.recv(1024)
+                        handshakes.append("ok")
+                except (ssl.SSLError, OSError):
+                    handshakes.append("refused")
+
+    server = threading.Thread(target=serve)
+    server.start()
+    try:
+        for options in ({}, {"client_cert": test_ca["rogue_cert"], "client_key": test_ca["rogue_key"]}):
+            c = BackendClient(f"https://127.0.0.1:{port}", token=TOKEN, ca_bundle=test_ca["ca"],
+                              retries=3, backoff=0.01, timeout=5, **options)
+            with pytest.raises(BackendTLSError, match="refused the TLS connection .*client certificate"):
+                c.fetch_ledger(T, C)
+    finally:
+        over.set()
+        server.join(10)
+        listener.close()
+    assert handshakes == ["refused", "refused"]  # one try each: not retried
+
+
+def test_a_bad_client_certificate_is_a_clear_error(tmp_path, test_ca):
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a certificate")
+    with pytest.raises(BackendError, match="client certificate .* cannot be loaded"):
+        BackendClient("https://backend.bank.example", ca_bundle=test_ca["ca"], client_cert=bad)
+    with pytest.raises(BackendError, match="client key without a client certificate"):
+        BackendClient("https://backend.bank.example", client_key=bad)
