@@ -70,6 +70,7 @@ Progress = Callable[[int, int, "int | None"], None]
 _READ_CHUNK = 64 * 1024
 _ERROR_BODY_LIMIT = 64 * 1024  # an error reply is small; more is not read
 _MAX_PAGES = 100_000  # a hard stop against a backend that pages forever
+_MAX_RESTARTS = 2  # when the ledger changes between pages
 # TLS alerts by which a server refuses the client (its certificate or its absence)
 _TLS_REFUSALS = ("CERTIFICATE_REQUIRED", "BAD_CERTIFICATE", "UNKNOWN_CA", "CERTIFICATE_UNKNOWN",
                  "CERTIFICATE_REVOKED", "CERTIFICATE_EXPIRED", "UNSUPPORTED_CERTIFICATE",
@@ -85,6 +86,10 @@ class Health:
     api_version: str
     authenticated: bool | None  # None when no token was sent
     server_time: str | None
+
+
+class _LedgerChanged(Exception):
+    """Internal: the backend's ledger changed between two pages; the fetch starts again."""
 
 
 class _Retry(Exception):
@@ -245,6 +250,39 @@ class BackendClient:
         source = f"backend ledger of terminal {terminal_id} cycle {cycle_id}"
         started = time.monotonic()
         fetch = _Fetch(progress)
+        for restart in range(_MAX_RESTARTS + 1):
+            try:
+                ledger = self._fetch_pages(path, terminal_id, cycle_id, source, fetch, cancel)
+                break
+            except _LedgerChanged as changed:
+                if restart == _MAX_RESTARTS:
+                    raise BackendReplyError(
+                        f"{source}: the backend's ledger kept changing while it was being fetched "
+                        f"({changed}); try again when the backend has finished booking the cycle",
+                        "$.page") from None
+                log.info("the backend's ledger of %s/%s changed during the fetch (%s); starting again",
+                         terminal_id, cycle_id, changed)
+                fetch.restart()
+        wanted = {"terminal_id": terminal_id, "cycle_id": cycle_id}
+        if expect_currency is not None:
+            wanted["currency"] = expect_currency
+        for key, want in wanted.items():
+            got = getattr(ledger, key)
+            if got != want:
+                raise BackendMismatch(
+                    f"{source}: $.{key} is {formats._show(got)}, not {want!r} as "
+                    f"{'the ATM has' if key == 'currency' else 'asked'}; the backend's ledger is for "
+                    "another clearing and was refused as a whole", f"$.{key}")
+        log.info("fetched the backend ledger of %s/%s: %d transaction(s), %d page(s), %d bytes, %.2f s",
+                 terminal_id, cycle_id, len(ledger.transactions), fetch.pages_done,
+                 fetch.bytes_done, time.monotonic() - started)
+        return ledger
+
+    # ------------------------------------------------------------------------------ internals
+
+    def _fetch_pages(self, path: str, terminal_id: str, cycle_id: str, source: str, fetch: "_Fetch",
+                     cancel: threading.Event | None) -> HostLedger:
+        """One pass over the pages; raises _LedgerChanged when the books change in between."""
         session = _Session(self, fetch)
         try:
             body = session.get(path, {"page_size": self.page_size}, what="the ledger", cancel=cancel,
@@ -265,9 +303,14 @@ class BackendClient:
                         raise BackendReplyError(
                             f"{source}: the backend sent more pages than the {pages_total} it "
                             "announced; the reply was refused as a whole", "$.page.next_cursor")
-                    body = session.get(path, {"page_size": self.page_size, "cursor": cursor},
-                                       what=f"page {fetch.pages_done + 1} of the ledger",
-                                       cancel=cancel, not_found=(terminal_id, cycle_id))
+                    try:
+                        body = session.get(path, {"page_size": self.page_size, "cursor": cursor},
+                                           what=f"page {fetch.pages_done + 1} of the ledger",
+                                           cancel=cancel, not_found=(terminal_id, cycle_id))
+                    except BackendRequestError as exc:
+                        if exc.code == "bad_cursor":  # the books changed between two pages
+                            raise _LedgerChanged(str(exc)) from None
+                        raise
                     where = f"page {fetch.pages_done + 1}"
                     part = self._decode(body, source, where)
                     if part.get("format") != PAGE_FORMAT:
@@ -281,7 +324,10 @@ class BackendClient:
                                 f"{source}: {where}: $.{key} is {formats._show(part.get(key))}, not "
                                 f"{want!r} as asked; the reply was refused as a whole", f"$.{key}")
                     more = self._transactions(part, "$", f"{source}: {where}")
-                    index, _, _, cursor = self._page_info(part.get("page"), source, fetch.pages_done)
+                    index, pt, tt, cursor = self._page_info(part.get("page"), source, fetch.pages_done)
+                    if (pt, tt) != (pages_total, tx_total):
+                        raise _LedgerChanged(f"{where} announces {pt} page(s) and {tt} transaction(s), "
+                                             f"the first page {pages_total} and {tx_total}")
                     if cursor in seen:
                         raise BackendReplyError(
                             f"{source}: {where}: the backend sent a cursor it had sent before "
@@ -298,25 +344,10 @@ class BackendClient:
                 fetch.pages_total = 1
                 fetch.page_done()
             doc["transactions"] = transactions
-            ledger = self._parse(doc, source)
+            return self._parse(doc, source)
         finally:
             session.close()
-        wanted = {"terminal_id": terminal_id, "cycle_id": cycle_id}
-        if expect_currency is not None:
-            wanted["currency"] = expect_currency
-        for key, want in wanted.items():
-            got = getattr(ledger, key)
-            if got != want:
-                raise BackendMismatch(
-                    f"{source}: $.{key} is {formats._show(got)}, not {want!r} as "
-                    f"{'the ATM has' if key == 'currency' else 'asked'}; the backend's ledger is for "
-                    "another clearing and was refused as a whole", f"$.{key}")
-        log.info("fetched the backend ledger of %s/%s: %d transaction(s), %d page(s), %d bytes, %.2f s",
-                 terminal_id, cycle_id, len(ledger.transactions), fetch.pages_done,
-                 fetch.bytes_done, time.monotonic() - started)
-        return ledger
 
-    # ------------------------------------------------------------------------------ internals
 
     def _make_ssl_context(self) -> ssl.SSLContext:
         try:
@@ -431,6 +462,12 @@ class _Fetch:
     def report(self, in_flight: int = 0) -> None:
         if self.callback is not None:
             self.callback(self.bytes_done + in_flight, self.pages_done, self.pages_total)
+
+    def restart(self) -> None:
+        self.bytes_done = 0
+        self.pages_done = 0
+        self.pages_total = None
+        self.report()
 
     def page_done(self) -> None:
         self.pages_done += 1

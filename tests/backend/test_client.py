@@ -553,3 +553,30 @@ def test_a_bad_client_certificate_is_a_clear_error(tmp_path, test_ca):
         BackendClient("https://backend.bank.example", ca_bundle=test_ca["ca"], client_cert=bad)
     with pytest.raises(BackendError, match="client key without a client certificate"):
         BackendClient("https://backend.bank.example", client_key=bad)
+
+
+def test_a_ledger_that_changes_between_pages_is_fetched_again_whole(simulator):
+    before, after = make_ledger(30), make_ledger(33)
+    sim = simulator([before], page_size=10)
+    changed = []
+
+    def progress(received, pages_done, pages_total):
+        if pages_done == 1 and not changed:  # the backend books three more records now
+            changed.append(sim.add_ledger(after))
+
+    got = client(sim).fetch_ledger(T, C, progress=progress)
+    assert got == after  # never a mix of the two
+    assert [r.status for r in sim.requests] == [200, 400, 200, 200, 200, 200]
+
+
+def test_a_ledger_that_keeps_changing_is_refused(simulator):
+    sim = simulator([make_ledger(30)], page_size=10)
+    n = [30]
+
+    def progress(received, pages_done, pages_total):
+        if pages_done == 1:
+            n[0] += 1
+            sim.add_ledger(make_ledger(n[0]))
+
+    with pytest.raises(BackendReplyError, match="kept changing"):
+        client(sim).fetch_ledger(T, C, progress=progress)
