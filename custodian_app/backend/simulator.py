@@ -172,6 +172,7 @@ class BackendSimulator:
                 self._loop.run_until_complete(self._start_server())
             except BaseException as exc:  # reported to start()'s caller
                 failure.append(exc)
+                self._loop.run_until_complete(self._stop_server())  # release what was set up
                 started.set()
                 return
             started.set()

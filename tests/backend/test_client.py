@@ -580,3 +580,11 @@ def test_a_ledger_that_keeps_changing_is_refused(simulator):
 
     with pytest.raises(BackendReplyError, match="kept changing"):
         client(sim).fetch_ledger(T, C, progress=progress)
+
+
+def test_a_simulator_on_a_busy_port_says_so_and_leaks_nothing(simulator):
+    first = simulator()
+    second = BackendSimulator([make_ledger()], port=first.port)
+    with pytest.raises(BackendError, match=f"could not start on 127.0.0.1:{first.port}"):
+        second.start()
+    second.stop()  # harmless after a failed start
