@@ -170,7 +170,9 @@ class _CsvImport:
                 raise self.fail(f"not readable as CSV ({exc})") from None
             self.line = previous_end + 1  # where the record starts (a quoted field may span lines)
             previous_end = reader.line_num
-            cells = [c.strip() for c in row]
+            # ="000101" is how spreadsheet exports keep leading zeros: it means 000101
+            cells = [c[2:-1].strip() if c[:2] == '="' and c[-1:] == '"' else c
+                     for c in (c.strip() for c in row)]
             while cells and cells[-1] == "":
                 cells.pop()
             if cells:
