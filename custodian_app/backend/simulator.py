@@ -91,7 +91,7 @@ class _Raw:
 class BackendSimulator:
     """Serves ``GET /v1/terminals/{t}/cycles/{c}/ledger`` and ``GET /v1/health`` from ledgers.
 
-    ``ledgers``: HostLedger objects or paths of host-ledger/1 files. ``token``: when set, every
+    ``ledgers``: HostLedger objects or paths of host-ledger/1 files or settlement CSVs. ``token``: when set, every
     ledger request must carry ``Authorization: Bearer <token>``. ``page_size``: the default and
     largest page the simulator sends. ``ssl_context``: serve HTTPS with it.
     """
@@ -134,9 +134,10 @@ class BackendSimulator:
     def add_ledger(self, ledger: HostLedger | str | os.PathLike) -> HostLedger:
         """Serve a ledger (replacing one of the same terminal and cycle). Thread-safe."""
         if not isinstance(ledger, HostLedger):
-            from custodian_app import files
+            # a host-ledger/1 file or a settlement CSV: whatever the bank's IT handed over
+            from custodian_app.backend.settlement import import_settlement
 
-            ledger = files.read_host_ledger(ledger)
+            ledger = import_settlement(ledger)
         doc = formats.host_ledger_to_dict(ledger)
         transactions = doc.pop("transactions")
         version = hashlib.sha256(formats.dumps({**doc, "transactions": transactions})).hexdigest()[:16]

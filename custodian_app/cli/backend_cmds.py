@@ -54,7 +54,7 @@ def register(sub) -> None:
         description="Serve the backend's clearing interface (/v1) on 127.0.0.1 from host-ledger/1 "
                     "files until Ctrl-C. Prints the base URL on stdout when ready.")
     p.add_argument("--ledger", action="append", required=True, metavar="HOST.json",
-                   help="a host-ledger/1 file to serve (repeatable)")
+                   help="a host-ledger/1 file or settlement CSV to serve (repeatable)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="port (0: any free port)")
     p.add_argument("--token", help="require this bearer token")

@@ -187,3 +187,15 @@ def test_simulate_host_over_mutual_tls_and_fetch_host_with_a_client_certificate(
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert formats.parse_host_ledger(out.read_bytes()) == ledger
+
+
+def test_simulate_host_serves_a_settlement_csv(tmp_path):
+    src = tmp_path / "settle.csv"
+    src.write_bytes(CHINESE.encode("gb18030"))
+    proc, url = _start_simulate_host("--ledger", str(src))
+    try:
+        assert BackendClient(url).fetch_ledger(T, C) == expected_ledger()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
