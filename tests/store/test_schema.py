@@ -87,3 +87,9 @@ def test_evidence_and_audit_rows_cannot_be_updated_or_deleted(store, crew):
             with store.engine.begin() as conn:
                 conn.execute(text(sql))
     assert store.verify_audit().ok
+
+
+def test_the_fast_open_path_knows_the_newest_migration():
+    from custodian_app.store.database import HEAD_REVISION
+
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD_REVISION
