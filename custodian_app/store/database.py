@@ -27,20 +27,18 @@ _MIGRATION_LOCK_KEY = 0x43555354  # "CUST"
 
 
 def _settings_url() -> str | None:
-    """The database URL of the settings file, once ``custodian_app.config`` exists.
-
-    The settings module is built by another part of the project; until it lands (or when it
-    has no database entry) the store falls through to the default SQLite file.
-    """
+    """The database URL of the settings files (``[database] url``), or None when unset."""
     try:
-        from custodian_app.config import load_settings  # type: ignore[import-not-found]
-    except ImportError:
+        from custodian_app.config import load_settings
+    except ImportError:  # a build without the settings module: env and default only
         return None
-    settings = load_settings()
-    url = getattr(settings, "database_url", None)
-    if url is None:
-        url = getattr(getattr(settings, "database", None), "url", None)
-    return url or None
+    from custodian_app.errors import CustodianError
+
+    try:
+        settings = load_settings()
+    except CustodianError as exc:
+        raise DatabaseUnavailable(f"cannot tell which database to use: {exc}") from exc
+    return getattr(settings, "database_url", None) or None
 
 
 def resolve_url(url: str | None = None) -> str:
