@@ -22,6 +22,8 @@ BUSY_TIMEOUT_MS = 30_000
 # The newest migration. Opening a database already at it skips loading Alembic (a third of a
 # second on a branch PC); a test keeps this equal to the migration scripts' head.
 HEAD_REVISION = "0001"
+# Execution option the store sets on read-only transactions (SQLite: BEGIN DEFERRED).
+READ_ONLY_OPTION = "custodian_read_only"
 # Any constant: serialises concurrent schema upgrades of one PostgreSQL database.
 _MIGRATION_LOCK_KEY = 0x43555354  # "CUST"
 
@@ -95,7 +97,9 @@ def _sqlite_engine(parsed) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers (marked by the store) begin deferred: in WAL mode they never wait on a writer.
+        read_only = conn.get_execution_options().get(READ_ONLY_OPTION, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 

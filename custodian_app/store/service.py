@@ -33,7 +33,7 @@ from custodian_app.domain.money import format_amount
 from custodian_app.store import audit as audit_mod
 from custodian_app.store import models as m
 from custodian_app.store.audit import AuditRecord, AuditVerification
-from custodian_app.store.database import describe
+from custodian_app.store.database import READ_ONLY_OPTION, describe
 from custodian_app.store.errors import (
     AccountDisabled,
     AccountLocked,
@@ -62,6 +62,8 @@ from custodian_app.store.records import (
 
 MAX_FAILED_SIGN_INS = 5
 LOCKOUT = timedelta(minutes=15)
+# A sign-in proves presence for this long: opening, resuming or signing a clearing needs one.
+SIGN_IN_VALID = timedelta(hours=12)
 
 # Which step may follow which. Going back is allowed only where the clearing needs it: a
 # recount after the mismatch list was seen, a second fetch of the backend ledger.
@@ -127,6 +129,8 @@ class Store:
                  lockout: timedelta = LOCKOUT) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(engine.execution_options(**{READ_ONLY_OPTION: True}),
+                                           expire_on_commit=False)
         self._hasher = hasher or PasswordHasher()
         self._clock = clock
         self.host = host or socket.gethostname() or "unknown-pc"
@@ -163,7 +167,7 @@ class Store:
     def _tx(self, *, write: bool = True) -> Iterator[Session]:
         """One transaction; commits at the end, rolls back on any error."""
         try:
-            with self._sessions.begin() as s:
+            with (self._sessions if write else self._read_sessions).begin() as s:
                 if write:
                     self._lock_chain(s)
                 yield s
@@ -385,6 +389,9 @@ class Store:
         row = self._user_row(s, who.username)
         if row.disabled:
             raise CustodyError(f"{what} {who.username!r} is disabled")
+        # The record must come from a real, recent sign-in recorded in the database.
+        if row.last_sign_in_at is None or row.last_sign_in_at < self._now() - SIGN_IN_VALID:
+            raise CustodyError(f"{what} {who.username!r} must sign in again")
         if row.role != role:
             raise CustodyError(f"{what} must have the {role} role; {who.username!r} is "
                                f"{row.role}")
