@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,34 @@ from tests.store.test_sessions import _drop_guards
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def cli(db_url, *args, stdin: str | None = None) -> subprocess.CompletedProcess:
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """Run a command in this process, exactly as parsed by custodian-app (fast); the
+    subprocess test below runs the real executable for every command group."""
+    from custodian_app.cli.main import build_parser
+
+    def run(db_url, *args, stdin: str | None = None) -> Ran:
+        capsys.readouterr()
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin or ""))
+        try:
+            parsed = build_parser().parse_args([*args, "--db", db_url])
+            status = parsed.func(parsed)
+        except SystemExit as exc:  # argparse refusing the command line
+            status = exc.code
+        out, err = capsys.readouterr()
+        return Ran(status, out, err)
+
+    return run
+
+
+def run_cli(db_url, *args, stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "custodian_app", *args, "--db", db_url],
                           cwd=ROOT, input=stdin, capture_output=True, text=True, timeout=120)
 
@@ -37,7 +66,7 @@ def cleared(store, crew):
     return s.id, c
 
 
-def test_users_add_list_disable(db_url, store):
+def test_users_add_list_disable(cli, db_url, store):
     done = cli(db_url, "users", "add", "erin", "--role", "supervisor", "--name", "Erin Xu",
                "--password-stdin", stdin="a long enough password\n")
     assert done.returncode == 0, done.stderr
@@ -59,7 +88,7 @@ def test_users_add_list_disable(db_url, store):
                stdin="whatever123\n").returncode == 2
 
 
-def test_history_and_show(db_url, cleared):
+def test_history_and_show(cli, db_url, cleared):
     sid, _ = cleared
     out = cli(db_url, "history", "--terminal", "NJ-0001")
     assert out.returncode == 0, out.stderr
@@ -72,7 +101,7 @@ def test_history_and_show(db_url, cleared):
     assert "checked with the retract bin" in show.stdout
 
 
-def test_session_export_writes_the_evidence_bundle(db_url, cleared, tmp_path):
+def test_session_export_writes_the_evidence_bundle(cli, db_url, cleared, tmp_path):
     sid, c = cleared
     bundle = tmp_path / "bundle"
     done = cli(db_url, "session", "export", str(sid), str(bundle))
@@ -97,7 +126,7 @@ def test_session_export_writes_the_evidence_bundle(db_url, cleared, tmp_path):
     assert cli(db_url, "session", "export", "999", str(tmp_path / "b2")).returncode == 2
 
 
-def test_session_verify_checks_the_digest_and_the_printed_pdf(db_url, cleared, store, tmp_path):
+def test_session_verify_checks_the_digest_and_the_printed_pdf(cli, db_url, cleared, store, tmp_path):
     sid, c = cleared
     good = tmp_path / "report.pdf"
     good.write_bytes(PDF)
@@ -118,7 +147,7 @@ def test_session_verify_checks_the_digest_and_the_printed_pdf(db_url, cleared, s
     assert broken.returncode == 1 and "host-ledger version 1 does not match" in broken.stdout
 
 
-def test_audit_verify_exit_status(db_url, cleared, store):
+def test_audit_verify_exit_status(cli, db_url, cleared, store):
     ok = cli(db_url, "audit", "verify")
     assert ok.returncode == 0 and "audit log verified" in ok.stdout
     _drop_guards(store)
@@ -130,7 +159,7 @@ def test_audit_verify_exit_status(db_url, cleared, store):
     assert bad.returncode == 1 and "(remark): content does not match its hash" in bad.stdout
 
 
-def test_trace_commands(db_url, cleared):
+def test_trace_commands(cli, db_url, cleared):
     serial = serial_for("NJ-0001", 2, 1)
     found = cli(db_url, "trace-note", serial)
     assert found.returncode == 0 and serial in found.stdout and "622202******1002" in found.stdout
@@ -144,3 +173,19 @@ def test_trace_commands(db_url, cleared):
     assert usage.returncode == 2 and "is not a date" in usage.stderr
     full = cli(db_url, "trace-card", "6222021234561004", "--from", "2026-11-03", "--to", "2026-11-03")
     assert full.returncode == 2 and "6222021234561004" not in full.stderr + full.stdout
+
+
+def test_the_real_executable_for_every_command_group(db_url, cleared, store, tmp_path):
+    sid, _ = cleared
+    added = run_cli(db_url, "users", "add", "gus", "--role", "custodian", "--password-stdin",
+                    stdin="a long enough password\n")
+    assert added.returncode == 0, added.stderr
+    assert store.get_user("gus").role == "custodian"
+    assert "NJ-0001" in run_cli(db_url, "history").stdout
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(PDF)
+    assert run_cli(db_url, "session", "verify", str(sid), "--pdf", str(pdf)).returncode == 0
+    assert run_cli(db_url, "audit", "verify").returncode == 0
+    assert run_cli(db_url, "trace-note", "ZZ99999999").returncode == 1
+    usage = run_cli(db_url, "trace-card", "622202******1003", "--from", "x", "--to", "y")
+    assert usage.returncode == 2 and "is not a date" in usage.stderr
