@@ -319,22 +319,22 @@ def draw_row(pen: Pen, rules: Rules, table: Table, row: Row, x: float, top: floa
 
 
 def draw_table(table: Table, x: float, y: float, bottom: float, pen: Pen, rules: Rules,
-               new_page: Callable[[], float], keep_together: float = 0.0) -> float:
+               new_page: Callable[[bool], float], keep_together: float = 0.0) -> float:
     """Draw ``table`` from ``y`` down, repeating the header on every page it runs onto. A row
-    is never split: when it does not fit above ``bottom``, ``new_page()`` is called, which
-    finishes the page and returns the top y of the next one. A table no taller than
+    is never split: when it does not fit above ``bottom``, ``new_page(rows_drawn)`` is called,
+    which finishes the page and returns the top y of the next one. A table no taller than
     ``keep_together`` starts on a new page rather than being split. Returns the y below it."""
     if not table.header_height and any(c.title for c in table.columns):
         table.prepare_header()
     first = table.header_height + (table.rows[0].height if table.rows else 0)
     if y - first < bottom or (table.height <= keep_together and y - table.height < bottom):
-        y = new_page()
+        y = new_page(False)
     y = draw_header(pen, rules, table, x, y)
     top_of_part = y
     for row in table.rows:
         if y - row.height < bottom:
             _frame(rules, table, x, top_of_part, y)
-            y = new_page()
+            y = new_page(True)
             y = draw_header(pen, rules, table, x, y)
             top_of_part = y
         y = draw_row(pen, rules, table, row, x, y)

@@ -554,10 +554,20 @@ class _Composer:
             pen.text(LEFT, self.y, part, size, color, bold=bold)
         self.y -= size * 0.3
 
-    def table(self, table: Table, x: float = LEFT) -> None:
-        # a table that fits on one page is never split; a long one at least keeps its header
-        # with a few rows
-        self.y = draw_table(table, x, self.y, BODY_BOTTOM, self.pen, self.rules, self.new_page,
+    def table(self, table: Table, x: float = LEFT, continued: tuple[str, str] | None = None) -> None:
+        """Draw a table; a table that fits on one page is never split. ``continued`` names the
+        table at the top of each further page it runs onto, for pages that get separated."""
+
+        def new_page(rows_drawn: bool) -> float:
+            self.new_page()
+            if continued is not None and rows_drawn:
+                self.y -= 9
+                self.pen.text(LEFT, self.y, self.w.inline(f"{continued[0]}（续）", f"{continued[1]} (continued)"),
+                              8, GREY)
+                self.y -= 5
+            return self.y
+
+        self.y = draw_table(table, x, self.y, BODY_BOTTOM, self.pen, self.rules, new_page,
                             keep_together=(BODY_TOP - BODY_BOTTOM) * 0.6)
         self.y -= 8
 
@@ -615,12 +625,12 @@ class _Composer:
                                f"Amounts in {c.cur}. Cash effect: positive is an overage, negative a shortage "
                                "(against the backend's books); they add up to the difference between the books."),
                       7, GREY)
-            self.table(c.mismatch_table)
+            self.table(c.mismatch_table, continued=("四、不符账目清单", "4. Mismatch list"))
 
         for (zh, en), table in c.appendix_tables:
             self.new_page()
             self.heading(zh, en)
-            self.table(table)
+            self.table(table, continued=(zh, en))
 
         self.signatures_and_evidence()
         self.finish_page()

@@ -143,10 +143,11 @@ def test_a_balanced_clearing_says_the_books_agree(meta):
     assert "帐帐不符" not in text and "序号" not in text  # no mismatch table at all
 
 
+@pytest.mark.slow  # reading 90 pages back with pypdf takes several seconds
 def test_thousands_of_rows_break_cleanly_with_the_header_on_every_page(meta):
     atm = clearing.atm_ledger(10)
     result = clearing.balanced_result(atm)
-    result.mismatches = clearing.mismatches(2500)
+    result.mismatches = clearing.mismatches(2000)
     pages = pages_text(build_report(result, atm, meta=meta))
     tsn = re.compile(r"\bM\d{6}\b")
     english = {en for _, en in CATEGORY_NAMES.values()}
@@ -163,8 +164,8 @@ def test_thousands_of_rows_break_cleanly_with_the_header_on_every_page(meta):
         # of its own) is on the same page as its first (the TSN)
         assert sum(1 for line in text.splitlines() if line in english) == len(found)
         seen += found
-    assert seen == [f"M{i:06d}" for i in range(1, 2501)]  # every row, in order, once
-    assert table_pages > 50
+    assert seen == [f"M{i:06d}" for i in range(1, 2001)]  # every row, in order, once
+    assert table_pages > 40
     assert FOLIO.findall(pages[-1]) == [(str(len(pages)), str(len(pages)))]
 
 
@@ -206,7 +207,10 @@ def test_the_appendix_lists_every_transaction_of_both_ledgers(meta):
         assert tx.host_ref in text
     assert "附录一" in text and "附录二" in text
     # signatures and evidence still close the report, after the appendix
-    assert clearing.DIGEST in pages[-1] and "附录" not in pages[-1]
+    last = pages[-1]
+    assert clearing.DIGEST in last and last.rfind("附录") < last.index("签字 Signatures")
+    # a page the appendix runs onto names it, for pages that get separated
+    assert any(p.startswith("附录一 ATM 交易明细（续）", p.index("\n") + 1) for p in pages)
 
 
 @pytest.mark.parametrize("language, present, absent", [
