@@ -181,8 +181,11 @@ class _Content:
         self.totals_table = self._totals()
         self.cash_table = self._cash_position()
         self.units_table = self._units()
+        self._std_cache: dict[tuple, str | None] = {}
+        self._unlisted: dict[str, dict[tuple[str, str], None]] = {}
         self.summary_table = self._category_summary() if result.mismatches else None
         self.mismatch_table = self._mismatches() if result.mismatches else None
+        self.guide = self._guide() if result.mismatches else []
         self.appendix_tables = self._appendix() if appendix else []
 
     # -- helpers ------------------------------------------------------------------------------
@@ -357,7 +360,7 @@ class _Content:
             Column(w.lines("卡号", "Card"), 68),  # a masked card, 16 characters, on one line
             Column(w.lines("ATM 金额", "ATM amount"), 54, "r"),
             Column(w.lines("后台金额", "Backend amt."), 54, "r"),
-            Column(w.lines("拒绝码及含义", "Reject code, meaning"), 100),
+            Column(w.lines("拒绝码 / 说明", "Reject code / detail"), 100),
             Column(w.lines("现金影响", "Cash effect"), 56, "r"),
             Column(w.lines("处理", "Action"), 150),
             Column(w.lines("备注", "Remark"), 0),
@@ -365,7 +368,9 @@ class _Content:
         cols[-1].width = BODY_W - sum(c.width for c in cols)
         t = Table(cols, TableStyle(size=7, leading=8.4, pad_y=2.0))
         vocab = self.vocab
+        self._action_width = cols[9].width - 2 * t.style.pad_x
         for i, m in enumerate(self.result.mismatches, 1):
+            detail = self._detail(m)
             t.add(m_, [
                 str(i),
                 w.pair(vocab.category(m.category)),
@@ -374,34 +379,97 @@ class _Content:
                 mask_card(m.card),
                 _money(m.atm_amount),
                 _money(m.host_amount),
-                self._reason(m),
+                self._reason(m, detail),
                 self._effect(m.cash_effect),
-                self._action(m),
+                self._action(m, detail),
                 "",
             ], {8: RED} if m.cash_effect < 0 else None)
         return t
 
-    def _reason(self, m: Mismatch) -> tuple[str, ...] | str:
+    def _standard(self, category: str, reject_code: str | None, lang: str) -> str | None:
+        key = (category, reject_code, lang)
+        try:
+            return self._std_cache[key]
+        except KeyError:
+            text = self._std_cache[key] = self.vocab.standard_action(category, reject_code, lang)
+            return text
+
+    def _detail(self, m: Mismatch) -> tuple[str, str] | None:
+        """What the row's action says beyond its category's catalogue text, as (zh, en): the
+        engine puts row details (which totals item, which note amounts) in front of it.
+        ("", "") when the action is the catalogue's; None when it is not the catalogue's
+        text at all (or there is no catalogue to tell)."""
+        out = []
+        for text, lang in ((m.action, "zh"), (m.action_en, "en")):
+            if not text:
+                out.append("")
+                continue
+            base = self._standard(m.category, None, lang)
+            if base is None:
+                return None
+            if text == base or text == self._standard(m.category, m.reject_code, lang):
+                out.append("")
+            elif text.endswith(base):
+                out.append(text[:-len(base)].strip())
+            else:
+                return None
+        return out[0], out[1]
+
+    def _reason(self, m: Mismatch, detail: tuple[str, str] | None) -> tuple[str, ...] | str:
         w = self.w
         if m.category == "TOTALS_INCONSISTENT" and m.item:
             side = labels.SIDE_NAMES.get(m.side or "", (m.side or "", m.side or ""))
             item = labels.TOTALS_ITEM_NAMES.get(m.item, (m.item, m.item))
-            return w.lines(f"{side[0]}合计：{item[0]}", f"{side[1]} totals: {item[1]}")
-        if not m.reject_code:
-            return DASH
-        zh, en = self.vocab.reject(m.reject_code)
-        return w.lines(f"{m.reject_code} {zh}", f"{m.reject_code} {en}") if w.language == "both" else \
-            f"{m.reject_code} {w.inline(zh, en)}"
+            return w.lines(f"{side[0]}合计：{item[0]}", f"{side[1]}: {item[1]}")
+        if m.reject_code:
+            zh, en = self.vocab.reject(m.reject_code)
+            return w.lines(f"{m.reject_code} {zh}", f"{m.reject_code} {en}") if w.language == "both" else \
+                f"{m.reject_code} {w.inline(zh, en)}"
+        if detail and any(detail):
+            zh, en = detail[0] or detail[1], detail[1] or detail[0]
+            return w.lines(zh, en) if w.language == "both" else w.inline(zh, en)
+        if m.host_refs:
+            refs = ", ".join(m.host_refs)
+            return w.lines(f"后台参考号 {refs}", f"Backend ref. {refs}") if w.language == "both" else \
+                w.inline(f"后台参考号 {refs}", f"Backend ref. {refs}")
+        return DASH
 
-    def _action(self, m: Mismatch) -> tuple[str, ...] | str:
+    def _action(self, m: Mismatch, detail: tuple[str, str] | None) -> tuple[str, ...] | str:
+        """The posting to make, in the trade's words. The catalogue's full instructions are in
+        the handling guide; a row whose action is the catalogue's (or empty) shows the short
+        form; any other text is printed when it fits, else listed in the guide."""
+        w = self.w
+        short = self.vocab.action(m.category)
         zh, en = m.action, m.action_en
-        if not zh and not en:
-            zh, en = self.vocab.action(m.category)
-        zh = zh or en
-        en = en or zh
-        if self.w.language == "both":
-            return (zh, en)
-        return self.w.inline(zh, en)
+        if detail is None and (zh or en):
+            zh, en = zh or en, en or zh
+            inner = self._action_width
+            if w.language == "both":
+                fits = self.metrics.width(zh, 7) <= inner and self.metrics.width(en, 7) <= inner
+            else:
+                fits = not self.metrics.wrap(w.inline(zh, en), 7, inner, 2)[-1].endswith("…")
+            if fits or not any(short):
+                return (zh, en) if w.language == "both" else w.inline(zh, en)
+            self._unlisted.setdefault(m.category, {}).setdefault((zh, en), None)
+        zh, en = short
+        return (zh, en) if w.language == "both" else w.inline(zh, en)
+
+    def _guide(self) -> list[tuple[str, int, list[tuple[tuple[str, str], tuple[str, str]]]]]:
+        """(category, how many, steps) for each category in the list, in order of appearance."""
+        counts: dict[str, int] = {}
+        for m in self.result.mismatches:
+            counts[m.category] = counts.get(m.category, 0) + 1
+        out = []
+        for category, n in counts.items():
+            steps = list(self.vocab.guide(category))
+            for zh, en in list(self._unlisted.get(category, {}))[:3]:
+                steps.append((("处理", "Action"), (zh, en)))
+            if not steps:
+                zh, en = self.vocab.action(category)
+                if zh or en:
+                    steps.append((("处理", "Action"), (zh, en)))
+            out.append((category, n, steps))
+        return out
 
     def _appendix(self) -> list[tuple[tuple[str, str], Table]]:
         w, cur, m_ = self.w, self.cur, self.metrics
@@ -545,13 +613,13 @@ class _Composer:
         self.y -= 7
 
     def line(self, text: str, size: float = 8.5, color=BLACK, bold: bool = False, pen: Pen | None = None,
-             width: float = BODY_W) -> None:
-        """A paragraph of up to three lines within ``width``."""
+             width: float = BODY_W, indent: float = 0.0) -> None:
+        """A paragraph of up to four lines within ``width``."""
         pen = pen or self.pen
-        for part in pen.metrics.wrap(text, size, width, 3):
+        for part in pen.metrics.wrap(text, size, width - indent, 4):
             self.need(size * 1.5)
             self.y -= size * 1.25
-            pen.text(LEFT, self.y, part, size, color, bold=bold)
+            pen.text(LEFT + indent, self.y, part, size, color, bold=bold)
         self.y -= size * 0.3
 
     def table(self, table: Table, x: float = LEFT, continued: tuple[str, str] | None = None) -> None:
@@ -626,6 +694,7 @@ class _Composer:
                                "(against the backend's books); they add up to the difference between the books."),
                       7, GREY)
             self.table(c.mismatch_table, continued=("四、不符账目清单", "4. Mismatch list"))
+            self.handling_guide()
 
         for (zh, en), table in c.appendix_tables:
             self.new_page()
@@ -635,6 +704,24 @@ class _Composer:
         self.signatures_and_evidence()
         self.finish_page()
         return self.page
+
+    def handling_guide(self) -> None:
+        """五、处理说明: for each category in the list, what the custodians and the back office
+        do, in full (the list's action column has the short form)."""
+        w = self.w
+        self.heading("五、处理说明", "5. How to resolve each category", keep=80)
+        for category, n, steps in self.c.guide:
+            zh, en = self.c.vocab.category(category)
+            self.need(40)
+            self.space(3)
+            self.line(f"{w.inline(zh, en)}（{n:,} 笔）" if w.language != "en" else f"{en} ({n:,})",
+                      8.5, BLACK, bold=True)
+            for (who_zh, who_en), (text_zh, text_en) in steps:
+                if w.language in ("both", "zh"):
+                    self.line(f"{who_zh}：{text_zh}", 8, indent=12)
+                if w.language in ("both", "en"):
+                    self.line(f"{who_en}: {text_en}", 8, GREY if w.language == "both" else BLACK, indent=12)
+        self.space(6)
 
     def signatures_and_evidence(self) -> None:
         w, meta = self.w, self.c.meta
