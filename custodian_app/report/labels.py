@@ -14,24 +14,25 @@ from typing import Any
 
 from custodian_app.errors import CustodianError
 
-# category -> (Chinese, English); the fallback when the catalogue cannot be loaded
+# category -> (Chinese, English), as in resources/catalogue.json; the fallback when the
+# catalogue cannot be loaded
 CATEGORY_NAMES: dict[str, tuple[str, str]] = {
     "DUPLICATE_BOOKING": ("重复记账", "Duplicate booking"),
     "HOST_LOST_BOOKING": ("后台漏记账", "Backend lost the booking"),
     "DISPENSED_NOT_DEBITED": ("已出钞未扣账", "Dispensed, not debited"),
-    "DEPOSIT_NOT_CREDITED": ("已存款未入账", "Deposit not credited"),
-    "CODE_DISAGREES": ("应答码不一致", "Response code disagrees"),
+    "DEPOSIT_NOT_CREDITED": ("已收款未入账", "Deposit not credited"),
+    "CODE_DISAGREES": ("应答结果不一致", "Booking result disagrees"),
     "AMOUNT_MISMATCH": ("金额不符", "Amount mismatch"),
     "RETRACTED": ("吞钞", "Cash retracted"),
     "DEBITED_NOT_DISPENSED": ("已扣账未出钞", "Debited, not dispensed"),
     "PARTIAL_DISPENSE": ("部分出钞", "Partial dispense"),
     "OVER_DISPENSE": ("多出钞", "Over-dispense"),
-    "CREDITED_NOT_DEPOSITED": ("已入账未存款", "Credited, not deposited"),
-    "DEPOSIT_COUNT_DIFFERS": ("存款点钞不符", "Deposit count differs"),
-    "HOST_ONLY": ("仅后台有记录", "Backend record only"),
-    "LOADING_MISMATCH": ("加钞金额不符", "Loading amount differs"),
+    "CREDITED_NOT_DEPOSITED": ("已入账未收款", "Credited, not deposited"),
+    "DEPOSIT_COUNT_DIFFERS": ("存款金额不符", "Deposit count differs"),
+    "HOST_ONLY": ("后台单边账", "Booked by the backend only"),
+    "LOADING_MISMATCH": ("加钞金额不符", "Loading amount mismatch"),
     "NOTE_FLOW_MISMATCH": ("冠字号流水不符", "Note trail disagrees"),
-    "TOTALS_INCONSISTENT": ("合计与明细不符", "Totals disagree with details"),
+    "TOTALS_INCONSISTENT": ("汇总与明细不符", "Totals disagree with details"),
 }
 
 # category -> the posting to make, in the trade's words (冲正, 补记账, 挂账, 调账), short enough

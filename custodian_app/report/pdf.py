@@ -39,6 +39,7 @@ _MASKED = re.compile(r"[0-9]{6}\*{2,9}[0-9]{4}\Z")
 _DIGITS = re.compile(r"[0-9]{12,19}\Z")
 
 DASH = "—"
+GUIDE_DETAILS = 30  # rows per category whose cut detail the handling guide prints in full
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,7 @@ class _Content:
         self.units_table = self._units()
         self._std_cache: dict[tuple, str | None] = {}
         self._unlisted: dict[str, dict[tuple[str, str], None]] = {}
+        self._cut: dict[str, list[tuple[int, str, str]]] = {}
         self.summary_table = self._category_summary() if result.mismatches else None
         self.mismatch_table = self._mismatches() if result.mismatches else None
         self.guide = self._guide() if result.mismatches else []
@@ -369,6 +371,7 @@ class _Content:
         t = Table(cols, TableStyle(size=7, leading=8.4, pad_y=2.0))
         vocab = self.vocab
         self._action_width = cols[9].width - 2 * t.style.pad_x
+        self._reason_width = cols[7].width - 2 * t.style.pad_x
         for i, m in enumerate(self.result.mismatches, 1):
             detail = self._detail(m)
             t.add(m_, [
@@ -379,7 +382,7 @@ class _Content:
                 mask_card(m.card),
                 _money(m.atm_amount),
                 _money(m.host_amount),
-                self._reason(m, detail),
+                self._reason(m, detail, i),
                 self._effect(m.cash_effect),
                 self._action(m, detail),
                 "",
@@ -415,24 +418,35 @@ class _Content:
                 return None
         return out[0], out[1]
 
-    def _reason(self, m: Mismatch, detail: tuple[str, str] | None) -> tuple[str, ...] | str:
+    def _reason(self, m: Mismatch, detail: tuple[str, str] | None, no: int) -> tuple[str, ...] | str:
+        """The reject code and its meaning; else the row's own detail (which totals item,
+        which note amounts); else the backend references. Text cut to fit the cell is
+        printed in full in the handling guide, under the row's number."""
         w = self.w
-        if m.category == "TOTALS_INCONSISTENT" and m.item:
-            side = labels.SIDE_NAMES.get(m.side or "", (m.side or "", m.side or ""))
-            item = labels.TOTALS_ITEM_NAMES.get(m.item, (m.item, m.item))
-            return w.lines(f"{side[0]}合计：{item[0]}", f"{side[1]}: {item[1]}")
         if m.reject_code:
             zh, en = self.vocab.reject(m.reject_code)
-            return w.lines(f"{m.reject_code} {zh}", f"{m.reject_code} {en}") if w.language == "both" else \
-                f"{m.reject_code} {w.inline(zh, en)}"
-        if detail and any(detail):
+            zh, en = f"{m.reject_code} {zh}", f"{m.reject_code} {en}"
+        elif detail and any(detail):
             zh, en = detail[0] or detail[1], detail[1] or detail[0]
-            return w.lines(zh, en) if w.language == "both" else w.inline(zh, en)
-        if m.host_refs:
+        elif m.category == "TOTALS_INCONSISTENT" and m.item:
+            side = labels.SIDE_NAMES.get(m.side or "", (m.side or "", m.side or ""))
+            item = labels.TOTALS_ITEM_NAMES.get(m.item, (m.item, m.item))
+            zh, en = f"{side[0]}合计：{item[0]}", f"{side[1]}: {item[1]}"
+        elif m.host_refs:
             refs = ", ".join(m.host_refs)
-            return w.lines(f"后台参考号 {refs}", f"Backend ref. {refs}") if w.language == "both" else \
-                w.inline(f"后台参考号 {refs}", f"Backend ref. {refs}")
-        return DASH
+            zh, en = f"后台参考号 {refs}", f"Backend ref. {refs}"
+        else:
+            return DASH
+        inner = self._reason_width
+        if w.language == "both":
+            cut = self.metrics.width(zh, 7) > inner or self.metrics.width(en, 7) > inner
+            value: tuple[str, ...] | str = (zh, en)
+        else:
+            value = w.inline(zh, en)
+            cut = self.metrics.wrap(value, 7, inner, 2)[-1].endswith("…")
+        if cut and not m.reject_code:
+            self._cut.setdefault(m.category, []).append((no, zh, en))
+        return value
 
     def _action(self, m: Mismatch, detail: tuple[str, str] | None) -> tuple[str, ...] | str:
         """The posting to make, in the trade's words. The catalogue's full instructions are in
@@ -455,7 +469,8 @@ class _Content:
         return (zh, en) if w.language == "both" else w.inline(zh, en)
 
     def _guide(self) -> list[tuple[str, int, list[tuple[tuple[str, str], tuple[str, str]]]]]:
-        """(category, how many, steps) for each category in the list, in order of appearance."""
+        """(category, how many, steps) for each category in the list, in order of appearance;
+        the rows whose detail did not fit their cell are in ``self._cut``."""
         counts: dict[str, int] = {}
         for m in self.result.mismatches:
             counts[m.category] = counts.get(m.category, 0) + 1
@@ -721,6 +736,16 @@ class _Composer:
                     self.line(f"{who_zh}：{text_zh}", 8, indent=12)
                 if w.language in ("both", "en"):
                     self.line(f"{who_en}: {text_en}", 8, GREY if w.language == "both" else BLACK, indent=12)
+            cut = self.c._cut.get(category, [])
+            for no, text_zh, text_en in cut[:GUIDE_DETAILS]:
+                if w.language in ("both", "zh"):
+                    self.line(f"序号 {no}：{text_zh}", 8, indent=12)
+                if w.language in ("both", "en"):
+                    self.line(f"No. {no}: {text_en}", 8, GREY if w.language == "both" else BLACK, indent=12)
+            if len(cut) > GUIDE_DETAILS:
+                more = len(cut) - GUIDE_DETAILS
+                self.line(w.inline(f"另有 {more:,} 笔的说明见对账结果文件。",
+                                   f"{more:,} more: see the clearing result file."), 8, GREY, indent=12)
         self.space(6)
 
     def signatures_and_evidence(self) -> None:

@@ -16,7 +16,7 @@ from custodian_app.domain.money import format_grouped
 from custodian_app.report import (
     ReportError, ReportInputError, ReportMeta, build_report, report_for, write_report,
 )
-from custodian_app.report.labels import CATEGORY_NAMES
+from custodian_app.report.labels import default_vocabulary
 from custodian_app.report.pdf import qr_modules
 from tests.report import clearing
 from tests.report.conftest import pages_text
@@ -49,9 +49,10 @@ def test_every_mismatch_is_listed_with_its_tsn_and_chinese_category(unbalanced, 
     for m in result.mismatches:
         if m.tsn:
             assert text.count(m.tsn) == 1, m.tsn
-        zh, en = CATEGORY_NAMES[m.category]
+        zh, en = default_vocabulary().category(m.category)
         assert zh in text and en in text
-    for word in ("清机", "长款", "短款", "帐帐不符", "拒绝码", "响应超时", "挂账"):
+    assert default_vocabulary().reject("68")[0] in text
+    for word in ("清机", "长款", "短款", "帐帐不符", "拒绝码", "挂账", "冲正", "补记账"):
         assert word in text, word
     assert "帐帐相符" not in text
 
@@ -150,7 +151,8 @@ def test_thousands_of_rows_break_cleanly_with_the_header_on_every_page(meta):
     result.mismatches = clearing.mismatches(2000)
     pages = pages_text(build_report(result, atm, meta=meta))
     tsn = re.compile(r"\bM\d{6}\b")
-    english = {en for _, en in CATEGORY_NAMES.values()}
+    vocab = default_vocabulary()
+    english = {vocab.category(c)[1] for c, *_ in clearing.CATEGORY_CYCLE}
     seen = []
     table_pages = 0
     for text in pages:
