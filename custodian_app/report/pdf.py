@@ -356,7 +356,7 @@ class _Content:
         w, m_, cur = self.w, self.metrics, self.cur
         cols = [
             Column(w.lines("序号", "No."), 24, "r"),
-            Column(w.lines("类别", "Category"), 92),
+            Column(w.lines("类别", "Category"), 98),
             Column(w.lines("流水号", "TSN"), 46),
             Column(w.lines("时间", "Time"), 46),
             Column(w.lines("卡号", "Card"), 68),  # a masked card, 16 characters, on one line
@@ -364,7 +364,7 @@ class _Content:
             Column(w.lines("后台金额", "Backend amt."), 54, "r"),
             Column(w.lines("拒绝码 / 说明", "Reject code / detail"), 100),
             Column(w.lines("现金影响", "Cash effect"), 56, "r"),
-            Column(w.lines("处理", "Action"), 150),
+            Column(w.lines("处理", "Action"), 144),
             Column(w.lines("备注", "Remark"), 0),
         ]
         cols[-1].width = BODY_W - sum(c.width for c in cols)
