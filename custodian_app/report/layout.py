@@ -45,8 +45,13 @@ class Metrics:
     def width(self, text: str, size: float) -> float:
         w = self._strings.get(text)
         if w is None:
-            char = self.char
-            w = self._strings[text] = sum(char(c) for c in text)
+            try:
+                w = sum(map(self._chars.__getitem__, text))
+            except KeyError:  # a character not seen before: look it up once
+                for ch in text:
+                    self.char(ch)
+                w = sum(map(self._chars.__getitem__, text))
+            self._strings[text] = w
         return w * size / 1000.0
 
     def fit(self, text: str, size: float, width: float) -> str:
@@ -331,13 +336,17 @@ def draw_table(table: Table, x: float, y: float, bottom: float, pen: Pen, rules:
         y = new_page(False)
     y = draw_header(pen, rules, table, x, y)
     top_of_part = y
+    counting = pen.canvas is None  # the counting pass only needs the heights
     for row in table.rows:
         if y - row.height < bottom:
             _frame(rules, table, x, top_of_part, y)
             y = new_page(True)
             y = draw_header(pen, rules, table, x, y)
             top_of_part = y
-        y = draw_row(pen, rules, table, row, x, y)
+        if counting:
+            y -= row.height
+        else:
+            y = draw_row(pen, rules, table, row, x, y)
     _frame(rules, table, x, top_of_part, y)
     return y
 
