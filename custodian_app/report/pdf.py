@@ -66,7 +66,7 @@ class ReportMeta:
     headless: bool = False
     language: str = "both"
     verify_command: str | None = None
-    session_id: str | None = None
+    session_id: str | int | None = None
 
     def __post_init__(self) -> None:
         for name in ("bank", "branch", "report_no", "printed_by"):
@@ -870,6 +870,9 @@ def build_report(result: ClearingResult, atm: AtmLedger, *, meta: ReportMeta,
     canvas.setAuthor(meta.printed_by)
     canvas.setSubject(f"{atm.terminal_id} {atm.cycle_id}")
     canvas.setCreator(f"custodian-app {__version__}")
+    if meta.evidence_sha256:
+        # also in the document information, for tools: see embedded_evidence_digest()
+        canvas.setKeywords(f"evidence-sha256:{meta.evidence_sha256}")
     drawn = _Composer(content, canvas, font, mono, pages).run()
     if drawn != pages:  # the two passes share their code; a difference is a bug, not bad input
         raise ReportError(f"report layout disagreed with itself ({pages} pages counted, {drawn} drawn)")
@@ -894,6 +897,16 @@ def _save_binary(canvas) -> None:
             canvas.save()
         finally:
             rl_config.useA85 = before
+
+
+_KEYWORDS = re.compile(rb"/Keywords \(evidence-sha256:([0-9a-f]{64})\)")
+
+
+def embedded_evidence_digest(pdf: bytes) -> str | None:
+    """The evidence digest a report made by ``build_report`` carries in its document
+    information (the same one printed and in the QR code on its last page), or None."""
+    found = _KEYWORDS.findall(pdf)
+    return found[-1].decode("ascii") if found else None
 
 
 def write_report(path: str | os.PathLike, result: ClearingResult, atm: AtmLedger, *, meta: ReportMeta,

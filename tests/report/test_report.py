@@ -14,7 +14,8 @@ from custodian_app.domain.formats import (
 )
 from custodian_app.domain.money import format_grouped
 from custodian_app.report import (
-    ReportError, ReportInputError, ReportMeta, build_report, report_for, write_report,
+    ReportError, ReportInputError, ReportMeta, build_report, embedded_evidence_digest, report_for,
+    write_report,
 )
 from custodian_app.report.labels import default_vocabulary
 from custodian_app.report.pdf import qr_modules
@@ -107,6 +108,7 @@ def test_last_page_carries_the_evidence_digest_the_qr_and_the_verify_command(tmp
     meta = dataclasses.replace(meta, evidence_sha256=digest)
     path = write_report(tmp_path / "clearing.pdf", result, atm, meta=meta, host=host, counts=counts)
     pages = pages_text(path.read_bytes())
+    assert embedded_evidence_digest(path.read_bytes()) == digest
     assert digest in pages[-1]
     assert all(digest not in p for p in pages[:-1])
     assert "custodian-app session verify S-42 --pdf clearing.pdf" in pages[-1]
@@ -287,3 +289,19 @@ def test_without_an_evidence_digest_the_report_says_it_cannot_be_verified(meta):
     meta = dataclasses.replace(meta, evidence_sha256=None)
     text = "\n".join(pages_text(build_report(clearing.balanced_result(atm), atm, meta=meta)))
     assert "cannot be verified" in text
+    assert embedded_evidence_digest(build_report(clearing.balanced_result(atm), atm, meta=meta)) is None
+
+
+def test_meta_from_settings_fills_what_the_settings_hold(meta):
+    from datetime import datetime, timedelta, timezone
+
+    from custodian_app.config import Settings
+    from custodian_app.report import meta_from_settings
+
+    when = datetime(2026, 11, 22, 8, 30, tzinfo=timezone(timedelta(hours=8)))
+    m = meta_from_settings(Settings(bank_name="某银行", branch_name=""), cycle_id="NJ-0001-20261120",
+                           printed_by="王五", custodians=["张三", "李四"], evidence_sha256=clearing.DIGEST,
+                           headless=True, session_id=7, printed_at=when)
+    assert (m.bank, m.branch, m.report_no) == ("某银行", "（未设置 not set）", "NJ-0001-20261120-20261122083000")
+    assert m.language == "both" and m.headless and m.custodians == ("张三", "李四")
+    assert m.command("r.pdf") == "custodian-app session verify 7 --pdf r.pdf"
