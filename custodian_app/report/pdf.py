@@ -582,7 +582,8 @@ class _Composer:
         if self.canvas is not None:
             meta, w = self.c.meta, self.w
             top = PAGE_H - TOP
-            self.pen.text(LEFT, top - 8, f"{meta.bank}  {meta.branch}", 8, GREY)
+            third = BODY_W / 3 - 10
+            self.pen.text(LEFT, top - 8, self.c.metrics.fit(f"{meta.bank}  {meta.branch}", 8, third), 8, GREY)
             self.pen.text(LEFT + BODY_W / 2, top - 8, w.inline("ATM 清机对账报告", "ATM clearing report"), 8,
                           GREY, "c")
             self.pen.text(LEFT + BODY_W, top - 8, f"{w.inline('终端', 'Terminal')} {self.c.atm.terminal_id}   "
@@ -698,7 +699,9 @@ class _Composer:
                   7, GREY)
         self.space(6)
 
-        self.heading("四、不符账目清单", "4. Mismatch list", keep=90)
+        limit = (BODY_TOP - BODY_BOTTOM) * 0.6
+        summary = c.summary_table.height if c.summary_table is not None else 0.0
+        self.heading("四、不符账目清单", "4. Mismatch list", keep=summary if 0 < summary <= limit else 90)
         if c.mismatch_table is None:
             self.line(w.inline("无不符账目，帐帐相符。", "No mismatches: the books agree."), 10, GREEN, bold=True)
         else:
