@@ -65,14 +65,10 @@ def report_for(result, atm, host=None, counts=None, meta: ReportMeta | None = No
         return build_report(result, atm, meta=meta, host=host, counts=counts, appendix=appendix)
     from pathlib import Path
 
-    from custodian_app.files import write_atomic
+    from custodian_app.report.pdf import save_pdf
 
     target = Path(path)
     data = build_report(result, atm, meta=meta, host=host, counts=counts, appendix=appendix,
                         filename=target.name)
-    try:
-        write_atomic(target, data)
-    except OSError as exc:
-        raise ReportError(f"cannot write the report to {target}: {exc.strerror or exc}; "
-                          "choose a folder you can write to") from exc
+    save_pdf(target, data)
     return data

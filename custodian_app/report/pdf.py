@@ -17,8 +17,8 @@ import io
 import os
 import re
 import threading
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from custodian_app import __version__
@@ -916,14 +916,18 @@ def write_report(path: str | os.PathLike, result: ClearingResult, atm: AtmLedger
                  host: HostLedger | None = None, counts: Counts | None = None,
                  appendix: bool = False) -> Path:
     """Build the report and write it to ``path`` all at once (never a half-written PDF)."""
+    target = Path(path)
+    save_pdf(target, build_report(result, atm, meta=meta, host=host, counts=counts, appendix=appendix,
+                                  filename=target.name))
+    return target
+
+
+def save_pdf(target: Path, data: bytes) -> None:
+    """Write report bytes all at once (custodian_app.files.write_atomic) or raise ReportError."""
     from custodian_app.files import write_atomic
 
-    target = Path(path)
-    data = build_report(result, atm, meta=meta, host=host, counts=counts, appendix=appendix,
-                        filename=target.name)
     try:
         write_atomic(target, data)
     except OSError as exc:
         raise ReportError(f"cannot write the report to {target}: {exc.strerror or exc}; "
                           "choose a folder you can write to") from exc
-    return target
