@@ -302,23 +302,34 @@ def draw_header(pen: Pen, rules: Rules, table: Table, x: float, top: float) -> f
 
 
 def draw_row(pen: Pen, rules: Rules, table: Table, row: Row, x: float, top: float) -> float:
+    """Draw one row with its top at ``top``. The hot loop of a long list: it writes the text
+    operators straight into the pen's page buffer (same operators as ``Pen.text``)."""
     s = table.style
     if row.shaded:
         rules.shade(x, top - row.height, table.width, row.height)
-    cx = x
-    ascent = s.size * 0.86
+    size = s.size
+    base = top - s.pad_y - size * 0.86
+    ys = [f"{base - i * s.leading:.2f}" for i in range(max(len(c) for c in row.cells) or 1)]
+    buf = pen._buf
+    encode = pen._encode
+    width = pen.metrics.width
     colors = row.colors
+    cx = x
     for ci, (col, lines) in enumerate(zip(table.columns, row.cells)):
         if lines:
             color = colors.get(ci, BLACK) if colors else BLACK
+            if color != pen._color:
+                buf.append("%.3f %.3f %.3f rg %.3f %.3f %.3f RG" % (color + color))
+                pen._color = color
+            align = col.align
             for i, line in enumerate(lines):
-                y = top - s.pad_y - ascent - i * s.leading
-                if col.align == "r":
-                    pen.text(cx + col.width - s.pad_x, y, line, s.size, color, "r")
-                elif col.align == "c":
-                    pen.text(cx + col.width / 2, y, line, s.size, color, "c")
+                if align == "r":
+                    lx = cx + col.width - s.pad_x - width(line, size)
+                elif align == "c":
+                    lx = cx + (col.width - width(line, size)) / 2
                 else:
-                    pen.text(cx + s.pad_x, y, line, s.size, color)
+                    lx = cx + s.pad_x
+                buf.append(f"1 0 0 1 {lx:.2f} {ys[i]} Tm {encode(line, size)}")
         cx += col.width
     return top - row.height
 
