@@ -1,7 +1,151 @@
-"""Commands of this group; see custodian_app.cli.main."""
+"""``custodian-app reconcile`` and ``custodian-app generate``: the engine and the scenario
+generator on files. See custodian_app.cli.main for the exit statuses."""
 
 from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+
+EXIT_OK, EXIT_MISMATCH, EXIT_USAGE = 0, 1, 2
 
 
 def register(sub) -> None:
     """Add this group's commands to the custodian-app parser."""
+    p = sub.add_parser(
+        "reconcile",
+        help="reconcile an ATM ledger with the backend's ledger (exit 0 balanced, 1 mismatches, 2 invalid input)",
+        description="Reconcile one clearing cycle: totals first, then details, the ATM side as the "
+                    "reference. Writes a clearing-result/1 document; prints a short summary.",
+    )
+    p.add_argument("--atm", required=True, metavar="ATM.json", help="the ATM's ledger (atm-ledger/1)")
+    p.add_argument("--host", required=True, metavar="HOST.json", help="the backend's ledger (host-ledger/1)")
+    p.add_argument("--counts", metavar="COUNTS.json", help="what the custodians counted (counts/1)")
+    p.add_argument("--out", required=True, metavar="RESULT.json", help="where to write the clearing-result/1")
+    p.add_argument("--success-codes", metavar="CODES",
+                   help="comma-separated response codes meaning 'booked' (default: the catalogue's, 00)")
+    p.add_argument("--quiet", action="store_true", help="no summary on standard output")
+    p.set_defaults(func=run_reconcile)
+
+    g = sub.add_parser(
+        "generate",
+        help="write a consistent, seeded clearing scenario (ATM ledger, backend ledger, counts)",
+        description="Generate one realistic clearing cycle with the chosen faults injected. "
+                    "Writes atm.json, host.json, counts.json and expected.json into DIR.",
+    )
+    g.add_argument("--seed", type=int, default=1)
+    g.add_argument("--transactions", type=int, default=500, metavar="N")
+    g.add_argument("--faults", default="none", metavar="SPEC",
+                   help='e.g. "RETRACTED=2,HOST_ONLY=1", or a mix: none, all, realistic')
+    g.add_argument("--out", required=True, metavar="DIR")
+    g.add_argument("--no-notes", action="store_true", help="leave out the banknote serial trail")
+    g.add_argument("--terminal-id", default="NJ-0001")
+    g.add_argument("--cycle-id", default=None)
+    g.set_defaults(func=run_generate)
+
+
+def _error(command: str, message: str) -> int:
+    print(f"custodian-app {command}: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def run_reconcile(args: argparse.Namespace) -> int:
+    from custodian_app import files
+    from custodian_app.catalogue_data import load_catalogue
+    from custodian_app.domain import formats
+    from custodian_app.domain.catalogue import CatalogueError
+    from custodian_app.domain.reconcile import reconcile
+
+    try:
+        catalogue = load_catalogue()
+    except CatalogueError as exc:
+        return _error("reconcile", str(exc))
+    if args.success_codes is not None:
+        success = frozenset(c.strip() for c in args.success_codes.split(",") if c.strip())
+        if not success:
+            return _error("reconcile", "--success-codes needs at least one code, e.g. 00")
+    else:
+        success = catalogue.success_codes
+
+    try:
+        atm_bytes = files.read_bytes(args.atm)
+        atm = formats.parse_atm_ledger(atm_bytes, args.atm)
+        del atm_bytes
+        host = formats.parse_host_ledger(files.read_bytes(args.host), args.host)
+        counts = None
+        if args.counts:
+            counts = formats.parse_counts(files.read_bytes(args.counts), args.counts)
+        result = reconcile(atm, host, counts, success_codes=success, catalogue=catalogue)
+    except formats.FormatError as exc:
+        return _error("reconcile", f"invalid input, nothing written: {exc}")
+
+    data = formats.dumps(formats.result_to_dict(result), indent=True)
+    try:
+        files.write_atomic(args.out, data)
+    except OSError as exc:
+        return _error("reconcile", f"cannot write {args.out}: {exc.strerror or exc}")
+    # Seam for the PDF report (--pdf): build it here from result, atm, host and counts, after
+    # the result file is safely written.
+    if not args.quiet:
+        print(summary(result, catalogue, args.out))
+    return EXIT_OK if result.balanced else EXIT_MISMATCH
+
+
+def summary(result, catalogue, out_path: str | None = None) -> str:
+    """A few lines for a person: totals check, cash position (长款/短款), mismatches by category."""
+    from custodian_app.domain.money import format_grouped
+
+    lines = [f"Clearing {result.terminal_id} cycle {result.cycle_id} ({result.currency})", "Totals (ATM / backend):"]
+    for t in result.totals:
+        show = format_grouped if t.is_amount else str
+        lines.append(f"  {t.item:<20} {show(t.atm):>16} {show(t.host):>16}  {'equal' if t.equal else 'DIFFERENT'}")
+    cp = result.cash_position
+    d = cp.difference
+    word = "balanced" if d == 0 else ("长款 overage" if d > 0 else "短款 shortage")
+    lines.append(f"Cash position: ATM expects {format_grouped(cp.atm_expected)}, backend expects "
+                 f"{format_grouped(cp.host_expected)}; difference {format_grouped(d, plus=True)} ({word})")
+    if cp.counted is not None:
+        lines.append(f"  counted {format_grouped(cp.counted)}: vs ATM {format_grouped(cp.counted_vs_atm, plus=True)}, "
+                     f"vs backend {format_grouped(cp.counted_vs_host, plus=True)}")
+    by_cat = Counter(m.category for m in result.mismatches)
+    effect: Counter = Counter()
+    for m in result.mismatches:
+        effect[m.category] += m.cash_effect
+    lines.append(f"Mismatches: {len(result.mismatches)}")
+    for category, n in sorted(by_cat.items()):
+        name = catalogue.category_name(category, "zh")
+        lines.append(f"  {category:<24} {n:>6}  cash effect {format_grouped(effect[category], plus=True):>14}  {name}")
+    verdict = "BALANCED" if result.balanced else "NOT BALANCED"
+    lines.append(f"Result: {verdict}" + (f" -> {out_path}" if out_path else ""))
+    return "\n".join(lines)
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from custodian_app import files
+    from custodian_app.domain import formats
+    from custodian_app.domain.generator import FaultSpecError, build_documents
+
+    if args.transactions < 0:
+        return _error("generate", "--transactions must be >= 0")
+    try:
+        docs = build_documents(args.seed, args.transactions, args.faults, notes=not args.no_notes,
+                               terminal_id=args.terminal_id, cycle_id=args.cycle_id)
+    except FaultSpecError as exc:
+        return _error("generate", str(exc))
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        files.write_atomic(out / "atm.json", docs.atm)
+        files.write_atomic(out / "host.json", docs.host)
+        files.write_atomic(out / "counts.json", docs.counts)
+        files.write_document(out / "expected.json", {
+            "seed": args.seed, "transactions": args.transactions, "faults": args.faults,
+            "notes": not args.no_notes, "expected": dict(sorted(docs.expected.items())),
+        })
+    except OSError as exc:
+        return _error("generate", f"cannot write into {out}: {exc.strerror or exc}")
+    print(f"wrote {out}/atm.json, host.json, counts.json, expected.json "
+          f"({args.transactions} transactions, faults: {dict(docs.expected) or 'none'})")
+    return EXIT_OK

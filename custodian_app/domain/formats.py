@@ -453,6 +453,7 @@ def parse_atm_ledger(data: bytes | str | dict, source: str = "<atm ledger>") -> 
             deposited=r.money(r.key(cash, "deposited", p + ".cash"), p + ".cash.deposited"),
             returned=r.money(r.key(cash, "returned", p + ".cash"), p + ".cash.returned"),
         ))
+        _check_cash_fits_type(r, transactions[-1], p)
 
     notes: list[NoteRecord] | None = None
     if "notes" in doc:
@@ -471,6 +472,17 @@ def parse_atm_ledger(data: bytes | str | dict, source: str = "<atm ledger>") -> 
 
     return AtmLedger(terminal_id, cycle_id, currency, opened_at, closed_at, totals, units,
                      transactions, notes, source)
+
+
+def _check_cash_fits_type(r: _Reader, t: AtmTransaction, path: str) -> None:
+    # The spec: a withdrawal's deposited/returned and a deposit's taken/retracted are "0.00".
+    # Without this a cent could move that no reconciliation row accounts for.
+    wrong = (("deposited", t.deposited), ("returned", t.returned)) if t.type == "withdrawal" \
+        else (("taken", t.taken), ("retracted", t.retracted))
+    for name, value in wrong:
+        if value:
+            raise r.fail(f"{path}.cash.{name}",
+                         f"a {t.type} cannot have cash {name}; expected \"0.00\", found {_show(format_amount(value))}")
 
 
 def _counters(r: _Reader, value: Any, path: str, required: tuple, optional: tuple) -> dict[str, int]:

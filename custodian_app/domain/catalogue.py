@@ -1,0 +1,143 @@
+"""The reject-code and mismatch-category catalogue: what a code means, what to do about a mismatch.
+
+The content is data (``resources/catalogue.json``, loaded by ``custodian_app.catalogue_data``);
+this module only gives it a shape. ``Catalogue.from_dict`` checks the document so that a bad
+edit of the JSON fails loudly at start-up rather than printing an empty action on a report.
+
+``default_catalogue()`` is what ``reconcile`` uses when it is given none: the one the
+application loaded (``install_default``), else a minimal built-in one that names the category
+and says to consult the full catalogue (no file I/O in the domain core).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from custodian_app.errors import CustodianError
+from custodian_app.domain.formats import CATEGORIES
+
+CATALOGUE_FORMAT = "catalogue/1"
+LANGUAGES = ("zh", "en")
+
+
+class CatalogueError(CustodianError, ValueError):
+    """The catalogue document is malformed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    zh: str
+    en: str
+
+    def get(self, lang: str) -> str:
+        return self.en if lang == "en" else self.zh
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryInfo:
+    code: str
+    name: Text
+    custodian: Text  # what the two custodians do at the machine
+    back_office: Text  # what the back office (会计 / 清算) posts
+
+    def action(self, lang: str = "zh") -> str:
+        if lang == "en":
+            return f"Custodians: {self.custodian.en} Back office: {self.back_office.en}"
+        return f"管机员：{self.custodian.zh}后台：{self.back_office.zh}"
+
+
+@dataclass(frozen=True, slots=True)
+class Catalogue:
+    reject_codes: Mapping[str, Text]
+    fallback_reject: Text
+    categories: Mapping[str, CategoryInfo]
+    success_codes: frozenset[str] = field(default=frozenset({"00"}))
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any], source: str = "<catalogue>") -> "Catalogue":
+        def fail(path: str, msg: str) -> CatalogueError:
+            return CatalogueError(f"{source}: {path}: {msg}")
+
+        def text(value: Any, path: str) -> Text:
+            if not isinstance(value, Mapping):
+                raise fail(path, "expected an object with 'zh' and 'en'")
+            for lang in LANGUAGES:
+                if not isinstance(value.get(lang), str) or not value[lang].strip():
+                    raise fail(f"{path}.{lang}", "expected a non-empty string")
+            return Text(value["zh"], value["en"])
+
+        if not isinstance(doc, Mapping) or doc.get("format") != CATALOGUE_FORMAT:
+            raise fail("$.format", f"expected {CATALOGUE_FORMAT!r}")
+        codes_raw = doc.get("reject_codes")
+        if not isinstance(codes_raw, Mapping):
+            raise fail("$.reject_codes", "expected an object")
+        codes = {str(k): text(v, f"$.reject_codes.{k}") for k, v in codes_raw.items()}
+        cats_raw = doc.get("categories")
+        if not isinstance(cats_raw, Mapping):
+            raise fail("$.categories", "expected an object")
+        missing = [c for c in CATEGORIES if c not in cats_raw]
+        if missing:
+            raise fail("$.categories", f"categories missing: {', '.join(missing)}")
+        unknown = [c for c in cats_raw if c not in CATEGORIES]
+        if unknown:
+            raise fail("$.categories", f"unknown categories: {', '.join(unknown)}")
+        cats = {}
+        for c in CATEGORIES:
+            v = cats_raw[c]
+            p = f"$.categories.{c}"
+            if not isinstance(v, Mapping):
+                raise fail(p, "expected an object")
+            cats[c] = CategoryInfo(c, text(v.get("name"), p + ".name"),
+                                   text(v.get("custodian"), p + ".custodian"),
+                                   text(v.get("back_office"), p + ".back_office"))
+        success = doc.get("success_codes", ["00"])
+        if not isinstance(success, list) or not success or not all(isinstance(s, str) for s in success):
+            raise fail("$.success_codes", "expected a non-empty list of codes")
+        return cls(codes, text(doc.get("fallback_reject"), "$.fallback_reject"), cats, frozenset(success))
+
+    def reject_meaning(self, code: str, lang: str = "zh") -> str:
+        return self.reject_codes.get(code, self.fallback_reject).get(lang)
+
+    def knows_code(self, code: str) -> bool:
+        return code in self.reject_codes
+
+    def category(self, code: str) -> CategoryInfo:
+        return self.categories[code]
+
+    def category_name(self, code: str, lang: str = "zh") -> str:
+        return self.categories[code].name.get(lang)
+
+    def action(self, category: str, reject_code: str | None = None, lang: str = "zh") -> str:
+        """The suggested action for one mismatch, with the reject code's meaning in front."""
+        text = self.categories[category].action(lang)
+        if reject_code is None:
+            return text
+        meaning = self.reject_meaning(reject_code, lang)
+        if lang == "en":
+            return f"Reject code {reject_code} ({meaning}). {text}"
+        return f"拒绝码 {reject_code}（{meaning}）。{text}"
+
+
+def _builtin() -> Catalogue:
+    # Used only when nobody loaded resources/catalogue.json: says so rather than say nothing.
+    see = Text("详见处置目录（catalogue.json）。", "See the handling catalogue (catalogue.json).")
+    cats = {c: CategoryInfo(c, Text(c, c.replace("_", " ").lower()), see, see) for c in CATEGORIES}
+    return Catalogue({"00": Text("交易成功", "approved")}, Text("拒绝码", "reject code"), cats)
+
+
+_default: Catalogue | None = None
+
+
+def install_default(catalogue: Catalogue) -> None:
+    """Make ``catalogue`` the one ``reconcile`` uses when called without one."""
+    global _default
+    _default = catalogue
+
+
+def default_catalogue() -> Catalogue:
+    global _default
+    if _default is None:
+        _default = _builtin()
+        return _default
+    return _default

@@ -1,0 +1,57 @@
+"""Small builders for ledgers in tests: amounts in yuan for readability, totals made consistent."""
+
+from __future__ import annotations
+
+from custodian_app.domain.formats import (
+    AtmLedger, AtmTransaction, Counts, HostLedger, HostTransaction, NoteRecord, Totals, TypeTotals,
+)
+
+TERMINAL, CYCLE, CURRENCY = "NJ-0001", "NJ-0001-20261120", "CNY"
+SUCCESS = frozenset({"00"})
+
+
+def y(yuan: int | float) -> int:
+    """Yuan -> fen, for test tables only (ints, or x.5 written as a literal)."""
+    return int(round(yuan * 100))
+
+
+def atx(tsn: str, typ: str = "withdrawal", amount: int = 1000, code: str = "00", *, reversed_=False,
+        T: int = 0, R: int = 0, C: int = 0, ret: int = 0, ref: str | None = None,
+        time: str = "2026-11-20T09:00:00+08:00", card: str = "622202******1234") -> AtmTransaction:
+    return AtmTransaction(tsn, time, typ, card, y(amount), code, ref, reversed_,
+                          taken=y(T), retracted=y(R), deposited=y(C), returned=y(ret))
+
+
+def htx(ref: str, tsn: str | None, typ: str = "withdrawal", amount: int = 1000, status: str = "booked",
+        time: str = "2026-11-20T09:00:01+08:00", card: str = "622202******1234") -> HostTransaction:
+    return HostTransaction(ref, tsn, time, typ, card, y(amount), status)
+
+
+def atm_totals(txs, loaded: int, success=SUCCESS) -> Totals:
+    w = [t for t in txs if t.type == "withdrawal" and t.host_code in success and not t.reversed]
+    d = [t for t in txs if t.type == "deposit" and t.host_code in success and not t.reversed]
+    return Totals(loaded, TypeTotals(len(w), sum(t.amount for t in w)), TypeTotals(len(d), sum(t.amount for t in d)))
+
+
+def host_totals(txs, loaded: int) -> Totals:
+    w = [t for t in txs if t.type == "withdrawal" and t.status == "booked"]
+    d = [t for t in txs if t.type == "deposit" and t.status == "booked"]
+    return Totals(loaded, TypeTotals(len(w), sum(t.amount for t in w)), TypeTotals(len(d), sum(t.amount for t in d)))
+
+
+def ledgers(atm_txs, host_txs, *, notes=None, loaded: int = 200000, host_loaded: int | None = None,
+            success=SUCCESS):
+    loaded_f = y(loaded)
+    host_loaded_f = loaded_f if host_loaded is None else y(host_loaded)
+    atm = AtmLedger(TERMINAL, CYCLE, CURRENCY, "2026-11-20T08:00:00+08:00", None,
+                    atm_totals(atm_txs, loaded_f, success), [], list(atm_txs), notes)
+    host = HostLedger(TERMINAL, CYCLE, CURRENCY, host_totals(host_txs, host_loaded_f), list(host_txs))
+    return atm, host
+
+
+def note(tsn: str | None, value: int, event: str, serial: str = "AB12345678", unit: str = "CST1") -> NoteRecord:
+    return NoteRecord(serial, y(value), tsn, unit, event)
+
+
+def counts(amounts: dict[str, int]) -> Counts:
+    return Counts(TERMINAL, CYCLE, CURRENCY, ["alice", "bob"], {k: y(v) for k, v in amounts.items()})

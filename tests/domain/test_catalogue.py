@@ -1,0 +1,56 @@
+"""The shipped reject-code and category catalogue."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from custodian_app.catalogue_data import load_catalogue
+from custodian_app.domain import catalogue as catalogue_mod
+from custodian_app.domain.catalogue import Catalogue, CatalogueError
+from custodian_app.domain.formats import CATEGORIES
+from custodian_app.resources_path import resource
+
+REQUIRED_CODES = "00 05 12 13 14 30 41 43 51 54 55 57 58 61 62 65 68 75 91 94 96".split()
+
+
+def test_shipped_catalogue_is_complete():
+    cat = load_catalogue()
+    for code in REQUIRED_CODES:
+        assert cat.knows_code(code)
+        assert cat.reject_meaning(code, "zh") != cat.reject_meaning(code, "en")
+    assert cat.reject_meaning("Z9") == cat.fallback_reject.zh
+    assert cat.success_codes == frozenset({"00"})
+    for c in CATEGORIES:
+        info = cat.category(c)
+        assert info.name.zh and info.name.en and info.custodian.zh and info.back_office.en
+    assert "冲正" in cat.action("DEBITED_NOT_DISPENSED")
+    assert "补记账" in cat.action("DEPOSIT_NOT_CREDITED")
+    assert "挂账" in cat.action("RETRACTED")
+    assert "dual custody" in cat.action("LOADING_MISMATCH", lang="en")
+    assert cat.action("DISPENSED_NOT_DEBITED", "68", "en").startswith("Reject code 68 (response received too late")
+
+
+def test_loading_installs_the_default_for_reconcile():
+    load_catalogue()
+    assert catalogue_mod.default_catalogue() is load_catalogue()
+
+
+def _doc():
+    return json.loads(resource("catalogue.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("breakage, where", [
+    (lambda d: d.pop("categories"), "$.categories"),
+    (lambda d: d["categories"].pop("RETRACTED"), "RETRACTED"),
+    (lambda d: d["categories"]["RETRACTED"]["custodian"].pop("en"), "$.categories.RETRACTED.custodian.en"),
+    (lambda d: d["reject_codes"].__setitem__("51", "insufficient"), "$.reject_codes.51"),
+    (lambda d: d.__setitem__("format", "catalogue/9"), "$.format"),
+    (lambda d: d.__setitem__("success_codes", []), "$.success_codes"),
+])
+def test_a_broken_catalogue_fails_loudly(breakage, where):
+    doc = _doc()
+    breakage(doc)
+    with pytest.raises(CatalogueError, match=f"x.json: .*{where.replace('$', '[$]')}"):
+        Catalogue.from_dict(doc, "x.json")

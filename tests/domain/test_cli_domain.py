@@ -1,0 +1,89 @@
+"""The reconcile and generate commands, run as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FULL_CARD = "6222021234567890123"
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "custodian_app", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def cycle(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cycle")
+    p = run("generate", "--seed", "4", "--transactions", "200", "--faults", "all", "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    return out
+
+
+def test_generate_writes_the_four_files(cycle):
+    assert {p.name for p in cycle.iterdir()} >= {"atm.json", "host.json", "counts.json", "expected.json"}
+    expected = json.loads((cycle / "expected.json").read_text())
+    assert expected["expected"] == {c: 1 for c in expected["expected"]} and len(expected["expected"]) == 16
+
+
+def test_reconcile_with_mismatches_exits_1_and_summarises(cycle, tmp_path):
+    out = tmp_path / "result.json"
+    p = run("reconcile", "--atm", str(cycle / "atm.json"), "--host", str(cycle / "host.json"),
+            "--counts", str(cycle / "counts.json"), "--out", str(out))
+    assert p.returncode == 1, p.stderr
+    result = json.loads(out.read_text())
+    assert result["format"] == "clearing-result/1" and result["balanced"] is False
+    expected = json.loads((cycle / "expected.json").read_text())["expected"]
+    got: dict = {}
+    for m in result["mismatches"]:
+        got[m["category"]] = got.get(m["category"], 0) + 1
+    assert got == expected
+    assert "Totals" in p.stdout and "Cash position" in p.stdout and "短款" in p.stdout
+    assert "RETRACTED" in p.stdout and "吞钞" in p.stdout and "NOT BALANCED" in p.stdout
+
+
+def test_reconcile_balanced_exits_0(tmp_path):
+    gen = tmp_path / "g"
+    assert run("generate", "--seed", "2", "--transactions", "50", "--out", str(gen), "--no-notes").returncode == 0
+    out = tmp_path / "r.json"
+    p = run("reconcile", "--atm", str(gen / "atm.json"), "--host", str(gen / "host.json"), "--out", str(out),
+            "--success-codes", "00")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert json.loads(out.read_text())["balanced"] is True and "BALANCED" in p.stdout
+
+
+def test_invalid_input_exits_2_writes_nothing_and_hides_the_card(cycle, tmp_path):
+    doc = json.loads((cycle / "atm.json").read_text())
+    doc["transactions"][3]["card"] = FULL_CARD
+    bad = tmp_path / "atm.json"
+    bad.write_text(json.dumps(doc))
+    out = tmp_path / "result.json"
+    p = run("reconcile", "--atm", str(bad), "--host", str(cycle / "host.json"), "--out", str(out))
+    assert p.returncode == 2
+    assert str(bad) in p.stderr and "$.transactions[3].card" in p.stderr
+    assert FULL_CARD not in p.stderr + p.stdout
+    assert not out.exists() and list(tmp_path.iterdir()) == [bad]
+
+
+def test_usage_errors_exit_2(cycle, tmp_path):
+    assert run("reconcile", "--atm", str(cycle / "atm.json")).returncode == 2  # --host, --out missing
+    p = run("reconcile", "--atm", str(tmp_path / "missing.json"), "--host", str(cycle / "host.json"),
+            "--out", str(tmp_path / "r.json"))
+    assert p.returncode == 2 and "missing.json" in p.stderr and "cannot read" in p.stderr
+    p = run("generate", "--faults", "BOGUS=1", "--out", str(tmp_path / "g"))
+    assert p.returncode == 2 and "unknown fault" in p.stderr
+
+
+def test_mismatched_cycle_exits_2(cycle, tmp_path):
+    host = json.loads((cycle / "host.json").read_text())
+    host["cycle_id"] = "ANOTHER"
+    (tmp_path / "host.json").write_text(json.dumps(host))
+    p = run("reconcile", "--atm", str(cycle / "atm.json"), "--host", str(tmp_path / "host.json"),
+            "--out", str(tmp_path / "r.json"))
+    assert p.returncode == 2 and "$.cycle_id" in p.stderr and not (tmp_path / "r.json").exists()
