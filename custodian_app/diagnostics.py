@@ -329,9 +329,11 @@ def explain_port_error(device: str, exc: BaseException, *, language: str = "en",
     if code == errno.ENOENT or "no such file" in lowered or "filenotfounderror" in lowered \
             or "cannot find the file" in lowered:
         return texts["missing"].format(device=device)
-    if code == errno.EBUSY or "resource busy" in lowered or "device or resource busy" in lowered:
+    if code in (errno.EBUSY, errno.EAGAIN, errno.EWOULDBLOCK) or "resource busy" in lowered \
+            or "exclusively lock" in lowered or "in use" in lowered:
         return texts["busy"].format(device=device)
-    if code in (errno.ENXIO, errno.EIO, errno.ENODEV) or "device reports readiness to read but returned no data" in lowered:
+    if code in (errno.ENXIO, errno.EIO, errno.ENODEV) or isinstance(exc, ConnectionError) \
+            or "device reports readiness to read but returned no data" in lowered:
         return texts["gone"].format(device=device)
     if isinstance(exc, TimeoutError) or code == errno.ETIMEDOUT or "timed out" in lowered or "timeout" in lowered:
         return texts["timeout"].format(device=device, hint="115200 baud by default")
