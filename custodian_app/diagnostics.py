@@ -142,8 +142,11 @@ def _environment() -> dict[str, str]:
 # The bundle
 
 
-def export_diagnostics(dest_zip: str | os.PathLike) -> Path:
+def export_diagnostics(dest_zip: str | os.PathLike, *, extra: dict[str, Any] | None = None) -> Path:
     """Write a zip for support: logs, versions, redacted settings, serial ports, paths.
+
+    ``extra``: what the caller knows and this module cannot (the GUI: the runtime qVersion(),
+    the screens, the current wizard page); stored under "extra" in summary.json, scrubbed.
 
     The zip is written to a temporary file beside ``dest_zip`` and renamed over it, so a
     failure leaves nothing half-written. Returns the path written.
@@ -172,6 +175,8 @@ def export_diagnostics(dest_zip: str | os.PathLike) -> Path:
         "environment": _environment(),
         "user_groups": user_groups(),
     }
+    if extra:
+        summary["extra"] = json.loads(logs.clean(json.dumps(extra, ensure_ascii=False, default=str)))
     members: dict[str, bytes] = {
         "README.txt": _README.format(created=summary["created_at"], version=__version__).encode("utf-8"),
         "summary.json": _json(summary),

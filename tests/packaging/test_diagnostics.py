@@ -47,7 +47,8 @@ def test_bundle_has_logs_versions_settings_and_ports_but_no_secret(tmp_path):
     with open(paths.logs_dir() / "custodian-app.log.1", "w", encoding="utf-8") as fh:
         fh.write(f"old version wrote card {PAN} and Bearer {TOKEN} and pa55word\n")
 
-    out = export_diagnostics(tmp_path / "support" / "diag.zip")
+    out = export_diagnostics(tmp_path / "support" / "diag.zip",
+                             extra={"qt_runtime": "6.11.3", "page": f"reconcile {PAN}"})
     texts = bundle_texts(out)
     names = {n.removeprefix("custodian-diagnostics/") for n in texts}
     assert {"README.txt", "summary.json", "versions.txt", "settings.json", "serial-ports.json",
@@ -61,6 +62,7 @@ def test_bundle_has_logs_versions_settings_and_ports_but_no_secret(tmp_path):
     assert v["custodian-app"] and v["python"].startswith(sys.version.split()[0])
     for component in ("PySide6", "SQLAlchemy", "reportlab", "pyserial", "Qt"):
         assert v[component], component
+    assert summary["extra"] == {"qt_runtime": "6.11.3", "page": "reconcile <19 digits withheld>"}
     assert summary["paths"]["database_url"] == "postgresql+psycopg://cust:***@db.bank.example/custodian"
 
     settings = json.loads(texts["custodian-diagnostics/settings.json"])
