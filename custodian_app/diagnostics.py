@@ -176,7 +176,11 @@ def export_diagnostics(dest_zip: str | os.PathLike, *, extra: dict[str, Any] | N
         "user_groups": user_groups(),
     }
     if extra:
-        summary["extra"] = json.loads(logs.clean(json.dumps(extra, ensure_ascii=False, default=str)))
+        cleaned = logs.clean(json.dumps(extra, ensure_ascii=False, default=str))
+        try:
+            summary["extra"] = json.loads(cleaned)
+        except ValueError:  # a card number that was a JSON number is now text: keep it as text
+            summary["extra"] = cleaned
     members: dict[str, bytes] = {
         "README.txt": _README.format(created=summary["created_at"], version=__version__).encode("utf-8"),
         "summary.json": _json(summary),
