@@ -590,3 +590,14 @@ def test_a_simulator_on_a_busy_port_says_so_and_leaks_nothing(simulator):
     with pytest.raises(BackendError, match=f"could not start on 127.0.0.1:{first.port}"):
         second.start()
     second.stop()  # harmless after a failed start
+
+
+def test_a_card_number_in_a_server_error_is_not_logged(simulator, caplog):
+    caplog.set_level(logging.DEBUG)
+    sim = simulator()
+    sim.serve_raw(T, C, b'{"error": {"code": "internal", "message": "failed on 6222020123451234"}}',
+                  status=500)
+    with pytest.raises(BackendServerError) as info:
+        client(sim, retries=1).fetch_ledger(T, C)
+    assert "retrying" in caplog.text
+    assert "6222020123451234" not in caplog.text + str(info.value)
