@@ -601,3 +601,18 @@ def test_a_card_number_in_a_server_error_is_not_logged(simulator, caplog):
         client(sim, retries=1).fetch_ledger(T, C)
     assert "retrying" in caplog.text
     assert "6222020123451234" not in caplog.text + str(info.value)
+
+
+@pytest.mark.parametrize("n, server_page, client_page", [
+    (1, 1, 1), (10, 10, 5000), (11, 10, 5000), (20, 10, 3), (9, 10, 10), (25, 4, 7),
+])
+def test_page_boundaries(simulator, n, server_page, client_page):
+    ledger = make_ledger(n)
+    sim = simulator([ledger], page_size=server_page)
+    pages = []
+    got = client(sim, page_size=client_page).fetch_ledger(T, C, progress=lambda *a: pages.append(a[1:]))
+    assert got == ledger
+    size = min(server_page, client_page)
+    expected_pages = max(1, -(-n // size))
+    assert sim.request_count(LEDGER_PATH) == expected_pages
+    assert pages[-1] == (expected_pages, expected_pages)
