@@ -94,7 +94,8 @@ def run_app(args) -> int:
 
     make_application(language=settings.language)
     ctx = AppContext(settings)
-    return run(ctx, quit_after_show=getattr(args, "quit_after_show", False))
+    quit_after_show = getattr(args, "quit_after_show", False) or bool(os.environ.get("CUSTODIAN_QUIT_AFTER_SHOW"))
+    return run(ctx, quit_after_show=quit_after_show)
 
 
 def demo_banner() -> str:
