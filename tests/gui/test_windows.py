@@ -115,3 +115,13 @@ def test_a_report_prints_every_page_and_saves(qtbot, world_factory, make_ctx, mo
     qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "Saved to" in page.status.text(), timeout=SLOW)
     assert saved.read_bytes() == page.pdf_bytes
+
+
+def test_counted_cash_is_read_as_decimal_yuan():
+    from custodian_app.gui.wizard.count_page import parse_user_amount
+
+    assert parse_user_amount("1,500.5") == 150050
+    assert parse_user_amount(" ¥200 ") == 20000
+    assert parse_user_amount("0") == 0
+    for bad in ("", "1e3", "-5", "1.234", "abc", "NaN", "1.5.0"):
+        assert parse_user_amount(bad) is None, bad
