@@ -99,8 +99,8 @@ def run_app(args) -> int:
 
 
 def demo_banner() -> str:
-    return ("DEMO — custodians alice / alice123 and bob / bob12345, supervisor carol / carol123. "
-            "The ATM and the backend are simulated.")
+    return ("演示 DEMO — 管机员 custodians alice / alice123, bob / bob12345 · 主管 supervisor "
+            "carol / carol123 · ATM 与后台均为模拟 the ATM and the backend are simulated")
 
 
 class Demo:

@@ -125,3 +125,18 @@ def test_counted_cash_is_read_as_decimal_yuan():
     assert parse_user_amount("0") == 0
     for bad in ("", "1e3", "-5", "1.234", "abc", "NaN", "1.5.0"):
         assert parse_user_amount(bad) is None, bad
+
+
+def test_the_demo_banner_names_the_demo_users(qtbot, make_ctx):
+    from custodian_app.cli.app_cmds import DEMO_USERS, demo_banner
+
+    ctx = make_ctx()
+    ctx.banner = demo_banner()
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    banner = window.findChild(type(window.history_status), "demoBanner")
+    for user, password, _role in DEMO_USERS:
+        assert f"{user} / {password}" in banner.text() and user in window.windowTitle()
+    shot(window, "main-demo")
