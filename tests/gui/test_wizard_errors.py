@@ -156,3 +156,22 @@ def test_a_settlement_file_instead_of_the_backend(qtbot, world_factory, make_ctx
     d.wait_backend()
     assert d.flow.host_source == "settlement file" and "settlement file" in page.status.text()
     assert "Loading amount" in page.summary.text()
+
+
+def test_an_atm_already_being_cleared_is_refused_at_connect(qtbot, world_factory, make_ctx):
+    from custodian_app import clearing
+
+    world = world_factory(faults="none")
+    store = clearing.open_store()
+    try:  # another PC holds an open clearing of the same ATM
+        users = [clearing.authenticate(store, n, p, role="custodian")
+                 for n, p in (("alice", "alice123"), ("bob", "bob12345"))]
+        store.open_session(world.scenario.atm.terminal_id, *users, host="PC-7")
+    finally:
+        store.close()
+    d = signed_in(qtbot, make_ctx(world), screenshots="error")
+    d.connect(world.device, wait_ok=False)
+    text = d.page(Step.CONNECT).status.text()
+    assert "already being cleared" in text and "PC-7" in text
+    assert not d.next_enabled() and d.wizard.session_id is None
+    d.snap("atm-busy")
