@@ -414,7 +414,7 @@ def clear_headless(*, port: str, url: str, out: str, pdf: str, custodians: list[
     import os
 
     from custodian_app import files
-    from custodian_app.domain.flow import ClearingFlow, FlowError, Step
+    from custodian_app.domain.flow import ClearingFlow, FlowError
 
     if settings is None:
         from custodian_app.config import load_settings

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import os
 
-import pytest
 from PySide6.QtCore import Qt
 
 from custodian_app.domain.flow import Step
