@@ -220,6 +220,11 @@ class SessionRecorder:
         self.sent: dict[str, str] = {}  # evidence kind -> sha256 sent or found
         self.remarks_sent: dict[tuple[str, str | None], str] = {}
         self._loaded = False
+        self._objects: dict[str, object] = {}  # kind -> the document object last sent
+
+    def _unchanged(self, kind: str, obj) -> bool:
+        """The very object already sent: no need to serialise a big ledger again."""
+        return obj is not None and self._objects.get(kind) is obj
 
     def _load(self, store) -> None:
         """A resumed session: what the store already has is not sent again."""
@@ -270,14 +275,17 @@ class SessionRecorder:
         elif snap["counts"] is None and snap["count_skip_reason"] and \
                 info.count_skip_reason != snap["count_skip_reason"]:
             info = store.skip_count(sid, snap["count_skip_reason"], actor=actor)
-        if snap["host"] is not None:
+        if snap["host"] is not None and not self._unchanged("host-ledger", snap["host"]):
             data = formats.dumps(formats.host_ledger_to_dict(snap["host"]))
             if changed("host-ledger", data):
                 info = store.record_host_ledger(sid, data, actor=actor)
-        if snap["result"] is not None:
+            self._objects["host-ledger"] = snap["host"]
+        if snap["result"] is not None and not self._unchanged("clearing-result", snap["result"]):
             data = formats.dumps(formats.result_to_dict(snap["result"]))
             if changed("clearing-result", data):
                 info = store.record_result(sid, data, actor=actor)
+            self._objects["clearing-result"] = snap["result"]
+        if snap["result"] is not None:
             for m in snap["result"].mismatches:
                 text = snap["remarks"].get(mismatch_key(m))
                 key = (m.category, m.tsn)
