@@ -65,6 +65,7 @@ def test_a_session_closed_mid_way_resumes_after_a_restart(qtbot, world_factory, 
     r.qtbot, r.ctx, r.wizard, r.screenshots = qtbot, ctx2, w, None
     page = r.page(Step.SIGN_IN)
     assert page.user[0].text() == "alice" and "Resuming" in page.status.text()
+    qtbot.waitUntil(lambda: page.password[0].hasFocus(), timeout=5000)  # the names are known
     shot(w, "resume-sign-in")
     r.sign_in("alice", "dave", pb="whatever", wait_ok=False)  # another custodian may not
     assert not w.flow.authenticated

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
@@ -61,9 +62,11 @@ class SignInPage(FlowPage):
             self.user[1].setText(flow.custodians[1])
             show_info(self.status, tr("Resuming the interrupted clearing of %1 and %2: both sign in again.")
                       .replace("%1", flow.custodians[0]).replace("%2", flow.custodians[1]))
-            self.password[0].setFocus()
+            target = self.password[0]
         else:
-            self.user[0].setFocus()
+            target = self.user[0]
+        # after QWizard has placed its own focus on the page
+        QTimer.singleShot(0, target.setFocus)
 
     def _edited(self) -> None:
         if self.flow.authenticated and not self._busy and self.flow.step is Step.SIGN_IN:
