@@ -165,6 +165,9 @@ class MainWindow(QMainWindow):
         self._build()
         old.deleteLater()
         self.refresh()
+        if self.wizard is not None:
+            self.statusBar().showMessage(tr("The open clearing keeps its language until it is finished "
+                                            "or reopened."))
 
     # -- data -----------------------------------------------------------------------------
 

@@ -136,6 +136,10 @@
         <translation>冠字号查询(&amp;S)</translation>
     </message>
     <message>
+        <source>The open clearing keeps its language until it is finished or reopened.</source>
+        <translation>正在进行的清机在完成或重新打开之前保持原来的语言。</translation>
+    </message>
+    <message>
         <source>%1 sessions on record</source>
         <translation>共 %1 个清机会话</translation>
     </message>
