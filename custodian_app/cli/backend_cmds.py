@@ -1,7 +1,173 @@
-"""Commands of this group; see custodian_app.cli.main."""
+"""The backend commands: fetch-host, simulate-host, import-host. See custodian_app.cli.main.
+
+Exit status: 0 ok; 2 usage, invalid input or a refused reply (token, ids, hostile content);
+3 the backend cannot be reached (network, timeout, TLS, repeated server errors).
+"""
 
 from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+TOKEN_ENV = "CUSTODIAN_BACKEND_TOKEN"
+URL_ENV = "CUSTODIAN_BACKEND_URL"
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_LINK = 3
 
 
 def register(sub) -> None:
     """Add this group's commands to the custodian-app parser."""
+    p = sub.add_parser(
+        "fetch-host",
+        help="fetch the backend's ledger (host-ledger/1) for a terminal's cycle",
+        description="Fetch the bank backend's ledger for one terminal's clearing cycle over HTTPS, "
+                    "validate it whole, and write it as host-ledger/1. Exit status: 0 ok, 2 usage "
+                    "or a refused reply, 3 the backend cannot be reached.")
+    p.add_argument("--url", default=os.environ.get(URL_ENV),
+                   help=f"the backend's base URL, e.g. https://backend.bank.example:8443 (env {URL_ENV})")
+    p.add_argument("--terminal", required=True, metavar="ID", help="the terminal id, as the ATM reports it")
+    p.add_argument("--cycle", required=True, metavar="ID", help="the clearing cycle id, as the ATM reports it")
+    p.add_argument("--token", help=f"the bearer token; better from the environment ({TOKEN_ENV}), "
+                                   "which other users cannot see in the process list")
+    p.add_argument("--ca-bundle", metavar="FILE", help="PEM file of the CA certificate(s) to trust "
+                                                       "for the backend (default: the system's)")
+    p.add_argument("--currency", metavar="CODE", help="refuse a ledger in another currency (the ATM's)")
+    p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="seconds per request (10)")
+    p.add_argument("--retries", type=int, default=3, metavar="N",
+                   help="retries on connection errors and server errors (3)")
+    p.add_argument("--page-size", type=int, default=5000, metavar="N", help="records per page (5000)")
+    p.add_argument("--out", required=True, metavar="HOST.json", help="where to write the ledger")
+    p.add_argument("--quiet", action="store_true", help="print nothing on success")
+    p.set_defaults(func=fetch_host)
+
+    p = sub.add_parser(
+        "simulate-host",
+        help="serve host-ledger/1 files as the bank backend (for tests and demos)",
+        description="Serve the backend's clearing interface (/v1) on 127.0.0.1 from host-ledger/1 "
+                    "files until Ctrl-C. Prints the base URL on stdout when ready.")
+    p.add_argument("--ledger", action="append", required=True, metavar="HOST.json",
+                   help="a host-ledger/1 file to serve (repeatable)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="port (0: any free port)")
+    p.add_argument("--token", help="require this bearer token")
+    p.add_argument("--page-size", type=int, default=None, metavar="N", help="largest page served (1000)")
+    p.add_argument("--slow", type=float, default=0.0, metavar="S", help="delay every reply by S seconds")
+    p.add_argument("--slow-first", type=int, default=None, metavar="N", help="... only the first N")
+    p.add_argument("--fail-first", type=int, default=0, metavar="N", help="answer 500 to the first N requests")
+    p.add_argument("--fail-rate", type=float, default=0.0, metavar="P",
+                   help="then answer 500 with probability P")
+    p.add_argument("--drop-first", type=int, default=0, metavar="N",
+                   help="close the connection of the first N requests without a reply")
+    p.add_argument("--truncate", action="store_true", help="cut every ledger reply in half")
+    p.add_argument("--tls-cert", metavar="CERT", help="serve HTTPS with this PEM certificate (chain)")
+    p.add_argument("--tls-key", metavar="KEY", help="... and this PEM key")
+    p.set_defaults(func=simulate_host)
+
+    p = sub.add_parser(
+        "import-host",
+        help="import the backend's settlement file (host-ledger/1 JSON or settlement CSV)",
+        description="Read the backend's settlement file for a terminal's cycle (host-ledger/1 JSON, "
+                    "or the settlement CSV of docs/backend-api.md in UTF-8 or GB18030) and write it "
+                    "as host-ledger/1. A bad row is reported with its line; nothing is written then.")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--terminal", metavar="ID", help="the terminal id, if the file does not say it")
+    p.add_argument("--cycle", metavar="ID", help="the cycle id, if the file does not say it")
+    p.add_argument("--currency", metavar="CODE", help="the currency, if the file does not say it")
+    p.add_argument("--out", required=True, metavar="HOST.json", help="where to write the ledger")
+    p.set_defaults(func=import_host)
+
+
+def _fail(command: str, message: object, status: int) -> int:
+    print(f"custodian-app {command}: {message}", file=sys.stderr)
+    return status
+
+
+def fetch_host(args: argparse.Namespace) -> int:
+    from custodian_app import files
+    from custodian_app.backend.client import BackendClient
+    from custodian_app.backend.errors import BackendError, BackendServerError, BackendUnreachable
+    from custodian_app.domain import formats
+
+    if not args.url:
+        return _fail("fetch-host", f"give the backend URL with --url or {URL_ENV}", EXIT_USAGE)
+    token = args.token if args.token is not None else os.environ.get(TOKEN_ENV) or None
+    try:
+        client = BackendClient(args.url, token=token, ca_bundle=args.ca_bundle, timeout=args.timeout,
+                               retries=args.retries, page_size=args.page_size)
+        ledger = client.fetch_ledger(args.terminal, args.cycle, expect_currency=args.currency)
+    except (BackendUnreachable, BackendServerError) as exc:
+        return _fail("fetch-host", exc, EXIT_LINK)
+    except BackendError as exc:
+        return _fail("fetch-host", exc, EXIT_USAGE)
+    except ValueError as exc:  # timeout/retries/page size out of range
+        return _fail("fetch-host", exc, EXIT_USAGE)
+    try:
+        files.write_document(args.out, formats.host_ledger_to_dict(ledger))
+    except OSError as exc:
+        return _fail("fetch-host", f"cannot write {args.out}: {exc.strerror or exc}", EXIT_USAGE)
+    if not args.quiet:
+        print(f"{ledger.terminal_id} {ledger.cycle_id}: {len(ledger.transactions)} backend record(s) "
+              f"written to {args.out}")
+    return EXIT_OK
+
+
+def simulate_host(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from custodian_app.backend.errors import BackendError
+    from custodian_app.backend.simulator import DEFAULT_PAGE_SIZE, BackendSimulator, Faults, tls_context
+    from custodian_app.domain.formats import FormatError
+
+    if bool(args.tls_cert) != bool(args.tls_key):
+        return _fail("simulate-host", "give both --tls-cert and --tls-key, or neither", EXIT_USAGE)
+    faults = Faults(delay=args.slow, delay_first=args.slow_first, fail_first=args.fail_first,
+                    fail_rate=args.fail_rate, drop_first=args.drop_first, truncate=args.truncate)
+    try:
+        ssl_context = tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None
+        sim = BackendSimulator(args.ledger, host=args.host, port=args.port, token=args.token,
+                               page_size=args.page_size or DEFAULT_PAGE_SIZE,
+                               ssl_context=ssl_context, faults=faults)
+        url = sim.start()
+    except (FormatError, BackendError, ValueError) as exc:
+        return _fail("simulate-host", exc, EXIT_USAGE)
+    stop = threading.Event()
+
+    def on_signal(signum, frame) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        print(url, flush=True)
+        print(f"serving {len(args.ledger)} ledger(s) at {url}; Ctrl-C to stop", file=sys.stderr, flush=True)
+        while not stop.wait(1.0):
+            pass
+    finally:
+        sim.stop()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    print(f"stopped after {len(sim.requests)} request(s)", file=sys.stderr)
+    return EXIT_OK
+
+
+def import_host(args: argparse.Namespace) -> int:
+    from custodian_app import files
+    from custodian_app.backend.errors import SettlementError
+    from custodian_app.backend.settlement import import_settlement
+    from custodian_app.domain import formats
+
+    try:
+        ledger = import_settlement(args.file, terminal_id=args.terminal, cycle_id=args.cycle,
+                                   currency=args.currency)
+    except SettlementError as exc:
+        return _fail("import-host", exc, EXIT_USAGE)
+    try:
+        files.write_document(args.out, formats.host_ledger_to_dict(ledger))
+    except OSError as exc:
+        return _fail("import-host", f"cannot write {args.out}: {exc.strerror or exc}", EXIT_USAGE)
+    print(f"{ledger.terminal_id} {ledger.cycle_id}: {len(ledger.transactions)} backend record(s) "
+          f"imported from {args.file} and written to {args.out}")
+    return EXIT_OK

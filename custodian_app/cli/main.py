@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 
 from custodian_app import __version__
@@ -19,6 +20,7 @@ COMMAND_MODULES = (
     "custodian_app.cli.backend_cmds",  # fetch-host, simulate-host, import-host
     "custodian_app.cli.store_cmds",  # users, history, session, audit, trace-note, trace-card
     "custodian_app.cli.app_cmds",  # (no command) the application, demo, clear
+    "custodian_app.cli.diag_cmds",  # diagnostics, config
 )
 
 EXIT_OK = 0
@@ -42,6 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Every command logs to the rotating file (card numbers and secrets withheld), so that
+    # `custodian-app diagnostics` has something to give support. Never the arguments: they
+    # may hold a token.
+    from custodian_app.logs import setup_logging
+
+    setup_logging()
+    logging.getLogger("custodian_app").info("custodian-app %s: %s", __version__, args.command or "app")
     func = getattr(args, "func", None)
     if func is None:
         from custodian_app.cli import app_cmds

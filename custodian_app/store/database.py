@@ -1,0 +1,127 @@
+"""Where the database is, how to connect to it, and bringing its schema to the current version.
+
+URL precedence: the ``url`` argument (``--db URL``), then ``CUSTODIAN_DB``, then the settings
+file, then a SQLite file in the data directory. SQLite runs in WAL mode with foreign keys on,
+a busy timeout and ``BEGIN IMMEDIATE`` transactions (a writer takes the write lock up front, so
+two processes never deadlock upgrading a read lock). PostgreSQL goes through psycopg 3.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from custodian_app import paths
+from custodian_app.store.errors import DatabaseUnavailable
+
+BUSY_TIMEOUT_MS = 30_000
+# Any constant: serialises concurrent schema upgrades of one PostgreSQL database.
+_MIGRATION_LOCK_KEY = 0x43555354  # "CUST"
+
+
+def _settings_url() -> str | None:
+    """The database URL of the settings file, once ``custodian_app.config`` exists.
+
+    The settings module is built by another part of the project; until it lands (or when it
+    has no database entry) the store falls through to the default SQLite file.
+    """
+    try:
+        from custodian_app.config import load_settings  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    settings = load_settings()
+    url = getattr(settings, "database_url", None)
+    if url is None:
+        url = getattr(getattr(settings, "database", None), "url", None)
+    return url or None
+
+
+def resolve_url(url: str | None = None) -> str:
+    return url or os.environ.get("CUSTODIAN_DB") or _settings_url() or paths.default_database_url()
+
+
+def describe(url: str) -> str:
+    """The URL without its password, fit for a message or a log."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable database URL>"
+
+
+def make_engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise DatabaseUnavailable(f"database URL {url!r} is not valid: {exc}; use "
+                                  "sqlite:///PATH or postgresql+psycopg://USER@HOST/DB") from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(parsed)
+    if backend == "postgresql":
+        if parsed.get_driver_name() != "psycopg":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(parsed, pool_pre_ping=True,
+                             connect_args={"connect_timeout": 10,
+                                           "application_name": "custodian-app"})
+    raise DatabaseUnavailable(f"database {describe(url)} is not supported; use SQLite "
+                              "(sqlite:///PATH) or PostgreSQL (postgresql+psycopg://...)")
+
+
+def _sqlite_engine(parsed) -> Engine:
+    database = parsed.database
+    if not database or database == ":memory:":
+        raise DatabaseUnavailable("an in-memory SQLite database keeps nothing; give a file, "
+                                  "sqlite:///PATH")
+    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Take transaction control away from the sqlite3 module; "begin" below issues it.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = FULL")  # a power cut loses no committed step
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def alembic_config(connection=None):
+    """The Alembic configuration, built in code (no alembic.ini)."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", "custodian_app.store:migrations")
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` in one transaction; safe when several PCs open at once."""
+    from alembic import command
+
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})")
+            command.upgrade(alembic_config(conn), revision)
+    except SQLAlchemyError as exc:
+        raise DatabaseUnavailable(
+            f"cannot open the database {describe(str(engine.url))}: {exc.__class__.__name__}: "
+            f"{getattr(exc, 'orig', exc)}; check the URL (--db, CUSTODIAN_DB or the settings) "
+            "and that the server is running"
+        ) from exc

@@ -1,0 +1,1 @@
+"""Alembic migrations of the store; run by ``custodian_app.store.database.upgrade``."""

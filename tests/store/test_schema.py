@@ -1,0 +1,89 @@
+"""The migrations are the schema: upgrading to head gives exactly the models, on both databases."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+
+from custodian_app import paths
+from custodian_app.store import DatabaseUnavailable, open_store
+from custodian_app.store.database import alembic_config, resolve_url
+from custodian_app.store.models import Base
+
+
+def test_migrations_produce_exactly_the_models(store):
+    with store.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True,
+                                                          "compare_server_default": False})
+        assert compare_metadata(context, Base.metadata) == []
+        assert context.get_current_revision() == ScriptDirectory.from_config(
+            alembic_config()).get_current_head()
+    tables = set(inspect(store.engine).get_table_names())
+    assert set(Base.metadata.tables) <= tables
+
+
+def test_reopening_an_up_to_date_database_changes_nothing(db_url, store):
+    store.add_user("alice", "correct horse battery", "custodian")
+    again = open_store(db_url)
+    try:
+        assert [u.username for u in again.list_users()] == ["alice"]
+        assert again.verify_audit().ok
+    finally:
+        again.close()
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
+    store = open_store(f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    try:
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
+    finally:
+        store.close()
+
+
+def test_the_database_url_comes_from_argument_then_environment_then_data_dir(monkeypatch, tmp_path):
+    assert resolve_url() == paths.default_database_url()
+    assert str(paths.data_dir()) in resolve_url()
+    monkeypatch.setenv("CUSTODIAN_DB", f"sqlite:///{tmp_path / 'env.sqlite3'}")
+    assert resolve_url().endswith("env.sqlite3")
+    assert resolve_url("sqlite:///given.sqlite3") == "sqlite:///given.sqlite3"
+
+
+def test_default_store_is_a_sqlite_file_in_the_data_directory():
+    store = open_store()
+    try:
+        assert store.dialect == "sqlite"
+        assert (paths.data_dir() / "custodian.sqlite3").is_file()
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("url", ["mysql://x@localhost/db", "sqlite://", "not a url"])
+def test_unusable_urls_are_refused_clearly(url):
+    with pytest.raises(DatabaseUnavailable):
+        open_store(url)
+
+
+def test_an_unreachable_server_says_what_to_check():
+    with pytest.raises(DatabaseUnavailable, match="check the URL"):
+        open_store("postgresql+psycopg://nobody:secret@127.0.0.1:1/none")
+
+
+def test_the_password_of_the_url_is_never_shown():
+    from custodian_app.store.database import describe
+
+    assert "secret" not in describe("postgresql+psycopg://u:secret@h/db")
+
+
+def test_evidence_and_audit_rows_cannot_be_updated_or_deleted(store, crew):
+    store.log("export", actor="root", detail={"note": "x"})
+    for sql in ("UPDATE audit_log SET action = 'forged'", "DELETE FROM audit_log"):
+        with pytest.raises(Exception, match="append-only"):
+            with store.engine.begin() as conn:
+                conn.execute(text(sql))
+    assert store.verify_audit().ok
