@@ -25,6 +25,13 @@ def register(sub) -> None:
     p.add_argument("--success-codes", metavar="CODES",
                    help="comma-separated response codes meaning 'booked' (default: the catalogue's, 00)")
     p.add_argument("--quiet", action="store_true", help="no summary on standard output")
+    r = p.add_argument_group("report", "the PDF clearing report (written after the result)")
+    r.add_argument("--pdf", metavar="REPORT.pdf", help="also write the clearing report for the supervisor to sign")
+    r.add_argument("--custodians", metavar="A,B",
+                   help="the two custodians (default: the first two in the counts' counted_by)")
+    r.add_argument("--bank", help="bank name on the report (default: settings bank.name)")
+    r.add_argument("--branch", help="branch name on the report (default: settings bank.branch)")
+    r.add_argument("--language", choices=["both", "zh", "en"], default="both")
     p.set_defaults(func=run_reconcile)
 
     g = sub.add_parser(
@@ -67,14 +74,22 @@ def run_reconcile(args: argparse.Namespace) -> int:
     else:
         success = catalogue.success_codes
 
+    evidence: dict[str, bytes | None] = {}
     try:
-        atm_bytes = files.read_bytes(args.atm)
-        atm = formats.parse_atm_ledger(atm_bytes, args.atm)
-        del atm_bytes
-        host = formats.parse_host_ledger(files.read_bytes(args.host), args.host)
+        raw = files.read_bytes(args.atm)
+        atm = formats.parse_atm_ledger(raw, args.atm)
+        if args.pdf:  # the report prints the fingerprint of the documents as received
+            evidence["atm"] = raw
+        del raw  # a big ledger: let it go as soon as it is read
+        raw = files.read_bytes(args.host)
+        host = formats.parse_host_ledger(raw, args.host)
+        evidence["host"] = raw
         counts = None
+        evidence["counts"] = None
         if args.counts:
-            counts = formats.parse_counts(files.read_bytes(args.counts), args.counts)
+            raw = files.read_bytes(args.counts)
+            counts = formats.parse_counts(raw, args.counts)
+            evidence["counts"] = raw
         result = reconcile(atm, host, counts, success_codes=success, catalogue=catalogue)
     except formats.FormatError as exc:
         return _error("reconcile", f"invalid input, nothing written: {exc}")
@@ -84,11 +99,50 @@ def run_reconcile(args: argparse.Namespace) -> int:
         files.write_atomic(args.out, data)
     except OSError as exc:
         return _error("reconcile", f"cannot write {args.out}: {exc.strerror or exc}")
-    # Seam for the PDF report (--pdf): build it here from result, atm, host and counts, after
-    # the result file is safely written.
     if not args.quiet:
         print(summary(result, catalogue, args.out))
+    if args.pdf:
+        status = _write_pdf(args, result, atm, host, counts, evidence, data)
+        if status:
+            return status
     return EXIT_OK if result.balanced else EXIT_MISMATCH
+
+
+def _write_pdf(args, result, atm, host, counts, evidence: dict, result_bytes: bytes) -> int:
+    """The clearing report from the command line (headless: no wizard, no sign-in)."""
+    import getpass
+    from datetime import datetime
+
+    from custodian_app.config import SettingsError, load_settings
+    from custodian_app.domain.evidence import evidence_digest
+    from custodian_app.report import ReportError, ReportMeta, default_report_no, report_for
+
+    if args.custodians:
+        custodians = [c.strip() for c in args.custodians.split(",") if c.strip()]
+    else:
+        custodians = list(counts.counted_by[:2]) if counts is not None else []
+    bank, branch = args.bank, args.branch
+    if not (bank and branch):
+        try:
+            settings = load_settings()
+        except SettingsError as exc:
+            return _error("reconcile", f"{args.out} written; no report: {exc}")
+        bank, branch = bank or settings.bank_name, branch or settings.branch_name
+    printed_at = datetime.now().astimezone()
+    try:
+        meta = ReportMeta(
+            bank=bank or "", branch=branch or "", report_no=default_report_no(result.cycle_id, printed_at),
+            printed_at=printed_at, printed_by=getpass.getuser(), custodians=custodians,
+            evidence_sha256=evidence_digest(evidence["atm"], evidence["host"], evidence["counts"], result_bytes),
+            headless=True, language=args.language,
+        )
+        report_for(result, atm, host, counts, meta, path=args.pdf)
+    except ReportError as exc:
+        return _error("reconcile", f"{args.out} written; no report: {exc} "
+                                   "(use --bank, --branch and --custodians A,B)")
+    if not args.quiet:
+        print(f"Report: {args.pdf}")
+    return EXIT_OK
 
 
 def summary(result, catalogue, out_path: str | None = None) -> str:

@@ -211,6 +211,26 @@ def _all_match(values, pattern: re.Pattern) -> bool:
     return True
 
 
+def _column(body: str) -> re.Pattern:
+    return re.compile(f"(?:{body}\n)*{body}\\Z")
+
+
+_TIME_COLUMN = _column(F._TIME.pattern.removesuffix("\\Z"))
+_CARD_COLUMN = _column(F._CARD.pattern.removesuffix("\\Z"))
+
+
+def _column_matches(values, column: re.Pattern) -> bool:
+    """Every value a string matching ``column``'s pattern: one regex call on the joined column
+    (faster than a call per value when most values differ). A value with a newline of its own
+    could pose as two; the count of newlines rules that out."""
+    if not values:
+        return True
+    if set(map(type, values)) != {str}:
+        return False
+    joined = "\n".join(values)
+    return joined.count("\n") == len(values) - 1 and column.match(joined) is not None
+
+
 def _split_notes(data: bytes) -> tuple[bytes, bytes] | None:
     """(the document without its notes, the bytes inside the notes array) for the usual layout
     where ``notes`` is the last key; None otherwise. The key cannot occur inside a JSON string
@@ -307,7 +327,7 @@ def _atm_transactions(txs: Any) -> AtmTransactions | None:
             return None
         if set(map(type, revs)) != {bool}:
             return None
-        if not (_all_match(set(times), F._TIME) and _all_match(set(cards), F._CARD)
+        if not (_column_matches(times, _TIME_COLUMN) and _column_matches(cards, _CARD_COLUMN)
                 and _all_match(set(codes), F._HOST_CODE)):
             return None
         if not set(map(type, refs)) <= {str, _NONE_TYPE}:
@@ -399,7 +419,7 @@ def _parse_host_ledger(data: bytes, source: str) -> F.HostLedger | None:
                 return None
             if set(map(type, types)) != {str} or set(map(type, statuses)) != {str}:
                 return None
-            if not (_all_match(set(times), F._TIME) and _all_match(set(cards), F._CARD)):
+            if not (_column_matches(times, _TIME_COLUMN) and _column_matches(cards, _CARD_COLUMN)):
                 return None
             money = _money_map(set(amounts))
             if money is None:
