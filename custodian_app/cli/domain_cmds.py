@@ -178,7 +178,6 @@ def run_generate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from custodian_app import files
-    from custodian_app.domain import formats
     from custodian_app.domain.generator import FaultSpecError, build_documents
 
     if args.transactions < 0:

@@ -319,7 +319,7 @@ def _atm_transactions(txs: Any) -> AtmTransactions | None:
         if set(map(type, cashes)) != {dict}:
             return None
         taken, retracted, deposited, returned = zip(*map(_CASH, cashes))
-        if set(map(type, tsns)) != {str} or _TSN_COLUMN.match("\n".join(tsns)) is None:
+        if not _column_matches(tsns, _TSN_COLUMN):
             return None
         if len(set(tsns)) != len(tsns):
             return None
@@ -413,7 +413,7 @@ def _parse_host_ledger(data: bytes, source: str) -> F.HostLedger | None:
             if not set(map(type, tsns)) <= {str, _NONE_TYPE}:
                 return None
             named = [t for t in tsns if t is not None]
-            if named and _TSN_COLUMN.match("\n".join(named)) is None:
+            if not _column_matches(named, _TSN_COLUMN):
                 return None
             if not set(types) <= {"withdrawal", "deposit"} or not set(statuses) <= {"booked", "reversed"}:
                 return None

@@ -21,9 +21,8 @@ the same list whatever the order of the records.
 
 from __future__ import annotations
 
-from collections import Counter
 from itertools import compress, repeat
-from operator import and_, attrgetter, eq, gt, is_, ne, not_
+from operator import and_, attrgetter, eq, gt, ne, not_
 from typing import Iterable
 
 from custodian_app.domain.catalogue import Catalogue, default_catalogue

@@ -40,6 +40,7 @@ def test_fast_and_general_readers_agree(scenario, layout):
     if layout != "indented":  # the indented layout is not the fast path's business
         assert isinstance(fast_atm.transactions, fastpath.AtmTransactions)
         assert isinstance(fast_atm.notes, fastpath.NoteTrail)
+        assert isinstance(fast_host.transactions, fastpath.HostTransactions)
         assert fast_atm.notes.flows_by_tsn() == note_flows_of(general(atm_b, formats.parse_atm_ledger).notes)
     atm = formats.parse_atm_ledger(atm_b, "x")
     host = formats.parse_host_ledger(host_b, "x")
@@ -98,3 +99,19 @@ def test_bad_bytes_still_get_the_general_readers_message(scenario):
     raw = scenario.documents.atm.replace(b'"serial":"', b'"serial":"a', 1)
     with pytest.raises(FormatError, match=r"\$\.notes\[0\]\.serial"):
         formats.parse_atm_ledger(raw, "atm.json")
+
+
+@pytest.mark.parametrize("field", ["tsn", "time", "card"])
+def test_an_escaped_newline_cannot_make_one_value_pass_as_two(field):
+    s = generate(3, 5, notes=False, keep_documents=True)
+    doc = orjson.loads(s.documents.atm)
+    t = doc["transactions"][0]
+    t[field] = t[field] + "\n" + doc["transactions"][1][field]
+    raw = orjson.dumps(doc)
+    assert b"\\n" in raw
+    assert fastpath.parse_atm_ledger(raw, "x") is None
+    with pytest.raises(FormatError, match=rf"\$\.transactions\[0\]\.{field}"):
+        formats.parse_atm_ledger(raw, "x")
+    host = orjson.loads(s.documents.host)
+    host["transactions"][0][field] = host["transactions"][0][field] + "\n" + host["transactions"][1][field]
+    assert fastpath.parse_host_ledger(orjson.dumps(host), "x") is None
