@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
+from contextlib import contextmanager
 
 EXIT_OK, EXIT_MISMATCH, EXIT_USAGE = 0, 1, 2
 
@@ -76,14 +77,16 @@ def run_reconcile(args: argparse.Namespace) -> int:
 
     evidence: dict[str, bytes | None] = {}
     try:
-        raw = files.read_bytes(args.atm)
-        atm = formats.parse_atm_ledger(raw, args.atm)
         if args.pdf:  # the report prints the fingerprint of the documents as received
-            evidence["atm"] = raw
-        del raw  # a big ledger: let it go as soon as it is read
-        raw = files.read_bytes(args.host)
-        host = formats.parse_host_ledger(raw, args.host)
-        evidence["host"] = raw
+            evidence["atm"] = files.read_bytes(args.atm)
+            atm = formats.parse_atm_ledger(evidence["atm"], args.atm)
+            evidence["host"] = files.read_bytes(args.host)
+            host = formats.parse_host_ledger(evidence["host"], args.host)
+        else:
+            with _mapped(args.atm) as raw:
+                atm = formats.parse_atm_ledger(raw, args.atm)
+            with _mapped(args.host) as raw:
+                host = formats.parse_host_ledger(raw, args.host)
         counts = None
         evidence["counts"] = None
         if args.counts:
@@ -106,6 +109,34 @@ def run_reconcile(args: argparse.Namespace) -> int:
         if status:
             return status
     return EXIT_OK if result.balanced else EXIT_MISMATCH
+
+
+@contextmanager
+def _mapped(path: str):
+    """The file's bytes memory-mapped (a ledger can be a gigabyte: no copy on the heap), or
+    read when it cannot be mapped (empty, a pipe)."""
+    import mmap
+
+    from custodian_app import files
+    from custodian_app.domain.formats import FormatError
+
+    try:
+        fh = open(path, "rb")
+    except OSError:
+        yield files.read_bytes(path)  # raises the FormatError that says why
+        return
+    with fh:
+        try:
+            mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except (ValueError, OSError):
+            try:
+                data = fh.read()
+            except OSError as exc:
+                raise FormatError(path, "$", f"cannot read the file: {exc.strerror or exc}") from None
+            yield data
+            return
+        with mapped:
+            yield mapped
 
 
 def _write_pdf(args, result, atm, host, counts, evidence: dict, result_bytes: bytes) -> int:

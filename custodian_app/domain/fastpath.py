@@ -370,8 +370,8 @@ def _parse_atm_ledger(data: bytes, source: str) -> F.AtmLedger | None:
     else:
         head_bytes = data
     try:
-        doc = orjson.loads(head_bytes)
-    except orjson.JSONDecodeError:
+        doc = F.decode(head_bytes, source)
+    except F.FormatError:
         return None
     if type(doc) is not dict or "notes" in doc or doc.get("format") != F.ATM_LEDGER:
         return None
@@ -391,8 +391,8 @@ def _parse_atm_ledger(data: bytes, source: str) -> F.AtmLedger | None:
 
 def _parse_host_ledger(data: bytes, source: str) -> F.HostLedger | None:
     try:
-        doc = orjson.loads(data)
-    except orjson.JSONDecodeError:
+        doc = F.decode(data, source)
+    except F.FormatError:
         return None
     if type(doc) is not dict or doc.get("format") != F.HOST_LEDGER:
         return None

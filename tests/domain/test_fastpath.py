@@ -115,3 +115,20 @@ def test_an_escaped_newline_cannot_make_one_value_pass_as_two(field):
     host = orjson.loads(s.documents.host)
     host["transactions"][0][field] = host["transactions"][0][field] + "\n" + host["transactions"][1][field]
     assert fastpath.parse_host_ledger(orjson.dumps(host), "x") is None
+
+
+def test_a_memory_mapped_ledger_reads_like_bytes_and_closes_cleanly(tmp_path):
+    import mmap
+
+    s = generate(5, 40, "all", keep_documents=True)
+    good, bad = tmp_path / "atm.json", tmp_path / "bad.json"
+    good.write_bytes(s.documents.atm)
+    bad.write_bytes(s.documents.atm.replace(b'"type":"withdrawal"', b'"type":"transfer"', 1))
+    with open(good, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        atm = formats.parse_atm_ledger(mm, str(good))
+    assert atm == s.atm
+    with open(bad, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        with pytest.raises(FormatError, match=r"\$\.transactions\[\d+\]\.type"):
+            formats.parse_atm_ledger(mm, str(bad))
+        with pytest.raises(FormatError):
+            formats.parse_host_ledger(mm, str(bad))  # the general reader reads a mapped file too
