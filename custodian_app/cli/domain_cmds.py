@@ -79,14 +79,14 @@ def run_reconcile(args: argparse.Namespace) -> int:
     try:
         if args.pdf:  # the report prints the fingerprint of the documents as received
             evidence["atm"] = files.read_bytes(args.atm)
-            atm = formats.parse_atm_ledger(evidence["atm"], args.atm)
+            atm = formats.parse_atm_ledger(evidence["atm"], args.atm, lazy=True)
             evidence["host"] = files.read_bytes(args.host)
-            host = formats.parse_host_ledger(evidence["host"], args.host)
+            host = formats.parse_host_ledger(evidence["host"], args.host, lazy=True)
         else:
             with _mapped(args.atm) as raw:
-                atm = formats.parse_atm_ledger(raw, args.atm)
+                atm = formats.parse_atm_ledger(raw, args.atm, lazy=True)
             with _mapped(args.host) as raw:
-                host = formats.parse_host_ledger(raw, args.host)
+                host = formats.parse_host_ledger(raw, args.host, lazy=True)
         counts = None
         evidence["counts"] = None
         if args.counts:

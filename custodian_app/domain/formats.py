@@ -404,7 +404,12 @@ def decode(data: bytes | bytearray | memoryview | str | dict, source: str) -> di
 # atm-ledger/1
 
 
-def parse_atm_ledger(data: bytes | str | dict, source: str = "<atm ledger>") -> AtmLedger:
+def parse_atm_ledger(data: bytes | str | dict, source: str = "<atm ledger>", *,
+                     lazy: bool = False) -> AtmLedger:
+    """``lazy``: keep the fast reader's columns and note count instead of building a record
+    object per transaction and per banknote (``transactions`` and ``notes`` are then list-like
+    ``fastpath.AtmTransactions`` / ``NoteTrail`` that build the records when first looked at).
+    For the command line and big cycles; by default they are plain lists."""
     if not isinstance(data, (str, dict)):
         # Big ledgers: the same rules checked a column at a time; None means "use the
         # general reader", which names any fault exactly. A memory-mapped file is read in
@@ -413,6 +418,9 @@ def parse_atm_ledger(data: bytes | str | dict, source: str = "<atm ledger>") -> 
 
         fast = fastpath.parse_atm_ledger(data if hasattr(data, "find") else bytes(data), source)
         if fast is not None:
+            if not lazy:
+                fast.transactions = list(fast.transactions)
+                fast.notes = None if fast.notes is None else list(fast.notes)
             return fast
     r = _Reader(source)
     doc = decode(data, source)
@@ -551,12 +559,16 @@ def atm_ledger_to_dict(ledger: AtmLedger) -> dict:
 # host-ledger/1
 
 
-def parse_host_ledger(data: bytes | str | dict, source: str = "<host ledger>") -> HostLedger:
+def parse_host_ledger(data: bytes | str | dict, source: str = "<host ledger>", *,
+                      lazy: bool = False) -> HostLedger:
+    """``lazy``: as for ``parse_atm_ledger``."""
     if not isinstance(data, (str, dict)):
         from custodian_app.domain import fastpath
 
         fast = fastpath.parse_host_ledger(data if hasattr(data, "find") else bytes(data), source)
         if fast is not None:
+            if not lazy:
+                fast.transactions = list(fast.transactions)
             return fast
     r = _Reader(source)
     doc = decode(data, source)
