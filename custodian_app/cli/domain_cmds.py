@@ -77,12 +77,14 @@ def run_reconcile(args: argparse.Namespace) -> int:
 
     evidence: dict[str, bytes | None] = {}
     try:
-        if args.pdf:  # the report prints the fingerprint of the documents as received
+        if args.pdf:
+            # The report prints the fingerprint of the documents as received, and walks
+            # the records: plain bytes and plain lists.
             evidence["atm"] = files.read_bytes(args.atm)
-            atm = formats.parse_atm_ledger(evidence["atm"], args.atm, lazy=True)
+            atm = formats.parse_atm_ledger(evidence["atm"], args.atm)
             evidence["host"] = files.read_bytes(args.host)
-            host = formats.parse_host_ledger(evidence["host"], args.host, lazy=True)
-        else:
+            host = formats.parse_host_ledger(evidence["host"], args.host)
+        else:  # the usual case: mapped files, column-wise records, no object per banknote
             with _mapped(args.atm) as raw:
                 atm = formats.parse_atm_ledger(raw, args.atm, lazy=True)
             with _mapped(args.host) as raw:
