@@ -294,15 +294,17 @@ def _notes(content: bytes) -> NoteTrail | None:
                 return None
         elif rest == last:
             return None
+        if not tsn:
+            continue
+        f = flows.get(tsn)
+        if f is None:  # rejected notes too: every TSN a note names must be in the ledger
+            f = flows[tsn] = [0, 0, 0, 0]
         slot = _FLOW_SLOT.get(event)
-        if slot is None or not tsn:
+        if slot is None:
             continue
         minor = money.get(value)
         if minor is None:
             minor = money[value] = int(value.replace(b".", b"", 1))
-        f = flows.get(tsn)
-        if f is None:
-            f = flows[tsn] = [0, 0, 0, 0]
         f[slot] += minor * rests[rest]
     return NoteTrail(content, n, {k.decode(): tuple(v) for k, v in flows.items()})
 
