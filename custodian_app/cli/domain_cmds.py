@@ -52,6 +52,15 @@ def register(sub) -> None:
     g.set_defaults(func=run_generate)
 
 
+def _print(text: str) -> None:
+    """Print, even to a console or file whose encoding has no Chinese (replaced, not a crash)."""
+    try:
+        print(text)
+    except UnicodeEncodeError:
+        encoding = sys.stdout.encoding or "ascii"
+        print(text.encode(encoding, "replace").decode(encoding))
+
+
 def _error(command: str, message: str) -> int:
     print(f"custodian-app {command}: {message}", file=sys.stderr)
     return EXIT_USAGE
@@ -105,7 +114,7 @@ def run_reconcile(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _error("reconcile", f"cannot write {args.out}: {exc.strerror or exc}")
     if not args.quiet:
-        print(summary(result, catalogue, args.out))
+        _print(summary(result, catalogue, args.out))
     if args.pdf:
         status = _write_pdf(args, result, atm, host, counts, evidence, data)
         if status:
