@@ -31,6 +31,7 @@ from custodian_app.link.messages import MAX_MESSAGE
 SEQ_MOD = 0x10000
 HALF = SEQ_MOD // 2
 MIN_PAYLOAD = 128
+START_PAYLOAD = 1024
 
 
 def seq_diff(a: int, b: int) -> int:
@@ -71,7 +72,9 @@ class Endpoint:
         if compression not in ("zlib", "none"):
             raise ProtocolError(f"unknown compression {compression!r}")
         self.max_payload = max(MIN_PAYLOAD, min(max_payload, framer.MAX_PAYLOAD))
-        self.cur_payload = self.max_payload
+        # slow start: the first frames are small, so a noisy line does not begin with a window
+        # of big frames that all must get through whole; a clean run doubles the size quickly
+        self.cur_payload = min(self.max_payload, START_PAYLOAD)
         self.window = max(1, min(window, 64))
         self.line_rate = line_rate  # bytes per second on the wire, None = as fast as it goes
         self.compression = compression
@@ -103,6 +106,7 @@ class Endpoint:
         self._received: deque[bytes] = deque()
         self._last_nak: tuple[int, float] = (-1, -1e9)
         self._nak_wanted = False
+        self._rx_frame_size = self.max_payload
         self.last_pong = -1e9
 
     # ---------------------------------------------------------------- timings
@@ -121,7 +125,9 @@ class Endpoint:
     def nak_holdoff(self) -> float:
         """How long a receiver waits before asking again for the same frame: about the time
         the sender needs to finish the frame it is on and send the one asked for."""
-        return 0.03 + 2.5 * self.frame_time(self.max_payload)
+        # The sender's frames are about the size of the last ones we received (it shrinks
+        # them after losses); a full-size guess would leave a noisy line idle for long.
+        return 0.03 + 2.5 * self.frame_time(self._rx_frame_size)
 
     # ---------------------------------------------------------------- sending
     def send_message(self, data: bytes) -> None:
@@ -280,6 +286,8 @@ class Endpoint:
             # timer. A second copy costs 14 bytes.
             self._ctrl.append(framer.encode_parts(ACK, 0, self._rx_expected))
         self.stats.payload_in += len(frame.payload)
+        if not frame.final:  # a message's last fragment is a remainder, not the frame size
+            self._rx_frame_size = max(MIN_PAYLOAD, len(frame.payload))
         self._rx_parts.append(frame.payload)
         self._rx_size += len(frame.payload)
         self._rx_flags |= frame.flags
