@@ -28,6 +28,12 @@ def test_read_whole_ledger_equals_what_was_served(ledger, simulators) -> None:
     device = sim.start_on_pty()
     cores = []
     seen = []
+    notes_when_core = []
+
+    def on_core(core):
+        cores.append(core)
+        notes_when_core.append(seen[-1][1] - len(ledger.transactions))
+
     with client(device) as atm:
         status = atm.connect()
         assert (status.terminal_id, status.cycle_id) == (ledger.terminal_id, ledger.cycle_id)
@@ -35,12 +41,13 @@ def test_read_whole_ledger_equals_what_was_served(ledger, simulators) -> None:
         assert status.transaction_count == len(ledger.transactions)
         assert status.note_count == len(ledger.notes)
         assert 115200 in status.line_speeds
-        got = atm.read_ledger(progress=lambda *a: seen.append(a), on_core=cores.append)
+        got = atm.read_ledger(progress=lambda *a: seen.append(a), on_core=on_core)
     assert got == ledger  # notes included
     assert got.notes == ledger.notes
     # the core came first, complete, without notes
     assert len(cores) == 1 and cores[0].notes is None
     assert cores[0].transactions == ledger.transactions and cores[0].units == ledger.units
+    assert notes_when_core == [0]  # before the first page of banknote records was taken in
     # progress: records only grow, the last report is complete with nothing left
     records = [s[1] for s in seen]
     assert records == sorted(records)
