@@ -6,6 +6,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from custodian_app.link.endpoint import OFFSET, Endpoint, off_diff
 from custodian_app.link.errors import LinkTimeout, ProtocolError
@@ -176,3 +178,28 @@ def test_frame_size_halves_after_a_loss_and_grows_back() -> None:
         a.handle_frame(Frame(framer.ACK, 0, 0, OFFSET.pack(a._tx_next)), 0.3)
         Deframer().feed(a.pull(0.3))
     assert a.cur_payload == 1024
+
+
+
+@settings(max_examples=150, deadline=None)
+@given(frames=st.lists(st.builds(
+    Frame, st.sampled_from([framer.DATA, framer.ACK, framer.NAK, framer.PING, framer.PONG, 0x7F]),
+    st.integers(0, 255), st.integers(0, 65535),
+    st.one_of(st.binary(max_size=40), st.builds(lambda o, b: OFFSET.pack(o) + b,
+                                                 st.integers(0, 2**32 - 1), st.binary(max_size=40)))),
+    max_size=20), compression=st.sampled_from(["none", "zlib"]))
+def test_hostile_frames_only_ever_raise_the_protocol_error(frames, compression) -> None:
+    """Frames with a good CRC but nonsense inside (a buggy or hostile peer)."""
+    ep = Endpoint(max_payload=256, compression=compression)
+    ep.send_message(b"a command")
+    now = 0.0
+    for f in frames:
+        now += 0.01
+        try:
+            ep.handle_frame(f, now)
+        except ProtocolError:
+            return
+        ep.tick(now)
+        ep.pull(now)
+    for message in ep.take_received():
+        assert isinstance(message, bytes)
