@@ -100,7 +100,14 @@ class AtmClient:
 
     def connect(self) -> AtmStatus:
         """Open the port and the session; return the ATM's status and capabilities."""
-        self._open()
+        try:
+            self._open()
+        except (LinkClosed, LinkReset) as exc:
+            # the line dropped during the opening handshake: try again like any reconnect
+            # (a port that does not exist or an ATM that never answers fails at once)
+            self._reconnect(exc)
+            assert self.status is not None
+            return self.status
         return self.read_status()
 
     def _open(self, connect_timeout: float | None = None) -> None:
@@ -267,7 +274,13 @@ class AtmClient:
 
     def start_exchange(self) -> None:
         """Storage.StartExchange: the custodians are about to take the cassettes out."""
-        self._call(messages.START_EXCHANGE, {})
+        try:
+            self._call(messages.START_EXCHANGE, {}, retry=False)
+        except _RECOVERABLE as exc:
+            # Not blindly repeated: it may have been done before the line dropped.
+            self._reconnect(exc)
+            if self.status is None or self.status.cycle_state != "exchange":
+                self._call(messages.START_EXCHANGE, {}, retry=False)
         if self.status is not None:
             self.status.cycle_state = "exchange"
 
@@ -288,8 +301,11 @@ class AtmClient:
             if status.cycle_id != before:
                 return status.cycle_id
             result = self._call(messages.END_EXCHANGE, {"units": units}, retry=False)
+        new_cycle = str(result["cycleId"])
+        if self.status is not None:  # a reconnect from here on expects the new cycle
+            self.status.cycle_id, self.status.cycle_state = new_cycle, "open"
         self.read_status()
-        return str(result["cycleId"])
+        return new_cycle
 
     def _reconnect_any(self, exc: Exception) -> None:
         saved, self.status = self.status, None  # the cycle may change: no same-cycle check

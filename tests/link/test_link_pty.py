@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import pytest
 
@@ -254,3 +255,19 @@ def test_atm_silent_for_good_is_a_timeout(simulators) -> None:
             atm.read_ledger()
     assert "gave up reconnecting" in str(err.value)
     assert isinstance(err.value, TimeoutError)
+
+
+@pytest.mark.parametrize("after", [870, 950, 1100, 1250])
+def test_exchange_survives_a_pulled_cable(after, tmp_path, simulators) -> None:
+    """The cable is pulled around StartExchange / EndExchange (a session's opening takes some
+    850 bytes): neither is done twice, and the new cycle is opened exactly once."""
+    ledger = make_ledger(transactions=30)
+    sim = simulators(ledger, faults=Faults(disconnect_after=after, down_seconds=0.2))
+    link = str(tmp_path / "atm")
+    sim.start_on_pty(link=link)
+    with client(link) as atm:
+        atm.connect()
+        atm.start_exchange()
+        new_cycle = atm.end_exchange({u.id: 10 for u in ledger.units})
+    assert sim.stats.disconnects == 1 and sim.stats.exchanges == 1
+    assert sim.ledger.cycle_id == new_cycle and sim.cycles == [replace(ledger, closed_at=sim.cycles[0].closed_at)]
