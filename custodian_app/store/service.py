@@ -486,7 +486,7 @@ class Store:
                 q = q.where(m.ClearingSession.terminal_id == terminal_id)
             if host is not None:
                 q = q.where(m.ClearingSession.host == host)
-            return [self._info(s, r) for r in s.scalars(q)]
+            return self._infos(s, list(s.scalars(q)))
 
     def get_session(self, session_id: int) -> SessionInfo:
         with self._tx(write=False) as s:
@@ -499,7 +499,7 @@ class Store:
                                                    m.ClearingSession.id.desc()).limit(limit)
             if terminal_id is not None:
                 q = q.where(m.ClearingSession.terminal_id == terminal_id)
-            return [self._info(s, r) for r in s.scalars(q)]
+            return self._infos(s, list(s.scalars(q)))
 
     def transitions(self, session_id: int) -> list[Transition]:
         with self._tx(write=False) as s:
@@ -520,22 +520,34 @@ class Store:
         return row
 
     def _info(self, s: Session, row: m.ClearingSession) -> SessionInfo:
-        ids = [row.custodian_a_id, row.custodian_b_id] + ([row.supervisor_id]
-                                                           if row.supervisor_id else [])
-        users = {u.id: u for u in s.scalars(select(m.User).where(m.User.id.in_(ids)))}
-        a, b = users[row.custodian_a_id], users[row.custodian_b_id]
-        kinds = tuple(s.scalars(select(m.Evidence.kind).where(m.Evidence.session_id == row.id)
-                                .distinct().order_by(m.Evidence.kind)))
-        return SessionInfo(
-            id=row.id, terminal_id=row.terminal_id, cycle_id=row.cycle_id, currency=row.currency,
-            state=row.state, custodians=(a.username, b.username),
-            custodian_names=(a.full_name or a.username, b.full_name or b.username),
-            supervisor=users[row.supervisor_id].username if row.supervisor_id else None,
-            host=row.host, opened_at=row.opened_at, updated_at=row.updated_at,
-            ended_at=row.ended_at, abandon_reason=row.abandon_reason,
-            count_skip_reason=row.count_skip_reason, evidence_digest=row.evidence_digest,
-            balanced=row.balanced, mismatch_count=row.mismatch_count,
-            cash_difference=row.cash_difference, new_cycle_id=row.new_cycle_id, documents=kinds)
+        return self._infos(s, [row])[0]
+
+    def _infos(self, s: Session, rows: list[m.ClearingSession]) -> list[SessionInfo]:
+        """Session records for many rows with two queries, not two per row (history lists)."""
+        if not rows:
+            return []
+        user_ids = {i for r in rows for i in (r.custodian_a_id, r.custodian_b_id, r.supervisor_id)
+                    if i is not None}
+        users = {u.id: u for u in s.scalars(select(m.User).where(m.User.id.in_(user_ids)))}
+        kinds: dict[int, list[str]] = {}
+        for sid, kind in s.execute(select(m.Evidence.session_id, m.Evidence.kind).distinct()
+                                   .where(m.Evidence.session_id.in_([r.id for r in rows]))):
+            kinds.setdefault(sid, []).append(kind)
+        out = []
+        for row in rows:
+            a, b = users[row.custodian_a_id], users[row.custodian_b_id]
+            out.append(SessionInfo(
+                id=row.id, terminal_id=row.terminal_id, cycle_id=row.cycle_id,
+                currency=row.currency, state=row.state, custodians=(a.username, b.username),
+                custodian_names=(a.full_name or a.username, b.full_name or b.username),
+                supervisor=users[row.supervisor_id].username if row.supervisor_id else None,
+                host=row.host, opened_at=row.opened_at, updated_at=row.updated_at,
+                ended_at=row.ended_at, abandon_reason=row.abandon_reason,
+                count_skip_reason=row.count_skip_reason, evidence_digest=row.evidence_digest,
+                balanced=row.balanced, mismatch_count=row.mismatch_count,
+                cash_difference=row.cash_difference, new_cycle_id=row.new_cycle_id,
+                documents=tuple(sorted(kinds.get(row.id, ())))))
+        return out
 
     def _step(self, s: Session, session_id: int, actor: User | str, to_state: str | None, *,
               roles: tuple[str, ...] = ("custodian",)) -> tuple[m.ClearingSession, m.User]:
