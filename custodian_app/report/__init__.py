@@ -5,6 +5,8 @@
 ``build_report(result, atm, *, meta, host=None, counts=None, appendix=False) -> bytes``
 ``write_report(path, result, atm, *, meta, host=None, counts=None, appendix=False) -> Path``
 ``report_for(result, atm, host, counts, meta, *, path=None, appendix=False) -> bytes``
+``embedded_evidence_digest(pdf_bytes) -> str | None``: the digest a report carries
+``meta_from_settings(settings, *, cycle_id, printed_by, custodians, ...) -> ReportMeta``
 
 reportlab is imported only when a report is built, so importing this package is cheap.
 """
@@ -15,15 +17,40 @@ import os
 from datetime import datetime
 
 from custodian_app.report.errors import ReportError, ReportInputError
-from custodian_app.report.pdf import ReportMeta, build_report, mask_card, write_report
+from custodian_app.report.pdf import (
+    ReportMeta, build_report, embedded_evidence_digest, mask_card, write_report,
+)
 
 __all__ = ["ReportError", "ReportInputError", "ReportMeta", "build_report", "write_report",
-           "report_for", "default_report_no", "mask_card"]
+           "report_for", "default_report_no", "mask_card", "embedded_evidence_digest",
+           "meta_from_settings"]
 
 
 def default_report_no(cycle_id: str, printed_at: datetime) -> str:
     """A report number when the bank has no numbering of its own: cycle and print time."""
     return f"{cycle_id}-{printed_at.strftime('%Y%m%d%H%M%S')}"
+
+
+NOT_SET = "（未设置 not set）"
+
+
+def meta_from_settings(settings, *, cycle_id: str, printed_by: str, custodians, supervisor=None,
+                       evidence_sha256=None, headless: bool = False, session_id=None,
+                       printed_at: datetime | None = None, report_no: str | None = None,
+                       language: str = "both") -> ReportMeta:
+    """ReportMeta with the bank and branch from ``custodian_app.config.Settings`` (shown as
+    "not set" when the settings leave them empty, so a headless run still prints), printed
+    now, numbered ``<cycle>-<YYYYmmddHHMMSS>`` unless ``report_no`` is given. The report stays
+    bilingual whatever the interface language: it is archived and read by auditors; pass
+    ``language="zh"`` or ``"en"`` for one language."""
+    when = printed_at or datetime.now().astimezone()
+    return ReportMeta(
+        bank=(getattr(settings, "bank_name", "") or "").strip() or NOT_SET,
+        branch=(getattr(settings, "branch_name", "") or "").strip() or NOT_SET,
+        report_no=report_no or default_report_no(cycle_id, when),
+        printed_at=when, printed_by=printed_by, custodians=tuple(custodians), supervisor=supervisor,
+        evidence_sha256=evidence_sha256, headless=headless, language=language, session_id=session_id,
+    )
 
 
 def report_for(result, atm, host=None, counts=None, meta: ReportMeta | None = None, *,
@@ -38,14 +65,10 @@ def report_for(result, atm, host=None, counts=None, meta: ReportMeta | None = No
         return build_report(result, atm, meta=meta, host=host, counts=counts, appendix=appendix)
     from pathlib import Path
 
-    from custodian_app.files import write_atomic
+    from custodian_app.report.pdf import save_pdf
 
     target = Path(path)
     data = build_report(result, atm, meta=meta, host=host, counts=counts, appendix=appendix,
                         filename=target.name)
-    try:
-        write_atomic(target, data)
-    except OSError as exc:
-        raise ReportError(f"cannot write the report to {target}: {exc.strerror or exc}; "
-                          "choose a folder you can write to") from exc
+    save_pdf(target, data)
     return data

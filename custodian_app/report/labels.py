@@ -8,48 +8,53 @@ the fallback so that a report can always be printed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-# category -> (Chinese, English); the fallback when the catalogue cannot be loaded
+from custodian_app.errors import CustodianError
+
+# category -> (Chinese, English), as in resources/catalogue.json; the fallback when the
+# catalogue cannot be loaded
 CATEGORY_NAMES: dict[str, tuple[str, str]] = {
     "DUPLICATE_BOOKING": ("重复记账", "Duplicate booking"),
     "HOST_LOST_BOOKING": ("后台漏记账", "Backend lost the booking"),
     "DISPENSED_NOT_DEBITED": ("已出钞未扣账", "Dispensed, not debited"),
-    "DEPOSIT_NOT_CREDITED": ("已存款未入账", "Deposit not credited"),
-    "CODE_DISAGREES": ("应答码不一致", "Response code disagrees"),
+    "DEPOSIT_NOT_CREDITED": ("已收款未入账", "Deposit not credited"),
+    "CODE_DISAGREES": ("应答结果不一致", "Booking result disagrees"),
     "AMOUNT_MISMATCH": ("金额不符", "Amount mismatch"),
     "RETRACTED": ("吞钞", "Cash retracted"),
     "DEBITED_NOT_DISPENSED": ("已扣账未出钞", "Debited, not dispensed"),
     "PARTIAL_DISPENSE": ("部分出钞", "Partial dispense"),
     "OVER_DISPENSE": ("多出钞", "Over-dispense"),
-    "CREDITED_NOT_DEPOSITED": ("已入账未存款", "Credited, not deposited"),
-    "DEPOSIT_COUNT_DIFFERS": ("存款点钞不符", "Deposit count differs"),
-    "HOST_ONLY": ("仅后台有记录", "Backend record only"),
-    "LOADING_MISMATCH": ("加钞金额不符", "Loading amount differs"),
+    "CREDITED_NOT_DEPOSITED": ("已入账未收款", "Credited, not deposited"),
+    "DEPOSIT_COUNT_DIFFERS": ("存款金额不符", "Deposit count differs"),
+    "HOST_ONLY": ("后台单边账", "Booked by the backend only"),
+    "LOADING_MISMATCH": ("加钞金额不符", "Loading amount mismatch"),
     "NOTE_FLOW_MISMATCH": ("冠字号流水不符", "Note trail disagrees"),
-    "TOTALS_INCONSISTENT": ("合计与明细不符", "Totals disagree with details"),
+    "TOTALS_INCONSISTENT": ("汇总与明细不符", "Totals disagree with details"),
 }
 
-# category -> (Chinese, English) action; used only when a mismatch carries no action text
+# category -> the posting to make, in the trade's words (冲正, 补记账, 挂账, 调账), short enough
+# for the mismatch list's action column; the catalogue's full instructions go in the handling
+# guide after the list
 CATEGORY_ACTIONS: dict[str, tuple[str, str]] = {
-    "DUPLICATE_BOOKING": ("冲正重复记账", "Reverse the duplicate booking"),
-    "HOST_LOST_BOOKING": ("后台补记账", "Book it on the backend"),
-    "DISPENSED_NOT_DEBITED": ("挂账，核实后向客户追款", "Suspense; recover from the customer after review"),
-    "DEPOSIT_NOT_CREDITED": ("补记账，贷记客户", "Credit the customer"),
-    "CODE_DISAGREES": ("挂账，核实记账结果", "Suspense; check the booking"),
-    "AMOUNT_MISMATCH": ("挂账，调账", "Suspense; adjust"),
-    "RETRACTED": ("清点回收箱，退还客户", "Count the retract bin, refund the customer"),
-    "DEBITED_NOT_DISPENSED": ("冲正，退还客户", "Reverse the debit, refund the customer"),
+    "DUPLICATE_BOOKING": ("冲正重复记账，销挂账", "Reverse the duplicate (冲正)"),
+    "HOST_LOST_BOOKING": ("挂账；后台补记账", "Suspense; book it on the backend"),
+    "DISPENSED_NOT_DEBITED": ("挂账；核实后向客户追款", "Suspense; recover from the customer"),
+    "DEPOSIT_NOT_CREDITED": ("挂账；补记账，贷记客户", "Suspense; credit the customer"),
+    "CODE_DISAGREES": ("挂账；核实记账结果", "Suspense; check how it was booked"),
+    "AMOUNT_MISMATCH": ("挂账；调账", "Suspense; adjust (调账)"),
+    "RETRACTED": ("清点回收箱；冲正，退还客户", "Count the retract bin; refund"),
+    "DEBITED_NOT_DISPENSED": ("冲正，退还客户", "Reverse the debit; refund"),
     "PARTIAL_DISPENSE": ("部分冲正，退还差额", "Refund the difference"),
-    "OVER_DISPENSE": ("挂账，向客户追款", "Suspense; recover from the customer"),
+    "OVER_DISPENSE": ("挂账；向客户追款", "Suspense; recover from the customer"),
     "CREDITED_NOT_DEPOSITED": ("冲正入账", "Reverse the credit"),
-    "DEPOSIT_COUNT_DIFFERS": ("调账", "Adjust the credit"),
-    "HOST_ONLY": ("挂账，核查后台记录", "Suspense; investigate the backend record"),
-    "LOADING_MISMATCH": ("双人复点，更正加钞金额", "Recount under dual custody, correct"),
-    "NOTE_FLOW_MISMATCH": ("核查冠字号记录", "Check the banknote serial trail"),
-    "TOTALS_INCONSISTENT": ("核查合计", "Check the totals"),
+    "DEPOSIT_COUNT_DIFFERS": ("调账，按实点金额入账", "Adjust to the counted amount"),
+    "HOST_ONLY": ("挂账；核查后台记录", "Suspense; investigate the record"),
+    "LOADING_MISMATCH": ("双人复点，更正加钞金额", "Recount, correct the loading"),
+    "NOTE_FLOW_MISMATCH": ("核查冠字号记录", "Check the note serial trail"),
+    "TOTALS_INCONSISTENT": ("核查合计与明细", "Check totals against details"),
 }
 
 # ISO 8583 response codes an ATM commonly records; the catalogue has the bank's full list
@@ -104,88 +109,87 @@ SIDE_NAMES: dict[str, tuple[str, str]] = {"atm": ("ATM", "ATM"), "host": ("后�
 
 @dataclass(frozen=True, slots=True)
 class Vocabulary:
-    """Names the report prints for categories, actions and reject codes, zh and en."""
+    """Names the report prints for categories, actions and reject codes, zh and en, and the
+    handling guide per category: a list of (who (zh, en), what to do (zh, en))."""
 
     categories: dict[str, tuple[str, str]]
-    actions: dict[str, tuple[str, str]]
     reject_codes: dict[str, tuple[str, str]]
+    guides: dict[str, list[tuple[tuple[str, str], tuple[str, str]]]] = field(default_factory=dict)
+    fallback_reject: tuple[str, str] = ("未知代码", "Unknown code")
+    catalogue: Any = None  # the catalogue the names came from, if any
 
     def category(self, code: str) -> tuple[str, str]:
         return self.categories.get(code) or CATEGORY_NAMES.get(code) or (code, code)
 
     def action(self, code: str) -> tuple[str, str]:
-        return self.actions.get(code) or CATEGORY_ACTIONS.get(code) or ("", "")
+        return CATEGORY_ACTIONS.get(code, ("", ""))
 
     def reject(self, code: str) -> tuple[str, str]:
-        return self.reject_codes.get(code) or REJECT_CODES.get(code) or ("未知代码", "Unknown code")
+        return self.reject_codes.get(code) or REJECT_CODES.get(code) or self.fallback_reject
+
+    def guide(self, code: str) -> list[tuple[tuple[str, str], tuple[str, str]]]:
+        return self.guides.get(code, [])
+
+    def standard_action(self, code: str, reject_code: str | None, lang: str) -> str | None:
+        """The action text the engine writes for this category from the catalogue, or None."""
+        fn = getattr(self.catalogue, "action", None)
+        if fn is None:
+            return None
+        try:
+            return fn(code, reject_code, lang)
+        except (KeyError, LookupError, ValueError, TypeError):
+            return None
 
 
-def _pair(value: Any) -> tuple[str, str] | None:
-    """Read a (zh, en) pair out of whatever shape the catalogue uses for a named thing."""
-    if value is None:
-        return None
-    if isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, str) for v in value):
-        return value[0], value[1]
-    if isinstance(value, dict):
-        zh = value.get("zh") or value.get("name_zh") or value.get("meaning_zh")
-        en = value.get("en") or value.get("name_en") or value.get("meaning_en")
-    else:
-        zh = getattr(value, "zh", None) or getattr(value, "name_zh", None) or getattr(value, "meaning_zh", None)
-        en = getattr(value, "en", None) or getattr(value, "name_en", None) or getattr(value, "meaning_en", None)
-    if isinstance(zh, str) and isinstance(en, str):
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _text_pair(value: Any) -> tuple[str, str] | None:
+    zh, en = getattr(value, "zh", None), getattr(value, "en", None)
+    if isinstance(zh, str) and isinstance(en, str) and zh and en:
         return zh, en
     return None
 
 
 def vocabulary_from_catalogue(catalogue: Any) -> Vocabulary:
-    """Take names from a catalogue object, tolerating what it does not have."""
+    """Names and guides from a ``custodian_app.domain.catalogue.Catalogue``; whatever it lacks
+    falls back to the tables above."""
     categories: dict[str, tuple[str, str]] = {}
-    actions: dict[str, tuple[str, str]] = {}
-    rejects: dict[str, tuple[str, str]] = {}
-    from custodian_app.domain.formats import CATEGORIES
-
-    for code in CATEGORIES:
-        for getter in ("category", "category_name", "get_category"):
-            fn = getattr(catalogue, getter, None)
-            if callable(fn):
-                try:
-                    entry = fn(code)
-                except (KeyError, LookupError, ValueError):
-                    entry = None
-                pair = _pair(entry)
-                if pair:
-                    categories[code] = pair
-                if entry is not None:
-                    act = _pair(getattr(entry, "action", None) and
-                                (getattr(entry, "action", None), getattr(entry, "action_en", None)))
-                    if act:
-                        actions[code] = act
-                break
-    for code in list(REJECT_CODES):
-        for getter in ("reject", "reject_code", "meaning", "get_reject"):
-            fn = getattr(catalogue, getter, None)
-            if callable(fn):
-                try:
-                    pair = _pair(fn(code))
-                except (KeyError, LookupError, ValueError):
-                    pair = None
-                if pair:
-                    rejects[code] = pair
-                break
-    return Vocabulary(categories, actions, rejects)
+    guides: dict[str, list] = {}
+    for code, info in dict(getattr(catalogue, "categories", {}) or {}).items():
+        name = _text_pair(getattr(info, "name", None))
+        if name:
+            categories[code] = (name[0], _capital(name[1]))
+        steps = []
+        for who, attr in ((("管机员", "Custodians"), "custodian"), (("后台", "Back office"), "back_office")):
+            text = _text_pair(getattr(info, attr, None))
+            if text:
+                steps.append((who, text))
+        if steps:
+            guides[code] = steps
+    rejects = {}
+    for code, text in dict(getattr(catalogue, "reject_codes", {}) or {}).items():
+        pair = _text_pair(text)
+        if pair:
+            rejects[str(code)] = (pair[0], _capital(pair[1]))
+    fallback = _text_pair(getattr(catalogue, "fallback_reject", None))
+    return Vocabulary(categories, rejects, guides,
+                      (fallback[0], _capital(fallback[1])) if fallback else ("未知代码", "Unknown code"),
+                      catalogue)
 
 
 @lru_cache(maxsize=1)
 def default_vocabulary() -> Vocabulary:
-    """The catalogue's names when the catalogue loads, else the fallback tables above."""
+    """The shipped catalogue's names when it loads, else the fallback tables above."""
     try:
         from custodian_app.catalogue_data import load_catalogue  # lands with the engine
     except ImportError:
-        return Vocabulary({}, {}, {})
+        return Vocabulary({}, {})
     try:
         return vocabulary_from_catalogue(load_catalogue())
-    except Exception:  # a broken catalogue must not stop the report; the fallback names are right
-        return Vocabulary({}, {}, {})
+    except CustodianError:  # a broken catalogue must not stop the report; the fallback names are right
+        return Vocabulary({}, {})
 
 
 # ---------------------------------------------------------------------------------------------

@@ -45,8 +45,13 @@ class Metrics:
     def width(self, text: str, size: float) -> float:
         w = self._strings.get(text)
         if w is None:
-            char = self.char
-            w = self._strings[text] = sum(char(c) for c in text)
+            try:
+                w = sum(map(self._chars.__getitem__, text))
+            except KeyError:  # a character not seen before: look it up once
+                for ch in text:
+                    self.char(ch)
+                w = sum(map(self._chars.__getitem__, text))
+            self._strings[text] = w
         return w * size / 1000.0
 
     def fit(self, text: str, size: float, width: float) -> str:
@@ -297,47 +302,62 @@ def draw_header(pen: Pen, rules: Rules, table: Table, x: float, top: float) -> f
 
 
 def draw_row(pen: Pen, rules: Rules, table: Table, row: Row, x: float, top: float) -> float:
+    """Draw one row with its top at ``top``. The hot loop of a long list: it writes the text
+    operators straight into the pen's page buffer (same operators as ``Pen.text``)."""
     s = table.style
     if row.shaded:
         rules.shade(x, top - row.height, table.width, row.height)
-    cx = x
-    ascent = s.size * 0.86
+    size = s.size
+    base = top - s.pad_y - size * 0.86
+    ys = [f"{base - i * s.leading:.2f}" for i in range(max(len(c) for c in row.cells) or 1)]
+    buf = pen._buf
+    encode = pen._encode
+    width = pen.metrics.width
     colors = row.colors
+    cx = x
     for ci, (col, lines) in enumerate(zip(table.columns, row.cells)):
         if lines:
             color = colors.get(ci, BLACK) if colors else BLACK
+            if color != pen._color:
+                buf.append("%.3f %.3f %.3f rg %.3f %.3f %.3f RG" % (color + color))
+                pen._color = color
+            align = col.align
             for i, line in enumerate(lines):
-                y = top - s.pad_y - ascent - i * s.leading
-                if col.align == "r":
-                    pen.text(cx + col.width - s.pad_x, y, line, s.size, color, "r")
-                elif col.align == "c":
-                    pen.text(cx + col.width / 2, y, line, s.size, color, "c")
+                if align == "r":
+                    lx = cx + col.width - s.pad_x - width(line, size)
+                elif align == "c":
+                    lx = cx + (col.width - width(line, size)) / 2
                 else:
-                    pen.text(cx + s.pad_x, y, line, s.size, color)
+                    lx = cx + s.pad_x
+                buf.append(f"1 0 0 1 {lx:.2f} {ys[i]} Tm {encode(line, size)}")
         cx += col.width
     return top - row.height
 
 
 def draw_table(table: Table, x: float, y: float, bottom: float, pen: Pen, rules: Rules,
-               new_page: Callable[[], float], keep_together: float = 0.0) -> float:
+               new_page: Callable[[bool], float], keep_together: float = 0.0) -> float:
     """Draw ``table`` from ``y`` down, repeating the header on every page it runs onto. A row
-    is never split: when it does not fit above ``bottom``, ``new_page()`` is called, which
-    finishes the page and returns the top y of the next one. A table no taller than
+    is never split: when it does not fit above ``bottom``, ``new_page(rows_drawn)`` is called,
+    which finishes the page and returns the top y of the next one. A table no taller than
     ``keep_together`` starts on a new page rather than being split. Returns the y below it."""
     if not table.header_height and any(c.title for c in table.columns):
         table.prepare_header()
     first = table.header_height + (table.rows[0].height if table.rows else 0)
     if y - first < bottom or (table.height <= keep_together and y - table.height < bottom):
-        y = new_page()
+        y = new_page(False)
     y = draw_header(pen, rules, table, x, y)
     top_of_part = y
+    counting = pen.canvas is None  # the counting pass only needs the heights
     for row in table.rows:
         if y - row.height < bottom:
             _frame(rules, table, x, top_of_part, y)
-            y = new_page()
+            y = new_page(True)
             y = draw_header(pen, rules, table, x, y)
             top_of_part = y
-        y = draw_row(pen, rules, table, row, x, y)
+        if counting:
+            y -= row.height
+        else:
+            y = draw_row(pen, rules, table, row, x, y)
     _frame(rules, table, x, top_of_part, y)
     return y
 

@@ -17,8 +17,8 @@ import io
 import os
 import re
 import threading
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from custodian_app import __version__
@@ -39,6 +39,7 @@ _MASKED = re.compile(r"[0-9]{6}\*{2,9}[0-9]{4}\Z")
 _DIGITS = re.compile(r"[0-9]{12,19}\Z")
 
 DASH = "—"
+GUIDE_DETAILS = 30  # rows per category whose cut detail the handling guide prints in full
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class ReportMeta:
     headless: bool = False
     language: str = "both"
     verify_command: str | None = None
-    session_id: str | None = None
+    session_id: str | int | None = None
 
     def __post_init__(self) -> None:
         for name in ("bank", "branch", "report_no", "printed_by"):
@@ -181,8 +182,12 @@ class _Content:
         self.totals_table = self._totals()
         self.cash_table = self._cash_position()
         self.units_table = self._units()
+        self._std_cache: dict[tuple, str | None] = {}
+        self._unlisted: dict[str, dict[tuple[str, str], None]] = {}
+        self._cut: dict[str, list[tuple[int, str, str]]] = {}
         self.summary_table = self._category_summary() if result.mismatches else None
         self.mismatch_table = self._mismatches() if result.mismatches else None
+        self.guide = self._guide() if result.mismatches else []
         self.appendix_tables = self._appendix() if appendix else []
 
     # -- helpers ------------------------------------------------------------------------------
@@ -351,21 +356,24 @@ class _Content:
         w, m_, cur = self.w, self.metrics, self.cur
         cols = [
             Column(w.lines("序号", "No."), 24, "r"),
-            Column(w.lines("类别", "Category"), 92),
+            Column(w.lines("类别", "Category"), 98),
             Column(w.lines("流水号", "TSN"), 46),
             Column(w.lines("时间", "Time"), 46),
             Column(w.lines("卡号", "Card"), 68),  # a masked card, 16 characters, on one line
             Column(w.lines("ATM 金额", "ATM amount"), 54, "r"),
             Column(w.lines("后台金额", "Backend amt."), 54, "r"),
-            Column(w.lines("拒绝码及含义", "Reject code, meaning"), 100),
+            Column(w.lines("拒绝码 / 说明", "Reject code / detail"), 100),
             Column(w.lines("现金影响", "Cash effect"), 56, "r"),
-            Column(w.lines("处理", "Action"), 150),
+            Column(w.lines("处理", "Action"), 144),
             Column(w.lines("备注", "Remark"), 0),
         ]
         cols[-1].width = BODY_W - sum(c.width for c in cols)
         t = Table(cols, TableStyle(size=7, leading=8.4, pad_y=2.0))
         vocab = self.vocab
+        self._action_width = cols[9].width - 2 * t.style.pad_x
+        self._reason_width = cols[7].width - 2 * t.style.pad_x
         for i, m in enumerate(self.result.mismatches, 1):
+            detail = self._detail(m)
             t.add(m_, [
                 str(i),
                 w.pair(vocab.category(m.category)),
@@ -374,34 +382,109 @@ class _Content:
                 mask_card(m.card),
                 _money(m.atm_amount),
                 _money(m.host_amount),
-                self._reason(m),
+                self._reason(m, detail, i),
                 self._effect(m.cash_effect),
-                self._action(m),
+                self._action(m, detail),
                 "",
             ], {8: RED} if m.cash_effect < 0 else None)
         return t
 
-    def _reason(self, m: Mismatch) -> tuple[str, ...] | str:
+    def _standard(self, category: str, reject_code: str | None, lang: str) -> str | None:
+        key = (category, reject_code, lang)
+        try:
+            return self._std_cache[key]
+        except KeyError:
+            text = self._std_cache[key] = self.vocab.standard_action(category, reject_code, lang)
+            return text
+
+    def _detail(self, m: Mismatch) -> tuple[str, str] | None:
+        """What the row's action says beyond its category's catalogue text, as (zh, en): the
+        engine puts row details (which totals item, which note amounts) in front of it.
+        ("", "") when the action is the catalogue's; None when it is not the catalogue's
+        text at all (or there is no catalogue to tell)."""
+        out = []
+        for text, lang in ((m.action, "zh"), (m.action_en, "en")):
+            if not text:
+                out.append("")
+                continue
+            base = self._standard(m.category, None, lang)
+            if base is None:
+                return None
+            if text == base or text == self._standard(m.category, m.reject_code, lang):
+                out.append("")
+            elif text.endswith(base):
+                out.append(text[:-len(base)].strip())
+            else:
+                return None
+        return out[0], out[1]
+
+    def _reason(self, m: Mismatch, detail: tuple[str, str] | None, no: int) -> tuple[str, ...] | str:
+        """The reject code and its meaning; else the row's own detail (which totals item,
+        which note amounts); else the backend references. Text cut to fit the cell is
+        printed in full in the handling guide, under the row's number."""
         w = self.w
-        if m.category == "TOTALS_INCONSISTENT" and m.item:
+        if m.reject_code:
+            zh, en = self.vocab.reject(m.reject_code)
+            zh, en = f"{m.reject_code} {zh}", f"{m.reject_code} {en}"
+        elif detail and any(detail):
+            zh, en = detail[0] or detail[1], detail[1] or detail[0]
+        elif m.category == "TOTALS_INCONSISTENT" and m.item:
             side = labels.SIDE_NAMES.get(m.side or "", (m.side or "", m.side or ""))
             item = labels.TOTALS_ITEM_NAMES.get(m.item, (m.item, m.item))
-            return w.lines(f"{side[0]}合计：{item[0]}", f"{side[1]} totals: {item[1]}")
-        if not m.reject_code:
+            zh, en = f"{side[0]}合计：{item[0]}", f"{side[1]}: {item[1]}"
+        elif m.host_refs:
+            refs = ", ".join(m.host_refs)
+            zh, en = f"后台参考号 {refs}", f"Backend ref. {refs}"
+        else:
             return DASH
-        zh, en = self.vocab.reject(m.reject_code)
-        return w.lines(f"{m.reject_code} {zh}", f"{m.reject_code} {en}") if w.language == "both" else \
-            f"{m.reject_code} {w.inline(zh, en)}"
+        inner = self._reason_width
+        if w.language == "both":
+            cut = self.metrics.width(zh, 7) > inner or self.metrics.width(en, 7) > inner
+            value: tuple[str, ...] | str = (zh, en)
+        else:
+            value = w.inline(zh, en)
+            cut = self.metrics.wrap(value, 7, inner, 2)[-1].endswith("…")
+        if cut and not m.reject_code:
+            self._cut.setdefault(m.category, []).append((no, zh, en))
+        return value
 
-    def _action(self, m: Mismatch) -> tuple[str, ...] | str:
+    def _action(self, m: Mismatch, detail: tuple[str, str] | None) -> tuple[str, ...] | str:
+        """The posting to make, in the trade's words. The catalogue's full instructions are in
+        the handling guide; a row whose action is the catalogue's (or empty) shows the short
+        form; any other text is printed when it fits, else listed in the guide."""
+        w = self.w
+        short = self.vocab.action(m.category)
         zh, en = m.action, m.action_en
-        if not zh and not en:
-            zh, en = self.vocab.action(m.category)
-        zh = zh or en
-        en = en or zh
-        if self.w.language == "both":
-            return (zh, en)
-        return self.w.inline(zh, en)
+        if detail is None and (zh or en):
+            zh, en = zh or en, en or zh
+            inner = self._action_width
+            if w.language == "both":
+                fits = self.metrics.width(zh, 7) <= inner and self.metrics.width(en, 7) <= inner
+            else:
+                fits = not self.metrics.wrap(w.inline(zh, en), 7, inner, 2)[-1].endswith("…")
+            if fits or not any(short):
+                return (zh, en) if w.language == "both" else w.inline(zh, en)
+            self._unlisted.setdefault(m.category, {}).setdefault((zh, en), None)
+        zh, en = short
+        return (zh, en) if w.language == "both" else w.inline(zh, en)
+
+    def _guide(self) -> list[tuple[str, int, list[tuple[tuple[str, str], tuple[str, str]]]]]:
+        """(category, how many, steps) for each category in the list, in order of appearance;
+        the rows whose detail did not fit their cell are in ``self._cut``."""
+        counts: dict[str, int] = {}
+        for m in self.result.mismatches:
+            counts[m.category] = counts.get(m.category, 0) + 1
+        out = []
+        for category, n in counts.items():
+            steps = list(self.vocab.guide(category))
+            for zh, en in list(self._unlisted.get(category, {}))[:3]:
+                steps.append((("处理", "Action"), (zh, en)))
+            if not steps:
+                zh, en = self.vocab.action(category)
+                if zh or en:
+                    steps.append((("处理", "Action"), (zh, en)))
+            out.append((category, n, steps))
+        return out
 
     def _appendix(self) -> list[tuple[tuple[str, str], Table]]:
         w, cur, m_ = self.w, self.cur, self.metrics
@@ -499,7 +582,8 @@ class _Composer:
         if self.canvas is not None:
             meta, w = self.c.meta, self.w
             top = PAGE_H - TOP
-            self.pen.text(LEFT, top - 8, f"{meta.bank}  {meta.branch}", 8, GREY)
+            third = BODY_W / 3 - 10
+            self.pen.text(LEFT, top - 8, self.c.metrics.fit(f"{meta.bank}  {meta.branch}", 8, third), 8, GREY)
             self.pen.text(LEFT + BODY_W / 2, top - 8, w.inline("ATM 清机对账报告", "ATM clearing report"), 8,
                           GREY, "c")
             self.pen.text(LEFT + BODY_W, top - 8, f"{w.inline('终端', 'Terminal')} {self.c.atm.terminal_id}   "
@@ -545,19 +629,29 @@ class _Composer:
         self.y -= 7
 
     def line(self, text: str, size: float = 8.5, color=BLACK, bold: bool = False, pen: Pen | None = None,
-             width: float = BODY_W) -> None:
-        """A paragraph of up to three lines within ``width``."""
+             width: float = BODY_W, indent: float = 0.0) -> None:
+        """A paragraph of up to four lines within ``width``."""
         pen = pen or self.pen
-        for part in pen.metrics.wrap(text, size, width, 3):
+        for part in pen.metrics.wrap(text, size, width - indent, 4):
             self.need(size * 1.5)
             self.y -= size * 1.25
-            pen.text(LEFT, self.y, part, size, color, bold=bold)
+            pen.text(LEFT + indent, self.y, part, size, color, bold=bold)
         self.y -= size * 0.3
 
-    def table(self, table: Table, x: float = LEFT) -> None:
-        # a table that fits on one page is never split; a long one at least keeps its header
-        # with a few rows
-        self.y = draw_table(table, x, self.y, BODY_BOTTOM, self.pen, self.rules, self.new_page,
+    def table(self, table: Table, x: float = LEFT, continued: tuple[str, str] | None = None) -> None:
+        """Draw a table; a table that fits on one page is never split. ``continued`` names the
+        table at the top of each further page it runs onto, for pages that get separated."""
+
+        def new_page(rows_drawn: bool) -> float:
+            self.new_page()
+            if continued is not None and rows_drawn:
+                self.y -= 9
+                self.pen.text(LEFT, self.y, self.w.inline(f"{continued[0]}（续）", f"{continued[1]} (continued)"),
+                              8, GREY)
+                self.y -= 5
+            return self.y
+
+        self.y = draw_table(table, x, self.y, BODY_BOTTOM, self.pen, self.rules, new_page,
                             keep_together=(BODY_TOP - BODY_BOTTOM) * 0.6)
         self.y -= 8
 
@@ -605,7 +699,9 @@ class _Composer:
                   7, GREY)
         self.space(6)
 
-        self.heading("四、不符账目清单", "4. Mismatch list", keep=90)
+        limit = (BODY_TOP - BODY_BOTTOM) * 0.6
+        summary = c.summary_table.height if c.summary_table is not None else 0.0
+        self.heading("四、不符账目清单", "4. Mismatch list", keep=summary if 0 < summary <= limit else 90)
         if c.mismatch_table is None:
             self.line(w.inline("无不符账目，帐帐相符。", "No mismatches: the books agree."), 10, GREEN, bold=True)
         else:
@@ -615,16 +711,45 @@ class _Composer:
                                f"Amounts in {c.cur}. Cash effect: positive is an overage, negative a shortage "
                                "(against the backend's books); they add up to the difference between the books."),
                       7, GREY)
-            self.table(c.mismatch_table)
+            self.table(c.mismatch_table, continued=("四、不符账目清单", "4. Mismatch list"))
+            self.handling_guide()
 
         for (zh, en), table in c.appendix_tables:
             self.new_page()
             self.heading(zh, en)
-            self.table(table)
+            self.table(table, continued=(zh, en))
 
         self.signatures_and_evidence()
         self.finish_page()
         return self.page
+
+    def handling_guide(self) -> None:
+        """五、处理说明: for each category in the list, what the custodians and the back office
+        do, in full (the list's action column has the short form)."""
+        w = self.w
+        self.heading("五、处理说明", "5. How to resolve each category", keep=80)
+        for category, n, steps in self.c.guide:
+            zh, en = self.c.vocab.category(category)
+            self.need(40)
+            self.space(3)
+            self.line(f"{w.inline(zh, en)}（{n:,} 笔）" if w.language != "en" else f"{en} ({n:,})",
+                      8.5, BLACK, bold=True)
+            for (who_zh, who_en), (text_zh, text_en) in steps:
+                if w.language in ("both", "zh"):
+                    self.line(f"{who_zh}：{text_zh}", 8, indent=12)
+                if w.language in ("both", "en"):
+                    self.line(f"{who_en}: {text_en}", 8, GREY if w.language == "both" else BLACK, indent=12)
+            cut = self.c._cut.get(category, [])
+            for no, text_zh, text_en in cut[:GUIDE_DETAILS]:
+                if w.language in ("both", "zh"):
+                    self.line(f"序号 {no}：{text_zh}", 8, indent=12)
+                if w.language in ("both", "en"):
+                    self.line(f"No. {no}: {text_en}", 8, GREY if w.language == "both" else BLACK, indent=12)
+            if len(cut) > GUIDE_DETAILS:
+                more = len(cut) - GUIDE_DETAILS
+                self.line(w.inline(f"另有 {more:,} 笔的说明见对账结果文件。",
+                                   f"{more:,} more: see the clearing result file."), 8, GREY, indent=12)
+        self.space(6)
 
     def signatures_and_evidence(self) -> None:
         w, meta = self.w, self.c.meta
@@ -748,6 +873,9 @@ def build_report(result: ClearingResult, atm: AtmLedger, *, meta: ReportMeta,
     canvas.setAuthor(meta.printed_by)
     canvas.setSubject(f"{atm.terminal_id} {atm.cycle_id}")
     canvas.setCreator(f"custodian-app {__version__}")
+    if meta.evidence_sha256:
+        # also in the document information, for tools: see embedded_evidence_digest()
+        canvas.setKeywords(f"evidence-sha256:{meta.evidence_sha256}")
     drawn = _Composer(content, canvas, font, mono, pages).run()
     if drawn != pages:  # the two passes share their code; a difference is a bug, not bad input
         raise ReportError(f"report layout disagreed with itself ({pages} pages counted, {drawn} drawn)")
@@ -774,18 +902,32 @@ def _save_binary(canvas) -> None:
             rl_config.useA85 = before
 
 
+_KEYWORDS = re.compile(rb"/Keywords \(evidence-sha256:([0-9a-f]{64})\)")
+
+
+def embedded_evidence_digest(pdf: bytes) -> str | None:
+    """The evidence digest a report made by ``build_report`` carries in its document
+    information (the same one printed and in the QR code on its last page), or None."""
+    found = _KEYWORDS.findall(pdf)
+    return found[-1].decode("ascii") if found else None
+
+
 def write_report(path: str | os.PathLike, result: ClearingResult, atm: AtmLedger, *, meta: ReportMeta,
                  host: HostLedger | None = None, counts: Counts | None = None,
                  appendix: bool = False) -> Path:
     """Build the report and write it to ``path`` all at once (never a half-written PDF)."""
+    target = Path(path)
+    save_pdf(target, build_report(result, atm, meta=meta, host=host, counts=counts, appendix=appendix,
+                                  filename=target.name))
+    return target
+
+
+def save_pdf(target: Path, data: bytes) -> None:
+    """Write report bytes all at once (custodian_app.files.write_atomic) or raise ReportError."""
     from custodian_app.files import write_atomic
 
-    target = Path(path)
-    data = build_report(result, atm, meta=meta, host=host, counts=counts, appendix=appendix,
-                        filename=target.name)
     try:
         write_atomic(target, data)
     except OSError as exc:
         raise ReportError(f"cannot write the report to {target}: {exc.strerror or exc}; "
                           "choose a folder you can write to") from exc
-    return target
