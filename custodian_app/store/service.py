@@ -393,9 +393,10 @@ class Store:
         row = self._user_row(s, who.username)
         if row.disabled:
             raise CustodyError(f"{what} {who.username!r} is disabled")
-        # The record must come from a real, recent sign-in recorded in the database.
-        if row.last_sign_in_at is None or row.last_sign_in_at < self._now() - SIGN_IN_VALID:
-            raise CustodyError(f"{what} {who.username!r} must sign in again")
+        # The record's own age: a sign-in proves presence for a working day, not for ever.
+        if who.signed_in_at < self._now() - SIGN_IN_VALID:
+            raise CustodyError(f"{what} {who.username!r} must sign in again (the sign-in is "
+                               "more than 12 hours old)")
         if row.role != role:
             raise CustodyError(f"{what} must have the {role} role; {who.username!r} is "
                                f"{row.role}")
