@@ -65,16 +65,17 @@ LOCKOUT = timedelta(minutes=15)
 # A sign-in proves presence for this long: opening, resuming or signing a clearing needs one.
 SIGN_IN_VALID = timedelta(hours=12)
 
-# Which step may follow which. Going back is allowed only where the clearing needs it: a
-# recount after the mismatch list was seen, a second fetch of the backend ledger.
+# Which step may follow which. Going back is allowed where the clearing flow allows it (see
+# custodian_app.domain.flow.go_back): correcting or redoing the count, fetching or importing
+# the backend ledger again, reconciling again — never past the ATM read, never once signed.
 NEXT_STATES: dict[str, frozenset[str]] = {
     "signed_in": frozenset({"atm_read", "abandoned"}),
     "atm_read": frozenset({"counted", "backend_fetched", "abandoned"}),
-    "counted": frozenset({"backend_fetched", "reconciled", "abandoned"}),
+    "counted": frozenset({"counted", "backend_fetched", "reconciled", "abandoned"}),
     "backend_fetched": frozenset({"counted", "backend_fetched", "reconciled", "abandoned"}),
     "reconciled": frozenset({"reviewed", "counted", "backend_fetched", "reconciled",
                              "abandoned"}),
-    "reviewed": frozenset({"signed", "counted", "abandoned"}),
+    "reviewed": frozenset({"signed", "counted", "backend_fetched", "reconciled", "abandoned"}),
     # A signed report is a legal record: the clearing can only be finished, not abandoned.
     "signed": frozenset({"new_cycle_started", "closed"}),
     "new_cycle_started": frozenset({"closed"}),
@@ -661,17 +662,18 @@ class Store:
             return self._info(s, row)
 
     def skip_count(self, session_id: int, reason: str, *, actor: User | str) -> SessionInfo:
-        """Record that the cash is not counted in this clearing, and why (the step stays)."""
+        """Complete the count step without counting, and say why (state ``counted``).
+
+        The latest decision wins: counts entered earlier no longer count toward the evidence
+        (they stay stored), and counts entered later replace the skip.
+        """
         reason = refuse_full_pan((reason or "").strip(), "count-skip reason")
         if not reason:
             raise StoreError("say why the count is skipped; the reason goes on the record")
         with self._tx() as s:
-            row, who = self._step(s, session_id, actor, None)
-            if row.state not in ("atm_read", "backend_fetched"):
-                raise InvalidTransition(session_id, row.state, "counted",
-                                        "the count can be skipped only before reconciling")
+            row, who = self._step(s, session_id, actor, "counted")
             row.count_skip_reason = reason
-            row.updated_at = self._now()
+            self._move(s, row, who, "counted")
             self._audit(s, "count_skipped", actor=who.username, session_id=row.id,
                         terminal_id=row.terminal_id, detail={"reason": reason})
             return self._info(s, row)
@@ -701,7 +703,8 @@ class Store:
             row, who = self._step(s, session_id, actor, "reconciled")
             atm = self._latest(s, row.id, "atm-ledger")
             host = self._latest(s, row.id, "host-ledger")
-            counts = self._latest(s, row.id, "counts")
+            # A skip decided after counts were entered leaves them out of the evidence.
+            counts = None if row.count_skip_reason else self._latest(s, row.id, "counts")
             if host is None:
                 raise InvalidTransition(session_id, row.state, "reconciled",
                                         "the backend ledger has not been fetched")
@@ -883,7 +886,7 @@ class Store:
                                        "SHA-256 (the stored document was changed)")
         latest = {d.kind: d for d in docs}
         if all(k in latest for k in ("atm-ledger", "host-ledger", "clearing-result")):
-            counts = latest.get("counts")
+            counts = None if info.count_skip_reason else latest.get("counts")
             result.computed_digest = evidence_digest(
                 latest["atm-ledger"].content, latest["host-ledger"].content,
                 counts.content if counts else None, latest["clearing-result"].content)
