@@ -91,8 +91,6 @@ _SERIAL_QUERY = re.compile(r"[A-Z0-9?]{1,12}\Z")
 # A run of 13 to 19 digits, possibly grouped by spaces or dashes, as a card number is written.
 _PAN_CANDIDATE = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
 
-ActorLike = "User | str | None"
-
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
