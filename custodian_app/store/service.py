@@ -242,6 +242,11 @@ class Store:
     def verify_audit(self) -> AuditVerification:
         """Recompute the whole chain; see ``AuditVerification.problems`` for what is wrong."""
         with self._tx(write=False) as s:
+            if self.dialect == "postgresql":
+                # One snapshot for the head and the entries: an append committed in between
+                # must not look like an entry added behind the store's back. (SQLite's deferred
+                # read transaction is a snapshot already.)
+                s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             head_row = s.get(m.AuditHead, 1)
             head = None if head_row is None else (head_row.last_seq, head_row.last_hash)
             rows = s.execute(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
+import time
 
 import pytest
 
@@ -16,18 +17,24 @@ ROUNDS = 9
 SHARED = ["NJ-0001", "NJ-0002"]
 
 
-def _run(ctx, target, args_of, n):
+def _run(ctx, target, args_of, n, meanwhile=None):
+    """Start n spawned workers, collect their reports; ``meanwhile()`` runs while they work."""
     barrier = ctx.Barrier(n)
     results = ctx.Queue()
     procs = [ctx.Process(target=target, args=(*args_of(i), barrier, results)) for i in range(n)]
     for p in procs:
         p.start()
     outs = []
+    deadline = time.monotonic() + 300
     try:
-        for _ in procs:
-            outs.append(results.get(timeout=300))
-    except queue.Empty:
-        pytest.fail(f"only {len(outs)} of {n} workers reported")
+        while len(outs) < n:
+            if time.monotonic() > deadline:
+                pytest.fail(f"only {len(outs)} of {n} workers reported")
+            try:
+                outs.append(results.get(timeout=0.2))
+            except queue.Empty:
+                if meanwhile is not None:
+                    meanwhile()
     finally:
         for p in procs:
             p.join(timeout=60)
@@ -67,8 +74,17 @@ def test_processes_racing_for_terminals_lose_nothing_and_never_share_one(db_url,
         store.add_user(f"c{n}a", PASSWORD, "custodian")
         store.add_user(f"c{n}b", PASSWORD, "custodian")
     before = store.verify_audit().entries
+    checks = []
+
+    def verify_while_they_write():
+        # A reader checking the chain during the appends must see a consistent snapshot.
+        result = store.verify_audit()
+        assert result.ok, result.problems
+        checks.append(result.entries)
+
     outs = _run(multiprocessing.get_context("spawn"), clearing_worker,
-                lambda n: (db_url, n, SHARED, ROUNDS), WORKERS)
+                lambda n: (db_url, n, SHARED, ROUNDS), WORKERS, meanwhile=verify_while_they_write)
+    assert checks, "the chain was never checked while the workers wrote"
 
     # Phase 1: exactly one PC got the ATM; every other was told who holds it.
     winners = [o for o in outs if o["race"][0] == "won"]
