@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterator
 
 from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from custodian_app.domain import formats
@@ -38,6 +38,7 @@ from custodian_app.store.errors import (
     AccountDisabled,
     AccountLocked,
     CardNumberRefused,
+    Conflict,
     CustodyError,
     DatabaseUnavailable,
     EvidenceError,
@@ -172,11 +173,17 @@ class Store:
                 yield s
         except StoreError:
             raise
+        except IntegrityError as exc:
+            raise Conflict(f"the database refused the change: {getattr(exc, 'orig', exc)}; "
+                           "nothing of this step was saved — reload and try again") from exc
         except OperationalError as exc:
             raise DatabaseUnavailable(
                 f"the database {self.url} failed: {getattr(exc, 'orig', exc)}; nothing of this "
                 "step was saved — check the connection and try the step again"
             ) from exc
+        except SQLAlchemyError as exc:
+            raise StoreError(f"the database {self.url} refused the step: "
+                             f"{getattr(exc, 'orig', exc)}; nothing of it was saved") from exc
 
     def _lock_chain(self, s: Session) -> m.AuditHead:
         head = s.info.get("audit_head")
@@ -443,12 +450,11 @@ class Store:
                             terminal_id=terminal_id, host=host,
                             detail={"custodians": [a.username, b.username]})
                 return self._info(s, row)
-        except IntegrityError as exc:
+        except Conflict as exc:
             # The database's own guard (the partial unique index) fired: someone won the race.
             with self._tx(write=False) as s:
                 self._refuse_if_busy(s, terminal_id)
-            raise StoreError(f"the clearing of {terminal_id} could not be opened: "
-                             f"{getattr(exc, 'orig', exc)}") from exc
+            raise StoreError(f"the clearing of {terminal_id} could not be opened: {exc}") from exc
 
     def _refuse_if_busy(self, s: Session, terminal_id: str) -> None:
         holder = s.scalar(select(m.ClearingSession).where(

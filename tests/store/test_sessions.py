@@ -348,3 +348,23 @@ def test_a_sign_in_is_proof_of_presence_for_a_limited_time(clocked_store):
     bob = store.authenticate("bob", PASSWORD)
     alice = store.authenticate("alice", PASSWORD)
     assert store.open_session("NJ-0001", alice, bob).state == "signed_in"
+
+
+def test_if_the_check_were_skipped_the_index_still_refuses_and_names_the_holder(
+        store, crew, monkeypatch):
+    from custodian_app.store.service import Store
+
+    first = store.open_session("NJ-0001", crew.alice, crew.bob)
+    real = Store._refuse_if_busy
+    calls = []
+
+    def blind_first_time(self, s, terminal_id):
+        calls.append(terminal_id)
+        if len(calls) > 1:  # the check after the database refused
+            real(self, s, terminal_id)
+
+    monkeypatch.setattr(Store, "_refuse_if_busy", blind_first_time)
+    with pytest.raises(TerminalBusy) as busy:
+        store.open_session("NJ-0001", crew.dave, crew.bob)
+    assert busy.value.session_id == first.id and len(calls) == 2
+    assert [s.id for s in store.resumable_sessions(terminal_id="NJ-0001")] == [first.id]
