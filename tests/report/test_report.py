@@ -79,16 +79,44 @@ def test_totals_and_cash_position_are_printed_with_differences_marked(unbalanced
     assert "本次清机未经向导" in first and "headless" in first
 
 
-def test_negative_amounts_carry_a_minus_and_are_red(unbalanced_pdf):
-    pdf, pages = unbalanced_pdf
-    text = "\n".join(pages)
-    assert "-500.00" in text and "短款 shortage" in text
+def colored_runs(pdf: bytes) -> list[tuple[str, tuple[float, ...] | None]]:
+    """Every text run of the PDF with the fill colour it is drawn in."""
     from pypdf import PdfReader
 
-    reader = PdfReader(io.BytesIO(pdf))
-    content = b"".join(page.get_contents().get_data() for page in reader.pages)
-    # the red of negative amounts, set right before a text run
-    assert re.search(rb"0\.780 0\.000 0\.000 rg", content)
+    runs = []
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        color: list = [(0.0, 0.0, 0.0)]  # a stack: q saves the graphics state, Q restores it
+        shown: list = [None]  # the colour when the text was shown: pypdf hands text over later
+
+        def before(op, args, cm, tm):
+            if op == b"rg":
+                color[-1] = tuple(round(float(a), 2) for a in args)
+            elif op == b"q":
+                color.append(color[-1])
+            elif op == b"Q":
+                color.pop()
+            elif op in (b"Tj", b"TJ"):
+                shown[0] = color[-1]
+
+        def text(t, cm, tm, font, size):
+            if t.strip():
+                runs.append((t.strip(), shown[0]))
+
+        page.extract_text(visitor_operand_before=before, visitor_text=text)
+    return runs
+
+
+def test_negative_amounts_carry_a_minus_and_are_red(unbalanced_pdf):
+    pdf, pages = unbalanced_pdf
+    assert "短款 shortage" in "\n".join(pages)
+    red = (0.78, 0.0, 0.0)
+    runs = colored_runs(pdf)
+    negative = [(t, c) for t, c in runs if re.fullmatch(r"(CNY )?-[\d,]+\.\d\d", t)]
+    # cash effects in the list (a totals difference is red whatever its sign: it is a difference)
+    positive = [(t, c) for t, c in runs if re.fullmatch(r"\+[\d,]+\.\d\d", t)]
+    assert len(negative) >= 5 and len(positive) >= 5
+    assert all(c == red for _, c in negative), negative
+    assert all(c != red for _, c in positive), positive
 
 
 def test_every_page_says_page_x_of_y_and_the_report_number(unbalanced_pdf):
