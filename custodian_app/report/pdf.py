@@ -680,12 +680,27 @@ class _Composer:
                       9, RED, bold=True)
         # Conclusion, plainly, before any detail
         self.space(4)
-        if result.balanced:
+        books_agree = not result.mismatches and all(t.equal for t in result.totals)
+        cp = result.cash_position
+        if books_agree:
             self.line(w.inline("帐帐相符", "The books agree"), 13, GREEN, bold=True)
         else:
             n = len(result.mismatches)
             self.line(w.inline(f"帐帐不符：{n:,} 笔不符账目", f"The books do not agree: {n:,} mismatch(es)"),
                       13, RED, bold=True)
+        if cp.counted is not None:
+            # the books against the cash in the machine (账实), said as plainly
+            off = cp.counted_vs_atm or cp.counted_vs_host
+            if not off:
+                self.line(w.inline("账实相符：实点现金与账面一致。", "The cash counted agrees with the books."),
+                          10, GREEN, bold=True)
+            else:
+                figure = format_grouped(off, c.cur, plus=True)
+                kind_zh, kind_en = ("长款", "overage") if off > 0 else ("短款", "shortage")
+                book_zh, book_en = ("ATM 账", "the ATM's books") if cp.counted_vs_atm else ("后台账", "the backend's books")
+                self.line(w.inline(f"账实不符：实点现金对 {book_zh}{kind_zh} {figure}",
+                                   f"The cash counted differs from {book_en}: {kind_en} {figure}"),
+                          10, RED, bold=True)
         if meta.evidence_sha256 is None:
             self.line(w.inline("未提供证据指纹，本报告无法核验。",
                                "No evidence fingerprint was given: this report cannot be verified."), 8.5, RED)
@@ -702,8 +717,12 @@ class _Composer:
         limit = (BODY_TOP - BODY_BOTTOM) * 0.6
         summary = c.summary_table.height if c.summary_table is not None else 0.0
         self.heading("四、不符账目清单", "4. Mismatch list", keep=summary if 0 < summary <= limit else 90)
-        if c.mismatch_table is None:
+        if c.mismatch_table is None and all(t.equal for t in result.totals):
             self.line(w.inline("无不符账目，帐帐相符。", "No mismatches: the books agree."), 10, GREEN, bold=True)
+        elif c.mismatch_table is None:  # totals differ without a detail to explain it
+            self.line(w.inline("无不符明细，但总数不符，见总数核对。",
+                               "No mismatched details, yet the totals differ: see the totals check."),
+                      10, RED, bold=True)
         else:
             self.table(c.summary_table)
             self.space(4)

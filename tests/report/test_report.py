@@ -333,3 +333,17 @@ def test_meta_from_settings_fills_what_the_settings_hold(meta):
     assert (m.bank, m.branch, m.report_no) == ("某银行", "（未设置 not set）", "NJ-0001-20261120-20261122083000")
     assert m.language == "both" and m.headless and m.custodians == ("张三", "李四")
     assert m.command("r.pdf") == "custodian-app session verify 7 --pdf r.pdf"
+
+
+def test_books_that_agree_with_cash_that_does_not_say_both(meta):
+    atm = clearing.atm_ledger(10)
+    result = clearing.balanced_result(atm)
+    cp = result.cash_position
+    result.cash_position = dataclasses.replace(cp, counted=cp.atm_expected - 10000)
+    assert not result.balanced and not result.mismatches
+    first = pages_text(build_report(result, atm, meta=meta))[0]
+    assert "帐帐相符" in first
+    assert "账实不符：实点现金对 ATM 账短款 CNY -100.00" in first
+    assert "The cash counted differs from the ATM's books: shortage CNY -100.00" in first
+    result.cash_position = dataclasses.replace(cp, counted=cp.atm_expected)
+    assert "账实相符" in pages_text(build_report(result, atm, meta=meta))[0]
