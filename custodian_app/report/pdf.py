@@ -178,6 +178,7 @@ class _Content:
         self.cur = result.currency
         self.command = meta.command(filename)
         self.tz = _tz_of(atm.opened_at)
+        self.offset = atm.opened_at[19:] if len(atm.opened_at) == 25 else None
         self.header_table = self._header()
         self.totals_table = self._totals()
         self.cash_table = self._cash_position()
@@ -194,6 +195,8 @@ class _Content:
     def _time(self, text: str | None) -> tuple[str, ...]:
         if not text:
             return (DASH,)
+        if len(text) == 25 and text[19:] == self.offset:  # the cycle's own offset: as written
+            return (text[:10], text[11:19])
         try:
             t = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
