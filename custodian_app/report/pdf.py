@@ -40,6 +40,7 @@ _DIGITS = re.compile(r"[0-9]{12,19}\Z")
 
 DASH = "—"
 GUIDE_DETAILS = 30  # rows per category whose cut detail the handling guide prints in full
+APPENDIX_LIMIT = 50_000  # transactions (both ledgers) an appendix may list: about 1,100 pages
 
 
 @dataclass(frozen=True)
@@ -878,6 +879,12 @@ def build_report(result: ClearingResult, atm: AtmLedger, *, meta: ReportMeta,
     if not isinstance(meta, ReportMeta):
         raise ReportInputError("report: meta must be a ReportMeta")
     _check(result, atm, host, counts)
+    if appendix:
+        listed = len(atm.transactions) + (len(host.transactions) if host is not None else 0)
+        if listed > APPENDIX_LIMIT:
+            raise ReportInputError(f"report: an appendix of {listed:,} transactions would run to about "
+                                   f"{listed // 45:,} pages; print the report without the appendix and "
+                                   "keep the ledgers with the session instead")
     from reportlab.pdfgen.canvas import Canvas
 
     from custodian_app.report.fonts import register_fonts

@@ -347,3 +347,14 @@ def test_books_that_agree_with_cash_that_does_not_say_both(meta):
     assert "The cash counted differs from the ATM's books: shortage CNY -100.00" in first
     result.cash_position = dataclasses.replace(cp, counted=cp.atm_expected)
     assert "账实相符" in pages_text(build_report(result, atm, meta=meta))[0]
+
+
+def test_an_appendix_of_a_huge_cycle_is_refused_rather_than_printed(meta, monkeypatch):
+    from custodian_app.report import pdf
+
+    monkeypatch.setattr(pdf, "APPENDIX_LIMIT", 30)
+    atm = clearing.atm_ledger(20)
+    host = clearing.host_ledger(atm)
+    with pytest.raises(ReportInputError, match="without the appendix"):
+        build_report(clearing.balanced_result(atm), atm, meta=meta, host=host, appendix=True)
+    assert build_report(clearing.balanced_result(atm), atm, meta=meta, appendix=True).startswith(b"%PDF")
