@@ -48,7 +48,9 @@ class ReportMeta:
     """What the report says about itself: who, where, when, and the evidence it stands for.
 
     ``printed_at`` is an aware datetime or an RFC 3339 string. ``custodians`` are the two
-    custodians' names (dual custody). ``evidence_sha256`` is
+    custodians' names (dual custody), or empty when they are not known (a file reconciled from
+    the command line): their name lines are then left blank to be written by hand.
+    ``evidence_sha256`` is
     ``custodian_app.domain.evidence.evidence_digest(...)`` of the clearing's documents; without
     it the report says it cannot be verified. ``headless``: the clearing was done from the
     command line, without the wizard; the report says so. ``language``: "both" (Chinese first,
@@ -61,7 +63,7 @@ class ReportMeta:
     report_no: str
     printed_at: datetime | str
     printed_by: str
-    custodians: tuple[str, str] | list[str]
+    custodians: tuple[str, str] | list[str] | None
     supervisor: str | None = None
     evidence_sha256: str | None = None
     headless: bool = False
@@ -76,11 +78,12 @@ class ReportMeta:
                 raise ReportInputError(f"report: {name} is missing; set it (e.g. in the settings file)")
         if self.language not in LANGUAGES:
             raise ReportInputError(f"report: language must be one of {', '.join(LANGUAGES)}, not {self.language!r}")
-        custodians = tuple(self.custodians)
-        if len(custodians) != 2 or not all(isinstance(c, str) and c.strip() for c in custodians):
-            raise ReportInputError("report: name the two custodians (dual custody); "
-                                   f"got {len(custodians)} name(s)")
-        object.__setattr__(self, "custodians", custodians)
+        custodians = tuple(self.custodians or ())
+        if custodians and (len(custodians) != 2 or
+                           not all(isinstance(c, str) and c.strip() for c in custodians)):
+            raise ReportInputError("report: name the two custodians (dual custody), or none to "
+                                   f"leave their names to be written by hand; got {len(custodians)} name(s)")
+        object.__setattr__(self, "custodians", custodians or ("", ""))
         if self.evidence_sha256 is not None:
             digest = self.evidence_sha256.lower() if isinstance(self.evidence_sha256, str) else None
             if digest is None or not _SHA256.match(digest):
@@ -233,7 +236,7 @@ class _Content:
              else w.inline("未结束", "not closed")),
             (w.inline("打印时间", "Printed at"), _show_time(meta.printed_at)),
             (w.inline("打印人", "Printed by"), meta.printed_by),
-            (w.inline("管机员", "Custodians"), " / ".join(meta.custodians)),
+            (w.inline("管机员", "Custodians"), " / ".join(meta.custodians) if any(meta.custodians) else DASH),
             (w.inline("主管", "Supervisor"), meta.supervisor or DASH),
         ]
         for i in range(0, len(pairs), 3):

@@ -298,6 +298,7 @@ def test_documents_of_another_clearing_are_refused(meta):
 
 @pytest.mark.parametrize("change, message", [
     ({"custodians": ("张三",)}, "two custodians"),
+    ({"custodians": ("张三", "李四", "王五")}, "two custodians"),
     ({"custodians": ("张三", " ")}, "two custodians"),
     ({"evidence_sha256": "abc"}, "64 hexadecimal"),
     ({"printed_at": "2026-11-22T08:30:00"}, "UTC offset"),
@@ -358,3 +359,12 @@ def test_an_appendix_of_a_huge_cycle_is_refused_rather_than_printed(meta, monkey
     with pytest.raises(ReportInputError, match="without the appendix"):
         build_report(clearing.balanced_result(atm), atm, meta=meta, host=host, appendix=True)
     assert build_report(clearing.balanced_result(atm), atm, meta=meta, appendix=True).startswith(b"%PDF")
+
+
+def test_unknown_custodians_leave_their_names_to_be_written_by_hand(meta):
+    atm = clearing.atm_ledger(5)
+    meta = dataclasses.replace(meta, custodians=None)
+    assert meta.custodians == ("", "")
+    pages = pages_text(build_report(clearing.balanced_result(atm), atm, meta=meta))
+    assert "管机员 Custodians —" in pages[0]
+    assert pages[-1].count("姓名 Name：") == 3
