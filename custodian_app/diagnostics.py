@@ -142,8 +142,11 @@ def _environment() -> dict[str, str]:
 # The bundle
 
 
-def export_diagnostics(dest_zip: str | os.PathLike) -> Path:
+def export_diagnostics(dest_zip: str | os.PathLike, *, extra: dict[str, Any] | None = None) -> Path:
     """Write a zip for support: logs, versions, redacted settings, serial ports, paths.
+
+    ``extra``: what the caller knows and this module cannot (the GUI: the runtime qVersion(),
+    the screens, the current wizard page); stored under "extra" in summary.json, scrubbed.
 
     The zip is written to a temporary file beside ``dest_zip`` and renamed over it, so a
     failure leaves nothing half-written. Returns the path written.
@@ -172,6 +175,12 @@ def export_diagnostics(dest_zip: str | os.PathLike) -> Path:
         "environment": _environment(),
         "user_groups": user_groups(),
     }
+    if extra:
+        cleaned = logs.clean(json.dumps(extra, ensure_ascii=False, default=str))
+        try:
+            summary["extra"] = json.loads(cleaned)
+        except ValueError:  # a card number that was a JSON number is now text: keep it as text
+            summary["extra"] = cleaned
     members: dict[str, bytes] = {
         "README.txt": _README.format(created=summary["created_at"], version=__version__).encode("utf-8"),
         "summary.json": _json(summary),
@@ -329,9 +338,11 @@ def explain_port_error(device: str, exc: BaseException, *, language: str = "en",
     if code == errno.ENOENT or "no such file" in lowered or "filenotfounderror" in lowered \
             or "cannot find the file" in lowered:
         return texts["missing"].format(device=device)
-    if code == errno.EBUSY or "resource busy" in lowered or "device or resource busy" in lowered:
+    if code in (errno.EBUSY, errno.EAGAIN, errno.EWOULDBLOCK) or "resource busy" in lowered \
+            or "exclusively lock" in lowered or "in use" in lowered:
         return texts["busy"].format(device=device)
-    if code in (errno.ENXIO, errno.EIO, errno.ENODEV) or "device reports readiness to read but returned no data" in lowered:
+    if code in (errno.ENXIO, errno.EIO, errno.ENODEV) or isinstance(exc, ConnectionError) \
+            or "device reports readiness to read but returned no data" in lowered:
         return texts["gone"].format(device=device)
     if isinstance(exc, TimeoutError) or code == errno.ETIMEDOUT or "timed out" in lowered or "timeout" in lowered:
         return texts["timeout"].format(device=device, hint="115200 baud by default")

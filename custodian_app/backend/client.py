@@ -70,6 +70,11 @@ Progress = Callable[[int, int, "int | None"], None]
 _READ_CHUNK = 64 * 1024
 _ERROR_BODY_LIMIT = 64 * 1024  # an error reply is small; more is not read
 _MAX_PAGES = 100_000  # a hard stop against a backend that pages forever
+_MAX_RESTARTS = 2  # when the ledger changes between pages
+# TLS alerts by which a server refuses the client (its certificate or its absence)
+_TLS_REFUSALS = ("CERTIFICATE_REQUIRED", "BAD_CERTIFICATE", "UNKNOWN_CA", "CERTIFICATE_UNKNOWN",
+                 "CERTIFICATE_REVOKED", "CERTIFICATE_EXPIRED", "UNSUPPORTED_CERTIFICATE",
+                 "ACCESS_DENIED", "HANDSHAKE_FAILURE")
 _MAX_ID_LEN = 32  # host-ledger/1: terminal_id and cycle_id are 1 to 32 characters
 
 
@@ -81,6 +86,10 @@ class Health:
     api_version: str
     authenticated: bool | None  # None when no token was sent
     server_time: str | None
+
+
+class _LedgerChanged(Exception):
+    """Internal: the backend's ledger changed between two pages; the fetch starts again."""
 
 
 class _Retry(Exception):
@@ -126,6 +135,8 @@ class BackendClient:
         max_reply_bytes: int = 64 * MiB,
         max_ledger_bytes: int = 512 * MiB,
         allow_plain_http: bool = False,
+        client_cert: str | os.PathLike | None = None,
+        client_key: str | os.PathLike | None = None,
     ) -> None:
         parts = urlsplit(base_url.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -155,6 +166,11 @@ class BackendClient:
         self.base_url = f"{parts.scheme}://{parts.netloc}{prefix}"
         self._token = token
         self.ca_bundle = None if ca_bundle is None else os.fspath(ca_bundle)
+        # mutual TLS, where the bank's backend wants to know the branch PC too
+        self.client_cert = None if client_cert is None else os.fspath(client_cert)
+        self.client_key = None if client_key is None else os.fspath(client_key)
+        if self.client_key is not None and self.client_cert is None:
+            raise BackendError("a client key without a client certificate; give both")
         self.timeout = float(timeout)
         self.retries = int(retries)
         self.backoff = float(backoff)
@@ -162,6 +178,24 @@ class BackendClient:
         self.max_reply_bytes = int(max_reply_bytes)
         self.max_ledger_bytes = int(max_ledger_bytes)
         self._ssl_context = self._make_ssl_context() if self.scheme == "https" else None
+
+    @classmethod
+    def from_settings(cls, settings: Any, **overrides: Any) -> "BackendClient":
+        """A client from ``custodian_app.config.Settings`` (backend.url, .token, .ca_bundle,
+        .timeout); keyword arguments override or add (retries, page_size ...)."""
+        if not settings.backend_url:
+            raise BackendError("no backend URL is configured; set it in the settings, or import "
+                               "the backend's settlement file instead")
+        options: dict[str, Any] = {
+            "token": settings.backend_token or None,
+            "ca_bundle": settings.backend_ca_bundle or None,
+            "timeout": settings.backend_timeout,
+            # mutual TLS, when the settings carry it (keys backend.client_cert / .client_key)
+            "client_cert": getattr(settings, "backend_client_cert", "") or None,
+            "client_key": getattr(settings, "backend_client_key", "") or None,
+        }
+        options.update(overrides)
+        return cls(settings.backend_url, **options)
 
     def __repr__(self) -> str:  # never the token
         return f"BackendClient({self.base_url!r}, token={'set' if self._token else 'none'})"
@@ -216,6 +250,39 @@ class BackendClient:
         source = f"backend ledger of terminal {terminal_id} cycle {cycle_id}"
         started = time.monotonic()
         fetch = _Fetch(progress)
+        for restart in range(_MAX_RESTARTS + 1):
+            try:
+                ledger = self._fetch_pages(path, terminal_id, cycle_id, source, fetch, cancel)
+                break
+            except _LedgerChanged as changed:
+                if restart == _MAX_RESTARTS:
+                    raise BackendReplyError(
+                        f"{source}: the backend's ledger kept changing while it was being fetched "
+                        f"({changed}); try again when the backend has finished booking the cycle",
+                        "$.page") from None
+                log.info("the backend's ledger of %s/%s changed during the fetch (%s); starting again",
+                         terminal_id, cycle_id, changed)
+                fetch.restart()
+        wanted = {"terminal_id": terminal_id, "cycle_id": cycle_id}
+        if expect_currency is not None:
+            wanted["currency"] = expect_currency
+        for key, want in wanted.items():
+            got = getattr(ledger, key)
+            if got != want:
+                raise BackendMismatch(
+                    f"{source}: $.{key} is {formats._show(got)}, not {want!r} as "
+                    f"{'the ATM has' if key == 'currency' else 'asked'}; the backend's ledger is for "
+                    "another clearing and was refused as a whole", f"$.{key}")
+        log.info("fetched the backend ledger of %s/%s: %d transaction(s), %d page(s), %d bytes, %.2f s",
+                 terminal_id, cycle_id, len(ledger.transactions), fetch.pages_done,
+                 fetch.bytes_done, time.monotonic() - started)
+        return ledger
+
+    # ------------------------------------------------------------------------------ internals
+
+    def _fetch_pages(self, path: str, terminal_id: str, cycle_id: str, source: str, fetch: "_Fetch",
+                     cancel: threading.Event | None) -> HostLedger:
+        """One pass over the pages; raises _LedgerChanged when the books change in between."""
         session = _Session(self, fetch)
         try:
             body = session.get(path, {"page_size": self.page_size}, what="the ledger", cancel=cancel,
@@ -236,9 +303,14 @@ class BackendClient:
                         raise BackendReplyError(
                             f"{source}: the backend sent more pages than the {pages_total} it "
                             "announced; the reply was refused as a whole", "$.page.next_cursor")
-                    body = session.get(path, {"page_size": self.page_size, "cursor": cursor},
-                                       what=f"page {fetch.pages_done + 1} of the ledger",
-                                       cancel=cancel, not_found=(terminal_id, cycle_id))
+                    try:
+                        body = session.get(path, {"page_size": self.page_size, "cursor": cursor},
+                                           what=f"page {fetch.pages_done + 1} of the ledger",
+                                           cancel=cancel, not_found=(terminal_id, cycle_id))
+                    except BackendRequestError as exc:
+                        if exc.code == "bad_cursor":  # the books changed between two pages
+                            raise _LedgerChanged(str(exc)) from None
+                        raise
                     where = f"page {fetch.pages_done + 1}"
                     part = self._decode(body, source, where)
                     if part.get("format") != PAGE_FORMAT:
@@ -252,7 +324,10 @@ class BackendClient:
                                 f"{source}: {where}: $.{key} is {formats._show(part.get(key))}, not "
                                 f"{want!r} as asked; the reply was refused as a whole", f"$.{key}")
                     more = self._transactions(part, "$", f"{source}: {where}")
-                    index, _, _, cursor = self._page_info(part.get("page"), source, fetch.pages_done)
+                    index, pt, tt, cursor = self._page_info(part.get("page"), source, fetch.pages_done)
+                    if (pt, tt) != (pages_total, tx_total):
+                        raise _LedgerChanged(f"{where} announces {pt} page(s) and {tt} transaction(s), "
+                                             f"the first page {pages_total} and {tx_total}")
                     if cursor in seen:
                         raise BackendReplyError(
                             f"{source}: {where}: the backend sent a cursor it had sent before "
@@ -269,25 +344,10 @@ class BackendClient:
                 fetch.pages_total = 1
                 fetch.page_done()
             doc["transactions"] = transactions
-            ledger = self._parse(doc, source)
+            return self._parse(doc, source)
         finally:
             session.close()
-        wanted = {"terminal_id": terminal_id, "cycle_id": cycle_id}
-        if expect_currency is not None:
-            wanted["currency"] = expect_currency
-        for key, want in wanted.items():
-            got = getattr(ledger, key)
-            if got != want:
-                raise BackendMismatch(
-                    f"{source}: $.{key} is {formats._show(got)}, not {want!r} as "
-                    f"{'the ATM has' if key == 'currency' else 'asked'}; the backend's ledger is for "
-                    "another clearing and was refused as a whole", f"$.{key}")
-        log.info("fetched the backend ledger of %s/%s: %d transaction(s), %d page(s), %d bytes, %.2f s",
-                 terminal_id, cycle_id, len(ledger.transactions), fetch.pages_done,
-                 fetch.bytes_done, time.monotonic() - started)
-        return ledger
 
-    # ------------------------------------------------------------------------------ internals
 
     def _make_ssl_context(self) -> ssl.SSLContext:
         try:
@@ -302,6 +362,15 @@ class BackendClient:
             raise BackendError(f"the CA bundle {self.ca_bundle} cannot be loaded ({exc}); it must be "
                                "PEM certificates; check the CA bundle in the settings") from exc
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        if self.client_cert is not None:
+            try:
+                ctx.load_cert_chain(self.client_cert, self.client_key)
+            except (ssl.SSLError, OSError) as exc:
+                reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or exc
+                raise BackendError(f"the client certificate {self.client_cert} (key "
+                                   f"{self.client_key or 'in the same file'}) cannot be loaded "
+                                   f"({reason}); it must be PEM; check the client certificate "
+                                   "setting") from exc
         return ctx
 
     def _headers(self) -> dict[str, str]:
@@ -394,6 +463,12 @@ class _Fetch:
         if self.callback is not None:
             self.callback(self.bytes_done + in_flight, self.pages_done, self.pages_total)
 
+    def restart(self) -> None:
+        self.bytes_done = 0
+        self.pages_done = 0
+        self.pages_total = None
+        self.report()
+
     def page_done(self) -> None:
         self.pages_done += 1
         self.report()
@@ -463,6 +538,18 @@ class _Session:
                 f"the backend's certificate could not be verified ({exc.verify_message}) at "
                 f"{c.base_url}; check the backend URL and the CA bundle in the settings "
                 "(the bank's IT provides the CA certificate)") from exc
+        except ssl.SSLError as exc:
+            reason = exc.reason or _short(exc)
+            if any(alert in str(reason).upper() for alert in _TLS_REFUSALS):
+                # the backend refused the handshake on purpose (an alert): not transient
+                raise BackendTLSError(
+                    f"the backend at {c.base_url} refused the TLS connection ({reason}); it may want "
+                    "a client certificate it trusts: check the client certificate setting, or ask "
+                    "the bank's IT") from exc
+            raise _Retry(BackendUnreachable(
+                f"the TLS connection to the backend at {c.base_url} failed ({reason}; "
+                f"{c.retries + 1} tries) while fetching {what}; try again later; if the backend "
+                "requires a client certificate, check that setting"), f"SSLError: {reason}") from exc
         except (TimeoutError, socket.timeout) as exc:
             raise _Retry(BackendTimeout(
                 f"the backend at {c.base_url} did not answer within {c.timeout:g} s "
@@ -509,6 +596,12 @@ class _Session:
             raise BackendNotFound(
                 f"{text} ({detail}); check the terminal and cycle ids (they must be the ones the ATM "
                 "reports)", terminal_id, cycle)
+        if 300 <= status < 400:
+            # not followed: a redirect could carry the token to another host
+            where = _short(resp.getheader("Location") or "?", 100)
+            raise BackendRequestError(
+                f"the backend redirects {target} to {where} (HTTP {status}); redirects are not "
+                "followed; put the right address in the backend URL setting", status, code)
         if status == 404:
             raise BackendRequestError(
                 f"{target} does not exist ({detail}); check the backend URL in the settings",
@@ -552,6 +645,11 @@ class _Session:
                         f"the backend's ledger is beyond the limit of {c.max_ledger_bytes} bytes; it "
                         "was refused as a whole", "$")
                 self.fetch.report(size)
+        if declared is not None and declared.strip().isdigit() and size < int(declared) and not truncate_ok:
+            # http.client's read(amt) just stops when the connection closes early; a body shorter
+            # than announced was lost in transit: worth another try, like a dropped connection
+            self.close()
+            raise http.client.IncompleteRead(b"", int(declared) - size)
         if count:
             self.fetch.bytes_done += size
         return b"".join(chunks)

@@ -170,7 +170,9 @@ class _CsvImport:
                 raise self.fail(f"not readable as CSV ({exc})") from None
             self.line = previous_end + 1  # where the record starts (a quoted field may span lines)
             previous_end = reader.line_num
-            cells = [c.strip() for c in row]
+            # ="000101" is how spreadsheet exports keep leading zeros: it means 000101
+            cells = [c[2:-1].strip() if c[:2] == '="' and c[-1:] == '"' else c
+                     for c in (c.strip() for c in row)]
             while cells and cells[-1] == "":
                 cells.pop()
             if cells:
@@ -187,7 +189,7 @@ class _CsvImport:
         booked = {"withdrawal": [0, 0], "deposit": [0, 0]}
 
         for cells in self.rows():
-            first = _norm(cells[0])
+            first = cells[0] if cells[0].isdigit() else _norm(cells[0])  # record rows: fast path
             if end_count is not None:
                 raise self.fail("there is a row after the END trailer; the file is damaged")
             if columns is None:
@@ -267,9 +269,12 @@ class _CsvImport:
         ledger = HostLedger(header["terminal_id"], header["cycle_id"], header["currency"],
                             Totals(loaded, totals["withdrawal"], totals["deposit"]), transactions,
                             self.source)
-        # The same checks as a JSON file (lengths, currency code ...): one rule book.
+        # The header and totals pass the same checks as a JSON file's (lengths, currency code):
+        # one rule book. The records were checked row by row above, with the same patterns.
         try:
-            formats.parse_host_ledger(formats.host_ledger_to_dict(ledger), self.source)
+            formats.parse_host_ledger(formats.host_ledger_to_dict(
+                HostLedger(ledger.terminal_id, ledger.cycle_id, ledger.currency, ledger.totals, [])),
+                self.source)
         except FormatError as exc:
             key = exc.path.removeprefix("$.")
             self.line = meta_line.get(key)
@@ -293,14 +298,13 @@ class _CsvImport:
                             + " (accepted names are in docs/backend-api.md)")
         return columns
 
-    def _cell(self, cells: list[str], i: int) -> str:
-        return cells[i] if i < len(cells) else ""
-
     def _record(self, cells: list[str], columns: dict[str, int]) -> HostTransaction:
         if len(cells) > len(self.headers):
             raise self.fail(f"{len(cells)} cells but the header has {len(self.headers)} columns "
                             "(an unquoted comma in a field?)", len(self.headers))
-        c = {name: self._cell(cells, i) for name, i in columns.items()}
+        if len(cells) < len(self.headers):
+            cells = cells + [""] * (len(self.headers) - len(cells))  # trailing empty cells were cut
+        c = {name: cells[i] for name, i in columns.items()}
         host_ref = c["host_ref"]
         if not 1 <= len(host_ref) <= 32:
             raise self.fail("the backend reference must be 1 to 32 characters", columns["host_ref"])
@@ -308,11 +312,11 @@ class _CsvImport:
         if tsn is not None and formats._TSN.match(tsn) is None:
             raise self.fail(f"expected a TSN (1 to 20 of 0-9 A-Z a-z -) or nothing, found "
                             f"{formats._show(tsn)}", columns["tsn"])
-        kind = TYPES.get(_norm(c["type"]))
+        kind = TYPES.get(c["type"]) or TYPES.get(_norm(c["type"]))
         if kind is None:
             raise self.fail(f"expected withdrawal/取款 or deposit/存款, found {formats._show(c['type'])}",
                             columns["type"])
-        status = STATUSES.get(_norm(c["status"]))
+        status = STATUSES.get(c["status"]) or STATUSES.get(_norm(c["status"]))
         if status is None:
             raise self.fail(f"expected booked/成功 or reversed/冲正, found {formats._show(c['status'])}",
                             columns["status"])
@@ -357,3 +361,30 @@ class _CsvImport:
             return moment.strftime("%Y-%m-%dT%H:%M:%S") + self.utc_offset
         raise self.fail("expected a time like 2026-11-20 09:12:04 or 2026-11-20T09:12:04+08:00, "
                         f"found {formats._show(text)}", column)
+
+
+def to_settlement_csv(ledger: HostLedger, *, chinese: bool = False) -> str:
+    """A HostLedger as the settlement CSV this module reads (for demos, tests and the IT of a
+    bank that wants a sample). ``chinese``: Chinese names and values, as a Chinese core system
+    writes them. Encode the text as UTF-8 or GB18030."""
+    from custodian_app.domain.money import format_amount
+
+    names = ["终端号", "清机周期", "币种", "加钞金额"] if chinese else list(PREAMBLE)[:4]
+    columns = ["主机流水号", "流水号", "交易时间", "交易类型", "卡号", "金额", "状态"] if chinese else list(COLUMNS)
+    kinds = {"withdrawal": "取款", "deposit": "存款"} if chinese else {"withdrawal": "withdrawal", "deposit": "deposit"}
+    statuses = {"booked": "成功", "reversed": "冲正"} if chinese else {"booked": "booked", "reversed": "reversed"}
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    t = ledger.totals
+    for name, value in zip(names, (ledger.terminal_id, ledger.cycle_id, ledger.currency,
+                                   format_amount(t.loaded_amount))):
+        w.writerow([name, value])
+    w.writerow(columns)
+    for x in ledger.transactions:
+        w.writerow([x.host_ref, x.tsn or "", x.time, kinds[x.type], x.card, format_amount(x.amount),
+                    statuses[x.status]])
+    total = "合计" if chinese else "TOTAL"
+    w.writerow([total, kinds["withdrawal"], t.withdrawals.count, format_amount(t.withdrawals.amount)])
+    w.writerow([total, kinds["deposit"], t.deposits.count, format_amount(t.deposits.amount)])
+    w.writerow(["记录数" if chinese else "END", len(ledger.transactions)])
+    return out.getvalue()

@@ -41,7 +41,6 @@ from custodian_app.domain.formats import HostLedger
 log = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 1000
-MAX_PAGE_SIZE = 10_000
 #: every route the simulator serves (docs/openapi.yaml must name each; a test checks)
 ROUTES = (
     ("GET", "/v1/health"),
@@ -61,6 +60,7 @@ class Faults:
     drop_first: int = 0  # the first N requests get their connection closed, no reply
     truncate: bool = False  # ledger replies are cut in half (Content-Length of the cut body)
     truncate_first: int | None = None  # ... only the first N ledger replies (None: all)
+    cut_first: int = 0  # the first N ledger replies lose their connection halfway through the body
     seed: int | None = None  # for fail_rate
 
 
@@ -91,7 +91,7 @@ class _Raw:
 class BackendSimulator:
     """Serves ``GET /v1/terminals/{t}/cycles/{c}/ledger`` and ``GET /v1/health`` from ledgers.
 
-    ``ledgers``: HostLedger objects or paths of host-ledger/1 files. ``token``: when set, every
+    ``ledgers``: HostLedger objects or paths of host-ledger/1 files or settlement CSVs. ``token``: when set, every
     ledger request must carry ``Authorization: Bearer <token>``. ``page_size``: the default and
     largest page the simulator sends. ``ssl_context``: serve HTTPS with it.
     """
@@ -134,9 +134,10 @@ class BackendSimulator:
     def add_ledger(self, ledger: HostLedger | str | os.PathLike) -> HostLedger:
         """Serve a ledger (replacing one of the same terminal and cycle). Thread-safe."""
         if not isinstance(ledger, HostLedger):
-            from custodian_app import files
+            # a host-ledger/1 file or a settlement CSV: whatever the bank's IT handed over
+            from custodian_app.backend.settlement import import_settlement
 
-            ledger = files.read_host_ledger(ledger)
+            ledger = import_settlement(ledger)
         doc = formats.host_ledger_to_dict(ledger)
         transactions = doc.pop("transactions")
         version = hashlib.sha256(formats.dumps({**doc, "transactions": transactions})).hexdigest()[:16]
@@ -172,6 +173,7 @@ class BackendSimulator:
                 self._loop.run_until_complete(self._start_server())
             except BaseException as exc:  # reported to start()'s caller
                 failure.append(exc)
+                self._loop.run_until_complete(self._stop_server())  # release what was set up
                 started.set()
                 return
             started.set()
@@ -321,7 +323,7 @@ class BackendSimulator:
             return _error(400, "bad_page_size", "page_size must be a whole number")
         if size < 1:
             return _error(400, "bad_page_size", "page_size must be at least 1")
-        size = min(size, self.page_size, MAX_PAGE_SIZE)
+        size = min(size, self.page_size)
         cursor = request.query.get("cursor")
         offset = 0
         if cursor is not None:
@@ -351,12 +353,21 @@ class BackendSimulator:
     async def _send(self, request: web.Request, body: bytes, status: int, content_type: str,
                     chunked: bool) -> web.StreamResponse:
         f = self.faults
-        if status == 200 and f.truncate:
-            with self._lock:
-                self._ledger_replies += 1
-                cut = f.truncate_first is None or self._ledger_replies <= f.truncate_first
-            if cut:
-                body = body[: len(body) // 2]
+        with self._lock:
+            self._ledger_replies += 1
+            nth = self._ledger_replies
+        if status == 200 and f.truncate and (f.truncate_first is None or nth <= f.truncate_first):
+            body = body[: len(body) // 2]
+        if status == 200 and nth <= f.cut_first:
+            # announce the whole body, send half, then lose the connection: a network failure
+            response = web.StreamResponse(status=status)
+            response.content_type = content_type
+            response.content_length = len(body)
+            await response.prepare(request)
+            await response.write(body[: len(body) // 2])
+            await response.drain()
+            request.transport.abort()
+            raise asyncio.CancelledError()
         if not chunked:
             return web.Response(body=body, status=status, content_type=content_type)
         response = web.StreamResponse(status=status)
@@ -394,12 +405,18 @@ def _error(status: int, code: str, message: str) -> web.Response:
                         status=status, content_type="application/json")
 
 
-def tls_context(cert_file: str | os.PathLike, key_file: str | os.PathLike) -> ssl.SSLContext:
-    """A server-side TLS context from a PEM certificate (chain) and key."""
+def tls_context(cert_file: str | os.PathLike, key_file: str | os.PathLike,
+                client_ca: str | os.PathLike | None = None) -> ssl.SSLContext:
+    """A server-side TLS context from a PEM certificate (chain) and key. With ``client_ca``,
+    clients must present a certificate signed by it (mutual TLS)."""
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     try:
         ctx.load_cert_chain(os.fspath(cert_file), os.fspath(key_file))
+        if client_ca is not None:
+            ctx.load_verify_locations(os.fspath(client_ca))
+            ctx.verify_mode = ssl.CERT_REQUIRED
     except (OSError, ssl.SSLError) as exc:
-        raise BackendError(f"cannot load the TLS certificate {cert_file} / key {key_file}: {exc}") from exc
+        raise BackendError(f"cannot load the TLS certificate {cert_file} / key {key_file}"
+                           f"{f' / client CA {client_ca}' if client_ca else ''}: {exc}") from exc
     return ctx

@@ -2,13 +2,196 @@
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
+
+EXIT_OK, EXIT_MISMATCH, EXIT_USAGE, EXIT_LINK = 0, 1, 2, 3
+
+DEMO_USERS = (  # (user, password, role): simple on purpose, shown in the demo window
+    ("alice", "alice123", "custodian"),
+    ("bob", "bob12345", "custodian"),
+    ("carol", "carol123", "supervisor"),
+)
+DEMO_SEED = 20261120
+DEMO_TRANSACTIONS = 400
 
 
 def register(sub) -> None:
     """Add this group's commands to the ``custodian-app`` parser."""
+    p = sub.add_parser("app", help="open the application (the same as no command)")
+    _app_options(p)
+    p.set_defaults(func=run_app)
+
+    p = sub.add_parser(
+        "demo", help="open the application on a simulated ATM and backend with demo users",
+        description="Opens the application on an embedded default: an ATM simulator on a "
+                    "pseudo-terminal and a backend simulator on loopback serving a generated cycle "
+                    "with a realistic mix of mismatches, and a fresh local database with the demo "
+                    "users alice/alice123 and bob/bob12345 (custodians) and carol/carol123 (supervisor).")
+    _app_options(p)
+    p.add_argument("--home", metavar="DIR", help="keep the demo's database and settings here "
+                   "(default: a fresh temporary folder, removed on exit)")
+    p.add_argument("--seed", type=int, default=DEMO_SEED, help="the generated cycle's seed")
+    p.add_argument("--transactions", type=int, default=DEMO_TRANSACTIONS,
+                   help="transactions in the generated cycle (default %(default)s)")
+    p.add_argument("--faults", default="realistic",
+                   help='the mismatch mix: "realistic", "none" or a generator fault spec')
+    p.set_defaults(func=run_demo)
+
+    p = sub.add_parser(
+        "clear", help="clear an ATM without the window: read, fetch, reconcile, report",
+        description="The wizard's flow without a window, for automation: read the ATM's ledger, "
+                    "fetch the backend's, reconcile, write the result and the report, and record the "
+                    "session in the database (marked as a clearing without the wizard). Exit status: "
+                    "0 balanced, 1 mismatches, 2 invalid input, 3 the ATM or the backend failed.")
+    p.add_argument("--port", required=True, metavar="DEVICE", help="the ATM's maintenance port")
+    p.add_argument("--baud", type=int, default=None, help="line speed (default: the settings')")
+    p.add_argument("--url", required=True, help="the backend's base URL")
+    p.add_argument("--token", default=None, help="the backend's access token "
+                   "(default: CUSTODIAN_BACKEND_TOKEN or the settings')")
+    p.add_argument("--counts", metavar="COUNTS.json", help="what the custodians counted (counts/1)")
+    p.add_argument("--out", required=True, metavar="RESULT.json", help="write the clearing-result/1 here")
+    p.add_argument("--pdf", required=True, metavar="REPORT.pdf", help="write the clearing report here")
+    p.add_argument("--custodians", required=True, metavar="A,B", help="the two custodians' user names")
+    p.add_argument("--db", metavar="URL", help="the database (default: the settings' or the local one)")
+    p.add_argument("--language", choices=("zh_CN", "en"), default=None, help="the report's language")
+    p.set_defaults(func=run_clear)
+
+
+def _app_options(p) -> None:
+    p.add_argument("--quit-after-show", action="store_true",
+                   default=bool(os.environ.get("CUSTODIAN_QUIT_AFTER_SHOW")),
+                   help="close as soon as the window has shown (smoke tests; also "
+                        "CUSTODIAN_QUIT_AFTER_SHOW=1)")
+    p.add_argument("--language", choices=("zh_CN", "en"), default=None, help="the window's language")
+
+
+def _load_settings():
+    from custodian_app.config import load_settings
+
+    return load_settings()
 
 
 def run_app(args) -> int:
-    print("custodian-app: the desktop application is not built yet", file=sys.stderr)
-    return 2
+    from custodian_app.errors import CustodianError
+
+    try:
+        settings = _load_settings()
+    except CustodianError as exc:
+        print(f"custodian-app: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    language = getattr(args, "language", None)
+    if language:
+        import dataclasses
+
+        settings = dataclasses.replace(settings, language=language)
+    from custodian_app.gui.app import make_application, run
+    from custodian_app.gui.context import AppContext
+
+    make_application(language=settings.language)
+    ctx = AppContext(settings)
+    return run(ctx, quit_after_show=getattr(args, "quit_after_show", False))
+
+
+def demo_banner() -> str:
+    return ("DEMO — custodians alice / alice123 and bob / bob12345, supervisor carol / carol123. "
+            "The ATM and the backend are simulated.")
+
+
+class Demo:
+    """The demo's simulated world: an ATM on a pseudo-terminal, a backend on loopback, a fresh
+    database with the demo users. ``start()`` returns (device, base URL); ``stop()`` ends it."""
+
+    def __init__(self, *, seed: int = DEMO_SEED, transactions: int = DEMO_TRANSACTIONS,
+                 faults: str | None = "realistic", atm_options: dict | None = None,
+                 backend_options: dict | None = None, scenario=None, link: str | None = None) -> None:
+        self.seed, self.transactions = seed, transactions
+        self.atm_options = atm_options or {}
+        self.backend_options = backend_options or {}
+        self.faults = None if faults in (None, "", "none") else faults
+        self.atm_sim = None
+        self.backend_sim = None
+        self.scenario = scenario
+        self.link = link  # a symlink that follows the pty across a simulated cable pull
+
+    def start(self) -> tuple[str, str]:
+        from custodian_app.backend.simulator import BackendSimulator
+        from custodian_app.domain.generator import generate
+        from custodian_app.link.simulator import AtmSimulator
+
+        if self.scenario is None:
+            self.scenario = generate(self.seed, self.transactions, self.faults)
+        self.atm_sim = AtmSimulator(self.scenario.atm, **self.atm_options)
+        device = self.atm_sim.start_on_pty(self.link)
+        try:
+            self.backend_sim = BackendSimulator([self.scenario.host], **self.backend_options)
+            url = self.backend_sim.start()
+        except BaseException:
+            self.stop()
+            raise
+        return device, url
+
+    def stop(self) -> None:
+        if self.backend_sim is not None:
+            self.backend_sim.stop()
+            self.backend_sim = None
+        if self.atm_sim is not None:
+            self.atm_sim.stop()
+            self.atm_sim = None
+
+
+def seed_demo_users(url: str | None = None) -> None:
+    from custodian_app import clearing
+
+    store = clearing.open_store(url)
+    try:
+        for user, password, role in DEMO_USERS:
+            clearing.ensure_user(store, user, password, role)
+    finally:
+        clearing.close_store(store)
+
+
+def run_demo(args) -> int:
+    import dataclasses
+    import shutil
+    import tempfile
+
+    home = args.home
+    temporary = None
+    if not home:
+        temporary = home = tempfile.mkdtemp(prefix="custodian-demo-")
+    os.environ["CUSTODIAN_HOME"] = home
+    os.environ.pop("CUSTODIAN_DB", None)
+    demo = Demo(seed=args.seed, transactions=args.transactions, faults=args.faults)
+    try:
+        device, url = demo.start()
+        seed_demo_users()
+        settings = dataclasses.replace(
+            _load_settings(), serial_port=device, backend_url=url, backend_token="",
+            database_url="", bank_name="演示银行 Demo Bank", branch_name="南京分行 Nanjing Branch",
+            language=args.language or "zh_CN")
+        from custodian_app.gui.app import make_application, run
+        from custodian_app.gui.context import AppContext
+
+        make_application(language=settings.language)
+        print(f"custodian-app demo: ATM on {device}, backend at {url}, data in {home}", file=sys.stderr)
+        print(demo_banner(), file=sys.stderr)
+        ctx = AppContext(settings, banner=demo_banner(), save_settings=False)
+        return run(ctx, quit_after_show=args.quit_after_show)
+    finally:
+        demo.stop()
+        if temporary:
+            shutil.rmtree(temporary, ignore_errors=True)
+
+
+def run_clear(args) -> int:
+    from custodian_app.clearing import clear_headless
+
+    names = [n.strip() for n in args.custodians.split(",")]
+    if len(names) != 2 or not all(names):
+        print("custodian-app clear: --custodians takes two user names: A,B", file=sys.stderr)
+        return EXIT_USAGE
+    return clear_headless(port=args.port, baud=args.baud, url=args.url, token=args.token,
+                          counts_path=args.counts, out=args.out, pdf=args.pdf, custodians=names,
+                          db_url=args.db, language=args.language, log=lambda m: print(m, file=sys.stderr))

@@ -26,16 +26,21 @@ def register(sub) -> None:
         description="Fetch the bank backend's ledger for one terminal's clearing cycle over HTTPS, "
                     "validate it whole, and write it as host-ledger/1. Exit status: 0 ok, 2 usage "
                     "or a refused reply, 3 the backend cannot be reached.")
-    p.add_argument("--url", default=os.environ.get(URL_ENV),
-                   help=f"the backend's base URL, e.g. https://backend.bank.example:8443 (env {URL_ENV})")
+    p.add_argument("--url", help="the backend's base URL, e.g. https://backend.bank.example:8443 "
+                                 f"(default: env {URL_ENV}, then the settings' backend.url)")
     p.add_argument("--terminal", required=True, metavar="ID", help="the terminal id, as the ATM reports it")
     p.add_argument("--cycle", required=True, metavar="ID", help="the clearing cycle id, as the ATM reports it")
-    p.add_argument("--token", help=f"the bearer token; better from the environment ({TOKEN_ENV}), "
-                                   "which other users cannot see in the process list")
+    p.add_argument("--token", help=f"the bearer token; better from the environment ({TOKEN_ENV}) or "
+                                   "the settings, which other users cannot see in the process list")
     p.add_argument("--ca-bundle", metavar="FILE", help="PEM file of the CA certificate(s) to trust "
-                                                       "for the backend (default: the system's)")
+                                                       "for the backend (default: the settings' "
+                                                       "backend.ca_bundle, else the system's)")
+    p.add_argument("--client-cert", metavar="FILE", help="PEM client certificate, for a backend that "
+                                                         "wants mutual TLS")
+    p.add_argument("--client-key", metavar="FILE", help="its PEM key (if not in the certificate file)")
     p.add_argument("--currency", metavar="CODE", help="refuse a ledger in another currency (the ATM's)")
-    p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="seconds per request (10)")
+    p.add_argument("--timeout", type=float, default=None, metavar="S",
+                   help="seconds per request (default: the settings' backend.timeout)")
     p.add_argument("--retries", type=int, default=3, metavar="N",
                    help="retries on connection errors and server errors (3)")
     p.add_argument("--page-size", type=int, default=5000, metavar="N", help="records per page (5000)")
@@ -49,7 +54,7 @@ def register(sub) -> None:
         description="Serve the backend's clearing interface (/v1) on 127.0.0.1 from host-ledger/1 "
                     "files until Ctrl-C. Prints the base URL on stdout when ready.")
     p.add_argument("--ledger", action="append", required=True, metavar="HOST.json",
-                   help="a host-ledger/1 file to serve (repeatable)")
+                   help="a host-ledger/1 file or settlement CSV to serve (repeatable)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="port (0: any free port)")
     p.add_argument("--token", help="require this bearer token")
@@ -62,8 +67,12 @@ def register(sub) -> None:
     p.add_argument("--drop-first", type=int, default=0, metavar="N",
                    help="close the connection of the first N requests without a reply")
     p.add_argument("--truncate", action="store_true", help="cut every ledger reply in half")
+    p.add_argument("--cut-first", type=int, default=0, metavar="N",
+                   help="the first N ledger replies lose their connection halfway through the body")
     p.add_argument("--tls-cert", metavar="CERT", help="serve HTTPS with this PEM certificate (chain)")
     p.add_argument("--tls-key", metavar="KEY", help="... and this PEM key")
+    p.add_argument("--tls-client-ca", metavar="CA", help="require client certificates signed by this "
+                                                         "PEM CA (mutual TLS)")
     p.set_defaults(func=simulate_host)
 
     p = sub.add_parser(
@@ -90,13 +99,35 @@ def fetch_host(args: argparse.Namespace) -> int:
     from custodian_app.backend.client import BackendClient
     from custodian_app.backend.errors import BackendError, BackendServerError, BackendUnreachable
     from custodian_app.domain import formats
+    from custodian_app.errors import CustodianError
 
-    if not args.url:
-        return _fail("fetch-host", f"give the backend URL with --url or {URL_ENV}", EXIT_USAGE)
-    token = args.token if args.token is not None else os.environ.get(TOKEN_ENV) or None
+    url, token, ca_bundle, timeout = args.url, args.token, args.ca_bundle, args.timeout
+    if None in (url, token, ca_bundle, timeout):
+        # What the options leave open comes from the environment, then the application's
+        # settings (so a script fetches exactly as the application would).
+        url = url or os.environ.get(URL_ENV) or None
+        token = token if token is not None else os.environ.get(TOKEN_ENV) or None
+        try:
+            from custodian_app.config import load_settings
+
+            settings = load_settings()
+        except CustodianError as exc:
+            if url is None:
+                return _fail("fetch-host", f"cannot read the settings ({exc}); give --url", EXIT_USAGE)
+        else:
+            url = url or settings.backend_url or None
+            timeout = timeout if timeout is not None else settings.backend_timeout
+            if url == settings.backend_url:  # the configured token goes only to its own backend
+                token = token if token is not None else settings.backend_token or None
+                ca_bundle = ca_bundle or settings.backend_ca_bundle or None
+    if not url:
+        return _fail("fetch-host", f"give the backend URL with --url, {URL_ENV} or the settings",
+                     EXIT_USAGE)
     try:
-        client = BackendClient(args.url, token=token, ca_bundle=args.ca_bundle, timeout=args.timeout,
-                               retries=args.retries, page_size=args.page_size)
+        client = BackendClient(url, token=token, ca_bundle=ca_bundle,
+                               timeout=timeout if timeout is not None else 10.0,
+                               retries=args.retries, page_size=args.page_size,
+                               client_cert=args.client_cert, client_key=args.client_key)
         ledger = client.fetch_ledger(args.terminal, args.cycle, expect_currency=args.currency)
     except (BackendUnreachable, BackendServerError) as exc:
         return _fail("fetch-host", exc, EXIT_LINK)
@@ -125,9 +156,13 @@ def simulate_host(args: argparse.Namespace) -> int:
     if bool(args.tls_cert) != bool(args.tls_key):
         return _fail("simulate-host", "give both --tls-cert and --tls-key, or neither", EXIT_USAGE)
     faults = Faults(delay=args.slow, delay_first=args.slow_first, fail_first=args.fail_first,
-                    fail_rate=args.fail_rate, drop_first=args.drop_first, truncate=args.truncate)
+                    fail_rate=args.fail_rate, drop_first=args.drop_first, truncate=args.truncate,
+                    cut_first=args.cut_first)
     try:
-        ssl_context = tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None
+        if args.tls_client_ca and not args.tls_cert:
+            return _fail("simulate-host", "--tls-client-ca needs --tls-cert and --tls-key", EXIT_USAGE)
+        ssl_context = (tls_context(args.tls_cert, args.tls_key, client_ca=args.tls_client_ca)
+                       if args.tls_cert else None)
         sim = BackendSimulator(args.ledger, host=args.host, port=args.port, token=args.token,
                                page_size=args.page_size or DEFAULT_PAGE_SIZE,
                                ssl_context=ssl_context, faults=faults)

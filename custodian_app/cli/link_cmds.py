@@ -18,9 +18,12 @@ def register(sub) -> None:
                                    "Progress goes to standard error; nothing is written if the read fails. "
                                    "Exit status: 0 ok, 2 usage, 3 link failure.")
     p.add_argument("--port", required=True, metavar="DEVICE", help="serial device or pyserial URL, e.g. /dev/ttyUSB0")
-    p.add_argument("--baud", type=_baud, default=115200, metavar="N", help="line speed (default 115200)")
+    p.add_argument("--baud", type=_baud, default=None, metavar="N",
+                   help="line speed (default: serial.baud of the settings, normally 115200)")
     p.add_argument("--out", required=True, metavar="ATM.json", help="where to write the ledger")
     p.add_argument("--no-notes", action="store_true", help="skip the banknote records (冠字号)")
+    p.add_argument("--max-frame", type=_frame_size, default=4096, metavar="N",
+                   help="largest frame to offer, 128 to 65535 (default 4096; smaller on a noisy line)")
     p.add_argument("--timeout", type=float, default=30.0, metavar="S",
                    help="give up reconnecting after S seconds without the ATM (default 30)")
     p.add_argument("--quiet", action="store_true", help="no progress on standard error")
@@ -57,6 +60,16 @@ def _baud(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a line speed: {text!r}") from None
     if not 50 <= value <= 20_000_000:
         raise argparse.ArgumentTypeError(f"line speed {value} is out of range (50 to 20000000)")
+    return value
+
+
+def _frame_size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a frame size: {text!r}") from None
+    if not 128 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"frame size {value} must be from 128 to 65535")
     return value
 
 
@@ -123,9 +136,12 @@ def read_atm(args) -> int:
     if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
         _err(f"cannot write {args.out}: the folder {folder} does not exist or is not writable")
         return EXIT_USAGE
+    if args.baud is None:
+        args.baud = _settings_baud()
     progress = _Progress(args.quiet)
     try:
-        with AtmClient(args.port, baud=args.baud, reconnect_timeout=args.timeout) as atm:
+        with AtmClient(args.port, baud=args.baud, reconnect_timeout=args.timeout,
+                       max_frame=args.max_frame) as atm:
             status = atm.connect()
             if not args.quiet:
                 print(f"ATM {status.terminal_id}, cycle {status.cycle_id} ({status.cycle_state}), "
@@ -146,6 +162,17 @@ def read_atm(args) -> int:
         print(f"wrote {args.out}: {len(ledger.transactions)} transactions, "
               f"{len(ledger.notes or ())} banknote records", file=sys.stderr)
     return EXIT_OK
+
+
+def _settings_baud() -> int:
+    """The line speed the settings name (serial.baud); 115200 if they cannot be read."""
+    from custodian_app.config import load_settings
+    from custodian_app.errors import CustodianError
+
+    try:
+        return int(load_settings().serial_baud) or 115200
+    except (CustodianError, OSError, ValueError, TypeError):
+        return 115200
 
 
 def ports(args) -> int:

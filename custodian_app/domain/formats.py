@@ -401,6 +401,14 @@ def decode(data: bytes | bytearray | memoryview | str | dict, source: str) -> di
 
 
 def parse_atm_ledger(data: bytes | str | dict, source: str = "<atm ledger>") -> AtmLedger:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        # Big ledgers: the same rules checked a column at a time; None means "use the
+        # general reader", which names any fault exactly.
+        from custodian_app.domain import fastpath
+
+        fast = fastpath.parse_atm_ledger(bytes(data), source)
+        if fast is not None:
+            return fast
     r = _Reader(source)
     doc = decode(data, source)
     r.fmt(doc, ATM_LEDGER)
@@ -539,6 +547,12 @@ def atm_ledger_to_dict(ledger: AtmLedger) -> dict:
 
 
 def parse_host_ledger(data: bytes | str | dict, source: str = "<host ledger>") -> HostLedger:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        from custodian_app.domain import fastpath
+
+        fast = fastpath.parse_host_ledger(bytes(data), source)
+        if fast is not None:
+            return fast
     r = _Reader(source)
     doc = decode(data, source)
     r.fmt(doc, HOST_LEDGER)

@@ -21,6 +21,9 @@ the same list whatever the order of the records.
 
 from __future__ import annotations
 
+from collections import Counter
+from itertools import compress, repeat
+from operator import and_, attrgetter, eq, gt, is_, ne, not_
 from typing import Iterable
 
 from custodian_app.domain.catalogue import Catalogue, default_catalogue
@@ -36,7 +39,11 @@ from custodian_app.domain.formats import (
     TotalsItem,
     check_same_clearing,
 )
+from custodian_app.domain.fastpath import AtmTransactions, HostTransactions, paused_gc
 from custodian_app.domain.money import format_amount
+
+ATM_FIELDS = AtmTransactions.FIELDS
+HOST_FIELDS = HostTransactions.FIELDS
 
 DEFAULT_SUCCESS_CODES = frozenset({"00"})
 
@@ -67,119 +74,104 @@ def reconcile(
     success = frozenset(success_codes)
     if not success:
         raise ValueError("at least one success code is needed (the backend's 'booked' answer)")
+    with paused_gc():
+        return _reconcile(atm, host, counts, success, cat)
+
+
+def _columns(records, fields: tuple[str, ...]) -> tuple:
+    cols = getattr(records, "columns", None)  # the fast reader's columns, when still valid
+    if cols is not None:
+        return cols
+    records = list(records)
+    return tuple(list(map(attrgetter(f), records)) for f in fields)
+
+
+def _reconcile(atm: AtmLedger, host: HostLedger, counts: Counts | None, success: frozenset,
+               cat: Catalogue) -> ClearingResult:
+    # The work is done a column at a time (C-speed map/zip/set operations); Python code runs
+    # per transaction only for the exceptions, so a million-transaction cycle costs little
+    # more than reading it. The rules are the spec's table, row by row, in ``_table_row``;
+    # the column step only sets aside the rows that row 15 (a clean match) leaves alone.
     mismatches: list[Mismatch] = []
+    (tsn, time_, typ, card, amount, code, _ref, rev,
+     taken, retracted, deposited, returned) = _columns(atm.transactions, ATM_FIELDS)
+    n = len(tsn)
 
-    # ---- the backend's booked records, tied by (TSN, type)
-    booked: dict[tuple[str, str], list] = {}  # -> [H, n, refs, first record]
-    host_w_count = host_w_amount = host_d_count = host_d_amount = 0
-    host_only_null: list = []
-    for h in host.transactions:
-        if h.status != "booked":
-            continue
-        if h.type == WITHDRAWAL:
-            host_w_count += 1
-            host_w_amount += h.amount
-        else:
-            host_d_count += 1
-            host_d_amount += h.amount
-        if h.tsn is None:
-            host_only_null.append(h)
-            continue
-        key = (h.tsn, h.type)
-        entry = booked.get(key)
-        if entry is None:
-            booked[key] = [h.amount, 1, [h.host_ref], h]
-        else:
-            entry[0] += h.amount
-            entry[1] += 1
-            entry[2].append(h.host_ref)
-            first = entry[3]
-            # The record a HOST_ONLY entry shows time and card of: the same whatever the order.
-            if (h.host_ref, h.time, h.card) < (first.host_ref, first.time, first.card):
-                entry[3] = h
+    # ---- a withdrawal deposits nothing, a deposit pays nothing out (else a cent is lost)
+    is_w = list(map(eq, typ, repeat(WITHDRAWAL)))
+    for w, T, R, C, Ret in set(zip(is_w, taken, retracted, deposited, returned)):
+        if (w and (C or Ret)) or (not w and (T or R)):
+            i = list(zip(is_w, taken, retracted, deposited, returned)).index((w, T, R, C, Ret))
+            field = ("deposited" if C else "returned") if w else ("taken" if T else "retracted")
+            raise FormatError(atm.source, f"$.transactions[{i}].cash.{field}",
+                              f"a {typ[i]} cannot have cash {field} (found "
+                              f"{format_amount((C or Ret) if w else (T or R))}); the spec requires \"0.00\" there")
 
-    # ---- the ATM's transactions, one table row each
-    atm_w_count = atm_w_amount = atm_d_count = atm_d_amount = 0
-    sum_taken = sum_deposited = 0
-    seen_keys: set[tuple[str, str]] = set()
-    for i, t in enumerate(atm.transactions):
-        wd = t.type == WITHDRAWAL
-        T, R, C = t.taken, t.retracted, t.deposited
-        if wd:
-            if C or t.returned:
-                _cross_type_cash(atm, i, "deposited" if C else "returned", "withdrawal")
-        elif T or R:
-            _cross_type_cash(atm, i, "taken" if T else "retracted", "deposit")
-        sum_taken += T
-        sum_deposited += C
-        atm_booked = t.host_code in success and not t.reversed
-        if atm_booked:
-            if wd:
-                atm_w_count += 1
-                atm_w_amount += t.amount
-            else:
-                atm_d_count += 1
-                atm_d_amount += t.amount
-        key = (t.tsn, t.type)
-        seen_keys.add(key)
-        entry = booked.get(key)
-        A = t.amount
-        if entry is None:
-            H = n = 0
-        else:
-            H, n = entry[0], entry[1]
-        # The common case first: one booking, same amount, cash agrees, both sides say booked.
-        if n == 1 and H == A and atm_booked and (T == H and R == 0 if wd else C == H):
-            continue
+    # ---- the backend's booked records, tied by (TSN, type): one index per type, keyed by TSN
+    h_ref, h_tsn, h_time, h_type, h_card, h_amount, h_status = _columns(host.transactions, HOST_FIELDS)
+    bi = list(compress(range(len(h_ref)), map(eq, h_status, repeat("booked"))))
+    b_amount = list(map(h_amount.__getitem__, bi))
+    b_is_w = list(map(eq, map(h_type.__getitem__, bi), repeat(WITHDRAWAL)))
+    host_w_count = sum(b_is_w)
+    host_w_amount = sum(compress(b_amount, b_is_w))
+    host_d_count = len(bi) - host_w_count
+    host_d_amount = sum(b_amount) - host_w_amount
+    booked = {WITHDRAWAL: _Bookings(list(compress(bi, b_is_w)), h_tsn, h_amount),
+              DEPOSIT: _Bookings(list(compress(bi, map(not_, b_is_w))), h_tsn, h_amount)}
+    bw, bd = booked[WITHDRAWAL], booked[DEPOSIT]
 
-        if n >= 2:
-            category = "DUPLICATE_BOOKING"
-        elif n == 0:
-            if atm_booked:
-                category = "HOST_LOST_BOOKING" if (T > 0 or C > 0) else "CODE_DISAGREES"
-            elif wd and T > 0:
-                category = "DISPENSED_NOT_DEBITED"
-            elif not wd and C > 0:
-                category = "DEPOSIT_NOT_CREDITED"
-            else:
-                continue  # a clean decline: no entry, and no cash moved
-        elif H != A:
-            category = "AMOUNT_MISMATCH"
-        elif wd:
-            if R > 0:
-                category = "RETRACTED"
-            elif T == 0:
-                category = "DEBITED_NOT_DISPENSED"
-            elif T < H:
-                category = "PARTIAL_DISPENSE"
-            elif T > H:
-                category = "OVER_DISPENSE"
-            else:
-                category = "CODE_DISAGREES"  # cash agrees, not ATM-booked (the fast path took the rest)
-        elif C == 0:
-            category = "CREDITED_NOT_DEPOSITED"
-        elif C != H:
-            category = "DEPOSIT_COUNT_DIFFERS"
-        else:
-            category = "CODE_DISAGREES"
-        reject = None if t.host_code in success else t.host_code
+    def refs_of(typ_: str, t: str) -> list[str]:
+        return sorted(map(h_ref.__getitem__, booked[typ_].records.get(t, ())))
+
+    # ---- the ATM's side
+    ok_code = list(map(success.__contains__, code))
+    atm_booked = list(map(gt, ok_code, rev))  # a success code and not reversed
+    w_booked = list(map(and_, atm_booked, is_w))
+    d_booked = list(map(gt, atm_booked, is_w))
+    atm_w_count, atm_d_count = sum(w_booked), sum(d_booked)
+    atm_w_amount = sum(compress(amount, w_booked))
+    atm_d_amount = sum(compress(amount, d_booked))
+    sum_taken, sum_deposited = sum(taken), sum(deposited)
+
+    # Row 15 (booked once, same amount, cash agrees, both sides say booked) is most of a
+    # cycle: set those rows aside cheaply; every other row goes through the table.
+    w_once, d_once = bw.once, bd.once
+    exceptions = []
+    for i, (t, w, A, T, R, C, b) in enumerate(zip(tsn, is_w, amount, taken, retracted, deposited, atm_booked)):
+        if b:
+            if w:
+                if T == A and not R and w_once.get(t) == A:
+                    continue
+            elif C == A and d_once.get(t) == A:
+                continue
+        exceptions.append(i)
+    for i in exceptions:
+        t, ty = tsn[i], typ[i]
+        bk = booked[ty]
+        k = bk.count(t)
+        H = bk.total(t)
+        category = _table_row(is_w[i], k, amount[i], H, atm_booked[i], taken[i], retracted[i], deposited[i])
+        if category is None:
+            continue
+        reject = None if ok_code[i] else code[i]
         mismatches.append(Mismatch(
-            category=category, tsn=t.tsn, type=t.type, atm_amount=A,
-            host_amount=H if n else None, reject_code=reject,
-            cash_effect=(H - T) if wd else (C - H),
+            category=category, tsn=t, type=ty, atm_amount=amount[i],
+            host_amount=H if k else None, reject_code=reject,
+            cash_effect=(H - taken[i]) if is_w[i] else (deposited[i] - H),
             action=cat.action(category, reject, "zh"), action_en=cat.action(category, reject, "en"),
-            host_refs=sorted(entry[2]) if entry else [], time=t.time, card=t.card,
+            host_refs=refs_of(ty, t), time=time_[i], card=card[i],
         ))
 
     # ---- outside the table: backend-only bookings
-    for key, entry in booked.items():
-        if key in seen_keys:
-            continue
-        H, _, refs, first = entry
-        refs = sorted(refs)
-        mismatches.append(_host_only(cat, key[0], key[1], H, refs, first))
-    for h in host_only_null:
-        mismatches.append(_host_only(cat, None, h.type, h.amount, [h.host_ref], h))
+    for ty, bk, atm_tsns in ((WITHDRAWAL, bw, compress(tsn, is_w)), (DEPOSIT, bd, compress(tsn, map(not_, is_w)))):
+        for t in bk.records.keys() - set(atm_tsns):
+            if t is None:
+                continue  # one entry per record, below
+            # time and card of the lowest reference: the same whatever the record order
+            j = min(bk.records[t], key=lambda j: (h_ref[j], h_time[j], h_card[j]))
+            mismatches.append(_host_only(cat, t, ty, bk.total(t), refs_of(ty, t), h_time[j], h_card[j]))
+        for j in bk.records.get(None, ()):
+            mismatches.append(_host_only(cat, None, ty, h_amount[j], [h_ref[j]], h_time[j], h_card[j]))
 
     # ---- loading
     atm_loaded, host_loaded = atm.totals.loaded_amount, host.totals.loaded_amount
@@ -193,7 +185,30 @@ def reconcile(
 
     # ---- the banknote trail
     if atm.notes:
-        mismatches.extend(_note_flow_mismatches(atm, cat, booked, success))
+        flows = note_flows(atm)
+        zero = (0, 0, 0, 0)
+        cash = zip(taken, retracted, deposited, returned)
+        for i in compress(range(n), map(ne, map(flows.get, tsn, repeat(zero)), cash)):
+            bk = booked[typ[i]]
+            k = bk.count(tsn[i])
+            reject = None if ok_code[i] else code[i]
+            zh, en = _note_detail(flows.get(tsn[i], zero), (taken[i], retracted[i], deposited[i], returned[i]))
+            mismatches.append(Mismatch(
+                category="NOTE_FLOW_MISMATCH", tsn=tsn[i], type=typ[i], atm_amount=amount[i],
+                host_amount=bk.total(tsn[i]) if k else None, reject_code=reject, cash_effect=0,
+                action=zh + cat.action("NOTE_FLOW_MISMATCH", None, "zh"),
+                action_en=en + cat.action("NOTE_FLOW_MISMATCH", None, "en"),
+                host_refs=refs_of(typ[i], tsn[i]), time=time_[i], card=card[i],
+            ))
+        for unknown in set(flows).difference(tsn):
+            zh, en = _note_detail(flows[unknown], zero)
+            mismatches.append(Mismatch(
+                category="NOTE_FLOW_MISMATCH", tsn=unknown, type=None, atm_amount=None, host_amount=None,
+                reject_code=None, cash_effect=0,
+                action="流水中无此流水号。" + zh + cat.action("NOTE_FLOW_MISMATCH", None, "zh"),
+                action_en="The ledger has no transaction with this TSN. " + en
+                          + cat.action("NOTE_FLOW_MISMATCH", None, "en"),
+            ))
 
     # ---- each side's totals against its own details
     for side, stated, computed in (
@@ -214,28 +229,93 @@ def reconcile(
         TotalsItem("deposits.count", atm.totals.deposits.count, host.totals.deposits.count),
         TotalsItem("deposits.amount", atm.totals.deposits.amount, host.totals.deposits.amount),
     ]
-    cash = CashPosition(
+    cash_position = CashPosition(
         atm_expected=atm_loaded + sum_deposited - sum_taken,
         host_expected=host_loaded + host_d_amount - host_w_amount,
         counted=None if counts is None else counts.total,
     )
-    return ClearingResult(atm.terminal_id, atm.cycle_id, atm.currency, totals, cash, mismatches)
+    return ClearingResult(atm.terminal_id, atm.cycle_id, atm.currency, totals, cash_position, mismatches)
 
 
-def _cross_type_cash(atm: AtmLedger, index: int, field: str, typ: str) -> None:
-    t = atm.transactions[index]
-    raise FormatError(atm.source, f"$.transactions[{index}].cash.{field}",
-                      f"a {typ} cannot have cash {field} (found {format_amount(getattr(t, field))}); "
-                      "the spec requires \"0.00\" there")
+class _Bookings:
+    """The backend's booked records of one type, by TSN (None: records without a TSN)."""
+
+    __slots__ = ("records", "once", "_totals")
+
+    def __init__(self, index: list[int], h_tsn, h_amount) -> None:
+        tsns = list(map(h_tsn.__getitem__, index))
+        amounts = list(map(h_amount.__getitem__, index))
+        self.once = dict(zip(tsns, amounts))  # TSN -> amount, for TSNs booked exactly once
+        self._totals: dict = {}
+        self.records: dict = {}
+        if len(self.once) == len(tsns):  # the usual case: no TSN booked twice
+            self.records = _Singles(zip(tsns, index))
+        else:
+            for t, j in zip(tsns, index):
+                self.records.setdefault(t, []).append(j)
+            for t, js in self.records.items():
+                if len(js) > 1:
+                    del self.once[t]
+                    self._totals[t] = sum(map(h_amount.__getitem__, js))
+
+    def count(self, t) -> int:
+        return len(self.records.get(t, ()))
+
+    def total(self, t) -> int:
+        """H: the sum of the booked amounts for this TSN (0 when none)."""
+        h = self.once.get(t)
+        return h if h is not None else self._totals.get(t, 0)
 
 
-def _host_only(cat: Catalogue, tsn, typ, amount, refs, record) -> Mismatch:
+class _Singles(dict):
+    """TSN -> [record] without building a list per TSN until one is asked for."""
+
+    def get(self, key, default=None):
+        j = dict.get(self, key)
+        return default if j is None else [j]
+
+    def __getitem__(self, key):
+        return [dict.__getitem__(self, key)]
+
+
+def _table_row(wd: bool, n: int, A: int, H: int, atm_booked: bool, T: int, R: int, C: int) -> str | None:
+    """The spec's table for one ATM transaction; first match wins; None: no entry."""
+    if n >= 2:
+        return "DUPLICATE_BOOKING"  # 1
+    if n == 0:
+        if atm_booked:
+            return "HOST_LOST_BOOKING" if (T > 0 or C > 0) else "CODE_DISAGREES"  # 2, 5
+        if wd and T > 0:
+            return "DISPENSED_NOT_DEBITED"  # 3
+        if not wd and C > 0:
+            return "DEPOSIT_NOT_CREDITED"  # 4
+        return None  # 6: a clean decline, no cash moved
+    if H != A:
+        return "AMOUNT_MISMATCH"  # 7
+    if wd:
+        if R > 0:
+            return "RETRACTED"  # 8
+        if T == 0:
+            return "DEBITED_NOT_DISPENSED"  # 9
+        if T < H:
+            return "PARTIAL_DISPENSE"  # 10
+        if T > H:
+            return "OVER_DISPENSE"  # 11
+    else:
+        if C == 0:
+            return "CREDITED_NOT_DEPOSITED"  # 12
+        if C != H:
+            return "DEPOSIT_COUNT_DIFFERS"  # 13
+    return None if atm_booked else "CODE_DISAGREES"  # 15, 14
+
+
+def _host_only(cat: Catalogue, tsn, typ, amount, refs, time, card) -> Mismatch:
     return Mismatch(
         category="HOST_ONLY", tsn=tsn, type=typ, atm_amount=None, host_amount=amount,
         reject_code=None, cash_effect=amount if typ == WITHDRAWAL else -amount,
         action=cat.action("HOST_ONLY", None, "zh"), action_en=cat.action("HOST_ONLY", None, "en"),
         # No ATM transaction to take them from: the backend's own time and masked card.
-        host_refs=refs, time=record.time, card=record.card,
+        host_refs=refs, time=time, card=card,
     )
 
 
@@ -255,15 +335,21 @@ def _totals_inconsistent(cat: Catalogue, side: str, item: str, said: int, found:
     )
 
 
-def note_flows(atm: AtmLedger) -> dict[str, list[int]]:
-    """Per TSN, the value of its notes by event: [taken, retracted, deposited, returned].
+def note_flows(atm: AtmLedger) -> dict[str, tuple[int, int, int, int]]:
+    """Per TSN, the value of its notes by event: (taken, retracted, deposited, returned).
     Notes without a TSN and ``rejected`` movements are not part of any transaction's cash."""
     notes = atm.notes
     if notes is None:
         return {}
-    precomputed = getattr(notes, "flows_by_tsn", None)
-    if precomputed is not None:  # the fast reader aggregates while it validates
-        return precomputed()
+    counted = getattr(notes, "flows_by_tsn", None)
+    if counted is not None:  # the fast reader counted them while it checked the bytes
+        flows = counted()
+        if flows is not None:
+            return flows
+    return note_flows_of(notes)
+
+
+def note_flows_of(notes) -> dict[str, tuple[int, int, int, int]]:
     flows: dict[str, list[int]] = {}
     index = {"taken": 0, "retracted": 1, "deposited": 2, "returned": 3}
     for n in notes:
@@ -276,42 +362,7 @@ def note_flows(atm: AtmLedger) -> dict[str, list[int]]:
         if f is None:
             f = flows[n.tsn] = [0, 0, 0, 0]
         f[slot] += n.value
-    return flows
-
-
-def _note_flow_mismatches(atm: AtmLedger, cat: Catalogue, booked: dict, success: frozenset) -> list[Mismatch]:
-    flows = note_flows(atm)
-    out = []
-    zero = (0, 0, 0, 0)
-    known = set()
-    for t in atm.transactions:
-        known.add(t.tsn)
-        cash = (t.taken, t.retracted, t.deposited, t.returned)
-        f = flows.get(t.tsn, zero)
-        if tuple(f) == cash:
-            continue
-        entry = booked.get((t.tsn, t.type))
-        reject = None if t.host_code in success else t.host_code
-        zh, en = _note_detail(f, cash)
-        out.append(Mismatch(
-            category="NOTE_FLOW_MISMATCH", tsn=t.tsn, type=t.type, atm_amount=t.amount,
-            host_amount=entry[0] if entry else None, reject_code=reject, cash_effect=0,
-            action=zh + cat.action("NOTE_FLOW_MISMATCH", None, "zh"),
-            action_en=en + cat.action("NOTE_FLOW_MISMATCH", None, "en"),
-            host_refs=sorted(entry[2]) if entry else [], time=t.time, card=t.card,
-        ))
-    for tsn, f in flows.items():
-        if tsn in known:
-            continue
-        zh, en = _note_detail(f, zero)
-        out.append(Mismatch(
-            category="NOTE_FLOW_MISMATCH", tsn=tsn, type=None, atm_amount=None, host_amount=None,
-            reject_code=None, cash_effect=0,
-            action="流水中无此流水号。" + zh + cat.action("NOTE_FLOW_MISMATCH", None, "zh"),
-            action_en="The ledger has no transaction with this TSN. " + en
-                      + cat.action("NOTE_FLOW_MISMATCH", None, "en"),
-        ))
-    return out
+    return {k: tuple(v) for k, v in flows.items()}
 
 
 def _note_detail(notes: Iterable[int], cash: Iterable[int]) -> tuple[str, str]:

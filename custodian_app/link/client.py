@@ -13,9 +13,11 @@ up with a LinkError whose message says what to do.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from collections import deque
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from custodian_app.domain import formats
@@ -30,7 +32,10 @@ from custodian_app.link.transport import SerialTransport
 # progress(bytes received, records received, records in all, estimated seconds left or None)
 ProgressCallback = Callable[[int, int, int, "float | None"], None]
 
+log = logging.getLogger(__name__)
+
 _RECOVERABLE = (LinkClosed, LinkTimeout, LinkReset, PortError)
+MAX_ATTEMPTS = 5  # link losses one command or read may survive without making progress
 
 
 @dataclass(slots=True)
@@ -79,7 +84,7 @@ class AtmClient:
         self.command_timeout = command_timeout
         self.page_size = page_size
         self.on_event = on_event
-        self.events: list[AtmEvent] = []
+        self.events: deque[AtmEvent] = deque(maxlen=1000)  # unsolicited, until poll_events
         self.status: AtmStatus | None = None
         self.reconnects = 0
         self._transport: SerialTransport | None = None
@@ -98,17 +103,24 @@ class AtmClient:
         self._open()
         return self.read_status()
 
-    def _open(self) -> None:
+    def _open(self, connect_timeout: float | None = None) -> None:
         self._drop()
         transport = SerialTransport(self.url, self.baud)
         transport.open()
-        session = Session(transport, self.options, on_unsolicited=self._unsolicited)
+        options = self.options
+        if connect_timeout is not None:
+            options = replace(options, connect_timeout=min(options.connect_timeout, connect_timeout))
+        session = Session(transport, options, on_unsolicited=self._unsolicited)
         try:
             session.open()
         except BaseException:
             transport.close()
             raise
         self._transport, self._session = transport, session
+        acc = session.accept
+        log.info("session open with ATM %s on %s: protocol %s, %s, frames %s, window %s, agent %s",
+                 acc.get("terminalId"), self.url, acc.get("version"), acc.get("compression"),
+                 acc.get("maxFrame"), acc.get("window"), acc.get("agent"))
 
     def _drop(self) -> None:
         session, transport = self._session, self._transport
@@ -134,16 +146,20 @@ class AtmClient:
     def _reconnect(self, reason: Exception) -> None:
         """Reopen port and session until ``reconnect_timeout``; the ATM must still be in the
         same cycle (else CycleChanged). Raises the last error when it never comes back."""
+        log.warning("link to the ATM on %s lost (%s); reconnecting for up to %.0f s",
+                    self.url, reason, self.reconnect_timeout)
         self._drop()
         deadline = time.monotonic() + self.reconnect_timeout
         last: Exception = reason
+        before = self.status
         while time.monotonic() < deadline:
             if self._cancel is not None and self._cancel.is_set():
                 raise ReadCancelled("the read was cancelled while the link was down")
             try:
-                self._open()
+                self._open(connect_timeout=max(0.3, deadline - time.monotonic()))
+                status = self._read_status(retry=False)
                 break
-            except (PortError, LinkClosed, LinkTimeout, LinkReset) as exc:
+            except _RECOVERABLE as exc:
                 last = exc
                 self._drop()
                 waiter = self._cancel or threading.Event()
@@ -153,8 +169,7 @@ class AtmClient:
                 raise type(last)(f"{last} (gave up reconnecting after {self.reconnect_timeout:.0f} s)") from reason
             raise LinkClosed("the ATM did not come back") from reason
         self.reconnects += 1
-        before = self.status
-        status = self.read_status()
+        log.info("reconnected to the ATM on %s (reconnect %d)", self.url, self.reconnects)
         if before is not None and (status.terminal_id, status.cycle_id) != (before.terminal_id, before.cycle_id):
             raise CycleChanged(
                 f"after reconnecting, the ATM is {status.terminal_id} in cycle {status.cycle_id}, not "
@@ -177,16 +192,17 @@ class AtmClient:
               timeout: float | None = None) -> dict:
         """Send one command and wait for its completion; reconnect and resend on link loss
         when ``retry`` (only for commands that are safe to repeat)."""
-        while True:
+        for attempt in range(MAX_ATTEMPTS):
             session = self._session_or_connect()
             try:
                 pending = session.submit(name, payload)
                 session.pump(lambda: pending.done, timeout or self.command_timeout)
                 return self._result(pending)
             except _RECOVERABLE as exc:
-                if not retry:
+                if not retry or attempt == MAX_ATTEMPTS - 1:
                     raise
                 self._reconnect(exc)
+        raise AssertionError("unreachable")
 
     @staticmethod
     def _result(pending: Pending) -> dict:
@@ -199,8 +215,12 @@ class AtmClient:
 
     # ------------------------------------------------------------------ commands
     def read_status(self) -> AtmStatus:
-        status = self._call(messages.STATUS)
-        caps = self._call(messages.CAPABILITIES)
+        """Status and capabilities of the ATM (also kept in ``.status``)."""
+        return self._read_status(retry=True)
+
+    def _read_status(self, retry: bool) -> AtmStatus:
+        status = self._call(messages.STATUS, retry=retry)
+        caps = self._call(messages.CAPABILITIES, retry=retry)
         session = self._session
         assert session is not None
         acc = session.accept
@@ -298,7 +318,8 @@ class AtmClient:
             session.pump(lambda: time.monotonic() >= end, None)
         except _RECOVERABLE as exc:
             self._reconnect_any(exc)
-        out, self.events = self.events, []
+        out = list(self.events)
+        self.events.clear()
         return out
 
     def _cycle_id(self) -> str:
@@ -368,20 +389,31 @@ class _LedgerRead:
             client.connect()
         self.cycle_id = client.status.cycle_id
         self.bytes0 = client._transport.bytes_in if client._transport else 0
+        failures = 0
         while True:
+            before = self._held()
             try:
                 self._round()
                 break
             except _RECOVERABLE as exc:
                 if self.cancel is not None and self.cancel.is_set():
                     raise ReadCancelled("the read was cancelled") from exc
+                failures = failures + 1 if self._held() == before else 1
+                if failures >= MAX_ATTEMPTS:
+                    raise
                 t = client._transport
                 self.bytes_before += (t.bytes_in if t is not None else 0) - self.bytes0
                 client._reconnect(exc)
                 self.bytes0 = client._transport.bytes_in if client._transport else 0
         ledger = self._build(with_notes=True)
         self._report()
+        log.info("read ATM %s cycle %s: %d transactions, %d banknote records, %d bytes, %.1f s",
+                 ledger.terminal_id, ledger.cycle_id, len(ledger.transactions), len(ledger.notes or ()),
+                 self._bytes(), time.monotonic() - self.t0)
         return ledger
+
+    def _held(self) -> tuple:
+        return (self.header is not None, self.units is not None, len(self.tx), len(self.notes))
 
     def _cancelled(self) -> bool:
         return self.cancel is not None and self.cancel.is_set()

@@ -94,7 +94,6 @@ class Endpoint:
         self._pulled = 0  # bytes handed out so far
         self._committed = 0  # bytes put into _out so far
         self._retries = 0
-        self._last_go_back: tuple[int, float] = (-1, -1e9)
         self._clean_run = 0
         # receiving
         self._rx_expected = 0
@@ -241,7 +240,6 @@ class Endpoint:
                 continue
             sent.sent_at = None
             self._resend.append(seq)
-        self._last_go_back = (from_seq, now)
         self._clean_run = 0
         self.cur_payload = max(MIN_PAYLOAD, self.cur_payload // 2)
 

@@ -13,6 +13,7 @@ ledger with ``formats.parse_atm_ledger`` at the end.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from custodian_app.domain.formats import AtmLedger, AtmTransaction, NoteRecord, Unit
@@ -33,7 +34,7 @@ def _column(values: list) -> Any:
             runs[-1] += 1
         else:
             runs += [v, 1]
-    if len(runs) * 2 < len(values):
+    if len(runs) < len(values):  # runs longer than two on average
         return {"runs": runs}
     return values
 
@@ -67,13 +68,85 @@ def encode_transactions(txs: list[AtmTransaction]) -> dict:
     return {"count": len(txs), "columns": {k: _column(v) for k, v in cols.items()}}
 
 
+_SERIAL = re.compile(r"([A-Z]{0,4})([0-9]{1,12})\Z")
+
+
+def _serial_column(serials: list[str]) -> dict:
+    """Banknote serials split into letters and number, the numbers sent as differences from
+    the previous one: notes loaded from bundles come out of a cassette nearly in sequence, so
+    the differences are small. Serials of another shape (e.g. with an unreadable '?') are sent
+    whole in ``raw``, keyed by their index."""
+    prefix: list[str] = []
+    delta: list[int] = []
+    width: list[int] = []
+    raw: dict[str, str] = {}
+    prev = 0
+    for i, serial in enumerate(serials):
+        m = _SERIAL.match(serial)
+        if m is None:
+            raw[str(i)] = serial
+            prefix.append("")
+            delta.append(0)
+            width.append(0)
+            continue
+        number = int(m.group(2))
+        prefix.append(m.group(1))
+        delta.append(number - prev)
+        width.append(len(m.group(2)))
+        prev = number
+    # the letters as one string (no quotes and commas between them), their lengths beside
+    return {"letters": "".join(prefix), "letterCount": _column([len(p) for p in prefix]),
+            "delta": delta, "width": _column(width), "raw": raw}
+
+
+def _expand_serials(col: Any, count: int) -> list:
+    if type(col) is not dict or "delta" not in col:
+        return _expand(col, "serial", count)
+    letters = col.get("letters")
+    lengths = _expand(col.get("letterCount"), "serial.letterCount", count)
+    if type(letters) is not str:
+        raise ProtocolError("column 'serial': 'letters' must be a string")
+    prefix = []
+    pos = 0
+    for n in lengths:
+        if type(n) is not int or not 0 <= n <= 4:
+            raise ProtocolError("column 'serial': bad letter count")
+        prefix.append(letters[pos:pos + n])
+        pos += n
+    if pos != len(letters):
+        raise ProtocolError("column 'serial': letters and letter counts disagree")
+    delta = _expand(col.get("delta"), "serial.delta", count)
+    width = _expand(col.get("width"), "serial.width", count)
+    raw = col.get("raw", {})
+    if type(raw) is not dict:
+        raise ProtocolError("column 'serial': 'raw' must be an object")
+    out = []
+    prev = 0
+    for i in range(count):
+        w = width[i]
+        if w == 0:
+            serial = raw.get(str(i))
+            if type(serial) is not str:
+                raise ProtocolError(f"column 'serial': serial {i} is missing")
+            out.append(serial)
+            continue
+        d, p = delta[i], prefix[i]
+        if type(d) is not int or type(w) is not int or not 0 < w <= 12 or type(p) is not str:
+            raise ProtocolError(f"column 'serial': serial {i} is malformed")
+        prev += d
+        if not 0 <= prev < 10 ** w:
+            raise ProtocolError(f"column 'serial': serial {i} does not fit its width")
+        out.append(f"{p}{prev:0{w}d}")
+    return out
+
+
 def encode_notes(notes: list[NoteRecord]) -> dict:
     cols = {
-        "serial": [n.serial for n in notes], "value": [n.value for n in notes],
+        "serial": _serial_column([n.serial for n in notes]), "value": [n.value for n in notes],
         "tsn": [n.tsn for n in notes], "unit": [n.unit for n in notes],
         "event": [n.event for n in notes],
     }
-    return {"count": len(notes), "columns": {k: _column(v) for k, v in cols.items()}}
+    return {"count": len(notes), "columns": {k: v if k == "serial" else _column(v) for k, v in cols.items()}}
 
 
 def _page_columns(page: dict, fields: tuple[str, ...]) -> tuple[int, dict[str, list]]:
@@ -113,7 +186,10 @@ def decode_transactions(page: dict) -> list[dict]:
 
 
 def decode_notes(page: dict) -> list[dict]:
-    count, c = _page_columns(page, NOTE_FIELDS)
+    cols = page.get("columns")
+    serial = cols.get("serial") if type(cols) is dict else None
+    count, c = _page_columns(page, NOTE_FIELDS[1:])
+    c["serial"] = _expand_serials(serial, count)
     return [
         {"serial": c["serial"][i], "value": _money(c["value"][i], f"note {i} of a page"),
          "tsn": c["tsn"][i], "unit": c["unit"][i], "event": c["event"][i]}

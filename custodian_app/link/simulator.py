@@ -16,6 +16,7 @@ symlink), reboot (the session is forgotten, the cycle is kept).
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import select
@@ -38,6 +39,8 @@ from custodian_app.link.framer import (ACCEPT, ACK, CONNECT, DATA, DISCONNECT, N
                                        PONG, REFUSE, Deframer)
 from custodian_app.link.messages import Message
 from custodian_app.link.session import PROTOCOL
+
+log = logging.getLogger(__name__)
 
 LINE_SPEEDS = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
 AGENT = "custodian-atm-sim 1.0"
@@ -149,6 +152,7 @@ class SimStats:
     cancelled: int = 0
     exchanges: int = 0
     names: list[str] = field(default_factory=list)
+    cursors: list[tuple[str, int]] = field(default_factory=list)  # (read command, cursor asked)
 
 
 class AtmSimulator:
@@ -316,6 +320,7 @@ class AtmSimulator:
                     continue
                 self._step()
         except BaseException as exc:  # kept for the tests and the command line to report
+            log.exception("the ATM simulator stopped on an error")
             self.error = exc
         finally:
             self._close_port()
@@ -361,7 +366,11 @@ class AtmSimulator:
             try:
                 data = port.read()
             except OSError:
-                data = b""
+                # the device went away under us (e.g. socat ended): close it, and reopen it
+                # after a pause rather than spin on a dead descriptor
+                self._close_port()
+                self._reset_line()
+                return
             if data:
                 self._receive(data, now)
         self._deliver(now)
@@ -449,15 +458,18 @@ class AtmSimulator:
         sent = self.stats.bytes_out
         if f.stall_after is not None and "stall" not in self._fired and sent >= f.stall_after:
             self._fired.add("stall")
+            log.info("simulated ATM: stalling for %.1f s after %d bytes", f.stall_seconds, sent)
             self.stats.stalls += 1
             self._stalled_until = now + f.stall_seconds
         if f.disconnect_after is not None and "disconnect" not in self._fired and sent >= f.disconnect_after:
             self._fired.add("disconnect")
+            log.info("simulated ATM: cable pulled after %d bytes", sent)
             self.stats.disconnects += 1
             self._close_port()
             self._reset_line()
         if f.reboot_after is not None and "reboot" not in self._fired and sent >= f.reboot_after:
             self._fired.add("reboot")
+            log.info("simulated ATM: rebooting after %d bytes", sent)
             self.stats.reboots += 1
             self._reset_line()
             self._ignore_until = now + f.reboot_seconds
@@ -664,6 +676,7 @@ class AtmSimulator:
             return
         size = min(size, MAX_PAGE)
         total = len(items)
+        self.stats.cursors.append((cmd.name, cursor))
         while cursor < total:
             end = min(total, cursor + size)
             page = encode(items[cursor:end])

@@ -33,7 +33,7 @@ from custodian_app.domain.money import format_amount
 from custodian_app.store import audit as audit_mod
 from custodian_app.store import models as m
 from custodian_app.store.audit import AuditRecord, AuditVerification
-from custodian_app.store.database import describe
+from custodian_app.store.database import READ_ONLY_OPTION, describe
 from custodian_app.store.errors import (
     AccountDisabled,
     AccountLocked,
@@ -62,6 +62,8 @@ from custodian_app.store.records import (
 
 MAX_FAILED_SIGN_INS = 5
 LOCKOUT = timedelta(minutes=15)
+# A sign-in proves presence for this long: opening, resuming or signing a clearing needs one.
+SIGN_IN_VALID = timedelta(hours=12)
 
 # Which step may follow which. Going back is allowed only where the clearing needs it: a
 # recount after the mismatch list was seen, a second fetch of the backend ledger.
@@ -127,6 +129,8 @@ class Store:
                  lockout: timedelta = LOCKOUT) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(engine.execution_options(**{READ_ONLY_OPTION: True}),
+                                           expire_on_commit=False)
         self._hasher = hasher or PasswordHasher()
         self._clock = clock
         self.host = host or socket.gethostname() or "unknown-pc"
@@ -163,7 +167,7 @@ class Store:
     def _tx(self, *, write: bool = True) -> Iterator[Session]:
         """One transaction; commits at the end, rolls back on any error."""
         try:
-            with self._sessions.begin() as s:
+            with (self._sessions if write else self._read_sessions).begin() as s:
                 if write:
                     self._lock_chain(s)
                 yield s
@@ -176,10 +180,14 @@ class Store:
             ) from exc
 
     def _lock_chain(self, s: Session) -> m.AuditHead:
+        head = s.info.get("audit_head")
+        if head is not None:  # already locked in this transaction
+            return head
         head = s.scalar(select(m.AuditHead).where(m.AuditHead.id == 1).with_for_update())
         if head is None:
             raise StoreError("the audit chain's head record is missing: the audit log was "
                              "tampered with; run 'custodian-app audit verify' and call IT")
+        s.info["audit_head"] = head
         return head
 
     # -- audit ---------------------------------------------------------------------------------
@@ -187,7 +195,7 @@ class Store:
     def _audit(self, s: Session, action: str, *, actor: str | None = None,
                session_id: int | None = None, terminal_id: str | None = None,
                detail: dict[str, Any] | None = None, host: str | None = None) -> AuditRecord:
-        head = self._lock_chain(s)  # already held: a no-op re-read inside the transaction
+        head = self._lock_chain(s)  # taken when the transaction began
         seq = head.last_seq + 1
         at = self._now()
         detail_json = audit_mod.clean_detail(detail)
@@ -385,6 +393,9 @@ class Store:
         row = self._user_row(s, who.username)
         if row.disabled:
             raise CustodyError(f"{what} {who.username!r} is disabled")
+        # The record must come from a real, recent sign-in recorded in the database.
+        if row.last_sign_in_at is None or row.last_sign_in_at < self._now() - SIGN_IN_VALID:
+            raise CustodyError(f"{what} {who.username!r} must sign in again")
         if row.role != role:
             raise CustodyError(f"{what} must have the {role} role; {who.username!r} is "
                                f"{row.role}")
@@ -601,21 +612,20 @@ class Store:
                           ledger: formats.AtmLedger) -> int:
         if not ledger.notes:
             return 0
-        by_tsn = {t.tsn: t for t in ledger.transactions}
-        rows = []
-        for n in ledger.notes:
-            tx = by_tsn.get(n.tsn) if n.tsn is not None else None
-            card = tx.card if tx is not None else None
-            rows.append({
-                "session_id": row.id, "terminal_id": row.terminal_id,
-                "cycle_id": ledger.cycle_id, "serial": n.serial, "serial_length": len(n.serial),
-                "unreadable": "?" in n.serial, "value": n.value, "currency": ledger.currency,
-                "tsn": n.tsn, "unit": n.unit, "event": n.event, "card": card,
-                "card_key": card[:6] + card[-4:] if card else None,
-                "tx_time": _parse_time(tx.time) if tx is not None else None,
-                # the ATM's local date, as a customer names the day
-                "tx_date": date.fromisoformat(tx.time[:10]) if tx is not None else None,
-            })
+        # What every note of a transaction shares, worked out once per transaction.
+        no_tx = {"card": None, "card_key": None, "tx_time": None, "tx_date": None}
+        by_tsn = {t.tsn: {"card": t.card, "card_key": t.card[:6] + t.card[-4:],
+                          "tx_time": _parse_time(t.time),
+                          # the ATM's local date, as a customer names the day
+                          "tx_date": date.fromisoformat(t.time[:10])}
+                  for t in ledger.transactions}
+        base = {"session_id": row.id, "terminal_id": row.terminal_id,
+                "cycle_id": ledger.cycle_id, "currency": ledger.currency}
+        rows = [{**base, **(by_tsn.get(n.tsn, no_tx) if n.tsn is not None else no_tx),
+                 "serial": n.serial, "serial_length": len(n.serial),
+                 "unreadable": "?" in n.serial, "value": n.value, "tsn": n.tsn,
+                 "unit": n.unit, "event": n.event}
+                for n in ledger.notes]
         conn = s.connection()
         table = m.Banknote.__table__
         for start in range(0, len(rows), 5000):  # executemany in batches: bounded memory

@@ -86,4 +86,14 @@ def test_ca(tmp_path_factory):
         "extendedKeyUsage=serverAuth\n")
     run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
         "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "server.ext")
-    return {"ca": d / "ca.pem", "cert": d / "server.pem", "key": d / "server.key"}
+    # a client certificate for mutual TLS (the branch PC), and one from a CA nobody trusts
+    run("req", *ec, "-keyout", "client.key", "-out", "client.csr", "-subj", "/CN=branch-pc-0001")
+    (d / "client.ext").write_text("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+                                  "extendedKeyUsage=clientAuth\n")
+    run("x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "client.pem", "-days", "2", "-extfile", "client.ext")
+    run("req", "-x509", *ec, "-keyout", "rogue.key", "-out", "rogue.pem", "-days", "2",
+        "-subj", "/CN=rogue")
+    return {"ca": d / "ca.pem", "cert": d / "server.pem", "key": d / "server.key",
+            "client_cert": d / "client.pem", "client_key": d / "client.key",
+            "rogue_cert": d / "rogue.pem", "rogue_key": d / "rogue.key"}

@@ -113,16 +113,16 @@ def test_simulate_host_serves_until_stopped(tmp_path, stop_signal):
     path = tmp_path / "host.json"
     path.write_bytes(formats.dumps(formats.host_ledger_to_dict(ledger)))
     proc, url = _start_simulate_host("--ledger", str(path), "--port", "0", "--token", TOKEN,
-                                     "--page-size", "8", "--fail-first", "1")
+                                     "--page-size", "8", "--fail-first", "1", "--cut-first", "1")
     try:
         assert url.startswith("http://127.0.0.1:")
         client = BackendClient(url, token=TOKEN, backoff=0.01)
-        assert client.fetch_ledger(T, C) == ledger  # through one 500, then four pages
+        assert client.fetch_ledger(T, C) == ledger  # through one 500 and one lost connection, then four pages
     finally:
         proc.send_signal(stop_signal)
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
-    assert "stopped after 5 request(s)" in err
+    assert "stopped after 6 request(s)" in err
 
 
 def test_simulate_host_refuses_a_bad_ledger_file(tmp_path):
@@ -146,3 +146,56 @@ def test_import_host_writes_the_ledger_or_nothing(tmp_path):
     assert not out.exists()
     done = run("import-host", str(src.with_name("settle.csv").with_suffix(".txt")), "--out", str(out))
     assert done.returncode == 2 and "cannot read the file" in done.stderr
+
+
+def test_fetch_host_takes_url_and_token_from_the_settings(simulator, tmp_path):
+    from custodian_app.config import Settings, save_settings
+
+    ledger = make_ledger(7)
+    sim = simulator([ledger])
+    save_settings(Settings(backend_url=sim.base_url, backend_token=TOKEN))
+    out = tmp_path / "host.json"
+    done = run("fetch-host", "--terminal", T, "--cycle", C, "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert formats.parse_host_ledger(out.read_bytes()) == ledger
+    # the configured token goes only to the configured backend, never to another --url
+    other = simulator([ledger])
+    done = run("fetch-host", "--url", other.base_url, "--terminal", T, "--cycle", C, "--out", str(out))
+    assert done.returncode == 2 and "refused the token" in done.stderr
+    assert other.requests[0].authorized is False
+
+
+def test_simulate_host_over_mutual_tls_and_fetch_host_with_a_client_certificate(test_ca, tmp_path):
+    ledger = make_ledger(9)
+    path = tmp_path / "host.json"
+    path.write_bytes(formats.dumps(formats.host_ledger_to_dict(ledger)))
+    proc, url = _start_simulate_host("--ledger", str(path), "--token", TOKEN,
+                                     "--tls-cert", str(test_ca["cert"]), "--tls-key", str(test_ca["key"]),
+                                     "--tls-client-ca", str(test_ca["ca"]))
+    out = tmp_path / "fetched.json"
+    try:
+        assert url.startswith("https://127.0.0.1:")
+        base = ["fetch-host", "--url", url, "--terminal", T, "--cycle", C, "--token", TOKEN,
+                "--ca-bundle", str(test_ca["ca"]), "--retries", "0", "--out", str(out)]
+        without = run(*base)
+        assert without.returncode == 3 and not out.exists()
+        done = run(*base, "--client-cert", str(test_ca["client_cert"]), "--client-key",
+                   str(test_ca["client_key"]))
+        assert done.returncode == 0, done.stderr
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert formats.parse_host_ledger(out.read_bytes()) == ledger
+
+
+def test_simulate_host_serves_a_settlement_csv(tmp_path):
+    src = tmp_path / "settle.csv"
+    src.write_bytes(CHINESE.encode("gb18030"))
+    proc, url = _start_simulate_host("--ledger", str(src))
+    try:
+        assert BackendClient(url).fetch_ledger(T, C) == expected_ledger()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err

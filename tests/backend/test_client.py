@@ -439,3 +439,152 @@ def test_errors_belong_to_the_custodian_tree():
                      BackendAuthError, BackendNotFound, BackendRequestError, BackendReplyError,
                      BackendMismatch, BackendCancelled):
         assert issubclass(exc_type, BackendError) and issubclass(exc_type, CustodianError)
+
+
+def test_a_redirect_is_not_followed(simulator):
+    sim = simulator()
+    sim.serve_raw(T, C, b"", status=302)
+    with pytest.raises(BackendRequestError, match="redirects are not followed") as info:
+        client(sim, retries=3).fetch_ledger(T, C)
+    assert info.value.status == 302
+    assert sim.request_count() == 1
+
+
+def test_health_at_a_wrong_url_says_to_check_it(simulator):
+    sim = simulator()
+    c = BackendClient(sim.base_url + "/not-the-api", token=TOKEN, retries=3, backoff=0.01)
+    with pytest.raises(BackendRequestError, match="does not exist .HTTP 404.; check the backend URL"):
+        c.health()
+    assert sim.request_count() == 1
+
+
+def test_a_client_from_the_settings(simulator, ledger, test_ca):
+    from custodian_app.config import Settings
+
+    sim = simulator([ledger], ssl_context=tls_context(test_ca["cert"], test_ca["key"]))
+    settings = Settings(backend_url=sim.base_url, backend_token=TOKEN,
+                        backend_ca_bundle=str(test_ca["ca"]), backend_timeout=7.0)
+    c = BackendClient.from_settings(settings, retries=0)
+    assert (c.timeout, c.retries, c.ca_bundle) == (7.0, 0, str(test_ca["ca"]))
+    assert c.fetch_ledger(T, C) == ledger
+    with pytest.raises(BackendError, match="no backend URL is configured"):
+        BackendClient.from_settings(Settings())
+
+
+def test_a_connection_lost_mid_body_is_retried(simulator):
+    big = make_ledger(40)
+    sim = simulator([big], page_size=10, faults=Faults(cut_first=2))
+    seen = []
+    assert client(sim, retries=2).fetch_ledger(T, C, progress=lambda *a: seen.append(a)) == big
+    assert sim.request_count(LEDGER_PATH) == 6  # two cut, then four pages
+    assert seen[-1][1:] == (4, 4)
+
+
+def test_a_connection_lost_mid_body_every_time_is_unreachable(simulator):
+    sim = simulator(faults=Faults(cut_first=10))
+    with pytest.raises(BackendUnreachable, match="IncompleteRead"):
+        client(sim, retries=1).fetch_ledger(T, C)
+
+
+def test_mutual_tls_with_the_simulator(simulator, test_ca, ledger):
+    sim = simulator([ledger], ssl_context=tls_context(test_ca["cert"], test_ca["key"],
+                                                      client_ca=test_ca["ca"]))
+    base = {"ca_bundle": test_ca["ca"], "retries": 0}
+    # asyncio's TLS hangs up without sending the TLS alert: the client only sees a lost connection
+    with pytest.raises(BackendUnreachable):
+        client(sim, **base).fetch_ledger(T, C)
+    with pytest.raises(BackendUnreachable):
+        client(sim, client_cert=test_ca["rogue_cert"], client_key=test_ca["rogue_key"],
+               **base).fetch_ledger(T, C)
+    assert sim.request_count() == 0  # refused at the handshake
+    good = client(sim, client_cert=test_ca["client_cert"], client_key=test_ca["client_key"], **base)
+    assert good.fetch_ledger(T, C) == ledger
+
+
+def test_a_refused_client_certificate_is_named_and_not_retried(test_ca):
+    """Against a TLS server whose refusal reaches the client as an alert (TLS 1.2, as many bank
+    gateways still speak): a plain ssl socket server on loopback that requires a client
+    certificate from the test CA."""
+    import socket
+    import ssl
+
+    ctx = tls_context(test_ca["cert"], test_ca["key"], client_ca=test_ca["ca"])
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)  # so that the accept loop notices the end of the test
+    port = listener.getsockname()[1]
+    handshakes = []
+    over = threading.Event()
+
+    def serve():
+        while not over.is_set():
+            try:
+                raw, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with raw:
+                raw.settimeout(5)
+                try:
+                    with ctx.wrap_socket(raw, server_side=True) as tls:
+                        tls.recv(1024)
+                        handshakes.append("ok")
+                except (ssl.SSLError, OSError):
+                    handshakes.append("refused")
+
+    server = threading.Thread(target=serve)
+    server.start()
+    try:
+        for options in ({}, {"client_cert": test_ca["rogue_cert"], "client_key": test_ca["rogue_key"]}):
+            c = BackendClient(f"https://127.0.0.1:{port}", token=TOKEN, ca_bundle=test_ca["ca"],
+                              retries=3, backoff=0.01, timeout=5, **options)
+            with pytest.raises(BackendTLSError, match="refused the TLS connection .*client certificate"):
+                c.fetch_ledger(T, C)
+    finally:
+        over.set()
+        server.join(10)
+        listener.close()
+    assert handshakes == ["refused", "refused"]  # one try each: not retried
+
+
+def test_a_bad_client_certificate_is_a_clear_error(tmp_path, test_ca):
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a certificate")
+    with pytest.raises(BackendError, match="client certificate .* cannot be loaded"):
+        BackendClient("https://backend.bank.example", ca_bundle=test_ca["ca"], client_cert=bad)
+    with pytest.raises(BackendError, match="client key without a client certificate"):
+        BackendClient("https://backend.bank.example", client_key=bad)
+
+
+def test_a_ledger_that_changes_between_pages_is_fetched_again_whole(simulator):
+    before, after = make_ledger(30), make_ledger(33)
+    sim = simulator([before], page_size=10)
+    changed = []
+
+    def progress(received, pages_done, pages_total):
+        if pages_done == 1 and not changed:  # the backend books three more records now
+            changed.append(sim.add_ledger(after))
+
+    got = client(sim).fetch_ledger(T, C, progress=progress)
+    assert got == after  # never a mix of the two
+    assert [r.status for r in sim.requests] == [200, 400, 200, 200, 200, 200]
+
+
+def test_a_ledger_that_keeps_changing_is_refused(simulator):
+    sim = simulator([make_ledger(30)], page_size=10)
+    n = [30]
+
+    def progress(received, pages_done, pages_total):
+        if pages_done == 1:
+            n[0] += 1
+            sim.add_ledger(make_ledger(n[0]))
+
+    with pytest.raises(BackendReplyError, match="kept changing"):
+        client(sim).fetch_ledger(T, C, progress=progress)
+
+
+def test_a_simulator_on_a_busy_port_says_so_and_leaks_nothing(simulator):
+    first = simulator()
+    second = BackendSimulator([make_ledger()], port=first.port)
+    with pytest.raises(BackendError, match=f"could not start on 127.0.0.1:{first.port}"):
+        second.start()
+    second.stop()  # harmless after a failed start

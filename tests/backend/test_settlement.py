@@ -218,3 +218,9 @@ def test_local_times_take_the_files_utc_offset(tmp_path):
     ledger = import_settlement(write(tmp_path, text))
     assert ledger.transactions[0].time == "2026-11-20T09:12:04+09:00"
     assert ledger.transactions[1].time == "2026-11-20T09:20:11+08:00"  # had its own offset
+
+
+def test_spreadsheet_style_cells_keep_their_leading_zeros(tmp_path):
+    text = ENGLISH.replace("632409000117,000101,", '="632409000117",="000101", ').replace(
+        "622202******5678,500.00", " 622202******5678 , 500.00 ")
+    assert import_settlement(write(tmp_path, text)) == expected_ledger()

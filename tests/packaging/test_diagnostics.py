@@ -47,7 +47,8 @@ def test_bundle_has_logs_versions_settings_and_ports_but_no_secret(tmp_path):
     with open(paths.logs_dir() / "custodian-app.log.1", "w", encoding="utf-8") as fh:
         fh.write(f"old version wrote card {PAN} and Bearer {TOKEN} and pa55word\n")
 
-    out = export_diagnostics(tmp_path / "support" / "diag.zip")
+    out = export_diagnostics(tmp_path / "support" / "diag.zip",
+                             extra={"qt_runtime": "6.11.3", "page": f"reconcile {PAN}"})
     texts = bundle_texts(out)
     names = {n.removeprefix("custodian-diagnostics/") for n in texts}
     assert {"README.txt", "summary.json", "versions.txt", "settings.json", "serial-ports.json",
@@ -61,6 +62,7 @@ def test_bundle_has_logs_versions_settings_and_ports_but_no_secret(tmp_path):
     assert v["custodian-app"] and v["python"].startswith(sys.version.split()[0])
     for component in ("PySide6", "SQLAlchemy", "reportlab", "pyserial", "Qt"):
         assert v[component], component
+    assert summary["extra"] == {"qt_runtime": "6.11.3", "page": "reconcile <19 digits withheld>"}
     assert summary["paths"]["database_url"] == "postgresql+psycopg://cust:***@db.bank.example/custodian"
 
     settings = json.loads(texts["custodian-diagnostics/settings.json"])
@@ -180,3 +182,25 @@ def test_other_errors_say_what_to_check(exc, platform_name, expected):
     text = explain_port_error("/dev/ttyUSB0" if platform_name != "win32" else "COM3", exc, platform_name=platform_name)
     assert expected in text
     assert PAN not in text
+
+
+def test_the_links_own_errors_are_explained():
+    from custodian_app.link.errors import LinkClosed, LinkTimeout, PortError
+
+    def port_error(code, text):
+        try:
+            try:
+                raise serial.SerialException(code, text)
+            except serial.SerialException as cause:
+                raise PortError(f"cannot open serial port /dev/ttyUSB0: {cause}") from cause
+        except PortError as exc:
+            return exc
+
+    locked = port_error(errno.EAGAIN, "Could not exclusively lock port /dev/ttyUSB0: [Errno 11] "
+                                      "Resource temporarily unavailable")
+    assert "busy" in explain_port_error("/dev/ttyUSB0", locked, platform_name="linux")
+    denied = port_error(errno.EACCES, "could not open port /dev/ttyUSB0: [Errno 13] Permission denied")
+    assert "dialout" in explain_port_error("/dev/ttyUSB0", denied, platform_name="linux")
+    assert "unplugged" in explain_port_error("/dev/ttyUSB0", LinkClosed("the port went away"), platform_name="linux")
+    assert "did not answer" in explain_port_error("/dev/ttyUSB0", LinkTimeout("no reply in 5 s"),
+                                                  platform_name="linux")

@@ -152,3 +152,42 @@ def test_packaging_doc_gives_the_build_steps_and_the_figures():
     text = (ROOT / "docs" / "packaging.md").read_text(encoding="utf-8")
     for needle in ("makensis", "packaging/build-linux.sh", "ci-bundle-check", "dialout", "MB"):
         assert needle in text, needle
+
+
+def test_linux_install_script_stages_installs_and_uninstalls(tmp_path):
+    """install.sh against a stand-in bundle, staged with DESTDIR (no root, no system change)."""
+    bundle = tmp_path / "custodian-app"
+    (bundle / "_internal" / "resources").mkdir(parents=True)
+    (bundle / "_internal" / "resources" / "catalogue.json").write_text("{}", encoding="utf-8")
+    program = bundle / "custodian-app"
+    program.write_text("#!/bin/sh\necho custodian-app 0.0-test\n", encoding="utf-8")
+    program.chmod(0o755)
+    (bundle / "share" / "applications").mkdir(parents=True)
+    shutil.copy(PACKAGING / "linux" / "custodian-app.desktop", bundle / "share" / "applications")
+    (bundle / "share" / "custodian-app").mkdir()
+    shutil.copy(PACKAGING / "settings.example.toml", bundle / "share" / "custodian-app")
+    (bundle / "share" / "icons" / "hicolor" / "48x48" / "apps").mkdir(parents=True)
+    shutil.copy(ICONS / "custodian-app-48.png", bundle / "share" / "icons" / "hicolor" / "48x48" / "apps" / "custodian-app.png")
+    shutil.copy(PACKAGING / "linux" / "install.sh", bundle / "install.sh")
+
+    stage = tmp_path / "stage"
+    env = {"PATH": "/usr/bin:/bin", "DESTDIR": str(stage)}
+    for _ in range(2):  # the second run is an upgrade over the first
+        proc = subprocess.run(["bash", str(bundle / "install.sh")], env=env, capture_output=True, text=True,
+                              timeout=60)
+        assert proc.returncode == 0, proc.stderr
+    installed = stage / "opt" / "custodian-app"
+    assert subprocess.run([str(installed / "custodian-app")], capture_output=True, text=True,
+                          timeout=30).stdout.strip() == "custodian-app 0.0-test"
+    assert (installed / "_internal" / "resources" / "catalogue.json").is_file()
+    assert not (stage / "opt" / "custodian-app.new").exists() and not (stage / "opt" / "custodian-app.old").exists()
+    assert (stage / "usr" / "local" / "bin" / "custodian-app").readlink() == Path("/opt/custodian-app/custodian-app")
+    assert (stage / "usr" / "share" / "applications" / "custodian-app.desktop").is_file()
+    assert (stage / "usr" / "share" / "icons" / "hicolor" / "48x48" / "apps" / "custodian-app.png").is_file()
+    assert (stage / "etc" / "custodian-app" / "settings.example.toml").is_file()
+
+    proc = subprocess.run(["bash", str(bundle / "install.sh"), "--uninstall"], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert not installed.exists() and not (stage / "usr" / "local" / "bin" / "custodian-app").is_symlink()
+    assert (stage / "etc" / "custodian-app" / "settings.example.toml").is_file()  # IT's folder kept

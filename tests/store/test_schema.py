@@ -87,3 +87,25 @@ def test_evidence_and_audit_rows_cannot_be_updated_or_deleted(store, crew):
             with store.engine.begin() as conn:
                 conn.execute(text(sql))
     assert store.verify_audit().ok
+
+
+def test_the_fast_open_path_knows_the_newest_migration():
+    from custodian_app.store.database import HEAD_REVISION
+
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD_REVISION
+
+
+def test_the_settings_file_names_the_database_when_nothing_else_does(monkeypatch, tmp_path):
+    target = tmp_path / "from-settings.sqlite3"
+    paths.config_file().write_text(f'[database]\nurl = "sqlite:///{target}"\n', encoding="utf-8")
+    monkeypatch.setenv("CUSTODIAN_SYSTEM_CONFIG", str(tmp_path / "no-system.toml"))
+    assert resolve_url() == f"sqlite:///{target}"
+    monkeypatch.setenv("CUSTODIAN_DB", "sqlite:///env-wins.sqlite3")
+    assert resolve_url() == "sqlite:///env-wins.sqlite3"
+
+
+def test_a_broken_settings_file_is_a_clear_store_error(monkeypatch, tmp_path):
+    paths.config_file().write_text("[database\nurl = 1\n", encoding="utf-8")
+    monkeypatch.setenv("CUSTODIAN_SYSTEM_CONFIG", str(tmp_path / "no-system.toml"))
+    with pytest.raises(DatabaseUnavailable, match="cannot tell which database"):
+        open_store()

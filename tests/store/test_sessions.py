@@ -297,3 +297,16 @@ def test_history_lists_clearings_newest_first(store, crew):
     b = store.open_session("NJ-0002", crew.alice, crew.bob)
     assert [h.id for h in store.history()] == [b.id, a.id]
     assert [h.id for h in store.history(terminal_id="NJ-0001")] == [a.id]
+
+
+def test_a_sign_in_is_proof_of_presence_for_a_limited_time(clocked_store):
+    store = clocked_store
+    store.add_user("alice", PASSWORD, "custodian")
+    store.add_user("bob", PASSWORD, "custodian")
+    alice, bob = store.authenticate("alice", PASSWORD), store.authenticate("bob", PASSWORD)
+    store.clock.advance(hours=13)
+    with pytest.raises(CustodyError, match="must sign in again"):
+        store.open_session("NJ-0001", alice, bob)
+    bob = store.authenticate("bob", PASSWORD)
+    alice = store.authenticate("alice", PASSWORD)
+    assert store.open_session("NJ-0001", alice, bob).state == "signed_in"

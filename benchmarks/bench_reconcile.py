@@ -1,0 +1,185 @@
+"""Benchmark: ``custodian-app reconcile`` end to end against the reference a data engineer would
+reach for (orjson parsing + datacompy on pandas, ``join_columns=['tsn']``), in the same run.
+
+    .venv/bin/python benchmarks/bench_reconcile.py [--sizes 10000,100000,1000000] [--data DIR]
+
+For each size a cycle with the banknote trail (~9 notes a transaction) and a realistic handful
+of faults is generated once (kept in --data). Then, each in its own fresh process:
+
+* ours: the real command (``python -m custodian_app reconcile --atm --host --out``), wall
+  time from spawn to exit, and the same work in-process split into phases;
+* reference: ``orjson.loads`` of both files, ``pandas.DataFrame`` of the transactions,
+  ``datacompy.PandasCompare(atm_df, host_df, join_columns=['tsn'])``.
+
+Peak memory is each child's ru_maxrss (os.wait4). The goal (issue 2): the whole command at
+least 2x faster than the reference's parsing + compare alone (DataFrame building not counted).
+Timings on a shared machine are noisy: --repeat N keeps each figure's best of N runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run_child(args: list[str]) -> tuple[float, int, str]:
+    """(wall seconds, peak RSS in MB as the child reports it, stdout) of one child process."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = proc.communicate()
+    wall = time.perf_counter() - t0
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"child failed ({proc.returncode}): {' '.join(args)}\n{err.decode()}")
+    peak = int(out.decode().rsplit("PEAK_RSS_KB=", 1)[1].split()[0]) // 1024 if b"PEAK_RSS_KB=" in out else -1
+    return wall, peak, out.decode()
+
+
+def _spawn_measured(args: list[str]) -> tuple[float, int]:
+    """Wall time and peak RSS (MB) of a command we cannot instrument (the real CLI)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"command failed ({proc.returncode}): {' '.join(args)}\n{err}")
+    return wall, usage.ru_maxrss // 1024
+
+
+def child_ours(data: Path) -> None:
+    import resource
+
+    from custodian_app import files
+    from custodian_app.catalogue_data import load_catalogue
+    from custodian_app.domain import formats
+    from custodian_app.domain.reconcile import reconcile
+
+    cat = load_catalogue()
+    t = {}
+    t0 = time.perf_counter()
+    atm = formats.parse_atm_ledger(files.read_bytes(data / "atm.json"), "atm.json")
+    t1 = time.perf_counter()
+    host = formats.parse_host_ledger(files.read_bytes(data / "host.json"), "host.json")
+    t2 = time.perf_counter()
+    result = reconcile(atm, host, catalogue=cat)
+    t3 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        files.write_atomic(Path(tmp) / "result.json", formats.dumps(formats.result_to_dict(result), indent=True))
+    t4 = time.perf_counter()
+    t.update(parse_atm=t1 - t0, parse_host=t2 - t1, reconcile=t3 - t2, write=t4 - t3,
+             mismatches=len(result.mismatches))
+    print(json.dumps(t))
+    print(f"PEAK_RSS_KB={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}")
+
+
+def child_reference(data: Path) -> None:
+    import resource
+    import warnings
+
+    import orjson
+
+    warnings.simplefilter("ignore")
+    t0 = time.perf_counter()
+    atm = orjson.loads((data / "atm.json").read_bytes())
+    host = orjson.loads((data / "host.json").read_bytes())
+    t1 = time.perf_counter()
+    import datacompy
+    import pandas as pd
+
+    t1b = time.perf_counter()
+    atm_df = pd.DataFrame(atm["transactions"])
+    host_df = pd.DataFrame(host["transactions"])
+    t2 = time.perf_counter()
+    cmp = datacompy.PandasCompare(atm_df, host_df, join_columns=["tsn"])
+    t3 = time.perf_counter()
+    print(json.dumps({"parse": t1 - t0, "dataframes": t2 - t1b, "compare": t3 - t2,
+                      "only_atm": len(cmp.df1_unq_rows), "only_host": len(cmp.df2_unq_rows)}))
+    print(f"PEAK_RSS_KB={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}")
+
+
+def ensure_data(base: Path, size: int) -> Path:
+    d = base / f"n{size}"
+    if (d / "atm.json").exists() and (d / "host.json").exists():
+        return d
+    d.mkdir(parents=True, exist_ok=True)
+    sys.path.insert(0, str(ROOT))
+    from custodian_app.domain.generator import build_documents
+
+    t0 = time.perf_counter()
+    docs = build_documents(2026, size, "realistic")
+    (d / "atm.json").write_bytes(docs.atm)
+    (d / "host.json").write_bytes(docs.host)
+    print(f"  generated {size:,} transactions ({len(docs.atm) / 1e6:.0f} MB ATM ledger) "
+          f"in {time.perf_counter() - t0:.1f} s", flush=True)
+    return d
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="10000,100000,1000000")
+    ap.add_argument("--data", default=str(Path(tempfile.gettempdir()) / "custodian-bench"))
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--child", choices=["ours", "reference"])
+    ap.add_argument("dir", nargs="?")
+    args = ap.parse_args()
+    if args.child:
+        (child_ours if args.child == "ours" else child_reference)(Path(args.dir))
+        return
+
+    py = sys.executable
+    me = str(Path(__file__).resolve())
+    rows = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        print(f"size {size:,}", flush=True)
+        d = ensure_data(Path(args.data), size)
+        best: dict[str, float] = {}
+        peaks: dict[str, int] = {}
+        phases: dict = {}
+        ref: dict = {}
+        for _ in range(args.repeat):
+            with tempfile.TemporaryDirectory() as tmp:
+                wall, peak = _spawn_measured([py, "-m", "custodian_app", "reconcile", "--atm", str(d / "atm.json"),
+                                              "--host", str(d / "host.json"), "--out", str(Path(tmp) / "r.json"),
+                                              "--quiet"])
+            if wall < best.get("command", 1e9):
+                best["command"], peaks["command"] = wall, peak
+            _, peak, out = _run_child([py, me, "--child", "ours", str(d)])
+            p = json.loads(out.splitlines()[0])
+            if not phases or sum(v for k, v in p.items() if k != "mismatches") < sum(
+                    v for k, v in phases.items() if k != "mismatches"):
+                phases, peaks["phases"] = p, peak
+            _, peak, out = _run_child([py, me, "--child", "reference", str(d)])
+            r = json.loads(out.splitlines()[0])
+            if not ref or r["parse"] + r["compare"] < ref["parse"] + ref["compare"]:
+                ref, peaks["reference"] = r, peak
+        ref_goal = ref["parse"] + ref["compare"]
+        ratio = ref_goal / best["command"]
+        rows.append((size, best["command"], phases, ref, ratio, peaks))
+        print(f"  ours: command {best['command']:.2f} s (peak {peaks['command']} MB); in-process "
+              f"parse ATM {phases['parse_atm']:.2f} + host {phases['parse_host']:.2f} + reconcile "
+              f"{phases['reconcile']:.2f} + write {phases['write']:.3f} s; {phases['mismatches']} mismatches")
+        print(f"  reference: orjson {ref['parse']:.2f} + DataFrames {ref['dataframes']:.2f} + datacompy "
+              f"{ref['compare']:.2f} s (peak {peaks['reference']} MB)")
+        print(f"  orjson + datacompy = {ref_goal:.2f} s; ours {best['command']:.2f} s -> {ratio:.2f}x "
+              f"({'goal met' if ratio >= 2 else 'GOAL MISSED'}: >= 2x)", flush=True)
+
+    print("\n| transactions | ours: command (s) | ours peak (MB) | orjson parse (s) | datacompy compare (s) "
+          "| reference parse+compare (s) | reference peak (MB) | speed-up |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for size, cmd, phases, ref, ratio, peaks in rows:
+        print(f"| {size:,} | {cmd:.2f} | {peaks['command']} | {ref['parse']:.2f} | {ref['compare']:.2f} | "
+              f"{ref['parse'] + ref['compare']:.2f} | {peaks['reference']} | {ratio:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()

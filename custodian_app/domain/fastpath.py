@@ -1,0 +1,418 @@
+"""The readers' fast path for big ledgers: the same rules, checked a column at a time.
+
+A cycle can hold a million transactions and nine million banknote records. Checking them one
+field at a time in Python costs more than the whole reconciliation, so for bytes input the
+readers first try this path:
+
+* transactions are decoded by orjson, then checked **per column**: each distinct value of a
+  column is checked once (amounts, codes, times and cards repeat a lot), patterns that every
+  value must follow are checked on the joined column in one regex call, and the objects are
+  built with ``map`` over the columns;
+* the ``notes`` array (the 冠字号 trail, ~90 % of the bytes) is not decoded at all: it is split
+  at each ``{"serial":"``, every serial is checked in one ``bytes.translate`` call, and the
+  rest of each record (value, TSN, unit, event — a few distinct shapes per transaction) is
+  counted with a ``Counter`` and each distinct record checked once with a strict regex. The
+  per-TSN note flows the engine needs come out of that count; ``NoteRecord`` objects are only
+  built if someone iterates the trail (``NoteTrail``).
+
+Every function here returns ``None`` as soon as anything is unusual — another layout, a
+value that might be wrong, anything at all — and the caller then runs the general reader,
+which finds and names the fault exactly. So the fast path never decides that input is
+invalid, and it accepts only what the general reader accepts.
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+from collections import Counter
+from collections.abc import MutableSequence
+from contextlib import contextmanager
+from functools import partial
+from operator import is_not, itemgetter
+from typing import Any
+
+import orjson
+
+from custodian_app.domain import formats as F
+
+_NOTES_KEY = b'"notes":['
+_SERIAL_OPEN = b'{"serial":"'
+_SERIAL_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789?"
+_WS = b" \t\r\n"
+_NOTE_RESTS = re.compile(
+    rb'\0","value":"((?:0|[1-9][0-9]{0,14})\.[0-9]{2})","tsn":(?:"([0-9A-Za-z-]{1,20})"|null),'
+    rb'"unit":"[\x20\x21\x23-\x5b\x5d-\x7e]{1,5}","event":"(taken|retracted|deposited|returned|rejected)"\}'
+    rb"(,\n?)?(?=\0)")
+_FLOW_SLOT = {b"taken": 0, b"retracted": 1, b"deposited": 2, b"returned": 3}
+_TSN_COLUMN = re.compile(r"[0-9A-Za-z-]{1,20}(?:\n[0-9A-Za-z-]{1,20})*\Z")
+
+_ATM_TX = itemgetter("tsn", "time", "type", "card", "amount", "host_code", "host_ref", "reversed", "cash")
+_CASH = itemgetter("taken", "retracted", "deposited", "returned")
+_HOST_TX = itemgetter("host_ref", "tsn", "time", "type", "card", "amount", "status")
+_NOT_NONE = partial(is_not, None)
+_NONE_TYPE = type(None)
+
+
+@contextmanager
+def paused_gc():
+    """Bulk work builds millions of objects that all live on; the cyclic collector would
+    re-scan them again and again (it more than doubles the time) and can find nothing."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+class _LazyRecords(MutableSequence):
+    """A list of records built only when somebody looks at them. Until then the reader's
+    columns stand in for it (``columns``), which is all the engine needs."""
+
+    __slots__ = ("_items",)
+
+    def _build(self) -> list:
+        raise NotImplementedError
+
+    def _list(self) -> list:
+        if self._items is None:
+            self._items = self._build()
+            self._changed()
+        return self._items
+
+    def _changed(self) -> None:
+        """The source representation no longer describes the list."""
+
+    def __getitem__(self, index):
+        return self._list()[index]
+
+    def __setitem__(self, index, value) -> None:
+        self._list()[index] = value
+
+    def __delitem__(self, index) -> None:
+        del self._list()[index]
+
+    def insert(self, index: int, value) -> None:
+        self._list().insert(index, value)
+
+    def __iter__(self):
+        return iter(self._list())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (list, _LazyRecords)):
+            return self._list() == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like a list
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({len(self)} records)"
+
+
+class AtmTransactions(_LazyRecords):
+    """``AtmLedger.transactions`` as read by the fast path."""
+
+    __slots__ = ("columns",)
+    FIELDS = ("tsn", "time", "type", "card", "amount", "host_code", "host_ref", "reversed",
+              "taken", "retracted", "deposited", "returned")
+
+    def __init__(self, columns: tuple) -> None:
+        self.columns = columns  # in FIELDS order; None once the records exist
+        self._items = None
+
+    def _build(self) -> list:
+        return list(map(F.AtmTransaction, *self.columns))
+
+    def _changed(self) -> None:
+        self.columns = None
+
+    def __len__(self) -> int:
+        return len(self.columns[0]) if self._items is None else len(self._items)
+
+
+class HostTransactions(_LazyRecords):
+    """``HostLedger.transactions`` as read by the fast path."""
+
+    __slots__ = ("columns",)
+    FIELDS = ("host_ref", "tsn", "time", "type", "card", "amount", "status")
+
+    def __init__(self, columns: tuple) -> None:
+        self.columns = columns
+        self._items = None
+
+    def _build(self) -> list:
+        return list(map(F.HostTransaction, *self.columns))
+
+    def _changed(self) -> None:
+        self.columns = None
+
+    def __len__(self) -> int:
+        return len(self.columns[0]) if self._items is None else len(self._items)
+
+
+class NoteTrail(_LazyRecords):
+    """``AtmLedger.notes`` as read by the fast path: the per-TSN note flows were counted while
+    the bytes were checked; ``NoteRecord`` objects are built only if somebody iterates."""
+
+    __slots__ = ("_raw", "_len", "_flows")
+
+    def __init__(self, raw: bytes, length: int, flows: dict[str, tuple[int, int, int, int]]) -> None:
+        self._raw = raw
+        self._len = length
+        self._flows = flows
+        self._items = None
+
+    def _build(self) -> list:
+        money: dict[str, int] = {}
+        NR = F.NoteRecord
+        items = []
+        for d in orjson.loads(b"[" + self._raw + b"]"):
+            v = d["value"]
+            m = money.get(v)
+            if m is None:
+                m = money[v] = int(v.replace(".", "", 1))
+            items.append(NR(d["serial"], m, d["tsn"], d["unit"], d["event"]))
+        return items
+
+    def _changed(self) -> None:
+        self._raw = b""
+        self._flows = None  # the records may be changed from now on: count them again
+
+    def flows_by_tsn(self) -> dict[str, tuple[int, int, int, int]] | None:
+        """Per TSN: note values (taken, retracted, deposited, returned); None once the records
+        have been built (then count them)."""
+        return self._flows
+
+    def __len__(self) -> int:
+        return self._len if self._items is None else len(self._items)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _money_map(values) -> dict | None:
+    """{money string: minor units} for a set of values, or None if any is not money."""
+    out = {}
+    match = F._MONEY.match
+    for v in values:
+        if type(v) is not str or match(v) is None:
+            return None
+        out[v] = int(v.replace(".", "", 1))
+    return out
+
+
+def _all_match(values, pattern: re.Pattern) -> bool:
+    match = pattern.match
+    for v in values:
+        if type(v) is not str or match(v) is None:
+            return False
+    return True
+
+
+def _split_notes(data: bytes) -> tuple[bytes, bytes] | None:
+    """(the document without its notes, the bytes inside the notes array) for the usual layout
+    where ``notes`` is the last key; None otherwise. The key cannot occur inside a JSON string
+    (its quotes would end the string), so the first occurrence is a key; if it is a nested
+    one, the head no longer parses and the caller gives up."""
+    at = data.find(_NOTES_KEY)
+    if at < 0:
+        return None
+    comma = at - 1
+    while comma >= 0 and data[comma] in _WS:
+        comma -= 1
+    if comma < 0 or data[comma] != 0x2C:  # ","
+        return None
+    end = len(data) - 1
+    while end >= 0 and data[end] in _WS:
+        end -= 1
+    if end < 0 or data[end] != 0x7D:  # "}"
+        return None
+    end -= 1
+    while end >= 0 and data[end] in _WS:
+        end -= 1
+    if end <= at or data[end] != 0x5D:  # "]"
+        return None
+    return data[:comma] + b"}", data[at + len(_NOTES_KEY):end]
+
+
+def _notes(content: bytes) -> NoteTrail | None:
+    pieces = content.split(_SERIAL_OPEN)
+    if pieces[0].strip(_WS):
+        return None
+    records = pieces[1:]
+    n = len(records)
+    if n == 0:
+        return NoteTrail(b"", 0, {}) if not content.strip(_WS) else None
+    records[-1] = records[-1].rstrip(_WS)
+    size = records[0].find(b'"')
+    if not 6 <= size <= 12:
+        return None
+    # Every serial has only serial characters: with them deleted, every record must start
+    # with an empty serial. Every serial has the first one's length, or the check of the
+    # rest of the record below fails (it must start right after the serial's closing quote).
+    if content.translate(None, _SERIAL_CHARS).count(b'{"serial":"",') != n:
+        return None
+    rests = Counter(map(itemgetter(slice(size, None)), records))
+    last = records[-1][size:]
+    distinct = list(rests)
+    # Check every distinct rest in one regex pass: each is framed by NULs (which valid JSON
+    # cannot hold raw), so a match spans exactly one rest; as many matches as rests means
+    # every rest matched whole.
+    if b"\0" in content:
+        return None
+    found = _NOTE_RESTS.findall(b"\0" + b"\0".join(distinct) + b"\0")
+    if len(found) != len(distinct):
+        return None
+    flows: dict[bytes, list[int]] = {}
+    money: dict[bytes, int] = {}
+    for (value, tsn, event, comma), rest in zip(found, distinct):
+        if not comma:
+            # only the array's last record goes without a comma after it
+            if rest != last or rests[rest] != 1:
+                return None
+        elif rest == last:
+            return None
+        slot = _FLOW_SLOT.get(event)
+        if slot is None or not tsn:
+            continue
+        minor = money.get(value)
+        if minor is None:
+            minor = money[value] = int(value.replace(b".", b"", 1))
+        f = flows.get(tsn)
+        if f is None:
+            f = flows[tsn] = [0, 0, 0, 0]
+        f[slot] += minor * rests[rest]
+    return NoteTrail(content, n, {k.decode(): tuple(v) for k, v in flows.items()})
+
+
+def _atm_transactions(txs: Any) -> AtmTransactions | None:
+    if type(txs) is not list:
+        return None
+    if not txs:
+        return AtmTransactions(((),) * len(AtmTransactions.FIELDS))
+    if set(map(type, txs)) != {dict}:
+        return None
+    try:
+        tsns, times, types, cards, amounts, codes, refs, revs, cashes = zip(*map(_ATM_TX, txs))
+        if set(map(type, cashes)) != {dict}:
+            return None
+        taken, retracted, deposited, returned = zip(*map(_CASH, cashes))
+        if set(map(type, tsns)) != {str} or _TSN_COLUMN.match("\n".join(tsns)) is None:
+            return None
+        if len(set(tsns)) != len(tsns):
+            return None
+        if not set(types) <= {"withdrawal", "deposit"}:
+            return None
+        if set(map(type, revs)) != {bool}:
+            return None
+        if not (_all_match(set(times), F._TIME) and _all_match(set(cards), F._CARD)
+                and _all_match(set(codes), F._HOST_CODE)):
+            return None
+        if not set(map(type, refs)) <= {str, _NONE_TYPE}:
+            return None
+        ref_lengths = set(map(len, filter(_NOT_NONE, refs)))
+        if ref_lengths and not (min(ref_lengths) >= 1 and max(ref_lengths) <= 32):
+            return None
+        money = _money_map(set(amounts).union(taken, retracted, deposited, returned))
+        if money is None:
+            return None
+        for typ, a, b, c, d in set(zip(types, taken, retracted, deposited, returned)):
+            if (typ == "withdrawal" and (money[c] or money[d])) or (typ == "deposit" and (money[a] or money[b])):
+                return None  # the general reader names the field
+    except (KeyError, TypeError, ValueError):
+        return None
+    m = money.__getitem__
+    return AtmTransactions((tsns, times, types, cards, list(map(m, amounts)), codes, refs, revs,
+                            list(map(m, taken)), list(map(m, retracted)), list(map(m, deposited)),
+                            list(map(m, returned))))
+
+
+def parse_atm_ledger(data: bytes, source: str) -> F.AtmLedger | None:
+    with paused_gc():
+        return _parse_atm_ledger(data, source)
+
+
+def parse_host_ledger(data: bytes, source: str) -> F.HostLedger | None:
+    with paused_gc():
+        return _parse_host_ledger(data, source)
+
+
+def _parse_atm_ledger(data: bytes, source: str) -> F.AtmLedger | None:
+    notes = None
+    split = _split_notes(data)
+    if split is not None:
+        head_bytes, content = split
+        notes = _notes(content)
+        if notes is None:
+            return None
+    else:
+        head_bytes = data
+    try:
+        doc = orjson.loads(head_bytes)
+    except orjson.JSONDecodeError:
+        return None
+    if type(doc) is not dict or "notes" in doc or doc.get("format") != F.ATM_LEDGER:
+        return None
+    transactions = _atm_transactions(doc.get("transactions"))
+    if transactions is None:
+        return None
+    rest = dict(doc)
+    rest["transactions"] = []
+    try:  # header, totals and units: few, checked by the general reader
+        ledger = F.parse_atm_ledger(rest, source)
+    except F.FormatError:
+        return None
+    ledger.transactions = transactions
+    ledger.notes = notes
+    return ledger
+
+
+def _parse_host_ledger(data: bytes, source: str) -> F.HostLedger | None:
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+    if type(doc) is not dict or doc.get("format") != F.HOST_LEDGER:
+        return None
+    txs = doc.get("transactions")
+    if type(txs) is not list:
+        return None
+    transactions = HostTransactions(((),) * len(HostTransactions.FIELDS))
+    if txs:
+        if set(map(type, txs)) != {dict}:
+            return None
+        try:
+            refs, tsns, times, types, cards, amounts, statuses = zip(*map(_HOST_TX, txs))
+            if set(map(type, refs)) != {str}:
+                return None
+            lengths = set(map(len, refs))
+            if min(lengths) < 1 or max(lengths) > 32:
+                return None
+            if not set(map(type, tsns)) <= {str, _NONE_TYPE}:
+                return None
+            named = [t for t in tsns if t is not None]
+            if named and _TSN_COLUMN.match("\n".join(named)) is None:
+                return None
+            if not set(types) <= {"withdrawal", "deposit"} or not set(statuses) <= {"booked", "reversed"}:
+                return None
+            if set(map(type, types)) != {str} or set(map(type, statuses)) != {str}:
+                return None
+            if not (_all_match(set(times), F._TIME) and _all_match(set(cards), F._CARD)):
+                return None
+            money = _money_map(set(amounts))
+            if money is None:
+                return None
+        except (KeyError, TypeError, ValueError):
+            return None
+        transactions = HostTransactions((refs, tsns, times, types, cards,
+                                         list(map(money.__getitem__, amounts)), statuses))
+    rest = dict(doc)
+    rest["transactions"] = []
+    try:
+        ledger = F.parse_host_ledger(rest, source)
+    except F.FormatError:
+        return None
+    ledger.transactions = transactions
+    return ledger

@@ -1,0 +1,247 @@
+"""Table models and the cassette-level chart the pages show."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from PySide6.QtCore import QAbstractTableModel, QCoreApplication, QModelIndex, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QPainter
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from custodian_app.domain.formats import Mismatch, NoteRecord, TotalsItem, Unit
+from custodian_app.domain.money import format_grouped
+
+GREEN = QColor("#1b5e20")
+RED = QColor("#b00020")
+GREEN_BG = QColor("#e8f5e9")
+RED_BG = QColor("#ffebee")
+
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("models", text)
+
+
+def money(minor: int | None) -> str:
+    return "" if minor is None else format_grouped(minor)
+
+
+class _Table(QAbstractTableModel):
+    headers: tuple[str, ...] = ()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.rows: list[Any] = []
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.headers)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return tr(self.headers[section])
+        return None
+
+    def set_rows(self, rows: Sequence[Any]) -> None:
+        self.beginResetModel()
+        self.rows = list(rows)
+        self.endResetModel()
+
+
+UNIT_TYPE_NAMES = {"cashOut": "cash out", "cashIn": "cash in", "recycling": "recycling",
+                   "reject": "reject bin", "retract": "retract bin"}
+
+
+class UnitsModel(_Table):
+    headers = ("Unit", "Type", "Value", "Initial", "Out", "In", "Count", "Amount")
+
+    def set_units(self, units: Sequence[Unit], currency: str = "") -> None:
+        self.set_rows(units)
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        u: Unit = self.rows[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            out, in_ = sum(u.out.values()), sum(u.in_.values())
+            amount = None if u.value is None else u.value * u.count
+            return [u.id, tr(UNIT_TYPE_NAMES.get(u.type, u.type)), money(u.value) or tr("mixed"),
+                    str(u.initial), str(out), str(in_), str(u.count), money(amount)][col]
+        if role == Qt.ItemDataRole.TextAlignmentRole and col >= 2:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+
+class UnitLevelsChart(QWidget):
+    """Bars of each unit's note count against what it was loaded with (drawn with QPainter:
+    no chart library needed, and it prints and grabs the same everywhere)."""
+
+    def __init__(self, parent=None, objectName: str = "") -> None:  # noqa: N803
+        super().__init__(parent)
+        if objectName:
+            self.setObjectName(objectName)
+        self.units: list[Unit] = []
+        self.setMinimumSize(220, 160)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def set_units(self, units: Sequence[Unit]) -> None:
+        self.units = list(units)
+        self.update()
+
+    def levels(self) -> list[tuple[str, int, int]]:
+        """(unit id, count now, scale) per unit; the scale is the larger of initial and now."""
+        return [(u.id, max(u.count, 0), max(u.initial, u.count, 1)) for u in self.units]
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        rect = self.rect().adjusted(8, 8, -8, -8)
+        levels = self.levels()
+        if not levels:
+            p.drawText(rect, Qt.AlignmentFlag.AlignCenter, tr("No cassettes read yet"))
+            p.end()
+            return
+        label_h = p.fontMetrics().height() * 2 + 4
+        bar_area_h = rect.height() - label_h
+        slot = rect.width() / len(levels)
+        for i, (uid, count, scale) in enumerate(levels):
+            x = rect.left() + i * slot + slot * 0.2
+            w = slot * 0.6
+            frame = QRectF(x, rect.top(), w, bar_area_h)
+            p.setPen(QColor("#9e9e9e"))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRect(frame)
+            frac = count / scale
+            h = bar_area_h * frac
+            color = RED if frac < 0.1 else QColor("#f9a825") if frac < 0.3 else QColor("#1565c0")
+            p.setBrush(QBrush(color))
+            p.setPen(Qt.PenStyle.NoPen)
+            p.drawRect(QRectF(x, rect.top() + bar_area_h - h, w, h))
+            p.setPen(self.palette().text().color())
+            p.drawText(QRectF(x - slot * 0.2, rect.top() + bar_area_h + 2, slot, label_h / 2),
+                       Qt.AlignmentFlag.AlignCenter, uid)
+            p.drawText(QRectF(x - slot * 0.2, rect.top() + bar_area_h + 2 + label_h / 2, slot, label_h / 2),
+                       Qt.AlignmentFlag.AlignCenter, str(count))
+        p.end()
+
+
+TOTALS_NAMES = {
+    "loaded_amount": "Loading amount",
+    "withdrawals.count": "Withdrawals (count)",
+    "withdrawals.amount": "Withdrawals (amount)",
+    "deposits.count": "Deposits (count)",
+    "deposits.amount": "Deposits (amount)",
+}
+
+
+class TotalsModel(_Table):
+    headers = ("Item", "ATM", "Backend", "Equal")
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        t: TotalsItem = self.rows[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            fmt = money if t.is_amount else str
+            return [tr(TOTALS_NAMES.get(t.item, t.item)), fmt(t.atm), fmt(t.host),
+                    tr("equal") if t.equal else tr("differs")][col]
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return QBrush(GREEN if t.equal else RED)
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return QBrush(GREEN_BG if t.equal else RED_BG)
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (1, 2):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+
+CATEGORY_NAMES = {
+    "DUPLICATE_BOOKING": "Duplicate booking",
+    "HOST_LOST_BOOKING": "Backend lost a booking",
+    "DISPENSED_NOT_DEBITED": "Dispensed, not debited",
+    "DEPOSIT_NOT_CREDITED": "Deposit not credited",
+    "CODE_DISAGREES": "Response codes disagree",
+    "AMOUNT_MISMATCH": "Amounts differ",
+    "RETRACTED": "Retracted",
+    "DEBITED_NOT_DISPENSED": "Debited, not dispensed",
+    "PARTIAL_DISPENSE": "Partial dispense",
+    "OVER_DISPENSE": "Over-dispense",
+    "CREDITED_NOT_DEPOSITED": "Credited, not deposited",
+    "DEPOSIT_COUNT_DIFFERS": "Deposit count differs",
+    "HOST_ONLY": "Only on the backend",
+    "LOADING_MISMATCH": "Loading amounts differ",
+    "NOTE_FLOW_MISMATCH": "Banknote trail differs",
+    "TOTALS_INCONSISTENT": "Totals inconsistent",
+}
+
+
+def category_name(code: str) -> str:
+    return tr(CATEGORY_NAMES.get(code, code))
+
+
+def is_chinese() -> bool:
+    return QCoreApplication.translate("models", "Unit") != "Unit"
+
+
+class MismatchModel(_Table):
+    headers = ("Category", "TSN", "Type", "ATM amount", "Backend amount", "Reject code",
+               "Cash effect", "Action", "Remark")
+    COL_REMARK = 8
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.remarks: dict[str, str] = {}
+        self.key = lambda m: ""
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        m: Mismatch = self.rows[index.row()]
+        col = index.column()
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            action = m.action if is_chinese() else (m.action_en or m.action)
+            values = [category_name(m.category), m.tsn or "", tr(m.type) if m.type else "",
+                      money(m.atm_amount), money(m.host_amount), m.reject_code or "",
+                      format_grouped(m.cash_effect, plus=True), action,
+                      self.remarks.get(self.key(m), "")]
+            return values[col]
+        if role == SORT_ROLE:
+            # numbers sort as numbers, absent amounts first
+            numeric = {3: m.atm_amount, 4: m.host_amount, 6: m.cash_effect}
+            if col in numeric:
+                v = numeric[col]
+                return -(10 ** 18) if v is None else v
+            return self.data(index, Qt.ItemDataRole.DisplayRole)
+        if role == Qt.ItemDataRole.ForegroundRole and col == 6 and m.cash_effect:
+            return QBrush(RED if m.cash_effect < 0 else GREEN)
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (3, 4, 6):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def remark_changed(self, row: int) -> None:
+        self.dataChanged.emit(self.index(row, self.COL_REMARK), self.index(row, self.COL_REMARK))
+
+
+class NotesModel(_Table):
+    headers = ("Serial", "Value", "Event", "Unit", "TSN")
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        n: NoteRecord = self.rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return [n.serial, money(n.value), tr(n.event), n.unit, n.tsn or ""][index.column()]
+        return None
+
+
+class RecordsModel(_Table):
+    """Rows of plain dicts, for the history, terminals and serial-search tables."""
+
+    def __init__(self, columns: Sequence[tuple[str, str]], parent=None) -> None:
+        super().__init__(parent)
+        self.columns = list(columns)  # (key, header)
+        self.headers = tuple(h for _k, h in self.columns)
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        row = self.rows[index.row()]
+        key = self.columns[index.column()][0]
+        if role == Qt.ItemDataRole.DisplayRole:
+            value = row.get(key) if isinstance(row, dict) else getattr(row, key, None)
+            return "" if value is None else str(value)
+        return None

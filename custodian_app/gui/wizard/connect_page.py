@@ -1,0 +1,155 @@
+"""Step 2: pick the ATM's maintenance port and line speed; show what the ATM says."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+)
+
+from custodian_app.domain.flow import FlowError, Step
+from custodian_app.gui.wizard.base import FlowPage, show_error, show_info, show_ok, status_label, tr
+from custodian_app.gui.workers import Job, describe_error
+
+SPEEDS = (9600, 19200, 38400, 57600, 115200)
+
+
+def no_answer_advice(port: str, error: str) -> str:
+    return (tr("The ATM on %1 does not answer.").replace("%1", port) + "\n" + error + "\n\n"
+            + tr("Check that: the cable is plugged in at both ends; the ATM is in maintenance "
+                 "(supervisor) mode; the right port is chosen (unplug and replug the cable and "
+                 "press Refresh to see which one appears); the line speed matches the ATM's "
+                 "setting (usually 115200). Then press Connect again."))
+
+
+class ConnectPage(FlowPage):
+    step = Step.CONNECT
+
+    def __init__(self, wizard) -> None:
+        super().__init__(wizard)
+        self.setTitle(tr("Connect to the ATM"))
+        self.setSubTitle(tr("Plug the cable into the ATM's maintenance port and choose the port."))
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        port_row = QHBoxLayout()
+        self.port = QComboBox(objectName="portCombo")
+        self.port.setEditable(True)  # a pseudo-terminal or an unlisted device can be typed
+        self.port.setMinimumWidth(360)
+        self.refresh_button = QPushButton(tr("&Refresh"), objectName="refreshPortsButton")
+        self.refresh_button.clicked.connect(self.refresh_ports)
+        port_row.addWidget(self.port, 1)
+        port_row.addWidget(self.refresh_button)
+        form.addRow(tr("&Port"), port_row)
+        self.speed = QComboBox(objectName="speedCombo")
+        for s in SPEEDS:
+            self.speed.addItem(f"{s} bit/s", s)
+        form.addRow(tr("Line &speed"), self.speed)
+        layout.addLayout(form)
+        self.connect_button = QPushButton(tr("&Connect"), objectName="connectButton")
+        self.connect_button.clicked.connect(self.connect_atm)
+        layout.addWidget(self.connect_button)
+        self.atm_info = QLabel(objectName="atmInfo")
+        self.atm_info.setTextInteractionFlags(self.atm_info.textInteractionFlags())
+        layout.addWidget(self.atm_info)
+        self.status = status_label("connectStatus")
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+        self.setTabOrder(self.port, self.refresh_button)
+        self.setTabOrder(self.refresh_button, self.speed)
+        self.setTabOrder(self.speed, self.connect_button)
+        self._job = None
+
+    def isComplete(self) -> bool:  # noqa: N802 - Qt API
+        # the ATM answered AND the store opened the session (one open clearing per ATM)
+        return super().isComplete() and self._wizard.session_id is not None
+
+    def initializePage(self) -> None:  # noqa: N802 - Qt API
+        s = self.ctx.settings
+        idx = self.speed.findData(s.serial_baud)
+        self.speed.setCurrentIndex(idx if idx >= 0 else self.speed.count() - 1)
+        self.refresh_ports()
+        self.port.setFocus()
+
+    def refresh_ports(self) -> None:
+        remembered = self.port.currentText().strip() or self.ctx.settings.serial_port
+
+        def op(ctx):
+            from custodian_app.link.ports import list_ports
+
+            return list_ports()
+
+        def listed(ports) -> None:
+            self.port.clear()
+            for p in ports:  # (device, description)
+                device, desc = (p[0], p[1]) if isinstance(p, tuple) else (str(p), "")
+                self.port.addItem(f"{device} — {desc}" if desc else device, device)
+            if remembered:
+                i = self.port.findData(remembered)
+                if i >= 0:
+                    self.port.setCurrentIndex(i)
+                else:
+                    self.port.setEditText(remembered)
+            if not ports and not remembered:
+                show_info(self.status, tr("No serial port found. Plug in the cable and press Refresh."))
+
+        Job(self, op, listed).failure(lambda e: show_error(self.status, describe_error(e))).run(
+            self.ctx.runners.background)
+
+    def chosen_port(self) -> str:
+        i = self.port.currentIndex()
+        text = self.port.currentText().strip()
+        if i >= 0 and self.port.itemText(i) == text:
+            return self.port.itemData(i) or text
+        return text.split(" — ")[0].strip()
+
+    def connect_atm(self) -> None:
+        port = self.chosen_port()
+        if not port:
+            show_error(self.status, tr("Choose the port the ATM's cable is plugged into."))
+            return
+        baud = self.speed.currentData()
+        self.connect_button.setEnabled(False)
+        self.atm_info.clear()
+        show_info(self.status, tr("Connecting to %1…").replace("%1", port))
+        self._job = Job(self, self.ctx.op_connect(port, baud), lambda st: self._connected(port, baud, st)) \
+            .failure(lambda e: self._failed(port, e)).run(self.ctx.runners.serial)
+
+    def _connected(self, port: str, baud: int, status) -> None:
+        terminal, cycle, state = status.terminal_id, status.cycle_id, status.cycle_state
+        try:
+            self.flow.record_atm_status(terminal, cycle, state)
+        except FlowError as exc:
+            show_error(self.status, str(exc))
+            return
+        self.atm_info.setText(
+            tr("Terminal: %1\nCycle: %2 (%3), opened %4\nTransactions: %5 · banknote records: %6\n"
+               "Line speed: %7 bit/s · safe door: %8")
+            .replace("%1", terminal).replace("%2", cycle).replace("%3", tr(state))
+            .replace("%4", status.opened_at).replace("%5", f"{status.transaction_count:,}")
+            .replace("%6", f"{status.note_count:,}").replace("%7", str(status.line_speed))
+            .replace("%8", tr(status.safe_door)))
+        self.ctx.remember_port(port, baud)
+        # the store opens the session now that the terminal is known (one open clearing per ATM)
+        show_info(self.status, tr("The ATM answered. Opening the clearing session…"))
+        recorder, snapshot = self._wizard.recorder, self.ctx.clearing.snapshot(self.flow)
+        self.ctx.run_db(self, lambda store: recorder.sync(store, snapshot), self._opened, self._refused)
+
+    def _opened(self, _sid) -> None:
+        self.connect_button.setEnabled(True)
+        show_ok(self.status, tr("The ATM answered. Press Next to read its ledger."))
+        self.changed()
+        self._wizard.next_button_focus()
+
+    def _refused(self, exc) -> None:
+        self.connect_button.setEnabled(True)
+        self.flow.atm_status = None
+        self.changed()
+        show_error(self.status, describe_error(exc))
+
+    def _failed(self, port: str, exc) -> None:
+        self.connect_button.setEnabled(True)
+        show_error(self.status, no_answer_advice(port, describe_error(exc)))

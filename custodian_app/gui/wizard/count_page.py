@@ -1,0 +1,176 @@
+"""Step 4: the custodians enter the cash they counted per unit (retract and reject bins too);
+totals update as they type; skipping the count needs a reason, which is recorded."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QGridLayout,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from custodian_app.domain.flow import FlowError, Step
+from custodian_app.domain.money import format_grouped
+from custodian_app.gui.models import UNIT_TYPE_NAMES
+from custodian_app.gui.models import tr as mtr
+from custodian_app.gui.wizard.base import FlowPage, show_error, show_info, show_ok, status_label, tr
+
+
+def parse_user_amount(text: str) -> int | None:
+    """What a custodian types ("150000", "1,500.50") as minor units; None if it is not an
+    amount. Decimal all the way: no float touches money."""
+    text = text.strip().replace(",", "").replace("，", "").replace("¥", "")
+    if not text:
+        return None
+    try:
+        d = Decimal(text)
+    except InvalidOperation:
+        return None
+    if not d.is_finite() or d < 0 or d != d.quantize(Decimal("0.01")):
+        return None
+    return int(d.scaleb(2))
+
+
+class CountPage(FlowPage):
+    step = Step.COUNT
+
+    def __init__(self, wizard) -> None:
+        super().__init__(wizard)
+        self.setTitle(tr("Count the cash"))
+        self.setSubTitle(tr("Enter the cash you counted in each unit, the retract and reject bins "
+                            "included (in yuan)."))
+        layout = QVBoxLayout(self)
+        self.grid_host = QWidget()
+        self.grid = QGridLayout(self.grid_host)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.grid_host)
+        layout.addWidget(scroll, 1)
+        self.total = QLabel(objectName="countTotal")
+        layout.addWidget(self.total)
+        self.skip = QCheckBox(tr("S&kip the count (a reason is required)"), objectName="skipCountCheck")
+        self.skip.toggled.connect(self._skip_toggled)
+        layout.addWidget(self.skip)
+        self.reason = QLineEdit(objectName="skipReasonEdit")
+        self.reason.setPlaceholderText(tr("Why was the cash not counted?"))
+        self.reason.setEnabled(False)
+        self.reason.textChanged.connect(self._update)
+        layout.addWidget(self.reason)
+        self.status = status_label("countStatus")
+        layout.addWidget(self.status)
+        self.edits: dict[str, QLineEdit] = {}
+        self.expected: dict[str, int | None] = {}
+
+    def initializePage(self) -> None:  # noqa: N802 - Qt API
+        atm = self.flow.atm
+        while self.grid.count():
+            w = self.grid.takeAt(0).widget()
+            if w:
+                w.deleteLater()
+        self.edits.clear()
+        for col, head in enumerate((tr("Unit"), tr("Type"), tr("Expected (ATM)"), tr("Counted"),
+                                    tr("Difference"))):
+            h = QLabel(f"<b>{head}</b>")
+            self.grid.addWidget(h, 0, col)
+        previous = None
+        for row, u in enumerate(atm.units, start=1):
+            expected = None if u.value is None else u.value * u.count
+            self.expected[u.id] = expected
+            self.grid.addWidget(QLabel(u.id), row, 0)
+            self.grid.addWidget(QLabel(mtr(UNIT_TYPE_NAMES.get(u.type, u.type))), row, 1)
+            exp = QLabel(format_grouped(expected) if expected is not None else tr("mixed bin"))
+            exp.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.grid.addWidget(exp, row, 2)
+            edit = QLineEdit(objectName=f"count_{u.id}")
+            edit.setAlignment(Qt.AlignmentFlag.AlignRight)
+            edit.setPlaceholderText("0.00")
+            if self.flow.counts and u.id in self.flow.counts:
+                edit.setText(format_grouped(self.flow.counts[u.id]).replace(",", ""))
+            edit.textChanged.connect(self._update)
+            self.grid.addWidget(edit, row, 3)
+            diff = QLabel(objectName=f"diff_{u.id}")
+            diff.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.grid.addWidget(diff, row, 4)
+            self.edits[u.id] = edit
+            if previous is not None:
+                self.setTabOrder(previous, edit)
+            previous = edit
+        if previous is not None:
+            self.setTabOrder(previous, self.skip)
+            self.setTabOrder(self.skip, self.reason)
+        if self.flow.count_skip_reason:
+            self.skip.setChecked(True)
+            self.reason.setText(self.flow.count_skip_reason)
+        self._update()
+        first = next(iter(self.edits.values()), None)
+        if first is not None:
+            first.setFocus()
+
+    def _skip_toggled(self, on: bool) -> None:
+        self.reason.setEnabled(on)
+        for e in self.edits.values():
+            e.setEnabled(not on)
+        if on:
+            self.reason.setFocus()
+        self._update()
+
+    def _update(self) -> None:
+        if self.flow.step is not Step.COUNT:
+            return
+        total = 0
+        complete = True
+        bad = []
+        for uid, edit in self.edits.items():
+            value = parse_user_amount(edit.text())
+            diff_label = self.grid_host.findChild(QLabel, f"diff_{uid}")
+            if value is None:
+                complete = False
+                if edit.text().strip():
+                    bad.append(uid)
+                diff_label.setText("")
+                continue
+            total += value
+            expected = self.expected.get(uid)
+            if expected is not None:
+                d = value - expected
+                diff_label.setText(format_grouped(d, plus=True))
+                diff_label.setStyleSheet("color: #b00020;" if d else "color: #1b5e20;")
+            else:
+                diff_label.setText("")
+        expected_total = sum(v for v in self.expected.values() if v is not None)
+        self.total.setText(tr("Counted in total: %1 (the cassettes should hold %2)")
+                           .replace("%1", format_grouped(total)).replace("%2", format_grouped(expected_total)))
+        try:
+            if self.skip.isChecked():
+                reason = self.reason.text().strip()
+                if len(reason) >= 2:
+                    self.flow.skip_counts(reason)
+                    show_info(self.status, tr("The count is skipped; the reason is recorded in the session."))
+                else:
+                    self._clear()
+                    show_info(self.status, tr("Say why the cash was not counted."))
+            elif complete:
+                self.flow.record_counts({uid: parse_user_amount(e.text()) for uid, e in self.edits.items()})
+                show_ok(self.status, tr("All units counted. Press Next."))
+            else:
+                self._clear()
+                if bad:
+                    show_error(self.status, tr("Not an amount in %1: type yuan like 1500 or 1500.50.")
+                               .replace("%1", ", ".join(bad)))
+                else:
+                    show_info(self.status, tr("Enter the counted cash for every unit (0 for an empty one)."))
+        except FlowError as exc:
+            self._clear()
+            show_error(self.status, str(exc))
+        self.changed()
+
+    def _clear(self) -> None:
+        self.flow.counts = None
+        self.flow.count_skip_reason = None

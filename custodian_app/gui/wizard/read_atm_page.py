@@ -1,0 +1,142 @@
+"""Step 3: read the ATM's ledger (progress, cancel), then show its cassettes."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+)
+
+from custodian_app.domain.flow import FlowError, Step
+from custodian_app.gui.models import UnitLevelsChart, UnitsModel
+from custodian_app.gui.wizard.base import FlowPage, show_error, show_info, show_ok, status_label, tr
+from custodian_app.gui.workers import Job, JobCancelled, describe_error
+
+
+def progress_figures(value) -> tuple[int, int, int, float | None]:
+    """(bytes, records, records in all, seconds left or None) as the link reports them."""
+    if isinstance(value, tuple) and len(value) == 1 and isinstance(value[0], tuple):
+        value = value[0]
+    nbytes, done, total, eta = (tuple(value) + (0, 0, 0, None))[:4]
+    return int(nbytes or 0), int(done or 0), int(total or 0), eta
+
+
+class ReadAtmPage(FlowPage):
+    step = Step.READ_ATM
+
+    def __init__(self, wizard) -> None:
+        super().__init__(wizard)
+        self.setTitle(tr("Read the ATM"))
+        self.setSubTitle(tr("The ATM's ledger for this cycle is read over the maintenance port."))
+        layout = QVBoxLayout(self)
+        row = QHBoxLayout()
+        self.read_button = QPushButton(tr("&Read ledger"), objectName="readButton")
+        self.read_button.clicked.connect(self.start_read)
+        self.cancel_button = QPushButton(tr("&Cancel reading"), objectName="cancelReadButton")
+        self.cancel_button.clicked.connect(self.cancel_read)
+        self.cancel_button.setEnabled(False)
+        row.addWidget(self.read_button)
+        row.addWidget(self.cancel_button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.progress = QProgressBar(objectName="readProgress")
+        self.progress.setRange(0, 100)
+        self.progress.setValue(0)
+        layout.addWidget(self.progress)
+        self.figures = QLabel(objectName="readFigures")
+        layout.addWidget(self.figures)
+        self.status = status_label("readStatus")
+        layout.addWidget(self.status)
+        tables = QHBoxLayout()
+        self.units_model = UnitsModel(self)
+        self.units = QTableView(objectName="unitsTable")
+        self.units.setModel(self.units_model)
+        self.units.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.units.verticalHeader().hide()
+        self.chart = UnitLevelsChart(objectName="unitsChart")
+        tables.addWidget(self.units, 3)
+        tables.addWidget(self.chart, 2)
+        layout.addLayout(tables, 1)
+        self._job: Job | None = None
+
+    def initializePage(self) -> None:  # noqa: N802 - Qt API
+        if self.flow.atm is not None:
+            self._show_ledger()
+        elif self._job is None:
+            self.start_read()
+
+    def cleanupPage(self) -> None:  # noqa: N802 - Qt API (Back)
+        self.cancel_read()
+
+    def start_read(self) -> None:
+        if self._job is not None or self.flow.atm is not None:
+            return
+        self.read_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.progress.setRange(0, 0)
+        self.figures.clear()
+        show_info(self.status, tr("Reading the ATM's ledger…"))
+        self._job = Job(self, self.ctx.op_read_ledger(), self._read) \
+            .failure(self._failed).with_progress(self._progressed).heavy().run(self.ctx.runners.serial)
+        self.cancel_button.setFocus()
+
+    def cancel_read(self) -> None:
+        if self._job is not None:
+            self._job.cancel()
+            show_info(self.status, tr("Cancelling…"))
+
+    def _progressed(self, value) -> None:
+        nbytes, done, total, eta = progress_figures(value)
+        text = (tr("%1 of %2 records, %3 KiB").replace("%1", f"{done:,}").replace("%2", f"{total:,}")
+                .replace("%3", f"{nbytes / 1024:,.0f}"))
+        if total:
+            self.progress.setRange(0, total)
+            self.progress.setValue(min(done, total))
+        if eta is not None:
+            text += " · " + tr("about %1 s left").replace("%1", f"{eta:.0f}")
+        self.figures.setText(text)
+
+    def _read(self, ledger) -> None:
+        self._job = None
+        self.cancel_button.setEnabled(False)
+        try:
+            self.flow.record_atm_ledger(ledger)
+        except FlowError as exc:
+            self.read_button.setEnabled(True)
+            show_error(self.status, str(exc))
+            return
+        self._show_ledger()
+        self._wizard.persist()
+        self.changed()
+        self._wizard.next_button_focus()
+
+    def _show_ledger(self) -> None:
+        atm = self.flow.atm
+        self.read_button.setEnabled(False)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
+        n = len(atm.transactions)
+        notes = len(atm.notes or ())
+        self.figures.setText(tr("%1 records read.").replace("%1", f"{n + notes + len(atm.units):,}"))
+        show_ok(self.status, tr("Read %1 transactions and %2 banknote records of cycle %3.")
+                .replace("%1", f"{n:,}").replace("%2", f"{notes:,}").replace("%3", atm.cycle_id))
+        self.units_model.set_units(atm.units, atm.currency)
+        self.chart.set_units(atm.units)
+
+    def _failed(self, exc) -> None:
+        self._job = None
+        self.read_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.progress.setRange(0, 100)
+        self.progress.setValue(0)
+        if isinstance(exc, JobCancelled) or type(exc).__name__.endswith("Cancelled"):
+            show_info(self.status, tr("Reading was cancelled. Press Read ledger to start again."))
+            return
+        show_error(self.status, describe_error(exc) + "\n" + tr(
+            "Check the cable and that the ATM is still in maintenance mode, then press Read ledger "
+            "to try again (or Back to connect on another port)."))

@@ -1,0 +1,175 @@
+"""Step 7: the clearing report as a PDF shown inside the application; print, save; the
+supervisor signs in to sign it off (the signed report is the one kept)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtPdf import QPdfDocument
+from PySide6.QtPdfWidgets import QPdfView
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+)
+
+from custodian_app.domain.flow import FlowError, Step
+from custodian_app.gui import dialogs, printing
+from custodian_app.gui.wizard.base import FlowPage, show_error, show_info, show_ok, status_label, tr
+from custodian_app.gui.workers import Job, describe_error
+
+
+class ReportPage(FlowPage):
+    step = Step.REPORT
+
+    def __init__(self, wizard) -> None:
+        super().__init__(wizard)
+        self.setTitle(tr("Clearing report"))
+        self.setSubTitle(tr("Check the report; the supervisor signs in to sign it off. Print and save it."))
+        layout = QHBoxLayout(self)
+        self.document = QPdfDocument(self)
+        self.view = QPdfView(self, objectName="reportView")
+        self.view.setDocument(self.document)
+        self.view.setPageMode(QPdfView.PageMode.MultiPage)
+        self.view.setZoomMode(QPdfView.ZoomMode.FitToWidth)
+        layout.addWidget(self.view, 3)
+        side = QVBoxLayout()
+        box = QGroupBox(tr("Supervisor sign-off"))
+        form = QFormLayout(box)
+        self.sup_user = QLineEdit(objectName="supervisorUser")
+        self.sup_password = QLineEdit(objectName="supervisorPassword")
+        self.sup_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.sup_password.returnPressed.connect(self.sign_off)
+        form.addRow(tr("Supervisor"), self.sup_user)
+        form.addRow(tr("Password"), self.sup_password)
+        self.sign_button = QPushButton(tr("Sign &off"), objectName="signOffButton")
+        self.sign_button.clicked.connect(self.sign_off)
+        form.addRow(self.sign_button)
+        side.addWidget(box)
+        self.print_button = QPushButton(tr("&Print…"), objectName="printButton")
+        self.print_button.clicked.connect(self.print_report)
+        self.save_button = QPushButton(tr("Sa&ve as PDF…"), objectName="saveReportButton")
+        self.save_button.clicked.connect(self.save_report)
+        side.addWidget(self.print_button)
+        side.addWidget(self.save_button)
+        self.status = status_label("reportStatus")
+        side.addWidget(self.status)
+        side.addStretch(1)
+        layout.addLayout(side, 1)
+        self.setTabOrder(self.sup_user, self.sup_password)
+        self.setTabOrder(self.sup_password, self.sign_button)
+        self.setTabOrder(self.sign_button, self.print_button)
+        self.setTabOrder(self.print_button, self.save_button)
+        self.pdf_path: Path | None = None
+        self.pdf_bytes: bytes | None = None
+        self._job: Job | None = None
+
+    def initializePage(self) -> None:  # noqa: N802 - Qt API
+        self.build()
+        self.sup_user.setFocus()
+
+    def build(self) -> None:
+        """Build the report off the GUI thread; before the sign-off it is a draft."""
+        if self._job is not None:
+            return
+        self._set_buttons(False)
+        show_info(self.status, tr("Building the report…"))
+        flow, ctx = self.flow, self.ctx
+        session_id = self._wizard.session_id
+
+        def op(_ctx):
+            return ctx.clearing.render_report(flow, settings=ctx.settings, session_id=session_id,
+                                              language=ctx.language)
+
+        self._job = Job(self, op, self._built).failure(self._failed).run(self.ctx.runners.background)
+
+    def _built(self, rendered) -> None:
+        self._job = None
+        pdf, path = rendered
+        self.pdf_bytes = pdf
+        self.pdf_path = Path(path)
+        self.document.close()
+        self.document.load(str(self.pdf_path))
+        self._set_buttons(True)
+        if self.flow.supervisor:
+            show_ok(self.status, tr("Signed off by %1. Print the report, then press Next to load "
+                                    "the cash for the next cycle.").replace("%1", self.flow.supervisor))
+            self._wizard.store_report(pdf)
+        else:
+            show_info(self.status, tr("Draft report (%1 pages). The supervisor signs it off.")
+                      .replace("%1", str(self.document.pageCount())))
+
+    def _failed(self, exc) -> None:
+        self._job = None
+        self._set_buttons(True)
+        show_error(self.status, describe_error(exc))
+
+    def _set_buttons(self, on: bool) -> None:
+        signed = self.flow.supervisor is not None
+        self.sign_button.setEnabled(on and not signed)
+        self.sup_user.setEnabled(not signed)
+        self.sup_password.setEnabled(not signed)
+        self.print_button.setEnabled(on and self.pdf_bytes is not None)
+        self.save_button.setEnabled(on and self.pdf_bytes is not None)
+
+    def sign_off(self) -> None:
+        name, word = self.sup_user.text().strip(), self.sup_password.text()
+        if not name or not word:
+            show_error(self.status, tr("The supervisor enters their user name and password."))
+            return
+        if self.flow.custodians and name.casefold() in {c.casefold() for c in self.flow.custodians}:
+            show_error(self.status, tr("The supervisor must not be one of the custodians."))
+            return
+        clearing = self.ctx.clearing
+        recorder = self._wizard.recorder
+        self.sign_button.setEnabled(False)
+        show_info(self.status, tr("Checking the supervisor's password…"))
+
+        def op(store):
+            user = clearing.authenticate(store, name, word, role="supervisor")
+            recorder.sign_off(store, user)
+            return user.username
+
+        self.ctx.run_db(self, op, self._signed, self._sign_failed)
+
+    def _signed(self, supervisor: str) -> None:
+        self.sup_password.clear()
+        try:
+            self.flow.record_sign_off(supervisor)
+        except FlowError as exc:
+            self.sign_button.setEnabled(True)
+            show_error(self.status, str(exc))
+            return
+        self._wizard.persist()
+        self.changed()
+        self.build()  # the signed report carries the supervisor's name
+
+    def _sign_failed(self, exc) -> None:
+        self.sup_password.clear()
+        self.sign_button.setEnabled(True)
+        show_error(self.status, describe_error(exc))
+        self.sup_password.setFocus()
+
+    def print_report(self) -> None:
+        def printed(pages) -> None:
+            if pages:
+                show_ok(self.status, tr("Sent %1 pages to the printer.").replace("%1", str(pages)))
+
+        printing.ask_print(self, self.document, printed)
+
+    def save_report(self) -> None:
+        suggested = f"clearing-{self.flow.atm.cycle_id}.pdf"
+        dialogs.choose_save_file(self, tr("Save the report"), tr("PDF files (*.pdf)"), suggested, self._save_to)
+
+    def _save_to(self, path: str) -> None:
+        if not path:
+            return
+        from custodian_app.files import write_atomic
+
+        data = self.pdf_bytes
+        Job(self, lambda ctx: write_atomic(path, data),
+            lambda _r: show_ok(self.status, tr("Saved to %1").replace("%1", path))) \
+            .failure(lambda e: show_error(self.status, describe_error(e))).run(self.ctx.runners.background)

@@ -1,0 +1,272 @@
+"""Background work for the GUI: nothing that waits on a port, the network, the database or a
+PDF renderer runs on the GUI thread.
+
+Three runners (house style: Anki's ``QueryOp``, Electrum's hardware-device thread):
+- ``SerialIoThread``: ONE dedicated QThread for every ATM link call. The link client is
+  blocking and single-threaded, so all its calls queue up on this thread.
+- ``database``: a single-worker executor, so one thread owns the store's session.
+- ``background``: a small pool for the backend, reports and files.
+
+A job is ``Job(parent, op, success).failure(cb).with_progress(cb).run(runner)``. ``op`` takes a
+``JobContext`` (``.cancel`` event, ``.progress(value)``) and returns a value; ``success`` and
+``failure`` are called on the GUI thread through a queued signal. A job whose parent widget has
+been destroyed delivers nothing.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import queue
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
+
+import shiboken6
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from custodian_app.errors import CustodianError
+
+log = logging.getLogger(__name__)
+
+# Progress is coalesced: a reader reporting every record must not flood the event loop.
+PROGRESS_INTERVAL_S = 0.05
+
+# Jobs whose result has not been delivered yet; keeps their bridge alive until it is.
+_ACTIVE: set["Job"] = set()
+
+
+class _QuietGc:
+    """The cyclic garbage collector must not stall the window. A ledger of a cycle is a
+    million small objects; a full collection that walks them, triggered in whichever thread
+    happens to allocate (the serial thread while decoding), holds the GIL for hundreds of
+    milliseconds and freezes the GUI. So while a heavy job runs the collector is off, and when
+    it ends the surviving objects are moved out of the collector's way (``gc.freeze``): the
+    ledgers are acyclic data that reference counting frees anyway."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+
+    def __enter__(self) -> None:
+        with self._lock:
+            self._depth += 1
+            gc.disable()
+
+    def __exit__(self, *exc) -> None:
+        with self._lock:
+            self._depth -= 1
+            if self._depth == 0:
+                gc.freeze()
+                gc.enable()
+
+
+quiet_gc = _QuietGc()
+
+
+class JobCancelled(CustodianError):
+    """The user cancelled the job."""
+
+
+class JobContext:
+    """What a background op gets: a cancel flag and a way to report progress."""
+
+    def __init__(self, job: "Job") -> None:
+        self._job = job
+        self.cancel = job.cancel_event
+        self._last = 0.0
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel.is_set()
+
+    def check(self) -> None:
+        if self.cancel.is_set():
+            raise JobCancelled("cancelled")
+
+    def progress(self, value: Any, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._last >= PROGRESS_INTERVAL_S:
+            self._last = now
+            self._job._emit("progressed", value)
+
+
+class _Bridge(QObject):
+    """Lives on the GUI thread; worker threads emit, the slots run on the GUI thread."""
+
+    done = Signal(object)
+    failed = Signal(object)
+    progressed = Signal(object)
+
+
+class Job:
+    def __init__(self, parent: QObject | None, op: Callable[[JobContext], Any],
+                 success: Callable[[Any], None] | None = None) -> None:
+        self.parent = parent
+        self.op = op
+        self._success = success
+        self._failure: Callable[[BaseException], None] | None = None
+        self._progress: Callable[[Any], None] | None = None
+        self._finally: Callable[[], None] | None = None
+        self.cancel_event = threading.Event()
+        self.finished = False
+        self._heavy = False
+        self._bridge = _Bridge()
+        self._bridge.done.connect(self._on_done)
+        self._bridge.failed.connect(self._on_failed)
+        self._bridge.progressed.connect(self._on_progress)
+
+    def failure(self, cb: Callable[[BaseException], None]) -> "Job":
+        self._failure = cb
+        return self
+
+    def with_progress(self, cb: Callable[[Any], None]) -> "Job":
+        self._progress = cb
+        return self
+
+    def finally_(self, cb: Callable[[], None]) -> "Job":
+        self._finally = cb
+        return self
+
+    def heavy(self) -> "Job":
+        """A job that builds or walks a whole ledger: runs with the collector held off."""
+        self._heavy = True
+        return self
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    def run(self, runner: "Runner") -> "Job":
+        _ACTIVE.add(self)
+        runner.submit(self._work)
+        return self
+
+    # -- worker side ----------------------------------------------------------------------
+
+    def _work(self) -> None:
+        ctx = JobContext(self)
+        try:
+            if self._heavy:
+                with quiet_gc:
+                    value = self.op(ctx)
+            else:
+                value = self.op(ctx)
+        except BaseException as exc:  # noqa: BLE001 - every failure goes back to the GUI
+            if not isinstance(exc, CustodianError):
+                log.exception("background job failed")
+            self._emit("failed", exc)
+        else:
+            self._emit("done", value)
+
+    def _emit(self, name: str, value: Any) -> None:
+        try:
+            getattr(self._bridge, name).emit(value)
+        except RuntimeError:  # the application is shutting down
+            pass
+
+    # -- GUI side -------------------------------------------------------------------------
+
+    def _alive(self) -> bool:
+        return self.parent is None or shiboken6.isValid(self.parent)
+
+    @Slot(object)
+    def _on_progress(self, value: Any) -> None:
+        if not self.finished and self._progress and self._alive():
+            self._progress(value)
+
+    @Slot(object)
+    def _on_done(self, value: Any) -> None:
+        self._finish()
+        if self._alive() and self._success:
+            self._success(value)
+        self._call_finally()
+
+    @Slot(object)
+    def _on_failed(self, exc: BaseException) -> None:
+        self._finish()
+        if self._alive():
+            if self._failure:
+                self._failure(exc)
+            else:
+                log.error("background job failed without a handler: %s", exc)
+        self._call_finally()
+
+    def _finish(self) -> None:
+        self.finished = True
+        _ACTIVE.discard(self)
+
+    def _call_finally(self) -> None:
+        if self._finally and self._alive():
+            self._finally()
+
+
+class Runner:
+    def submit(self, fn: Callable[[], None]) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def shutdown(self) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class PoolRunner(Runner):
+    """A thread pool; ``workers=1`` gives one thread that owns a resource (the database)."""
+
+    def __init__(self, name: str, workers: int = 1) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+
+    def submit(self, fn: Callable[[], None]) -> None:
+        self._pool.submit(fn)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class SerialIoThread(QThread, Runner):
+    """The one thread that talks to the ATM. Jobs run one after another, in order."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        QThread.__init__(self, parent)
+        self.setObjectName("serial-io")
+        self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self.thread_ident: int | None = None
+
+    def submit(self, fn: Callable[[], None]) -> None:
+        if not self.isRunning():
+            self.start()
+        self._queue.put(fn)
+
+    def run(self) -> None:
+        self.thread_ident = threading.get_ident()
+        while True:
+            fn = self._queue.get()
+            if fn is None:
+                return
+            fn()
+
+    def shutdown(self) -> None:
+        if self.isRunning():
+            self._queue.put(None)
+            self.wait()
+
+
+class Runners:
+    """The application's runners, shut down together at exit."""
+
+    def __init__(self) -> None:
+        self.serial = SerialIoThread()
+        self.database = PoolRunner("database", 1)
+        self.background = PoolRunner("background", 2)
+
+    def shutdown(self) -> None:
+        self.serial.shutdown()
+        self.database.shutdown()
+        self.background.shutdown()
+
+
+def describe_error(exc: BaseException) -> str:
+    """Words for the user. Our own errors already say what to do next; others are bugs."""
+    if isinstance(exc, CustodianError):
+        return str(exc)
+    return (f"An unexpected error occurred ({type(exc).__name__}). The details are in the log "
+            f"file; try again, and call IT support if it happens again.")

@@ -1,0 +1,100 @@
+"""The readers' fast path must mean exactly what the general reader means: the same objects
+for valid documents, and for anything else it steps aside so the general reader can name the
+fault."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from custodian_app.domain import fastpath, formats
+from custodian_app.domain.formats import FormatError
+from custodian_app.domain.generator import generate
+from custodian_app.domain.reconcile import note_flows_of, reconcile
+
+
+_SCENARIO = generate(21, 80, "all", keep_documents=True)
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    return _SCENARIO
+
+
+def general(data: bytes, parse):
+    """The general reader alone (a dict never takes the fast path)."""
+    return parse(orjson.loads(data), "x")
+
+
+@pytest.mark.parametrize("layout", ["generator", "compact", "indented"])
+def test_fast_and_general_readers_agree(scenario, layout):
+    atm_doc = formats.atm_ledger_to_dict(scenario.atm)
+    host_doc = formats.host_ledger_to_dict(scenario.host)
+    if layout == "generator":
+        atm_b, host_b = scenario.documents.atm, scenario.documents.host
+    else:
+        atm_b, host_b = formats.dumps(atm_doc, indent=layout == "indented"), formats.dumps(host_doc, indent=layout == "indented")
+    fast_atm = fastpath.parse_atm_ledger(atm_b, "x")
+    fast_host = fastpath.parse_host_ledger(host_b, "x")
+    if layout != "indented":  # the indented layout is not the fast path's business
+        assert isinstance(fast_atm.transactions, fastpath.AtmTransactions)
+        assert isinstance(fast_atm.notes, fastpath.NoteTrail)
+        assert fast_atm.notes.flows_by_tsn() == note_flows_of(general(atm_b, formats.parse_atm_ledger).notes)
+    atm = formats.parse_atm_ledger(atm_b, "x")
+    host = formats.parse_host_ledger(host_b, "x")
+    assert atm == general(atm_b, formats.parse_atm_ledger)
+    assert host == general(host_b, formats.parse_host_ledger)
+    assert formats.result_to_dict(reconcile(atm, host)) == formats.result_to_dict(reconcile(scenario.atm, scenario.host))
+
+
+def test_lazy_records_behave_like_lists(scenario):
+    atm = formats.parse_atm_ledger(scenario.documents.atm, "x")
+    n = len(atm.transactions)
+    assert atm.transactions.columns is not None
+    first = atm.transactions[0]
+    assert atm.transactions.columns is None and len(atm.transactions) == n
+    assert first == scenario.atm.transactions[0] and list(atm.transactions) == scenario.atm.transactions
+    notes = atm.notes
+    k = len(notes)
+    del notes[0]  # a changed trail is counted again, not taken from the reader's count
+    assert len(notes) == k - 1 and notes.flows_by_tsn() is None
+    result = reconcile(atm, formats.parse_host_ledger(scenario.documents.host, "x"))
+    assert sum(m.category == "NOTE_FLOW_MISMATCH" for m in result.mismatches) >= 1
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.floats(0, 1), st.sampled_from(["replace", "delete", "insert"]),
+       st.sampled_from(list(b'"{}[],:\n 0aAZ?-.9\x00\\') + [0xE4]))
+def test_mutated_bytes_fast_path_never_accepts_what_the_general_reader_refuses(where, op, byte):
+    doc = bytearray(_SCENARIO.documents.atm)
+    # mutate one byte anywhere after the header: replace, delete or insert
+    at = 200 + int(where * (len(doc) - 202))
+    if op == "replace":
+        doc[at] = byte
+    elif op == "delete":
+        del doc[at]
+    else:
+        doc.insert(at, byte)
+    raw = bytes(doc)
+    fast = fastpath.parse_atm_ledger(raw, "x")
+    try:
+        slow = formats.parse_atm_ledger(raw.decode("utf-8", "strict"), "x")  # str: the general reader
+    except (FormatError, UnicodeDecodeError):
+        assert fast is None
+        return
+    if fast is not None:
+        # the reader's own count first: looking at the records discards it
+        flows = fast.notes.flows_by_tsn() if fast.notes is not None else None
+        assert fast == slow
+        if slow.notes is not None:
+            assert flows == note_flows_of(slow.notes)
+
+
+def test_bad_bytes_still_get_the_general_readers_message(scenario):
+    raw = scenario.documents.atm.replace(b'"event":"taken"', b'"event":"token"', 1)
+    with pytest.raises(FormatError, match=r"\$\.notes\[\d+\]\.event: expected one of taken"):
+        formats.parse_atm_ledger(raw, "atm.json")
+    raw = scenario.documents.atm.replace(b'"serial":"', b'"serial":"a', 1)
+    with pytest.raises(FormatError, match=r"\$\.notes\[0\]\.serial"):
+        formats.parse_atm_ledger(raw, "atm.json")

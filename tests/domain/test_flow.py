@@ -1,0 +1,297 @@
+"""The clearing flow as a plain state machine, without Qt (the wizard only renders it)."""
+
+from __future__ import annotations
+
+import pytest
+
+from custodian_app.domain.flow import (
+    RESUME_STEP,
+    ClearingFlow,
+    FlowError,
+    Missing,
+    State,
+    Step,
+    mismatch_key,
+)
+from custodian_app.domain.formats import (
+    CashPosition,
+    ClearingResult,
+    Mismatch,
+    TotalsItem,
+    parse_atm_ledger,
+    parse_host_ledger,
+)
+
+TOTALS = {"loaded_amount": "200000.00", "withdrawals": {"count": 0, "amount": "0.00"},
+          "deposits": {"count": 0, "amount": "0.00"}}
+
+
+def atm_ledger(terminal="NJ-0001", cycle="NJ-0001-20261120"):
+    counters_out = {"presented": 0, "rejected": 0, "distributed": 0, "unknown": 0}
+    counters_in = {"deposited": 0, "retracted": 0, "rejected": 0}
+    return parse_atm_ledger({
+        "format": "atm-ledger/1", "terminal_id": terminal, "cycle_id": cycle, "currency": "CNY",
+        "opened_at": "2026-11-20T08:00:00+08:00", "closed_at": None, "totals": TOTALS,
+        "units": [
+            {"id": "CST1", "type": "cashOut", "currency": "CNY", "value": "100.00", "initial": 2000,
+             "out": counters_out, "in": counters_in},
+            {"id": "RTR1", "type": "retract", "currency": "CNY", "value": None, "initial": 0,
+             "out": counters_out, "in": counters_in},
+        ],
+        "transactions": [],
+    })
+
+
+def host_ledger(cycle="NJ-0001-20261120"):
+    return parse_host_ledger({"format": "host-ledger/1", "terminal_id": "NJ-0001", "cycle_id": cycle,
+                              "currency": "CNY", "totals": TOTALS, "transactions": []})
+
+
+def result(mismatches=()):
+    return ClearingResult("NJ-0001", "NJ-0001-20261120", "CNY",
+                          [TotalsItem("loaded_amount", 20000000, 20000000)],
+                          CashPosition(20000000, 20000000), list(mismatches))
+
+
+def flow_at(step: Step) -> ClearingFlow:
+    """A flow walked honestly up to ``step``."""
+    f = ClearingFlow()
+    walk = [
+        (Step.SIGN_IN, lambda: f.record_sign_in("alice", "bob")),
+        (Step.CONNECT, lambda: f.record_atm_status("NJ-0001", "NJ-0001-20261120", "ready")),
+        (Step.READ_ATM, lambda: f.record_atm_ledger(atm_ledger())),
+        (Step.COUNT, lambda: f.record_counts({"CST1": 20000000, "RTR1": 0})),
+        (Step.BACKEND, lambda: f.record_host_ledger(host_ledger())),
+        (Step.RECONCILE, lambda: f.record_result(result())),
+        (Step.REPORT, lambda: f.record_sign_off("carol")),
+        (Step.NEW_CYCLE, lambda: f.record_new_cycle({"CST1": 2000}, "NJ-0001-20261122")),
+    ]
+    for s, do in walk:
+        if s == step:
+            return f
+        assert f.step is s
+        do()
+        f.advance()
+    return f
+
+
+def test_a_whole_clearing_walks_every_state_in_order():
+    f = ClearingFlow()
+    seen = [f.state]
+    f.record_sign_in("alice", "bob"); seen.append(f.state); f.advance()
+    f.record_atm_status("NJ-0001", "NJ-0001-20261120", "ready"); seen.append(f.state); f.advance()
+    f.record_atm_ledger(atm_ledger()); seen.append(f.state); f.advance()
+    f.record_counts({"CST1": 20000000, "RTR1": 0}); seen.append(f.state); f.advance()
+    f.record_host_ledger(host_ledger()); seen.append(f.state); f.advance()
+    f.record_result(result()); seen.append(f.state); f.advance()
+    seen.append(f.state)
+    f.record_sign_off("carol"); seen.append(f.state); f.advance()
+    f.record_new_cycle({"CST1": 2000}, "NJ-0001-20261122"); seen.append(f.state)
+    assert f.advance() is Step.DONE
+    seen.append(f.state)
+    assert seen == [None, State.SIGNED_IN, State.SIGNED_IN, State.ATM_READ, State.COUNTED,
+                    State.BACKEND_FETCHED, State.RECONCILED, State.REVIEWED, State.SIGNED,
+                    State.NEW_CYCLE_STARTED, State.CLOSED]
+    assert f.finished and not f.can_advance()
+
+
+@pytest.mark.parametrize("step, missing", [
+    (Step.SIGN_IN, Missing.TWO_CUSTODIANS), (Step.CONNECT, Missing.ATM_STATUS),
+    (Step.READ_ATM, Missing.ATM_LEDGER), (Step.COUNT, Missing.COUNTS),
+    (Step.BACKEND, Missing.HOST_LEDGER), (Step.RECONCILE, Missing.RESULT),
+    (Step.REPORT, Missing.SUPERVISOR), (Step.NEW_CYCLE, Missing.EXCHANGE),
+])
+def test_next_is_refused_until_the_step_has_what_it_needs(step, missing):
+    f = flow_at(step)
+    assert f.missing() == [missing]
+    assert not f.can_advance()
+    with pytest.raises(FlowError, match=missing.text.split()[1]):
+        f.advance()
+    assert f.step is step
+
+
+@pytest.mark.parametrize("a, b", [("alice", "alice"), ("alice", " ALICE "), ("alice", ""), ("", "")])
+def test_dual_custody_needs_two_different_people(a, b):
+    f = ClearingFlow()
+    with pytest.raises(FlowError):
+        f.record_sign_in(a, b)
+    assert f.custodians is None and f.state is None
+
+
+def test_skipping_the_count_needs_a_reason_which_is_kept():
+    f = flow_at(Step.COUNT)
+    for blank in ("", "   ", "x"):
+        with pytest.raises(FlowError, match="why"):
+            f.skip_counts(blank)
+    assert not f.can_advance()
+    f.skip_counts("  坏钞箱锁故障  ")
+    assert f.count_skip_reason == "坏钞箱锁故障" and f.counts is None
+    assert f.state is State.COUNTED and f.counts_document() is None
+    assert f.advance() is Step.BACKEND
+
+
+def test_counts_need_every_unit_and_integer_money():
+    f = flow_at(Step.COUNT)
+    with pytest.raises(FlowError, match="RTR1"):
+        f.record_counts({"CST1": 100})
+    with pytest.raises(FlowError, match="XYZ"):
+        f.record_counts({"CST1": 100, "RTR1": 0, "XYZ": 5})
+    with pytest.raises(TypeError):
+        f.record_counts({"CST1": 100.0, "RTR1": 0})
+    with pytest.raises(FlowError, match="negative"):
+        f.record_counts({"CST1": -1, "RTR1": 0})
+    f.record_counts({"RTR1": 5000, "CST1": 100})
+    doc = f.counts_document()
+    assert doc.units == {"CST1": 100, "RTR1": 5000} and doc.counted_by == ["alice", "bob"]
+    assert doc.total == 5100
+
+
+def test_a_host_ledger_of_another_cycle_is_refused():
+    f = flow_at(Step.BACKEND)
+    with pytest.raises(FlowError, match="another clearing"):
+        f.record_host_ledger(host_ledger(cycle="NJ-0001-20261121"))
+    assert f.host is None
+
+
+def test_a_ledger_of_another_atm_than_the_connected_one_is_refused():
+    f = flow_at(Step.READ_ATM)
+    with pytest.raises(FlowError, match="not the connected"):
+        f.record_atm_ledger(atm_ledger(terminal="NJ-0002", cycle="NJ-0002-1"))
+
+
+def test_facts_belong_to_their_step():
+    f = flow_at(Step.CONNECT)
+    with pytest.raises(FlowError, match="count step"):
+        f.record_counts({"CST1": 1, "RTR1": 0})
+
+
+def test_back_never_goes_past_the_atm_read_or_the_signature():
+    assert not flow_at(Step.CONNECT).can_go_back()  # sign-in is final: abandon to change people
+    f = flow_at(Step.READ_ATM)
+    assert f.go_back() is Step.CONNECT  # before the read: another port
+    assert not flow_at(Step.COUNT).can_go_back()
+    f = flow_at(Step.RECONCILE)
+    f.record_result(result())
+    assert f.go_back() is Step.BACKEND
+    assert f.go_back() is Step.COUNT
+    assert not f.can_go_back()
+    f = flow_at(Step.NEW_CYCLE)
+    assert not f.can_go_back()
+    with pytest.raises(FlowError):
+        f.go_back()
+
+
+def test_changing_the_counts_makes_the_result_stale():
+    f = flow_at(Step.REPORT)
+    assert f.state is State.REVIEWED
+    f.go_back(); f.go_back(); f.go_back()
+    assert f.step is Step.COUNT and f.result is not None and not f.reviewed
+    f.record_counts({"CST1": 1, "RTR1": 0})
+    assert f.result is None  # the result depended on the counts
+    assert f.state is State.BACKEND_FETCHED  # the backend's ledger stays valid
+    f.advance(); f.advance()
+    assert f.step is Step.RECONCILE and f.missing() == [Missing.RESULT]
+
+
+def test_back_from_the_report_withdraws_the_review():
+    f = flow_at(Step.REPORT)
+    f.go_back()
+    assert f.state is State.RECONCILED and f.step is Step.RECONCILE
+
+
+def test_the_supervisor_is_not_a_custodian():
+    f = flow_at(Step.REPORT)
+    with pytest.raises(FlowError, match="supervisor must not"):
+        f.record_sign_off("Bob")
+    f.record_sign_off("carol")
+    with pytest.raises(FlowError, match="signed"):
+        f.set_remark("x", "too late")
+
+
+def test_remarks_are_kept_per_mismatch_and_removed_when_blank():
+    m = Mismatch("RETRACTED", "000107", "withdrawal", 50000, 50000, None, 50000)
+    f = flow_at(Step.RECONCILE)
+    f.record_result(result([m]))
+    f.set_remark(mismatch_key(m), "  客户已联系 ")
+    assert f.remarks == {mismatch_key(m): "客户已联系"}
+    f.set_remark(mismatch_key(m), " ")
+    assert f.remarks == {}
+
+
+def test_the_exchange_needs_every_cassette_and_some_cash():
+    f = flow_at(Step.NEW_CYCLE)
+    with pytest.raises(FlowError, match="CST1"):
+        f.record_new_cycle({}, "C2")
+    with pytest.raises(FlowError, match="no cash loaded"):
+        f.record_new_cycle({"CST1": 0}, "C2")
+    with pytest.raises(TypeError):
+        f.record_new_cycle({"CST1": 1.5}, "C2")
+    f.record_new_cycle({"CST1": 2000}, "C2")
+    assert f.state is State.NEW_CYCLE_STARTED and f.loaded == {"CST1": 2000}
+
+
+def test_abandon_needs_a_reason_and_ends_the_session():
+    f = flow_at(Step.BACKEND)
+    with pytest.raises(FlowError, match="why"):
+        f.abandon("")
+    f.abandon("后台系统维护")
+    assert f.state is State.ABANDONED and f.finished
+    with pytest.raises(FlowError, match="abandoned"):
+        f.advance()
+    with pytest.raises(FlowError):
+        f.abandon("again")
+
+
+def test_abandon_is_refused_once_the_supervisor_signed():
+    f = flow_at(Step.NEW_CYCLE)
+    with pytest.raises(FlowError, match="signed"):
+        f.abandon("too late")
+
+
+def test_headless_closes_after_the_result():
+    f = flow_at(Step.RECONCILE)
+    f.headless = True
+    with pytest.raises(FlowError):
+        f.close()  # no result yet
+    f.record_result(result())
+    f.close()
+    assert f.state is State.CLOSED
+
+
+@pytest.mark.parametrize("state", [s for s in RESUME_STEP])
+def test_resumption_asks_the_same_custodians_then_continues_where_it_stopped(state):
+    f = ClearingFlow.resumed(
+        state, custodians=("alice", "bob"), atm=atm_ledger(), counts={"CST1": 1, "RTR1": 0},
+        host=host_ledger(), result=result(), supervisor="carol", loaded={"CST1": 2000},
+        new_cycle_id="C2")
+    assert f.step is Step.SIGN_IN
+    assert f.state is state
+    with pytest.raises(FlowError, match="same two custodians"):
+        f.record_sign_in("alice", "dave")
+    f.record_sign_in("bob", "alice")
+    assert f.advance() is RESUME_STEP[state]
+    if state is State.NEW_CYCLE_STARTED:
+        assert f.state is State.CLOSED
+
+
+def test_resumption_refuses_a_stored_session_that_lacks_its_facts():
+    with pytest.raises(FlowError, match="lacks"):
+        ClearingFlow.resumed("counted", custodians=("alice", "bob"), atm=atm_ledger())
+    with pytest.raises(FlowError, match="cannot be resumed"):
+        ClearingFlow.resumed("closed", custodians=("alice", "bob"))
+
+
+def test_a_reviewed_session_without_a_stored_result_resumes_at_reconcile():
+    f = ClearingFlow.resumed("reviewed", custodians=("alice", "bob"), atm=atm_ledger(),
+                             counts=None, count_skip_reason="no time", host=host_ledger())
+    f.record_sign_in("alice", "bob")
+    assert f.advance() is Step.RECONCILE and f.missing() == [Missing.RESULT]
+
+
+def test_a_resumed_session_past_the_read_reconnects_without_re_reading():
+    f = ClearingFlow.resumed("signed", custodians=("alice", "bob"), atm=atm_ledger(),
+                             counts={"CST1": 1, "RTR1": 0}, host=host_ledger(), result=result(),
+                             supervisor="carol")
+    f.record_sign_in("alice", "bob")
+    assert f.advance() is Step.NEW_CYCLE
+    assert not f.can_go_back()

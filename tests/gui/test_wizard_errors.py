@@ -1,0 +1,126 @@
+"""The error paths: what the custodians see, and that they can go on from there."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import pytest
+from PySide6.QtCore import Qt
+
+from custodian_app.domain.flow import Step
+from custodian_app.link.simulator import Faults
+
+from .driver import SLOW, WizardDriver
+
+
+def signed_in(qtbot, ctx, **kw):
+    d = WizardDriver(qtbot, ctx, **kw)
+    d.sign_in()
+    d.next(Step.CONNECT)
+    return d
+
+
+def test_a_wrong_password_keeps_next_closed(qtbot, make_ctx):
+    d = WizardDriver(qtbot, make_ctx(), screenshots="error")
+    d.sign_in(pb="not-bobs-password", wait_ok=False)
+    page = d.page(Step.SIGN_IN)
+    assert "password" in page.status.text().lower()
+    assert not d.flow.authenticated and not d.next_enabled()
+    assert page.password[0].text() == page.password[1].text() == ""  # never left in the fields
+    d.snap("wrong-password")
+    d.sign_in()  # the right one goes through
+    assert d.next_enabled()
+
+
+def test_the_same_custodian_twice_is_refused(qtbot, make_ctx):
+    d = WizardDriver(qtbot, make_ctx())
+    page = d.page(Step.SIGN_IN)
+    page.user[0].setText("alice")
+    page.password[0].setText("alice123")
+    page.user[1].setText("ALICE")
+    page.password[1].setText("alice123")
+    qtbot.mouseClick(page.sign_in_button, Qt.MouseButton.LeftButton)
+    assert "different people" in page.status.text()
+    assert not d.flow.authenticated and not d.next_enabled()
+
+
+def test_a_supervisor_cannot_sign_in_as_a_custodian(qtbot, make_ctx):
+    d = WizardDriver(qtbot, make_ctx())
+    d.sign_in("alice", "carol", wait_ok=False)
+    assert "custodian" in d.page(Step.SIGN_IN).status.text()
+    assert not d.flow.authenticated
+
+
+def test_no_atm_on_the_port_says_what_to_check(qtbot, make_ctx):
+    master, slave = os.openpty()  # a port with nothing behind it
+    try:
+        d = signed_in(qtbot, make_ctx(), screenshots="error")
+        d.connect(os.ttyname(slave), wait_ok=False)
+        text = d.page(Step.CONNECT).status.text()
+        assert "does not answer" in text and "cable" in text and "maintenance" in text
+        assert not d.next_enabled() and d.wizard.session_id is None
+        d.snap("no-atm")
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_a_short_cable_pull_during_the_read_is_absorbed(qtbot, world_factory, make_ctx, tmp_path):
+    world = world_factory(link=str(tmp_path / "atm"),
+                          atm_options={"faults": Faults(disconnect_after=4_000, down_seconds=0.3)})
+    d = signed_in(qtbot, make_ctx(world))
+    d.connect(world.device)
+    d.next(Step.READ_ATM)
+    d.wait_read()
+    assert world.atm_sim.stats.disconnects == 1
+    assert len(d.flow.atm.transactions) == len(world.scenario.atm.transactions)
+
+
+def test_a_cable_left_out_stops_the_read_with_advice_and_a_retry(qtbot, world_factory, make_ctx, tmp_path):
+    world = world_factory(link=str(tmp_path / "atm"),
+                          atm_options={"faults": Faults(disconnect_after=4_000, down_seconds=600)})
+    d = signed_in(qtbot, make_ctx(world), screenshots="error")
+    d.connect(world.device)
+    d.next(Step.READ_ATM)
+    page = d.page(Step.READ_ATM)
+    qtbot.waitUntil(lambda: page.read_button.isEnabled(), timeout=SLOW)
+    assert d.flow.atm is None and not d.next_enabled()
+    assert "Check the cable" in page.status.text() and "Read ledger" in page.status.text()
+    assert world.atm_sim.stats.disconnects == 1
+    d.snap("cable-pulled")
+
+
+def test_cancelling_the_read(qtbot, world_factory, make_ctx):
+    world = world_factory(transactions=3000, atm_options={"pace": True})
+    d = signed_in(qtbot, make_ctx(world))
+    d.connect(world.device)
+    d.next(Step.READ_ATM)
+    page = d.page(Step.READ_ATM)
+    qtbot.waitUntil(lambda: "records" in page.figures.text(), timeout=SLOW)
+    qtbot.mouseClick(page.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.read_button.isEnabled(), timeout=SLOW)
+    assert "cancelled" in page.status.text() and d.flow.atm is None
+
+
+def test_backend_down_offers_retry_and_the_settlement_file(qtbot, world_factory, make_ctx, monkeypatch, tmp_path):
+    world = world_factory(faults="none")
+    ctx = make_ctx(world, backend_url="http://127.0.0.1:9")  # nothing listens on the discard port
+    d = signed_in(qtbot, ctx, screenshots="error")
+    d.connect(world.device)
+    d.next(Step.READ_ATM)
+    d.wait_read()
+    d.next(Step.COUNT)
+    d.count(world.scenario.counts.units)
+    d.next(Step.BACKEND)
+    page = d.page(Step.BACKEND)
+    qtbot.waitUntil(lambda: page.fetch_button.isEnabled(), timeout=SLOW)
+    assert "try again" in page.status.text() and "settlement file" in page.status.text()
+    assert not d.next_enabled()
+    d.snap("backend-down")
+
+    # retry once the backend is back (the settings now point at the running simulator)
+    ctx.settings = dataclasses.replace(ctx.settings, backend_url=world.url)
+    qtbot.mouseClick(page.fetch_button, Qt.MouseButton.LeftButton)
+    d.wait_backend()
+    assert d.flow.host_source == "backend"

@@ -1,0 +1,86 @@
+"""Several processes (spawned, like separate branch PCs) write to one database at once:
+no session is lost or duplicated, the per-terminal lock holds, the audit chain stays whole."""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+
+import pytest
+
+from tests.store.conftest import PASSWORD
+from tests.store.workers import clearing_worker
+
+WORKERS = 4
+ROUNDS = 9
+SHARED = ["NJ-0001", "NJ-0002"]
+
+
+@pytest.mark.slow
+def test_processes_racing_for_terminals_lose_nothing_and_never_share_one(db_url, store):
+    for n in range(WORKERS):
+        store.add_user(f"c{n}a", PASSWORD, "custodian")
+        store.add_user(f"c{n}b", PASSWORD, "custodian")
+    before = store.verify_audit().entries
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(WORKERS)
+    results = ctx.Queue()
+    procs = [ctx.Process(target=clearing_worker, args=(db_url, n, SHARED, ROUNDS, barrier, results))
+             for n in range(WORKERS)]
+    for p in procs:
+        p.start()
+    outs = []
+    try:
+        for _ in procs:
+            outs.append(results.get(timeout=300))
+    except queue.Empty:
+        pytest.fail(f"only {len(outs)} of {WORKERS} workers reported")
+    finally:
+        for p in procs:
+            p.join(timeout=60)
+            if p.is_alive():
+                p.kill()
+                p.join()
+        results.close()
+        results.join_thread()
+    errors = [o["error"] for o in outs if "error" in o]
+    assert not errors, errors[0]
+    assert all(p.exitcode == 0 for p in procs)
+
+    # Phase 1: exactly one PC got the ATM; every other was told who holds it.
+    winners = [o for o in outs if o["race"][0] == "won"]
+    assert len(winners) == 1
+    winner = winners[0]
+    for o in outs:
+        if o is not winner:
+            _, held_by, host, custodians = o["race"]
+            assert (held_by, host) == (winner["race"][1], f"PC-{winner['worker']}")
+            assert custodians == (f"c{winner['worker']}a", f"c{winner['worker']}b")
+
+    # No session lost or duplicated: what the workers opened is exactly what the database holds.
+    opened = [sid for o in outs for _, sid in o["opened"]] + [winner["race"][1]]
+    assert len(opened) == len(set(opened))
+    history = store.history(limit=10_000)
+    assert sorted(s.id for s in history) == sorted(opened)
+    assert all(s.state == "abandoned" for s in history)
+    own = [t for o in outs for t, _ in o["opened"] if t.startswith("NJ-OWN")]
+    assert len(own) == WORKERS * len(range(0, ROUNDS, 3))  # nobody else touches a PC's own ATM
+
+    # The lock held: in the audit chain's total order, no ATM was ever open twice at once.
+    entries = store.audit_entries()
+    opened_at = {e.session_id: e.seq for e in entries if e.action == "session_opened"}
+    ended_at = {e.session_id: e.seq for e in entries if e.action == "session_abandoned"}
+    by_terminal: dict[str, list[tuple[int, int]]] = {}
+    for s in history:
+        by_terminal.setdefault(s.terminal_id, []).append((opened_at[s.id], ended_at[s.id]))
+    for terminal, spans in by_terminal.items():
+        spans.sort()
+        for (_, end), (start, _) in zip(spans, spans[1:]):
+            assert start > end, f"{terminal} was opened again before its clearing ended"
+
+    # Every audit append of every process is in one unbroken chain.
+    logged = sum(o["logged"] for o in outs)
+    steps = 2 * len(opened)  # opened + abandoned per session
+    check = store.verify_audit()
+    assert check.ok, check.problems
+    assert check.entries == before + WORKERS * 2 + logged + steps  # 2 sign-ins per worker
