@@ -18,7 +18,7 @@ from datetime import datetime
 
 from custodian_app.report.errors import ReportError, ReportInputError
 from custodian_app.report.pdf import (
-    ReportMeta, build_report, embedded_evidence_digest, mask_card, write_report,
+    NOT_SET, ReportMeta, build_report, embedded_evidence_digest, mask_card, write_report,
 )
 
 __all__ = ["ReportError", "ReportInputError", "ReportMeta", "build_report", "write_report",
@@ -29,9 +29,6 @@ __all__ = ["ReportError", "ReportInputError", "ReportMeta", "build_report", "wri
 def default_report_no(cycle_id: str, printed_at: datetime) -> str:
     """A report number when the bank has no numbering of its own: cycle and print time."""
     return f"{cycle_id}-{printed_at.strftime('%Y%m%d%H%M%S')}"
-
-
-NOT_SET = "（未设置 not set）"
 
 
 def meta_from_settings(settings, *, cycle_id: str, printed_by: str, custodians=(), supervisor=None,

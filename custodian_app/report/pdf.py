@@ -39,6 +39,7 @@ _MASKED = re.compile(r"[0-9]{6}\*{2,9}[0-9]{4}\Z")
 _DIGITS = re.compile(r"[0-9]{12,19}\Z")
 
 DASH = "—"
+NOT_SET = "（未设置 not set）"
 GUIDE_DETAILS = 30  # rows per category whose cut detail the handling guide prints in full
 APPENDIX_LIMIT = 50_000  # transactions (both ledgers) an appendix may list: about 1,100 pages
 
@@ -72,10 +73,16 @@ class ReportMeta:
     session_id: str | int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("bank", "branch", "report_no", "printed_by"):
+        if not isinstance(self.report_no, str) or not self.report_no.strip():
+            raise ReportInputError("report: the report number is missing")
+        # Bank and branch come from the settings, which a fresh installation may not have
+        # filled in yet: the report says so rather than refuse to print.
+        for name in ("bank", "branch", "printed_by"):
             value = getattr(self, name)
-            if not isinstance(value, str) or not value.strip():
-                raise ReportInputError(f"report: {name} is missing; set it (e.g. in the settings file)")
+            if value is not None and not isinstance(value, str):
+                raise ReportInputError(f"report: {name} must be text")
+            if not (value or "").strip():
+                object.__setattr__(self, name, NOT_SET if name != "printed_by" else DASH)
         if self.language not in LANGUAGES:
             raise ReportInputError(f"report: language must be one of {', '.join(LANGUAGES)}, not {self.language!r}")
         custodians = tuple(self.custodians or ())

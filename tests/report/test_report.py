@@ -304,7 +304,8 @@ def test_documents_of_another_clearing_are_refused(meta):
     ({"printed_at": "2026-11-22T08:30:00"}, "UTC offset"),
     ({"printed_at": "yesterday"}, "RFC 3339"),
     ({"language": "fr"}, "language"),
-    ({"report_no": ""}, "report_no"),
+    ({"report_no": ""}, "report number"),
+    ({"bank": 7}, "bank must be text"),
 ])
 def test_incomplete_report_details_are_refused_with_what_to_fix(meta, change, message):
     fields = {f.name: getattr(meta, f.name) for f in dataclasses.fields(meta)}
@@ -368,3 +369,11 @@ def test_unknown_custodians_leave_their_names_to_be_written_by_hand(meta):
     pages = pages_text(build_report(clearing.balanced_result(atm), atm, meta=meta))
     assert "管机员 Custodians —" in pages[0]
     assert pages[-1].count("姓名 Name：") == 3
+
+
+def test_bank_and_branch_not_yet_set_are_printed_as_such(meta):
+    atm = clearing.atm_ledger(5)
+    meta = dataclasses.replace(meta, bank="", branch=None, printed_by="")
+    assert (meta.bank, meta.branch, meta.printed_by) == ("（未设置 not set）", "（未设置 not set）", "—")
+    first = pages_text(build_report(clearing.balanced_result(atm), atm, meta=meta))[0]
+    assert "银行 Bank （未设置 not set）" in first
