@@ -57,6 +57,7 @@ from custodian_app.backend.errors import (
 )
 from custodian_app.domain import formats
 from custodian_app.domain.formats import FormatError, HostLedger
+from custodian_app.errors import scrub
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,7 @@ def _is_loopback(host: str) -> bool:
 
 def _short(text: object, limit: int = 200) -> str:
     """A server-supplied text, cut short and on one line, for an error message."""
-    s = " ".join(str(text).split())
+    s = scrub(" ".join(str(text).split()))  # a hostile server's text may hold a card number
     return s if len(s) <= limit else s[: limit - 3] + "..."
 
 

@@ -49,6 +49,21 @@ def register(sub) -> None:
     p.set_defaults(func=fetch_host)
 
     p = sub.add_parser(
+        "host-health",
+        help="check the backend connection: URL, certificate and token",
+        description="Ask the backend's health endpoint, as the settings page's Test button does: "
+                    "checks the URL, the TLS certificate (and client certificate) and the token. "
+                    "Exit status: 0 ok, 2 token refused or not the clearing interface, 3 unreachable.")
+    p.add_argument("--url", help=f"the backend's base URL (default: env {URL_ENV}, then the settings)")
+    p.add_argument("--token", help=f"the bearer token (default: env {TOKEN_ENV}, then the settings)")
+    p.add_argument("--ca-bundle", metavar="FILE", help="PEM CA certificate(s) to trust")
+    p.add_argument("--client-cert", metavar="FILE", help="PEM client certificate (mutual TLS)")
+    p.add_argument("--client-key", metavar="FILE", help="its PEM key")
+    p.add_argument("--timeout", type=float, default=None, metavar="S", help="seconds (default: settings)")
+    p.add_argument("--retries", type=int, default=0, metavar="N", help="retries (0)")
+    p.set_defaults(func=host_health)
+
+    p = sub.add_parser(
         "simulate-host",
         help="serve host-ledger/1 files as the bank backend (for tests and demos)",
         description="Serve the backend's clearing interface (/v1) on 127.0.0.1 from host-ledger/1 "
@@ -94,46 +109,55 @@ def _fail(command: str, message: object, status: int) -> int:
     return status
 
 
-def fetch_host(args: argparse.Namespace) -> int:
-    from custodian_app import files
+def _client(command: str, args: argparse.Namespace):
+    """A BackendClient from the options, then the environment, then the application's settings
+    (so a script talks to the backend exactly as the application would). Returns (client, None)
+    or (None, exit status) after printing why."""
     from custodian_app.backend.client import BackendClient
-    from custodian_app.backend.errors import BackendError, BackendServerError, BackendUnreachable
-    from custodian_app.domain import formats
+    from custodian_app.backend.errors import BackendError
     from custodian_app.errors import CustodianError
 
     url, token, ca_bundle, timeout = args.url, args.token, args.ca_bundle, args.timeout
-    if None in (url, token, ca_bundle, timeout):
-        # What the options leave open comes from the environment, then the application's
-        # settings (so a script fetches exactly as the application would).
-        url = url or os.environ.get(URL_ENV) or None
-        token = token if token is not None else os.environ.get(TOKEN_ENV) or None
-        try:
-            from custodian_app.config import load_settings
-
-            settings = load_settings()
-        except CustodianError as exc:
-            if url is None:
-                return _fail("fetch-host", f"cannot read the settings ({exc}); give --url", EXIT_USAGE)
-        else:
-            url = url or settings.backend_url or None
-            timeout = timeout if timeout is not None else settings.backend_timeout
-            if url == settings.backend_url:  # the configured token goes only to its own backend
-                token = token if token is not None else settings.backend_token or None
-                ca_bundle = ca_bundle or settings.backend_ca_bundle or None
-    if not url:
-        return _fail("fetch-host", f"give the backend URL with --url, {URL_ENV} or the settings",
-                     EXIT_USAGE)
+    url = url or os.environ.get(URL_ENV) or None
+    token = token if token is not None else os.environ.get(TOKEN_ENV) or None
     try:
-        client = BackendClient(url, token=token, ca_bundle=ca_bundle,
-                               timeout=timeout if timeout is not None else 10.0,
-                               retries=args.retries, page_size=args.page_size,
-                               client_cert=args.client_cert, client_key=args.client_key)
+        from custodian_app.config import load_settings
+
+        settings = load_settings()
+    except CustodianError as exc:
+        if url is None:
+            return None, _fail(command, f"cannot read the settings ({exc}); give --url", EXIT_USAGE)
+    else:
+        url = url or settings.backend_url or None
+        timeout = timeout if timeout is not None else settings.backend_timeout
+        if url == settings.backend_url:  # the configured token goes only to its own backend
+            token = token if token is not None else settings.backend_token or None
+            ca_bundle = ca_bundle or settings.backend_ca_bundle or None
+    if not url:
+        return None, _fail(command, f"give the backend URL with --url, {URL_ENV} or the settings",
+                           EXIT_USAGE)
+    options = {"page_size": args.page_size} if getattr(args, "page_size", None) else {}
+    try:
+        return BackendClient(url, token=token, ca_bundle=ca_bundle,
+                             timeout=timeout if timeout is not None else 10.0, retries=args.retries,
+                             client_cert=args.client_cert, client_key=args.client_key, **options), None
+    except (BackendError, ValueError) as exc:
+        return None, _fail(command, exc, EXIT_USAGE)
+
+
+def fetch_host(args: argparse.Namespace) -> int:
+    from custodian_app import files
+    from custodian_app.backend.errors import BackendError, BackendServerError, BackendUnreachable
+    from custodian_app.domain import formats
+
+    client, status = _client("fetch-host", args)
+    if client is None:
+        return status
+    try:
         ledger = client.fetch_ledger(args.terminal, args.cycle, expect_currency=args.currency)
     except (BackendUnreachable, BackendServerError) as exc:
         return _fail("fetch-host", exc, EXIT_LINK)
     except BackendError as exc:
-        return _fail("fetch-host", exc, EXIT_USAGE)
-    except ValueError as exc:  # timeout/retries/page size out of range
         return _fail("fetch-host", exc, EXIT_USAGE)
     try:
         files.write_document(args.out, formats.host_ledger_to_dict(ledger))
@@ -143,6 +167,24 @@ def fetch_host(args: argparse.Namespace) -> int:
         print(f"{ledger.terminal_id} {ledger.cycle_id}: {len(ledger.transactions)} backend record(s) "
               f"written to {args.out}")
     return EXIT_OK
+
+
+def host_health(args: argparse.Namespace) -> int:
+    from custodian_app.backend.errors import BackendError, BackendServerError, BackendUnreachable
+
+    client, status = _client("host-health", args)
+    if client is None:
+        return status
+    try:
+        health = client.health()
+    except (BackendUnreachable, BackendServerError) as exc:
+        return _fail("host-health", exc, EXIT_LINK)
+    except BackendError as exc:
+        return _fail("host-health", exc, EXIT_USAGE)
+    token = {True: "accepted", False: "not sent", None: "not required"}[health.authenticated]
+    print(f"{client.base_url}: {health.status}, interface v{health.api_version}, token {token}"
+          + (f", server time {health.server_time}" if health.server_time else ""))
+    return EXIT_OK if health.status == "ok" else EXIT_LINK
 
 
 def simulate_host(args: argparse.Namespace) -> int:

@@ -199,3 +199,15 @@ def test_simulate_host_serves_a_settlement_csv(tmp_path):
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
+
+
+def test_host_health_checks_url_and_token(simulator):
+    sim = simulator()
+    done = run("host-health", "--url", sim.base_url, "--token", TOKEN)
+    assert done.returncode == 0, done.stderr
+    assert "ok, interface v1, token accepted" in done.stdout
+    refused = run("host-health", "--url", sim.base_url, "--token", "wrong-token")
+    assert refused.returncode == 2 and "check the backend token" in refused.stderr
+    sim.stop()
+    gone = run("host-health", "--url", sim.base_url)
+    assert gone.returncode == 3 and "cannot reach the backend" in gone.stderr
