@@ -229,7 +229,7 @@ class _Content:
         w, meta, atm = self.w, self.meta, self.atm
         cols = [Column((), 100), Column((), 150), Column((), 100), Column((), 150),
                 Column((), 100), Column((), BODY_W - 600)]
-        t = Table(cols, TableStyle(size=8, leading=10, pad_y=3, zebra=False))
+        t = Table(cols, TableStyle(size=8, leading=10, pad_y=2.2, zebra=False))
         t.header_height = 0.0
         pairs = [
             (w.inline("银行", "Bank"), meta.bank),
@@ -245,6 +245,11 @@ class _Content:
             (w.inline("打印人", "Printed by"), meta.printed_by),
             (w.inline("管机员", "Custodians"), " / ".join(meta.custodians) if any(meta.custodians) else DASH),
             (w.inline("主管", "Supervisor"), meta.supervisor or DASH),
+            (w.inline("清点人", "Counted by"), " / ".join(self.counts.counted_by) if self.counts is not None
+             else w.inline("未清点", "not counted")),
+            (w.inline("清机方式", "Cleared with"), w.inline("命令行（无向导）", "command line (headless)")
+             if meta.headless else w.inline("清机向导", "the wizard")),
+            (w.inline("会话", "Session"), DASH if meta.session_id is None else str(meta.session_id)),
         ]
         for i in range(0, len(pairs), 3):
             row = []
@@ -277,7 +282,7 @@ class _Content:
         cols = [Column(w.lines("项目", "Item"), 250), Column(w.lines("金额", "Amount"), 140, "r"),
                 Column(w.lines("长款 / 短款", "Overage / shortage"), 110, "c"),
                 Column(w.lines("大写", "In words"), BODY_W - 500)]
-        t = Table(cols, TableStyle(size=8, leading=10, zebra=False))
+        t = Table(cols, TableStyle(size=8, leading=9.6, pad_y=2.0, zebra=False))
 
         def words(minor: int) -> tuple[str, ...]:
             return w.lines(labels.amount_in_chinese(minor, cur), labels.amount_in_english(minor, cur))
