@@ -377,3 +377,15 @@ def test_bank_and_branch_not_yet_set_are_printed_as_such(meta):
     assert (meta.bank, meta.branch, meta.printed_by) == ("（未设置 not set）", "（未设置 not set）", "—")
     first = pages_text(build_report(clearing.balanced_result(atm), atm, meta=meta))[0]
     assert "银行 Bank （未设置 not set）" in first
+
+
+def test_a_clearing_without_a_count_says_the_cash_was_not_counted(meta):
+    atm = clearing.atm_ledger(5)
+    result = clearing.unbalanced_result(atm, 3)
+    assert result.cash_position.counted is None
+    first_two = "\n".join(pages_text(build_report(result, atm, meta=meta))[:2])
+    assert "管机员实点现金 Cash counted by the custodians 未清点 not counted" in first_two
+    assert "清点人 Counted by 未清点 not counted" in first_two
+    assert "账实" not in first_two  # no verdict on cash nobody counted
+    for unit in atm.units:
+        assert unit.id in first_two
