@@ -98,6 +98,8 @@ name = "My branch bank"
     assert s.locked == {"backend.url", "database.url"}
     assert s.sources["backend.url"] == "locked" and s.sources["backend.timeout"] == "user"
     assert s.is_locked("backend.url") and not s.is_locked("bank.name")
+    assert s.is_locked("backend_url") and s.is_locked("database_url") and not s.is_locked("bank_name")
+    assert s.source("backend_url") == "locked" and s.source("bank.name") == "user"
 
     # Saving never writes a locked key: the user's attempt is dropped from the file.
     save_settings(replace(s, backend_url="https://other.example/api", serial_port="COM3"))
