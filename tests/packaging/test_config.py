@@ -255,3 +255,19 @@ def test_values_typed_into_a_dialog_are_normalised_and_bad_ones_reported_by_key(
     with pytest.raises(SettingsError, match=r"backend\.token"):
         save_settings(bad)
     assert not paths.config_file().exists()  # nothing half-written
+
+
+@pytest.mark.parametrize(
+    ("platform", "environ", "expected"),
+    [
+        ("linux", {}, "/etc/custodian-app/settings.toml"),
+        ("win32", {"PROGRAMDATA": "D:\\ProgramData"}, "D:\\ProgramData/custodian-app/settings.toml"),
+        ("darwin", {}, "/Library/Application Support/custodian-app/settings.toml"),
+    ],
+)
+def test_system_file_location_per_platform(monkeypatch, platform, environ, expected):
+    monkeypatch.delenv("CUSTODIAN_SYSTEM_CONFIG")
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(config.sys, "platform", platform)
+    assert config.system_config_file().as_posix() == expected
