@@ -1,6 +1,6 @@
 """Commands on the clearing-session store; see custodian_app.cli.main.
 
-users add|list|disable, history, session export|verify|show, audit verify, trace-note,
+users add|list|disable, history, session export|verify|show|abandon, audit verify, trace-note,
 trace-card. Every one takes ``--db URL`` (else ``CUSTODIAN_DB``, the settings, the default
 SQLite file). Exit status: 0 ok, 1 verification failed or nothing found, 2 usage or invalid
 input (including a database that cannot be opened).
@@ -55,6 +55,17 @@ def register(sub) -> None:
     ver.add_argument("session_id", type=int, metavar="ID")
     ver.add_argument("--pdf", metavar="REPORT.pdf", help="check this file against the stored report")
     ver.set_defaults(func=cmd_session_verify)
+    ab = session_sub.add_parser(
+        "abandon", parents=[db],
+        help="abandon an unsigned clearing left open (e.g. on a PC that broke down); frees the ATM")
+    ab.add_argument("session_id", type=int, metavar="ID")
+    ab.add_argument("--reason", required=True, help="why, for the record")
+    ab.add_argument("--by", required=True, metavar="USER",
+                    help="a supervisor or administrator (or one of the session's custodians), "
+                         "who signs in with their password")
+    ab.add_argument("--password-stdin", action="store_true",
+                    help="read the password from the first line of standard input (scripts)")
+    ab.set_defaults(func=cmd_session_abandon)
     show = session_sub.add_parser("show", parents=[db], help="steps, documents and remarks")
     show.add_argument("session_id", type=int, metavar="ID")
     show.set_defaults(func=cmd_session_show)
@@ -245,6 +256,30 @@ def cmd_session_verify(args) -> int:
                       f"{args.session_id}, unchanged")
             return EXIT_OK
         return EXIT_FAILED
+
+    return _with_store(args, body)
+
+
+def cmd_session_abandon(args) -> int:
+    import getpass
+
+    if args.password_stdin:
+        line = sys.stdin.readline()
+        password = line[:-1] if line.endswith("\n") else line
+    else:
+        try:
+            password = getpass.getpass(f"Password for {args.by}: ")
+        except EOFError:
+            password = ""
+    if not password:
+        return _fail("no password given; nothing was changed")
+
+    def body(store) -> int:
+        user = store.authenticate(args.by, password)
+        info = store.abandon_session(args.session_id, args.reason, actor=user)
+        print(f"session {info.id} of ATM {info.terminal_id} abandoned by {user.username}: "
+              f"{info.abandon_reason}")
+        return EXIT_OK
 
     return _with_store(args, body)
 

@@ -14,6 +14,7 @@ from custodian_app.store.errors import (
     AccountLocked,
     AuthenticationError,
     CardNumberRefused,
+    Conflict,
     CustodyError,
     DatabaseUnavailable,
     EvidenceError,
@@ -64,5 +65,5 @@ __all__ = [
     "open_store", "Store", "STATES", "ROLES",
     "StoreError", "DatabaseUnavailable", "NotFound", "AuthenticationError", "UnknownUser",
     "WrongPassword", "AccountLocked", "AccountDisabled", "InvalidUser", "CustodyError",
-    "TerminalBusy", "InvalidTransition", "EvidenceError", "CardNumberRefused",
+    "TerminalBusy", "InvalidTransition", "EvidenceError", "CardNumberRefused", "Conflict",
 ]

@@ -23,6 +23,10 @@ class DatabaseUnavailable(StoreError):
     """The database cannot be opened or reached."""
 
 
+class Conflict(StoreError):
+    """The database refused a change that collides with another (a race another PC won)."""
+
+
 class NotFound(StoreError, LookupError):
     """A user, terminal or session that does not exist."""
 

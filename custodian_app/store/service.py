@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterator
 
 from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from custodian_app.domain import formats
@@ -38,6 +38,7 @@ from custodian_app.store.errors import (
     AccountDisabled,
     AccountLocked,
     CardNumberRefused,
+    Conflict,
     CustodyError,
     DatabaseUnavailable,
     EvidenceError,
@@ -65,16 +66,17 @@ LOCKOUT = timedelta(minutes=15)
 # A sign-in proves presence for this long: opening, resuming or signing a clearing needs one.
 SIGN_IN_VALID = timedelta(hours=12)
 
-# Which step may follow which. Going back is allowed only where the clearing needs it: a
-# recount after the mismatch list was seen, a second fetch of the backend ledger.
+# Which step may follow which. Going back is allowed where the clearing flow allows it (see
+# custodian_app.domain.flow.go_back): correcting or redoing the count, fetching or importing
+# the backend ledger again, reconciling again — never past the ATM read, never once signed.
 NEXT_STATES: dict[str, frozenset[str]] = {
     "signed_in": frozenset({"atm_read", "abandoned"}),
     "atm_read": frozenset({"counted", "backend_fetched", "abandoned"}),
-    "counted": frozenset({"backend_fetched", "reconciled", "abandoned"}),
+    "counted": frozenset({"counted", "backend_fetched", "reconciled", "abandoned"}),
     "backend_fetched": frozenset({"counted", "backend_fetched", "reconciled", "abandoned"}),
     "reconciled": frozenset({"reviewed", "counted", "backend_fetched", "reconciled",
                              "abandoned"}),
-    "reviewed": frozenset({"signed", "counted", "abandoned"}),
+    "reviewed": frozenset({"signed", "counted", "backend_fetched", "reconciled", "abandoned"}),
     # A signed report is a legal record: the clearing can only be finished, not abandoned.
     "signed": frozenset({"new_cycle_started", "closed"}),
     "new_cycle_started": frozenset({"closed"}),
@@ -89,8 +91,6 @@ _CARD = re.compile(r"[0-9]{6}\*{2,9}[0-9]{4}\Z")
 _SERIAL_QUERY = re.compile(r"[A-Z0-9?]{1,12}\Z")
 # A run of 13 to 19 digits, possibly grouped by spaces or dashes, as a card number is written.
 _PAN_CANDIDATE = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
-
-ActorLike = "User | str | None"
 
 
 def _utcnow() -> datetime:
@@ -173,11 +173,17 @@ class Store:
                 yield s
         except StoreError:
             raise
+        except IntegrityError as exc:
+            raise Conflict(f"the database refused the change: {getattr(exc, 'orig', exc)}; "
+                           "nothing of this step was saved — reload and try again") from exc
         except OperationalError as exc:
             raise DatabaseUnavailable(
                 f"the database {self.url} failed: {getattr(exc, 'orig', exc)}; nothing of this "
                 "step was saved — check the connection and try the step again"
             ) from exc
+        except SQLAlchemyError as exc:
+            raise StoreError(f"the database {self.url} refused the step: "
+                             f"{getattr(exc, 'orig', exc)}; nothing of it was saved") from exc
 
     def _lock_chain(self, s: Session) -> m.AuditHead:
         head = s.info.get("audit_head")
@@ -243,6 +249,11 @@ class Store:
     def verify_audit(self) -> AuditVerification:
         """Recompute the whole chain; see ``AuditVerification.problems`` for what is wrong."""
         with self._tx(write=False) as s:
+            if self.dialect == "postgresql":
+                # One snapshot for the head and the entries: an append committed in between
+                # must not look like an entry added behind the store's back. (SQLite's deferred
+                # read transaction is a snapshot already.)
+                s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             head_row = s.get(m.AuditHead, 1)
             head = None if head_row is None else (head_row.last_seq, head_row.last_hash)
             rows = s.execute(
@@ -393,9 +404,10 @@ class Store:
         row = self._user_row(s, who.username)
         if row.disabled:
             raise CustodyError(f"{what} {who.username!r} is disabled")
-        # The record must come from a real, recent sign-in recorded in the database.
-        if row.last_sign_in_at is None or row.last_sign_in_at < self._now() - SIGN_IN_VALID:
-            raise CustodyError(f"{what} {who.username!r} must sign in again")
+        # The record's own age: a sign-in proves presence for a working day, not for ever.
+        if who.signed_in_at < self._now() - SIGN_IN_VALID:
+            raise CustodyError(f"{what} {who.username!r} must sign in again (the sign-in is "
+                               "more than 12 hours old)")
         if row.role != role:
             raise CustodyError(f"{what} must have the {role} role; {who.username!r} is "
                                f"{row.role}")
@@ -438,12 +450,11 @@ class Store:
                             terminal_id=terminal_id, host=host,
                             detail={"custodians": [a.username, b.username]})
                 return self._info(s, row)
-        except IntegrityError as exc:
+        except Conflict as exc:
             # The database's own guard (the partial unique index) fired: someone won the race.
             with self._tx(write=False) as s:
                 self._refuse_if_busy(s, terminal_id)
-            raise StoreError(f"the clearing of {terminal_id} could not be opened: "
-                             f"{getattr(exc, 'orig', exc)}") from exc
+            raise StoreError(f"the clearing of {terminal_id} could not be opened: {exc}") from exc
 
     def _refuse_if_busy(self, s: Session, terminal_id: str) -> None:
         holder = s.scalar(select(m.ClearingSession).where(
@@ -486,7 +497,7 @@ class Store:
                 q = q.where(m.ClearingSession.terminal_id == terminal_id)
             if host is not None:
                 q = q.where(m.ClearingSession.host == host)
-            return [self._info(s, r) for r in s.scalars(q)]
+            return self._infos(s, list(s.scalars(q)))
 
     def get_session(self, session_id: int) -> SessionInfo:
         with self._tx(write=False) as s:
@@ -499,7 +510,7 @@ class Store:
                                                    m.ClearingSession.id.desc()).limit(limit)
             if terminal_id is not None:
                 q = q.where(m.ClearingSession.terminal_id == terminal_id)
-            return [self._info(s, r) for r in s.scalars(q)]
+            return self._infos(s, list(s.scalars(q)))
 
     def transitions(self, session_id: int) -> list[Transition]:
         with self._tx(write=False) as s:
@@ -520,22 +531,34 @@ class Store:
         return row
 
     def _info(self, s: Session, row: m.ClearingSession) -> SessionInfo:
-        ids = [row.custodian_a_id, row.custodian_b_id] + ([row.supervisor_id]
-                                                           if row.supervisor_id else [])
-        users = {u.id: u for u in s.scalars(select(m.User).where(m.User.id.in_(ids)))}
-        a, b = users[row.custodian_a_id], users[row.custodian_b_id]
-        kinds = tuple(s.scalars(select(m.Evidence.kind).where(m.Evidence.session_id == row.id)
-                                .distinct().order_by(m.Evidence.kind)))
-        return SessionInfo(
-            id=row.id, terminal_id=row.terminal_id, cycle_id=row.cycle_id, currency=row.currency,
-            state=row.state, custodians=(a.username, b.username),
-            custodian_names=(a.full_name or a.username, b.full_name or b.username),
-            supervisor=users[row.supervisor_id].username if row.supervisor_id else None,
-            host=row.host, opened_at=row.opened_at, updated_at=row.updated_at,
-            ended_at=row.ended_at, abandon_reason=row.abandon_reason,
-            count_skip_reason=row.count_skip_reason, evidence_digest=row.evidence_digest,
-            balanced=row.balanced, mismatch_count=row.mismatch_count,
-            cash_difference=row.cash_difference, new_cycle_id=row.new_cycle_id, documents=kinds)
+        return self._infos(s, [row])[0]
+
+    def _infos(self, s: Session, rows: list[m.ClearingSession]) -> list[SessionInfo]:
+        """Session records for many rows with two queries, not two per row (history lists)."""
+        if not rows:
+            return []
+        user_ids = {i for r in rows for i in (r.custodian_a_id, r.custodian_b_id, r.supervisor_id)
+                    if i is not None}
+        users = {u.id: u for u in s.scalars(select(m.User).where(m.User.id.in_(user_ids)))}
+        kinds: dict[int, list[str]] = {}
+        for sid, kind in s.execute(select(m.Evidence.session_id, m.Evidence.kind).distinct()
+                                   .where(m.Evidence.session_id.in_([r.id for r in rows]))):
+            kinds.setdefault(sid, []).append(kind)
+        out = []
+        for row in rows:
+            a, b = users[row.custodian_a_id], users[row.custodian_b_id]
+            out.append(SessionInfo(
+                id=row.id, terminal_id=row.terminal_id, cycle_id=row.cycle_id,
+                currency=row.currency, state=row.state, custodians=(a.username, b.username),
+                custodian_names=(a.full_name or a.username, b.full_name or b.username),
+                supervisor=users[row.supervisor_id].username if row.supervisor_id else None,
+                host=row.host, opened_at=row.opened_at, updated_at=row.updated_at,
+                ended_at=row.ended_at, abandon_reason=row.abandon_reason,
+                count_skip_reason=row.count_skip_reason, evidence_digest=row.evidence_digest,
+                balanced=row.balanced, mismatch_count=row.mismatch_count,
+                cash_difference=row.cash_difference, new_cycle_id=row.new_cycle_id,
+                documents=tuple(sorted(kinds.get(row.id, ())))))
+        return out
 
     def _step(self, s: Session, session_id: int, actor: User | str, to_state: str | None, *,
               roles: tuple[str, ...] = ("custodian",)) -> tuple[m.ClearingSession, m.User]:
@@ -648,17 +671,18 @@ class Store:
             return self._info(s, row)
 
     def skip_count(self, session_id: int, reason: str, *, actor: User | str) -> SessionInfo:
-        """Record that the cash is not counted in this clearing, and why (the step stays)."""
+        """Complete the count step without counting, and say why (state ``counted``).
+
+        The latest decision wins: counts entered earlier no longer count toward the evidence
+        (they stay stored), and counts entered later replace the skip.
+        """
         reason = refuse_full_pan((reason or "").strip(), "count-skip reason")
         if not reason:
             raise StoreError("say why the count is skipped; the reason goes on the record")
         with self._tx() as s:
-            row, who = self._step(s, session_id, actor, None)
-            if row.state not in ("atm_read", "backend_fetched"):
-                raise InvalidTransition(session_id, row.state, "counted",
-                                        "the count can be skipped only before reconciling")
+            row, who = self._step(s, session_id, actor, "counted")
             row.count_skip_reason = reason
-            row.updated_at = self._now()
+            self._move(s, row, who, "counted")
             self._audit(s, "count_skipped", actor=who.username, session_id=row.id,
                         terminal_id=row.terminal_id, detail={"reason": reason})
             return self._info(s, row)
@@ -688,7 +712,8 @@ class Store:
             row, who = self._step(s, session_id, actor, "reconciled")
             atm = self._latest(s, row.id, "atm-ledger")
             host = self._latest(s, row.id, "host-ledger")
-            counts = self._latest(s, row.id, "counts")
+            # A skip decided after counts were entered leaves them out of the evidence.
+            counts = None if row.count_skip_reason else self._latest(s, row.id, "counts")
             if host is None:
                 raise InvalidTransition(session_id, row.state, "reconciled",
                                         "the backend ledger has not been fetched")
@@ -870,7 +895,7 @@ class Store:
                                        "SHA-256 (the stored document was changed)")
         latest = {d.kind: d for d in docs}
         if all(k in latest for k in ("atm-ledger", "host-ledger", "clearing-result")):
-            counts = latest.get("counts")
+            counts = None if info.count_skip_reason else latest.get("counts")
             result.computed_digest = evidence_digest(
                 latest["atm-ledger"].content, latest["host-ledger"].content,
                 counts.content if counts else None, latest["clearing-result"].content)

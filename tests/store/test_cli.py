@@ -189,3 +189,21 @@ def test_the_real_executable_for_every_command_group(db_url, cleared, store, tmp
     assert run_cli(db_url, "trace-note", "ZZ99999999").returncode == 1
     usage = run_cli(db_url, "trace-card", "622202******1003", "--from", "x", "--to", "y")
     assert usage.returncode == 2 and "is not a date" in usage.stderr
+
+
+def test_a_supervisor_abandons_a_clearing_left_open_on_a_broken_pc(cli, db_url, store, crew):
+    from tests.store.conftest import PASSWORD
+
+    s = store.open_session("NJ-0007", crew.alice, crew.bob)
+    wrong = cli(db_url, "session", "abandon", str(s.id), "--reason", "PC-1 broke down",
+                "--by", "carol", "--password-stdin", stdin="not it\n")
+    assert wrong.returncode == 2 and "wrong password for 'carol'" in wrong.stderr
+    teller = cli(db_url, "session", "abandon", str(s.id), "--reason", "PC-1 broke down",
+                 "--by", "dave", "--password-stdin", stdin=PASSWORD + "\n")
+    assert teller.returncode == 2 and "may not do this" in teller.stderr
+    done = cli(db_url, "session", "abandon", str(s.id), "--reason", "PC-1 broke down",
+               "--by", "carol", "--password-stdin", stdin=PASSWORD + "\n")
+    assert done.returncode == 0, done.stderr
+    info = store.get_session(s.id)
+    assert (info.state, info.abandon_reason) == ("abandoned", "PC-1 broke down")
+    assert store.transitions(s.id)[-1].actor == "carol"

@@ -5,36 +5,36 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
+import time
 
 import pytest
 
 from tests.store.conftest import PASSWORD
-from tests.store.workers import clearing_worker
+from tests.store.workers import clearing_worker, first_open_worker
 
 WORKERS = 4
 ROUNDS = 9
 SHARED = ["NJ-0001", "NJ-0002"]
 
 
-@pytest.mark.slow
-def test_processes_racing_for_terminals_lose_nothing_and_never_share_one(db_url, store):
-    for n in range(WORKERS):
-        store.add_user(f"c{n}a", PASSWORD, "custodian")
-        store.add_user(f"c{n}b", PASSWORD, "custodian")
-    before = store.verify_audit().entries
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(WORKERS)
+def _run(ctx, target, args_of, n, meanwhile=None):
+    """Start n spawned workers, collect their reports; ``meanwhile()`` runs while they work."""
+    barrier = ctx.Barrier(n)
     results = ctx.Queue()
-    procs = [ctx.Process(target=clearing_worker, args=(db_url, n, SHARED, ROUNDS, barrier, results))
-             for n in range(WORKERS)]
+    procs = [ctx.Process(target=target, args=(*args_of(i), barrier, results)) for i in range(n)]
     for p in procs:
         p.start()
     outs = []
+    deadline = time.monotonic() + 300
     try:
-        for _ in procs:
-            outs.append(results.get(timeout=300))
-    except queue.Empty:
-        pytest.fail(f"only {len(outs)} of {WORKERS} workers reported")
+        while len(outs) < n:
+            if time.monotonic() > deadline:
+                pytest.fail(f"only {len(outs)} of {n} workers reported")
+            try:
+                outs.append(results.get(timeout=0.2))
+            except queue.Empty:
+                if meanwhile is not None:
+                    meanwhile()
     finally:
         for p in procs:
             p.join(timeout=60)
@@ -46,6 +46,45 @@ def test_processes_racing_for_terminals_lose_nothing_and_never_share_one(db_url,
     errors = [o["error"] for o in outs if "error" in o]
     assert not errors, errors[0]
     assert all(p.exitcode == 0 for p in procs)
+    return outs
+
+
+@pytest.mark.slow
+def test_several_pcs_opening_a_new_database_at_once_create_it_once(db_url):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from custodian_app.store import open_store
+    from custodian_app.store.models import Base
+
+    _run(multiprocessing.get_context("spawn"), first_open_worker, lambda i: (db_url, i), 3)
+    store = open_store(db_url)
+    try:
+        assert sorted(u.username for u in store.list_users()) == ["user0", "user1", "user2"]
+        assert store.verify_audit().entries == 3
+        with store.engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    finally:
+        store.close()
+
+
+@pytest.mark.slow
+def test_processes_racing_for_terminals_lose_nothing_and_never_share_one(db_url, store):
+    for n in range(WORKERS):
+        store.add_user(f"c{n}a", PASSWORD, "custodian")
+        store.add_user(f"c{n}b", PASSWORD, "custodian")
+    before = store.verify_audit().entries
+    checks = []
+
+    def verify_while_they_write():
+        # A reader checking the chain during the appends must see a consistent snapshot.
+        result = store.verify_audit()
+        assert result.ok, result.problems
+        checks.append(result.entries)
+
+    outs = _run(multiprocessing.get_context("spawn"), clearing_worker,
+                lambda n: (db_url, n, SHARED, ROUNDS), WORKERS, meanwhile=verify_while_they_write)
+    assert checks, "the chain was never checked while the workers wrote"
 
     # Phase 1: exactly one PC got the ATM; every other was told who holds it.
     winners = [o for o in outs if o["race"][0] == "won"]

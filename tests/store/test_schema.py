@@ -109,3 +109,22 @@ def test_a_broken_settings_file_is_a_clear_store_error(monkeypatch, tmp_path):
     monkeypatch.setenv("CUSTODIAN_SYSTEM_CONFIG", str(tmp_path / "no-system.toml"))
     with pytest.raises(DatabaseUnavailable, match="cannot tell which database"):
         open_store()
+
+
+def test_the_migrations_go_down_and_up_again(db_url):
+    from alembic import command
+
+    from custodian_app.store.database import make_engine, upgrade
+
+    engine = make_engine(db_url)
+    try:
+        upgrade(engine)
+        with engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "base")
+        assert set(inspect(engine).get_table_names()) == {"alembic_version"}
+        upgrade(engine)
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(context, Base.metadata) == []
+    finally:
+        engine.dispose()

@@ -96,10 +96,48 @@ def test_a_skipped_count_needs_and_keeps_its_reason(store, crew):
     info, c = run_to_reconciled(store, crew, count=False)
     assert info.count_skip_reason == "cash sealed for the cash centre"
     assert info.evidence_digest == evidence_digest(c.atm, c.host, None, c.result)
+    assert ("atm_read", "counted", "bob") in [(t.from_state, t.to_state, t.actor)
+                                              for t in store.transitions(info.id)]
     with pytest.raises(StoreError, match="say why"):
         store.skip_count(info.id, "  ", actor=crew.alice)
     skipped = [e for e in store.audit_entries(session_id=info.id) if e.action == "count_skipped"]
     assert skipped[0].detail == {"reason": "cash sealed for the cash centre"}
+
+
+def test_the_latest_count_decision_wins(store, crew):
+    info, c = run_to_reconciled(store, crew)  # counted
+    assert info.evidence_digest == evidence_digest(c.atm, c.host, c.counts, c.result)
+    # Back to the count step: skip instead; the counts stay stored but leave the evidence.
+    assert store.skip_count(info.id, "recount impossible, bin sealed", actor=crew.bob).state == "counted"
+    again = store.record_result(info.id, c.result, actor=crew.alice)
+    assert again.evidence_digest == evidence_digest(c.atm, c.host, None, c.result)
+    assert store.verify_session(info.id).ok
+    # And counted after all: the skip is gone, the newest counts are the evidence.
+    store.record_counts(info.id, c.counts, actor=crew.bob)
+    final = store.record_result(info.id, c.result, actor=crew.alice)
+    assert final.count_skip_reason is None
+    assert final.evidence_digest == evidence_digest(c.atm, c.host, c.counts, c.result)
+    assert [d.version for d in store.evidence(info.id, "counts", all_versions=True)] == [1, 2]
+
+
+def test_going_back_as_the_wizard_allows(store, crew):
+    info, c = run_to_reconciled(store, crew)
+    store.mark_reviewed(info.id, actor=crew.alice)
+    # From the report back to the backend step: the ledger is imported again, then reconciled.
+    assert store.record_host_ledger(info.id, c.host, actor=crew.alice).state == "backend_fetched"
+    store.record_result(info.id, c.result, actor=crew.alice)
+    store.mark_reviewed(info.id, actor=crew.alice)
+    # A count corrected twice in a row.
+    store.record_counts(info.id, c.counts, actor=crew.bob)
+    assert store.record_counts(info.id, c.counts, actor=crew.bob).state == "counted"
+    store.record_result(info.id, c.result, actor=crew.alice)
+    store.mark_reviewed(info.id, actor=crew.alice)
+    store.sign_off(info.id, crew.carol)
+    # Once signed, nothing goes back.
+    with pytest.raises(InvalidTransition):
+        store.record_counts(info.id, c.counts, actor=crew.bob)
+    with pytest.raises(InvalidTransition):
+        store.skip_count(info.id, "too late", actor=crew.bob)
 
 
 def test_a_crash_mid_clearing_loses_nothing_and_the_session_resumes(db_url, crew, store):
@@ -310,3 +348,23 @@ def test_a_sign_in_is_proof_of_presence_for_a_limited_time(clocked_store):
     bob = store.authenticate("bob", PASSWORD)
     alice = store.authenticate("alice", PASSWORD)
     assert store.open_session("NJ-0001", alice, bob).state == "signed_in"
+
+
+def test_if_the_check_were_skipped_the_index_still_refuses_and_names_the_holder(
+        store, crew, monkeypatch):
+    from custodian_app.store.service import Store
+
+    first = store.open_session("NJ-0001", crew.alice, crew.bob)
+    real = Store._refuse_if_busy
+    calls = []
+
+    def blind_first_time(self, s, terminal_id):
+        calls.append(terminal_id)
+        if len(calls) > 1:  # the check after the database refused
+            real(self, s, terminal_id)
+
+    monkeypatch.setattr(Store, "_refuse_if_busy", blind_first_time)
+    with pytest.raises(TerminalBusy) as busy:
+        store.open_session("NJ-0001", crew.dave, crew.bob)
+    assert busy.value.session_id == first.id and len(calls) == 2
+    assert [s.id for s in store.resumable_sessions(terminal_id="NJ-0001")] == [first.id]

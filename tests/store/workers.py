@@ -46,3 +46,21 @@ def clearing_worker(url: str, n: int, shared: list[str], rounds: int, barrier, r
     except BaseException:
         out["error"] = traceback.format_exc()
     results.put(out)
+
+
+def first_open_worker(url: str, n: int, barrier, results) -> None:
+    """A PC starting the application on a database nobody has opened yet."""
+    from custodian_app.store import open_store
+    from tests.store.conftest import CHEAP_HASHER, PASSWORD
+
+    out: dict = {"worker": n}
+    try:
+        barrier.wait(timeout=120)
+        store = open_store(url, hasher=CHEAP_HASHER, host=f"PC-{n}")
+        try:
+            store.add_user(f"user{n}", PASSWORD, "custodian")
+        finally:
+            store.close()
+    except BaseException:
+        out["error"] = traceback.format_exc()
+    results.put(out)
