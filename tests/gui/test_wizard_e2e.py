@@ -3,6 +3,7 @@ simulator over HTTP; what each page shows is checked, and the store's record of 
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
 from pypdf import PdfReader
 
@@ -22,7 +23,39 @@ def stored_session(session_id):
         store.close()
 
 
-def test_a_balanced_clearing_from_sign_in_to_the_next_cycle(qtbot, world_factory, make_ctx, tmp_path):
+@pytest.fixture
+def io_threads(monkeypatch):
+    """Which thread each ATM-link and store call ran on."""
+    import functools
+    import threading
+
+    from custodian_app.link.client import AtmClient
+    from custodian_app.store.service import Store
+
+    calls: list[tuple[str, str, int]] = []
+
+    def spy(cls, name, kind):
+        original = getattr(cls, name)
+
+        @functools.wraps(original)
+        def wrapper(*args, **kwargs):
+            calls.append((kind, name, threading.get_ident()))
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(cls, name, wrapper)
+
+    for name in ("connect", "read_ledger", "start_exchange", "end_exchange", "close"):
+        spy(AtmClient, name, "link")
+    for name in ("authenticate", "open_session", "record_atm_ledger", "record_counts", "record_host_ledger",
+                 "record_result", "mark_reviewed", "sign_off", "record_report", "start_new_cycle",
+                 "close_session", "get_session", "evidence"):
+        spy(Store, name, "store")
+    return calls
+
+
+def test_a_balanced_clearing_from_sign_in_to_the_next_cycle(qtbot, world_factory, make_ctx, io_threads):
+    import threading
+
     world = world_factory(faults="none")
     ctx = make_ctx(world)
     d = WizardDriver(qtbot, ctx, screenshots="balanced")
@@ -110,6 +143,16 @@ def test_a_balanced_clearing_from_sign_in_to_the_next_cycle(qtbot, world_factory
         d.wizard.button(d.wizard.WizardButton.FinishButton).click()
     assert closed.args == [State.CLOSED.value]
     d.wait_db()
+
+    # all serial I/O on the one serial thread, all database work on the one database thread,
+    # none of it on the GUI thread
+    main = threading.get_ident()
+    link_threads = {t for kind, _n, t in io_threads if kind == "link"}
+    store_threads = {t for kind, _n, t in io_threads if kind == "store"}
+    assert {n for kind, n, _t in io_threads if kind == "link"} >= {"connect", "read_ledger", "end_exchange"}
+    assert link_threads == {ctx.runners.serial.thread_ident}
+    assert len(store_threads) == 1 and main not in store_threads | link_threads
+    assert {n for kind, n, _t in io_threads if kind == "store"} >= {"open_session", "sign_off", "close_session"}
 
     info, kinds, audit = stored_session(d.wizard.session_id)
     assert info.state == "closed" and info.supervisor == "carol" and info.balanced
