@@ -46,6 +46,11 @@ def io_threads(monkeypatch):
 
     for name in ("connect", "read_ledger", "start_exchange", "end_exchange", "close"):
         spy(AtmClient, name, "link")
+    from custodian_app.backend.client import BackendClient
+    from custodian_app import report
+
+    spy(BackendClient, "fetch_ledger", "net")
+    spy(report, "build_report", "pdf")
     for name in ("authenticate", "open_session", "record_atm_ledger", "record_counts", "record_host_ledger",
                  "record_result", "mark_reviewed", "sign_off", "record_report", "start_new_cycle",
                  "close_session", "get_session", "evidence"):
@@ -153,6 +158,8 @@ def test_a_balanced_clearing_from_sign_in_to_the_next_cycle(qtbot, world_factory
     assert link_threads == {ctx.runners.serial.thread_ident}
     assert len(store_threads) == 1 and main not in store_threads | link_threads
     assert {n for kind, n, _t in io_threads if kind == "store"} >= {"open_session", "sign_off", "close_session"}
+    others = [(kind, t) for kind, _n, t in io_threads if kind in ("net", "pdf")]
+    assert {k for k, _t in others} == {"net", "pdf"} and all(t != main for _k, t in others)
 
     info, kinds, audit = stored_session(d.wizard.session_id)
     assert info.state == "closed" and info.supervisor == "carol" and info.balanced
