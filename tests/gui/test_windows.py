@@ -140,3 +140,23 @@ def test_the_demo_banner_names_the_demo_users(qtbot, make_ctx):
     for user, password, _role in DEMO_USERS:
         assert f"{user} / {password}" in banner.text() and user in window.windowTitle()
     shot(window, "main-demo")
+
+
+def test_counting_works_from_the_keyboard(qtbot, world_factory, make_ctx):
+    world = world_factory(faults="none")
+    d = WizardDriver(qtbot, make_ctx(world))
+    d.sign_in()
+    d.next(Step.CONNECT)
+    d.connect(world.device)
+    d.next(Step.READ_ATM)
+    d.wait_read()
+    d.next(Step.COUNT)
+    page = d.page(Step.COUNT)
+    edits = list(page.edits.values())
+    qtbot.waitUntil(lambda: edits[0].hasFocus(), timeout=5000)
+    for edit, (uid, amount) in zip(edits, world.scenario.counts.units.items()):
+        assert edit.hasFocus(), f"focus is not on {uid}"
+        qtbot.keyClicks(edit, f"{amount // 100}.{amount % 100:02d}")
+        qtbot.keyClick(edit, Qt.Key.Key_Tab)
+    assert page.skip.hasFocus()  # after the last unit: the skip box, then its reason
+    assert d.flow.counts == dict(world.scenario.counts.units) and d.next_enabled()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QT_TR_NOOP, QCoreApplication
+from PySide6.QtCore import QT_TR_NOOP, QCoreApplication, QTimer
 from PySide6.QtWidgets import QLabel, QWizardPage
 
 from custodian_app.domain.flow import ClearingFlow, Missing, Step
@@ -79,6 +79,11 @@ class FlowPage(QWizardPage):
         """The flow changed under this page: re-evaluate Next and the Back rules."""
         self._wizard.sync_back()  # first: completeChanged makes QWizard refresh its buttons
         self.completeChanged.emit()
+
+
+def focus_later(widget) -> None:
+    """Focus ``widget`` once QWizard has placed its own focus on a newly shown page."""
+    QTimer.singleShot(0, widget.setFocus)
 
 
 def status_label(name: str) -> QLabel:

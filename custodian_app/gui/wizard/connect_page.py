@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
 )
 
 from custodian_app.domain.flow import FlowError, Step
-from custodian_app.gui.wizard.base import FlowPage, show_error, show_info, show_ok, status_label, tr
+from custodian_app.gui.wizard.base import FlowPage, focus_later, show_error, show_info, show_ok, status_label, tr
 from custodian_app.gui.workers import Job, describe_error
 
 SPEEDS = (9600, 19200, 38400, 57600, 115200)
@@ -75,7 +75,7 @@ class ConnectPage(FlowPage):
         idx = self.speed.findData(s.serial_baud)
         self.speed.setCurrentIndex(idx if idx >= 0 else self.speed.count() - 1)
         self.refresh_ports()
-        self.port.setFocus()
+        focus_later(self.port)
 
     def refresh_ports(self) -> None:
         self.listing = True

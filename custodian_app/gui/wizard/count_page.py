@@ -21,7 +21,7 @@ from custodian_app.domain.flow import FlowError, Step
 from custodian_app.domain.money import format_grouped
 from custodian_app.gui.models import UNIT_TYPE_NAMES
 from custodian_app.gui.models import tr as mtr
-from custodian_app.gui.wizard.base import FlowPage, show_error, show_info, show_ok, status_label, tr
+from custodian_app.gui.wizard.base import FlowPage, focus_later, show_error, show_info, show_ok, status_label, tr
 
 
 _AMOUNT = re.compile(r"\d{1,13}(?:\.\d{1,2})?\Z")
@@ -119,7 +119,7 @@ class CountPage(FlowPage):
         self._update()
         first = next(iter(self.edits.values()), None)
         if first is not None:
-            first.setFocus()
+            focus_later(first)
 
     def _skip_toggled(self, on: bool) -> None:
         self.reason.setEnabled(on)

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QSpinBox, QVBoxL
 
 from custodian_app.domain.flow import FlowError, Step
 from custodian_app.domain.money import format_grouped
-from custodian_app.gui.wizard.base import FlowPage, show_error, show_info, show_ok, status_label, tr
+from custodian_app.gui.wizard.base import FlowPage, focus_later, show_error, show_info, show_ok, status_label, tr
 from custodian_app.gui.workers import Job, describe_error
 
 CASSETTE_TYPES = ("cashOut", "recycling")
@@ -78,7 +78,7 @@ class NewCyclePage(FlowPage):
         if self.flow.new_cycle_id:
             self._started()
         elif self.spins:
-            next(iter(self.spins.values())).setFocus()
+            focus_later(next(iter(self.spins.values())))
 
     def _update(self) -> None:
         total = 0

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from custodian_app.domain.flow import FlowError, Step
 from custodian_app.gui import dialogs, printing
-from custodian_app.gui.wizard.base import FlowPage, show_error, show_info, show_ok, status_label, tr
+from custodian_app.gui.wizard.base import FlowPage, focus_later, show_error, show_info, show_ok, status_label, tr
 from custodian_app.gui.workers import Job, describe_error
 
 
@@ -69,7 +69,7 @@ class ReportPage(FlowPage):
 
     def initializePage(self) -> None:  # noqa: N802 - Qt API
         self.build()
-        self.sup_user.setFocus()
+        focus_later(self.sup_user)
 
     def build(self) -> None:
         """Build the report off the GUI thread; before the sign-off it is a draft."""
