@@ -128,14 +128,24 @@ def current_revision(engine: Engine) -> str | None:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` in one transaction; safe when several PCs open at once."""
     try:
-        if revision == "head" and current_revision(engine) == HEAD_REVISION:
+        found = current_revision(engine)
+        if revision == "head" and found == HEAD_REVISION:
             return
         from alembic import command
+        from alembic.util.exc import CommandError
 
         with engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})")
-            command.upgrade(alembic_config(conn), revision)
+            try:
+                command.upgrade(alembic_config(conn), revision)
+            except CommandError as exc:
+                # A central database already upgraded by a newer release of the application.
+                raise DatabaseUnavailable(
+                    f"the database {describe(str(engine.url))} has schema version {found!r}, "
+                    f"which this custodian-app (schema {HEAD_REVISION}) does not know: it was "
+                    "upgraded by a newer release; install that release on this PC"
+                ) from exc
     except SQLAlchemyError as exc:
         raise DatabaseUnavailable(
             f"cannot open the database {describe(str(engine.url))}: {exc.__class__.__name__}: "
