@@ -1,6 +1,6 @@
 """Commands on the clearing-session store; see custodian_app.cli.main.
 
-users add|list|disable, history, session export|verify|show|abandon, audit verify, trace-note,
+users add|list|set-password|disable, history, session export|verify|show|abandon, audit verify, trace-note,
 trace-card. Every one takes ``--db URL`` (else ``CUSTODIAN_DB``, the settings, the default
 SQLite file). Exit status: 0 ok, 1 verification failed or nothing found, 2 usage or invalid
 input (including a database that cannot be opened).
@@ -34,6 +34,12 @@ def register(sub) -> None:
     add.set_defaults(func=cmd_users_add)
     lst = users_sub.add_parser("list", parents=[db], help="list users, roles and status")
     lst.set_defaults(func=cmd_users_list)
+    pw = users_sub.add_parser("set-password", parents=[db],
+                              help="give a user a new password (asks for it); lifts a lockout")
+    pw.add_argument("username")
+    pw.add_argument("--password-stdin", action="store_true",
+                    help="read the password from the first line of standard input (scripts)")
+    pw.set_defaults(func=cmd_users_set_password)
     dis = users_sub.add_parser("disable", parents=[db], help="disable a user for good")
     dis.add_argument("username")
     dis.set_defaults(func=cmd_users_disable)
@@ -182,6 +188,19 @@ def cmd_users_list(args) -> int:
             print("no users yet; add one with: custodian-app users add NAME --role administrator")
             return EXIT_OK
         _table(rows, ["USER", "ROLE", "NAME", "STATUS", "LAST SIGN-IN"])
+        return EXIT_OK
+
+    return _with_store(args, body)
+
+
+def cmd_users_set_password(args) -> int:
+    password = _read_password(args)
+    if not password:
+        return _fail("no password given; nothing was changed")
+
+    def body(store) -> int:
+        store.set_password(args.username, password, actor=_cli_actor())
+        print(f"new password set for {args.username}")
         return EXIT_OK
 
     return _with_store(args, body)

@@ -315,6 +315,22 @@ class Store:
                             detail={"username": username})
             return _user(user)
 
+    def set_password(self, username: str, password: str, *,
+                     actor: User | str | None = None) -> User:
+        """Give a user a new password (a forgotten one); also lifts a lockout."""
+        weak = check_strength(password)
+        if weak:
+            raise InvalidUser(f"{weak} (user {username!r})")
+        password_hash = self._hasher.hash(password)
+        with self._tx() as s:
+            user = self._user_row(s, username)
+            user.password_hash = password_hash
+            user.failed_attempts = 0
+            user.locked_until = None
+            self._audit(s, "password_set", actor=self._actor_name(s, actor),
+                        detail={"username": username})
+            return _user(user)
+
     def unlock_user(self, username: str, *, actor: User | str | None = None) -> User:
         """Lift a lockout after wrong passwords before its time runs out."""
         with self._tx() as s:

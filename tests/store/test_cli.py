@@ -76,14 +76,27 @@ def test_users_add_list_disable(cli, db_url, store):
     assert again.returncode == 2 and "exists already" in again.stderr
     weak = cli(db_url, "users", "add", "fay", "--role", "custodian", "--password-stdin", stdin="x\n")
     assert weak.returncode == 2 and "at least 8" in weak.stderr
+    from custodian_app.store import AccountLocked, WrongPassword
+
+    for _ in range(5):
+        with pytest.raises((WrongPassword, AccountLocked)):
+            store.authenticate("erin", "forgotten it")
+    with pytest.raises(AccountLocked):
+        store.authenticate("erin", "a long enough password")
+    reset = cli(db_url, "users", "set-password", "erin", "--password-stdin",
+                stdin="a brand new password\n")
+    assert reset.returncode == 0, reset.stderr
+    assert store.authenticate("erin", "a brand new password").username == "erin"  # unlocked too
     assert cli(db_url, "users", "disable", "erin").returncode == 0
     listing = cli(db_url, "users", "list")
     assert listing.returncode == 0
     assert any(line.split()[:2] == ["erin", "supervisor"] and "disabled" in line
                for line in listing.stdout.splitlines())
-    added = [e for e in store.audit_entries() if e.action in ("user_added", "user_disabled")]
-    assert [e.actor.startswith("cli:") for e in added] == [True, True]
-    assert "a long enough password" not in repr(store.audit_entries())
+    added = [e for e in store.audit_entries()
+             if e.action in ("user_added", "password_set", "user_disabled")]
+    assert [e.actor.startswith("cli:") for e in added] == [True, True, True]
+    for secret in ("a long enough password", "a brand new password"):
+        assert secret not in repr(store.audit_entries())
     assert cli(db_url, "users", "add", "x", "--role", "teller", "--password-stdin",
                stdin="whatever123\n").returncode == 2
 
