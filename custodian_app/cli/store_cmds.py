@@ -1,6 +1,6 @@
 """Commands on the clearing-session store; see custodian_app.cli.main.
 
-users add|list|set-password|disable, history, session export|verify|show|abandon, audit verify, trace-note,
+users add|list|set-password|disable, history, session export|verify|show|abandon, audit verify|show, trace-note,
 trace-card. Every one takes ``--db URL`` (else ``CUSTODIAN_DB``, the settings, the default
 SQLite file). Exit status: 0 ok, 1 verification failed or nothing found, 2 usage or invalid
 input (including a database that cannot be opened).
@@ -81,6 +81,13 @@ def register(sub) -> None:
     av = audit_sub.add_parser("verify", parents=[db],
                               help="check the hash chain: any changed or deleted entry is found")
     av.set_defaults(func=cmd_audit_verify)
+    ash = audit_sub.add_parser("show", parents=[db],
+                               help="print audit entries as JSON lines, oldest first")
+    ash.add_argument("--session", type=int, metavar="ID", help="only this clearing's entries")
+    ash.add_argument("--since", type=int, default=0, metavar="SEQ",
+                     help="only entries after this number")
+    ash.add_argument("--limit", type=int, help="at most this many")
+    ash.set_defaults(func=cmd_audit_show)
 
     tn = sub.add_parser("trace-note", parents=[db],
                         help="where a banknote went, by serial (? for an unreadable character)")
@@ -345,6 +352,19 @@ def cmd_audit_verify(args) -> int:
             print(f"FAILED: {problem}")
         print(f"audit log NOT intact: {len(result.problems)} problem(s) in {result.entries} entries")
         return EXIT_FAILED
+
+    return _with_store(args, body)
+
+
+def cmd_audit_show(args) -> int:
+    def body(store) -> int:
+        from custodian_app.store.audit import canonical_json
+
+        entries = store.audit_entries(session_id=args.session, since_seq=args.since,
+                                      limit=args.limit)
+        for e in entries:
+            print(canonical_json(e.to_dict()))
+        return EXIT_OK if entries else EXIT_FAILED
 
     return _with_store(args, body)
 

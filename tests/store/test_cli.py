@@ -161,6 +161,12 @@ def test_session_verify_checks_the_digest_and_the_printed_pdf(cli, db_url, clear
 
 
 def test_audit_verify_exit_status(cli, db_url, cleared, store):
+    sid, _ = cleared
+    shown = cli(db_url, "audit", "show", "--session", str(sid))
+    lines = [json.loads(line) for line in shown.stdout.splitlines()]
+    assert shown.returncode == 0 and lines[0]["action"] == "session_opened"
+    assert {line["session_id"] for line in lines} == {sid}
+    assert cli(db_url, "audit", "show", "--since", "100000").returncode == 1
     ok = cli(db_url, "audit", "verify")
     assert ok.returncode == 0 and "audit log verified" in ok.stdout
     _drop_guards(store)
