@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from custodian_app.domain.formats import atm_ledger_to_dict, dumps  # noqa: E402
 from custodian_app.domain.generator import generate  # noqa: E402
 from custodian_app.link.client import AtmClient  # noqa: E402
-from custodian_app.link.simulator import AtmSimulator  # noqa: E402
+from custodian_app.link.simulator import AtmSimulator, Faults  # noqa: E402
 
 GOAL = 1.5
 
@@ -33,6 +33,8 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--baud", type=int, default=115200)
     ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--corrupt", type=float, default=0.0, help="simulated line noise: byte corruption probability")
+    ap.add_argument("--drop", type=float, default=0.0, help="simulated line noise: byte loss probability")
     args = ap.parse_args()
 
     ledger = generate(args.seed, args.transactions).atm
@@ -42,11 +44,13 @@ def main() -> int:
     ref_time = ref_bytes / rate
 
     print(f"ATM link benchmark: {len(ledger.transactions)} transactions, {len(ledger.notes or ())} "
-          f"banknote records, {args.baud} baud 8N1 = {rate:,.0f} bytes/s")
+          f"banknote records, {args.baud} baud 8N1 = {rate:,.0f} bytes/s"
+          + (f"; noise: corrupt {args.corrupt}, drop {args.drop} per byte" if args.corrupt or args.drop else ""))
     print(f"  compact JSON {len(compact):,} bytes; zlib-9 {ref_bytes:,} bytes")
     ok = True
     for run in range(args.runs):
-        sim = AtmSimulator(ledger, baud=args.baud)
+        sim = AtmSimulator(ledger, baud=args.baud,
+                           faults=Faults(corrupt=args.corrupt, drop=args.drop, seed=run + 1))
         try:
             device = sim.start_on_pty()
             core_at: list[float] = []

@@ -70,10 +70,14 @@ def fetch_host_ledger(url: str, token: str | None, terminal_id: str, cycle_id: s
     return client.fetch_ledger(terminal_id, cycle_id, progress=progress, cancel=cancel)
 
 
-def import_settlement(path: str) -> formats.HostLedger:
+def import_settlement(path: str, atm: formats.AtmLedger | None = None) -> formats.HostLedger:
+    """A settlement file the backend office sent instead (host-ledger/1 JSON or CSV), checked
+    against the ATM's terminal, cycle and currency."""
     from custodian_app.backend.settlement import import_settlement as _import
 
-    return _import(path)
+    if atm is None:
+        return _import(path)
+    return _import(path, terminal_id=atm.terminal_id, cycle_id=atm.cycle_id, currency=atm.currency)
 
 
 # -- the report ---------------------------------------------------------------------------
@@ -396,7 +400,7 @@ HEADLESS_SKIP_REASON = "no count given to the headless clear command (custodian-
 
 
 def clear_headless(*, port: str, url: str, out: str, pdf: str, custodians: list[str],
-                   baud: int | None = None, token: str | None = None, counts_path: str | None = None,
+                   passwords: list[str], baud: int | None = None, token: str | None = None, counts_path: str | None = None,
                    db_url: str | None = None, language: str | None = None, settings=None,
                    log=print, store_options: dict | None = None) -> int:
     """The wizard's flow without a window; returns the exit status (see ``clear --help``).
@@ -407,12 +411,10 @@ def clear_headless(*, port: str, url: str, out: str, pdf: str, custodians: list[
     past the review and the supervisor's signature), so the custodians resume it in the
     application for the sign-off and the next cycle.
     """
-    import dataclasses
     import os
-    from datetime import datetime, timezone
 
     from custodian_app import files
-    from custodian_app.domain.flow import ClearingFlow, FlowError, Step
+    from custodian_app.domain.flow import ClearingFlow, FlowError
 
     if settings is None:
         from custodian_app.config import load_settings
@@ -436,7 +438,7 @@ def clear_headless(*, port: str, url: str, out: str, pdf: str, custodians: list[
             log(f"custodian-app clear: {exc}")
             return EXIT_USAGE
 
-    # the custodians must exist in the store: the session is theirs
+    # dual custody holds without the window too: both custodians sign in with their passwords
     try:
         store = open_store(db_url or settings.database_url or None, **(store_options or {}))
     except CustodianError as exc:
@@ -444,19 +446,13 @@ def clear_headless(*, port: str, url: str, out: str, pdf: str, custodians: list[
         return EXIT_USAGE
     try:
         try:
-            users = [store.get_user(n) for n in custodians]
-            for u in users:
-                if u.role != "custodian" or u.disabled:
-                    raise ClearingError(f"{u.username} is not an active custodian")
             flow.record_sign_in(*custodians)
+            users = [authenticate(store, n, p, role="custodian") for n, p in zip(custodians, passwords)]
         except (CustodianError, FlowError) as exc:
             log(f"custodian-app clear: {exc}")
             return EXIT_USAGE
         flow.advance()
-        # Without the wizard nobody types a password: the command is run by an operator or a
-        # script under the custodians' names, which the audit log and the report say.
-        now = datetime.now(timezone.utc)
-        recorder = SessionRecorder(users=[dataclasses.replace(u, signed_in_at=now) for u in users])
+        recorder = SessionRecorder(users=users)
 
         from custodian_app.link.client import AtmClient
 

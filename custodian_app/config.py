@@ -22,7 +22,7 @@ import os
 import re
 import sys
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -56,6 +56,7 @@ KEYS: dict[str, str] = {
     "reconciliation.success_codes": "success_codes",
     "report.appendix": "report_appendix",
 }
+ATTRIBUTE_KEYS = {attr: key for key, attr in KEYS.items()}  # "backend_url" -> "backend.url"
 SECRET_KEYS = frozenset({"backend.token"})
 ENV_KEYS = {ENV_DATABASE: "database.url", ENV_BACKEND_URL: "backend.url", ENV_BACKEND_TOKEN: "backend.token"}
 
@@ -116,7 +117,13 @@ class Settings:
         return self.database_url or paths.default_database_url()
 
     def is_locked(self, key: str) -> bool:
-        return key in self.locked
+        """Whether IT pinned this setting; ``key`` is a file key ("backend.url") or the
+        attribute's name ("backend_url"), whichever the caller has at hand."""
+        return key in self.locked or ATTRIBUTE_KEYS.get(key) in self.locked
+
+    def source(self, key: str) -> str:
+        """Where the value came from (default, system, user, locked, env); file key or attribute."""
+        return self.sources.get(key) or self.sources.get(ATTRIBUTE_KEYS.get(key, ""), "default")
 
     def secrets(self) -> list[str]:
         """Values that must never reach a log: the token and any database password."""

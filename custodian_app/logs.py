@@ -154,6 +154,9 @@ def setup_logging(level: int | str | None = None, console: bool = False, *,
         handler._custodian_handler = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     root.setLevel(level)
+    # Alembic announces each of its plugins at INFO on every start: noise in a support log.
+    for noisy in ("alembic.runtime.plugins",):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     _install_excepthooks()
     if problem:
         logging.getLogger("custodian_app").warning(problem)

@@ -5,11 +5,14 @@
 #
 #   packaging/build-linux.sh            # uses .venv/bin/python if present, else python3
 #   PYTHON=/opt/py311/bin/python packaging/build-linux.sh
+#   packaging/build-linux.sh --deb      # also dist/custodian-app_VERSION_ARCH.deb (needs dpkg-deb)
 #
 # Needs PyInstaller: pip install -e '.[package]'.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+DEB=0
+[ "${1:-}" = "--deb" ] && DEB=1
 
 if [ -z "${PYTHON:-}" ]; then
     if [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
@@ -47,6 +50,10 @@ chmod 755 "$BUNDLE/install.sh"
 # The archive unpacks to custodian-app/ ; reproducible order and owner.
 ARCHIVE="dist/$NAME.tar.gz"
 tar --sort=name --owner=0 --group=0 --numeric-owner -C dist -czf "$ARCHIVE" custodian-app
+
+if [ $DEB -eq 1 ]; then
+    bash packaging/linux/make-deb.sh "$BUNDLE" dist "$VERSION"
+fi
 
 end=$(date +%s)
 size_bundle=$(du -sm "$BUNDLE" | cut -f1)

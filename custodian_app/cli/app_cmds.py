@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
@@ -54,6 +53,9 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, metavar="RESULT.json", help="write the clearing-result/1 here")
     p.add_argument("--pdf", required=True, metavar="REPORT.pdf", help="write the clearing report here")
     p.add_argument("--custodians", required=True, metavar="A,B", help="the two custodians' user names")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the two custodians' passwords from standard input, one line each "
+                        "(default: ask for them on the terminal)")
     p.add_argument("--db", metavar="URL", help="the database (default: the settings' or the local one)")
     p.add_argument("--language", choices=("zh_CN", "en"), default=None, help="the report's language")
     p.set_defaults(func=run_clear)
@@ -91,12 +93,13 @@ def run_app(args) -> int:
 
     make_application(language=settings.language)
     ctx = AppContext(settings)
-    return run(ctx, quit_after_show=getattr(args, "quit_after_show", False))
+    quit_after_show = getattr(args, "quit_after_show", False) or bool(os.environ.get("CUSTODIAN_QUIT_AFTER_SHOW"))
+    return run(ctx, quit_after_show=quit_after_show)
 
 
 def demo_banner() -> str:
-    return ("DEMO — custodians alice / alice123 and bob / bob12345, supervisor carol / carol123. "
-            "The ATM and the backend are simulated.")
+    return ("演示 DEMO — 管机员 custodians alice / alice123, bob / bob12345 · 主管 supervisor "
+            "carol / carol123 · ATM 与后台均为模拟 the ATM and the backend are simulated")
 
 
 class Demo:
@@ -185,6 +188,19 @@ def run_demo(args) -> int:
             shutil.rmtree(temporary, ignore_errors=True)
 
 
+def read_passwords(names: list[str], from_stdin: bool) -> list[str] | None:
+    """The custodians' passwords: one line each on stdin, or asked on the terminal (never echoed,
+    never an argument: the process list would show it)."""
+    if from_stdin:
+        lines = [sys.stdin.readline().rstrip("\r\n") for _ in names]
+        return lines if all(lines) else None
+    if not sys.stdin.isatty():
+        return None
+    import getpass
+
+    return [getpass.getpass(f"password of {n}: ") for n in names]
+
+
 def run_clear(args) -> int:
     from custodian_app.clearing import clear_headless
 
@@ -192,6 +208,12 @@ def run_clear(args) -> int:
     if len(names) != 2 or not all(names):
         print("custodian-app clear: --custodians takes two user names: A,B", file=sys.stderr)
         return EXIT_USAGE
+    passwords = read_passwords(names, args.password_stdin)
+    if passwords is None:
+        print("custodian-app clear: the two custodians sign in: give their passwords on standard "
+              "input with --password-stdin, or run the command on a terminal", file=sys.stderr)
+        return EXIT_USAGE
     return clear_headless(port=args.port, baud=args.baud, url=args.url, token=args.token,
                           counts_path=args.counts, out=args.out, pdf=args.pdf, custodians=names,
+                          passwords=passwords,
                           db_url=args.db, language=args.language, log=lambda m: print(m, file=sys.stderr))

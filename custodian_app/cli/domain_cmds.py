@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
+from contextlib import contextmanager
 
 EXIT_OK, EXIT_MISMATCH, EXIT_USAGE = 0, 1, 2
 
@@ -25,6 +26,13 @@ def register(sub) -> None:
     p.add_argument("--success-codes", metavar="CODES",
                    help="comma-separated response codes meaning 'booked' (default: the catalogue's, 00)")
     p.add_argument("--quiet", action="store_true", help="no summary on standard output")
+    r = p.add_argument_group("report", "the PDF clearing report (written after the result)")
+    r.add_argument("--pdf", metavar="REPORT.pdf", help="also write the clearing report for the supervisor to sign")
+    r.add_argument("--custodians", metavar="A,B",
+                   help="the two custodians (default: the first two in the counts' counted_by)")
+    r.add_argument("--bank", help="bank name on the report (default: settings bank.name)")
+    r.add_argument("--branch", help="branch name on the report (default: settings bank.branch)")
+    r.add_argument("--language", choices=["both", "zh", "en"], default="both")
     p.set_defaults(func=run_reconcile)
 
     g = sub.add_parser(
@@ -42,6 +50,15 @@ def register(sub) -> None:
     g.add_argument("--terminal-id", default="NJ-0001")
     g.add_argument("--cycle-id", default=None)
     g.set_defaults(func=run_generate)
+
+
+def _print(text: str) -> None:
+    """Print, even to a console or file whose encoding has no Chinese (replaced, not a crash)."""
+    try:
+        print(text)
+    except UnicodeEncodeError:
+        encoding = sys.stdout.encoding or "ascii"
+        print(text.encode(encoding, "replace").decode(encoding))
 
 
 def _error(command: str, message: str) -> int:
@@ -67,14 +84,26 @@ def run_reconcile(args: argparse.Namespace) -> int:
     else:
         success = catalogue.success_codes
 
+    evidence: dict[str, bytes | None] = {}
     try:
-        atm_bytes = files.read_bytes(args.atm)
-        atm = formats.parse_atm_ledger(atm_bytes, args.atm)
-        del atm_bytes
-        host = formats.parse_host_ledger(files.read_bytes(args.host), args.host)
+        if args.pdf:
+            # The report prints the fingerprint of the documents as received, and walks
+            # the records: plain bytes and plain lists.
+            evidence["atm"] = files.read_bytes(args.atm)
+            atm = formats.parse_atm_ledger(evidence["atm"], args.atm)
+            evidence["host"] = files.read_bytes(args.host)
+            host = formats.parse_host_ledger(evidence["host"], args.host)
+        else:  # the usual case: mapped files, column-wise records, no object per banknote
+            with _mapped(args.atm) as raw:
+                atm = formats.parse_atm_ledger(raw, args.atm, lazy=True)
+            with _mapped(args.host) as raw:
+                host = formats.parse_host_ledger(raw, args.host, lazy=True)
         counts = None
+        evidence["counts"] = None
         if args.counts:
-            counts = formats.parse_counts(files.read_bytes(args.counts), args.counts)
+            raw = files.read_bytes(args.counts)
+            counts = formats.parse_counts(raw, args.counts)
+            evidence["counts"] = raw
         result = reconcile(atm, host, counts, success_codes=success, catalogue=catalogue)
     except formats.FormatError as exc:
         return _error("reconcile", f"invalid input, nothing written: {exc}")
@@ -84,11 +113,78 @@ def run_reconcile(args: argparse.Namespace) -> int:
         files.write_atomic(args.out, data)
     except OSError as exc:
         return _error("reconcile", f"cannot write {args.out}: {exc.strerror or exc}")
-    # Seam for the PDF report (--pdf): build it here from result, atm, host and counts, after
-    # the result file is safely written.
     if not args.quiet:
-        print(summary(result, catalogue, args.out))
+        _print(summary(result, catalogue, args.out))
+    if args.pdf:
+        status = _write_pdf(args, result, atm, host, counts, evidence, data)
+        if status:
+            return status
     return EXIT_OK if result.balanced else EXIT_MISMATCH
+
+
+@contextmanager
+def _mapped(path: str):
+    """The file's bytes memory-mapped (a ledger can be a gigabyte: no copy on the heap), or
+    read when it cannot be mapped (empty, a pipe)."""
+    import mmap
+
+    from custodian_app import files
+    from custodian_app.domain.formats import FormatError
+
+    try:
+        fh = open(path, "rb")
+    except OSError:
+        yield files.read_bytes(path)  # raises the FormatError that says why
+        return
+    with fh:
+        try:
+            mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except (ValueError, OSError):
+            try:
+                data = fh.read()
+            except OSError as exc:
+                raise FormatError(path, "$", f"cannot read the file: {exc.strerror or exc}") from None
+            yield data
+            return
+        with mapped:
+            yield mapped
+
+
+def _write_pdf(args, result, atm, host, counts, evidence: dict, result_bytes: bytes) -> int:
+    """The clearing report from the command line (headless: no wizard, no sign-in)."""
+    import getpass
+    from datetime import datetime
+
+    from custodian_app.config import SettingsError, load_settings
+    from custodian_app.domain.evidence import evidence_digest
+    from custodian_app.report import ReportError, ReportMeta, default_report_no, report_for
+
+    if args.custodians:
+        custodians = [c.strip() for c in args.custodians.split(",") if c.strip()]
+    else:
+        custodians = list(counts.counted_by[:2]) if counts is not None else []
+    bank, branch = args.bank, args.branch
+    if not (bank and branch):
+        try:
+            settings = load_settings()
+        except SettingsError as exc:
+            return _error("reconcile", f"{args.out} written; no report: {exc}")
+        bank, branch = bank or settings.bank_name, branch or settings.branch_name
+    printed_at = datetime.now().astimezone()
+    try:
+        meta = ReportMeta(
+            bank=bank or "", branch=branch or "", report_no=default_report_no(result.cycle_id, printed_at),
+            printed_at=printed_at, printed_by=getpass.getuser(), custodians=custodians,
+            evidence_sha256=evidence_digest(evidence["atm"], evidence["host"], evidence["counts"], result_bytes),
+            headless=True, language=args.language,
+        )
+        report_for(result, atm, host, counts, meta, path=args.pdf)
+    except ReportError as exc:
+        return _error("reconcile", f"{args.out} written; no report: {exc} "
+                                   "(use --bank, --branch and --custodians A,B)")
+    if not args.quiet:
+        print(f"Report: {args.pdf}")
+    return EXIT_OK
 
 
 def summary(result, catalogue, out_path: str | None = None) -> str:
@@ -124,7 +220,6 @@ def run_generate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from custodian_app import files
-    from custodian_app.domain import formats
     from custodian_app.domain.generator import FaultSpecError, build_documents
 
     if args.transactions < 0:

@@ -41,6 +41,8 @@ def register(sub) -> None:
     where.add_argument("--port", metavar="DEVICE", help="an existing serial device or pty end (e.g. from socat)")
     where.add_argument("--link", metavar="PATH", help="create a pseudo-terminal and a symlink to it at PATH")
     p.add_argument("--baud", type=_baud, default=115200, metavar="N", help="line speed to pace at (default 115200)")
+    p.add_argument("--no-pace", action="store_true",
+                   help="send as fast as the pty takes it instead of at the line speed (demos)")
     p.add_argument("--corrupt", type=_probability, default=0.0, metavar="P", help="flip each byte with probability P")
     p.add_argument("--drop", type=_probability, default=0.0, metavar="P", help="lose each byte with probability P")
     p.add_argument("--stall-after", type=_count, metavar="N", help="go silent once after sending N bytes")
@@ -203,7 +205,7 @@ def simulate_atm(args) -> int:
     faults = Faults(corrupt=args.corrupt, drop=args.drop, stall_after=args.stall_after,
                     stall_seconds=args.stall_seconds, disconnect_after=args.disconnect_after,
                     down_seconds=args.down_seconds, reboot_after=args.reboot_after, seed=args.seed)
-    sim = AtmSimulator(ledger, baud=args.baud, faults=faults, page_size=args.page_size)
+    sim = AtmSimulator(ledger, baud=args.baud, faults=faults, page_size=args.page_size, pace=not args.no_pace)
     stop = threading.Event()
 
     def on_signal(signum, frame):

@@ -388,7 +388,11 @@ def decode(data: bytes | bytearray | memoryview | str | dict, source: str) -> di
     if isinstance(data, dict):
         return data
     try:
-        doc = orjson.loads(data)
+        if isinstance(data, (bytes, bytearray, memoryview, str)):
+            doc = orjson.loads(data)
+        else:  # a memory-mapped file or another buffer: a view, released right after
+            with memoryview(data) as view:
+                doc = orjson.loads(view)
     except orjson.JSONDecodeError as exc:
         raise FormatError(source, "$", f"not valid JSON: {exc}") from None
     if type(doc) is not dict:
@@ -400,14 +404,23 @@ def decode(data: bytes | bytearray | memoryview | str | dict, source: str) -> di
 # atm-ledger/1
 
 
-def parse_atm_ledger(data: bytes | str | dict, source: str = "<atm ledger>") -> AtmLedger:
-    if isinstance(data, (bytes, bytearray, memoryview)):
+def parse_atm_ledger(data: bytes | str | dict, source: str = "<atm ledger>", *,
+                     lazy: bool = False) -> AtmLedger:
+    """``lazy``: keep the fast reader's columns and note count instead of building a record
+    object per transaction and per banknote (``transactions`` and ``notes`` are then list-like
+    ``fastpath.AtmTransactions`` / ``NoteTrail`` that build the records when first looked at).
+    For the command line and big cycles; by default they are plain lists."""
+    if not isinstance(data, (str, dict)):
         # Big ledgers: the same rules checked a column at a time; None means "use the
-        # general reader", which names any fault exactly.
+        # general reader", which names any fault exactly. A memory-mapped file is read in
+        # place (``find`` and slices), saving a copy of a ledger that can be a gigabyte.
         from custodian_app.domain import fastpath
 
-        fast = fastpath.parse_atm_ledger(bytes(data), source)
+        fast = fastpath.parse_atm_ledger(data if hasattr(data, "find") else bytes(data), source)
         if fast is not None:
+            if not lazy:
+                fast.transactions = list(fast.transactions)
+                fast.notes = None if fast.notes is None else list(fast.notes)
             return fast
     r = _Reader(source)
     doc = decode(data, source)
@@ -546,12 +559,16 @@ def atm_ledger_to_dict(ledger: AtmLedger) -> dict:
 # host-ledger/1
 
 
-def parse_host_ledger(data: bytes | str | dict, source: str = "<host ledger>") -> HostLedger:
-    if isinstance(data, (bytes, bytearray, memoryview)):
+def parse_host_ledger(data: bytes | str | dict, source: str = "<host ledger>", *,
+                      lazy: bool = False) -> HostLedger:
+    """``lazy``: as for ``parse_atm_ledger``."""
+    if not isinstance(data, (str, dict)):
         from custodian_app.domain import fastpath
 
-        fast = fastpath.parse_host_ledger(bytes(data), source)
+        fast = fastpath.parse_host_ledger(data if hasattr(data, "find") else bytes(data), source)
         if fast is not None:
+            if not lazy:
+                fast.transactions = list(fast.transactions)
             return fast
     r = _Reader(source)
     doc = decode(data, source)

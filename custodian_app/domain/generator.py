@@ -163,6 +163,8 @@ class _Cycle:
         self.span = 48 * 3600
         self.n = max(n, 1)
         self._day_prefix: dict[int, str] = {}
+        off = opened.strftime("%z") or "+0800"
+        self.offset = f"{off[:3]}:{off[3:]}"
         self.atm_w = [0, 0]  # ATM-booked count, amount
         self.atm_d = [0, 0]
         self.host_w = [0, 0]
@@ -171,13 +173,15 @@ class _Cycle:
 
     # -- helpers
     def when(self, sec: int) -> str:
-        day, rest = divmod(sec, 86400)
+        """The time ``sec`` seconds after the cycle opened, in the ATM's local time."""
+        o = self.opened
+        day, rest = divmod(o.hour * 3600 + o.minute * 60 + o.second + sec, 86400)
         prefix = self._day_prefix.get(day)
         if prefix is None:
-            prefix = self._day_prefix[day] = (self.opened + timedelta(days=day)).strftime("%Y-%m-%dT")
+            prefix = self._day_prefix[day] = (o + timedelta(days=day)).strftime("%Y-%m-%dT")
         h, rest = divmod(rest, 3600)
         m, s = divmod(rest, 60)
-        return f"{prefix}{h:02d}:{m:02d}:{s:02d}+08:00"
+        return f"{prefix}{h:02d}:{m:02d}:{s:02d}{self.offset}"
 
     def card(self) -> str:
         r = self.rng

@@ -21,9 +21,8 @@ the same list whatever the order of the records.
 
 from __future__ import annotations
 
-from collections import Counter
 from itertools import compress, repeat
-from operator import and_, attrgetter, eq, gt, is_, ne, not_
+from operator import and_, attrgetter, eq, gt, ne, not_
 from typing import Iterable
 
 from custodian_app.domain.catalogue import Catalogue, default_catalogue
@@ -139,10 +138,11 @@ def _reconcile(atm: AtmLedger, host: HostLedger, counts: Counts | None, success:
     exceptions = []
     for i, (t, w, A, T, R, C, b) in enumerate(zip(tsn, is_w, amount, taken, retracted, deposited, atm_booked)):
         if b:
+            # T > 0 / C > 0: a booked zero amount with no cash is row 9 or 12, not row 15
             if w:
-                if T == A and not R and w_once.get(t) == A:
+                if T == A and T and not R and w_once.get(t) == A:
                     continue
-            elif C == A and d_once.get(t) == A:
+            elif C == A and C and d_once.get(t) == A:
                 continue
         exceptions.append(i)
     for i in exceptions:
@@ -336,8 +336,9 @@ def _totals_inconsistent(cat: Catalogue, side: str, item: str, said: int, found:
 
 
 def note_flows(atm: AtmLedger) -> dict[str, tuple[int, int, int, int]]:
-    """Per TSN, the value of its notes by event: (taken, retracted, deposited, returned).
-    Notes without a TSN and ``rejected`` movements are not part of any transaction's cash."""
+    """Per TSN named by a note, the value of its notes by event: (taken, retracted, deposited,
+    returned). Notes without a TSN and ``rejected`` movements are not part of any transaction's
+    cash, but a rejected note still names its TSN (one the ledger lacks is a mismatch)."""
     notes = atm.notes
     if notes is None:
         return {}
@@ -355,13 +356,12 @@ def note_flows_of(notes) -> dict[str, tuple[int, int, int, int]]:
     for n in notes:
         if n.tsn is None:
             continue
-        slot = index.get(n.event)
-        if slot is None:
-            continue
         f = flows.get(n.tsn)
-        if f is None:
+        if f is None:  # every TSN a note names, rejected ones too: the ledger must know it
             f = flows[n.tsn] = [0, 0, 0, 0]
-        f[slot] += n.value
+        slot = index.get(n.event)
+        if slot is not None:
+            f[slot] += n.value
     return {k: tuple(v) for k, v in flows.items()}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QtMsgType, QTimer, qInstallMessageHandler
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication
 
@@ -32,12 +32,23 @@ def register_fonts() -> str | None:
     return None
 
 
+_QT_LEVELS = {QtMsgType.QtDebugMsg: logging.DEBUG, QtMsgType.QtInfoMsg: logging.INFO,
+              QtMsgType.QtWarningMsg: logging.WARNING, QtMsgType.QtCriticalMsg: logging.ERROR,
+              QtMsgType.QtFatalMsg: logging.CRITICAL}
+
+
+def _qt_message(kind, context, message) -> None:
+    """Qt's own warnings go to the application's log, where support finds them."""
+    logging.getLogger("qt").log(_QT_LEVELS.get(kind, logging.WARNING), "%s", message)
+
+
 def make_application(argv: list[str] | None = None, *, language: str = "zh_CN") -> QApplication:
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
     app.setApplicationName("custodian-app")
     app.setApplicationDisplayName("ATM 清机对账 · Custodian")
     app.setApplicationVersion(__version__)
     app.setOrganizationName("custodian-app")
+    qInstallMessageHandler(_qt_message)
     family = register_fonts()
     if family:
         font = QFont(family)

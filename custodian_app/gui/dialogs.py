@@ -28,7 +28,7 @@ _ICONS = {
 
 
 def tr(text: str) -> str:
-    return QCoreApplication.translate("dialogs", text)
+    return QCoreApplication.translate("", text)
 
 
 def ask(parent: QWidget | None, title: str, text: str, *, kind: str = "question",

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 
 def tr(text: str) -> str:
-    return QCoreApplication.translate("main", text)
+    return QCoreApplication.translate("", text)
 
 
 def _table(name: str, model) -> QTableView:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QCoreApplication, QModelIndex, QRectF, Qt
+from PySide6.QtCore import QT_TR_NOOP, QAbstractTableModel, QCoreApplication, QModelIndex, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -20,7 +20,13 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 def tr(text: str) -> str:
-    return QCoreApplication.translate("models", text)
+    return QCoreApplication.translate("", text)
+
+
+# words shown through tr() at run time, listed here for the translators
+_WORDS = (QT_TR_NOOP("withdrawal"), QT_TR_NOOP("deposit"), QT_TR_NOOP("taken"), QT_TR_NOOP("retracted"),
+          QT_TR_NOOP("deposited"), QT_TR_NOOP("returned"), QT_TR_NOOP("rejected"), QT_TR_NOOP("open"),
+          QT_TR_NOOP("closed"), QT_TR_NOOP("exchange"))
 
 
 def money(minor: int | None) -> str:
@@ -51,12 +57,12 @@ class _Table(QAbstractTableModel):
         self.endResetModel()
 
 
-UNIT_TYPE_NAMES = {"cashOut": "cash out", "cashIn": "cash in", "recycling": "recycling",
-                   "reject": "reject bin", "retract": "retract bin"}
+UNIT_TYPE_NAMES = {"cashOut": QT_TR_NOOP("cash out"), "cashIn": QT_TR_NOOP("cash in"), "recycling": QT_TR_NOOP("recycling"),
+                   "reject": QT_TR_NOOP("reject bin"), "retract": QT_TR_NOOP("retract bin")}
 
 
 class UnitsModel(_Table):
-    headers = ("Unit", "Type", "Value", "Initial", "Out", "In", "Count", "Amount")
+    headers = (QT_TR_NOOP("Unit"), QT_TR_NOOP("Type"), QT_TR_NOOP("Value"), QT_TR_NOOP("Initial"), QT_TR_NOOP("Out"), QT_TR_NOOP("In"), QT_TR_NOOP("Count"), QT_TR_NOOP("Amount"))
 
     def set_units(self, units: Sequence[Unit], currency: str = "") -> None:
         self.set_rows(units)
@@ -128,16 +134,16 @@ class UnitLevelsChart(QWidget):
 
 
 TOTALS_NAMES = {
-    "loaded_amount": "Loading amount",
-    "withdrawals.count": "Withdrawals (count)",
-    "withdrawals.amount": "Withdrawals (amount)",
-    "deposits.count": "Deposits (count)",
-    "deposits.amount": "Deposits (amount)",
+    "loaded_amount": QT_TR_NOOP("Loading amount"),
+    "withdrawals.count": QT_TR_NOOP("Withdrawals (count)"),
+    "withdrawals.amount": QT_TR_NOOP("Withdrawals (amount)"),
+    "deposits.count": QT_TR_NOOP("Deposits (count)"),
+    "deposits.amount": QT_TR_NOOP("Deposits (amount)"),
 }
 
 
 class TotalsModel(_Table):
-    headers = ("Item", "ATM", "Backend", "Equal")
+    headers = (QT_TR_NOOP("Item"), QT_TR_NOOP("ATM"), QT_TR_NOOP("Backend"), QT_TR_NOOP("Equal"))
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         t: TotalsItem = self.rows[index.row()]
@@ -156,22 +162,22 @@ class TotalsModel(_Table):
 
 
 CATEGORY_NAMES = {
-    "DUPLICATE_BOOKING": "Duplicate booking",
-    "HOST_LOST_BOOKING": "Backend lost a booking",
-    "DISPENSED_NOT_DEBITED": "Dispensed, not debited",
-    "DEPOSIT_NOT_CREDITED": "Deposit not credited",
-    "CODE_DISAGREES": "Response codes disagree",
-    "AMOUNT_MISMATCH": "Amounts differ",
-    "RETRACTED": "Retracted",
-    "DEBITED_NOT_DISPENSED": "Debited, not dispensed",
-    "PARTIAL_DISPENSE": "Partial dispense",
-    "OVER_DISPENSE": "Over-dispense",
-    "CREDITED_NOT_DEPOSITED": "Credited, not deposited",
-    "DEPOSIT_COUNT_DIFFERS": "Deposit count differs",
-    "HOST_ONLY": "Only on the backend",
-    "LOADING_MISMATCH": "Loading amounts differ",
-    "NOTE_FLOW_MISMATCH": "Banknote trail differs",
-    "TOTALS_INCONSISTENT": "Totals inconsistent",
+    "DUPLICATE_BOOKING": QT_TR_NOOP("Duplicate booking"),
+    "HOST_LOST_BOOKING": QT_TR_NOOP("Backend lost a booking"),
+    "DISPENSED_NOT_DEBITED": QT_TR_NOOP("Dispensed, not debited"),
+    "DEPOSIT_NOT_CREDITED": QT_TR_NOOP("Deposit not credited"),
+    "CODE_DISAGREES": QT_TR_NOOP("Response codes disagree"),
+    "AMOUNT_MISMATCH": QT_TR_NOOP("Amounts differ"),
+    "RETRACTED": QT_TR_NOOP("Retracted"),
+    "DEBITED_NOT_DISPENSED": QT_TR_NOOP("Debited, not dispensed"),
+    "PARTIAL_DISPENSE": QT_TR_NOOP("Partial dispense"),
+    "OVER_DISPENSE": QT_TR_NOOP("Over-dispense"),
+    "CREDITED_NOT_DEPOSITED": QT_TR_NOOP("Credited, not deposited"),
+    "DEPOSIT_COUNT_DIFFERS": QT_TR_NOOP("Deposit count differs"),
+    "HOST_ONLY": QT_TR_NOOP("Only on the backend"),
+    "LOADING_MISMATCH": QT_TR_NOOP("Loading amounts differ"),
+    "NOTE_FLOW_MISMATCH": QT_TR_NOOP("Banknote trail differs"),
+    "TOTALS_INCONSISTENT": QT_TR_NOOP("Totals inconsistent"),
 }
 
 
@@ -180,12 +186,12 @@ def category_name(code: str) -> str:
 
 
 def is_chinese() -> bool:
-    return QCoreApplication.translate("models", "Unit") != "Unit"
+    return QCoreApplication.translate("", "Unit") != "Unit"
 
 
 class MismatchModel(_Table):
-    headers = ("Category", "TSN", "Type", "ATM amount", "Backend amount", "Reject code",
-               "Cash effect", "Action", "Remark")
+    headers = (QT_TR_NOOP("Category"), QT_TR_NOOP("TSN"), QT_TR_NOOP("Type"), QT_TR_NOOP("ATM amount"), QT_TR_NOOP("Backend amount"), QT_TR_NOOP("Reject code"),
+               QT_TR_NOOP("Cash effect"), QT_TR_NOOP("Action"), QT_TR_NOOP("Remark"))
     COL_REMARK = 8
 
     def __init__(self, parent=None) -> None:
@@ -221,7 +227,7 @@ class MismatchModel(_Table):
 
 
 class NotesModel(_Table):
-    headers = ("Serial", "Value", "Event", "Unit", "TSN")
+    headers = (QT_TR_NOOP("Serial"), QT_TR_NOOP("Value"), QT_TR_NOOP("Event"), QT_TR_NOOP("Unit"), QT_TR_NOOP("TSN"))
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         n: NoteRecord = self.rows[index.row()]

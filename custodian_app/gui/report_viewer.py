@@ -11,7 +11,7 @@ from custodian_app.gui import printing
 
 
 def tr(text: str) -> str:
-    return QCoreApplication.translate("main", text)
+    return QCoreApplication.translate("", text)
 
 
 class ReportViewer(QDialog):

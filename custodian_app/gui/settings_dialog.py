@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QT_TR_NOOP, QCoreApplication
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -22,16 +22,16 @@ from custodian_app.gui.workers import Job, describe_error
 
 
 def tr(text: str) -> str:
-    return QCoreApplication.translate("settings", text)
+    return QCoreApplication.translate("", text)
 
 
 FIELDS = (  # (settings attribute, label, secret)
-    ("bank_name", "Bank", False),
-    ("branch_name", "Branch", False),
-    ("serial_port", "Default serial port", False),
-    ("backend_url", "Backend address (https://…)", False),
-    ("backend_token", "Backend access token", True),
-    ("database_url", "Database URL (empty: the local database)", False),
+    ("bank_name", QT_TR_NOOP("Bank"), False),
+    ("branch_name", QT_TR_NOOP("Branch"), False),
+    ("serial_port", QT_TR_NOOP("Default serial port"), False),
+    ("backend_url", QT_TR_NOOP("Backend address (https://…)"), False),
+    ("backend_token", QT_TR_NOOP("Backend access token"), True),
+    ("database_url", QT_TR_NOOP("Database URL (empty: the local database)"), False),
 )
 
 

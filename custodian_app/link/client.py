@@ -100,7 +100,14 @@ class AtmClient:
 
     def connect(self) -> AtmStatus:
         """Open the port and the session; return the ATM's status and capabilities."""
-        self._open()
+        try:
+            self._open()
+        except (LinkClosed, LinkReset) as exc:
+            # the line dropped during the opening handshake: try again like any reconnect
+            # (a port that does not exist or an ATM that never answers fails at once)
+            self._reconnect(exc)
+            assert self.status is not None
+            return self.status
         return self.read_status()
 
     def _open(self, connect_timeout: float | None = None) -> None:
@@ -267,7 +274,13 @@ class AtmClient:
 
     def start_exchange(self) -> None:
         """Storage.StartExchange: the custodians are about to take the cassettes out."""
-        self._call(messages.START_EXCHANGE, {})
+        try:
+            self._call(messages.START_EXCHANGE, {}, retry=False)
+        except _RECOVERABLE as exc:
+            # Not blindly repeated: it may have been done before the line dropped.
+            self._reconnect(exc)
+            if self.status is None or self.status.cycle_state != "exchange":
+                self._call(messages.START_EXCHANGE, {}, retry=False)
         if self.status is not None:
             self.status.cycle_state = "exchange"
 
@@ -288,8 +301,11 @@ class AtmClient:
             if status.cycle_id != before:
                 return status.cycle_id
             result = self._call(messages.END_EXCHANGE, {"units": units}, retry=False)
+        new_cycle = str(result["cycleId"])
+        if self.status is not None:  # a reconnect from here on expects the new cycle
+            self.status.cycle_id, self.status.cycle_state = new_cycle, "open"
         self.read_status()
-        return str(result["cycleId"])
+        return new_cycle
 
     def _reconnect_any(self, exc: Exception) -> None:
         saved, self.status = self.status, None  # the cycle may change: no same-cycle check
@@ -420,46 +436,54 @@ class _LedgerRead:
 
     def _round(self) -> None:
         """One session's worth: submit everything still missing at once (the ATM answers in
-        order, the line never idles), then pump until all is in."""
+        order, the line never idles), then pump until all is in. Each completion is taken in
+        as it arrives, so ``on_core`` fires before the first page of banknote records."""
         session = self.client._session_or_connect()
         submitted: list[Pending] = []
+
+        def submit(name: str, payload: dict | None = None, on_event=None) -> None:
+            submitted.append(session.submit(name, payload, on_event=on_event, on_completion=self._completed))
+
         if self.header is None:
-            submitted.append(session.submit(messages.GET_TOTALS))
+            submit(messages.GET_TOTALS)
         if self.units is None:
-            submitted.append(session.submit(messages.GET_STORAGE))
+            submit(messages.GET_STORAGE)
         if not self.tx_done:
-            submitted.append(session.submit(messages.READ_TRANSACTIONS, {
-                "cycleId": self.cycle_id, "cursor": len(self.tx), "pageSize": self.client.page_size},
-                on_event=self._on_tx_page))
+            submit(messages.READ_TRANSACTIONS, {"cycleId": self.cycle_id, "cursor": len(self.tx),
+                                                "pageSize": self.client.page_size}, self._on_tx_page)
         if self.want_notes and not self.notes_done:
-            submitted.append(session.submit(messages.READ_NOTES, {
-                "cycleId": self.cycle_id, "cursor": len(self.notes), "pageSize": self.client.page_size},
-                on_event=self._on_notes_page))
+            submit(messages.READ_NOTES, {"cycleId": self.cycle_id, "cursor": len(self.notes),
+                                         "pageSize": self.client.page_size}, self._on_notes_page)
         self._report()
-        for pending in submitted:
-            session.pump(lambda p=pending: p.done or self._cancelled(), None)
+        try:
+            session.pump(lambda: all(p.done for p in submitted) or self._cancelled(), None)
             if self._cancelled():
                 self._cancel_all(session, submitted)
-            payload = self._checked(pending)
-            if pending.name == messages.GET_TOTALS:
-                self.header = records.decode_totals(payload)
-                if self.header["cycle_id"] != self.cycle_id:
-                    raise CycleChanged(f"the ATM moved to cycle {self.header['cycle_id']}; read it again")
-                self.tx_total = int(payload.get("transactionCount", 0))
-                self.notes_recorded = bool(payload.get("notesRecorded", True))
-                self.note_total = int(payload.get("noteCount", 0)) if self.want_notes else 0
-            elif pending.name == messages.GET_STORAGE:
-                self.units = records.decode_units(payload.get("storage"))
-            elif pending.name == messages.READ_TRANSACTIONS:
-                self._finish_stream(payload, self.tx, "transactions")
-                self.tx_done = True
-                self.core_ledger = self._build(with_notes=False)
-                if self.on_core is not None:
-                    self.on_core(self.core_ledger)
-            elif pending.name == messages.READ_NOTES:
-                self._finish_stream(payload, self.notes, "notes")
-                self.notes_done = True
+        finally:
+            for p in submitted:  # answers that still come in later are no business of this read
+                p.on_event = p.on_completion = None
         if not self.want_notes:
+            self.notes_done = True
+
+    def _completed(self, pending: Pending) -> None:
+        payload = self._checked(pending)
+        if pending.name == messages.GET_TOTALS:
+            self.header = records.decode_totals(payload)
+            if self.header["cycle_id"] != self.cycle_id:
+                raise CycleChanged(f"the ATM moved to cycle {self.header['cycle_id']}; read it again")
+            self.tx_total = int(payload.get("transactionCount", 0))
+            self.notes_recorded = bool(payload.get("notesRecorded", True))
+            self.note_total = int(payload.get("noteCount", 0)) if self.want_notes else 0
+        elif pending.name == messages.GET_STORAGE:
+            self.units = records.decode_units(payload.get("storage"))
+        elif pending.name == messages.READ_TRANSACTIONS:
+            self._finish_stream(payload, self.tx, "transactions")
+            self.tx_done = True
+            self.core_ledger = self._build(with_notes=False)
+            if self.on_core is not None:
+                self.on_core(self.core_ledger)
+        elif pending.name == messages.READ_NOTES:
+            self._finish_stream(payload, self.notes, "notes")
             self.notes_done = True
 
     def _checked(self, pending: Pending) -> dict:
@@ -478,6 +502,8 @@ class _LedgerRead:
             raise ProtocolError(f"the ATM says it sent {total!r} {what}, {len(got)} arrived")
 
     def _cancel_all(self, session: Session, submitted: list[Pending]) -> None:
+        for p in submitted:
+            p.on_event = p.on_completion = None
         ids = [p.request_id for p in submitted if not p.done]
         if ids:
             cancel = session.submit(messages.CANCEL, {"requestIds": ids})

@@ -6,7 +6,7 @@ Layout of one frame (all integers big-endian)::
     0    2    start marker 0x7E 0xA5
     2    1    type   (DATA, ACK, NAK, CONNECT, ...)
     3    1    flags  (DATA: bit0 FINAL fragment of a message, bit1 COMPRESSED)
-    4    2    seq    (u16; DATA: its sequence number; ACK/NAK: the next sequence expected)
+    4    2    seq    (u16; DATA: a frame counter; ACK/NAK: low 16 bits of the offset)
     6    2    length L of the payload (u16)
     8    2    header check: CRC-32 of bytes 2..7, low 16 bits
     10   L    payload
@@ -35,9 +35,9 @@ OVERHEAD = HEADER_LEN + TRAILER_LEN
 MAX_PAYLOAD = 0xFFFF
 
 # Frame types. Receivers ignore types they do not know (forward compatibility).
-DATA = 0x01  # a fragment of a message; sequenced, acknowledged
-ACK = 0x02  # cumulative: every DATA before seq arrived
-NAK = 0x03  # please resend from seq (a gap or a damaged frame was seen)
+DATA = 0x01  # u32 stream offset + a piece of the message stream; acknowledged
+ACK = 0x02  # u32 offset: every byte before it arrived (cumulative)
+NAK = 0x03  # u32 offset: please send again from there (a gap or a damaged frame was seen)
 CONNECT = 0x10  # client -> ATM: open a session (payload: JSON offer)
 ACCEPT = 0x11  # ATM -> client: session open (payload: JSON choice)
 REFUSE = 0x12  # ATM -> client: no session (payload: JSON reason)

@@ -42,6 +42,7 @@ class Pending:
     request_id: int
     name: str
     on_event: Callable[[Message], None] | None = None
+    on_completion: "Callable[[Pending], None] | None" = None
     acknowledged: bool = False
     completion: Message | None = None
     events: int = 0
@@ -172,11 +173,14 @@ class Session:
 
     # ------------------------------------------------------------------ commands
     def submit(self, name: str, payload: dict | None = None,
-               on_event: Callable[[Message], None] | None = None) -> Pending:
+               on_event: Callable[[Message], None] | None = None,
+               on_completion: Callable[[Pending], None] | None = None) -> Pending:
+        """Send a command. ``on_event`` gets its events, ``on_completion`` the Pending once the
+        completion is in (both on this thread, from inside ``pump``)."""
         ep = self._require()
         rid = self._next_rid
         self._next_rid += 1
-        pending = Pending(rid, name, on_event)
+        pending = Pending(rid, name, on_event, on_completion)
         self.pending[rid] = pending
         ep.send_message(messages.command(name, rid, payload).encode())
         return pending
@@ -255,6 +259,8 @@ class Session:
                 pending.completion = messages.Message(msg.name, msg.request_id, messages.COMPLETION, {},
                                                       status, msg.error_description)
                 del self.pending[msg.request_id]
+                if pending.on_completion is not None:
+                    pending.on_completion(pending)
         elif msg.type == messages.EVENT:
             pending.events += 1
             if pending.on_event is not None:
@@ -262,6 +268,8 @@ class Session:
         elif msg.type == messages.COMPLETION:
             pending.completion = msg
             del self.pending[msg.request_id]
+            if pending.on_completion is not None:
+                pending.on_completion(pending)
 
     def drain(self, timeout: float = 1.0) -> None:
         """Give what we sent a chance to be acknowledged (used before a speed switch or close)."""

@@ -18,7 +18,7 @@ from datetime import datetime
 
 from custodian_app.report.errors import ReportError, ReportInputError
 from custodian_app.report.pdf import (
-    ReportMeta, build_report, embedded_evidence_digest, mask_card, write_report,
+    NOT_SET, ReportMeta, build_report, embedded_evidence_digest, mask_card, write_report,
 )
 
 __all__ = ["ReportError", "ReportInputError", "ReportMeta", "build_report", "write_report",
@@ -31,10 +31,7 @@ def default_report_no(cycle_id: str, printed_at: datetime) -> str:
     return f"{cycle_id}-{printed_at.strftime('%Y%m%d%H%M%S')}"
 
 
-NOT_SET = "（未设置 not set）"
-
-
-def meta_from_settings(settings, *, cycle_id: str, printed_by: str, custodians, supervisor=None,
+def meta_from_settings(settings, *, cycle_id: str, printed_by: str, custodians=(), supervisor=None,
                        evidence_sha256=None, headless: bool = False, session_id=None,
                        printed_at: datetime | None = None, report_no: str | None = None,
                        language: str = "both") -> ReportMeta:
@@ -48,7 +45,7 @@ def meta_from_settings(settings, *, cycle_id: str, printed_by: str, custodians, 
         bank=(getattr(settings, "bank_name", "") or "").strip() or NOT_SET,
         branch=(getattr(settings, "branch_name", "") or "").strip() or NOT_SET,
         report_no=report_no or default_report_no(cycle_id, when),
-        printed_at=when, printed_by=printed_by, custodians=tuple(custodians), supervisor=supervisor,
+        printed_at=when, printed_by=printed_by, custodians=tuple(custodians or ()), supervisor=supervisor,
         evidence_sha256=evidence_sha256, headless=headless, language=language, session_id=session_id,
     )
 

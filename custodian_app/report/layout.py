@@ -130,7 +130,9 @@ class Pen:
         self._color = BLACK
         if canvas is not None:
             self._doc = canvas._doc  # reportlab keys a font's subsets by the document object
-            self._escape = canvas._escape
+            # reportlab's own escaping, byte by byte, as a table: its loop is pure Python
+            # without the optional rl_accel extension
+            self._escapes = [canvas._escape(bytes([c])) for c in range(256)]
 
     def _encode(self, text: str, size: float) -> str:
         key = (text, size)
@@ -139,7 +141,7 @@ class Pen:
             parts = []
             for subset, chunk in self.font.splitString(text, self._doc):
                 name = self.font.getSubsetInternalName(subset, self._doc)
-                parts.append(f"{name} {size:g} Tf ({self._escape(chunk)}) Tj")
+                parts.append(f"{name} {size:g} Tf ({''.join(map(self._escapes.__getitem__, chunk))}) Tj")
             ops = self._ops[key] = " ".join(parts)
         return ops
 

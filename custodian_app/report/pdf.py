@@ -39,7 +39,9 @@ _MASKED = re.compile(r"[0-9]{6}\*{2,9}[0-9]{4}\Z")
 _DIGITS = re.compile(r"[0-9]{12,19}\Z")
 
 DASH = "—"
+NOT_SET = "（未设置 not set）"
 GUIDE_DETAILS = 30  # rows per category whose cut detail the handling guide prints in full
+APPENDIX_LIMIT = 50_000  # transactions (both ledgers) an appendix may list: about 1,100 pages
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,9 @@ class ReportMeta:
     """What the report says about itself: who, where, when, and the evidence it stands for.
 
     ``printed_at`` is an aware datetime or an RFC 3339 string. ``custodians`` are the two
-    custodians' names (dual custody). ``evidence_sha256`` is
+    custodians' names (dual custody), or empty when they are not known (a file reconciled from
+    the command line): their name lines are then left blank to be written by hand.
+    ``evidence_sha256`` is
     ``custodian_app.domain.evidence.evidence_digest(...)`` of the clearing's documents; without
     it the report says it cannot be verified. ``headless``: the clearing was done from the
     command line, without the wizard; the report says so. ``language``: "both" (Chinese first,
@@ -60,7 +64,7 @@ class ReportMeta:
     report_no: str
     printed_at: datetime | str
     printed_by: str
-    custodians: tuple[str, str] | list[str]
+    custodians: tuple[str, str] | list[str] | None
     supervisor: str | None = None
     evidence_sha256: str | None = None
     headless: bool = False
@@ -69,17 +73,24 @@ class ReportMeta:
     session_id: str | int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("bank", "branch", "report_no", "printed_by"):
+        if not isinstance(self.report_no, str) or not self.report_no.strip():
+            raise ReportInputError("report: the report number is missing")
+        # Bank and branch come from the settings, which a fresh installation may not have
+        # filled in yet: the report says so rather than refuse to print.
+        for name in ("bank", "branch", "printed_by"):
             value = getattr(self, name)
-            if not isinstance(value, str) or not value.strip():
-                raise ReportInputError(f"report: {name} is missing; set it (e.g. in the settings file)")
+            if value is not None and not isinstance(value, str):
+                raise ReportInputError(f"report: {name} must be text")
+            if not (value or "").strip():
+                object.__setattr__(self, name, NOT_SET if name != "printed_by" else DASH)
         if self.language not in LANGUAGES:
             raise ReportInputError(f"report: language must be one of {', '.join(LANGUAGES)}, not {self.language!r}")
-        custodians = tuple(self.custodians)
-        if len(custodians) != 2 or not all(isinstance(c, str) and c.strip() for c in custodians):
-            raise ReportInputError("report: name the two custodians (dual custody); "
-                                   f"got {len(custodians)} name(s)")
-        object.__setattr__(self, "custodians", custodians)
+        custodians = tuple(self.custodians or ())
+        if custodians and (len(custodians) != 2 or
+                           not all(isinstance(c, str) and c.strip() for c in custodians)):
+            raise ReportInputError("report: name the two custodians (dual custody), or none to "
+                                   f"leave their names to be written by hand; got {len(custodians)} name(s)")
+        object.__setattr__(self, "custodians", custodians or ("", ""))
         if self.evidence_sha256 is not None:
             digest = self.evidence_sha256.lower() if isinstance(self.evidence_sha256, str) else None
             if digest is None or not _SHA256.match(digest):
@@ -178,6 +189,7 @@ class _Content:
         self.cur = result.currency
         self.command = meta.command(filename)
         self.tz = _tz_of(atm.opened_at)
+        self.offset = atm.opened_at[19:] if len(atm.opened_at) == 25 else None
         self.header_table = self._header()
         self.totals_table = self._totals()
         self.cash_table = self._cash_position()
@@ -194,6 +206,8 @@ class _Content:
     def _time(self, text: str | None) -> tuple[str, ...]:
         if not text:
             return (DASH,)
+        if len(text) == 25 and text[19:] == self.offset:  # the cycle's own offset: as written
+            return (text[:10], text[11:19])
         try:
             t = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
@@ -215,7 +229,7 @@ class _Content:
         w, meta, atm = self.w, self.meta, self.atm
         cols = [Column((), 100), Column((), 150), Column((), 100), Column((), 150),
                 Column((), 100), Column((), BODY_W - 600)]
-        t = Table(cols, TableStyle(size=8, leading=10, pad_y=3, zebra=False))
+        t = Table(cols, TableStyle(size=8, leading=10, pad_y=2.2, zebra=False))
         t.header_height = 0.0
         pairs = [
             (w.inline("银行", "Bank"), meta.bank),
@@ -229,8 +243,13 @@ class _Content:
              else w.inline("未结束", "not closed")),
             (w.inline("打印时间", "Printed at"), _show_time(meta.printed_at)),
             (w.inline("打印人", "Printed by"), meta.printed_by),
-            (w.inline("管机员", "Custodians"), " / ".join(meta.custodians)),
+            (w.inline("管机员", "Custodians"), " / ".join(meta.custodians) if any(meta.custodians) else DASH),
             (w.inline("主管", "Supervisor"), meta.supervisor or DASH),
+            (w.inline("清点人", "Counted by"), " / ".join(self.counts.counted_by) if self.counts is not None
+             else w.inline("未清点", "not counted")),
+            (w.inline("清机方式", "Cleared with"), w.inline("命令行（无向导）", "command line (headless)")
+             if meta.headless else w.inline("清机向导", "the wizard")),
+            (w.inline("会话", "Session"), DASH if meta.session_id is None else str(meta.session_id)),
         ]
         for i in range(0, len(pairs), 3):
             row = []
@@ -263,7 +282,7 @@ class _Content:
         cols = [Column(w.lines("项目", "Item"), 250), Column(w.lines("金额", "Amount"), 140, "r"),
                 Column(w.lines("长款 / 短款", "Overage / shortage"), 110, "c"),
                 Column(w.lines("大写", "In words"), BODY_W - 500)]
-        t = Table(cols, TableStyle(size=8, leading=10, zebra=False))
+        t = Table(cols, TableStyle(size=8, leading=9.6, pad_y=2.0, zebra=False))
 
         def words(minor: int) -> tuple[str, ...]:
             return w.lines(labels.amount_in_chinese(minor, cur), labels.amount_in_english(minor, cur))
@@ -680,12 +699,27 @@ class _Composer:
                       9, RED, bold=True)
         # Conclusion, plainly, before any detail
         self.space(4)
-        if result.balanced:
+        books_agree = not result.mismatches and all(t.equal for t in result.totals)
+        cp = result.cash_position
+        if books_agree:
             self.line(w.inline("帐帐相符", "The books agree"), 13, GREEN, bold=True)
         else:
             n = len(result.mismatches)
             self.line(w.inline(f"帐帐不符：{n:,} 笔不符账目", f"The books do not agree: {n:,} mismatch(es)"),
                       13, RED, bold=True)
+        if cp.counted is not None:
+            # the books against the cash in the machine (账实), said as plainly
+            off = cp.counted_vs_atm or cp.counted_vs_host
+            if not off:
+                self.line(w.inline("账实相符：实点现金与账面一致。", "The cash counted agrees with the books."),
+                          10, GREEN, bold=True)
+            else:
+                figure = format_grouped(off, c.cur, plus=True)
+                kind_zh, kind_en = ("长款", "overage") if off > 0 else ("短款", "shortage")
+                book_zh, book_en = ("ATM 账", "the ATM's books") if cp.counted_vs_atm else ("后台账", "the backend's books")
+                self.line(w.inline(f"账实不符：实点现金对 {book_zh}{kind_zh} {figure}",
+                                   f"The cash counted differs from {book_en}: {kind_en} {figure}"),
+                          10, RED, bold=True)
         if meta.evidence_sha256 is None:
             self.line(w.inline("未提供证据指纹，本报告无法核验。",
                                "No evidence fingerprint was given: this report cannot be verified."), 8.5, RED)
@@ -702,8 +736,12 @@ class _Composer:
         limit = (BODY_TOP - BODY_BOTTOM) * 0.6
         summary = c.summary_table.height if c.summary_table is not None else 0.0
         self.heading("四、不符账目清单", "4. Mismatch list", keep=summary if 0 < summary <= limit else 90)
-        if c.mismatch_table is None:
+        if c.mismatch_table is None and all(t.equal for t in result.totals):
             self.line(w.inline("无不符账目，帐帐相符。", "No mismatches: the books agree."), 10, GREEN, bold=True)
+        elif c.mismatch_table is None:  # totals differ without a detail to explain it
+            self.line(w.inline("无不符明细，但总数不符，见总数核对。",
+                               "No mismatched details, yet the totals differ: see the totals check."),
+                      10, RED, bold=True)
         else:
             self.table(c.summary_table)
             self.space(4)
@@ -856,6 +894,12 @@ def build_report(result: ClearingResult, atm: AtmLedger, *, meta: ReportMeta,
     if not isinstance(meta, ReportMeta):
         raise ReportInputError("report: meta must be a ReportMeta")
     _check(result, atm, host, counts)
+    if appendix:
+        listed = len(atm.transactions) + (len(host.transactions) if host is not None else 0)
+        if listed > APPENDIX_LIMIT:
+            raise ReportInputError(f"report: an appendix of {listed:,} transactions would run to about "
+                                   f"{listed // 45:,} pages; print the report without the appendix and "
+                                   "keep the ledgers with the session instead")
     from reportlab.pdfgen.canvas import Canvas
 
     from custodian_app.report.fonts import register_fonts

@@ -3,14 +3,16 @@
 #   sudo ./install.sh              # to /opt/custodian-app, menu entry, icons, /usr/local/bin link
 #   sudo ./install.sh --uninstall
 #   DESTDIR=/tmp/stage ./install.sh   # stage into a folder (for building a .deb/.rpm, or to look)
-# PREFIX (default /opt/custodian-app) chooses the program folder.
+# PREFIX (default /opt/custodian-app) chooses the program folder, BINDIR (default
+# /usr/local/bin) where the custodian-app command is linked.
 # The example settings go to /etc/custodian-app/settings.example.toml; IT copies it to
 # settings.toml and edits it (docs/configuration.md). Custodians must be in the dialout group
 # to open the ATM's serial port: sudo usermod -aG dialout USER (then log out and in).
 set -euo pipefail
 PREFIX=${PREFIX:-/opt/custodian-app}
 DESTDIR=${DESTDIR:-}
-HERE=$(cd "$(dirname "$0")" && pwd)
+BINDIR=${BINDIR:-/usr/local/bin}
+HERE=$(cd "${SOURCE:-$(dirname "$0")}" && pwd)  # the unpacked bundle (SOURCE: another one)
 TARGET="$DESTDIR$PREFIX"
 
 if [ -z "$DESTDIR" ] && [ "$(id -u)" -ne 0 ]; then
@@ -19,7 +21,7 @@ if [ -z "$DESTDIR" ] && [ "$(id -u)" -ne 0 ]; then
 fi
 
 if [ "${1:-}" = "--uninstall" ]; then
-    rm -f "$DESTDIR/usr/local/bin/custodian-app" "$DESTDIR/usr/share/applications/custodian-app.desktop"
+    rm -f "$DESTDIR$BINDIR/custodian-app" "$DESTDIR/usr/share/applications/custodian-app.desktop"
     find "$DESTDIR/usr/share/icons/hicolor" -name 'custodian-app.*' -delete 2>/dev/null || true
     rm -rf "$TARGET"
     if [ -z "$DESTDIR" ] && command -v update-desktop-database >/dev/null; then
@@ -43,8 +45,8 @@ if [ -d "$TARGET" ]; then mv "$TARGET" "$TARGET.old"; fi
 mv "$TARGET.new" "$TARGET"
 rm -rf "$TARGET.old"
 
-mkdir -p "$DESTDIR/usr/local/bin"
-ln -sfn "$PREFIX/custodian-app" "$DESTDIR/usr/local/bin/custodian-app"
+mkdir -p "$DESTDIR$BINDIR"
+ln -sfn "$PREFIX/custodian-app" "$DESTDIR$BINDIR/custodian-app"
 install -Dm644 "$HERE/share/applications/custodian-app.desktop" "$DESTDIR/usr/share/applications/custodian-app.desktop"
 (cd "$HERE/share/icons" && find . -type f -exec install -Dm644 {} "$DESTDIR/usr/share/icons/{}" \;)
 install -d "$DESTDIR/etc/custodian-app"

@@ -87,3 +87,21 @@ def test_mismatched_cycle_exits_2(cycle, tmp_path):
     p = run("reconcile", "--atm", str(cycle / "atm.json"), "--host", str(tmp_path / "host.json"),
             "--out", str(tmp_path / "r.json"))
     assert p.returncode == 2 and "$.cycle_id" in p.stderr and not (tmp_path / "r.json").exists()
+
+
+def test_reconcile_writes_the_pdf_report_when_asked(cycle, tmp_path):
+    import pypdf
+
+    out, pdf = tmp_path / "result.json", tmp_path / "report.pdf"
+    p = run("reconcile", "--atm", str(cycle / "atm.json"), "--host", str(cycle / "host.json"),
+            "--counts", str(cycle / "counts.json"), "--out", str(out), "--pdf", str(pdf),
+            "--bank", "中国工商银行", "--branch", "南京分行", "--quiet")
+    assert p.returncode == 1, p.stderr
+    reader = pypdf.PdfReader(str(pdf))
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert "南京分行" in text and "NJ-0001" in text and "custodian-a" in text
+    # without a bank name the result is still written, the report is refused with a reason
+    p = run("reconcile", "--atm", str(cycle / "atm.json"), "--host", str(cycle / "host.json"),
+            "--out", str(tmp_path / "r2.json"), "--pdf", str(tmp_path / "r2.pdf"), "--quiet")
+    assert p.returncode == 2 and "bank" in p.stderr and (tmp_path / "r2.json").exists()
+    assert not (tmp_path / "r2.pdf").exists()

@@ -40,16 +40,21 @@ def test_fast_and_general_readers_agree(scenario, layout):
     if layout != "indented":  # the indented layout is not the fast path's business
         assert isinstance(fast_atm.transactions, fastpath.AtmTransactions)
         assert isinstance(fast_atm.notes, fastpath.NoteTrail)
+        assert isinstance(fast_host.transactions, fastpath.HostTransactions)
         assert fast_atm.notes.flows_by_tsn() == note_flows_of(general(atm_b, formats.parse_atm_ledger).notes)
     atm = formats.parse_atm_ledger(atm_b, "x")
     host = formats.parse_host_ledger(host_b, "x")
+    assert type(atm.transactions) is list and type(atm.notes) is list and type(host.transactions) is list
+    lazy_atm = formats.parse_atm_ledger(atm_b, "x", lazy=True)
+    lazy_host = formats.parse_host_ledger(host_b, "x", lazy=True)
+    assert formats.result_to_dict(reconcile(lazy_atm, lazy_host)) == formats.result_to_dict(reconcile(atm, host))
     assert atm == general(atm_b, formats.parse_atm_ledger)
     assert host == general(host_b, formats.parse_host_ledger)
     assert formats.result_to_dict(reconcile(atm, host)) == formats.result_to_dict(reconcile(scenario.atm, scenario.host))
 
 
 def test_lazy_records_behave_like_lists(scenario):
-    atm = formats.parse_atm_ledger(scenario.documents.atm, "x")
+    atm = formats.parse_atm_ledger(scenario.documents.atm, "x", lazy=True)
     n = len(atm.transactions)
     assert atm.transactions.columns is not None
     first = atm.transactions[0]
@@ -59,7 +64,7 @@ def test_lazy_records_behave_like_lists(scenario):
     k = len(notes)
     del notes[0]  # a changed trail is counted again, not taken from the reader's count
     assert len(notes) == k - 1 and notes.flows_by_tsn() is None
-    result = reconcile(atm, formats.parse_host_ledger(scenario.documents.host, "x"))
+    result = reconcile(atm, formats.parse_host_ledger(scenario.documents.host, "x", lazy=True))
     assert sum(m.category == "NOTE_FLOW_MISMATCH" for m in result.mismatches) >= 1
 
 
@@ -98,3 +103,36 @@ def test_bad_bytes_still_get_the_general_readers_message(scenario):
     raw = scenario.documents.atm.replace(b'"serial":"', b'"serial":"a', 1)
     with pytest.raises(FormatError, match=r"\$\.notes\[0\]\.serial"):
         formats.parse_atm_ledger(raw, "atm.json")
+
+
+@pytest.mark.parametrize("field", ["tsn", "time", "card"])
+def test_an_escaped_newline_cannot_make_one_value_pass_as_two(field):
+    s = generate(3, 5, notes=False, keep_documents=True)
+    doc = orjson.loads(s.documents.atm)
+    t = doc["transactions"][0]
+    t[field] = t[field] + "\n" + doc["transactions"][1][field]
+    raw = orjson.dumps(doc)
+    assert b"\\n" in raw
+    assert fastpath.parse_atm_ledger(raw, "x") is None
+    with pytest.raises(FormatError, match=rf"\$\.transactions\[0\]\.{field}"):
+        formats.parse_atm_ledger(raw, "x")
+    host = orjson.loads(s.documents.host)
+    host["transactions"][0][field] = host["transactions"][0][field] + "\n" + host["transactions"][1][field]
+    assert fastpath.parse_host_ledger(orjson.dumps(host), "x") is None
+
+
+def test_a_memory_mapped_ledger_reads_like_bytes_and_closes_cleanly(tmp_path):
+    import mmap
+
+    s = generate(5, 40, "all", keep_documents=True)
+    good, bad = tmp_path / "atm.json", tmp_path / "bad.json"
+    good.write_bytes(s.documents.atm)
+    bad.write_bytes(s.documents.atm.replace(b'"type":"withdrawal"', b'"type":"transfer"', 1))
+    with open(good, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        atm = formats.parse_atm_ledger(mm, str(good))
+    assert atm == s.atm
+    with open(bad, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        with pytest.raises(FormatError, match=r"\$\.transactions\[\d+\]\.type"):
+            formats.parse_atm_ledger(mm, str(bad))
+        with pytest.raises(FormatError):
+            formats.parse_host_ledger(mm, str(bad))  # the general reader reads a mapped file too

@@ -295,3 +295,21 @@ def test_a_resumed_session_past_the_read_reconnects_without_re_reading():
     f.record_sign_in("alice", "bob")
     assert f.advance() is Step.NEW_CYCLE
     assert not f.can_go_back()
+
+
+def test_editing_a_name_after_signing_in_withdraws_the_sign_in():
+    f = ClearingFlow()
+    f.record_sign_in("alice", "bob")
+    assert f.can_advance()
+    f.withdraw_sign_in()
+    assert not f.can_advance() and f.custodians is None
+    resumed = ClearingFlow.resumed("signed_in", custodians=("alice", "bob"))
+    resumed.record_sign_in("alice", "bob")
+    resumed.withdraw_sign_in()
+    assert resumed.custodians == ("alice", "bob") and not resumed.authenticated
+
+
+def test_a_mismatch_key_tells_items_apart():
+    a = Mismatch("TOTALS_INCONSISTENT", None, None, None, None, None, 0, side="atm", item="deposits.count")
+    b = Mismatch("TOTALS_INCONSISTENT", None, None, None, None, None, 0, side="host", item="deposits.count")
+    assert mismatch_key(a) != mismatch_key(b)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from custodian_app.domain.formats import FormatError, parse_atm_ledger, parse_counts, parse_host_ledger
 from custodian_app.domain.reconcile import reconcile
@@ -289,8 +289,6 @@ def zero_amount_booked_and_nothing_moved(atm: dict, host: dict, success) -> bool
 @SETTINGS
 @given(clearings())
 def test_engine_agrees_with_the_oracle(case):
-    assume(not rejected_only_notes_for_unknown_tsn(case[0]))
-    assume(not zero_amount_booked_and_nothing_moved(case[0], case[1], case[3]))
     check_against_oracle(*case)
 
 
@@ -414,16 +412,14 @@ def test_the_oracle_flags_one_sides_totals_that_disagree_with_its_details():
     assert got["balanced"] is False
 
 
-# --- known deviations of the engine from the spec (excluded above by the two predicates) -------
+# --- two corners where the engine once deviated from the spec -----------------------------------
 
 NOTE_999_REJECTED = {"serial": "AB00000001", "value": "100.00", "tsn": UNKNOWN_TSN, "unit": "RJ1",
                      "event": "rejected"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine deviation 1: spec 'Notes that name a TSN the ledger lacks give one such entry for "
-    "that TSN' has no exception for the event; the engine gives no NOTE_FLOW_MISMATCH when the "
-    "only notes naming the unknown TSN are 'rejected'"))
+# Formerly engine deviation 1: spec 'Notes that name a TSN the ledger lacks give one such entry
+# for that TSN' has no exception for the event; fixed, rejected notes name their TSN too.
 def test_rejected_notes_naming_an_unknown_tsn_are_flagged():
     atm, host = _one(W, 500, code="05", notes=[NOTE_999_REJECTED])  # a clean decline, no cash
     assert rejected_only_notes_for_unknown_tsn(atm)
@@ -432,10 +428,8 @@ def test_rejected_notes_naming_an_unknown_tsn_are_flagged():
     check_against_oracle(atm, host, None, frozenset({"00"}))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine deviation 2: table rows 9 ('n = 1, withdrawal, T = 0') and 12 ('n = 1, deposit, "
-    "C = 0') have no exception for A = H = 0; the engine gives no entry (and balanced=true) when "
-    "such a transaction is ATM-booked, yet gives the row's entry when it is not ATM-booked"))
+# Formerly engine deviation 2: rows 9 ('n = 1, withdrawal, T = 0') and 12 ('n = 1, deposit,
+# C = 0') have no exception for A = H = 0; fixed, first match wins before row 15.
 @pytest.mark.parametrize("typ,category", [(W, "DEBITED_NOT_DISPENSED"), (D, "CREDITED_NOT_DEPOSITED")])
 def test_zero_amount_booked_once_and_no_cash_follows_rows_9_and_12(typ, category):
     atm, host = _one(typ, 0, host=[(X, typ, 0)])

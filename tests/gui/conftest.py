@@ -16,6 +16,20 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PASSWORDS = {u: p for u, p, _r in DEMO_USERS}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _application_fonts(qapp):
+    """The shipped CJK font, as the application registers it, so screenshots look the same."""
+    from PySide6.QtGui import QFont
+
+    from custodian_app.gui.app import register_fonts
+
+    family = register_fonts()
+    if family:
+        font = QFont(family)
+        font.setPointSize(10)
+        qapp.setFont(font)
+
+
 @pytest.fixture
 def settings():
     from custodian_app.config import load_settings

@@ -73,7 +73,7 @@ class WizardDriver:
 
     def connect(self, device: str, *, wait_ok=True) -> None:
         p = self.page(Step.CONNECT)
-        self.qtbot.waitUntil(lambda: p.refresh_button.isEnabled(), timeout=5000)
+        self.qtbot.waitUntil(lambda: not p.listing, timeout=SLOW)
         p.port.setEditText(device)
         self.qtbot.mouseClick(p.connect_button, Qt.MouseButton.LeftButton)
         self.qtbot.waitUntil(lambda: p.connect_button.isEnabled(), timeout=SLOW)

@@ -24,15 +24,15 @@ def bank_settings():
     save_settings(dataclasses.replace(load_settings(), bank_name="演示银行", branch_name="南京分行"))
 
 
-def run(*args, timeout=180):
+def run(*args, timeout=180, stdin="alice123\nbob12345\n"):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    return subprocess.run([sys.executable, "-m", "custodian_app", *args], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "custodian_app", *args], cwd=ROOT, env=env, input=stdin,
                           capture_output=True, text=True, timeout=timeout)
 
 
 def clear_args(world, tmp_path, *extra):
     return ("clear", "--port", world.device, "--url", world.url, "--out", str(tmp_path / "result.json"),
-            "--pdf", str(tmp_path / "report.pdf"), "--custodians", "alice,bob", *extra)
+            "--pdf", str(tmp_path / "report.pdf"), "--custodians", "alice,bob", "--password-stdin", *extra)
 
 
 def test_clear_a_balanced_cycle_exits_0_and_records_the_session(world_factory, make_ctx, bank_settings, tmp_path):
@@ -74,8 +74,13 @@ def test_clear_refuses_bad_input_with_2_and_writes_nothing(world_factory, make_c
     done = run(*clear_args(world, tmp_path, "--counts", str(bad)))
     assert done.returncode == 2 and "counts.json" in done.stderr
     same = run("clear", "--port", world.device, "--url", world.url, "--out", str(tmp_path / "r.json"),
-               "--pdf", str(tmp_path / "r.pdf"), "--custodians", "alice,alice")
+               "--pdf", str(tmp_path / "r.pdf"), "--custodians", "alice,alice", "--password-stdin",
+               stdin="alice123\nalice123\n")
     assert same.returncode == 2 and "different" in same.stderr
+    wrong = run(*clear_args(world, tmp_path), stdin="alice123\nnot-bobs\n")
+    assert wrong.returncode == 2 and "password" in wrong.stderr
+    nopw = run(*clear_args(world, tmp_path)[:-1], stdin="")  # no --password-stdin, no terminal
+    assert nopw.returncode == 2 and "--password-stdin" in nopw.stderr
     assert not (tmp_path / "result.json").exists() and not (tmp_path / "r.json").exists()
 
 

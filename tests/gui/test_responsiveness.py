@@ -3,27 +3,68 @@ loop keeps ticking (gaps between QTimer ticks stay under 100 ms)."""
 
 from __future__ import annotations
 
+import gc
+import signal
+import subprocess
+import sys
+import threading
 import time
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QTimer
 
+from custodian_app.domain import formats
 from custodian_app.domain.flow import Step
+from custodian_app.domain.generator import generate
 
 from .driver import WizardDriver
 
 STALL_LIMIT_S = 0.100
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def atm_process(tmp_path):
+    """The ATM simulator in its own process, as the ATM is in the field: only the
+    application's own work competes with its event loop."""
+    scenario = generate(11, 8000, "realistic")
+    ledger = tmp_path / "atm.json"
+    ledger.write_bytes(formats.dumps(formats.atm_ledger_to_dict(scenario.atm)))
+    records = len(scenario.atm.transactions) + len(scenario.atm.notes)
+    del scenario
+    gc.collect()
+    link = tmp_path / "atm-port"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "custodian_app", "simulate-atm", "--ledger", str(ledger), "--link", str(link),
+         "--baud", "4000000"], cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    drain = None
+    try:
+        first = proc.stderr.readline()  # "simulating ATM …" once the pty is there, or its error
+        assert "simulating ATM" in first and link.exists(), first + proc.stderr.read()
+        drain = threading.Thread(target=proc.stderr.read)  # keep its log from filling the pipe
+        drain.start()
+        yield str(link), records
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if drain is not None:
+            drain.join(10)
+        proc.stderr.close()
 
 
 @pytest.mark.slow
-def test_the_event_loop_never_stalls_while_a_large_ledger_is_read(qtbot, world_factory, make_ctx):
-    world = world_factory(faults="realistic", transactions=8000)
-    n_records = len(world.scenario.atm.transactions) + len(world.scenario.atm.notes)
-    ctx = make_ctx(world)
+def test_the_event_loop_never_stalls_while_a_large_ledger_is_read(qtbot, make_ctx, atm_process):
+    device, n_records = atm_process
+    ctx = make_ctx(serial_port=device)
     d = WizardDriver(qtbot, ctx)
     d.sign_in()
     d.next(Step.CONNECT)
-    d.connect(world.device)
+    d.connect(device)
 
     ticks: list[float] = []
     timer = QTimer()

@@ -140,3 +140,29 @@ def test_abandon_needs_a_reason_and_frees_the_atm(qtbot, world_factory, make_ctx
     finally:
         store.close()
     assert info.state == "abandoned" and info.abandon_reason == "ATM 故障, 改日清机"
+
+
+def test_cancel_before_the_atm_answered_leaves_nothing_behind(qtbot, make_ctx, monkeypatch):
+    answers = Answers("no")
+    monkeypatch.setattr(dialogs, "ask", answers)
+    d = WizardDriver(qtbot, make_ctx())
+    d.sign_in()
+    d.wizard.reject()  # nothing is kept yet: no question, the window closes
+    assert answers.asked == [] and not d.wizard.isVisible()
+    store = clearing.open_store()
+    try:
+        assert store.history() == []
+    finally:
+        store.close()
+
+
+def test_cancel_mid_session_asks_and_no_keeps_the_window(qtbot, world_factory, make_ctx, monkeypatch):
+    world = world_factory(faults="none")
+    answers = Answers("no")
+    monkeypatch.setattr(dialogs, "ask", answers)
+    d = WizardDriver(qtbot, make_ctx(world))
+    d.sign_in()
+    d.next(Step.CONNECT)
+    d.connect(world.device)
+    d.wizard.reject()
+    assert answers.asked and d.wizard.isVisible()

@@ -3,7 +3,6 @@ simulator over HTTP; what each page shows is checked, and the store's record of 
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import Qt
 from pypdf import PdfReader
 

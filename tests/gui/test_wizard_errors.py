@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import os
 
-import pytest
 from PySide6.QtCore import Qt
 
 from custodian_app.domain.flow import Step
@@ -124,3 +123,54 @@ def test_backend_down_offers_retry_and_the_settlement_file(qtbot, world_factory,
     qtbot.mouseClick(page.fetch_button, Qt.MouseButton.LeftButton)
     d.wait_backend()
     assert d.flow.host_source == "backend"
+
+
+def test_a_settlement_file_instead_of_the_backend(qtbot, world_factory, make_ctx, monkeypatch, tmp_path):
+    from custodian_app.domain import formats
+    from custodian_app.gui import dialogs
+
+    world = world_factory(faults="none")
+    ctx = make_ctx(world, backend_url="")  # no backend configured: nothing is fetched
+    settlement = tmp_path / "settlement.json"
+    settlement.write_bytes(formats.dumps(formats.host_ledger_to_dict(world.scenario.host)))
+    wrong = tmp_path / "other-cycle.json"
+    other = dataclasses.replace(world.scenario.host, cycle_id="NJ-0001-19990101")
+    wrong.write_bytes(formats.dumps(formats.host_ledger_to_dict(other)))
+    chosen = iter([str(wrong), str(settlement)])
+    monkeypatch.setattr(dialogs, "choose_open_file", lambda parent, title, filters, cb: cb(next(chosen)))
+
+    d = signed_in(qtbot, ctx)
+    d.connect(world.device)
+    d.next(Step.READ_ATM)
+    d.wait_read()
+    d.next(Step.COUNT)
+    d.count(world.scenario.counts.units)
+    d.next(Step.BACKEND)
+    page = d.page(Step.BACKEND)
+    assert "not configured" in page.where.text() and page.fetch_button.isEnabled()
+    qtbot.mouseClick(page.import_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.import_button.isEnabled(), timeout=SLOW)
+    assert d.flow.host is None and "19990101" in page.status.text()  # another cycle's file
+    qtbot.mouseClick(page.import_button, Qt.MouseButton.LeftButton)
+    d.wait_backend()
+    assert d.flow.host_source == "settlement file" and "settlement file" in page.status.text()
+    assert "Loading amount" in page.summary.text()
+
+
+def test_an_atm_already_being_cleared_is_refused_at_connect(qtbot, world_factory, make_ctx):
+    from custodian_app import clearing
+
+    world = world_factory(faults="none")
+    store = clearing.open_store()
+    try:  # another PC holds an open clearing of the same ATM
+        users = [clearing.authenticate(store, n, p, role="custodian")
+                 for n, p in (("alice", "alice123"), ("bob", "bob12345"))]
+        store.open_session(world.scenario.atm.terminal_id, *users, host="PC-7")
+    finally:
+        store.close()
+    d = signed_in(qtbot, make_ctx(world), screenshots="error")
+    d.connect(world.device, wait_ok=False)
+    text = d.page(Step.CONNECT).status.text()
+    assert "already being cleared" in text and "PC-7" in text
+    assert not d.next_enabled() and d.wizard.session_id is None
+    d.snap("atm-busy")

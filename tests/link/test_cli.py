@@ -89,13 +89,14 @@ def test_simulate_atm_subprocess_with_link(tmp_path) -> None:
     src.write_bytes(dumps(atm_ledger_to_dict(ledger)))
     link = tmp_path / "atm-port"
     proc = subprocess.Popen([sys.executable, "-m", "custodian_app", "simulate-atm", "--ledger", str(src),
-                             "--link", str(link), "--baud", str(FAST), "--drop", "0.0005", "--seed", "9"],
+                             "--link", str(link), "--baud", "115200", "--no-pace", "--drop", "0.0005",
+                             "--seed", "9"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert wait_for(lambda: link.is_symlink() or proc.poll() is not None)
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
         out = tmp_path / "read.json"
-        r = run_cli("read-atm", "--port", str(link), "--baud", str(FAST), "--out", str(out))
+        r = run_cli("read-atm", "--port", str(link), "--out", str(out))  # 115200: the settings' default
         assert r.returncode == 0, r.stderr
         assert read_atm_ledger(out) == ledger
     finally:

@@ -6,10 +6,13 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from custodian_app.link.endpoint import Endpoint, seq_diff
+from custodian_app.link.endpoint import OFFSET, Endpoint, off_diff
 from custodian_app.link.errors import LinkTimeout, ProtocolError
-from custodian_app.link.framer import Deframer
+from custodian_app.link import framer
+from custodian_app.link.framer import Deframer, Frame
 
 
 class NullModem:
@@ -65,6 +68,10 @@ def payloads(n: int, seed: int = 0) -> list[bytes]:
     return [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 3000))) for _ in range(n)]
 
 
+def offsets(frames) -> list[int]:
+    return [OFFSET.unpack_from(f.payload)[0] for f in frames]
+
+
 @pytest.mark.parametrize("compression", ["none", "zlib"])
 def test_messages_arrive_whole_and_in_order(compression) -> None:
     m = NullModem(max_payload=512, window=4, compression=compression)
@@ -77,9 +84,9 @@ def test_messages_arrive_whole_and_in_order(compression) -> None:
     assert m.a.stats.frames_resent == 0
 
 
-@pytest.mark.parametrize("corrupt,drop,seed", [(0.003, 0, 1), (0, 0.003, 2), (0.002, 0.002, 3)])
+@pytest.mark.parametrize("corrupt,drop,seed", [(0.003, 0, 1), (0, 0.003, 2), (0.002, 0.002, 3), (0.01, 0, 4)])
 def test_noisy_line_delivers_exactly(corrupt, drop, seed) -> None:
-    m = NullModem(corrupt=corrupt, drop=drop, seed=seed, max_payload=1024, window=8, compression="zlib")
+    m = NullModem(corrupt=corrupt, drop=drop, seed=seed, max_payload=4096, window=8, compression="zlib")
     msgs = payloads(25, seed)
     for p in msgs:
         m.a.send_message(p)
@@ -88,13 +95,13 @@ def test_noisy_line_delivers_exactly(corrupt, drop, seed) -> None:
     assert m.a.stats.frames_resent > 0  # the noise really cost something
 
 
-def test_window_limits_unacknowledged_frames() -> None:
+def test_window_limits_unacknowledged_bytes() -> None:
     a = Endpoint(max_payload=128, window=3)
     a.send_message(b"x" * 2000)
-    deframer = Deframer()
-    frames = deframer.feed(a.pull(0.0))
-    assert [f.seq for f in frames] == [0, 1, 2]  # no more until acknowledged
+    assert offsets(Deframer().feed(a.pull(0.0))) == [0, 128, 256]  # three frames' worth, then wait
     assert a.pull(0.0) == b""
+    a.handle_frame(Frame(framer.ACK, 0, 0, OFFSET.pack(128)), 0.1)
+    assert offsets(Deframer().feed(a.pull(0.1))) == [384]
 
 
 def test_duplicate_frame_is_dropped_and_acknowledged_again() -> None:
@@ -106,7 +113,24 @@ def test_duplicate_frame_is_dropped_and_acknowledged_again() -> None:
     assert b.take_received() == [b"hello"]
     assert b.stats.duplicates == 1
     acks = Deframer().feed(b.pull(0.0))
-    assert acks and all(f.seq == 1 for f in acks)
+    assert acks and all(f.type == framer.ACK and f.payload == OFFSET.pack(5) for f in acks)
+
+
+def test_a_lost_frame_is_resent_in_smaller_pieces_and_old_copies_do_no_harm() -> None:
+    """The receiver takes whatever part of a frame is new to it, so cutting anew is safe even
+    when an old copy still turns up after the new pieces."""
+    a, b = Endpoint(max_payload=1024), Endpoint(max_payload=1024)
+    message = bytes(range(256)) * 8
+    a.send_message(message)
+    old = Deframer().feed(a.pull(0.0))
+    assert offsets(old) == [0, 1024] and not old[0].final and old[1].final
+    a.handle_frame(Frame(framer.NAK, 0, 0, OFFSET.pack(0)), 0.1)  # "send again from byte 0"
+    small = Deframer().feed(a.pull(0.1))
+    assert offsets(small) == [0, 512, 1024, 1536]  # cut anew, half the size
+    for f in (small[0], old[0], small[1], small[2], old[1], small[3]):
+        b.handle_frame(f, 0.2)
+    assert b.take_received() == [message]
+    assert b.stats.duplicates == 2
 
 
 def test_silent_peer_times_out() -> None:
@@ -122,19 +146,19 @@ def test_silent_peer_times_out() -> None:
 
 def test_compressed_garbage_is_a_protocol_error() -> None:
     a, b = Endpoint(compression="none"), Endpoint(compression="zlib")
-    from custodian_app.link import framer
-
-    bad = framer.Frame(framer.DATA, framer.FLAG_FINAL | framer.FLAG_COMPRESSED, 0, b"\xff\xfe not deflate")
+    bad = Frame(framer.DATA, framer.FLAG_FINAL | framer.FLAG_COMPRESSED, 0, OFFSET.pack(0) + b"\xff\xfe not deflate")
     with pytest.raises(ProtocolError):
         b.handle_frame(bad, 0.0)
     with pytest.raises(ProtocolError):
         a.handle_frame(bad, 0.0)  # compressed data on an uncompressed session
 
 
-def test_sequence_numbers_wrap() -> None:
-    assert seq_diff(0, 65535) == 1 and seq_diff(65535, 0) == -1 and seq_diff(5, 5) == 0
+def test_stream_offsets_wrap() -> None:
+    assert off_diff(0, 2**32 - 1) == 1 and off_diff(2**32 - 1, 0) == -1 and off_diff(5, 5) == 0
     m = NullModem(max_payload=128, window=8)
-    m.a._tx_next = m.b._rx_expected = 65530  # just before the wrap
+    start = 2**32 - 700  # just before the wrap
+    m.a._tx_base = m.a._tx_next = m.a._tx_high = start
+    m.b._rx_off = start
     msgs = payloads(5, 9)
     for p in msgs:
         m.a.send_message(p)
@@ -143,16 +167,39 @@ def test_sequence_numbers_wrap() -> None:
 
 
 def test_frame_size_halves_after_a_loss_and_grows_back() -> None:
-    from custodian_app.link import framer
-
     a = Endpoint(max_payload=1024, window=4)
-    a.send_message(b"y" * 20000)
-    Deframer().feed(a.pull(0.0))  # frames 0..3 out
-    a.handle_frame(framer.Frame(framer.NAK, 0, 1), 0.1)  # frame 1 was lost
+    assert a.cur_payload == 1024  # slow start begins at 1024 at most
+    a.send_message(b"y" * 40000)
+    Deframer().feed(a.pull(0.0))  # bytes 0..4095 out
+    a.handle_frame(Frame(framer.NAK, 0, 0, OFFSET.pack(1024)), 0.1)  # the second frame was lost
     assert a.cur_payload == 512
-    assert [f.seq for f in Deframer().feed(a.pull(0.2))] == [1, 2, 3, 4]  # go back, then one new
-    next_expected = 5
-    for _ in range(12):
-        a.handle_frame(framer.Frame(framer.ACK, 0, next_expected), 0.3)
-        next_expected += len(Deframer().feed(a.pull(0.3)))
+    assert offsets(Deframer().feed(a.pull(0.2))) == [1024, 1536, 2048, 2560]  # again, smaller
+    for _ in range(40):
+        a.handle_frame(Frame(framer.ACK, 0, 0, OFFSET.pack(a._tx_next)), 0.3)
+        Deframer().feed(a.pull(0.3))
     assert a.cur_payload == 1024
+
+
+
+@settings(max_examples=150, deadline=None)
+@given(frames=st.lists(st.builds(
+    Frame, st.sampled_from([framer.DATA, framer.ACK, framer.NAK, framer.PING, framer.PONG, 0x7F]),
+    st.integers(0, 255), st.integers(0, 65535),
+    st.one_of(st.binary(max_size=40), st.builds(lambda o, b: OFFSET.pack(o) + b,
+                                                 st.integers(0, 2**32 - 1), st.binary(max_size=40)))),
+    max_size=20), compression=st.sampled_from(["none", "zlib"]))
+def test_hostile_frames_only_ever_raise_the_protocol_error(frames, compression) -> None:
+    """Frames with a good CRC but nonsense inside (a buggy or hostile peer)."""
+    ep = Endpoint(max_payload=256, compression=compression)
+    ep.send_message(b"a command")
+    now = 0.0
+    for f in frames:
+        now += 0.01
+        try:
+            ep.handle_frame(f, now)
+        except ProtocolError:
+            return
+        ep.tick(now)
+        ep.pull(now)
+    for message in ep.take_received():
+        assert isinstance(message, bytes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import pytest
 
@@ -28,6 +29,12 @@ def test_read_whole_ledger_equals_what_was_served(ledger, simulators) -> None:
     device = sim.start_on_pty()
     cores = []
     seen = []
+    notes_when_core = []
+
+    def on_core(core):
+        cores.append(core)
+        notes_when_core.append(seen[-1][1] - len(ledger.transactions))
+
     with client(device) as atm:
         status = atm.connect()
         assert (status.terminal_id, status.cycle_id) == (ledger.terminal_id, ledger.cycle_id)
@@ -35,12 +42,13 @@ def test_read_whole_ledger_equals_what_was_served(ledger, simulators) -> None:
         assert status.transaction_count == len(ledger.transactions)
         assert status.note_count == len(ledger.notes)
         assert 115200 in status.line_speeds
-        got = atm.read_ledger(progress=lambda *a: seen.append(a), on_core=cores.append)
+        got = atm.read_ledger(progress=lambda *a: seen.append(a), on_core=on_core)
     assert got == ledger  # notes included
     assert got.notes == ledger.notes
     # the core came first, complete, without notes
     assert len(cores) == 1 and cores[0].notes is None
     assert cores[0].transactions == ledger.transactions and cores[0].units == ledger.units
+    assert notes_when_core == [0]  # before the first page of banknote records was taken in
     # progress: records only grow, the last report is complete with nothing left
     records = [s[1] for s in seen]
     assert records == sorted(records)
@@ -247,3 +255,19 @@ def test_atm_silent_for_good_is_a_timeout(simulators) -> None:
             atm.read_ledger()
     assert "gave up reconnecting" in str(err.value)
     assert isinstance(err.value, TimeoutError)
+
+
+@pytest.mark.parametrize("after", [870, 950, 1100, 1250])
+def test_exchange_survives_a_pulled_cable(after, tmp_path, simulators) -> None:
+    """The cable is pulled around StartExchange / EndExchange (a session's opening takes some
+    850 bytes): neither is done twice, and the new cycle is opened exactly once."""
+    ledger = make_ledger(transactions=30)
+    sim = simulators(ledger, faults=Faults(disconnect_after=after, down_seconds=0.2))
+    link = str(tmp_path / "atm")
+    sim.start_on_pty(link=link)
+    with client(link) as atm:
+        atm.connect()
+        atm.start_exchange()
+        new_cycle = atm.end_exchange({u.id: 10 for u in ledger.units})
+    assert sim.stats.disconnects == 1 and sim.stats.exchanges == 1
+    assert sim.ledger.cycle_id == new_cycle and sim.cycles == [replace(ledger, closed_at=sim.cycles[0].closed_at)]

@@ -98,6 +98,8 @@ name = "My branch bank"
     assert s.locked == {"backend.url", "database.url"}
     assert s.sources["backend.url"] == "locked" and s.sources["backend.timeout"] == "user"
     assert s.is_locked("backend.url") and not s.is_locked("bank.name")
+    assert s.is_locked("backend_url") and s.is_locked("database_url") and not s.is_locked("bank_name")
+    assert s.source("backend_url") == "locked" and s.source("bank.name") == "user"
 
     # Saving never writes a locked key: the user's attempt is dropped from the file.
     save_settings(replace(s, backend_url="https://other.example/api", serial_port="COM3"))
@@ -253,3 +255,19 @@ def test_values_typed_into_a_dialog_are_normalised_and_bad_ones_reported_by_key(
     with pytest.raises(SettingsError, match=r"backend\.token"):
         save_settings(bad)
     assert not paths.config_file().exists()  # nothing half-written
+
+
+@pytest.mark.parametrize(
+    ("platform", "environ", "expected"),
+    [
+        ("linux", {}, "/etc/custodian-app/settings.toml"),
+        ("win32", {"PROGRAMDATA": "D:\\ProgramData"}, "D:\\ProgramData/custodian-app/settings.toml"),
+        ("darwin", {}, "/Library/Application Support/custodian-app/settings.toml"),
+    ],
+)
+def test_system_file_location_per_platform(monkeypatch, platform, environ, expected):
+    monkeypatch.delenv("CUSTODIAN_SYSTEM_CONFIG")
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(config.sys, "platform", platform)
+    assert config.system_config_file().as_posix() == expected

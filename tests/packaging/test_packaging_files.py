@@ -69,7 +69,7 @@ def test_spec_excludes_unused_qt_and_keeps_what_the_gui_uses():
     assert not (gui_uses | kept) & excluded, f"the spec excludes Qt modules in use: {(gui_uses | kept) & excluded}"
 
 
-@pytest.mark.parametrize("script", ["build-linux.sh", "ci-bundle-check", "linux/install.sh"])
+@pytest.mark.parametrize("script", ["build-linux.sh", "ci-bundle-check", "linux/install.sh", "linux/make-deb.sh"])
 def test_shell_scripts_parse_and_are_executable(script):
     path = PACKAGING / script
     assert path.stat().st_mode & 0o111, f"{script} is not executable"
@@ -154,8 +154,8 @@ def test_packaging_doc_gives_the_build_steps_and_the_figures():
         assert needle in text, needle
 
 
-def test_linux_install_script_stages_installs_and_uninstalls(tmp_path):
-    """install.sh against a stand-in bundle, staged with DESTDIR (no root, no system change)."""
+def fake_bundle(tmp_path: Path) -> Path:
+    """A stand-in for dist/custodian-app as build-linux.sh leaves it (program, _internal, share)."""
     bundle = tmp_path / "custodian-app"
     (bundle / "_internal" / "resources").mkdir(parents=True)
     (bundle / "_internal" / "resources" / "catalogue.json").write_text("{}", encoding="utf-8")
@@ -169,6 +169,12 @@ def test_linux_install_script_stages_installs_and_uninstalls(tmp_path):
     (bundle / "share" / "icons" / "hicolor" / "48x48" / "apps").mkdir(parents=True)
     shutil.copy(ICONS / "custodian-app-48.png", bundle / "share" / "icons" / "hicolor" / "48x48" / "apps" / "custodian-app.png")
     shutil.copy(PACKAGING / "linux" / "install.sh", bundle / "install.sh")
+    return bundle
+
+
+def test_linux_install_script_stages_installs_and_uninstalls(tmp_path):
+    """install.sh against a stand-in bundle, staged with DESTDIR (no root, no system change)."""
+    bundle = fake_bundle(tmp_path)
 
     stage = tmp_path / "stage"
     env = {"PATH": "/usr/bin:/bin", "DESTDIR": str(stage)}
@@ -191,3 +197,23 @@ def test_linux_install_script_stages_installs_and_uninstalls(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert not installed.exists() and not (stage / "usr" / "local" / "bin" / "custodian-app").is_symlink()
     assert (stage / "etc" / "custodian-app" / "settings.example.toml").is_file()  # IT's folder kept
+
+
+@pytest.mark.skipif(shutil.which("dpkg-deb") is None, reason="dpkg-deb is not installed (Debian/Ubuntu only)")
+def test_make_deb_builds_a_package_with_the_program_menu_entry_and_conffile(tmp_path):
+    bundle = fake_bundle(tmp_path)
+    proc = subprocess.run(["bash", str(PACKAGING / "linux" / "make-deb.sh"), str(bundle), str(tmp_path / "out"),
+                           "0.1.0"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    (deb,) = (tmp_path / "out").glob("custodian-app_0.1.0_*.deb")
+    info = subprocess.run(["dpkg-deb", "--info", str(deb)], capture_output=True, text=True, timeout=60).stdout
+    assert "Package: custodian-app" in info and "Version: 0.1.0" in info and "libxcb1" in info
+    contents = subprocess.run(["dpkg-deb", "--contents", str(deb)], capture_output=True, text=True,
+                              timeout=60).stdout
+    for path in ("./opt/custodian-app/custodian-app", "./usr/bin/custodian-app -> /opt/custodian-app/custodian-app",
+                 "./usr/share/applications/custodian-app.desktop", "./etc/custodian-app/settings.example.toml",
+                 "./opt/custodian-app/_internal/resources/catalogue.json"):
+        assert path in contents, path
+    assert "root/root" in contents and "/usr/local" not in contents
+    conffiles = subprocess.run(["dpkg-deb", "--ctrl-tarfile", str(deb)], capture_output=True, timeout=60).stdout
+    assert b"conffiles" in conffiles

@@ -70,7 +70,7 @@ def host_ledger(atm: AtmLedger) -> HostLedger:
     return HostLedger(TERMINAL, CYCLE, "CNY", atm.totals, txs)
 
 
-def counts(total: int | None = None) -> Counts:
+def counts() -> Counts:
     amounts = {"CST1": 18470000, "CST2": 4795000, "CIN1": 300000, "REJ1": 70000, "RTR1": 30000}
     return Counts(TERMINAL, CYCLE, "CNY", ["张三", "李四"], amounts)
 

@@ -79,16 +79,44 @@ def test_totals_and_cash_position_are_printed_with_differences_marked(unbalanced
     assert "本次清机未经向导" in first and "headless" in first
 
 
-def test_negative_amounts_carry_a_minus_and_are_red(unbalanced_pdf):
-    pdf, pages = unbalanced_pdf
-    text = "\n".join(pages)
-    assert "-500.00" in text and "短款 shortage" in text
+def colored_runs(pdf: bytes) -> list[tuple[str, tuple[float, ...] | None]]:
+    """Every text run of the PDF with the fill colour it is drawn in."""
     from pypdf import PdfReader
 
-    reader = PdfReader(io.BytesIO(pdf))
-    content = b"".join(page.get_contents().get_data() for page in reader.pages)
-    # the red of negative amounts, set right before a text run
-    assert re.search(rb"0\.780 0\.000 0\.000 rg", content)
+    runs = []
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        color: list = [(0.0, 0.0, 0.0)]  # a stack: q saves the graphics state, Q restores it
+        shown: list = [None]  # the colour when the text was shown: pypdf hands text over later
+
+        def before(op, args, cm, tm):
+            if op == b"rg":
+                color[-1] = tuple(round(float(a), 2) for a in args)
+            elif op == b"q":
+                color.append(color[-1])
+            elif op == b"Q":
+                color.pop()
+            elif op in (b"Tj", b"TJ"):
+                shown[0] = color[-1]
+
+        def text(t, cm, tm, font, size):
+            if t.strip():
+                runs.append((t.strip(), shown[0]))
+
+        page.extract_text(visitor_operand_before=before, visitor_text=text)
+    return runs
+
+
+def test_negative_amounts_carry_a_minus_and_are_red(unbalanced_pdf):
+    pdf, pages = unbalanced_pdf
+    assert "短款 shortage" in "\n".join(pages)
+    red = (0.78, 0.0, 0.0)
+    runs = colored_runs(pdf)
+    negative = [(t, c) for t, c in runs if re.fullmatch(r"(CNY )?-[\d,]+\.\d\d", t)]
+    # cash effects in the list (a totals difference is red whatever its sign: it is a difference)
+    positive = [(t, c) for t, c in runs if re.fullmatch(r"\+[\d,]+\.\d\d", t)]
+    assert len(negative) >= 5 and len(positive) >= 5
+    assert all(c == red for _, c in negative), negative
+    assert all(c != red for _, c in positive), positive
 
 
 def test_every_page_says_page_x_of_y_and_the_report_number(unbalanced_pdf):
@@ -270,12 +298,14 @@ def test_documents_of_another_clearing_are_refused(meta):
 
 @pytest.mark.parametrize("change, message", [
     ({"custodians": ("张三",)}, "two custodians"),
+    ({"custodians": ("张三", "李四", "王五")}, "two custodians"),
     ({"custodians": ("张三", " ")}, "two custodians"),
     ({"evidence_sha256": "abc"}, "64 hexadecimal"),
     ({"printed_at": "2026-11-22T08:30:00"}, "UTC offset"),
     ({"printed_at": "yesterday"}, "RFC 3339"),
     ({"language": "fr"}, "language"),
-    ({"report_no": ""}, "report_no"),
+    ({"report_no": ""}, "report number"),
+    ({"bank": 7}, "bank must be text"),
 ])
 def test_incomplete_report_details_are_refused_with_what_to_fix(meta, change, message):
     fields = {f.name: getattr(meta, f.name) for f in dataclasses.fields(meta)}
@@ -305,3 +335,57 @@ def test_meta_from_settings_fills_what_the_settings_hold(meta):
     assert (m.bank, m.branch, m.report_no) == ("某银行", "（未设置 not set）", "NJ-0001-20261120-20261122083000")
     assert m.language == "both" and m.headless and m.custodians == ("张三", "李四")
     assert m.command("r.pdf") == "custodian-app session verify 7 --pdf r.pdf"
+
+
+def test_books_that_agree_with_cash_that_does_not_say_both(meta):
+    atm = clearing.atm_ledger(10)
+    result = clearing.balanced_result(atm)
+    cp = result.cash_position
+    result.cash_position = dataclasses.replace(cp, counted=cp.atm_expected - 10000)
+    assert not result.balanced and not result.mismatches
+    first = pages_text(build_report(result, atm, meta=meta))[0]
+    assert "帐帐相符" in first
+    assert "账实不符：实点现金对 ATM 账短款 CNY -100.00" in first
+    assert "The cash counted differs from the ATM's books: shortage CNY -100.00" in first
+    result.cash_position = dataclasses.replace(cp, counted=cp.atm_expected)
+    assert "账实相符" in pages_text(build_report(result, atm, meta=meta))[0]
+
+
+def test_an_appendix_of_a_huge_cycle_is_refused_rather_than_printed(meta, monkeypatch):
+    from custodian_app.report import pdf
+
+    monkeypatch.setattr(pdf, "APPENDIX_LIMIT", 30)
+    atm = clearing.atm_ledger(20)
+    host = clearing.host_ledger(atm)
+    with pytest.raises(ReportInputError, match="without the appendix"):
+        build_report(clearing.balanced_result(atm), atm, meta=meta, host=host, appendix=True)
+    assert build_report(clearing.balanced_result(atm), atm, meta=meta, appendix=True).startswith(b"%PDF")
+
+
+def test_unknown_custodians_leave_their_names_to_be_written_by_hand(meta):
+    atm = clearing.atm_ledger(5)
+    meta = dataclasses.replace(meta, custodians=None)
+    assert meta.custodians == ("", "")
+    pages = pages_text(build_report(clearing.balanced_result(atm), atm, meta=meta))
+    assert "管机员 Custodians —" in pages[0]
+    assert pages[-1].count("姓名 Name：") == 3
+
+
+def test_bank_and_branch_not_yet_set_are_printed_as_such(meta):
+    atm = clearing.atm_ledger(5)
+    meta = dataclasses.replace(meta, bank="", branch=None, printed_by="")
+    assert (meta.bank, meta.branch, meta.printed_by) == ("（未设置 not set）", "（未设置 not set）", "—")
+    first = pages_text(build_report(clearing.balanced_result(atm), atm, meta=meta))[0]
+    assert "银行 Bank （未设置 not set）" in first
+
+
+def test_a_clearing_without_a_count_says_the_cash_was_not_counted(meta):
+    atm = clearing.atm_ledger(5)
+    result = clearing.unbalanced_result(atm, 3)
+    assert result.cash_position.counted is None
+    first_two = "\n".join(pages_text(build_report(result, atm, meta=meta))[:2])
+    assert "管机员实点现金 Cash counted by the custodians 未清点 not counted" in first_two
+    assert "清点人 Counted by 未清点 not counted" in first_two
+    assert "账实" not in first_two  # no verdict on cash nobody counted
+    for unit in atm.units:
+        assert unit.id in first_two

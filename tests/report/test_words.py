@@ -72,3 +72,12 @@ def test_short_text_is_one_line_and_empty_text_none(metrics):
     assert metrics.wrap("M000001", 7, 40) == ("M000001",)
     assert metrics.wrap("", 7, 40) == ()
     assert metrics.fit("622848******0148", 7, 30).endswith(ELLIPSIS)
+
+
+def test_the_font_comes_from_the_product_not_the_system():
+    from custodian_app.resources_path import resource
+
+    regular, mono = register_fonts()
+    shipped = resource("fonts", "wqy-microhei.ttc")
+    assert regular.face.filename == mono.face.filename == str(shipped)
+    assert (shipped.parent / "LICENSE-wqy-microhei.txt").read_text(encoding="utf-8").count("Apache License") >= 1

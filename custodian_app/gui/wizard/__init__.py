@@ -30,7 +30,7 @@ PAGES = (SignInPage, ConnectPage, ReadAtmPage, CountPage, BackendPage, Reconcile
 
 
 def tr(text: str) -> str:
-    return QCoreApplication.translate("wizard", text)
+    return QCoreApplication.translate("", text)
 
 
 class ClearingWizard(QWizard):
@@ -150,8 +150,10 @@ class ClearingWizard(QWizard):
     def reject(self) -> None:
         """Cancel or closing the window: the session stays open for resumption, unless it
         never started (nobody signed in)."""
-        if self._ending or self.flow.state is None or self.flow.finished:
+        if self._ending or self.session_id is None or self.flow.finished:
+            # nothing kept yet (the store opens the session at connect), or already ended
             self._ending = True
+            self.ctx.close_link(None)
             super().reject()
             return
 
@@ -167,7 +169,7 @@ class ClearingWizard(QWizard):
                     buttons=("yes", "no"), default="no", callback=answered)
 
     def closeEvent(self, event) -> None:  # noqa: N802
-        if self._ending or self.flow.state is None or self.flow.finished:
+        if self._ending or self.session_id is None or self.flow.finished:
             self._ending = True
             super().closeEvent(event)
             return

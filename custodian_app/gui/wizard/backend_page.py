@@ -6,6 +6,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout
 
 from custodian_app.domain.flow import FlowError, Step
+from custodian_app.domain.money import format_grouped
 from custodian_app.gui import dialogs
 from custodian_app.gui.wizard.base import FlowPage, show_error, show_info, show_ok, status_label, tr
 from custodian_app.gui.workers import Job, JobCancelled, describe_error
@@ -89,10 +90,10 @@ class BackendPage(FlowPage):
     def import_file(self, path: str) -> None:
         if not path or self._job is not None:
             return
-        clearing = self.ctx.clearing
+        clearing, atm = self.ctx.clearing, self.flow.atm
         self._busy(True)
         show_info(self.status, tr("Importing %1…").replace("%1", path))
-        self._job = Job(self, lambda ctx: clearing.import_settlement(path),
+        self._job = Job(self, lambda ctx: clearing.import_settlement(path, atm),
                         lambda host: self._got(host, "settlement file")).failure(self._failed) \
             .run(self.ctx.runners.background)
 
@@ -131,6 +132,11 @@ class BackendPage(FlowPage):
         origin = tr("the backend") if self.flow.host_source == "backend" else tr("a settlement file")
         show_ok(self.status, tr("The backend's ledger is here (from %1): %2 records.")
                 .replace("%1", origin).replace("%2", f"{len(host.transactions):,}"))
+        t = host.totals
+        self.summary.setText(tr("Loading amount %1 · withdrawals %2 (%3) · deposits %4 (%5)")
+                             .replace("%1", format_grouped(t.loaded_amount, host.currency))
+                             .replace("%2", str(t.withdrawals.count)).replace("%3", format_grouped(t.withdrawals.amount))
+                             .replace("%4", str(t.deposits.count)).replace("%5", format_grouped(t.deposits.amount)))
 
     def _failed(self, exc) -> None:
         self._job = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
+from PySide6.QtCore import QT_TR_NOOP, QCoreApplication
 from PySide6.QtWidgets import QLabel, QWizardPage
 
 from custodian_app.domain.flow import ClearingFlow, Missing, Step
@@ -15,22 +15,22 @@ if TYPE_CHECKING:
 
 
 def tr(text: str) -> str:
-    return QCoreApplication.translate("wizard", text)
+    return QCoreApplication.translate("", text)
 
 
 MISSING_TEXT = {
-    Missing.TWO_CUSTODIANS: QT_TRANSLATE_NOOP("wizard", "Two custodians must sign in."),
-    Missing.SAME_CUSTODIAN: QT_TRANSLATE_NOOP("wizard", "The two custodians must be different people."),
-    Missing.ATM_STATUS: QT_TRANSLATE_NOOP("wizard", "Connect to the ATM first."),
-    Missing.ATM_LEDGER: QT_TRANSLATE_NOOP("wizard", "Read the ATM's ledger first."),
-    Missing.COUNTS: QT_TRANSLATE_NOOP("wizard", "Enter the counted cash for every unit, or skip counting with a reason."),
-    Missing.HOST_LEDGER: QT_TRANSLATE_NOOP("wizard", "Fetch the backend's ledger or import a settlement file."),
-    Missing.RESULT: QT_TRANSLATE_NOOP("wizard", "The reconciliation has not been computed yet."),
-    Missing.REVIEW: QT_TRANSLATE_NOOP("wizard", "Confirm the mismatch list first."),
-    Missing.SUPERVISOR: QT_TRANSLATE_NOOP("wizard", "A supervisor must sign the report off."),
-    Missing.SUPERVISOR_IS_CUSTODIAN: QT_TRANSLATE_NOOP("wizard", "The supervisor must not be one of the custodians."),
-    Missing.LOADED: QT_TRANSLATE_NOOP("wizard", "Enter the cash loaded into every cassette."),
-    Missing.EXCHANGE: QT_TRANSLATE_NOOP("wizard", "Start the new cycle on the ATM first."),
+    Missing.TWO_CUSTODIANS: QT_TR_NOOP("Two custodians must sign in."),
+    Missing.SAME_CUSTODIAN: QT_TR_NOOP("The two custodians must be different people."),
+    Missing.ATM_STATUS: QT_TR_NOOP("Connect to the ATM first."),
+    Missing.ATM_LEDGER: QT_TR_NOOP("Read the ATM's ledger first."),
+    Missing.COUNTS: QT_TR_NOOP("Enter the counted cash for every unit, or skip counting with a reason."),
+    Missing.HOST_LEDGER: QT_TR_NOOP("Fetch the backend's ledger or import a settlement file."),
+    Missing.RESULT: QT_TR_NOOP("The reconciliation has not been computed yet."),
+    Missing.REVIEW: QT_TR_NOOP("Confirm the mismatch list first."),
+    Missing.SUPERVISOR: QT_TR_NOOP("A supervisor must sign the report off."),
+    Missing.SUPERVISOR_IS_CUSTODIAN: QT_TR_NOOP("The supervisor must not be one of the custodians."),
+    Missing.LOADED: QT_TR_NOOP("Enter the cash loaded into every cassette."),
+    Missing.EXCHANGE: QT_TR_NOOP("Start the new cycle on the ATM first."),
 }
 
 

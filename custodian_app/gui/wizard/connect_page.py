@@ -43,7 +43,9 @@ class ConnectPage(FlowPage):
         self.refresh_button.clicked.connect(self.refresh_ports)
         port_row.addWidget(self.port, 1)
         port_row.addWidget(self.refresh_button)
-        form.addRow(tr("&Port"), port_row)
+        port_label = QLabel(tr("&Port"))
+        port_label.setBuddy(self.port)
+        form.addRow(port_label, port_row)
         self.speed = QComboBox(objectName="speedCombo")
         for s in SPEEDS:
             self.speed.addItem(f"{s} bit/s", s)
@@ -62,6 +64,7 @@ class ConnectPage(FlowPage):
         self.setTabOrder(self.refresh_button, self.speed)
         self.setTabOrder(self.speed, self.connect_button)
         self._job = None
+        self.listing = False
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt API
         # the ATM answered AND the store opened the session (one open clearing per ATM)
@@ -75,7 +78,7 @@ class ConnectPage(FlowPage):
         self.port.setFocus()
 
     def refresh_ports(self) -> None:
-        remembered = self.port.currentText().strip() or self.ctx.settings.serial_port
+        self.listing = True
 
         def op(ctx):
             from custodian_app.link.ports import list_ports
@@ -83,6 +86,9 @@ class ConnectPage(FlowPage):
             return list_ports()
 
         def listed(ports) -> None:
+            self.listing = False
+            # what the user typed meanwhile wins over the remembered port
+            remembered = self.port.currentText().strip() or self.ctx.settings.serial_port
             self.port.clear()
             for p in ports:  # (device, description)
                 device, desc = (p[0], p[1]) if isinstance(p, tuple) else (str(p), "")
@@ -96,8 +102,11 @@ class ConnectPage(FlowPage):
             if not ports and not remembered:
                 show_info(self.status, tr("No serial port found. Plug in the cable and press Refresh."))
 
-        Job(self, op, listed).failure(lambda e: show_error(self.status, describe_error(e))).run(
-            self.ctx.runners.background)
+        def failed(exc) -> None:
+            self.listing = False
+            show_error(self.status, describe_error(exc))
+
+        Job(self, op, listed).failure(failed).run(self.ctx.runners.background)
 
     def chosen_port(self) -> str:
         i = self.port.currentIndex()

@@ -3,6 +3,7 @@ totals update as they type; skipping the count needs a reason, which is recorded
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from PySide6.QtCore import Qt
@@ -23,11 +24,14 @@ from custodian_app.gui.models import tr as mtr
 from custodian_app.gui.wizard.base import FlowPage, show_error, show_info, show_ok, status_label, tr
 
 
+_AMOUNT = re.compile(r"\d{1,13}(?:\.\d{1,2})?\Z")
+
+
 def parse_user_amount(text: str) -> int | None:
     """What a custodian types ("150000", "1,500.50") as minor units; None if it is not an
     amount. Decimal all the way: no float touches money."""
     text = text.strip().replace(",", "").replace("，", "").replace("¥", "")
-    if not text:
+    if not _AMOUNT.match(text):
         return None
     try:
         d = Decimal(text)
@@ -90,6 +94,7 @@ class CountPage(FlowPage):
             self.grid.addWidget(exp, row, 2)
             edit = QLineEdit(objectName=f"count_{u.id}")
             edit.setAlignment(Qt.AlignmentFlag.AlignRight)
+            edit.setMaximumWidth(180)
             edit.setPlaceholderText("0.00")
             if self.flow.counts and u.id in self.flow.counts:
                 edit.setText(format_grouped(self.flow.counts[u.id]).replace(",", ""))
@@ -102,6 +107,9 @@ class CountPage(FlowPage):
             if previous is not None:
                 self.setTabOrder(previous, edit)
             previous = edit
+        # rows stay at the top, columns at their natural width
+        self.grid.setRowStretch(self.grid.rowCount(), 1)
+        self.grid.setColumnStretch(5, 1)
         if previous is not None:
             self.setTabOrder(previous, self.skip)
             self.setTabOrder(self.skip, self.reason)

@@ -90,7 +90,7 @@ class ReconcilePage(FlowPage):
         self.totals = QTableView(objectName="totalsTable")
         self.totals.setModel(self.totals_model)
         self.totals.verticalHeader().hide()
-        self.totals.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.totals.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.totals.setMaximumHeight(180)
         top.addWidget(self.totals, 3)
         self.cash = QLabel(objectName="cashPosition")

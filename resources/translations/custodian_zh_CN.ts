@@ -1,0 +1,1007 @@
+<?xml version='1.0' encoding='utf-8'?>
+<!DOCTYPE TS>
+<TS version="2.1" language="zh_CN">
+<context>
+    <name />
+    <message>
+        <source>ATM clearing</source>
+        <translation>ATM 清机对账</translation>
+    </message>
+    <message>
+        <source>&amp;Clearing</source>
+        <translation>清机(&amp;C)</translation>
+    </message>
+    <message>
+        <source>&amp;New clearing…</source>
+        <translation>新建清机(&amp;N)…</translation>
+    </message>
+    <message>
+        <source>&amp;Resume an interrupted clearing…</source>
+        <translation>继续中断的清机(&amp;R)…</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>退出(&amp;Q)</translation>
+    </message>
+    <message>
+        <source>&amp;Tools</source>
+        <translation>工具(&amp;T)</translation>
+    </message>
+    <message>
+        <source>&amp;Settings…</source>
+        <translation>设置(&amp;S)…</translation>
+    </message>
+    <message>
+        <source>&amp;Language</source>
+        <translation>语言(&amp;L)</translation>
+    </message>
+    <message>
+        <source>&amp;New clearing</source>
+        <translation>新建清机(&amp;N)</translation>
+    </message>
+    <message>
+        <source>Terminal</source>
+        <translation>终端</translation>
+    </message>
+    <message>
+        <source>Cycle</source>
+        <translation>周期</translation>
+    </message>
+    <message>
+        <source>Last clearing</source>
+        <translation>最近清机</translation>
+    </message>
+    <message>
+        <source>When</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <source>Balanced</source>
+        <translation>平账</translation>
+    </message>
+    <message>
+        <source>Custodians</source>
+        <translation>管机员</translation>
+    </message>
+    <message>
+        <source>&amp;Terminals</source>
+        <translation>终端(&amp;T)</translation>
+    </message>
+    <message>
+        <source>Session</source>
+        <translation>会话</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Started</source>
+        <translation>开始时间</translation>
+    </message>
+    <message>
+        <source>Supervisor</source>
+        <translation>主管</translation>
+    </message>
+    <message>
+        <source>Mismatches</source>
+        <translation>不符笔数</translation>
+    </message>
+    <message>
+        <source>&amp;Reprint report…</source>
+        <translation>重印报告(&amp;R)…</translation>
+    </message>
+    <message>
+        <source>&amp;History</source>
+        <translation>历史(&amp;H)</translation>
+    </message>
+    <message>
+        <source>Banknote serial, e.g. AB12345678 (? for an unreadable character)</source>
+        <translation>冠字号，例如 AB12345678（无法识别的字符用 ?）</translation>
+    </message>
+    <message>
+        <source>&amp;Search</source>
+        <translation>查询(&amp;S)</translation>
+    </message>
+    <message>
+        <source>&amp;Serial (冠字号)</source>
+        <translation>冠字号(&amp;S)</translation>
+    </message>
+    <message>
+        <source>Serial</source>
+        <translation>冠字号</translation>
+    </message>
+    <message>
+        <source>Value</source>
+        <translation>面额</translation>
+    </message>
+    <message>
+        <source>Event</source>
+        <translation>去向</translation>
+    </message>
+    <message>
+        <source>TSN</source>
+        <translation>流水号</translation>
+    </message>
+    <message>
+        <source>Time</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <source>Card</source>
+        <translation>卡号</translation>
+    </message>
+    <message>
+        <source>Banknote &amp;serials</source>
+        <translation>冠字号查询(&amp;S)</translation>
+    </message>
+    <message>
+        <source>%1 sessions on record</source>
+        <translation>共 %1 个清机会话</translation>
+    </message>
+    <message>
+        <source>Type at least 4 characters of the serial.</source>
+        <translation>请至少输入冠字号的 4 个字符。</translation>
+    </message>
+    <message>
+        <source>Searching…</source>
+        <translation>正在查询…</translation>
+    </message>
+    <message>
+        <source>%1 banknote movements found.</source>
+        <translation>找到 %1 条钞票流转记录。</translation>
+    </message>
+    <message>
+        <source>Select a session first.</source>
+        <translation>请先选择一个会话。</translation>
+    </message>
+    <message>
+        <source>This session has no report (it ended before the report).</source>
+        <translation>该会话没有报告（在生成报告之前已结束）。</translation>
+    </message>
+    <message>
+        <source>Resume</source>
+        <translation>继续</translation>
+    </message>
+    <message>
+        <source>No interrupted clearing is waiting.</source>
+        <translation>没有待继续的中断清机。</translation>
+    </message>
+    <message>
+        <source>The clearing of terminal %1 (cycle %2) by %3 was interrupted at "%4". Resume it?</source>
+        <translation>终端 %1（周期 %2）由 %3 进行的清机在“%4”步骤中断。是否继续？</translation>
+    </message>
+    <message>
+        <source>Resume the interrupted clearing?</source>
+        <translation>继续中断的清机？</translation>
+    </message>
+    <message>
+        <source>The session cannot be resumed: %1</source>
+        <translation>无法继续该会话：%1</translation>
+    </message>
+    <message>
+        <source>withdrawal</source>
+        <translation>取款</translation>
+    </message>
+    <message>
+        <source>deposit</source>
+        <translation>存款</translation>
+    </message>
+    <message>
+        <source>taken</source>
+        <translation>已取走</translation>
+    </message>
+    <message>
+        <source>retracted</source>
+        <translation>已回收</translation>
+    </message>
+    <message>
+        <source>deposited</source>
+        <translation>已存入</translation>
+    </message>
+    <message>
+        <source>returned</source>
+        <translation>已退还</translation>
+    </message>
+    <message>
+        <source>rejected</source>
+        <translation>已拒收</translation>
+    </message>
+    <message>
+        <source>open</source>
+        <translation>开放</translation>
+    </message>
+    <message>
+        <source>closed</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>exchange</source>
+        <translation>加钞中</translation>
+    </message>
+    <message>
+        <source>cash out</source>
+        <translation>取款箱</translation>
+    </message>
+    <message>
+        <source>cash in</source>
+        <translation>存款箱</translation>
+    </message>
+    <message>
+        <source>recycling</source>
+        <translation>循环箱</translation>
+    </message>
+    <message>
+        <source>reject bin</source>
+        <translation>废钞箱</translation>
+    </message>
+    <message>
+        <source>retract bin</source>
+        <translation>回收箱</translation>
+    </message>
+    <message>
+        <source>Unit</source>
+        <translation>钞箱</translation>
+    </message>
+    <message>
+        <source>Type</source>
+        <translation>类型</translation>
+    </message>
+    <message>
+        <source>Initial</source>
+        <translation>初始张数</translation>
+    </message>
+    <message>
+        <source>Out</source>
+        <translation>出钞</translation>
+    </message>
+    <message>
+        <source>In</source>
+        <translation>进钞</translation>
+    </message>
+    <message>
+        <source>Count</source>
+        <translation>现有张数</translation>
+    </message>
+    <message>
+        <source>Amount</source>
+        <translation>金额</translation>
+    </message>
+    <message>
+        <source>mixed</source>
+        <translation>混合</translation>
+    </message>
+    <message>
+        <source>No cassettes read yet</source>
+        <translation>尚未读取钞箱</translation>
+    </message>
+    <message>
+        <source>Loading amount</source>
+        <translation>加钞金额</translation>
+    </message>
+    <message>
+        <source>Withdrawals (count)</source>
+        <translation>取款笔数</translation>
+    </message>
+    <message>
+        <source>Withdrawals (amount)</source>
+        <translation>取款金额</translation>
+    </message>
+    <message>
+        <source>Deposits (count)</source>
+        <translation>存款笔数</translation>
+    </message>
+    <message>
+        <source>Deposits (amount)</source>
+        <translation>存款金额</translation>
+    </message>
+    <message>
+        <source>Item</source>
+        <translation>项目</translation>
+    </message>
+    <message>
+        <source>ATM</source>
+        <translation>ATM</translation>
+    </message>
+    <message>
+        <source>Backend</source>
+        <translation>后台</translation>
+    </message>
+    <message>
+        <source>Equal</source>
+        <translation>核对</translation>
+    </message>
+    <message>
+        <source>equal</source>
+        <translation>相符</translation>
+    </message>
+    <message>
+        <source>differs</source>
+        <translation>不符</translation>
+    </message>
+    <message>
+        <source>Duplicate booking</source>
+        <translation>重复记账</translation>
+    </message>
+    <message>
+        <source>Backend lost a booking</source>
+        <translation>后台漏记账</translation>
+    </message>
+    <message>
+        <source>Dispensed, not debited</source>
+        <translation>已出钞未扣账</translation>
+    </message>
+    <message>
+        <source>Deposit not credited</source>
+        <translation>已存款未入账</translation>
+    </message>
+    <message>
+        <source>Response codes disagree</source>
+        <translation>应答码不一致</translation>
+    </message>
+    <message>
+        <source>Amounts differ</source>
+        <translation>金额不符</translation>
+    </message>
+    <message>
+        <source>Retracted</source>
+        <translation>吞钞</translation>
+    </message>
+    <message>
+        <source>Debited, not dispensed</source>
+        <translation>已扣账未出钞</translation>
+    </message>
+    <message>
+        <source>Partial dispense</source>
+        <translation>部分出钞</translation>
+    </message>
+    <message>
+        <source>Over-dispense</source>
+        <translation>多出钞</translation>
+    </message>
+    <message>
+        <source>Credited, not deposited</source>
+        <translation>已入账未存款</translation>
+    </message>
+    <message>
+        <source>Deposit count differs</source>
+        <translation>存款点钞不符</translation>
+    </message>
+    <message>
+        <source>Only on the backend</source>
+        <translation>仅后台有记录</translation>
+    </message>
+    <message>
+        <source>Loading amounts differ</source>
+        <translation>加钞金额不符</translation>
+    </message>
+    <message>
+        <source>Banknote trail differs</source>
+        <translation>冠字号流水不符</translation>
+    </message>
+    <message>
+        <source>Totals inconsistent</source>
+        <translation>总账自相矛盾</translation>
+    </message>
+    <message>
+        <source>Category</source>
+        <translation>类别</translation>
+    </message>
+    <message>
+        <source>ATM amount</source>
+        <translation>ATM 金额</translation>
+    </message>
+    <message>
+        <source>Backend amount</source>
+        <translation>后台金额</translation>
+    </message>
+    <message>
+        <source>Reject code</source>
+        <translation>拒绝码</translation>
+    </message>
+    <message>
+        <source>Cash effect</source>
+        <translation>现金影响</translation>
+    </message>
+    <message>
+        <source>Action</source>
+        <translation>处理办法</translation>
+    </message>
+    <message>
+        <source>Remark</source>
+        <translation>备注</translation>
+    </message>
+    <message>
+        <source>Clearing report</source>
+        <translation>清机报告</translation>
+    </message>
+    <message>
+        <source>&amp;Print…</source>
+        <translation>打印(&amp;P)…</translation>
+    </message>
+    <message>
+        <source>&amp;Close</source>
+        <translation>关闭(&amp;C)</translation>
+    </message>
+    <message>
+        <source>Sent %1 pages to the printer.</source>
+        <translation>已发送 %1 页到打印机。</translation>
+    </message>
+    <message>
+        <source>Bank</source>
+        <translation>银行</translation>
+    </message>
+    <message>
+        <source>Branch</source>
+        <translation>网点</translation>
+    </message>
+    <message>
+        <source>Default serial port</source>
+        <translation>默认串口</translation>
+    </message>
+    <message>
+        <source>Backend address (https://…)</source>
+        <translation>后台地址（https://…）</translation>
+    </message>
+    <message>
+        <source>Backend access token</source>
+        <translation>后台访问令牌</translation>
+    </message>
+    <message>
+        <source>Database URL (empty: the local database)</source>
+        <translation>数据库地址（留空：本机数据库）</translation>
+    </message>
+    <message>
+        <source>Settings</source>
+        <translation>设置</translation>
+    </message>
+    <message>
+        <source>Set by IT; cannot be changed here.</source>
+        <translation>由科技部门设定，此处不能修改。</translation>
+    </message>
+    <message>
+        <source>Line speed</source>
+        <translation>波特率</translation>
+    </message>
+    <message>
+        <source>Language</source>
+        <translation>语言</translation>
+    </message>
+    <message>
+        <source>Clear an ATM</source>
+        <translation>ATM 清机</translation>
+    </message>
+    <message>
+        <source>&amp;Abandon…</source>
+        <translation>放弃清机(&amp;A)…</translation>
+    </message>
+    <message>
+        <source>&amp;Next &gt;</source>
+        <translation>下一步(&amp;N) &gt;</translation>
+    </message>
+    <message>
+        <source>The database</source>
+        <translation>数据库</translation>
+    </message>
+    <message>
+        <source>The session could not be saved: %1
+The clearing can go on; call IT support if this happens again.</source>
+        <translation>会话未能保存：%1
+清机可以继续；如再次发生，请联系科技支持。</translation>
+    </message>
+    <message>
+        <source>Leave the clearing?</source>
+        <translation>离开清机？</translation>
+    </message>
+    <message>
+        <source>The clearing stays open and is offered for resumption when the application starts again. To give it up instead, use Abandon.</source>
+        <translation>清机保持未完成状态，下次启动程序时可以继续。如要放弃本次清机，请使用“放弃清机”。</translation>
+    </message>
+    <message>
+        <source>Abandon the clearing</source>
+        <translation>放弃清机</translation>
+    </message>
+    <message>
+        <source>Why is this clearing abandoned? (recorded in the session)</source>
+        <translation>为什么放弃本次清机？（将记录在会话中）</translation>
+    </message>
+    <message>
+        <source>The backend's ledger</source>
+        <translation>后台账务</translation>
+    </message>
+    <message>
+        <source>The bank backend's books for the same cycle.</source>
+        <translation>银行后台同一周期的账务。</translation>
+    </message>
+    <message>
+        <source>&amp;Fetch from the backend</source>
+        <translation>从后台获取(&amp;F)</translation>
+    </message>
+    <message>
+        <source>&amp;Cancel</source>
+        <translation>取消(&amp;C)</translation>
+    </message>
+    <message>
+        <source>&amp;Import a settlement file…</source>
+        <translation>导入对账文件(&amp;I)…</translation>
+    </message>
+    <message>
+        <source>Backend: %1</source>
+        <translation>后台：%1</translation>
+    </message>
+    <message>
+        <source>(not configured: set it in Settings, or import a settlement file)</source>
+        <translation>（未配置：请在设置中填写，或导入对账文件）</translation>
+    </message>
+    <message>
+        <source>No backend address is set. Set it in Settings, or import a settlement file.</source>
+        <translation>未设置后台地址。请在设置中填写，或导入对账文件。</translation>
+    </message>
+    <message>
+        <source>Fetching the backend's ledger for %1…</source>
+        <translation>正在获取 %1 的后台账务…</translation>
+    </message>
+    <message>
+        <source>Import a settlement file</source>
+        <translation>导入对账文件</translation>
+    </message>
+    <message>
+        <source>Settlement files (*.json *.csv *.txt);;All files (*)</source>
+        <translation>对账文件 (*.json *.csv *.txt);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>Importing %1…</source>
+        <translation>正在导入 %1…</translation>
+    </message>
+    <message>
+        <source>Fetching the backend's ledger: %1 KiB received…</source>
+        <translation>正在获取后台账务：已接收 %1 KiB…</translation>
+    </message>
+    <message>
+        <source>the backend</source>
+        <translation>后台</translation>
+    </message>
+    <message>
+        <source>a settlement file</source>
+        <translation>对账文件</translation>
+    </message>
+    <message>
+        <source>The backend's ledger is here (from %1): %2 records.</source>
+        <translation>已取得后台账务（来自%1）：%2 条记录。</translation>
+    </message>
+    <message>
+        <source>Loading amount %1 · withdrawals %2 (%3) · deposits %4 (%5)</source>
+        <translation>加钞金额 %1 · 取款 %2 笔（%3）· 存款 %4 笔（%5）</translation>
+    </message>
+    <message>
+        <source>Cancelled. Press Fetch to try again.</source>
+        <translation>已取消。按“从后台获取”重试。</translation>
+    </message>
+    <message>
+        <source>Press Fetch to try again, or Import a settlement file the backend office sent you.</source>
+        <translation>请按“从后台获取”重试，或导入后台部门发来的对账文件。</translation>
+    </message>
+    <message>
+        <source>Two custodians must sign in.</source>
+        <translation>需要两名管机员登录。</translation>
+    </message>
+    <message>
+        <source>The two custodians must be different people.</source>
+        <translation>两名管机员必须是不同的人。</translation>
+    </message>
+    <message>
+        <source>Connect to the ATM first.</source>
+        <translation>请先连接 ATM。</translation>
+    </message>
+    <message>
+        <source>Read the ATM's ledger first.</source>
+        <translation>请先读取 ATM 账务。</translation>
+    </message>
+    <message>
+        <source>Enter the counted cash for every unit, or skip counting with a reason.</source>
+        <translation>请录入每个钞箱的清点金额，或填写原因后跳过清点。</translation>
+    </message>
+    <message>
+        <source>Fetch the backend's ledger or import a settlement file.</source>
+        <translation>请获取后台账务或导入对账文件。</translation>
+    </message>
+    <message>
+        <source>The reconciliation has not been computed yet.</source>
+        <translation>尚未完成对账。</translation>
+    </message>
+    <message>
+        <source>Confirm the mismatch list first.</source>
+        <translation>请先确认不符账目列表。</translation>
+    </message>
+    <message>
+        <source>A supervisor must sign the report off.</source>
+        <translation>需要主管签字确认报告。</translation>
+    </message>
+    <message>
+        <source>The supervisor must not be one of the custodians.</source>
+        <translation>主管不能是两名管机员之一。</translation>
+    </message>
+    <message>
+        <source>Enter the cash loaded into every cassette.</source>
+        <translation>请录入每个钞箱的加钞数量。</translation>
+    </message>
+    <message>
+        <source>Start the new cycle on the ATM first.</source>
+        <translation>请先在 ATM 上开始新周期。</translation>
+    </message>
+    <message>
+        <source>The ATM on %1 does not answer.</source>
+        <translation>%1 上的 ATM 没有应答。</translation>
+    </message>
+    <message>
+        <source>Check that: the cable is plugged in at both ends; the ATM is in maintenance (supervisor) mode; the right port is chosen (unplug and replug the cable and press Refresh to see which one appears); the line speed matches the ATM's setting (usually 115200). Then press Connect again.</source>
+        <translation>请检查：数据线两端已插好；ATM 处于维护（管理员）模式；选择了正确的端口（拔插数据线后按“刷新”查看新出现的端口）；波特率与 ATM 设置一致（通常为 115200）。然后再按“连接”。</translation>
+    </message>
+    <message>
+        <source>Connect to the ATM</source>
+        <translation>连接 ATM</translation>
+    </message>
+    <message>
+        <source>Plug the cable into the ATM's maintenance port and choose the port.</source>
+        <translation>将数据线插入 ATM 维护口，并选择端口。</translation>
+    </message>
+    <message>
+        <source>&amp;Refresh</source>
+        <translation>刷新(&amp;R)</translation>
+    </message>
+    <message>
+        <source>&amp;Port</source>
+        <translation>端口(&amp;P)</translation>
+    </message>
+    <message>
+        <source>Line &amp;speed</source>
+        <translation>波特率(&amp;S)</translation>
+    </message>
+    <message>
+        <source>&amp;Connect</source>
+        <translation>连接(&amp;C)</translation>
+    </message>
+    <message>
+        <source>No serial port found. Plug in the cable and press Refresh.</source>
+        <translation>未找到串口。请插好数据线后按“刷新”。</translation>
+    </message>
+    <message>
+        <source>Choose the port the ATM's cable is plugged into.</source>
+        <translation>请选择 ATM 数据线所连接的端口。</translation>
+    </message>
+    <message>
+        <source>Connecting to %1…</source>
+        <translation>正在连接 %1…</translation>
+    </message>
+    <message>
+        <source>Terminal: %1
+Cycle: %2 (%3), opened %4
+Transactions: %5 · banknote records: %6
+Line speed: %7 bit/s · safe door: %8</source>
+        <translation>终端：%1
+周期：%2（%3），开始于 %4
+交易：%5 笔 · 冠字号记录：%6 条
+波特率：%7 bit/s · 保险柜门：%8</translation>
+    </message>
+    <message>
+        <source>The ATM answered. Opening the clearing session…</source>
+        <translation>ATM 已应答。正在开启清机会话…</translation>
+    </message>
+    <message>
+        <source>The ATM answered. Press Next to read its ledger.</source>
+        <translation>ATM 已应答。请按“下一步”读取账务。</translation>
+    </message>
+    <message>
+        <source>Count the cash</source>
+        <translation>清点现金</translation>
+    </message>
+    <message>
+        <source>Enter the cash you counted in each unit, the retract and reject bins included (in yuan).</source>
+        <translation>录入每个钞箱清点出的现金（含回收箱和废钞箱，单位：元）。</translation>
+    </message>
+    <message>
+        <source>S&amp;kip the count (a reason is required)</source>
+        <translation>跳过清点（须填写原因）(&amp;K)</translation>
+    </message>
+    <message>
+        <source>Why was the cash not counted?</source>
+        <translation>为什么没有清点现金？</translation>
+    </message>
+    <message>
+        <source>Expected (ATM)</source>
+        <translation>应有（ATM）</translation>
+    </message>
+    <message>
+        <source>Counted</source>
+        <translation>清点</translation>
+    </message>
+    <message>
+        <source>Difference</source>
+        <translation>差额</translation>
+    </message>
+    <message>
+        <source>mixed bin</source>
+        <translation>混合钞箱</translation>
+    </message>
+    <message>
+        <source>Counted in total: %1 (the cassettes should hold %2)</source>
+        <translation>清点合计：%1（钞箱应有 %2）</translation>
+    </message>
+    <message>
+        <source>The count is skipped; the reason is recorded in the session.</source>
+        <translation>已跳过清点；原因已记录在会话中。</translation>
+    </message>
+    <message>
+        <source>Say why the cash was not counted.</source>
+        <translation>请说明为什么没有清点现金。</translation>
+    </message>
+    <message>
+        <source>All units counted. Press Next.</source>
+        <translation>所有钞箱已清点。请按“下一步”。</translation>
+    </message>
+    <message>
+        <source>Not an amount in %1: type yuan like 1500 or 1500.50.</source>
+        <translation>%1 中不是有效金额：请按元录入，例如 1500 或 1500.50。</translation>
+    </message>
+    <message>
+        <source>Enter the counted cash for every unit (0 for an empty one).</source>
+        <translation>请录入每个钞箱的清点金额（空箱填 0）。</translation>
+    </message>
+    <message>
+        <source>Load cash and start the next cycle</source>
+        <translation>加钞并开始新周期</translation>
+    </message>
+    <message>
+        <source>Enter the notes loaded into each cassette; the ATM then starts its next cycle.</source>
+        <translation>录入每个钞箱装入的张数；随后 ATM 开始新周期。</translation>
+    </message>
+    <message>
+        <source>&amp;Send to the ATM and start the new cycle</source>
+        <translation>发送到 ATM 并开始新周期(&amp;S)</translation>
+    </message>
+    <message>
+        <source>Cassette</source>
+        <translation>钞箱</translation>
+    </message>
+    <message>
+        <source>Notes loaded</source>
+        <translation>装入张数</translation>
+    </message>
+    <message>
+        <source>emptied</source>
+        <translation>已清空</translation>
+    </message>
+    <message>
+        <source>Loading amount of the next cycle: %1</source>
+        <translation>新周期加钞金额：%1</translation>
+    </message>
+    <message>
+        <source>Sending the exchange to the ATM…</source>
+        <translation>正在向 ATM 发送加钞数据…</translation>
+    </message>
+    <message>
+        <source>The ATM started cycle %1. Press Finish to close the session.</source>
+        <translation>ATM 已开始周期 %1。请按“完成”结束会话。</translation>
+    </message>
+    <message>
+        <source>Check the cable and that the ATM is in maintenance mode, then press the button again.</source>
+        <translation>请检查数据线以及 ATM 是否处于维护模式，然后再按一次按钮。</translation>
+    </message>
+    <message>
+        <source>Read the ATM</source>
+        <translation>读取 ATM</translation>
+    </message>
+    <message>
+        <source>The ATM's ledger for this cycle is read over the maintenance port.</source>
+        <translation>通过维护口读取 ATM 本周期的账务。</translation>
+    </message>
+    <message>
+        <source>&amp;Read ledger</source>
+        <translation>读取账务(&amp;R)</translation>
+    </message>
+    <message>
+        <source>&amp;Cancel reading</source>
+        <translation>取消读取(&amp;C)</translation>
+    </message>
+    <message>
+        <source>Reading the ATM's ledger…</source>
+        <translation>正在读取 ATM 账务…</translation>
+    </message>
+    <message>
+        <source>Cancelling…</source>
+        <translation>正在取消…</translation>
+    </message>
+    <message>
+        <source>%1 of %2 records, %3 KiB</source>
+        <translation>%1 / %2 条记录，%3 KiB</translation>
+    </message>
+    <message>
+        <source>about %1 s left</source>
+        <translation>约剩 %1 秒</translation>
+    </message>
+    <message>
+        <source>%1 records read.</source>
+        <translation>已读取 %1 条记录。</translation>
+    </message>
+    <message>
+        <source>Read %1 transactions and %2 banknote records of cycle %3.</source>
+        <translation>已读取周期 %3 的 %1 笔交易和 %2 条冠字号记录。</translation>
+    </message>
+    <message>
+        <source>Reading was cancelled. Press Read ledger to start again.</source>
+        <translation>读取已取消。按“读取账务”重新开始。</translation>
+    </message>
+    <message>
+        <source>Check the cable and that the ATM is still in maintenance mode, then press Read ledger to try again (or Back to connect on another port).</source>
+        <translation>请检查数据线以及 ATM 是否仍处于维护模式，然后按“读取账务”重试（或按“上一步”换一个端口连接）。</translation>
+    </message>
+    <message>
+        <source>overage (长款)</source>
+        <translation>长款</translation>
+    </message>
+    <message>
+        <source>shortage (短款)</source>
+        <translation>短款</translation>
+    </message>
+    <message>
+        <source>no difference</source>
+        <translation>无差额</translation>
+    </message>
+    <message>
+        <source>Cash the ATM's books expect: %1 · the backend's books: %2 · difference %3: %4</source>
+        <translation>ATM 账面现金：%1 · 后台账面：%2 · 差额 %3：%4</translation>
+    </message>
+    <message>
+        <source>Counted: %1 (against the ATM %2, against the backend %3)</source>
+        <translation>清点：%1（与 ATM 相差 %2，与后台相差 %3）</translation>
+    </message>
+    <message>
+        <source>Reconcile</source>
+        <translation>对账</translation>
+    </message>
+    <message>
+        <source>Totals first, then details; the ATM side is the reference. Press Next to confirm you have reviewed the list.</source>
+        <translation>先核总账，再核明细；以 ATM 为准。按“下一步”确认已审阅列表。</translation>
+    </message>
+    <message>
+        <source>Filter: TSN, amount, action…</source>
+        <translation>筛选：流水号、金额、处理办法…</translation>
+    </message>
+    <message>
+        <source>&amp;Filter</source>
+        <translation>筛选(&amp;F)</translation>
+    </message>
+    <message>
+        <source>The custodians' remark on this item</source>
+        <translation>管机员对此项的备注</translation>
+    </message>
+    <message>
+        <source>&amp;Remark</source>
+        <translation>备注(&amp;R)</translation>
+    </message>
+    <message>
+        <source>Reconciling…</source>
+        <translation>正在对账…</translation>
+    </message>
+    <message>
+        <source>All categories</source>
+        <translation>全部类别</translation>
+    </message>
+    <message>
+        <source>Balanced: the ATM and the backend agree. Press Next.</source>
+        <translation>账账相符：ATM 与后台一致。请按“下一步”。</translation>
+    </message>
+    <message>
+        <source>%1 mismatches. Review each item (select it to see its banknotes, add a remark), then press Next.</source>
+        <translation>%1 笔不符。请逐项审阅（选中可查看冠字号、添加备注），然后按“下一步”。</translation>
+    </message>
+    <message>
+        <source>TSN %1</source>
+        <translation>流水号 %1</translation>
+    </message>
+    <message>
+        <source>Backend references: %1</source>
+        <translation>后台参考号：%1</translation>
+    </message>
+    <message>
+        <source>Side: %1, item: %2</source>
+        <translation>一方：%1，项目：%2</translation>
+    </message>
+    <message>
+        <source>Cash effect: %1</source>
+        <translation>现金影响：%1</translation>
+    </message>
+    <message>
+        <source>Check the report; the supervisor signs in to sign it off. Print and save it.</source>
+        <translation>核对报告；主管登录签字确认。打印并保存报告。</translation>
+    </message>
+    <message>
+        <source>Supervisor sign-off</source>
+        <translation>主管签字</translation>
+    </message>
+    <message>
+        <source>Password</source>
+        <translation>密码</translation>
+    </message>
+    <message>
+        <source>Sign &amp;off</source>
+        <translation>签字确认(&amp;O)</translation>
+    </message>
+    <message>
+        <source>Sa&amp;ve as PDF…</source>
+        <translation>另存为 PDF(&amp;V)…</translation>
+    </message>
+    <message>
+        <source>Building the report…</source>
+        <translation>正在生成报告…</translation>
+    </message>
+    <message>
+        <source>Signed off by %1. Print the report, then press Next to load the cash for the next cycle.</source>
+        <translation>已由 %1 签字确认。请打印报告，然后按“下一步”为新周期加钞。</translation>
+    </message>
+    <message>
+        <source>Draft report (%1 pages). The supervisor signs it off.</source>
+        <translation>报告草稿（%1 页）。须由主管签字确认。</translation>
+    </message>
+    <message>
+        <source>The supervisor enters their user name and password.</source>
+        <translation>请主管输入用户名和密码。</translation>
+    </message>
+    <message>
+        <source>Checking the supervisor's password…</source>
+        <translation>正在核对主管密码…</translation>
+    </message>
+    <message>
+        <source>Save the report</source>
+        <translation>保存报告</translation>
+    </message>
+    <message>
+        <source>PDF files (*.pdf)</source>
+        <translation>PDF 文件 (*.pdf)</translation>
+    </message>
+    <message>
+        <source>Saved to %1</source>
+        <translation>已保存到 %1</translation>
+    </message>
+    <message>
+        <source>Sign in: two custodians</source>
+        <translation>登录：两名管机员</translation>
+    </message>
+    <message>
+        <source>Dual custody: each custodian signs in with their own password.</source>
+        <translation>双人清机：每位管机员用自己的密码登录。</translation>
+    </message>
+    <message>
+        <source>Custodian %1</source>
+        <translation>管机员 %1</translation>
+    </message>
+    <message>
+        <source>User name</source>
+        <translation>用户名</translation>
+    </message>
+    <message>
+        <source>&amp;Sign in</source>
+        <translation>登录(&amp;S)</translation>
+    </message>
+    <message>
+        <source>Resuming the interrupted clearing of %1 and %2: both sign in again.</source>
+        <translation>继续 %1 和 %2 中断的清机：两人须重新登录。</translation>
+    </message>
+    <message>
+        <source>Both custodians enter their user name and password.</source>
+        <translation>请两位管机员输入用户名和密码。</translation>
+    </message>
+    <message>
+        <source>The two custodians must be different people: dual custody needs a second custodian.</source>
+        <translation>两名管机员必须是不同的人：双人清机需要第二位管机员。</translation>
+    </message>
+    <message>
+        <source>Checking passwords…</source>
+        <translation>正在核对密码…</translation>
+    </message>
+    <message>
+        <source>Signed in: %1 and %2. Press Next.</source>
+        <translation>已登录：%1 和 %2。请按“下一步”。</translation>
+    </message>
+</context>
+</TS>
