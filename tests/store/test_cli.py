@@ -133,6 +133,8 @@ def test_session_export_writes_the_evidence_bundle(cli, db_url, cleared, tmp_pat
     audit = [json.loads(line) for line in (bundle / "audit.jsonl").read_text().splitlines()]
     assert [a["action"] for a in audit][0] == "session_opened"
     assert audit[-1]["action"] == "export" and audit[-1]["seq"] == manifest["export_audit_seq"]
+    assert manifest["audit_head"]["seq"] >= audit[-1]["seq"]
+    assert len(manifest["audit_head"]["hash"]) == 64
     # Never over an existing bundle.
     again = cli(db_url, "session", "export", str(sid), str(bundle))
     assert again.returncode == 2 and "not an empty folder" in again.stderr
