@@ -111,12 +111,21 @@ def _fail(message: str, status: int = EXIT_USAGE) -> int:
     return status
 
 
-def _with_store(args, body) -> int:
-    """Open the store, run ``body(store)``, translate the store's errors into exit statuses."""
+def _with_store(args, body, *, create: bool = False) -> int:
+    """Open the store, run ``body(store)``, translate the store's errors into exit statuses.
+
+    Only a command that adds something (``create``) may start a new database: ``audit verify``
+    on a mistyped path must not answer "verified, 0 entries" from a file it just created.
+    """
     from custodian_app.store import NotFound, StoreError, open_store
+    from custodian_app.store.database import describe, has_store, resolve_url
 
     try:
-        store = open_store(args.db)
+        url = resolve_url(args.db)
+        if not create and not has_store(url):
+            return _fail(f"there is no custodian-app database at {describe(url)}; check --db, "
+                         "CUSTODIAN_DB or the settings")
+        store = open_store(url)
     except StoreError as exc:
         return _fail(str(exc))
     try:
@@ -181,7 +190,7 @@ def cmd_users_add(args) -> int:
         print(f"added {user.username} ({user.role}{', ' + user.full_name if user.full_name else ''})")
         return EXIT_OK
 
-    return _with_store(args, body)
+    return _with_store(args, body, create=True)
 
 
 def cmd_users_list(args) -> int:

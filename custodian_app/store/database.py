@@ -125,6 +125,27 @@ def current_revision(engine: Engine) -> str | None:
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
+def has_store(url: str) -> bool:
+    """Whether ``url`` holds a custodian-app database already (without creating anything)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return False
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if not database or not Path(database).expanduser().is_file():
+            return False
+    engine = make_engine(url)
+    try:
+        return current_revision(engine) is not None
+    except SQLAlchemyError as exc:
+        raise DatabaseUnavailable(f"cannot open the database {describe(url)}: "
+                                  f"{getattr(exc, 'orig', exc)}; check the URL and that the "
+                                  "server is running") from exc
+    finally:
+        engine.dispose()
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` in one transaction; safe when several PCs open at once."""
     try:

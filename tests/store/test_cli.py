@@ -228,3 +228,17 @@ def test_a_supervisor_abandons_a_clearing_left_open_on_a_broken_pc(cli, db_url, 
     info = store.get_session(s.id)
     assert (info.state, info.abandon_reason) == ("abandoned", "PC-1 broke down")
     assert store.transitions(s.id)[-1].actor == "carol"
+
+
+def test_reading_commands_never_create_a_database(cli, tmp_path):
+    missing = tmp_path / "typo" / "custodian.sqlite3"
+    url = f"sqlite:///{missing}"
+    for args in (("audit", "verify"), ("history",), ("trace-note", "AB12345678"),
+                 ("users", "list")):
+        done = cli(url, *args)
+        assert done.returncode == 2 and "there is no custodian-app database" in done.stderr
+    assert not missing.exists()
+    made = cli(url, "users", "add", "root", "--role", "administrator", "--password-stdin",
+               stdin="a long enough password\n")
+    assert made.returncode == 0 and missing.is_file()
+    assert cli(url, "audit", "verify").returncode == 0
