@@ -1,6 +1,6 @@
 """Commands on the clearing-session store; see custodian_app.cli.main.
 
-users add|list|disable, history, session export|verify|show|abandon, audit verify, trace-note,
+users add|list|set-password|disable, history, session export|verify|show|abandon, audit verify|show, trace-note,
 trace-card. Every one takes ``--db URL`` (else ``CUSTODIAN_DB``, the settings, the default
 SQLite file). Exit status: 0 ok, 1 verification failed or nothing found, 2 usage or invalid
 input (including a database that cannot be opened).
@@ -34,6 +34,12 @@ def register(sub) -> None:
     add.set_defaults(func=cmd_users_add)
     lst = users_sub.add_parser("list", parents=[db], help="list users, roles and status")
     lst.set_defaults(func=cmd_users_list)
+    pw = users_sub.add_parser("set-password", parents=[db],
+                              help="give a user a new password (asks for it); lifts a lockout")
+    pw.add_argument("username")
+    pw.add_argument("--password-stdin", action="store_true",
+                    help="read the password from the first line of standard input (scripts)")
+    pw.set_defaults(func=cmd_users_set_password)
     dis = users_sub.add_parser("disable", parents=[db], help="disable a user for good")
     dis.add_argument("username")
     dis.set_defaults(func=cmd_users_disable)
@@ -75,6 +81,13 @@ def register(sub) -> None:
     av = audit_sub.add_parser("verify", parents=[db],
                               help="check the hash chain: any changed or deleted entry is found")
     av.set_defaults(func=cmd_audit_verify)
+    ash = audit_sub.add_parser("show", parents=[db],
+                               help="print audit entries as JSON lines, oldest first")
+    ash.add_argument("--session", type=int, metavar="ID", help="only this clearing's entries")
+    ash.add_argument("--since", type=int, default=0, metavar="SEQ",
+                     help="only entries after this number")
+    ash.add_argument("--limit", type=int, help="at most this many")
+    ash.set_defaults(func=cmd_audit_show)
 
     tn = sub.add_parser("trace-note", parents=[db],
                         help="where a banknote went, by serial (? for an unreadable character)")
@@ -98,12 +111,21 @@ def _fail(message: str, status: int = EXIT_USAGE) -> int:
     return status
 
 
-def _with_store(args, body) -> int:
-    """Open the store, run ``body(store)``, translate the store's errors into exit statuses."""
+def _with_store(args, body, *, create: bool = False) -> int:
+    """Open the store, run ``body(store)``, translate the store's errors into exit statuses.
+
+    Only a command that adds something (``create``) may start a new database: ``audit verify``
+    on a mistyped path must not answer "verified, 0 entries" from a file it just created.
+    """
     from custodian_app.store import NotFound, StoreError, open_store
+    from custodian_app.store.database import describe, has_store, resolve_url
 
     try:
-        store = open_store(args.db)
+        url = resolve_url(args.db)
+        if not create and not has_store(url):
+            return _fail(f"there is no custodian-app database at {describe(url)}; check --db, "
+                         "CUSTODIAN_DB or the settings")
+        store = open_store(url)
     except StoreError as exc:
         return _fail(str(exc))
     try:
@@ -168,7 +190,7 @@ def cmd_users_add(args) -> int:
         print(f"added {user.username} ({user.role}{', ' + user.full_name if user.full_name else ''})")
         return EXIT_OK
 
-    return _with_store(args, body)
+    return _with_store(args, body, create=True)
 
 
 def cmd_users_list(args) -> int:
@@ -182,6 +204,19 @@ def cmd_users_list(args) -> int:
             print("no users yet; add one with: custodian-app users add NAME --role administrator")
             return EXIT_OK
         _table(rows, ["USER", "ROLE", "NAME", "STATUS", "LAST SIGN-IN"])
+        return EXIT_OK
+
+    return _with_store(args, body)
+
+
+def cmd_users_set_password(args) -> int:
+    password = _read_password(args)
+    if not password:
+        return _fail("no password given; nothing was changed")
+
+    def body(store) -> int:
+        store.set_password(args.username, password, actor=_cli_actor())
+        print(f"new password set for {args.username}")
         return EXIT_OK
 
     return _with_store(args, body)
@@ -326,6 +361,19 @@ def cmd_audit_verify(args) -> int:
             print(f"FAILED: {problem}")
         print(f"audit log NOT intact: {len(result.problems)} problem(s) in {result.entries} entries")
         return EXIT_FAILED
+
+    return _with_store(args, body)
+
+
+def cmd_audit_show(args) -> int:
+    def body(store) -> int:
+        from custodian_app.store.audit import canonical_json
+
+        entries = store.audit_entries(session_id=args.session, since_seq=args.since,
+                                      limit=args.limit)
+        for e in entries:
+            print(canonical_json(e.to_dict()))
+        return EXIT_OK if entries else EXIT_FAILED
 
     return _with_store(args, body)
 

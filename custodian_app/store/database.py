@@ -125,17 +125,48 @@ def current_revision(engine: Engine) -> str | None:
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
+def has_store(url: str) -> bool:
+    """Whether ``url`` holds a custodian-app database already (without creating anything)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return False
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if not database or not Path(database).expanduser().is_file():
+            return False
+    engine = make_engine(url)
+    try:
+        return current_revision(engine) is not None
+    except SQLAlchemyError as exc:
+        raise DatabaseUnavailable(f"cannot open the database {describe(url)}: "
+                                  f"{getattr(exc, 'orig', exc)}; check the URL and that the "
+                                  "server is running") from exc
+    finally:
+        engine.dispose()
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` in one transaction; safe when several PCs open at once."""
     try:
-        if revision == "head" and current_revision(engine) == HEAD_REVISION:
+        found = current_revision(engine)
+        if revision == "head" and found == HEAD_REVISION:
             return
         from alembic import command
+        from alembic.util.exc import CommandError
 
         with engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})")
-            command.upgrade(alembic_config(conn), revision)
+            try:
+                command.upgrade(alembic_config(conn), revision)
+            except CommandError as exc:
+                # A central database already upgraded by a newer release of the application.
+                raise DatabaseUnavailable(
+                    f"the database {describe(str(engine.url))} has schema version {found!r}, "
+                    f"which this custodian-app (schema {HEAD_REVISION}) does not know: it was "
+                    "upgraded by a newer release; install that release on this PC"
+                ) from exc
     except SQLAlchemyError as exc:
         raise DatabaseUnavailable(
             f"cannot open the database {describe(str(engine.url))}: {exc.__class__.__name__}: "

@@ -246,6 +246,15 @@ class Store:
                 q = q.limit(limit)
             return [_audit_record(e) for e in s.scalars(q)]
 
+    def audit_head(self) -> tuple[int, str]:
+        """The chain's last entry number and hash: an anchor to keep outside the database."""
+        with self._tx(write=False) as s:
+            head = s.get(m.AuditHead, 1)
+            if head is None:
+                raise StoreError("the audit chain's head record is missing: run "
+                                 "'custodian-app audit verify' and call IT")
+            return head.last_seq, head.last_hash
+
     def verify_audit(self) -> AuditVerification:
         """Recompute the whole chain; see ``AuditVerification.problems`` for what is wrong."""
         with self._tx(write=False) as s:
@@ -313,6 +322,22 @@ class Store:
                 user.disabled_at = self._now()
                 self._audit(s, "user_disabled", actor=self._actor_name(s, actor),
                             detail={"username": username})
+            return _user(user)
+
+    def set_password(self, username: str, password: str, *,
+                     actor: User | str | None = None) -> User:
+        """Give a user a new password (a forgotten one); also lifts a lockout."""
+        weak = check_strength(password)
+        if weak:
+            raise InvalidUser(f"{weak} (user {username!r})")
+        password_hash = self._hasher.hash(password)
+        with self._tx() as s:
+            user = self._user_row(s, username)
+            user.password_hash = password_hash
+            user.failed_attempts = 0
+            user.locked_until = None
+            self._audit(s, "password_set", actor=self._actor_name(s, actor),
+                        detail={"username": username})
             return _user(user)
 
     def unlock_user(self, username: str, *, actor: User | str | None = None) -> User:
@@ -951,6 +976,7 @@ class Store:
         exported = self.log("export", actor=actor, session_id=session_id,
                             detail={"files": len(files), "folder": target.name})
         entries = self.audit_entries(session_id=session_id)
+        head_seq, head_hash = self.audit_head()
         audit_bytes = "".join(audit_mod.canonical_json(e.to_dict()) + "\n"
                               for e in entries).encode("utf-8")
         write_atomic(target / "audit.jsonl", audit_bytes)
@@ -971,6 +997,9 @@ class Store:
             "files": files,
             "exported_at": audit_mod.format_time(exported.at),
             "export_audit_seq": exported.seq,
+            # The whole chain's head when exported: compare it with a later 'audit verify' to
+            # show that nothing up to here was rewritten since.
+            "audit_head": {"seq": head_seq, "hash": head_hash},
         }
         path = target / "manifest.json"
         write_atomic(path, (audit_mod.json.dumps(manifest, indent=2, ensure_ascii=False)

@@ -76,14 +76,27 @@ def test_users_add_list_disable(cli, db_url, store):
     assert again.returncode == 2 and "exists already" in again.stderr
     weak = cli(db_url, "users", "add", "fay", "--role", "custodian", "--password-stdin", stdin="x\n")
     assert weak.returncode == 2 and "at least 8" in weak.stderr
+    from custodian_app.store import AccountLocked, WrongPassword
+
+    for _ in range(5):
+        with pytest.raises((WrongPassword, AccountLocked)):
+            store.authenticate("erin", "forgotten it")
+    with pytest.raises(AccountLocked):
+        store.authenticate("erin", "a long enough password")
+    reset = cli(db_url, "users", "set-password", "erin", "--password-stdin",
+                stdin="a brand new password\n")
+    assert reset.returncode == 0, reset.stderr
+    assert store.authenticate("erin", "a brand new password").username == "erin"  # unlocked too
     assert cli(db_url, "users", "disable", "erin").returncode == 0
     listing = cli(db_url, "users", "list")
     assert listing.returncode == 0
     assert any(line.split()[:2] == ["erin", "supervisor"] and "disabled" in line
                for line in listing.stdout.splitlines())
-    added = [e for e in store.audit_entries() if e.action in ("user_added", "user_disabled")]
-    assert [e.actor.startswith("cli:") for e in added] == [True, True]
-    assert "a long enough password" not in repr(store.audit_entries())
+    added = [e for e in store.audit_entries()
+             if e.action in ("user_added", "password_set", "user_disabled")]
+    assert [e.actor.startswith("cli:") for e in added] == [True, True, True]
+    for secret in ("a long enough password", "a brand new password"):
+        assert secret not in repr(store.audit_entries())
     assert cli(db_url, "users", "add", "x", "--role", "teller", "--password-stdin",
                stdin="whatever123\n").returncode == 2
 
@@ -120,6 +133,8 @@ def test_session_export_writes_the_evidence_bundle(cli, db_url, cleared, tmp_pat
     audit = [json.loads(line) for line in (bundle / "audit.jsonl").read_text().splitlines()]
     assert [a["action"] for a in audit][0] == "session_opened"
     assert audit[-1]["action"] == "export" and audit[-1]["seq"] == manifest["export_audit_seq"]
+    assert manifest["audit_head"]["seq"] >= audit[-1]["seq"]
+    assert len(manifest["audit_head"]["hash"]) == 64
     # Never over an existing bundle.
     again = cli(db_url, "session", "export", str(sid), str(bundle))
     assert again.returncode == 2 and "not an empty folder" in again.stderr
@@ -148,6 +163,12 @@ def test_session_verify_checks_the_digest_and_the_printed_pdf(cli, db_url, clear
 
 
 def test_audit_verify_exit_status(cli, db_url, cleared, store):
+    sid, _ = cleared
+    shown = cli(db_url, "audit", "show", "--session", str(sid))
+    lines = [json.loads(line) for line in shown.stdout.splitlines()]
+    assert shown.returncode == 0 and lines[0]["action"] == "session_opened"
+    assert {line["session_id"] for line in lines} == {sid}
+    assert cli(db_url, "audit", "show", "--since", "100000").returncode == 1
     ok = cli(db_url, "audit", "verify")
     assert ok.returncode == 0 and "audit log verified" in ok.stdout
     _drop_guards(store)
@@ -207,3 +228,17 @@ def test_a_supervisor_abandons_a_clearing_left_open_on_a_broken_pc(cli, db_url, 
     info = store.get_session(s.id)
     assert (info.state, info.abandon_reason) == ("abandoned", "PC-1 broke down")
     assert store.transitions(s.id)[-1].actor == "carol"
+
+
+def test_reading_commands_never_create_a_database(cli, tmp_path):
+    missing = tmp_path / "typo" / "custodian.sqlite3"
+    url = f"sqlite:///{missing}"
+    for args in (("audit", "verify"), ("history",), ("trace-note", "AB12345678"),
+                 ("users", "list")):
+        done = cli(url, *args)
+        assert done.returncode == 2 and "there is no custodian-app database" in done.stderr
+    assert not missing.exists()
+    made = cli(url, "users", "add", "root", "--role", "administrator", "--password-stdin",
+               stdin="a long enough password\n")
+    assert made.returncode == 0 and missing.is_file()
+    assert cli(url, "audit", "verify").returncode == 0

@@ -128,3 +128,10 @@ def test_the_migrations_go_down_and_up_again(db_url):
             assert compare_metadata(context, Base.metadata) == []
     finally:
         engine.dispose()
+
+
+def test_a_database_from_a_newer_release_is_refused_with_what_to_do(db_url, store):
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    with pytest.raises(DatabaseUnavailable, match="schema version '0099'.*newer release"):
+        open_store(db_url)
