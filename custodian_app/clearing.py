@@ -185,7 +185,9 @@ def authenticate(store, username: str, password: str, *, role: str):
     """Sign one user in with their password; the store's User record (proof of the sign-in).
     Raises the store's AuthenticationError subclasses (wrong password, locked …)."""
     user = store.authenticate(username, password)
-    if user.role != role and not (role == "supervisor" and user.role == "administrator"):
+    # Exactly the role asked for: the store lets only a supervisor sign off, so an
+    # administrator let through here would be refused later, after the report was made.
+    if user.role != role:
         raise ClearingError(f"{username} is a {user.role}, not a {role}; "
                             f"a {role} must sign in here")
     return user
@@ -336,7 +338,8 @@ def resume_flow(store, session_id: int) -> ClearingFlow:
         state = "counted"
     flow = ClearingFlow.resumed(
         state, custodians=tuple(info.custodians), atm=atm,
-        counts=None if counts is None else dict(counts.units),
+        # A skip recorded after a count supersedes it: the stored counts no longer stand.
+        counts=None if counts is None or info.count_skip_reason else dict(counts.units),
         count_skip_reason=info.count_skip_reason, host=host, result=result, remarks=remarks,
         supervisor=info.supervisor, new_cycle_id=info.new_cycle_id)
     if host is not None:
