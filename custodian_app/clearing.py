@@ -140,11 +140,11 @@ def snapshot(flow: ClearingFlow) -> dict[str, Any]:
     return {
         "state": flow.state.value if flow.state else None,
         "custodians": list(flow.custodians or ()),
-        "terminal_id": (flow.atm.terminal_id if flow.atm else
+        "terminal_id": (flow.core_ledger.terminal_id if flow.core_ledger else
                         flow.atm_status.terminal_id if flow.atm_status else None),
-        "cycle_id": (flow.atm.cycle_id if flow.atm else
+        "cycle_id": (flow.core_ledger.cycle_id if flow.core_ledger else
                      flow.atm_status.cycle_id if flow.atm_status else None),
-        "atm": flow.atm,
+        "atm": flow.atm,  # only the complete ledger is evidence (the core alone never is)
         "host": flow.host,
         "host_source": flow.host_source,
         "counts": dict(flow.counts) if flow.counts is not None else None,
@@ -271,6 +271,13 @@ class SessionRecorder:
             data = formats.dumps(formats.atm_ledger_to_dict(snap["atm"]))
             self.sent["atm-ledger"] = hashlib.sha256(data).hexdigest()
             info = store.record_atm_ledger(sid, data, actor=actor)
+        if "atm-ledger" not in self.sent:
+            # The custodians went on with the ledger's core while its banknote records are
+            # still being read: their counts and the backend's ledger wait here until the
+            # complete ATM ledger is in the store (the store takes evidence in order).
+            if snap["abandon_reason"] and info.is_open:
+                store.abandon_session(sid, snap["abandon_reason"], actor=actor)
+            return sid
         counts = _counts_bytes(snap["counts"], snap)
         if changed("counts", counts):
             info = store.record_counts(sid, counts, actor=actor)

@@ -94,6 +94,8 @@ class Missing(str, enum.Enum):
     SAME_CUSTODIAN = "the two custodians must be different people"
     ATM_STATUS = "the ATM's status has not been read"
     ATM_LEDGER = "the ATM's ledger has not been read"
+    ATM_NOTES = "the ATM's banknote records are still being read"
+    ATM_READ_FAILED = "reading the ATM's banknote records failed; read the ledger again"
     COUNTS = "enter the counted cash for every unit, or skip counting with a reason"
     HOST_LEDGER = "the backend's ledger has not been fetched or imported"
     RESULT = "the reconciliation has not been computed"
@@ -125,7 +127,12 @@ class ClearingFlow:
     custodians: tuple[str, str] | None = None
     authenticated: bool = False  # both signed in during this run (a resumed session asks again)
     atm_status: AtmStatusFacts | None = None
-    atm: AtmLedger | None = None
+    # The ledger arrives in two parts: its core (totals, units, transactions; notes=None) at
+    # about a fifth of the transfer, then the banknote records. The custodians count and fetch
+    # the backend on the core; only the complete ledger is evidence and may be reconciled.
+    atm_core: AtmLedger | None = None
+    atm: AtmLedger | None = None  # the complete ledger (banknote records included)
+    atm_read_error: str | None = None  # the read failed after the core arrived
     counts: dict[str, int] | None = None  # unit id -> counted cash, minor units
     count_skip_reason: str | None = None
     host: HostLedger | None = None
@@ -151,6 +158,10 @@ class ClearingFlow:
             return State.ABANDONED
         if self.closed:
             return State.CLOSED
+        if self.atm is None:
+            # counts or the backend's ledger taken on the core alone are not yet the store's:
+            # its session moves on only once the complete ATM ledger is in
+            return State.SIGNED_IN if self.custodians is not None else None
         if self.new_cycle_id is not None:
             return State.NEW_CYCLE_STARTED
         if self.supervisor is not None:
@@ -170,6 +181,25 @@ class ClearingFlow:
         return None
 
     @property
+    def core_ledger(self) -> AtmLedger | None:
+        """The ledger's core (terminal, cycle, units, transactions): the complete ledger once
+        it is in, else the core that arrived first."""
+        return self.atm if self.atm is not None else self.atm_core
+
+    @property
+    def core_read(self) -> bool:
+        return self.core_ledger is not None
+
+    @property
+    def ledger_complete(self) -> bool:
+        return self.atm is not None
+
+    @property
+    def notes_pending(self) -> bool:
+        """The core is in and the banknote records are still coming (the read goes on)."""
+        return self.atm is None and self.atm_core is not None and self.atm_read_error is None
+
+    @property
     def finished(self) -> bool:
         return self.state in FINAL_STATES
 
@@ -179,12 +209,13 @@ class ClearingFlow:
 
     def counts_document(self) -> Counts | None:
         """The counts as the reconciliation takes them (None when counting was skipped)."""
-        if self.counts is None or self.atm is None:
+        core = self.core_ledger
+        if self.counts is None or core is None:
             return None
         return Counts(
-            terminal_id=self.atm.terminal_id,
-            cycle_id=self.atm.cycle_id,
-            currency=self.atm.currency,
+            terminal_id=core.terminal_id,
+            cycle_id=core.cycle_id,
+            currency=core.currency,
             counted_by=list(self.custodians or ()),
             units=dict(self.counts),
             source="<counted in the wizard>",
@@ -200,15 +231,21 @@ class ClearingFlow:
                 return [Missing.TWO_CUSTODIANS]
             return []
         if step is Step.CONNECT:
-            return [] if self.atm_status is not None or self.atm is not None else [Missing.ATM_STATUS]
+            return [] if self.atm_status is not None or self.core_read else [Missing.ATM_STATUS]
         if step is Step.READ_ATM:
-            return [] if self.atm is not None else [Missing.ATM_LEDGER]
+            return [] if self.core_read else [Missing.ATM_LEDGER]
         if step is Step.COUNT:
             return [] if self.counts_settled else [Missing.COUNTS]
         if step is Step.BACKEND:
             return [] if self.host is not None else [Missing.HOST_LEDGER]
         if step is Step.RECONCILE:
-            return [] if self.result is not None else [Missing.RESULT]
+            if self.result is not None:
+                return []
+            if self.atm_read_error is not None:
+                return [Missing.ATM_READ_FAILED]
+            if self.atm is None:
+                return [Missing.ATM_NOTES]
+            return [Missing.RESULT]
         if step is Step.REPORT:
             return [] if self.supervisor is not None else [Missing.SUPERVISOR]
         if step is Step.NEW_CYCLE:
@@ -222,7 +259,7 @@ class ClearingFlow:
         """Where Next leads from the current step (a resumed session skips what is done)."""
         if self.step is Step.SIGN_IN and self.resume_at is not None:
             return self.resume_at
-        if self.step is Step.CONNECT and self.atm is not None:
+        if self.step is Step.CONNECT and self.core_read:
             return Step.COUNT  # a resumed session reconnects for the exchange, not to re-read
         return Step(min(self.step + 1, Step.DONE))
 
@@ -251,7 +288,7 @@ class ClearingFlow:
         if self.finished or self.supervisor is not None:
             return False
         if self.step is Step.READ_ATM:
-            return self.atm is None  # before the read: pick another port
+            return not self.core_read  # before the read: pick another port
         return self.step in (Step.BACKEND, Step.RECONCILE, Step.REPORT)
 
     def previous_step(self) -> Step:
@@ -307,25 +344,73 @@ class ClearingFlow:
 
     def record_atm_status(self, terminal_id: str, cycle_id: str, status: str = "") -> None:
         self._require(Step.CONNECT)
-        if self.atm is not None and (terminal_id, cycle_id) != (self.atm.terminal_id, self.atm.cycle_id):
+        core = self.core_ledger
+        if core is not None and (terminal_id, cycle_id) != (core.terminal_id, core.cycle_id):
             raise FlowError(
                 f"this ATM is {terminal_id} in cycle {cycle_id}, but the session clears "
-                f"{self.atm.terminal_id} cycle {self.atm.cycle_id}; connect the right ATM")
+                f"{core.terminal_id} cycle {core.cycle_id}; connect the right ATM")
         self.atm_status = AtmStatusFacts(terminal_id, cycle_id, status)
 
-    def record_atm_ledger(self, atm: AtmLedger) -> None:
-        self._require(Step.READ_ATM)
+    def _check_connected(self, atm: AtmLedger) -> None:
         st = self.atm_status
         if st is not None and (st.terminal_id, st.cycle_id) != (atm.terminal_id, atm.cycle_id):
             raise FlowError(f"the ledger read is for {atm.terminal_id} cycle {atm.cycle_id}, "
                             f"not the connected {st.terminal_id} cycle {st.cycle_id}")
+
+    def record_atm_core(self, core: AtmLedger) -> None:
+        """The ledger's core arrived (totals, units, transactions); the banknote records are
+        still coming. Enough to count the cash and fetch the backend, not to reconcile."""
+        if self.finished:
+            raise FlowError(f"the session is {self.state.value}; start a new clearing")
+        if self.atm is not None:
+            return  # the complete ledger is already in (a late callback)
+        if self.atm_core is not None:
+            # a retried read: its core must be the one the custodians counted against
+            self._check_same_core(self.atm_core, core)
+        elif self.step is not Step.READ_ATM:
+            raise FlowError(f"the ATM's ledger belongs to the read_atm step; the session is at "
+                            f"{self.step.name.lower()}")
+        self._check_connected(core)
+        self.atm_core = core
+        self.atm_read_error = None
+
+    def record_atm_ledger(self, atm: AtmLedger) -> None:
+        """The complete ledger, banknote records included. On the read step, or later when the
+        custodians went on after the core: then it must be the ledger whose core they used."""
+        if self.finished:
+            raise FlowError(f"the session is {self.state.value}; start a new clearing")
+        if self.atm_core is None:
+            self._require(Step.READ_ATM)
+        else:
+            self._check_same_core(self.atm_core, atm)
+        if self.atm is not None:
+            raise FlowError("the ATM's ledger has already been read")
+        self._check_connected(atm)
         self.atm = atm
+        self.atm_core = atm
+        self.atm_read_error = None
+
+    def record_atm_read_failed(self, message: str) -> None:
+        """The read failed. After the core arrived this blocks the reconciliation until a
+        read completes (never reconcile on a partial ledger); before it, nothing is kept."""
+        if self.atm is None and self.atm_core is not None:
+            self.atm_read_error = (message or "the read failed").strip()
+
+    @staticmethod
+    def _check_same_core(core: AtmLedger, atm: AtmLedger) -> None:
+        if (core.terminal_id, core.cycle_id) != (atm.terminal_id, atm.cycle_id):
+            raise FlowError(f"the ledger read is for {atm.terminal_id} cycle {atm.cycle_id}, but the "
+                            f"custodians counted against {core.terminal_id} cycle {core.cycle_id}")
+        if (core.units != atm.units or core.transactions != atm.transactions
+                or core.currency != atm.currency):
+            raise FlowError("the ATM's transactions or units changed between reads; abandon this "
+                            "clearing and start again")
 
     def record_counts(self, counts: dict[str, int]) -> None:
         """Counted cash per unit (minor units); every unit of the ATM must have a figure."""
         self._require(Step.COUNT)
-        assert self.atm is not None
-        unit_ids = [u.id for u in self.atm.units]
+        assert self.core_ledger is not None
+        unit_ids = [u.id for u in self.core_ledger.units]
         unknown = sorted(set(counts) - set(unit_ids))
         if unknown:
             raise FlowError(f"no such unit in this ATM: {', '.join(unknown)}")
@@ -353,9 +438,9 @@ class ClearingFlow:
 
     def record_host_ledger(self, host: HostLedger, source: str = "backend") -> None:
         self._require(Step.BACKEND)
-        assert self.atm is not None
+        assert self.core_ledger is not None
         try:
-            check_same_clearing(self.atm, host)
+            check_same_clearing(self.core_ledger, host)
         except FormatError as exc:
             raise FlowError(f"the backend's ledger is for another clearing: {exc}") from exc
         self._invalidate_after(Step.BACKEND)
@@ -364,7 +449,9 @@ class ClearingFlow:
 
     def record_result(self, result: ClearingResult) -> None:
         self._require(Step.RECONCILE)
-        if self.atm is None or self.host is None:
+        if self.atm is None:
+            raise FlowError(Missing.ATM_NOTES.text)  # never a result on a partial ledger
+        if self.host is None:
             raise FlowError(Missing.HOST_LEDGER.text)
         if (result.terminal_id, result.cycle_id) != (self.atm.terminal_id, self.atm.cycle_id):
             raise FlowError("the result belongs to another clearing")
@@ -395,9 +482,10 @@ class ClearingFlow:
 
     def check_loaded(self, loaded: dict[str, int]) -> None:
         """Cash loaded per cassette (note counts) for the exchange; every cash-out cassette."""
-        if self.atm is None:
+        core = self.core_ledger
+        if core is None:
             raise FlowError(Missing.ATM_LEDGER.text)
-        cassettes = [u.id for u in self.atm.units if u.type in ("cashOut", "recycling")]
+        cassettes = [u.id for u in core.units if u.type in ("cashOut", "recycling")]
         absent = [c for c in cassettes if c not in loaded]
         if absent:
             raise FlowError(f"enter the notes loaded into {', '.join(absent)}")
@@ -481,7 +569,7 @@ class ClearingFlow:
                                 f"{need.value} needs; abandon it and start again")
         flow = cls(custodians=tuple(custodians))  # type: ignore[arg-type]
         if STATE_ORDER.index(State.ATM_READ) <= reached:
-            flow.atm = atm
+            flow.atm = flow.atm_core = atm
             flow.atm_status = AtmStatusFacts(atm.terminal_id, atm.cycle_id, "")  # type: ignore[union-attr]
         if STATE_ORDER.index(State.COUNTED) <= reached:
             flow.counts = dict(counts) if counts is not None else None

@@ -9,9 +9,21 @@ from __future__ import annotations
 import logging
 import dataclasses
 
+from PySide6.QtCore import QObject, Signal
+
 from custodian_app.gui.workers import Job, JobContext, Runners
 
 log = logging.getLogger(__name__)
+
+
+class LinkEvents(QObject):
+    """Carries the ATM's unsolicited events from the serial thread to the GUI thread."""
+
+    received = Signal(object)  # link.client.AtmEvent
+
+
+# each idle poll listens this long (the serial thread is otherwise free for jobs)
+EVENT_POLL_S = 0.05
 
 
 class AppContext:
@@ -25,6 +37,8 @@ class AppContext:
         self._save = save_settings
         self.link_options: dict = {}  # AtmClient keyword options (timeouts); tests shorten them
         self.runners = Runners()
+        self.link_events = LinkEvents()
+        self.runners.serial.idle = self._poll_events
         self.clearing = clearing or clearing_mod
         self._store = None
         self.link = None  # AtmClient, touched only on the serial thread
@@ -93,7 +107,7 @@ class AppContext:
             self._close_link()
             from custodian_app.link.client import AtmClient
 
-            client = AtmClient(port, baud=baud, **self.link_options)
+            client = AtmClient(port, baud=baud, on_event=self._event_seen, **self.link_options)
             try:
                 status = client.connect()
             except BaseException:
@@ -104,6 +118,24 @@ class AppContext:
             self._last_port, self._last_baud = port, baud
             return status
         return op
+
+    def _event_seen(self, event) -> None:
+        """On the serial thread, from inside the client: hand the event to the GUI thread."""
+        try:
+            self.link_events.received.emit(event)
+        except RuntimeError:  # the application is shutting down
+            pass
+
+    def _poll_events(self) -> None:
+        """Between jobs, on the serial thread: let the ATM's events in (and keep the session
+        alive). A line that is gone is closed; the next step connects again."""
+        if self.link is None:
+            return
+        try:
+            self.link.poll_events(EVENT_POLL_S)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("the ATM link was lost while idle: %s", exc)
+            self._close_link()
 
     def _ensure_link(self):
         """A resumed session, or a read after the cable was pulled, connects again."""
@@ -116,12 +148,15 @@ class AppContext:
             self.op_connect(port, self._last_baud or self.settings.serial_baud)(None)
         return self.link
 
-    def op_read_ledger(self, on_core=None):
+    def op_read_ledger(self, on_core=None, *, core_as_partial: bool = False):
+        """Read the ledger. ``core_as_partial``: the ledger's core (notes=None) goes to the
+        job's ``with_partial`` callback on the GUI thread as soon as it is in."""
         def op(ctx: JobContext):
             link = self._ensure_link()
+            callback = ctx.partial if core_as_partial else on_core
             try:
                 return link.read_ledger(progress=lambda *a: ctx.progress(a), cancel=ctx.cancel,
-                                        **({"on_core": on_core} if on_core else {}))
+                                        **({"on_core": callback} if callback else {}))
             except BaseException:
                 self._close_link()  # a broken line is reopened on the next attempt
                 raise

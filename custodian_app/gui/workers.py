@@ -91,6 +91,11 @@ class JobContext:
             self._last = now
             self._job._emit("progressed", value)
 
+    def partial(self, value: Any) -> None:
+        """A part of the result that is usable before the whole (the ATM ledger's core):
+        delivered on the GUI thread, in order with progress and before the result."""
+        self._job._emit("partial", value)
+
 
 class _Bridge(QObject):
     """Lives on the GUI thread; worker threads emit, the slots run on the GUI thread."""
@@ -98,6 +103,7 @@ class _Bridge(QObject):
     done = Signal(object)
     failed = Signal(object)
     progressed = Signal(object)
+    partial = Signal(object)
 
 
 class Job:
@@ -108,6 +114,7 @@ class Job:
         self._success = success
         self._failure: Callable[[BaseException], None] | None = None
         self._progress: Callable[[Any], None] | None = None
+        self._partial: Callable[[Any], None] | None = None
         self._finally: Callable[[], None] | None = None
         self.cancel_event = threading.Event()
         self.finished = False
@@ -116,6 +123,7 @@ class Job:
         self._bridge.done.connect(self._on_done)
         self._bridge.failed.connect(self._on_failed)
         self._bridge.progressed.connect(self._on_progress)
+        self._bridge.partial.connect(self._on_partial)
 
     def failure(self, cb: Callable[[BaseException], None]) -> "Job":
         self._failure = cb
@@ -123,6 +131,10 @@ class Job:
 
     def with_progress(self, cb: Callable[[Any], None]) -> "Job":
         self._progress = cb
+        return self
+
+    def with_partial(self, cb: Callable[[Any], None]) -> "Job":
+        self._partial = cb
         return self
 
     def finally_(self, cb: Callable[[], None]) -> "Job":
@@ -176,6 +188,11 @@ class Job:
             self._progress(value)
 
     @Slot(object)
+    def _on_partial(self, value: Any) -> None:
+        if not self.finished and self._partial and self._alive():
+            self._partial(value)
+
+    @Slot(object)
     def _on_done(self, value: Any) -> None:
         self._finish()
         if self._alive() and self._success:
@@ -222,14 +239,21 @@ class PoolRunner(Runner):
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+# How long the serial thread waits for a job before it listens to the line on its own.
+IDLE_POLL_S = 0.2
+
+
 class SerialIoThread(QThread, Runner):
-    """The one thread that talks to the ATM. Jobs run one after another, in order."""
+    """The one thread that talks to the ATM. Jobs run one after another, in order. Between
+    jobs it calls ``idle`` (if set) every IDLE_POLL_S: the ATM's unsolicited events (the safe
+    door …) arrive only while someone reads the line, and only this thread may."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         QThread.__init__(self, parent)
         self.setObjectName("serial-io")
         self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue()
         self.thread_ident: int | None = None
+        self.idle: Callable[[], None] | None = None
 
     def submit(self, fn: Callable[[], None]) -> None:
         if not self.isRunning():
@@ -239,7 +263,15 @@ class SerialIoThread(QThread, Runner):
     def run(self) -> None:
         self.thread_ident = threading.get_ident()
         while True:
-            fn = self._queue.get()
+            try:
+                fn = self._queue.get(timeout=IDLE_POLL_S)
+            except queue.Empty:
+                if self.idle is not None:
+                    try:
+                        self.idle()
+                    except Exception:  # noqa: BLE001 - a failed poll must not end the thread
+                        log.exception("listening to the ATM between jobs failed")
+                continue
             if fn is None:
                 return
             fn()

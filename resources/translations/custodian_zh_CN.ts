@@ -1,8 +1,8 @@
-<?xml version='1.0' encoding='utf-8'?>
+<?xml version="1.0" encoding="utf-8"?>
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN">
 <context>
-    <name />
+    <name></name>
     <message>
         <source>ATM clearing</source>
         <translation>ATM 清机对账</translation>
@@ -172,7 +172,7 @@
         <translation>没有待继续的中断清机。</translation>
     </message>
     <message>
-        <source>The clearing of terminal %1 (cycle %2) by %3 was interrupted at "%4". Resume it?</source>
+        <source>The clearing of terminal %1 (cycle %2) by %3 was interrupted at &quot;%4&quot;. Resume it?</source>
         <translation>终端 %1（周期 %2）由 %3 进行的清机在“%4”步骤中断。是否继续？</translation>
     </message>
     <message>
@@ -510,11 +510,11 @@ The clearing can go on; call IT support if this happens again.</source>
         <translation>为什么放弃本次清机？（将记录在会话中）</translation>
     </message>
     <message>
-        <source>The backend's ledger</source>
+        <source>The backend&apos;s ledger</source>
         <translation>后台账务</translation>
     </message>
     <message>
-        <source>The bank backend's books for the same cycle.</source>
+        <source>The bank backend&apos;s books for the same cycle.</source>
         <translation>银行后台同一周期的账务。</translation>
     </message>
     <message>
@@ -542,7 +542,7 @@ The clearing can go on; call IT support if this happens again.</source>
         <translation>未设置后台地址。请在设置中填写，或导入对账文件。</translation>
     </message>
     <message>
-        <source>Fetching the backend's ledger for %1…</source>
+        <source>Fetching the backend&apos;s ledger for %1…</source>
         <translation>正在获取 %1 的后台账务…</translation>
     </message>
     <message>
@@ -558,7 +558,7 @@ The clearing can go on; call IT support if this happens again.</source>
         <translation>正在导入 %1…</translation>
     </message>
     <message>
-        <source>Fetching the backend's ledger: %1 KiB received…</source>
+        <source>Fetching the backend&apos;s ledger: %1 KiB received…</source>
         <translation>正在获取后台账务：已接收 %1 KiB…</translation>
     </message>
     <message>
@@ -570,7 +570,7 @@ The clearing can go on; call IT support if this happens again.</source>
         <translation>对账文件</translation>
     </message>
     <message>
-        <source>The backend's ledger is here (from %1): %2 records.</source>
+        <source>The backend&apos;s ledger is here (from %1): %2 records.</source>
         <translation>已取得后台账务（来自%1）：%2 条记录。</translation>
     </message>
     <message>
@@ -598,7 +598,7 @@ The clearing can go on; call IT support if this happens again.</source>
         <translation>请先连接 ATM。</translation>
     </message>
     <message>
-        <source>Read the ATM's ledger first.</source>
+        <source>Read the ATM&apos;s ledger first.</source>
         <translation>请先读取 ATM 账务。</translation>
     </message>
     <message>
@@ -606,7 +606,7 @@ The clearing can go on; call IT support if this happens again.</source>
         <translation>请录入每个钞箱的清点金额，或填写原因后跳过清点。</translation>
     </message>
     <message>
-        <source>Fetch the backend's ledger or import a settlement file.</source>
+        <source>Fetch the backend&apos;s ledger or import a settlement file.</source>
         <translation>请获取后台账务或导入对账文件。</translation>
     </message>
     <message>
@@ -638,7 +638,7 @@ The clearing can go on; call IT support if this happens again.</source>
         <translation>%1 上的 ATM 没有应答。</translation>
     </message>
     <message>
-        <source>Check that: the cable is plugged in at both ends; the ATM is in maintenance (supervisor) mode; the right port is chosen (unplug and replug the cable and press Refresh to see which one appears); the line speed matches the ATM's setting (usually 115200). Then press Connect again.</source>
+        <source>Check that: the cable is plugged in at both ends; the ATM is in maintenance (supervisor) mode; the right port is chosen (unplug and replug the cable and press Refresh to see which one appears); the line speed matches the ATM&apos;s setting (usually 115200). Then press Connect again.</source>
         <translation>请检查：数据线两端已插好；ATM 处于维护（管理员）模式；选择了正确的端口（拔插数据线后按“刷新”查看新出现的端口）；波特率与 ATM 设置一致（通常为 115200）。然后再按“连接”。</translation>
     </message>
     <message>
@@ -646,7 +646,7 @@ The clearing can go on; call IT support if this happens again.</source>
         <translation>连接 ATM</translation>
     </message>
     <message>
-        <source>Plug the cable into the ATM's maintenance port and choose the port.</source>
+        <source>Plug the cable into the ATM&apos;s maintenance port and choose the port.</source>
         <translation>将数据线插入 ATM 维护口，并选择端口。</translation>
     </message>
     <message>
@@ -670,7 +670,7 @@ The clearing can go on; call IT support if this happens again.</source>
         <translation>未找到串口。请插好数据线后按“刷新”。</translation>
     </message>
     <message>
-        <source>Choose the port the ATM's cable is plugged into.</source>
+        <source>Choose the port the ATM&apos;s cable is plugged into.</source>
         <translation>请选择 ATM 数据线所连接的端口。</translation>
     </message>
     <message>
@@ -796,7 +796,7 @@ Line speed: %7 bit/s · safe door: %8</source>
         <translation>读取 ATM</translation>
     </message>
     <message>
-        <source>The ATM's ledger for this cycle is read over the maintenance port.</source>
+        <source>The ATM&apos;s ledger for this cycle is read over the maintenance port.</source>
         <translation>通过维护口读取 ATM 本周期的账务。</translation>
     </message>
     <message>
@@ -808,7 +808,7 @@ Line speed: %7 bit/s · safe door: %8</source>
         <translation>取消读取(&amp;C)</translation>
     </message>
     <message>
-        <source>Reading the ATM's ledger…</source>
+        <source>Reading the ATM&apos;s ledger…</source>
         <translation>正在读取 ATM 账务…</translation>
     </message>
     <message>
@@ -824,12 +824,20 @@ Line speed: %7 bit/s · safe door: %8</source>
         <translation>约剩 %1 秒</translation>
     </message>
     <message>
+        <source>The %1 transactions of cycle %2 are in: press Next to count the cash. The banknote records are still being read; the reconciliation waits for them.</source>
+        <translation>周期 %2 的 %1 笔交易已读入：请按“下一步”清点现金。钞票冠字号记录仍在读取中，对账将等待其读完。</translation>
+    </message>
+    <message>
         <source>%1 records read.</source>
         <translation>已读取 %1 条记录。</translation>
     </message>
     <message>
         <source>Read %1 transactions and %2 banknote records of cycle %3.</source>
         <translation>已读取周期 %3 的 %1 笔交易和 %2 条冠字号记录。</translation>
+    </message>
+    <message>
+        <source>the read was cancelled</source>
+        <translation>读取已取消</translation>
     </message>
     <message>
         <source>Reading was cancelled. Press Read ledger to start again.</source>
@@ -852,7 +860,7 @@ Line speed: %7 bit/s · safe door: %8</source>
         <translation>无差额</translation>
     </message>
     <message>
-        <source>Cash the ATM's books expect: %1 · the backend's books: %2 · difference %3: %4</source>
+        <source>Cash the ATM&apos;s books expect: %1 · the backend&apos;s books: %2 · difference %3: %4</source>
         <translation>ATM 账面现金：%1 · 后台账面：%2 · 差额 %3：%4</translation>
     </message>
     <message>
@@ -876,12 +884,16 @@ Line speed: %7 bit/s · safe door: %8</source>
         <translation>筛选(&amp;F)</translation>
     </message>
     <message>
-        <source>The custodians' remark on this item</source>
+        <source>The custodians&apos; remark on this item</source>
         <translation>管机员对此项的备注</translation>
     </message>
     <message>
         <source>&amp;Remark</source>
         <translation>备注(&amp;R)</translation>
+    </message>
+    <message>
+        <source>Waiting for the banknote records from the ATM… The reconciliation starts as soon as they are all in.</source>
+        <translation>正在等待 ATM 的钞票冠字号记录…… 全部读入后即开始对账。</translation>
     </message>
     <message>
         <source>Reconciling…</source>
@@ -952,7 +964,7 @@ Line speed: %7 bit/s · safe door: %8</source>
         <translation>请主管输入用户名和密码。</translation>
     </message>
     <message>
-        <source>Checking the supervisor's password…</source>
+        <source>Checking the supervisor&apos;s password…</source>
         <translation>正在核对主管密码…</translation>
     </message>
     <message>
@@ -1006,6 +1018,60 @@ Line speed: %7 bit/s · safe door: %8</source>
     <message>
         <source>Signed in: %1 and %2. Press Next.</source>
         <translation>已登录：%1 和 %2。请按“下一步”。</translation>
+    </message>
+    <message>
+        <source>Safe door opened at %1</source>
+        <translation>安全门已打开（%1）</translation>
+    </message>
+    <message>
+        <source>Safe door closed at %1</source>
+        <translation>安全门已关闭（%1）</translation>
+    </message>
+    <message>
+        <source>The ATM opened cycle %1 at %2</source>
+        <translation>ATM 已开启新周期 %1（%2）</translation>
+    </message>
+    <message>
+        <source>The ATM reported %1 (%2) at %3</source>
+        <translation>ATM 报告 %1（%2），时间 %3</translation>
+    </message>
+    <message>
+        <source>The ATM</source>
+        <translation>ATM</translation>
+    </message>
+    <message>
+        <source>Read a&amp;gain</source>
+        <translation>重新读取(&amp;G)</translation>
+    </message>
+    <message>
+        <source>Reported by the ATM:</source>
+        <translation>ATM 报告的事件：</translation>
+    </message>
+    <message>
+        <source>The ledger has not been read yet.</source>
+        <translation>尚未读取流水。</translation>
+    </message>
+    <message>
+        <source>Reading the ledger…</source>
+        <translation>正在读取流水……</translation>
+    </message>
+    <message>
+        <source>%1 of %2 records</source>
+        <translation>%1 / %2 条记录</translation>
+    </message>
+    <message>
+        <source>Transactions in: count the cash now. Banknote records still being read…</source>
+        <translation>交易已读入：现在可以清点现金。钞票冠字号记录仍在读取……</translation>
+    </message>
+    <message>
+        <source>Ledger complete: %1 transactions, %2 banknote records.</source>
+        <translation>流水已读完：%1 笔交易，%2 条钞票记录。</translation>
+    </message>
+    <message>
+        <source>Reading the banknote records failed: %1
+Check the cable, then press Read again. The clearing cannot be reconciled without them.</source>
+        <translation>读取钞票冠字号记录失败：%1
+请检查线缆，然后按“重新读取”。没有这些记录无法对账。</translation>
     </message>
 </context>
 </TS>

@@ -313,3 +313,103 @@ def test_a_mismatch_key_tells_items_apart():
     a = Mismatch("TOTALS_INCONSISTENT", None, None, None, None, None, 0, side="atm", item="deposits.count")
     b = Mismatch("TOTALS_INCONSISTENT", None, None, None, None, None, 0, side="host", item="deposits.count")
     assert mismatch_key(a) != mismatch_key(b)
+
+
+# -- the ledger in two parts: the core first, the banknote records after ----------------
+
+
+def with_notes(ledger, notes=None):
+    """The same ledger with its banknote records (as the read delivers it at the end)."""
+    import dataclasses
+
+    return dataclasses.replace(ledger, notes=list(notes or []))
+
+
+def flow_with_core() -> tuple[ClearingFlow, object]:
+    f = flow_at(Step.READ_ATM)
+    core = atm_ledger()
+    assert core.notes is None
+    f.record_atm_core(core)
+    return f, core
+
+
+def test_the_core_is_enough_to_count_and_fetch_but_not_to_reconcile():
+    f, core = flow_with_core()
+    assert f.core_read and not f.ledger_complete and f.notes_pending
+    assert f.state is State.SIGNED_IN  # the store gets nothing until the whole ledger is in
+    assert f.can_advance() and not f.can_go_back()  # past the read: no way back to another port
+    f.advance()
+    f.record_counts({"CST1": 20000000, "RTR1": 0})
+    assert f.counts_document().cycle_id == core.cycle_id
+    f.advance()
+    f.record_host_ledger(host_ledger())
+    assert f.state is State.SIGNED_IN
+    f.advance()
+    assert f.step is Step.RECONCILE
+    assert f.missing() == [Missing.ATM_NOTES] and not f.can_advance()
+    with pytest.raises(FlowError, match="banknote records"):
+        f.record_result(result())
+    f.record_atm_ledger(with_notes(core))  # it arrives while the custodians wait on Reconcile
+    assert f.ledger_complete and not f.notes_pending and f.atm.notes == []
+    assert f.state is State.BACKEND_FETCHED  # now the store takes the ledger, counts, backend
+    assert f.missing() == [Missing.RESULT]
+    f.record_result(result())
+    assert f.can_advance()
+
+
+def test_a_read_that_fails_after_the_core_blocks_the_reconciliation_until_a_retry():
+    f, core = flow_with_core()
+    f.advance()
+    f.skip_counts("坏钞")
+    f.advance()
+    f.record_host_ledger(host_ledger())
+    f.advance()
+    f.record_atm_read_failed("the cable was pulled")
+    assert not f.notes_pending and f.missing() == [Missing.ATM_READ_FAILED]
+    with pytest.raises(FlowError):
+        f.record_result(result())
+    # the retry's core comes back (the same), then the whole ledger
+    f.record_atm_core(atm_ledger())
+    assert f.notes_pending and f.atm_read_error is None and f.missing() == [Missing.ATM_NOTES]
+    f.record_atm_ledger(with_notes(atm_ledger()))
+    assert f.missing() == [Missing.RESULT]
+
+
+def test_a_failure_before_the_core_keeps_nothing():
+    f = flow_at(Step.READ_ATM)
+    f.record_atm_read_failed("no answer")
+    assert f.atm_read_error is None and f.missing() == [Missing.ATM_LEDGER]
+
+
+def test_the_complete_ledger_must_be_the_one_whose_core_was_counted():
+    import dataclasses
+
+    f, core = flow_with_core()
+    f.advance()
+    other_cycle = atm_ledger(cycle="NJ-0001-20261121")
+    with pytest.raises(FlowError, match="counted against"):
+        f.record_atm_ledger(with_notes(other_cycle))
+    changed = dataclasses.replace(core, units=core.units[:1], notes=[])
+    with pytest.raises(FlowError, match="changed between reads"):
+        f.record_atm_ledger(changed)
+    with pytest.raises(FlowError, match="changed between reads"):
+        f.record_atm_core(dataclasses.replace(core, units=core.units[:1]))
+    assert f.atm is None
+    f.record_atm_ledger(with_notes(core))
+    with pytest.raises(FlowError, match="already"):
+        f.record_atm_ledger(with_notes(core))
+
+
+def test_the_core_belongs_to_the_read_step():
+    f = flow_at(Step.CONNECT)
+    with pytest.raises(FlowError, match="read_atm"):
+        f.record_atm_core(atm_ledger())
+    with pytest.raises(FlowError):
+        f.record_atm_ledger(with_notes(atm_ledger()))
+
+
+def test_a_core_of_another_atm_than_the_connected_one_is_refused():
+    f = flow_at(Step.READ_ATM)
+    with pytest.raises(FlowError, match="connected"):
+        f.record_atm_core(atm_ledger(terminal="NJ-0002", cycle="NJ-0002-20261120"))
+    assert not f.core_read

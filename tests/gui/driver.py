@@ -80,9 +80,15 @@ class WizardDriver:
         if wait_ok:
             assert p.isComplete(), p.status.text()
 
-    def wait_read(self) -> None:
+    def wait_core(self) -> None:
+        """The ledger's core is in: Next leads to the count while the notes keep coming."""
         p = self.page(Step.READ_ATM)
         self.qtbot.waitUntil(p.isComplete, timeout=SLOW)
+
+    def wait_read(self) -> None:
+        """The whole ledger, banknote records included, is in."""
+        self.wait_core()
+        self.qtbot.waitUntil(lambda: self.flow.atm is not None, timeout=SLOW)
 
     def count(self, counts: dict[str, int]) -> None:
         p = self.page(Step.COUNT)

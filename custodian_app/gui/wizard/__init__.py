@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import logging
 
+from datetime import datetime
+
 from PySide6.QtCore import QCoreApplication, Signal
 from PySide6.QtWidgets import QWizard
 
 from custodian_app.domain.flow import ClearingFlow, FlowError, Step
 from custodian_app.gui import dialogs
 from custodian_app.gui.context import AppContext
+from custodian_app.gui.wizard.atm_panel import AtmPanel, event_text
 from custodian_app.gui.wizard.backend_page import BackendPage
 from custodian_app.gui.wizard.connect_page import ConnectPage
 from custodian_app.gui.wizard.count_page import CountPage
@@ -38,6 +41,8 @@ class ClearingWizard(QWizard):
 
     session_closed = Signal(str)
     persisted = Signal(str)  # the store state just written
+    ledger_changed = Signal()  # the ATM ledger's core or the complete ledger arrived, or the read failed
+    atm_event = Signal(str)  # an unsolicited ATM event, as shown on the panel
 
     def __init__(self, ctx: AppContext, flow: ClearingFlow | None = None, session_id=None, parent=None) -> None:
         super().__init__(parent)
@@ -58,6 +63,9 @@ class ClearingWizard(QWizard):
         self.button(QWizard.WizardButton.BackButton).setObjectName("backButton")
         self.button(QWizard.WizardButton.FinishButton).setObjectName("finishButton")
         self.button(QWizard.WizardButton.CancelButton).setObjectName("cancelButton")
+        # beside every page: the ledger read going on behind the count, and the ATM's events
+        self.atm_panel = AtmPanel()
+        self.setSideWidget(self.atm_panel)
         self.pages = {}
         for cls in PAGES:
             page = cls(self)
@@ -68,6 +76,10 @@ class ClearingWizard(QWizard):
         for step in (Step.SIGN_IN, Step.READ_ATM, Step.REPORT):
             self.pages[step].setCommitPage(True)
         self.setStartId(int(Step.SIGN_IN))
+        self.atm_panel.retry_button.clicked.connect(self.pages[Step.READ_ATM].start_read)
+        if self.flow.atm is not None:
+            self.atm_panel.set_complete(len(self.flow.atm.transactions), len(self.flow.atm.notes or ()))
+        ctx.link_events.received.connect(self._on_atm_event)
         self.currentIdChanged.connect(self._page_changed)
         self.resize(980, 680)
         self._last_id = int(Step.SIGN_IN)
@@ -94,7 +106,7 @@ class ClearingWizard(QWizard):
 
     def sync_back(self) -> None:
         """Follow the flow: Back is closed behind the ATM read and the signature."""
-        if self.flow.atm is not None:
+        if self.flow.core_read:
             self.pages[Step.CONNECT].setCommitPage(True)
         if self.flow.supervisor is not None:
             self.pages[Step.RECONCILE].setCommitPage(True)
@@ -109,6 +121,26 @@ class ClearingWizard(QWizard):
             if b.isVisible() and b.isEnabled():
                 b.setFocus()
                 return
+
+    # -- the ATM's own events (delivered from the serial thread by a queued signal) ---------
+
+    def _on_atm_event(self, event) -> None:
+        if self.flow.custodians is None or self.flow.finished:
+            return  # not this clearing's business yet (or any more)
+        when = datetime.now().astimezone()
+        text = event_text(event.name, event.payload, when)
+        self.atm_panel.add_event(text)
+        log.info("ATM event during the clearing: %s %s", event.name, event.payload)
+        self.atm_event.emit(text)
+        core = self.flow.core_ledger
+        st = self.flow.atm_status
+        terminal = core.terminal_id if core else st.terminal_id if st else None
+        detail = {"event": event.name, "at": when.isoformat(timespec="seconds"),
+                  **{k: v for k, v in event.payload.items() if isinstance(v, (str, int, bool)) or v is None}}
+        recorder, actor = self.recorder, self.flow.custodians[0]
+        self.ctx.run_db(self, lambda store: store.log("atm_event", actor=actor, session_id=recorder.session_id,
+                                                      terminal_id=terminal, detail=detail),
+                        None, self._store_failed)
 
     # -- the store ------------------------------------------------------------------------
 
@@ -140,6 +172,10 @@ class ClearingWizard(QWizard):
 
     # -- ending ---------------------------------------------------------------------------
 
+    def _stop_reading(self) -> None:
+        """The wizard ends: a read still going on behind the count is of no use any more."""
+        self.pages[Step.READ_ATM].cancel_read()
+
     def accept(self) -> None:
         """Finish: QWizard validates the last page (the flow closes the session), then ends."""
         super().accept()
@@ -153,6 +189,7 @@ class ClearingWizard(QWizard):
         if self._ending or self.session_id is None or self.flow.finished:
             # nothing kept yet (the store opens the session at connect), or already ended
             self._ending = True
+            self._stop_reading()
             self.ctx.close_link(None)
             super().reject()
             return
@@ -160,6 +197,7 @@ class ClearingWizard(QWizard):
         def answered(key: str) -> None:
             if key == "yes":
                 self._ending = True
+                self._stop_reading()
                 self.ctx.close_link(None)
                 QWizard.reject(self)
 
@@ -187,6 +225,7 @@ class ClearingWizard(QWizard):
                 return
             self.persist()
             self._ending = True
+            self._stop_reading()
             self.ctx.close_link(None)
             self.session_closed.emit(self.flow.state.value)
             QWizard.reject(self)

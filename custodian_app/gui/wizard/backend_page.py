@@ -63,7 +63,7 @@ class BackendPage(FlowPage):
         if self._job is not None:
             return
         s = self.ctx.settings
-        atm = self.flow.atm
+        atm = self.flow.core_ledger
         if not s.backend_url:
             show_error(self.status, tr("No backend address is set. Set it in Settings, or import a "
                                        "settlement file."))
@@ -90,7 +90,7 @@ class BackendPage(FlowPage):
     def import_file(self, path: str) -> None:
         if not path or self._job is not None:
             return
-        clearing, atm = self.ctx.clearing, self.flow.atm
+        clearing, atm = self.ctx.clearing, self.flow.core_ledger
         self._busy(True)
         show_info(self.status, tr("Importing %1…").replace("%1", path))
         self._job = Job(self, lambda ctx: clearing.import_settlement(path, atm),

@@ -73,7 +73,7 @@ class CountPage(FlowPage):
         self.expected: dict[str, int | None] = {}
 
     def initializePage(self) -> None:  # noqa: N802 - Qt API
-        atm = self.flow.atm
+        atm = self.flow.core_ledger
         while self.grid.count():
             w = self.grid.takeAt(0).widget()
             if w:

@@ -40,7 +40,7 @@ class NewCyclePage(FlowPage):
         self._job: Job | None = None
 
     def initializePage(self) -> None:  # noqa: N802 - Qt API
-        atm = self.flow.atm
+        atm = self.flow.core_ledger
         while self.grid.count():
             w = self.grid.takeAt(0).widget()
             if w:

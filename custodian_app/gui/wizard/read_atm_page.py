@@ -63,10 +63,21 @@ class ReadAtmPage(FlowPage):
         tables.addWidget(self.chart, 2)
         layout.addLayout(tables, 1)
         self._job: Job | None = None
+        self._done = self._total = 0
+
+    @property
+    def panel(self):
+        return self._wizard.atm_panel
+
+    @property
+    def reading(self) -> bool:
+        return self._job is not None
 
     def initializePage(self) -> None:  # noqa: N802 - Qt API
         if self.flow.atm is not None:
             self._show_ledger()
+        elif self.flow.core_read:
+            self._show_core()
         elif self._job is None:
             self.start_read()
 
@@ -74,16 +85,20 @@ class ReadAtmPage(FlowPage):
         self.cancel_read()
 
     def start_read(self) -> None:
-        if self._job is not None or self.flow.atm is not None:
+        """Read the ledger; also the retry after a failure (the core must come back the same)."""
+        if self._job is not None or self.flow.atm is not None or self.flow.finished:
             return
         self.read_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.progress.setRange(0, 0)
         self.figures.clear()
         show_info(self.status, tr("Reading the ATM's ledger…"))
-        self._job = Job(self, self.ctx.op_read_ledger(), self._read) \
-            .failure(self._failed).with_progress(self._progressed).heavy().run(self.ctx.runners.serial)
-        self.cancel_button.setFocus()
+        self.panel.set_reading()
+        self._job = Job(self, self.ctx.op_read_ledger(core_as_partial=True), self._read) \
+            .failure(self._failed).with_progress(self._progressed).with_partial(self._core) \
+            .heavy().run(self.ctx.runners.serial)
+        if self._wizard.currentId() == int(self.step):
+            self.cancel_button.setFocus()
 
     def cancel_read(self) -> None:
         if self._job is not None:
@@ -92,6 +107,7 @@ class ReadAtmPage(FlowPage):
 
     def _progressed(self, value) -> None:
         nbytes, done, total, eta = progress_figures(value)
+        self._done, self._total = done, total
         text = (tr("%1 of %2 records, %3 KiB").replace("%1", f"{done:,}").replace("%2", f"{total:,}")
                 .replace("%3", f"{nbytes / 1024:,.0f}"))
         if total:
@@ -100,6 +116,36 @@ class ReadAtmPage(FlowPage):
         if eta is not None:
             text += " · " + tr("about %1 s left").replace("%1", f"{eta:.0f}")
         self.figures.setText(text)
+        if self.flow.notes_pending:
+            self.panel.set_notes_coming(done, total)
+        else:
+            self.panel.set_reading(done, total)
+
+    def _core(self, core) -> None:
+        """The totals, units and transactions are in; the banknote records keep coming."""
+        try:
+            self.flow.record_atm_core(core)
+        except FlowError as exc:
+            self.cancel_read()
+            show_error(self.status, str(exc))
+            self.panel.set_failed(str(exc))
+            return
+        self._show_core()
+        self._wizard.ledger_changed.emit()
+        self.changed()
+        if self._wizard.currentId() == int(self.step):
+            self._wizard.next_button_focus()
+
+    def _show_core(self) -> None:
+        core = self.flow.core_ledger
+        self.read_button.setEnabled(self._job is None)
+        show_ok(self.status, tr("The %1 transactions of cycle %2 are in: press Next to count the cash. "
+                                "The banknote records are still being read; the reconciliation "
+                                "waits for them.").replace("%1", f"{len(core.transactions):,}")
+                .replace("%2", core.cycle_id))
+        self.panel.set_notes_coming(self._done, self._total)
+        self.units_model.set_units(core.units, core.currency)
+        self.chart.set_units(core.units)
 
     def _read(self, ledger) -> None:
         self._job = None
@@ -109,11 +155,16 @@ class ReadAtmPage(FlowPage):
         except FlowError as exc:
             self.read_button.setEnabled(True)
             show_error(self.status, str(exc))
+            self.flow.record_atm_read_failed(str(exc))
+            self.panel.set_failed(str(exc))
+            self._wizard.ledger_changed.emit()
             return
         self._show_ledger()
         self._wizard.persist()
+        self._wizard.ledger_changed.emit()
         self.changed()
-        self._wizard.next_button_focus()
+        if self._wizard.currentId() == int(self.step):
+            self._wizard.next_button_focus()
 
     def _show_ledger(self) -> None:
         atm = self.flow.atm
@@ -125,6 +176,7 @@ class ReadAtmPage(FlowPage):
         self.figures.setText(tr("%1 records read.").replace("%1", f"{n + notes + len(atm.units):,}"))
         show_ok(self.status, tr("Read %1 transactions and %2 banknote records of cycle %3.")
                 .replace("%1", f"{n:,}").replace("%2", f"{notes:,}").replace("%3", atm.cycle_id))
+        self.panel.set_complete(n, notes)
         self.units_model.set_units(atm.units, atm.currency)
         self.chart.set_units(atm.units)
 
@@ -134,7 +186,20 @@ class ReadAtmPage(FlowPage):
         self.cancel_button.setEnabled(False)
         self.progress.setRange(0, 100)
         self.progress.setValue(0)
-        if isinstance(exc, JobCancelled) or type(exc).__name__.endswith("Cancelled"):
+        cancelled = isinstance(exc, JobCancelled) or type(exc).__name__.endswith("Cancelled")
+        if self.flow.core_read:
+            # the custodians may be counting already: the panel beside every page says so
+            message = tr("the read was cancelled") if cancelled else describe_error(exc)
+            self.flow.record_atm_read_failed(message)
+            self.panel.set_failed(message)
+            show_error(self.status, tr("Reading the banknote records failed: %1\nCheck the cable, then "
+                                       "press Read again. The clearing cannot be reconciled without them.")
+                       .replace("%1", message))
+            self._wizard.ledger_changed.emit()
+            self.changed()
+            return
+        self.panel.set_idle()
+        if cancelled:
             show_info(self.status, tr("Reading was cancelled. Press Read ledger to start again."))
             return
         show_error(self.status, describe_error(exc) + "\n" + tr(

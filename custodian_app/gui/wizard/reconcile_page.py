@@ -153,6 +153,7 @@ class ReconcilePage(FlowPage):
         self.setTabOrder(self.table, self.remark)
         self._job: Job | None = None
         self._current = None
+        wizard.ledger_changed.connect(self._ledger_changed)
 
     def initializePage(self) -> None:  # noqa: N802 - Qt API
         if self.flow.result is None:
@@ -160,8 +161,28 @@ class ReconcilePage(FlowPage):
         else:
             self._show()
 
+    @property
+    def waiting_for_notes(self) -> bool:
+        return self.flow.step is Step.RECONCILE and self.flow.result is None and self.flow.atm is None
+
+    def _ledger_changed(self) -> None:
+        """The read behind the count finished (or failed): reconcile now, or say why not."""
+        if self.flow.step is Step.RECONCILE and self.flow.result is None:
+            self.compute()
+
     def compute(self) -> None:
         if self._job is not None:
+            return
+        if self.flow.atm is None:
+            # never on a partial ledger: NOTE_FLOW_MISMATCH and the serials need the notes
+            if self.flow.atm_read_error is not None:
+                show_error(self.status, tr("Reading the banknote records failed: %1\nCheck the cable, then "
+                                           "press Read again. The clearing cannot be reconciled without them.")
+                           .replace("%1", self.flow.atm_read_error))
+            else:
+                show_info(self.status, tr("Waiting for the banknote records from the ATM… The "
+                                          "reconciliation starts as soon as they are all in."))
+            self.changed()
             return
         flow = self.flow
         clearing = self.ctx.clearing
