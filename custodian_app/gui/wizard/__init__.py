@@ -129,8 +129,10 @@ class ClearingWizard(QWizard):
             return  # not this clearing's business yet (or any more)
         when = datetime.now().astimezone()
         text = event_text(event.name, event.payload, when)
-        self.atm_panel.add_event(text)
-        log.info("ATM event during the clearing: %s %s", event.name, event.payload)
+        alert = event.payload.get("safeDoor") == "open"
+        self.atm_panel.add_event(text, alert=alert)
+        log.log(logging.WARNING if alert else logging.INFO, "ATM event during the clearing: %s %s",
+                event.name, event.payload)
         self.atm_event.emit(text)
         core = self.flow.core_ledger
         st = self.flow.atm_status

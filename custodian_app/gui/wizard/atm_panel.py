@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from PySide6.QtCore import QT_TR_NOOP
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGroupBox, QLabel, QListWidget, QPushButton, QVBoxLayout
 
 from custodian_app.gui.wizard.base import show_error, show_info, show_ok, tr
@@ -83,6 +84,9 @@ class AtmPanel(QGroupBox):
                    .replace("%1", message))
         self.retry_button.show()
 
-    def add_event(self, text: str) -> None:
+    def add_event(self, text: str, *, alert: bool = False) -> None:
         self.events.addItem(text)
+        if alert:  # the safe door open during a clearing is for the custodians to see at once
+            item = self.events.item(self.events.count() - 1)
+            item.setForeground(QColor("#b00020"))
         self.events.scrollToBottom()
