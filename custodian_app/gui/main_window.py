@@ -31,6 +31,20 @@ def tr(text: str) -> str:
     return QCoreApplication.translate("", text)
 
 
+# room either side of a column's widest text, so that columns do not run into each other
+COLUMN_PADDING = 24
+MIN_COLUMN_WIDTH = 72
+
+
+def fit_columns(view: QTableView) -> None:
+    """Each column as wide as its header and its contents (plus some room), the last one
+    taking what is left. The custodian may still drag a column wider or narrower."""
+    header = view.horizontalHeader()
+    view.resizeColumnsToContents()
+    for col in range(header.count() - 1):
+        header.resizeSection(col, max(MIN_COLUMN_WIDTH, header.sectionSize(col) + COLUMN_PADDING))
+
+
 def _table(name: str, model) -> QTableView:
     view = QTableView(objectName=name)
     view.setModel(model)
@@ -38,8 +52,14 @@ def _table(name: str, model) -> QTableView:
     view.setSelectionMode(QTableView.SelectionMode.SingleSelection)
     view.setSortingEnabled(False)
     view.verticalHeader().hide()
-    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    view.horizontalHeader().setStretchLastSection(True)
+    header = view.horizontalHeader()
+    # Interactive, fitted when the rows change: ResizeToContents would pack the columns
+    # edge to edge and measure every row on each repaint
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header.setMinimumSectionSize(MIN_COLUMN_WIDTH // 2)
+    header.setStretchLastSection(True)
+    model.modelReset.connect(lambda: fit_columns(view))
+    fit_columns(view)
     return view
 
 

@@ -160,3 +160,26 @@ def test_counting_works_from_the_keyboard(qtbot, world_factory, make_ctx):
         qtbot.keyClick(edit, Qt.Key.Key_Tab)
     assert page.skip.hasFocus()  # after the last unit: the skip box, then its reason
     assert d.flow.counts == dict(world.scenario.counts.units) and d.next_enabled()
+
+
+def test_the_terminal_table_columns_fit_their_contents_and_the_last_stretches(qtbot, make_ctx):
+    from PySide6.QtWidgets import QHeaderView
+
+    window = MainWindow(make_ctx())
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.terminals_model.set_rows([{"terminal_id": "NJ-0001", "cycle_id": "NJ-0001-20261120-0001",
+                                      "state": "new_cycle_started", "updated_at": "2026-11-20 18:42",
+                                      "custodians": "alice & bob", "balanced": "✔"}])
+    view = window.terminals
+    header = view.horizontalHeader()
+    metrics = header.fontMetrics()
+    for col in range(header.count() - 1):
+        title = window.terminals_model.headerData(col, Qt.Orientation.Horizontal)
+        width = header.sectionSize(col)
+        assert width >= view.sizeHintForColumn(col) and width > metrics.horizontalAdvance(title), title
+        assert header.sectionResizeMode(col) is QHeaderView.ResizeMode.Interactive
+    assert header.stretchLastSection()
+    last = header.count() - 1
+    assert header.sectionPosition(last) + header.sectionSize(last) >= view.viewport().width() - 1

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QT_TR_NOOP, QCoreApplication, QTimer
-from PySide6.QtWidgets import QLabel, QWizardPage
+from PySide6.QtCore import QT_TR_NOOP, QCoreApplication, Qt, QTimer
+from PySide6.QtWidgets import QFormLayout, QGridLayout, QGroupBox, QLabel, QLineEdit, QWidget, QWizardPage
 
 from custodian_app.domain.flow import ClearingFlow, Missing, Step
 
@@ -106,3 +106,62 @@ def show_ok(label: QLabel, text: str) -> None:
 def show_info(label: QLabel, text: str) -> None:
     label.setStyleSheet("")
     label.setText(text)
+
+
+def figure_label(text: str = "", name: str | None = None) -> QLabel:
+    """A right-aligned figure (an amount) in a grid."""
+    label = QLabel(text)
+    if name:
+        label.setObjectName(name)
+    label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    return label
+
+
+class UnitGrid(QWidget):
+    """One row per unit of the ATM under bold headings, with one input per row; Tab goes down
+    the inputs in order (the count and the cash loaded for the next cycle)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.grid = QGridLayout(self)
+        self.rows = 0
+        self.last_input: QWidget | None = None
+
+    def reset(self, headings) -> None:
+        while self.grid.count():
+            w = self.grid.takeAt(0).widget()
+            if w:
+                w.deleteLater()
+        for col, head in enumerate(headings):
+            self.grid.addWidget(QLabel(f"<b>{head}</b>"), 0, col)
+        self.rows = 1
+        self.last_input = None
+
+    def add_row(self, cells, entry: QWidget | None = None) -> None:
+        """``cells``: widgets or texts, column by column; ``entry`` (one of them) joins the Tab order."""
+        for col, cell in enumerate(cells):
+            if cell is None:
+                continue
+            self.grid.addWidget(QLabel(cell) if isinstance(cell, str) else cell, self.rows, col)
+        if entry is not None:
+            if self.last_input is not None:
+                QWidget.setTabOrder(self.last_input, entry)
+            self.last_input = entry
+        self.rows += 1
+
+    def figure(self, name: str) -> QLabel:
+        return self.findChild(QLabel, name)
+
+
+def credentials_box(title: str, user_name: str, password_name: str, on_enter, *,
+                    user_label: str | None = None) -> tuple[QGroupBox, QFormLayout, QLineEdit, QLineEdit]:
+    """A user name and password pair in a group box; Enter in the password signs in."""
+    box = QGroupBox(title)
+    form = QFormLayout(box)
+    user = QLineEdit(objectName=user_name)
+    password = QLineEdit(objectName=password_name)
+    password.setEchoMode(QLineEdit.EchoMode.Password)
+    password.returnPressed.connect(on_enter)
+    form.addRow(user_label or tr("User name"), user)
+    form.addRow(tr("Password"), password)
+    return box, form, user, password

@@ -9,19 +9,18 @@ from decimal import Decimal, InvalidOperation
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
-    QGridLayout,
     QLabel,
     QLineEdit,
     QScrollArea,
     QVBoxLayout,
-    QWidget,
 )
 
 from custodian_app.domain.flow import FlowError, Step
 from custodian_app.domain.money import format_grouped
 from custodian_app.gui.models import UNIT_TYPE_NAMES
 from custodian_app.gui.models import tr as mtr
-from custodian_app.gui.wizard.base import FlowPage, focus_later, show_error, show_info, show_ok, status_label, tr
+from custodian_app.gui.wizard.base import FlowPage, UnitGrid, figure_label, focus_later, status_label, tr
+from custodian_app.gui.wizard.base import show_error, show_info, show_ok
 
 
 _AMOUNT = re.compile(r"\d{1,13}(?:\.\d{1,2})?\Z")
@@ -51,8 +50,8 @@ class CountPage(FlowPage):
         self.setSubTitle(tr("Enter the cash you counted in each unit, the retract and reject bins "
                             "included (in yuan)."))
         layout = QVBoxLayout(self)
-        self.grid_host = QWidget()
-        self.grid = QGridLayout(self.grid_host)
+        self.grid_host = UnitGrid()
+        self.grid = self.grid_host.grid
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.grid_host)
@@ -74,24 +73,11 @@ class CountPage(FlowPage):
 
     def initializePage(self) -> None:  # noqa: N802 - Qt API
         atm = self.flow.core_ledger
-        while self.grid.count():
-            w = self.grid.takeAt(0).widget()
-            if w:
-                w.deleteLater()
+        self.grid_host.reset((tr("Unit"), tr("Type"), tr("Expected (ATM)"), tr("Counted"), tr("Difference")))
         self.edits.clear()
-        for col, head in enumerate((tr("Unit"), tr("Type"), tr("Expected (ATM)"), tr("Counted"),
-                                    tr("Difference"))):
-            h = QLabel(f"<b>{head}</b>")
-            self.grid.addWidget(h, 0, col)
-        previous = None
-        for row, u in enumerate(atm.units, start=1):
+        for u in atm.units:
             expected = None if u.value is None else u.value * u.count
             self.expected[u.id] = expected
-            self.grid.addWidget(QLabel(u.id), row, 0)
-            self.grid.addWidget(QLabel(mtr(UNIT_TYPE_NAMES.get(u.type, u.type))), row, 1)
-            exp = QLabel(format_grouped(expected) if expected is not None else tr("mixed bin"))
-            exp.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            self.grid.addWidget(exp, row, 2)
             edit = QLineEdit(objectName=f"count_{u.id}")
             edit.setAlignment(Qt.AlignmentFlag.AlignRight)
             edit.setMaximumWidth(180)
@@ -99,14 +85,12 @@ class CountPage(FlowPage):
             if self.flow.counts and u.id in self.flow.counts:
                 edit.setText(format_grouped(self.flow.counts[u.id]).replace(",", ""))
             edit.textChanged.connect(self._update)
-            self.grid.addWidget(edit, row, 3)
-            diff = QLabel(objectName=f"diff_{u.id}")
-            diff.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            self.grid.addWidget(diff, row, 4)
+            self.grid_host.add_row(
+                (u.id, mtr(UNIT_TYPE_NAMES.get(u.type, u.type)),
+                 figure_label(format_grouped(expected) if expected is not None else tr("mixed bin")),
+                 edit, figure_label(name=f"diff_{u.id}")), entry=edit)
             self.edits[u.id] = edit
-            if previous is not None:
-                self.setTabOrder(previous, edit)
-            previous = edit
+        previous = self.grid_host.last_input
         # rows stay at the top, columns at their natural width
         self.grid.setRowStretch(self.grid.rowCount(), 1)
         self.grid.setColumnStretch(5, 1)
@@ -137,7 +121,7 @@ class CountPage(FlowPage):
         bad = []
         for uid, edit in self.edits.items():
             value = parse_user_amount(edit.text())
-            diff_label = self.grid_host.findChild(QLabel, f"diff_{uid}")
+            diff_label = self.grid_host.figure(f"diff_{uid}")
             if value is None:
                 complete = False
                 if edit.text().strip():

@@ -3,12 +3,12 @@ next cycle; Finish closes the session."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QSpinBox, QVBoxLayout
 
 from custodian_app.domain.flow import FlowError, Step
 from custodian_app.domain.money import format_grouped
-from custodian_app.gui.wizard.base import FlowPage, focus_later, show_error, show_info, show_ok, status_label, tr
+from custodian_app.gui.wizard.base import FlowPage, UnitGrid, figure_label, focus_later, status_label, tr
+from custodian_app.gui.wizard.base import show_error, show_info, show_ok
 from custodian_app.gui.workers import Job, describe_error
 
 CASSETTE_TYPES = ("cashOut", "recycling")
@@ -22,8 +22,8 @@ class NewCyclePage(FlowPage):
         self.setTitle(tr("Load cash and start the next cycle"))
         self.setSubTitle(tr("Enter the notes loaded into each cassette; the ATM then starts its next cycle."))
         layout = QVBoxLayout(self)
-        self.grid_host = QWidget()
-        self.grid = QGridLayout(self.grid_host)
+        self.grid_host = UnitGrid()
+        self.grid = self.grid_host.grid
         layout.addWidget(self.grid_host)
         self.total = QLabel(objectName="loadedTotal")
         layout.addWidget(self.total)
@@ -41,37 +41,23 @@ class NewCyclePage(FlowPage):
 
     def initializePage(self) -> None:  # noqa: N802 - Qt API
         atm = self.flow.core_ledger
-        while self.grid.count():
-            w = self.grid.takeAt(0).widget()
-            if w:
-                w.deleteLater()
+        self.grid_host.reset((tr("Cassette"), tr("Value"), tr("Notes loaded"), tr("Amount")))
         self.spins.clear()
-        for col, head in enumerate((tr("Cassette"), tr("Value"), tr("Notes loaded"), tr("Amount"))):
-            self.grid.addWidget(QLabel(f"<b>{head}</b>"), 0, col)
-        previous = None
-        for row, u in enumerate((u for u in atm.units if u.type in CASSETTE_TYPES), start=1):
+        for u in (u for u in atm.units if u.type in CASSETTE_TYPES):
             self.values[u.id] = u.value or 0
-            self.grid.addWidget(QLabel(u.id), row, 0)
-            self.grid.addWidget(QLabel(format_grouped(u.value) if u.value else "—"), row, 1)
             spin = QSpinBox(objectName=f"load_{u.id}")
             spin.setRange(0, 10000)
             spin.setValue((self.flow.loaded or {}).get(u.id, u.initial))
             spin.valueChanged.connect(self._update)
-            self.grid.addWidget(spin, row, 2)
-            amount = QLabel(objectName=f"loadAmount_{u.id}")
-            amount.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            self.grid.addWidget(amount, row, 3)
+            self.grid_host.add_row((u.id, format_grouped(u.value) if u.value else "—", spin,
+                                    figure_label(name=f"loadAmount_{u.id}")), entry=spin)
             self.spins[u.id] = spin
-            if previous is not None:
-                self.setTabOrder(previous, spin)
-            previous = spin
+        previous = self.grid_host.last_input
         # the bins are emptied at the clearing and start the cycle empty; EndExchange takes
         # the complete unit list (XFS4IoT), so they go with 0
         self.bins = [u.id for u in atm.units if u.type not in CASSETTE_TYPES]
-        start = self.grid.rowCount()
-        for i, uid in enumerate(self.bins):
-            self.grid.addWidget(QLabel(uid), start + i, 0)
-            self.grid.addWidget(QLabel(tr("emptied")), start + i, 2)
+        for uid in self.bins:
+            self.grid_host.add_row((uid, None, tr("emptied")))
         if previous is not None:
             self.setTabOrder(previous, self.exchange_button)
         self._update()
@@ -85,7 +71,7 @@ class NewCyclePage(FlowPage):
         for uid, spin in self.spins.items():
             amount = spin.value() * self.values[uid]
             total += amount
-            self.grid_host.findChild(QLabel, f"loadAmount_{uid}").setText(format_grouped(amount))
+            self.grid_host.figure(f"loadAmount_{uid}").setText(format_grouped(amount))
         self.total.setText(tr("Loading amount of the next cycle: %1").replace("%1", format_grouped(total)))
 
     def loaded(self) -> dict[str, int]:

@@ -7,18 +7,11 @@ from pathlib import Path
 
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPdfWidgets import QPdfView
-from PySide6.QtWidgets import (
-    QFormLayout,
-    QGroupBox,
-    QHBoxLayout,
-    QLineEdit,
-    QPushButton,
-    QVBoxLayout,
-)
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout
 
 from custodian_app.domain.flow import FlowError, Step
 from custodian_app.gui import dialogs, printing
-from custodian_app.gui.wizard.base import FlowPage, focus_later, show_error, show_info, show_ok, status_label, tr
+from custodian_app.gui.wizard.base import FlowPage, credentials_box, focus_later, show_error, show_info, show_ok, status_label, tr
 from custodian_app.gui.workers import Job, describe_error
 
 
@@ -37,14 +30,9 @@ class ReportPage(FlowPage):
         self.view.setZoomMode(QPdfView.ZoomMode.FitToWidth)
         layout.addWidget(self.view, 3)
         side = QVBoxLayout()
-        box = QGroupBox(tr("Supervisor sign-off"))
-        form = QFormLayout(box)
-        self.sup_user = QLineEdit(objectName="supervisorUser")
-        self.sup_password = QLineEdit(objectName="supervisorPassword")
-        self.sup_password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.sup_password.returnPressed.connect(self.sign_off)
-        form.addRow(tr("Supervisor"), self.sup_user)
-        form.addRow(tr("Password"), self.sup_password)
+        box, form, self.sup_user, self.sup_password = credentials_box(
+            tr("Supervisor sign-off"), "supervisorUser", "supervisorPassword", self.sign_off,
+            user_label=tr("Supervisor"))
         self.sign_button = QPushButton(tr("Sign &off"), objectName="signOffButton")
         self.sign_button.clicked.connect(self.sign_off)
         form.addRow(self.sign_button)

@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import (
-    QFormLayout,
-    QGroupBox,
-    QHBoxLayout,
-    QLineEdit,
-    QPushButton,
-    QVBoxLayout,
-)
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout
 
 from custodian_app.domain.flow import FlowError, Step
-from custodian_app.gui.wizard.base import FlowPage, show_error, show_info, show_ok, status_label, tr
+from custodian_app.gui.wizard.base import FlowPage, credentials_box, show_error, show_info, show_ok, status_label, tr
 from custodian_app.gui.workers import describe_error
 
 
@@ -29,16 +22,10 @@ class SignInPage(FlowPage):
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
         for i in (1, 2):
-            box = QGroupBox(tr("Custodian %1").replace("%1", str(i)))
-            form = QFormLayout(box)
-            user = QLineEdit(objectName=f"custodian{i}User")
-            pw = QLineEdit(objectName=f"custodian{i}Password")
-            pw.setEchoMode(QLineEdit.EchoMode.Password)
-            form.addRow(tr("User name"), user)
-            form.addRow(tr("Password"), pw)
+            box, _form, user, pw = credentials_box(tr("Custodian %1").replace("%1", str(i)),
+                                                   f"custodian{i}User", f"custodian{i}Password", self.sign_in)
             user.textChanged.connect(self._edited)
             pw.textChanged.connect(self._edited)
-            pw.returnPressed.connect(self.sign_in)
             self.user.append(user)
             self.password.append(pw)
             row.addWidget(box)
