@@ -81,7 +81,7 @@ class ClearingWizard(QWizard):
             self.atm_panel.set_complete(len(self.flow.atm.transactions), len(self.flow.atm.notes or ()))
         ctx.link_events.received.connect(self._on_atm_event)
         self.currentIdChanged.connect(self._page_changed)
-        self.resize(980, 680)
+        self.resize(1160, 700)  # the pages plus the ATM panel beside them
         self._last_id = int(Step.SIGN_IN)
         self._ending = False
 
