@@ -11,9 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
+from custodian_app.cli.common import EXIT_MISMATCH as EXIT_FAILED
+from custodian_app.cli.common import EXIT_OK, fail
 
 
 def register(sub) -> None:
@@ -106,34 +105,27 @@ def register(sub) -> None:
 # -- plumbing ----------------------------------------------------------------------------------
 
 
-def _fail(message: str, status: int = EXIT_USAGE) -> int:
-    print(f"custodian-app: {message}", file=sys.stderr)
-    return status
-
-
 def _with_store(args, body, *, create: bool = False) -> int:
     """Open the store, run ``body(store)``, translate the store's errors into exit statuses.
 
     Only a command that adds something (``create``) may start a new database: ``audit verify``
     on a mistyped path must not answer "verified, 0 entries" from a file it just created.
     """
-    from custodian_app.store import NotFound, StoreError, open_store
+    from custodian_app.store import StoreError, open_store
     from custodian_app.store.database import describe, has_store, resolve_url
 
     try:
         url = resolve_url(args.db)
         if not create and not has_store(url):
-            return _fail(f"there is no custodian-app database at {describe(url)}; check --db, "
-                         "CUSTODIAN_DB or the settings")
+            return fail(f"there is no custodian-app database at {describe(url)}; check --db, "
+                        "CUSTODIAN_DB or the settings")
         store = open_store(url)
     except StoreError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     try:
         return body(store)
-    except NotFound as exc:
-        return _fail(str(exc))
-    except StoreError as exc:
-        return _fail(str(exc))
+    except StoreError as exc:  # NotFound included
+        return fail(str(exc))
     finally:
         store.close()
 
@@ -182,7 +174,7 @@ def _read_password(args) -> str | None:
 def cmd_users_add(args) -> int:
     password = _read_password(args)
     if not password:
-        return _fail("no password given; nothing was changed")
+        return fail("no password given; nothing was changed")
 
     def body(store) -> int:
         user = store.add_user(args.username, password, args.role, full_name=args.name,
@@ -212,7 +204,7 @@ def cmd_users_list(args) -> int:
 def cmd_users_set_password(args) -> int:
     password = _read_password(args)
     if not password:
-        return _fail("no password given; nothing was changed")
+        return fail("no password given; nothing was changed")
 
     def body(store) -> int:
         store.set_password(args.username, password, actor=_cli_actor())
@@ -278,7 +270,7 @@ def cmd_session_verify(args) -> int:
         try:
             pdf = Path(args.pdf).read_bytes()
         except OSError as exc:
-            return _fail(f"cannot read {args.pdf}: {exc.strerror or exc}")
+            return fail(f"cannot read {args.pdf}: {exc.strerror or exc}")
 
     def body(store) -> int:
         check = store.verify_session(args.session_id, pdf=pdf)
@@ -307,7 +299,7 @@ def cmd_session_abandon(args) -> int:
         except EOFError:
             password = ""
     if not password:
-        return _fail("no password given; nothing was changed")
+        return fail("no password given; nothing was changed")
 
     def body(store) -> int:
         user = store.authenticate(args.by, password)
@@ -420,11 +412,11 @@ def cmd_trace_card(args) -> int:
     try:
         start, end = _when(args.start, "--from"), _when(args.end, "--to")
     except ValueError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     if type(start) is not type(end):
-        return _fail("give --from and --to both as dates or both as times")
+        return fail("give --from and --to both as dates or both as times")
     if start > end:
-        return _fail("--from is after --to")
+        return fail("--from is after --to")
 
     def body(store) -> int:
         notes = store.trace_card(args.card, start, end)
