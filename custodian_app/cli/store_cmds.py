@@ -373,23 +373,24 @@ def cmd_audit_show(args) -> int:
 # -- banknote trace ----------------------------------------------------------------------------
 
 
-def _print_notes(notes) -> None:
+def _print_notes(notes, none_found: str) -> int:
+    """The banknotes a trace found as a table (exit 0), or ``none_found`` (exit 1)."""
     from custodian_app.domain.money import format_amount
 
+    if not notes:
+        print(none_found)
+        return EXIT_FAILED
     _table([[n.serial, n.event, f"{format_amount(n.value)} {n.currency}", n.terminal_id,
              n.cycle_id, n.tsn or "-", _utc(n.tx_time), n.card or "-", str(n.session_id)]
             for n in notes],
            ["SERIAL", "EVENT", "VALUE", "ATM", "CYCLE", "TSN", "TIME", "CARD", "SESSION"])
+    return EXIT_OK
 
 
 def cmd_trace_note(args) -> int:
     def body(store) -> int:
-        notes = store.trace_note(args.serial)
-        if not notes:
-            print(f"no banknote with serial {args.serial.upper()} in the records")
-            return EXIT_FAILED
-        _print_notes(notes)
-        return EXIT_OK
+        return _print_notes(store.trace_note(args.serial),
+                            f"no banknote with serial {args.serial.upper()} in the records")
 
     return _with_store(args, body)
 
@@ -419,11 +420,7 @@ def cmd_trace_card(args) -> int:
         return fail("--from is after --to")
 
     def body(store) -> int:
-        notes = store.trace_card(args.card, start, end)
-        if not notes:
-            print(f"no banknotes for {args.card} from {args.start} to {args.end}")
-            return EXIT_FAILED
-        _print_notes(notes)
-        return EXIT_OK
+        return _print_notes(store.trace_card(args.card, start, end),
+                            f"no banknotes for {args.card} from {args.start} to {args.end}")
 
     return _with_store(args, body)
