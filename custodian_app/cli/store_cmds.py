@@ -17,6 +17,8 @@ from custodian_app.cli.common import EXIT_OK, fail
 
 def register(sub) -> None:
     """Add this group's commands to the custodian-app parser."""
+    from custodian_app.store import ROLES  # the package module only: no SQLAlchemy yet
+
     db = argparse.ArgumentParser(add_help=False)
     db.add_argument("--db", metavar="URL",
                     help="database URL (sqlite:///PATH or postgresql+psycopg://USER@HOST/DB); "
@@ -26,7 +28,7 @@ def register(sub) -> None:
     users_sub = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
     add = users_sub.add_parser("add", parents=[db], help="add a user (asks for the password)")
     add.add_argument("username")
-    add.add_argument("--role", required=True, choices=("custodian", "supervisor", "administrator"))
+    add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument("--name", default="", help="full name, as printed on the report")
     add.add_argument("--password-stdin", action="store_true",
                      help="read the password from the first line of standard input (scripts)")
