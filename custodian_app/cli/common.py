@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import sys
 
+from custodian_app.errors import scrub
+
 EXIT_OK = 0
 EXIT_MISMATCH = 1  # also: a verification failed, nothing found
 EXIT_USAGE = 2  # also invalid input
@@ -16,9 +18,12 @@ EXIT_LINK = 3  # the ATM or the backend cannot be reached
 
 
 def fail(message: object, status: int = EXIT_USAGE, *, command: str | None = None) -> int:
-    """Say on standard error why the command failed; returns ``status`` for the caller to return."""
+    """Say on standard error why the command failed; returns ``status`` for the caller to return.
+
+    The message is scrubbed like a CustodianError's: a failure that echoes what was typed
+    (``trace-card --from 6222021234561004``) must not print a card number back."""
     prefix = f"custodian-app {command}" if command else "custodian-app"
-    print(f"{prefix}: {message}", file=sys.stderr)
+    print(f"{prefix}: {scrub(str(message))}", file=sys.stderr)
     return status
 
 

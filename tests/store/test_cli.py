@@ -196,6 +196,13 @@ def test_trace_commands(cli, db_url, cleared):
     assert full.returncode == 2 and "6222021234561004" not in full.stderr + full.stdout
 
 
+def test_a_card_number_typed_where_a_date_belongs_is_not_echoed(cli, db_url, cleared):
+    typo = cli(db_url, "trace-card", "622202******1003", "--from", "6222021234561004",
+               "--to", "2026-11-03")
+    assert typo.returncode == 2 and "is not a date" in typo.stderr
+    assert "6222021234561004" not in typo.stderr + typo.stdout
+
+
 def test_the_real_executable_for_every_command_group(db_url, cleared, store, tmp_path):
     sid, _ = cleared
     added = run_cli(db_url, "users", "add", "gus", "--role", "custodian", "--password-stdin",
