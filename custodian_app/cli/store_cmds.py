@@ -156,19 +156,24 @@ def _table(rows: list[list[str]], header: list[str]) -> None:
 # -- users -------------------------------------------------------------------------------------
 
 
+def _stdin_password() -> str:
+    """The first line of standard input without its line break (``--password-stdin``)."""
+    line = sys.stdin.readline()
+    return line[:-1] if line.endswith("\n") else line
+
+
 def _read_password(args) -> str | None:
     import getpass
 
     if args.password_stdin:
-        line = sys.stdin.readline()
-        return line[:-1] if line.endswith("\n") else line
+        return _stdin_password()
     try:
         first = getpass.getpass(f"Password for {args.username}: ")
         second = getpass.getpass("Again: ")
     except EOFError:
         return None
     if first != second:
-        print("custodian-app: the two passwords differ; nothing was changed", file=sys.stderr)
+        fail("the two passwords differ; nothing was changed")
         return None
     return first
 
@@ -293,8 +298,7 @@ def cmd_session_abandon(args) -> int:
     import getpass
 
     if args.password_stdin:
-        line = sys.stdin.readline()
-        password = line[:-1] if line.endswith("\n") else line
+        password = _stdin_password()
     else:
         try:
             password = getpass.getpass(f"Password for {args.by}: ")
