@@ -24,7 +24,8 @@ def register(sub) -> None:
     p.add_argument("--counts", metavar="COUNTS.json", help="what the custodians counted (counts/1)")
     p.add_argument("--out", required=True, metavar="RESULT.json", help="where to write the clearing-result/1")
     p.add_argument("--success-codes", metavar="CODES",
-                   help="comma-separated response codes meaning 'booked' (default: the catalogue's, 00)")
+                   help="comma-separated response codes meaning 'booked' (default: the settings' "
+                        "reconciliation.success_codes, 00 unless IT set others)")
     p.add_argument("--quiet", action="store_true", help="no summary on standard output")
     r = p.add_argument_group("report", "the PDF clearing report (written after the result)")
     r.add_argument("--pdf", metavar="REPORT.pdf", help="also write the clearing report for the supervisor to sign")
@@ -77,7 +78,13 @@ def run_reconcile(args: argparse.Namespace) -> int:
         if not success:
             return fail("--success-codes needs at least one code, e.g. 00", command="reconcile")
     else:
-        success = catalogue.success_codes
+        # The bank's own list, as IT rolled it out; the same one the wizard and `clear` use.
+        from custodian_app.config import SettingsError, load_settings
+
+        try:
+            success = load_settings().success_code_set()
+        except SettingsError as exc:
+            return _error("reconcile", str(exc))
 
     evidence: dict[str, bytes | None] = {}
     try:

@@ -108,3 +108,18 @@ def test_reconcile_writes_the_pdf_report_when_asked(cycle, tmp_path):
     assert (tmp_path / "r2.json").exists()
     text = "".join(page.extract_text() for page in pypdf.PdfReader(str(tmp_path / "r2.pdf")).pages)
     assert "not set" in text and "未设置" in text
+
+
+def test_reconcile_takes_the_success_codes_from_the_settings(tmp_path, _isolated_home):
+    out = tmp_path / "cycle"
+    p = run("generate", "--seed", "5", "--transactions", "40", "--faults", "none", "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    args = ("reconcile", "--atm", str(out / "atm.json"), "--host", str(out / "host.json"),
+            "--out", str(tmp_path / "r.json"), "--quiet")
+    assert run(*args).returncode == 0  # default success codes: the books agree
+    # A bank whose switch answers "booked" as 10 only: every ATM "00" is now a reject code.
+    (_isolated_home / "settings.toml").write_text('[reconciliation]\nsuccess_codes = ["10"]\n')
+    p = run(*args)
+    assert p.returncode == 1, p.stderr
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert {m["category"] for m in result["mismatches"]} >= {"CODE_DISAGREES"}
