@@ -84,7 +84,7 @@ def run_reconcile(args: argparse.Namespace) -> int:
         try:
             success = load_settings().success_code_set()
         except SettingsError as exc:
-            return _error("reconcile", str(exc))
+            return fail(str(exc), command="reconcile")
 
     evidence: dict[str, bytes | None] = {}
     try:
