@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.cli import run_custodian_app
+
 FULL_CARD = "6222021234567890123"
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "custodian_app", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    return run_custodian_app(*args, timeout=120)
 
 
 @pytest.fixture(scope="module")

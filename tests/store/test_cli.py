@@ -8,14 +8,13 @@ import json
 import subprocess
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
+from tests.cli import run_custodian_app
 from tests.store.documents import PDF, make_clearing, serial_for
 from tests.store.test_sessions import _drop_guards
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -46,8 +45,7 @@ def cli(capsys, monkeypatch):
 
 
 def run_cli(db_url, *args, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "custodian_app", *args, "--db", db_url],
-                          cwd=ROOT, input=stdin, capture_output=True, text=True, timeout=120)
+    return run_custodian_app(*args, "--db", db_url, input=stdin, timeout=120)
 
 
 @pytest.fixture
