@@ -24,11 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from custodian_app import files  # noqa: E402
 from custodian_app.backend.client import BackendClient  # noqa: E402
-from custodian_app.backend.settlement import import_settlement  # noqa: E402
+from custodian_app.backend.settlement import import_settlement, to_settlement_csv  # noqa: E402
 from custodian_app.backend.simulator import BackendSimulator  # noqa: E402
 from custodian_app.domain import formats  # noqa: E402
 from custodian_app.domain.formats import HostLedger, HostTransaction, Totals, TypeTotals  # noqa: E402
-from custodian_app.domain.money import format_amount  # noqa: E402
 
 T, C = "NJ-0001", "NJ-0001-20261120"
 
@@ -47,19 +46,6 @@ def build(n: int) -> HostLedger:
             booked[kind][1] += amount
     return HostLedger(T, C, "CNY", Totals(50_000_000, TypeTotals(*booked["withdrawal"]),
                                           TypeTotals(*booked["deposit"])), txs)
-
-
-def to_csv(ledger: HostLedger) -> bytes:
-    t = ledger.totals
-    lines = [f"terminal_id,{ledger.terminal_id}", f"cycle_id,{ledger.cycle_id}",
-             f"currency,{ledger.currency}", f"loaded_amount,{format_amount(t.loaded_amount)}",
-             "host_ref,tsn,time,type,card,amount,status"]
-    lines += [f"{x.host_ref},{x.tsn or ''},{x.time},{x.type},{x.card},{format_amount(x.amount)},{x.status}"
-              for x in ledger.transactions]
-    lines += [f"TOTAL,withdrawal,{t.withdrawals.count},{format_amount(t.withdrawals.amount)}",
-              f"TOTAL,deposit,{t.deposits.count},{format_amount(t.deposits.amount)}",
-              f"END,{len(ledger.transactions)}"]
-    return ("\n".join(lines) + "\n").encode()
 
 
 def best(repeat: int, fn) -> float:
@@ -82,7 +68,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         json_path, csv_path = Path(tmp) / "host.json", Path(tmp) / "settle.csv"
         json_path.write_bytes(doc_bytes)
-        csv_path.write_bytes(to_csv(ledger))
+        csv_path.write_bytes(to_settlement_csv(ledger).encode())
         paged = BackendSimulator([ledger], page_size=5000)
         unpaged = BackendSimulator([ledger], page_size=n + 1)
         paged_url, unpaged_url = paged.start(), unpaged.start()

@@ -9,11 +9,11 @@ the token is "<set>" and a database password is "***".
 from __future__ import annotations
 
 import errno
+import io
 import json
 import os
 import platform
 import sys
-import tempfile
 import zipfile
 from datetime import datetime, timezone
 from importlib import metadata
@@ -22,6 +22,7 @@ from typing import Any
 
 from custodian_app import __version__, logs, paths
 from custodian_app.errors import scrub
+from custodian_app.files import write_atomic
 
 # Distribution names of what the application runs on, as support asks for them.
 COMPONENTS = ("PySide6", "shiboken6", "SQLAlchemy", "alembic", "reportlab", "pyserial", "orjson",
@@ -195,26 +196,18 @@ def export_diagnostics(dest_zip: str | os.PathLike, *, extra: dict[str, Any] | N
             text = f"(could not read {log_file.name}: {exc.strerror})\n"
         members[f"logs/{log_file.name}"] = logs.clean(text).encode("utf-8")
 
+    # Built in memory, then written with files.write_atomic: a failure leaves nothing
+    # half-written at ``dest_zip``.
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        stamp = now.timetuple()[:6]
+        for name, data in members.items():
+            info = zipfile.ZipInfo(f"custodian-diagnostics/{name}", date_time=stamp)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o600 << 16
+            archive.writestr(info, data)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-                stamp = now.timetuple()[:6]
-                for name, data in members.items():
-                    info = zipfile.ZipInfo(f"custodian-diagnostics/{name}", date_time=stamp)
-                    info.compress_type = zipfile.ZIP_DEFLATED
-                    info.external_attr = 0o600 << 16
-                    archive.writestr(info, data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    write_atomic(target, buffer.getvalue())
     return target
 
 

@@ -100,8 +100,11 @@ def _install_factory() -> None:
     _installed_factory = factory
 
 
-def _our_handlers(logger: logging.Logger) -> list[logging.Handler]:
-    return [h for h in logger.handlers if getattr(h, "_custodian_handler", False)]
+def _remove_our_handlers(logger: logging.Logger) -> None:
+    """Take off and close the handlers setup_logging installed (a second setup replaces them)."""
+    for handler in [h for h in logger.handlers if getattr(h, "_custodian_handler", False)]:
+        logger.removeHandler(handler)
+        handler.close()
 
 
 def setup_logging(level: int | str | None = None, console: bool = False, *,
@@ -137,9 +140,7 @@ def setup_logging(level: int | str | None = None, console: bool = False, *,
     log_file = folder / LOG_FILE_NAME
 
     root = logging.getLogger()
-    for handler in _our_handlers(root):
-        root.removeHandler(handler)
-        handler.close()
+    _remove_our_handlers(root)
 
     formatter = logging.Formatter(FORMAT)
     file_handler = logging.handlers.RotatingFileHandler(
@@ -200,10 +201,7 @@ def _remove_excepthooks() -> None:
 
 def shutdown_logging() -> None:
     """Close and remove the handlers ``setup_logging`` installed (tests, application exit)."""
-    root = logging.getLogger()
-    for handler in _our_handlers(root):
-        root.removeHandler(handler)
-        handler.close()
+    _remove_our_handlers(logging.getLogger())
     _remove_excepthooks()
     global _installed_factory
     current = logging.getLogRecordFactory()

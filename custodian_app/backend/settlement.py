@@ -66,7 +66,7 @@ _COUNT = re.compile(r"[0-9]{1,9}\Z")
 _OFFSET = re.compile(r"(?:[+-](?:0[0-9]|1[0-4]):[0-5][0-9]|Z)\Z")
 _LOCAL_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y%m%d%H%M%S", "%Y%m%d %H%M%S",
                        "%Y-%m-%dT%H:%M:%S")
-_RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d\d:\d\d|Z)\Z")
+_RFC3339 = formats._TIME  # a time as host-ledger/1 writes it
 _PAN_LIKE = re.compile(r"\d{12,19}")
 
 

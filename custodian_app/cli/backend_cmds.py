@@ -10,12 +10,10 @@ import argparse
 import os
 import sys
 
+from custodian_app.cli.common import EXIT_LINK, EXIT_OK, EXIT_USAGE, cannot_write, fail
+
 TOKEN_ENV = "CUSTODIAN_BACKEND_TOKEN"
 URL_ENV = "CUSTODIAN_BACKEND_URL"
-
-EXIT_OK = 0
-EXIT_USAGE = 2
-EXIT_LINK = 3
 
 
 def register(sub) -> None:
@@ -104,9 +102,13 @@ def register(sub) -> None:
     p.set_defaults(func=import_host)
 
 
-def _fail(command: str, message: object, status: int) -> int:
-    print(f"custodian-app {command}: {message}", file=sys.stderr)
-    return status
+def _backend_failure(command: str, exc: Exception) -> int:
+    """Report a BackendError: exit 3 when the backend could not be reached or kept failing,
+    2 when it answered and refused (token, ids, a bad reply)."""
+    from custodian_app.backend.errors import BackendServerError, BackendUnreachable
+
+    status = EXIT_LINK if isinstance(exc, (BackendUnreachable, BackendServerError)) else EXIT_USAGE
+    return fail(exc, status, command=command)
 
 
 def _client(command: str, args: argparse.Namespace):
@@ -126,7 +128,7 @@ def _client(command: str, args: argparse.Namespace):
         settings = load_settings()
     except CustodianError as exc:
         if url is None:
-            return None, _fail(command, f"cannot read the settings ({exc}); give --url", EXIT_USAGE)
+            return None, fail(f"cannot read the settings ({exc}); give --url", command=command)
     else:
         url = url or settings.backend_url or None
         timeout = timeout if timeout is not None else settings.backend_timeout
@@ -134,20 +136,20 @@ def _client(command: str, args: argparse.Namespace):
             token = token if token is not None else settings.backend_token or None
             ca_bundle = ca_bundle or settings.backend_ca_bundle or None
     if not url:
-        return None, _fail(command, f"give the backend URL with --url, {URL_ENV} or the settings",
-                           EXIT_USAGE)
+        return None, fail(f"give the backend URL with --url, {URL_ENV} or the settings",
+                          command=command)
     options = {"page_size": args.page_size} if getattr(args, "page_size", None) else {}
     try:
         return BackendClient(url, token=token, ca_bundle=ca_bundle,
                              timeout=timeout if timeout is not None else 10.0, retries=args.retries,
                              client_cert=args.client_cert, client_key=args.client_key, **options), None
     except (BackendError, ValueError) as exc:
-        return None, _fail(command, exc, EXIT_USAGE)
+        return None, fail(exc, command=command)
 
 
 def fetch_host(args: argparse.Namespace) -> int:
     from custodian_app import files
-    from custodian_app.backend.errors import BackendError, BackendServerError, BackendUnreachable
+    from custodian_app.backend.errors import BackendError
     from custodian_app.domain import formats
 
     client, status = _client("fetch-host", args)
@@ -155,14 +157,12 @@ def fetch_host(args: argparse.Namespace) -> int:
         return status
     try:
         ledger = client.fetch_ledger(args.terminal, args.cycle, expect_currency=args.currency)
-    except (BackendUnreachable, BackendServerError) as exc:
-        return _fail("fetch-host", exc, EXIT_LINK)
     except BackendError as exc:
-        return _fail("fetch-host", exc, EXIT_USAGE)
+        return _backend_failure("fetch-host", exc)
     try:
         files.write_document(args.out, formats.host_ledger_to_dict(ledger))
     except OSError as exc:
-        return _fail("fetch-host", f"cannot write {args.out}: {exc.strerror or exc}", EXIT_USAGE)
+        return fail(cannot_write(args.out, exc), command="fetch-host")
     if not args.quiet:
         print(f"{ledger.terminal_id} {ledger.cycle_id}: {len(ledger.transactions)} backend record(s) "
               f"written to {args.out}")
@@ -170,17 +170,15 @@ def fetch_host(args: argparse.Namespace) -> int:
 
 
 def host_health(args: argparse.Namespace) -> int:
-    from custodian_app.backend.errors import BackendError, BackendServerError, BackendUnreachable
+    from custodian_app.backend.errors import BackendError
 
     client, status = _client("host-health", args)
     if client is None:
         return status
     try:
         health = client.health()
-    except (BackendUnreachable, BackendServerError) as exc:
-        return _fail("host-health", exc, EXIT_LINK)
     except BackendError as exc:
-        return _fail("host-health", exc, EXIT_USAGE)
+        return _backend_failure("host-health", exc)
     token = {True: "accepted", False: "not sent", None: "not required"}[health.authenticated]
     print(f"{client.base_url}: {health.status}, interface v{health.api_version}, token {token}"
           + (f", server time {health.server_time}" if health.server_time else ""))
@@ -196,13 +194,13 @@ def simulate_host(args: argparse.Namespace) -> int:
     from custodian_app.domain.formats import FormatError
 
     if bool(args.tls_cert) != bool(args.tls_key):
-        return _fail("simulate-host", "give both --tls-cert and --tls-key, or neither", EXIT_USAGE)
+        return fail("give both --tls-cert and --tls-key, or neither", command="simulate-host")
     faults = Faults(delay=args.slow, delay_first=args.slow_first, fail_first=args.fail_first,
                     fail_rate=args.fail_rate, drop_first=args.drop_first, truncate=args.truncate,
                     cut_first=args.cut_first)
     try:
         if args.tls_client_ca and not args.tls_cert:
-            return _fail("simulate-host", "--tls-client-ca needs --tls-cert and --tls-key", EXIT_USAGE)
+            return fail("--tls-client-ca needs --tls-cert and --tls-key", command="simulate-host")
         ssl_context = (tls_context(args.tls_cert, args.tls_key, client_ca=args.tls_client_ca)
                        if args.tls_cert else None)
         sim = BackendSimulator(args.ledger, host=args.host, port=args.port, token=args.token,
@@ -210,7 +208,7 @@ def simulate_host(args: argparse.Namespace) -> int:
                                ssl_context=ssl_context, faults=faults)
         url = sim.start()
     except (FormatError, BackendError, ValueError) as exc:
-        return _fail("simulate-host", exc, EXIT_USAGE)
+        return fail(exc, command="simulate-host")
     stop = threading.Event()
 
     def on_signal(signum, frame) -> None:
@@ -240,11 +238,11 @@ def import_host(args: argparse.Namespace) -> int:
         ledger = import_settlement(args.file, terminal_id=args.terminal, cycle_id=args.cycle,
                                    currency=args.currency)
     except SettlementError as exc:
-        return _fail("import-host", exc, EXIT_USAGE)
+        return fail(exc, command="import-host")
     try:
         files.write_document(args.out, formats.host_ledger_to_dict(ledger))
     except OSError as exc:
-        return _fail("import-host", f"cannot write {args.out}: {exc.strerror or exc}", EXIT_USAGE)
+        return fail(cannot_write(args.out, exc), command="import-host")
     print(f"{ledger.terminal_id} {ledger.cycle_id}: {len(ledger.transactions)} backend record(s) "
           f"imported from {args.file} and written to {args.out}")
     return EXIT_OK

@@ -6,6 +6,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from custodian_app.cli.common import EXIT_OK, cannot_write, fail
+
 
 def register(sub) -> None:
     """Add this group's commands to the ``custodian-app`` parser."""
@@ -33,17 +35,14 @@ def run_diagnostics(args) -> int:
 
     out = args.out or Path(f"custodian-app-diagnostics-{datetime.now():%Y%m%d-%H%M%S}.zip")
     if out.suffix.lower() != ".zip":
-        print(f"custodian-app: {out}: the diagnostics bundle is a zip; name it FILE.zip", file=sys.stderr)
-        return 2
+        return fail(f"{out}: the diagnostics bundle is a zip; name it FILE.zip")
     try:
         written = export_diagnostics(out)
     except OSError as exc:
-        print(f"custodian-app: cannot write {out}: {exc.strerror or exc}; choose another folder",
-              file=sys.stderr)
-        return 2
+        return fail(f"{cannot_write(out, exc)}; choose another folder")
     print(f"diagnostics written to {written.resolve()}")
     print("It holds the logs (card numbers withheld), versions, settings (token hidden) and serial ports.")
-    return 0
+    return EXIT_OK
 
 
 def run_config_show(args) -> int:
@@ -52,15 +51,14 @@ def run_config_show(args) -> int:
     try:
         settings = load_settings()
     except SettingsError as exc:
-        print(f"custodian-app: {exc}", file=sys.stderr)
-        return 2
+        return fail(exc)
     width = max(len(k) for k in settings.to_dict())
     for key, value in settings.to_dict(redact=True).items():
         source = settings.sources.get(key, "default")
         print(f"{key:<{width}}  {_toml_like(value):<40}  ({source})")
     for warning in settings.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    return 0
+    return EXIT_OK
 
 
 def run_config_check(args) -> int:
@@ -75,12 +73,11 @@ def run_config_check(args) -> int:
             warnings = list(load_settings().warnings)
             checked = [str(p) for p in (system_config_file(), paths.config_file()) if p.is_file()]
     except SettingsError as exc:
-        print(f"custodian-app: {exc}", file=sys.stderr)
-        return 2
+        return fail(exc)
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"ok: {', '.join(checked) if checked else 'no settings file; the defaults apply'}")
-    return 0
+    return EXIT_OK
 
 
 def run_config_paths(args) -> int:
@@ -97,7 +94,7 @@ def run_config_paths(args) -> int:
     print(f"data             {paths.data_dir()}")
     print(f"logs             {paths.logs_dir()}")
     print(f"database         {redact_url(db)}")
-    return 0
+    return EXIT_OK
 
 
 def _toml_like(value) -> str:

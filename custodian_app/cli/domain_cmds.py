@@ -8,7 +8,7 @@ import sys
 from collections import Counter
 from contextlib import contextmanager
 
-EXIT_OK, EXIT_MISMATCH, EXIT_USAGE = 0, 1, 2
+from custodian_app.cli.common import EXIT_MISMATCH, EXIT_OK, cannot_write, fail
 
 
 def register(sub) -> None:
@@ -24,7 +24,8 @@ def register(sub) -> None:
     p.add_argument("--counts", metavar="COUNTS.json", help="what the custodians counted (counts/1)")
     p.add_argument("--out", required=True, metavar="RESULT.json", help="where to write the clearing-result/1")
     p.add_argument("--success-codes", metavar="CODES",
-                   help="comma-separated response codes meaning 'booked' (default: the catalogue's, 00)")
+                   help="comma-separated response codes meaning 'booked' (default: the settings' "
+                        "reconciliation.success_codes, 00 unless IT set others)")
     p.add_argument("--quiet", action="store_true", help="no summary on standard output")
     r = p.add_argument_group("report", "the PDF clearing report (written after the result)")
     r.add_argument("--pdf", metavar="REPORT.pdf", help="also write the clearing report for the supervisor to sign")
@@ -61,11 +62,6 @@ def _print(text: str) -> None:
         print(text.encode(encoding, "replace").decode(encoding))
 
 
-def _error(command: str, message: str) -> int:
-    print(f"custodian-app {command}: {message}", file=sys.stderr)
-    return EXIT_USAGE
-
-
 def run_reconcile(args: argparse.Namespace) -> int:
     from custodian_app import files
     from custodian_app.catalogue_data import load_catalogue
@@ -76,13 +72,19 @@ def run_reconcile(args: argparse.Namespace) -> int:
     try:
         catalogue = load_catalogue()
     except CatalogueError as exc:
-        return _error("reconcile", str(exc))
+        return fail(str(exc), command="reconcile")
     if args.success_codes is not None:
         success = frozenset(c.strip() for c in args.success_codes.split(",") if c.strip())
         if not success:
-            return _error("reconcile", "--success-codes needs at least one code, e.g. 00")
+            return fail("--success-codes needs at least one code, e.g. 00", command="reconcile")
     else:
-        success = catalogue.success_codes
+        # The bank's own list, as IT rolled it out; the same one the wizard and `clear` use.
+        from custodian_app.config import SettingsError, load_settings
+
+        try:
+            success = load_settings().success_code_set()
+        except SettingsError as exc:
+            return fail(str(exc), command="reconcile")
 
     evidence: dict[str, bytes | None] = {}
     try:
@@ -106,13 +108,13 @@ def run_reconcile(args: argparse.Namespace) -> int:
             evidence["counts"] = raw
         result = reconcile(atm, host, counts, success_codes=success, catalogue=catalogue)
     except formats.FormatError as exc:
-        return _error("reconcile", f"invalid input, nothing written: {exc}")
+        return fail(f"invalid input, nothing written: {exc}", command="reconcile")
 
     data = formats.dumps(formats.result_to_dict(result), indent=True)
     try:
         files.write_atomic(args.out, data)
     except OSError as exc:
-        return _error("reconcile", f"cannot write {args.out}: {exc.strerror or exc}")
+        return fail(cannot_write(args.out, exc), command="reconcile")
     if not args.quiet:
         _print(summary(result, catalogue, args.out))
     if args.pdf:
@@ -168,7 +170,7 @@ def _write_pdf(args, result, atm, host, counts, evidence: dict, result_bytes: by
         try:
             settings = load_settings()
         except SettingsError as exc:
-            return _error("reconcile", f"{args.out} written; no report: {exc}")
+            return fail(f"{args.out} written; no report: {exc}", command="reconcile")
         bank, branch = bank or settings.bank_name, branch or settings.branch_name
     printed_at = datetime.now().astimezone()
     try:
@@ -180,8 +182,8 @@ def _write_pdf(args, result, atm, host, counts, evidence: dict, result_bytes: by
         )
         report_for(result, atm, host, counts, meta, path=args.pdf)
     except ReportError as exc:
-        return _error("reconcile", f"{args.out} written; no report: {exc} "
-                                   "(use --bank, --branch and --custodians A,B)")
+        return fail(f"{args.out} written; no report: {exc} "
+                    "(use --bank, --branch and --custodians A,B)", command="reconcile")
     if not args.quiet:
         print(f"Report: {args.pdf}")
     return EXIT_OK
@@ -223,12 +225,12 @@ def run_generate(args: argparse.Namespace) -> int:
     from custodian_app.domain.generator import FaultSpecError, build_documents
 
     if args.transactions < 0:
-        return _error("generate", "--transactions must be >= 0")
+        return fail("--transactions must be >= 0", command="generate")
     try:
         docs = build_documents(args.seed, args.transactions, args.faults, notes=not args.no_notes,
                                terminal_id=args.terminal_id, cycle_id=args.cycle_id)
     except FaultSpecError as exc:
-        return _error("generate", str(exc))
+        return fail(str(exc), command="generate")
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -240,7 +242,7 @@ def run_generate(args: argparse.Namespace) -> int:
             "notes": not args.no_notes, "expected": dict(sorted(docs.expected.items())),
         })
     except OSError as exc:
-        return _error("generate", f"cannot write into {out}: {exc.strerror or exc}")
+        return fail(f"cannot write into {out}: {exc.strerror or exc}", command="generate")
     print(f"wrote {out}/atm.json, host.json, counts.json, expected.json "
           f"({args.transactions} transactions, faults: {dict(docs.expected) or 'none'})")
     return EXIT_OK

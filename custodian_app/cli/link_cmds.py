@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-EXIT_OK = 0
-EXIT_USAGE = 2
-EXIT_LINK = 3
+from custodian_app.cli.common import EXIT_LINK, EXIT_OK, cannot_write, fail
 
 
 def register(sub) -> None:
@@ -95,10 +93,6 @@ def _count(text: str) -> int:
     return value
 
 
-def _err(msg: str) -> None:
-    print(f"custodian-app: {msg}", file=sys.stderr)
-
-
 class _Progress:
     """One line on standard error, rewritten in place when it is a terminal."""
 
@@ -136,8 +130,7 @@ def read_atm(args) -> int:
 
     folder = os.path.dirname(os.path.abspath(args.out))
     if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-        _err(f"cannot write {args.out}: the folder {folder} does not exist or is not writable")
-        return EXIT_USAGE
+        return fail(f"cannot write {args.out}: the folder {folder} does not exist or is not writable")
     if args.baud is None:
         args.baud = _settings_baud()
     progress = _Progress(args.quiet)
@@ -152,14 +145,12 @@ def read_atm(args) -> int:
             ledger = atm.read_ledger(progress=progress, notes=not args.no_notes)
     except LinkError as exc:
         progress.done()
-        _err(f"reading the ATM failed: {exc}")
-        return EXIT_LINK
+        return fail(f"reading the ATM failed: {exc}", EXIT_LINK)
     progress.done()
     try:
         write_document(args.out, atm_ledger_to_dict(ledger))
     except OSError as exc:
-        _err(f"cannot write {args.out}: {exc.strerror or exc}")
-        return EXIT_USAGE
+        return fail(cannot_write(args.out, exc))
     if not args.quiet:
         print(f"wrote {args.out}: {len(ledger.transactions)} transactions, "
               f"{len(ledger.notes or ())} banknote records", file=sys.stderr)
@@ -200,8 +191,7 @@ def simulate_atm(args) -> int:
     try:
         ledger = read_atm_ledger(args.ledger)
     except FormatError as exc:
-        _err(str(exc))
-        return EXIT_USAGE
+        return fail(exc)
     faults = Faults(corrupt=args.corrupt, drop=args.drop, stall_after=args.stall_after,
                     stall_seconds=args.stall_seconds, disconnect_after=args.disconnect_after,
                     down_seconds=args.down_seconds, reboot_after=args.reboot_after, seed=args.seed)
@@ -220,8 +210,7 @@ def simulate_atm(args) -> int:
                 sim.serve_device(args.port)
                 where = args.port
         except (LinkError, OSError) as exc:
-            _err(f"cannot start the simulator: {exc}")
-            return EXIT_LINK
+            return fail(f"cannot start the simulator: {exc}", EXIT_LINK)
         print(f"simulating ATM {ledger.terminal_id}, cycle {ledger.cycle_id}, on {where} "
               f"({sim.device}) at {args.baud} baud; Ctrl-C to stop", file=sys.stderr, flush=True)
         try:
@@ -234,6 +223,5 @@ def simulate_atm(args) -> int:
         signal.signal(signal.SIGTERM, old)
         sim.stop()
     if sim.error is not None:
-        _err(f"the simulator failed: {sim.error}")
-        return EXIT_LINK
+        return fail(f"the simulator failed: {sim.error}", EXIT_LINK)
     return EXIT_OK

@@ -13,6 +13,7 @@ import logging
 import sys
 
 from custodian_app import __version__
+from custodian_app.cli.common import EXIT_LINK, EXIT_MISMATCH, EXIT_OK, EXIT_USAGE  # noqa: F401
 
 COMMAND_MODULES = (
     "custodian_app.cli.domain_cmds",  # reconcile, generate
@@ -22,11 +23,6 @@ COMMAND_MODULES = (
     "custodian_app.cli.app_cmds",  # (no command) the application, demo, clear
     "custodian_app.cli.diag_cmds",  # diagnostics, config
 )
-
-EXIT_OK = 0
-EXIT_MISMATCH = 1
-EXIT_USAGE = 2  # also invalid input
-EXIT_LINK = 3  # the ATM or the backend cannot be reached
 
 
 def build_parser() -> argparse.ArgumentParser:

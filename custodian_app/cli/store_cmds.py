@@ -11,13 +11,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
+from custodian_app.cli.common import EXIT_MISMATCH as EXIT_FAILED
+from custodian_app.cli.common import EXIT_OK, fail
 
 
 def register(sub) -> None:
     """Add this group's commands to the custodian-app parser."""
+    from custodian_app.store import ROLES  # the package module only: no SQLAlchemy yet
+
     db = argparse.ArgumentParser(add_help=False)
     db.add_argument("--db", metavar="URL",
                     help="database URL (sqlite:///PATH or postgresql+psycopg://USER@HOST/DB); "
@@ -27,7 +28,7 @@ def register(sub) -> None:
     users_sub = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
     add = users_sub.add_parser("add", parents=[db], help="add a user (asks for the password)")
     add.add_argument("username")
-    add.add_argument("--role", required=True, choices=("custodian", "supervisor", "administrator"))
+    add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument("--name", default="", help="full name, as printed on the report")
     add.add_argument("--password-stdin", action="store_true",
                      help="read the password from the first line of standard input (scripts)")
@@ -106,34 +107,27 @@ def register(sub) -> None:
 # -- plumbing ----------------------------------------------------------------------------------
 
 
-def _fail(message: str, status: int = EXIT_USAGE) -> int:
-    print(f"custodian-app: {message}", file=sys.stderr)
-    return status
-
-
 def _with_store(args, body, *, create: bool = False) -> int:
     """Open the store, run ``body(store)``, translate the store's errors into exit statuses.
 
     Only a command that adds something (``create``) may start a new database: ``audit verify``
     on a mistyped path must not answer "verified, 0 entries" from a file it just created.
     """
-    from custodian_app.store import NotFound, StoreError, open_store
+    from custodian_app.store import StoreError, open_store
     from custodian_app.store.database import describe, has_store, resolve_url
 
     try:
         url = resolve_url(args.db)
         if not create and not has_store(url):
-            return _fail(f"there is no custodian-app database at {describe(url)}; check --db, "
-                         "CUSTODIAN_DB or the settings")
+            return fail(f"there is no custodian-app database at {describe(url)}; check --db, "
+                        "CUSTODIAN_DB or the settings")
         store = open_store(url)
     except StoreError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     try:
         return body(store)
-    except NotFound as exc:
-        return _fail(str(exc))
-    except StoreError as exc:
-        return _fail(str(exc))
+    except StoreError as exc:  # NotFound included
+        return fail(str(exc))
     finally:
         store.close()
 
@@ -162,19 +156,24 @@ def _table(rows: list[list[str]], header: list[str]) -> None:
 # -- users -------------------------------------------------------------------------------------
 
 
+def _stdin_password() -> str:
+    """The first line of standard input without its line break (``--password-stdin``)."""
+    line = sys.stdin.readline()
+    return line[:-1] if line.endswith("\n") else line
+
+
 def _read_password(args) -> str | None:
     import getpass
 
     if args.password_stdin:
-        line = sys.stdin.readline()
-        return line[:-1] if line.endswith("\n") else line
+        return _stdin_password()
     try:
         first = getpass.getpass(f"Password for {args.username}: ")
         second = getpass.getpass("Again: ")
     except EOFError:
         return None
     if first != second:
-        print("custodian-app: the two passwords differ; nothing was changed", file=sys.stderr)
+        fail("the two passwords differ; nothing was changed")
         return None
     return first
 
@@ -182,7 +181,7 @@ def _read_password(args) -> str | None:
 def cmd_users_add(args) -> int:
     password = _read_password(args)
     if not password:
-        return _fail("no password given; nothing was changed")
+        return fail("no password given; nothing was changed")
 
     def body(store) -> int:
         user = store.add_user(args.username, password, args.role, full_name=args.name,
@@ -212,7 +211,7 @@ def cmd_users_list(args) -> int:
 def cmd_users_set_password(args) -> int:
     password = _read_password(args)
     if not password:
-        return _fail("no password given; nothing was changed")
+        return fail("no password given; nothing was changed")
 
     def body(store) -> int:
         store.set_password(args.username, password, actor=_cli_actor())
@@ -278,7 +277,7 @@ def cmd_session_verify(args) -> int:
         try:
             pdf = Path(args.pdf).read_bytes()
         except OSError as exc:
-            return _fail(f"cannot read {args.pdf}: {exc.strerror or exc}")
+            return fail(f"cannot read {args.pdf}: {exc.strerror or exc}")
 
     def body(store) -> int:
         check = store.verify_session(args.session_id, pdf=pdf)
@@ -299,15 +298,14 @@ def cmd_session_abandon(args) -> int:
     import getpass
 
     if args.password_stdin:
-        line = sys.stdin.readline()
-        password = line[:-1] if line.endswith("\n") else line
+        password = _stdin_password()
     else:
         try:
             password = getpass.getpass(f"Password for {args.by}: ")
         except EOFError:
             password = ""
     if not password:
-        return _fail("no password given; nothing was changed")
+        return fail("no password given; nothing was changed")
 
     def body(store) -> int:
         user = store.authenticate(args.by, password)
@@ -381,23 +379,24 @@ def cmd_audit_show(args) -> int:
 # -- banknote trace ----------------------------------------------------------------------------
 
 
-def _print_notes(notes) -> None:
+def _print_notes(notes, none_found: str) -> int:
+    """The banknotes a trace found as a table (exit 0), or ``none_found`` (exit 1)."""
     from custodian_app.domain.money import format_amount
 
+    if not notes:
+        print(none_found)
+        return EXIT_FAILED
     _table([[n.serial, n.event, f"{format_amount(n.value)} {n.currency}", n.terminal_id,
              n.cycle_id, n.tsn or "-", _utc(n.tx_time), n.card or "-", str(n.session_id)]
             for n in notes],
            ["SERIAL", "EVENT", "VALUE", "ATM", "CYCLE", "TSN", "TIME", "CARD", "SESSION"])
+    return EXIT_OK
 
 
 def cmd_trace_note(args) -> int:
     def body(store) -> int:
-        notes = store.trace_note(args.serial)
-        if not notes:
-            print(f"no banknote with serial {args.serial.upper()} in the records")
-            return EXIT_FAILED
-        _print_notes(notes)
-        return EXIT_OK
+        return _print_notes(store.trace_note(args.serial),
+                            f"no banknote with serial {args.serial.upper()} in the records")
 
     return _with_store(args, body)
 
@@ -420,18 +419,14 @@ def cmd_trace_card(args) -> int:
     try:
         start, end = _when(args.start, "--from"), _when(args.end, "--to")
     except ValueError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     if type(start) is not type(end):
-        return _fail("give --from and --to both as dates or both as times")
+        return fail("give --from and --to both as dates or both as times")
     if start > end:
-        return _fail("--from is after --to")
+        return fail("--from is after --to")
 
     def body(store) -> int:
-        notes = store.trace_card(args.card, start, end)
-        if not notes:
-            print(f"no banknotes for {args.card} from {args.start} to {args.end}")
-            return EXIT_FAILED
-        _print_notes(notes)
-        return EXIT_OK
+        return _print_notes(store.trace_card(args.card, start, end),
+                            f"no banknotes for {args.card} from {args.start} to {args.end}")
 
     return _with_store(args, body)

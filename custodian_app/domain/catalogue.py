@@ -17,6 +17,16 @@ from typing import Any, Mapping
 from custodian_app.errors import CustodianError
 from custodian_app.domain.formats import CATEGORIES
 
+# The five totals items in the trade's words (Chinese, English): the engine's texts and the
+# report's tables both name them so.
+TOTALS_ITEM_NAMES: dict[str, tuple[str, str]] = {
+    "loaded_amount": ("加钞金额", "Loading amount"),
+    "withdrawals.count": ("取款笔数", "Withdrawals, count"),
+    "withdrawals.amount": ("取款金额", "Withdrawals, amount"),
+    "deposits.count": ("存款笔数", "Deposits, count"),
+    "deposits.amount": ("存款金额", "Deposits, amount"),
+}
+
 CATALOGUE_FORMAT = "catalogue/1"
 LANGUAGES = ("zh", "en")
 

@@ -25,7 +25,7 @@ from itertools import compress, repeat
 from operator import and_, attrgetter, eq, gt, ne, not_
 from typing import Iterable
 
-from custodian_app.domain.catalogue import Catalogue, default_catalogue
+from custodian_app.domain.catalogue import TOTALS_ITEM_NAMES, Catalogue, default_catalogue
 from custodian_app.domain.formats import (
     CATEGORIES,
     AtmLedger,
@@ -323,8 +323,9 @@ def _totals_inconsistent(cat: Catalogue, side: str, item: str, said: int, found:
     amount = item.endswith(".amount")
     show = format_amount if amount else str
     who_zh, who_en = ("ATM", "ATM") if side == "atm" else ("后台", "backend")
-    detail_zh = f"{who_zh}汇总 {item} 为 {show(said)}，其明细合计为 {show(found)}。"
-    detail_en = f"The {who_en} totals give {item} = {show(said)}; its details add up to {show(found)}. "
+    name_zh, name_en = TOTALS_ITEM_NAMES[item]
+    detail_zh = f"{who_zh}汇总的{name_zh}为 {show(said)}，其明细合计为 {show(found)}。"
+    detail_en = f"The {who_en} totals give {name_en.lower()} = {show(said)}; its details add up to {show(found)}. "
     return Mismatch(
         category="TOTALS_INCONSISTENT", tsn=None,
         type=WITHDRAWAL if item.startswith("withdrawals") else DEPOSIT,

@@ -297,8 +297,15 @@ class Runners:
 
 
 def describe_error(exc: BaseException) -> str:
-    """Words for the user. Our own errors already say what to do next; others are bugs."""
+    """Words for the user. Our own errors already say what to do next; others are bugs.
+    In the Chinese interface a Chinese headline comes first (the details below it stay as
+    the layer wrote them: ports, paths, ids)."""
     if isinstance(exc, CustodianError):
-        return str(exc)
+        from PySide6.QtCore import QLocale
+
+        from custodian_app.gui.error_words import headline_zh
+
+        headline = headline_zh(exc) if QLocale().language() == QLocale.Language.Chinese else None
+        return f"{headline}\n{exc}" if headline else str(exc)
     return (f"An unexpected error occurred ({type(exc).__name__}). The details are in the log "
             f"file; try again, and call IT support if it happens again.")

@@ -34,7 +34,7 @@ import orjson
 from custodian_app.domain.formats import AtmLedger, Totals, TypeTotals, Unit
 from custodian_app.link import framer, messages, records
 from custodian_app.link.endpoint import Endpoint
-from custodian_app.link.errors import LinkError, MessageError
+from custodian_app.link.errors import LinkError, MessageError, ProtocolError
 from custodian_app.link.framer import (ACCEPT, ACK, CONNECT, DATA, DISCONNECT, NAK, NOSESSION, PING,
                                        PONG, REFUSE, Deframer)
 from custodian_app.link.messages import Message
@@ -149,6 +149,7 @@ class SimStats:
     disconnects: int = 0
     reboots: int = 0
     bad_messages: int = 0
+    broken_sessions: int = 0  # sessions dropped because their stream could not be read
     cancelled: int = 0
     exchanges: int = 0
     names: list[str] = field(default_factory=list)
@@ -486,7 +487,16 @@ class AtmSimulator:
             if self.endpoint is not None:
                 self._reset_session()
         elif self.endpoint is not None:
-            self.endpoint.handle_frame(frame, now)
+            try:
+                self.endpoint.handle_frame(frame, now)
+            except ProtocolError as exc:
+                # A session whose stream can no longer be read (say, another program's bytes
+                # on a reused pty) is dropped, not the whole ATM: the application is told it
+                # has no session and opens a new one, as after a reboot.
+                log.warning("the ATM simulator dropped a broken session: %s", exc)
+                self.stats.broken_sessions += 1
+                self._reset_session()
+                self._raw(NOSESSION)
         elif t in (DATA, ACK, NAK, PING, PONG):
             if now - self._last_nosession > 0.1:
                 self._last_nosession = now

@@ -64,6 +64,11 @@ class SerialTransport:
             raise LinkClosed(f"the serial port {self.url} is not open")
         return self._port
 
+    def _lost(self, exc: OSError) -> LinkClosed:
+        """The error for a port that failed in use, for read and write alike."""
+        hint = "; check the cable, then retry" if isinstance(exc, serial.SerialException) else ""
+        return LinkClosed(f"the connection to the ATM on {self.url} was lost ({exc}){hint}")
+
     def read(self, timeout: float) -> bytes:
         """Whatever has arrived, waiting up to ``timeout`` seconds for the first byte."""
         port = self._require()
@@ -81,11 +86,8 @@ class SerialTransport:
                         data = port.read(port.in_waiting or 1)
             if data and port.in_waiting:
                 data += port.read(port.in_waiting)
-        except serial.SerialException as exc:
-            raise LinkClosed(f"the connection to the ATM on {self.url} was lost ({exc}); check the "
-                             "cable, then retry") from exc
-        except OSError as exc:
-            raise LinkClosed(f"the connection to the ATM on {self.url} was lost ({exc})") from exc
+        except OSError as exc:  # pyserial's SerialException is an OSError too
+            raise self._lost(exc) from exc
         self.bytes_in += len(data)
         return bytes(data)
 
@@ -95,11 +97,8 @@ class SerialTransport:
             port.write(data)
         except serial.SerialTimeoutException as exc:
             raise LinkTimeout(f"writing to {self.url} timed out; the line is blocked") from exc
-        except serial.SerialException as exc:
-            raise LinkClosed(f"the connection to the ATM on {self.url} was lost ({exc}); check the "
-                             "cable, then retry") from exc
-        except OSError as exc:
-            raise LinkClosed(f"the connection to the ATM on {self.url} was lost ({exc})") from exc
+        except OSError as exc:  # pyserial's SerialException is an OSError too
+            raise self._lost(exc) from exc
         self.bytes_out += len(data)
 
     def set_baud(self, baud: int) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from custodian_app.domain.catalogue import TOTALS_ITEM_NAMES  # noqa: F401 (re-exported)
 from custodian_app.errors import CustodianError
 
 # category -> (Chinese, English), as in resources/catalogue.json; the fallback when the
@@ -83,13 +84,6 @@ REJECT_CODES: dict[str, tuple[str, str]] = {
     "96": ("系统故障", "System malfunction"),
 }
 
-TOTALS_ITEM_NAMES: dict[str, tuple[str, str]] = {
-    "loaded_amount": ("加钞金额", "Loading amount"),
-    "withdrawals.count": ("取款笔数", "Withdrawals, count"),
-    "withdrawals.amount": ("取款金额", "Withdrawals, amount"),
-    "deposits.count": ("存款笔数", "Deposits, count"),
-    "deposits.amount": ("存款金额", "Deposits, amount"),
-}
 
 UNIT_TYPE_NAMES: dict[str, tuple[str, str]] = {
     "cashOut": ("取款箱", "Cash out"),

@@ -34,20 +34,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-ROLES = ("custodian", "supervisor", "administrator")
+# ROLES and STATES are defined once, in the package module, which imports no SQLAlchemy.
+from custodian_app.store import ROLES, STATES
 
-STATES = (
-    "signed_in",
-    "atm_read",
-    "counted",
-    "backend_fetched",
-    "reconciled",
-    "reviewed",
-    "signed",
-    "new_cycle_started",
-    "closed",
-    "abandoned",
-)
 FINAL_STATES = ("closed", "abandoned")
 OPEN_STATES = tuple(s for s in STATES if s not in FINAL_STATES)
 

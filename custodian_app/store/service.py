@@ -87,7 +87,7 @@ REPORT_STATES = frozenset({"reconciled", "reviewed", "signed", "new_cycle_starte
 
 _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 _TERMINAL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}\Z")
-_CARD = re.compile(r"[0-9]{6}\*{2,9}[0-9]{4}\Z")
+_CARD = formats._CARD  # a masked card, as the clearing formats define it
 _SERIAL_QUERY = re.compile(r"[A-Z0-9?]{1,12}\Z")
 # A run of 13 to 19 digits, possibly grouped by spaces or dashes, as a card number is written.
 _PAN_CANDIDATE = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -16,10 +15,11 @@ from custodian_app.backend.client import BackendClient
 from custodian_app.backend.simulator import Faults
 from custodian_app.domain import formats
 
+from tests.cli import ROOT, run_custodian_app
+
 from .conftest import TOKEN, make_ledger
 from .test_settlement import CHINESE, expected_ledger
 
-ROOT = Path(__file__).resolve().parents[2]
 T, C = "NJ-0001", "NJ-0001-20261120"
 
 
@@ -27,8 +27,7 @@ def run(*args: str, env_extra: dict | None = None, timeout: float = 60) -> subpr
     env = dict(os.environ)
     env.pop("CUSTODIAN_BACKEND_TOKEN", None)  # only what the test gives
     env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-m", "custodian_app", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return run_custodian_app(*args, env=env, timeout=timeout)
 
 
 def test_fetch_host_writes_the_ledger(simulator, tmp_path):

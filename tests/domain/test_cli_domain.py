@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.cli import run_custodian_app
+
 FULL_CARD = "6222021234567890123"
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "custodian_app", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    return run_custodian_app(*args, timeout=120)
 
 
 @pytest.fixture(scope="module")
@@ -108,3 +106,18 @@ def test_reconcile_writes_the_pdf_report_when_asked(cycle, tmp_path):
     assert (tmp_path / "r2.json").exists()
     text = "".join(page.extract_text() for page in pypdf.PdfReader(str(tmp_path / "r2.pdf")).pages)
     assert "not set" in text and "未设置" in text
+
+
+def test_reconcile_takes_the_success_codes_from_the_settings(tmp_path, _isolated_home):
+    out = tmp_path / "cycle"
+    p = run("generate", "--seed", "5", "--transactions", "40", "--faults", "none", "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    args = ("reconcile", "--atm", str(out / "atm.json"), "--host", str(out / "host.json"),
+            "--out", str(tmp_path / "r.json"), "--quiet")
+    assert run(*args).returncode == 0  # default success codes: the books agree
+    # A bank whose switch answers "booked" as 10 only: every ATM "00" is now a reject code.
+    (_isolated_home / "settings.toml").write_text('[reconciliation]\nsuccess_codes = ["10"]\n')
+    p = run(*args)
+    assert p.returncode == 1, p.stderr
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert {m["category"] for m in result["mismatches"]} >= {"CODE_DISAGREES"}

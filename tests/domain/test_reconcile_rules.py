@@ -195,6 +195,11 @@ def test_totals_inconsistent_per_side_and_item(side, item):
     [m] = result.mismatches
     assert (m.category, m.side, m.item, m.cash_effect, m.tsn) == ("TOTALS_INCONSISTENT", side, item, 0, None)
     assert m.type == (W if group == "withdrawals" else D)
+    # The custodians read the item in their words, not the format's key.
+    words = {"withdrawals.count": "取款笔数", "withdrawals.amount": "取款金额",
+             "deposits.count": "存款笔数", "deposits.amount": "存款金额"}[item]
+    assert words in m.action and item not in m.action
+    assert item.replace(".", ", ") in m.action_en.lower() and item not in m.action_en
     assert not [t for t in result.totals if t.item == item][0].equal
     check_invariant(result)
 

@@ -7,7 +7,6 @@ import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -15,14 +14,13 @@ from custodian_app.domain.formats import atm_ledger_to_dict, dumps
 from custodian_app.files import read_atm_ledger
 from custodian_app.link.simulator import Faults
 
-from .conftest import FAST, make_ledger
+from tests.cli import ROOT, run_custodian_app
 
-ROOT = Path(__file__).resolve().parents[2]
+from .conftest import FAST, make_ledger
 
 
 def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "custodian_app", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout)
+    return run_custodian_app(*args, timeout=timeout)
 
 
 def wait_for(predicate, timeout: float = 15.0) -> bool:

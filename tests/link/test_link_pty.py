@@ -271,3 +271,28 @@ def test_exchange_survives_a_pulled_cable(after, tmp_path, simulators) -> None:
         new_cycle = atm.end_exchange({u.id: 10 for u in ledger.units})
     assert sim.stats.disconnects == 1 and sim.stats.exchanges == 1
     assert sim.ledger.cycle_id == new_cycle and sim.cycles == [replace(ledger, closed_at=sim.cycles[0].closed_at)]
+
+
+def test_a_session_whose_stream_breaks_is_dropped_and_the_client_opens_a_new_one(simulators, monkeypatch) -> None:
+    from custodian_app.link.endpoint import Endpoint
+    from custodian_app.link.errors import ProtocolError
+
+    ledger = make_ledger(transactions=60, notes_per=6)
+    sim = simulators(ledger, page_size=40)
+    real = Endpoint.handle_frame
+    broken = []
+
+    def handle_frame(self, frame, now):
+        # Once, on the ATM's side, a message that cannot be decoded (as when another program's
+        # bytes land on a reused pty): the simulator must drop that session, not stop.
+        if self is sim.endpoint and not broken and sim.stats.commands >= 3:
+            broken.append(frame)
+            raise ProtocolError("a compressed message does not decompress (injected)")
+        return real(self, frame, now)
+
+    monkeypatch.setattr(Endpoint, "handle_frame", handle_frame)
+    with client(sim.start_on_pty()) as atm:
+        assert atm.read_ledger() == ledger
+        assert atm.reconnects >= 1
+    assert broken and sim.stats.broken_sessions == 1 and sim.stats.sessions >= 2
+    assert sim.error is None

@@ -11,14 +11,20 @@ from custodian_app.link.errors import LinkClosed, LinkError, PortError
 from custodian_app.link.transport import SerialTransport
 
 
+def read_at_least(t: SerialTransport, n: int) -> bytes:
+    """What arrives until ``n`` bytes are in, or 50 reads of up to 50 ms found fewer."""
+    got = b""
+    for _ in range(50):
+        got += t.read(0.05)
+        if len(got) >= n:
+            break
+    return got
+
+
 def test_loop_url_round_trip() -> None:
     with SerialTransport("loop://", 115200) as t:
         t.write(b"hello ATM")
-        got = b""
-        for _ in range(50):
-            got += t.read(0.05)
-            if len(got) >= 9:
-                break
+        got = read_at_least(t, 9)
         assert got == b"hello ATM"
         assert t.bytes_in == t.bytes_out == 9
 
@@ -43,11 +49,7 @@ def test_pty_read_write_and_timeout(pty_pair) -> None:
     with SerialTransport(path, 115200) as t:
         assert t.read(0.01) == b""
         os.write(fds["master"], b"\x7e\xa5abc")
-        got = b""
-        for _ in range(50):
-            got += t.read(0.05)
-            if len(got) >= 5:
-                break
+        got = read_at_least(t, 5)
         assert got == b"\x7e\xa5abc"
         t.write(b"xyz")
         assert os.read(fds["master"], 10) == b"xyz"

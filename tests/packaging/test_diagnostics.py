@@ -7,7 +7,6 @@ import errno
 import json
 import logging
 import os
-import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -17,8 +16,8 @@ import serial
 
 from custodian_app import diagnostics, logs, paths
 from custodian_app.diagnostics import explain_port_error, export_diagnostics
+from tests.cli import ROOT, run_custodian_app
 
-ROOT = Path(__file__).resolve().parents[2]
 PAN = "6222021234567890123"
 TOKEN = "diag-token-1a2b3c4d5e6f"
 
@@ -91,32 +90,26 @@ def test_environment_secrets_are_masked(tmp_path, monkeypatch):
 def test_cli_diagnostics_writes_the_zip(tmp_path):
     out = tmp_path / "bundle.zip"
     env = dict(os.environ)
-    proc = subprocess.run([sys.executable, "-m", "custodian_app", "diagnostics", "--out", str(out)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    proc = run_custodian_app("diagnostics", "--out", str(out), env=env)
     assert proc.returncode == 0, proc.stderr
     assert str(out) in proc.stdout and zipfile.is_zipfile(out)
     assert TOKEN not in proc.stdout + proc.stderr
-    bad = subprocess.run([sys.executable, "-m", "custodian_app", "diagnostics", "--out", str(tmp_path / "x.txt")],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    bad = run_custodian_app("diagnostics", "--out", str(tmp_path / "x.txt"), env=env)
     assert bad.returncode == 2 and "zip" in bad.stderr
 
 
 def test_cli_config_show_hides_the_token_and_check_validates(tmp_path):
     env = dict(os.environ)
-    show = subprocess.run([sys.executable, "-m", "custodian_app", "config", "show"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
+    show = run_custodian_app("config", "show", env=env)
     assert show.returncode == 0, show.stderr
     assert TOKEN not in show.stdout and "pa55word" not in show.stdout
     assert "backend.token" in show.stdout and "<set>" in show.stdout and "(user)" in show.stdout
 
-    good = subprocess.run([sys.executable, "-m", "custodian_app", "config", "check",
-                           str(ROOT / "packaging" / "settings.example.toml")], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
+    good = run_custodian_app("config", "check", str(ROOT / "packaging" / "settings.example.toml"), env=env)
     assert good.returncode == 0 and good.stdout.startswith("ok:")
     broken = tmp_path / "rollout.toml"
     broken.write_text('[interface]\nlanguage = "de"\n', encoding="utf-8")
-    bad = subprocess.run([sys.executable, "-m", "custodian_app", "config", "check", str(broken)], cwd=ROOT,
-                         env=env, capture_output=True, text=True, timeout=60)
+    bad = run_custodian_app("config", "check", str(broken), env=env)
     assert bad.returncode == 2 and f"{broken}: interface.language = 'de'" in bad.stderr
 
 

@@ -8,14 +8,13 @@ import json
 import subprocess
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
+from tests.cli import run_custodian_app
 from tests.store.documents import PDF, make_clearing, serial_for
 from tests.store.test_sessions import _drop_guards
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -46,8 +45,7 @@ def cli(capsys, monkeypatch):
 
 
 def run_cli(db_url, *args, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "custodian_app", *args, "--db", db_url],
-                          cwd=ROOT, input=stdin, capture_output=True, text=True, timeout=120)
+    return run_custodian_app(*args, "--db", db_url, input=stdin, timeout=120)
 
 
 @pytest.fixture
@@ -194,6 +192,13 @@ def test_trace_commands(cli, db_url, cleared):
     assert usage.returncode == 2 and "is not a date" in usage.stderr
     full = cli(db_url, "trace-card", "6222021234561004", "--from", "2026-11-03", "--to", "2026-11-03")
     assert full.returncode == 2 and "6222021234561004" not in full.stderr + full.stdout
+
+
+def test_a_card_number_typed_where_a_date_belongs_is_not_echoed(cli, db_url, cleared):
+    typo = cli(db_url, "trace-card", "622202******1003", "--from", "6222021234561004",
+               "--to", "2026-11-03")
+    assert typo.returncode == 2 and "is not a date" in typo.stderr
+    assert "6222021234561004" not in typo.stderr + typo.stdout
 
 
 def test_the_real_executable_for_every_command_group(db_url, cleared, store, tmp_path):

@@ -7,6 +7,7 @@ import hashlib
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from custodian_app.domain.evidence import evidence_digest
 from custodian_app.store import (
@@ -243,7 +244,7 @@ def test_the_supervisor_who_signs_is_a_third_person_with_the_supervisor_role(sto
         store.sign_off(info.id, crew.alice)
     # Even a supervisor account cannot sign a clearing it did as a custodian: the database
     # refuses it too (check constraint), whatever the code above it does.
-    with pytest.raises(Exception):
+    with pytest.raises(IntegrityError, match="supervisor_third_person"):
         with store.engine.begin() as conn:
             conn.execute(text("UPDATE clearing_sessions SET supervisor_id = custodian_a_id"))
     with pytest.raises(CustodyError, match="one of its custodians"):
