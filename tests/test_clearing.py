@@ -44,3 +44,58 @@ def test_a_skip_after_a_count_is_what_a_resumed_clearing_sees(store):
     flow = clearing.resume_flow(store, sid)
     assert flow.counts is None
     assert flow.count_skip_reason == "the retract bin is jammed shut"
+
+
+def test_counts_and_the_backend_taken_on_the_core_wait_for_the_complete_ledger(store):
+    """The custodians count and fetch on the ledger's core; the store gets them only after
+    the complete ATM ledger, in the order it keeps evidence."""
+    import dataclasses
+
+    from custodian_app.domain.flow import ClearingFlow
+
+    scenario = generate(seed=3, transactions=20, faults="none")
+    atm = scenario.atm
+    users = [store.authenticate("alice", "alice-pw-1"), store.authenticate("bob", "bob-pw-123")]
+    flow = ClearingFlow()
+    flow.record_sign_in("alice", "bob")
+    flow.advance()
+    flow.record_atm_status(atm.terminal_id, atm.cycle_id, "open")
+    recorder = clearing.SessionRecorder(users=users)
+    sid = recorder.sync(store, clearing.snapshot(flow))
+    flow.advance()
+    flow.record_atm_core(dataclasses.replace(atm, notes=None))
+    flow.advance()
+    flow.record_counts(dict(scenario.counts.units))
+    flow.advance()
+    flow.record_host_ledger(scenario.host)
+    recorder.sync(store, clearing.snapshot(flow))
+    assert store.get_session(sid).state == "signed_in" and store.evidence(sid) == []
+
+    flow.record_atm_ledger(atm)
+    recorder.sync(store, clearing.snapshot(flow))
+    assert store.get_session(sid).state == "backend_fetched"
+    stored = formats.parse_atm_ledger(store.document(sid, "atm-ledger").content, "stored")
+    assert len(stored.notes) == len(atm.notes) > 0
+    actions = [a.action for a in store.audit_entries(session_id=sid)]
+    assert actions.index("atm_read") < actions.index("count_entered") < actions.index("backend_fetched")
+
+
+def test_an_abandon_on_the_core_alone_still_reaches_the_store(store):
+    import dataclasses
+
+    from custodian_app.domain.flow import ClearingFlow
+
+    atm = generate(seed=3, transactions=20, faults="none").atm
+    users = [store.authenticate("alice", "alice-pw-1"), store.authenticate("bob", "bob-pw-123")]
+    flow = ClearingFlow()
+    flow.record_sign_in("alice", "bob")
+    flow.advance()
+    flow.record_atm_status(atm.terminal_id, atm.cycle_id, "open")
+    recorder = clearing.SessionRecorder(users=users)
+    sid = recorder.sync(store, clearing.snapshot(flow))
+    flow.advance()
+    flow.record_atm_core(dataclasses.replace(atm, notes=None))
+    flow.record_atm_read_failed("the cable was pulled")
+    flow.abandon("the ATM's port is broken")
+    recorder.sync(store, clearing.snapshot(flow))
+    assert store.get_session(sid).state == "abandoned"
