@@ -96,9 +96,20 @@ class UnitLevelsChart(QWidget):
         self.units = list(units)
         self.update()
 
+    BINS = ("cashIn", "reject", "retract")  # units that fill up during a cycle
+
     def levels(self) -> list[tuple[str, int, int]]:
-        """(unit id, count now, scale) per unit; the scale is the larger of initial and now."""
-        return [(u.id, max(u.count, 0), max(u.initial, u.count, 1)) for u in self.units]
+        """(unit id, count now, scale) per unit. A cassette is drawn against what it was loaded
+        with; a bin (cash-in, reject, retract) starts empty and fills, so it is drawn against
+        the largest cassette load instead of itself (else 8 rejected notes look like a full bin)."""
+        loads = [max(u.initial, u.count) for u in self.units if u.type not in self.BINS]
+        bin_scale = max(loads, default=1)
+        return [(u.id, max(u.count, 0),
+                 max(bin_scale if u.type in self.BINS else u.initial, u.count, 1))
+                for u in self.units]
+
+    def is_bin(self, index: int) -> bool:
+        return self.units[index].type in self.BINS
 
     def paintEvent(self, event) -> None:  # noqa: N802
         p = QPainter(self)
@@ -121,7 +132,10 @@ class UnitLevelsChart(QWidget):
             p.drawRect(frame)
             frac = count / scale
             h = bar_area_h * frac
-            color = RED if frac < 0.1 else QColor("#f9a825") if frac < 0.3 else QColor("#1565c0")
+            if self.is_bin(i):  # a filling bin: neutral, and amber only when nearly full
+                color = QColor("#f9a825") if frac > 0.9 else QColor("#607d8b")
+            else:  # an emptying cassette: amber when low, red when nearly empty
+                color = RED if frac < 0.1 else QColor("#f9a825") if frac < 0.3 else QColor("#1565c0")
             p.setBrush(QBrush(color))
             p.setPen(Qt.PenStyle.NoPen)
             p.drawRect(QRectF(x, rect.top() + bar_area_h - h, w, h))
