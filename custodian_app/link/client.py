@@ -90,6 +90,7 @@ class AtmClient:
         self._transport: SerialTransport | None = None
         self._session: Session | None = None
         self._cancel: threading.Event | None = None
+        self._unfinished: _LedgerRead | None = None  # a read that failed, kept to resume
 
     # ------------------------------------------------------------------ connection
     def __enter__(self) -> "AtmClient":
@@ -362,10 +363,24 @@ class AtmClient:
         (ReadCancelled). A lost link is reopened and the read resumes from its cursor.
         """
         self._cancel = cancel
+        # A read that failed (the cable stayed out past the reconnect deadline) is kept, so
+        # the custodians' "Read again" continues from its cursors instead of from zero; it is
+        # dropped when the ATM has moved to another cycle meanwhile (see _LedgerRead.run).
+        reader = self._unfinished
+        if reader is None or reader.want_notes != notes:
+            reader = _LedgerRead(self, progress, cancel, on_core, notes)
+        else:
+            reader.progress, reader.cancel, reader.on_core = progress, cancel, on_core
+        self._unfinished = reader
         try:
-            return _LedgerRead(self, progress, cancel, on_core, notes).run()
+            ledger = reader.run()
+        except (ReadCancelled, CycleChanged):
+            self._unfinished = None
+            raise
         finally:
             self._cancel = None
+        self._unfinished = None
+        return ledger
 
 
 class _LedgerRead:
@@ -403,6 +418,9 @@ class _LedgerRead:
         client = self.client
         if client._session is None or client.status is None:
             client.connect()
+        if self.cycle_id and client.status.cycle_id != self.cycle_id:
+            # what an earlier attempt kept belongs to another cycle: start this read afresh
+            self.__init__(client, self.progress, self.cancel, self.on_core, self.want_notes)
         self.cycle_id = client.status.cycle_id
         self.bytes0 = client._transport.bytes_in if client._transport else 0
         failures = 0

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from dataclasses import replace
 
 import pytest
@@ -130,6 +132,27 @@ def test_cable_never_comes_back_is_a_link_error(tmp_path, simulators) -> None:
         with pytest.raises(LinkError) as err:
             atm.read_ledger()
     assert "gave up reconnecting" in str(err.value)
+
+
+def test_reading_again_after_the_cable_stayed_out_resumes_from_the_cursors(tmp_path, simulators) -> None:
+    ledger = make_ledger(transactions=60, notes_per=6)
+    sim = simulators(ledger, faults=Faults(disconnect_after=3000, down_seconds=1.5), page_size=40)
+    link = str(tmp_path / "atm")
+    sim.start_on_pty(link=link)
+    with client(link, reconnect_timeout=0.3) as atm:
+        with pytest.raises(LinkError):
+            atm.read_ledger()  # the cable stays out longer than the client waits
+        asked_before = len(sim.stats.cursors)
+        # the custodians plug the cable back in, then press "Read again"
+        deadline, tick = time.monotonic() + 15, threading.Event()
+        while not os.path.exists(link) and time.monotonic() < deadline:
+            tick.wait(0.02)
+        assert os.path.exists(link), "the simulated ATM never came back"
+        assert atm.read_ledger() == ledger
+    # the second read asked only for what the first had not received: nothing from the start
+    first, again = sim.stats.cursors[:asked_before], sim.stats.cursors[asked_before:]
+    assert ("Ledger.ReadTransactions", 0) in first, first
+    assert again and ("Ledger.ReadTransactions", 0) not in again, again
 
 
 def test_older_atm_refuses_newer_application(ledger, simulators) -> None:
