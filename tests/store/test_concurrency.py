@@ -123,3 +123,26 @@ def test_processes_racing_for_terminals_lose_nothing_and_never_share_one(db_url,
     check = store.verify_audit()
     assert check.ok, check.problems
     assert check.entries == before + WORKERS * 2 + logged + steps  # 2 sign-ins per worker
+
+
+def test_one_store_shared_by_threads_keeps_one_chain(store):
+    import threading
+
+    errors = []
+
+    def writer(n):
+        try:
+            for i in range(15):
+                store.log("note_viewed", actor=f"t{n}", detail={"i": i})
+        except Exception as exc:  # reported below, the thread must not die silently
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors and not any(t.is_alive() for t in threads)
+    check = store.verify_audit()
+    assert check.ok and check.entries == 60
+    assert sorted(e.seq for e in store.audit_entries()) == list(range(1, 61))
