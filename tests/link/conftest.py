@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import threading
+import time
 
 import pytest
 
@@ -10,6 +12,17 @@ from custodian_app.domain.formats import AtmLedger, AtmTransaction, NoteRecord, 
 from custodian_app.link.simulator import AtmSimulator
 
 FAST = 4_000_000  # baud for functional tests: paced, but fast
+
+
+def wait_for(predicate, timeout: float = 15.0) -> bool:
+    """Poll a condition until it holds or the deadline passes (a condition wait, like
+    qtbot.waitUntil, for things that signal nothing: a symlink appearing, a process ending)."""
+    deadline, tick = time.monotonic() + timeout, threading.Event()
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        tick.wait(0.02)
+    return predicate()
 
 
 def make_ledger(transactions: int = 40, notes_per: int = 5, seed: int = 7, notes: bool = True) -> AtmLedger:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -16,20 +15,11 @@ from custodian_app.link.simulator import Faults
 
 from tests.cli import ROOT, run_custodian_app
 
-from .conftest import FAST, make_ledger
+from .conftest import FAST, make_ledger, wait_for
 
 
 def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     return run_custodian_app(*args, timeout=timeout)
-
-
-def wait_for(predicate, timeout: float = 15.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.02)  # polling a condition with a deadline, not waiting for time to pass
-    return predicate()
 
 
 def test_read_atm_writes_the_ledger(tmp_path, simulators) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from dataclasses import replace
 
 import pytest
@@ -15,7 +14,7 @@ from custodian_app.link.errors import (AtmRefused, LinkError, LinkTimeout, PortE
                                        ProtocolVersionError, ReadCancelled)
 from custodian_app.link.simulator import Faults
 
-from .conftest import FAST, make_ledger
+from .conftest import FAST, make_ledger, wait_for
 
 
 def client(device: str, **kw) -> AtmClient:
@@ -144,10 +143,7 @@ def test_reading_again_after_the_cable_stayed_out_resumes_from_the_cursors(tmp_p
             atm.read_ledger()  # the cable stays out longer than the client waits
         asked_before = len(sim.stats.cursors)
         # the custodians plug the cable back in, then press "Read again"
-        deadline, tick = time.monotonic() + 15, threading.Event()
-        while not os.path.exists(link) and time.monotonic() < deadline:
-            tick.wait(0.02)
-        assert os.path.exists(link), "the simulated ATM never came back"
+        assert wait_for(lambda: os.path.exists(link)), "the simulated ATM never came back"
         assert atm.read_ledger() == ledger
     # the second read asked only for what the first had not received: nothing from the start
     first, again = sim.stats.cursors[:asked_before], sim.stats.cursors[asked_before:]
