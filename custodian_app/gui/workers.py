@@ -24,9 +24,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 import shiboken6
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QLocale, QObject, QThread, Signal, Slot
 
 from custodian_app.errors import CustodianError
+from custodian_app.gui.error_words import headline_zh
 
 log = logging.getLogger(__name__)
 
@@ -301,10 +302,6 @@ def describe_error(exc: BaseException) -> str:
     In the Chinese interface a Chinese headline comes first (the details below it stay as
     the layer wrote them: ports, paths, ids)."""
     if isinstance(exc, CustodianError):
-        from PySide6.QtCore import QLocale
-
-        from custodian_app.gui.error_words import headline_zh
-
         headline = headline_zh(exc) if QLocale().language() == QLocale.Language.Chinese else None
         return f"{headline}\n{exc}" if headline else str(exc)
     return (f"An unexpected error occurred ({type(exc).__name__}). The details are in the log "
