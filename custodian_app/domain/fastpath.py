@@ -15,6 +15,11 @@ readers first try this path:
   per-TSN note flows the engine needs come out of that count; ``NoteRecord`` objects are only
   built if someone iterates the trail (``NoteTrail``).
 
+When the C accelerator ``_ledgerscan`` is built (it is optional: a machine without a C compiler
+installs without it), the readers first try it: one pass over the bytes that checks every field
+by the same rules and counts the note flows without making an object per banknote. It gives up
+exactly like this module does, and then this module's path runs.
+
 Every function here returns ``None`` as soon as anything is unusual — another layout, a
 value that might be wrong, anything at all — and the caller then runs the general reader,
 which finds and names the fault exactly. So the fast path never decides that input is
@@ -35,6 +40,11 @@ from typing import Any
 import orjson
 
 from custodian_app.domain import formats as F
+
+try:  # the optional C accelerator (see the module's docstring)
+    from custodian_app.domain import _ledgerscan as native
+except ImportError:  # pragma: no cover - depends on the build
+    native = None
 
 _NOTES_KEY = b'"notes":['
 _SERIAL_OPEN = b'{"serial":"'
@@ -154,21 +164,43 @@ class HostTransactions(_LazyRecords):
 
 class NoteTrail(_LazyRecords):
     """``AtmLedger.notes`` as read by the fast path: the per-TSN note flows were counted while
-    the bytes were checked; ``NoteRecord`` objects are built only if somebody iterates."""
+    the bytes were checked; ``NoteRecord`` objects are built only if somebody iterates.
 
-    __slots__ = ("_raw", "_len", "_flows")
+    The trail's bytes are the JSON array itself (``array``: bytes, or a memory map with the
+    span it holds). A trail read lazily from a memory-mapped file builds its records from the
+    map, so the map must stay open until they are looked at (the reconcile command never
+    looks at them: it needs only the flows)."""
 
-    def __init__(self, raw: bytes, length: int, flows: dict[str, tuple[int, int, int, int]]) -> None:
-        self._raw = raw
+    __slots__ = ("_array", "_span", "_len", "_flows", "_odd", "_owner", "_bare")
+
+    def __init__(self, array, length: int, flows: dict[str, tuple[int, int, int, int]] | None,
+                 span: tuple[int, int] | None = None, odd: list | None = None, owner=None,
+                 bare: bool = False) -> None:
+        self._array = array  # the JSON array, or (with span) a buffer that holds it
+        self._bare = bare  # the array's content without its brackets
+        self._span = span
         self._len = length
         self._flows = flows
+        self._odd = odd  # the C reader's note mismatches, valid for ``owner``'s columns
+        self._owner = owner
         self._items = None
+
+    def _array_bytes(self):
+        if self._bare:
+            return b"[" + self._array + b"]"
+        if self._span is None:
+            return self._array
+        start, end = self._span
+        if getattr(self._array, "closed", False):
+            raise ValueError("the memory-mapped ledger was closed before its banknote records "
+                             "were looked at; read it with lazy=False, or keep the map open")
+        return self._array[start:end]
 
     def _build(self) -> list:
         money: dict[str, int] = {}
         NR = F.NoteRecord
         items = []
-        for d in orjson.loads(b"[" + self._raw + b"]"):
+        for d in orjson.loads(self._array_bytes()):
             v = d["value"]
             m = money.get(v)
             if m is None:
@@ -177,13 +209,43 @@ class NoteTrail(_LazyRecords):
         return items
 
     def _changed(self) -> None:
-        self._raw = b""
+        self._array = b"[]"
+        self._span = None
+        self._bare = False
         self._flows = None  # the records may be changed from now on: count them again
+        self._odd = self._owner = None
 
     def flows_by_tsn(self) -> dict[str, tuple[int, int, int, int]] | None:
         """Per TSN: note values (taken, retracted, deposited, returned); None once the records
         have been built (then count them)."""
+        if self._flows is None and self._items is None:
+            flows: dict[str, list[int]] = {}
+            slots = {"taken": 0, "retracted": 1, "deposited": 2, "returned": 3}
+            money: dict[str, int] = {}
+            for d in orjson.loads(self._array_bytes()):  # checked already: no objects kept
+                t = d["tsn"]
+                if t is None:
+                    continue
+                f = flows.get(t)
+                if f is None:
+                    f = flows[t] = [0, 0, 0, 0]
+                slot = slots.get(d["event"])
+                if slot is not None:
+                    v = d["value"]
+                    m = money.get(v)
+                    if m is None:
+                        m = money[v] = int(v.replace(".", "", 1))
+                    f[slot] += m
+            self._flows = {k: tuple(v) for k, v in flows.items()}
         return self._flows
+
+    def mismatches_for(self, transactions) -> list | None:
+        """The C reader's list of TSNs whose notes do not add up to their cash (see
+        ``reconcile.note_mismatches``), if it still describes ``transactions``; else None."""
+        if (self._odd is None or transactions is not self._owner or self._items is not None
+                or getattr(transactions, "columns", None) is None):
+            return None
+        return self._odd
 
     def __len__(self) -> int:
         return self._len if self._items is None else len(self._items)
@@ -264,7 +326,7 @@ def _notes(content: bytes) -> NoteTrail | None:
     records = pieces[1:]
     n = len(records)
     if n == 0:
-        return NoteTrail(b"", 0, {}) if not content.strip(_WS) else None
+        return NoteTrail(b"[]", 0, {}) if not content.strip(_WS) else None
     records[-1] = records[-1].rstrip(_WS)
     size = records[0].find(b'"')
     if not 6 <= size <= 12:
@@ -306,7 +368,7 @@ def _notes(content: bytes) -> NoteTrail | None:
         if minor is None:
             minor = money[value] = int(value.replace(b".", b"", 1))
         f[slot] += minor * rests[rest]
-    return NoteTrail(content, n, {k.decode(): tuple(v) for k, v in flows.items()})
+    return NoteTrail(content, n, {k.decode(): tuple(v) for k, v in flows.items()}, bare=True)
 
 
 def _atm_transactions(txs: Any) -> AtmTransactions | None:
@@ -353,12 +415,66 @@ def _atm_transactions(txs: Any) -> AtmTransactions | None:
 
 def parse_atm_ledger(data: bytes, source: str) -> F.AtmLedger | None:
     with paused_gc():
+        if native is not None:
+            ledger = _native_atm_ledger(data, source)
+            if ledger is not None:
+                return ledger
         return _parse_atm_ledger(data, source)
 
 
 def parse_host_ledger(data: bytes, source: str) -> F.HostLedger | None:
     with paused_gc():
+        if native is not None:
+            ledger = _native_host_ledger(data, source)
+            if ledger is not None:
+                return ledger
         return _parse_host_ledger(data, source)
+
+
+def _native_atm_ledger(data, source: str) -> F.AtmLedger | None:
+    scanned = native.scan_atm(data)
+    if scanned is None:
+        return None
+    head, columns, notes = scanned
+    try:
+        doc = F.decode(head, source)
+    except F.FormatError:
+        return None
+    if doc.get("format") != F.ATM_LEDGER or doc.get("transactions") != []:
+        return None
+    rest = dict(doc)
+    rest.pop("notes", None)
+    try:  # header, totals and units: few, checked by the general reader
+        ledger = F.parse_atm_ledger(rest, source)
+    except F.FormatError:
+        return None
+    ledger.transactions = AtmTransactions(columns)
+    if notes is not None:
+        count, span, odd = notes
+        # bytes and read-only maps are kept, not copied; anything else could change under us
+        keep = type(data) is bytes or type(data).__name__ == "mmap"
+        array = data if keep else bytes(data[span[0]:span[1]])
+        ledger.notes = NoteTrail(array, count, None, span if keep else None, odd, ledger.transactions)
+    return ledger
+
+
+def _native_host_ledger(data, source: str) -> F.HostLedger | None:
+    scanned = native.scan_host(data)
+    if scanned is None:
+        return None
+    head, columns = scanned
+    try:
+        doc = F.decode(head, source)
+    except F.FormatError:
+        return None
+    if doc.get("format") != F.HOST_LEDGER or doc.get("transactions") != []:
+        return None
+    try:
+        ledger = F.parse_host_ledger(doc, source)
+    except F.FormatError:
+        return None
+    ledger.transactions = HostTransactions(columns)
+    return ledger
 
 
 def _parse_atm_ledger(data: bytes, source: str) -> F.AtmLedger | None:

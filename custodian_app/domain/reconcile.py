@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from itertools import compress, repeat
 from operator import and_, attrgetter, eq, gt, ne, not_
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from custodian_app.domain.catalogue import TOTALS_ITEM_NAMES, Catalogue, default_catalogue
 from custodian_app.domain.formats import (
@@ -38,6 +38,7 @@ from custodian_app.domain.formats import (
     TotalsItem,
     check_same_clearing,
 )
+from custodian_app.domain import fastpath
 from custodian_app.domain.fastpath import AtmTransactions, HostTransactions, paused_gc
 from custodian_app.domain.money import format_amount
 
@@ -87,91 +88,62 @@ def _columns(records, fields: tuple[str, ...]) -> tuple:
 
 def _reconcile(atm: AtmLedger, host: HostLedger, counts: Counts | None, success: frozenset,
                cat: Catalogue) -> ClearingResult:
-    # The work is done a column at a time (C-speed map/zip/set operations); Python code runs
-    # per transaction only for the exceptions, so a million-transaction cycle costs little
-    # more than reading it. The rules are the spec's table, row by row, in ``_table_row``;
-    # the column step only sets aside the rows that row 15 (a clean match) leaves alone.
+    # The bulk of the work (joining the two sides, setting aside the clean matches, the sums)
+    # is ``_triage``: in C when the accelerator is built, else a column at a time in Python;
+    # both give the same answer. Python code then runs per exception only: the rules are the
+    # spec's table, row by row, in ``_table_row``.
     mismatches: list[Mismatch] = []
+    atm_cols = _columns(atm.transactions, ATM_FIELDS)
     (tsn, time_, typ, card, amount, code, _ref, rev,
-     taken, retracted, deposited, returned) = _columns(atm.transactions, ATM_FIELDS)
-    n = len(tsn)
+     taken, retracted, deposited, returned) = atm_cols
+    host_cols = _columns(host.transactions, HOST_FIELDS)
+    h_ref, h_tsn, h_time, h_type, h_card, h_amount, h_status = host_cols
+
+    # the banknote trail: transactions whose notes do not add up to their cash
+    odd = note_mismatches(atm, atm_cols) if atm.notes else []
+    tri = _triage(atm_cols, host_cols, success, [i for i, _t, _f in odd if i is not None])
 
     # ---- a withdrawal deposits nothing, a deposit pays nothing out (else a cent is lost)
-    is_w = list(map(eq, typ, repeat(WITHDRAWAL)))
-    for w, T, R, C, Ret in set(zip(is_w, taken, retracted, deposited, returned)):
-        if (w and (C or Ret)) or (not w and (T or R)):
-            i = list(zip(is_w, taken, retracted, deposited, returned)).index((w, T, R, C, Ret))
-            field = ("deposited" if C else "returned") if w else ("taken" if T else "retracted")
-            raise FormatError(atm.source, f"$.transactions[{i}].cash.{field}",
-                              f"a {typ[i]} cannot have cash {field} (found "
-                              f"{format_amount((C or Ret) if w else (T or R))}); the spec requires \"0.00\" there")
+    if tri.bad_cash >= 0:
+        i = tri.bad_cash
+        if typ[i] == WITHDRAWAL:
+            field, value = ("deposited", deposited[i]) if deposited[i] else ("returned", returned[i])
+        else:
+            field, value = ("taken", taken[i]) if taken[i] else ("retracted", retracted[i])
+        raise FormatError(atm.source, f"$.transactions[{i}].cash.{field}",
+                          f"a {typ[i]} cannot have cash {field} (found {format_amount(value)}); "
+                          "the spec requires \"0.00\" there")
 
-    # ---- the backend's booked records, tied by (TSN, type): one index per type, keyed by TSN
-    h_ref, h_tsn, h_time, h_type, h_card, h_amount, h_status = _columns(host.transactions, HOST_FIELDS)
-    bi = list(compress(range(len(h_ref)), map(eq, h_status, repeat("booked"))))
-    b_amount = list(map(h_amount.__getitem__, bi))
-    b_is_w = list(map(eq, map(h_type.__getitem__, bi), repeat(WITHDRAWAL)))
-    host_w_count = sum(b_is_w)
-    host_w_amount = sum(compress(b_amount, b_is_w))
-    host_d_count = len(bi) - host_w_count
-    host_d_amount = sum(b_amount) - host_w_amount
-    booked = {WITHDRAWAL: _Bookings(list(compress(bi, b_is_w)), h_tsn, h_amount),
-              DEPOSIT: _Bookings(list(compress(bi, map(not_, b_is_w))), h_tsn, h_amount)}
-    bw, bd = booked[WITHDRAWAL], booked[DEPOSIT]
+    def tied(hosts: list[int]) -> tuple[int | None, list[str]]:
+        """H (None when no backend record is tied) and the sorted references."""
+        if not hosts:
+            return None, []
+        return sum(map(h_amount.__getitem__, hosts)), sorted(map(h_ref.__getitem__, hosts))
 
-    def refs_of(typ_: str, t: str) -> list[str]:
-        return sorted(map(h_ref.__getitem__, booked[typ_].records.get(t, ())))
-
-    # ---- the ATM's side
-    ok_code = list(map(success.__contains__, code))
-    atm_booked = list(map(gt, ok_code, rev))  # a success code and not reversed
-    w_booked = list(map(and_, atm_booked, is_w))
-    d_booked = list(map(gt, atm_booked, is_w))
-    atm_w_count, atm_d_count = sum(w_booked), sum(d_booked)
-    atm_w_amount = sum(compress(amount, w_booked))
-    atm_d_amount = sum(compress(amount, d_booked))
-    sum_taken, sum_deposited = sum(taken), sum(deposited)
-
-    # Row 15 (booked once, same amount, cash agrees, both sides say booked) is most of a
-    # cycle: set those rows aside cheaply; every other row goes through the table.
-    w_once, d_once = bw.once, bd.once
-    exceptions = []
-    for i, (t, w, A, T, R, C, b) in enumerate(zip(tsn, is_w, amount, taken, retracted, deposited, atm_booked)):
-        if b:
-            # T > 0 / C > 0: a booked zero amount with no cash is row 9 or 12, not row 15
-            if w:
-                if T == A and T and not R and w_once.get(t) == A:
-                    continue
-            elif C == A and C and d_once.get(t) == A:
-                continue
-        exceptions.append(i)
-    for i in exceptions:
-        t, ty = tsn[i], typ[i]
-        bk = booked[ty]
-        k = bk.count(t)
-        H = bk.total(t)
-        category = _table_row(is_w[i], k, amount[i], H, atm_booked[i], taken[i], retracted[i], deposited[i])
+    # ---- the table, for every transaction that is not a clean match
+    for i, hosts in tri.exceptions:
+        H, refs = tied(hosts)
+        is_w = typ[i] == WITHDRAWAL
+        ok = code[i] in success
+        category = _table_row(is_w, len(hosts), amount[i], H or 0, ok and not rev[i],
+                              taken[i], retracted[i], deposited[i])
         if category is None:
             continue
-        reject = None if ok_code[i] else code[i]
+        reject = None if ok else code[i]
         mismatches.append(Mismatch(
-            category=category, tsn=t, type=ty, atm_amount=amount[i],
-            host_amount=H if k else None, reject_code=reject,
-            cash_effect=(H - taken[i]) if is_w[i] else (deposited[i] - H),
+            category=category, tsn=tsn[i], type=typ[i], atm_amount=amount[i],
+            host_amount=H, reject_code=reject,
+            cash_effect=((H or 0) - taken[i]) if is_w else (deposited[i] - (H or 0)),
             action=cat.action(category, reject, "zh"), action_en=cat.action(category, reject, "en"),
-            host_refs=refs_of(ty, t), time=time_[i], card=card[i],
+            host_refs=refs, time=time_[i], card=card[i],
         ))
 
     # ---- outside the table: backend-only bookings
-    for ty, bk, atm_tsns in ((WITHDRAWAL, bw, compress(tsn, is_w)), (DEPOSIT, bd, compress(tsn, map(not_, is_w)))):
-        for t in bk.records.keys() - set(atm_tsns):
-            if t is None:
-                continue  # one entry per record, below
-            # time and card of the lowest reference: the same whatever the record order
-            j = min(bk.records[t], key=lambda j: (h_ref[j], h_time[j], h_card[j]))
-            mismatches.append(_host_only(cat, t, ty, bk.total(t), refs_of(ty, t), h_time[j], h_card[j]))
-        for j in bk.records.get(None, ()):
-            mismatches.append(_host_only(cat, None, ty, h_amount[j], [h_ref[j]], h_time[j], h_card[j]))
+    for t, is_w, hosts in tri.host_only:
+        H, refs = tied(hosts)
+        # time and card of the lowest reference: the same whatever the record order
+        j = min(hosts, key=lambda j: (h_ref[j], h_time[j], h_card[j]))
+        mismatches.append(_host_only(cat, t, WITHDRAWAL if is_w else DEPOSIT, H, refs, h_time[j], h_card[j]))
 
     # ---- loading
     atm_loaded, host_loaded = atm.totals.loaded_amount, host.totals.loaded_amount
@@ -184,33 +156,32 @@ def _reconcile(atm: AtmLedger, host: HostLedger, counts: Counts | None, success:
         ))
 
     # ---- the banknote trail
-    if atm.notes:
-        flows = note_flows(atm)
-        zero = (0, 0, 0, 0)
-        cash = zip(taken, retracted, deposited, returned)
-        for i in compress(range(n), map(ne, map(flows.get, tsn, repeat(zero)), cash)):
-            bk = booked[typ[i]]
-            k = bk.count(tsn[i])
-            reject = None if ok_code[i] else code[i]
-            zh, en = _note_detail(flows.get(tsn[i], zero), (taken[i], retracted[i], deposited[i], returned[i]))
+    zero = (0, 0, 0, 0)
+    for i, t, flows in odd:
+        if i is None:
+            zh, en = _note_detail(flows, zero)
             mismatches.append(Mismatch(
-                category="NOTE_FLOW_MISMATCH", tsn=tsn[i], type=typ[i], atm_amount=amount[i],
-                host_amount=bk.total(tsn[i]) if k else None, reject_code=reject, cash_effect=0,
-                action=zh + cat.action("NOTE_FLOW_MISMATCH", None, "zh"),
-                action_en=en + cat.action("NOTE_FLOW_MISMATCH", None, "en"),
-                host_refs=refs_of(typ[i], tsn[i]), time=time_[i], card=card[i],
-            ))
-        for unknown in set(flows).difference(tsn):
-            zh, en = _note_detail(flows[unknown], zero)
-            mismatches.append(Mismatch(
-                category="NOTE_FLOW_MISMATCH", tsn=unknown, type=None, atm_amount=None, host_amount=None,
+                category="NOTE_FLOW_MISMATCH", tsn=t, type=None, atm_amount=None, host_amount=None,
                 reject_code=None, cash_effect=0,
                 action="流水中无此流水号。" + zh + cat.action("NOTE_FLOW_MISMATCH", None, "zh"),
                 action_en="The ledger has no transaction with this TSN. " + en
                           + cat.action("NOTE_FLOW_MISMATCH", None, "en"),
             ))
+            continue
+        H, refs = tied(tri.extra_hosts[i])
+        reject = None if code[i] in success else code[i]
+        zh, en = _note_detail(flows, (taken[i], retracted[i], deposited[i], returned[i]))
+        mismatches.append(Mismatch(
+            category="NOTE_FLOW_MISMATCH", tsn=t, type=typ[i], atm_amount=amount[i],
+            host_amount=H, reject_code=reject, cash_effect=0,
+            action=zh + cat.action("NOTE_FLOW_MISMATCH", None, "zh"),
+            action_en=en + cat.action("NOTE_FLOW_MISMATCH", None, "en"),
+            host_refs=refs, time=time_[i], card=card[i],
+        ))
 
     # ---- each side's totals against its own details
+    (atm_w_count, atm_w_amount, atm_d_count, atm_d_amount,
+     host_w_count, host_w_amount, host_d_count, host_d_amount, sum_taken, sum_deposited) = tri.sums
     for side, stated, computed in (
         ("atm", atm.totals, (atm_w_count, atm_w_amount, atm_d_count, atm_d_amount)),
         ("host", host.totals, (host_w_count, host_w_amount, host_d_count, host_d_amount)),
@@ -235,6 +206,93 @@ def _reconcile(atm: AtmLedger, host: HostLedger, counts: Counts | None, success:
         counted=None if counts is None else counts.total,
     )
     return ClearingResult(atm.terminal_id, atm.cycle_id, atm.currency, totals, cash_position, mismatches)
+
+
+class Triage(NamedTuple):
+    """The engine's bulk step, as ``_ledgerscan.triage`` documents it."""
+
+    exceptions: list  # (ATM index, [backend indices tied to it]) for each transaction that
+    #                   the table's no-entry rows (6 and 15) do not set aside
+    host_only: list  # (tsn or None, is_withdrawal, [backend indices]) booked, with no ATM match
+    sums: tuple  # atm w/d count and amount, host w/d count and amount, sum taken, sum deposited
+    bad_cash: int  # the first ATM index whose cash contradicts its type, or -1
+    extra_hosts: dict  # ATM index -> [backend indices], for the indices asked for
+
+
+def _triage(atm_cols: tuple, host_cols: tuple, success: frozenset, extra: list[int]) -> Triage:
+    tsn, _time, typ, _card, amount, code, _ref, rev, taken, retracted, deposited, returned = atm_cols
+    _h_ref, h_tsn, _h_time, h_type, _h_card, h_amount, h_status = host_cols
+    native = fastpath.native  # the C accelerator, when built
+    if native is not None:
+        out = native.triage(*(_as_list(c) for c in (tsn, typ, amount, code, rev, taken, retracted,
+                                                      deposited, returned)), success,
+                             *(_as_list(c) for c in (h_tsn, h_type, h_amount, h_status)), list(extra))
+        if out is not None:
+            return Triage(*out)
+    return triage_py(atm_cols, host_cols, success, extra)
+
+
+def _as_list(column) -> list:
+    return column if type(column) is list else list(column)
+
+
+def triage_py(atm_cols: tuple, host_cols: tuple, success: frozenset, extra: list[int]) -> Triage:
+    """``_triage`` without the accelerator: the same answer, a column at a time (C-speed
+    map/zip/set operations; Python code per transaction only where a clean match is checked)."""
+    tsn, _time, typ, _card, amount, code, _ref, rev, taken, retracted, deposited, returned = atm_cols
+    _h_ref, h_tsn, _h_time, h_type, _h_card, h_amount, h_status = host_cols
+    is_w = list(map(eq, typ, repeat(WITHDRAWAL)))
+    bad_cash = -1
+    for w, T, R, C, Ret in set(zip(is_w, taken, retracted, deposited, returned)):
+        if (w and (C or Ret)) or (not w and (T or R)):
+            i = list(zip(is_w, taken, retracted, deposited, returned)).index((w, T, R, C, Ret))
+            bad_cash = i if bad_cash < 0 else min(bad_cash, i)
+
+    # the backend's booked records, tied by (TSN, type): one index per type, keyed by TSN
+    bi = list(compress(range(len(h_tsn)), map(eq, h_status, repeat("booked"))))
+    b_amount = list(map(h_amount.__getitem__, bi))
+    b_is_w = list(map(eq, map(h_type.__getitem__, bi), repeat(WITHDRAWAL)))
+    host_w_count = sum(b_is_w)
+    host_w_amount = sum(compress(b_amount, b_is_w))
+    booked = {True: _Bookings(list(compress(bi, b_is_w)), h_tsn, h_amount),
+              False: _Bookings(list(compress(bi, map(not_, b_is_w))), h_tsn, h_amount)}
+    bw, bd = booked[True], booked[False]
+
+    ok_code = list(map(success.__contains__, code))
+    atm_booked = list(map(gt, ok_code, rev))  # a success code and not reversed
+    w_booked = list(map(and_, atm_booked, is_w))
+    d_booked = list(map(gt, atm_booked, is_w))
+
+    # Row 15 (booked once, same amount, cash agrees, both sides say booked) is most of a
+    # cycle, row 6 (a clean decline) much of the rest: set those rows aside cheaply; every
+    # other row goes through the table.
+    w_once, d_once = bw.once, bd.once
+    w_records, d_records = bw.records, bd.records
+    exceptions = []
+    for i, (t, w, A, T, R, C, b) in enumerate(zip(tsn, is_w, amount, taken, retracted, deposited, atm_booked)):
+        if b:
+            # T > 0 / C > 0: a booked zero amount with no cash is row 9 or 12, not row 15
+            if w:
+                if T == A and T and not R and w_once.get(t) == A:
+                    continue
+            elif C == A and C and d_once.get(t) == A:
+                continue
+        elif not (T if w else C) and t not in (w_records if w else d_records):
+            continue
+        exceptions.append((i, booked[w].records.get(t, [])))
+
+    host_only = []
+    for w, bk in booked.items():
+        for t in bk.records.keys() - set(compress(tsn, is_w if w else map(not_, is_w))):
+            if t is None:
+                host_only.extend((None, w, [j]) for j in bk.records[t])
+            else:
+                host_only.append((t, w, list(bk.records[t])))
+    sums = (sum(w_booked), sum(compress(amount, w_booked)), sum(d_booked), sum(compress(amount, d_booked)),
+            host_w_count, host_w_amount, len(bi) - host_w_count, sum(b_amount) - host_w_amount,
+            sum(taken), sum(deposited))
+    extra_hosts = {i: list(booked[is_w[i]].records.get(tsn[i], [])) for i in extra}
+    return Triage(exceptions, host_only, sums, bad_cash, extra_hosts)
 
 
 class _Bookings:
@@ -349,6 +407,26 @@ def note_flows(atm: AtmLedger) -> dict[str, tuple[int, int, int, int]]:
         if flows is not None:
             return flows
     return note_flows_of(notes)
+
+
+def note_mismatches(atm: AtmLedger, atm_cols: tuple | None = None) -> list[tuple[int | None, str, tuple]]:
+    """(index of the transaction or None when the ledger has no such TSN, TSN, note flows) for
+    every TSN whose notes do not add up to its transaction's cash, in ledger order, then the
+    unknown TSNs."""
+    odd = getattr(atm.notes, "mismatches_for", None)
+    if odd is not None:  # the C reader compared them while it read the trail
+        found = odd(atm.transactions)
+        if found is not None:
+            return found
+    if atm_cols is None:
+        atm_cols = _columns(atm.transactions, ATM_FIELDS)
+    tsn, cash = atm_cols[0], zip(*atm_cols[8:12])
+    flows = note_flows(atm)
+    zero = (0, 0, 0, 0)
+    out: list = [(i, tsn[i], flows.get(tsn[i], zero))
+                 for i in compress(range(len(tsn)), map(ne, map(flows.get, tsn, repeat(zero)), cash))]
+    out.extend((None, t, flows[t]) for t in sorted(set(flows).difference(tsn)))
+    return out
 
 
 def note_flows_of(notes) -> dict[str, tuple[int, int, int, int]]:

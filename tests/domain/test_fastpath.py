@@ -13,6 +13,9 @@ from custodian_app.domain.formats import FormatError
 from custodian_app.domain.generator import generate
 from custodian_app.domain.reconcile import note_flows_of, reconcile
 
+# every test here runs with the C accelerator and in pure Python (see conftest.py)
+pytestmark = pytest.mark.usefixtures("engine")
+
 
 _SCENARIO = generate(21, 80, "all", keep_documents=True)
 

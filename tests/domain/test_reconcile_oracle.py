@@ -21,6 +21,9 @@ from custodian_app.domain.reconcile import reconcile
 
 from tests.domain.oracle import FIELDS, oracle, project
 
+# every test here runs with the C accelerator and in pure Python (see conftest.py)
+pytestmark = pytest.mark.usefixtures("engine")
+
 TERMINAL, CYCLE, CURRENCY = "NJ-0001", "NJ-0001-20261120", "CNY"
 TSNS = ["000101", "000102", "000103", "000104", "000105"]
 UNKNOWN_TSN = "000999"  # never an ATM transaction: notes naming it name a TSN the ledger lacks

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from custodian_app.domain.formats import (
     AtmLedger, AtmTransaction, HostLedger, HostTransaction, NoteRecord, Totals, TypeTotals, result_to_dict,
 )
 from custodian_app.domain.reconcile import reconcile
+
+# every test here runs with the C accelerator and in pure Python (see conftest.py)
+pytestmark = pytest.mark.usefixtures("engine")
 
 TSNS = [f"{i:06d}" for i in range(1, 25)]
 money = st.sampled_from([0, 1, 5000, 10000, 20000, 50000, 100000]) | st.integers(0, 10_000_000)

@@ -8,6 +8,9 @@ from custodian_app.domain.formats import FormatError, Totals, TypeTotals
 from custodian_app.domain.reconcile import reconcile
 from tests.domain.builders import atx, counts, htx, ledgers, note, y
 
+# every test here runs with the C accelerator and in pure Python (see conftest.py)
+pytestmark = pytest.mark.usefixtures("engine")
+
 W, D = "withdrawal", "deposit"
 
 # id, ATM transaction, backend records, category (None: no entry), cash effect, host amount, reject code
