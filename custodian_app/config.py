@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -267,6 +266,8 @@ def _read_toml(path: Path) -> dict[str, Any] | None:
         text = data.decode("utf-8-sig")  # Windows editors like to add a BOM
     except UnicodeDecodeError as exc:
         raise SettingsError(f"{path}: is not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
+    import tomllib  # here: most commands run with no settings file at all
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

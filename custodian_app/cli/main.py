@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 from custodian_app import __version__
@@ -25,20 +26,69 @@ COMMAND_MODULES = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+# Which module registers which command: a command line naming one builds only that module's
+# part of the parser (the others import what they need to describe their options, and the
+# file commands should start fast). tests/test_cli_main.py keeps this in step with the modules.
+COMMANDS = {
+    "reconcile": "custodian_app.cli.domain_cmds", "generate": "custodian_app.cli.domain_cmds",
+    "ports": "custodian_app.cli.link_cmds", "read-atm": "custodian_app.cli.link_cmds",
+    "simulate-atm": "custodian_app.cli.link_cmds",
+    "fetch-host": "custodian_app.cli.backend_cmds", "simulate-host": "custodian_app.cli.backend_cmds",
+    "import-host": "custodian_app.cli.backend_cmds", "host-health": "custodian_app.cli.backend_cmds",
+    "users": "custodian_app.cli.store_cmds", "history": "custodian_app.cli.store_cmds",
+    "session": "custodian_app.cli.store_cmds", "audit": "custodian_app.cli.store_cmds",
+    "trace-note": "custodian_app.cli.store_cmds", "trace-card": "custodian_app.cli.store_cmds",
+    "app": "custodian_app.cli.app_cmds", "demo": "custodian_app.cli.app_cmds",
+    "clear": "custodian_app.cli.app_cmds",
+    "diagnostics": "custodian_app.cli.diag_cmds", "config": "custodian_app.cli.diag_cmds",
+}
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter, told the terminal's width: left to itself it imports shutil (and
+    with it bz2 and lzma) to ask, at every start, even when no help is shown."""
+
+    def __init__(self, prog, indent_increment=2, max_help_position=24, width=None):
+        if width is None:
+            width = _columns() - 2
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
+def _columns() -> int:
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or (when ``argv`` names a command) the part that parses it."""
+    command = next((a for a in argv if not a.startswith("-")), None) if argv else None
+    modules = (COMMANDS[command],) if command in COMMANDS else COMMAND_MODULES
+    parser = _Parser(
         prog="custodian-app",
         description="ATM clearing and reconciliation (清机对账). Without a command, opens the application.",
     )
     parser.add_argument("--version", action="version", version=f"custodian-app {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in modules:
         importlib.import_module(name).register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     # Every command logs to the rotating file (card numbers and secrets withheld), so that
     # `custodian-app diagnostics` has something to give support. Never the arguments: they

@@ -33,7 +33,7 @@ import re
 from collections import Counter
 from collections.abc import MutableSequence
 from contextlib import contextmanager
-from functools import partial
+from functools import cache, partial
 from operator import is_not, itemgetter
 from typing import Any
 
@@ -50,12 +50,12 @@ _NOTES_KEY = b'"notes":['
 _SERIAL_OPEN = b'{"serial":"'
 _SERIAL_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789?"
 _WS = b" \t\r\n"
-_NOTE_RESTS = re.compile(
+_NOTE_RESTS = (  # compiled when first needed (see _rx): the C reader usually does the work
     rb'\0","value":"((?:0|[1-9][0-9]{0,14})\.[0-9]{2})","tsn":(?:"([0-9A-Za-z-]{1,20})"|null),'
     rb'"unit":"[\x20\x21\x23-\x5b\x5d-\x7e]{1,5}","event":"(taken|retracted|deposited|returned|rejected)"\}'
     rb"(,\n?)?(?=\0)")
 _FLOW_SLOT = {b"taken": 0, b"retracted": 1, b"deposited": 2, b"returned": 3}
-_TSN_COLUMN = re.compile(r"[0-9A-Za-z-]{1,20}(?:\n[0-9A-Za-z-]{1,20})*\Z")
+_TSN_COLUMN = r"[0-9A-Za-z-]{1,20}(?:\n[0-9A-Za-z-]{1,20})*\Z"
 
 _ATM_TX = itemgetter("tsn", "time", "type", "card", "amount", "host_code", "host_ref", "reversed", "cash")
 _CASH = itemgetter("taken", "retracted", "deposited", "returned")
@@ -273,15 +273,22 @@ def _all_match(values, pattern: re.Pattern) -> bool:
     return True
 
 
-def _column(body: str) -> re.Pattern:
-    return re.compile(f"(?:{body}\n)*{body}\\Z")
+def _column(body: str) -> str:
+    return f"(?:{body}\n)*{body}\\Z"
 
 
 _TIME_COLUMN = _column(F._TIME.pattern.removesuffix("\\Z"))
 _CARD_COLUMN = _column(F._CARD.pattern.removesuffix("\\Z"))
 
 
-def _column_matches(values, column: re.Pattern) -> bool:
+@cache
+def _rx(pattern: str | bytes) -> re.Pattern:
+    """This path's patterns, compiled on first use: every command would otherwise pay for
+    compiling them at start-up, mostly to have the C reader do the work."""
+    return re.compile(pattern)
+
+
+def _column_matches(values, column: str) -> bool:
     """Every value a string matching ``column``'s pattern: one regex call on the joined column
     (faster than a call per value when most values differ). A value with a newline of its own
     could pose as two; the count of newlines rules that out."""
@@ -290,7 +297,7 @@ def _column_matches(values, column: re.Pattern) -> bool:
     if set(map(type, values)) != {str}:
         return False
     joined = "\n".join(values)
-    return joined.count("\n") == len(values) - 1 and column.match(joined) is not None
+    return joined.count("\n") == len(values) - 1 and _rx(column).match(joined) is not None
 
 
 def _split_notes(data: bytes) -> tuple[bytes, bytes] | None:
@@ -344,7 +351,7 @@ def _notes(content: bytes) -> NoteTrail | None:
     # every rest matched whole.
     if b"\0" in content:
         return None
-    found = _NOTE_RESTS.findall(b"\0" + b"\0".join(distinct) + b"\0")
+    found = _rx(_NOTE_RESTS).findall(b"\0" + b"\0".join(distinct) + b"\0")
     if len(found) != len(distinct):
         return None
     flows: dict[bytes, list[int]] = {}

@@ -7,7 +7,10 @@ Everything in between is an ``int`` count of minor units, so sums are exact.
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 MINOR_PER_MAJOR = 100
 
@@ -53,12 +56,16 @@ def to_decimal(minor: int) -> Decimal:
     """Minor units as a Decimal of major units (exact)."""
     if type(minor) is not int:
         raise TypeError(f"money must be integer minor units, not {type(minor).__name__}")
+    from decimal import Decimal  # here: the readers and the engine never need it
+
     return Decimal(minor).scaleb(-2)
 
 
 def from_decimal(value: Decimal) -> int:
     """A Decimal of major units with at most two decimals -> minor units; refuses floats and
     values that would need rounding."""
+    from decimal import Decimal
+
     if not isinstance(value, Decimal):
         raise TypeError(f"expected Decimal, not {type(value).__name__}")
     scaled = value.scaleb(2)
