@@ -88,6 +88,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if os.environ.get("CUSTODIAN_PURE_PYTHON"):
+        # Support's switch: read and reconcile without the C scanner (same results, slower)
+        from custodian_app.domain import fastpath
+
+        fastpath.native = None
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     # Every command logs to the rotating file (card numbers and secrets withheld), so that

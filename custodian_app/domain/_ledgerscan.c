@@ -53,21 +53,18 @@ static inline int expect(Cur *c, unsigned char ch) {
     return 0;
 }
 
+/* Bytes that a plain string may hold: printable ASCII but the quote and the backslash. */
+static unsigned char PLAIN[256];
+
 /* A plain string: printable ASCII without escapes (anything else: give up). */
 static inline int pstr(Cur *c, const unsigned char **s, Py_ssize_t *n) {
     ws(c);
     if (c->p >= c->end || *c->p != '"') return GIVE_UP;
-    const unsigned char *q = ++c->p;
-    while (q < c->end) {
-        unsigned char ch = *q;
-        if (ch == '"') {
-            *s = c->p; *n = q - c->p; c->p = q + 1;
-            return 0;
-        }
-        if (ch < 0x20 || ch >= 0x7f || ch == '\\') return GIVE_UP;
-        q++;
-    }
-    return GIVE_UP;
+    const unsigned char *q = ++c->p, *end = c->end;
+    while (q < end && PLAIN[*q]) q++;
+    if (q >= end || *q != '"') return GIVE_UP;
+    *s = c->p; *n = q - c->p; c->p = q + 1;
+    return 0;
 }
 
 static inline int lit(Cur *c, const char *word, Py_ssize_t n) {
@@ -1278,6 +1275,7 @@ static struct PyModuleDef module = {
 };
 
 PyMODINIT_FUNC PyInit__ledgerscan(void) {
+    for (int ch = 0x20; ch < 0x7f; ch++) PLAIN[ch] = ch != '"' && ch != '\\';
     S_withdrawal = PyUnicode_InternFromString("withdrawal");
     S_deposit = PyUnicode_InternFromString("deposit");
     S_booked = PyUnicode_InternFromString("booked");

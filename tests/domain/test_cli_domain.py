@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
 import pytest
@@ -121,3 +122,26 @@ def test_reconcile_takes_the_success_codes_from_the_settings(tmp_path, _isolated
     assert p.returncode == 1, p.stderr
     result = json.loads((tmp_path / "r.json").read_text())
     assert {m["category"] for m in result["mismatches"]} >= {"CODE_DISAGREES"}
+
+
+def test_the_pure_python_switch_gives_the_same_result(cycle, tmp_path, monkeypatch):
+    """CUSTODIAN_PURE_PYTHON (support's switch) reconciles without the C scanner: same bytes."""
+    results = {}
+    for mode in ("default", "pure"):
+        env = {**os.environ, "CUSTODIAN_PURE_PYTHON": "1"} if mode == "pure" else None
+        out = tmp_path / f"{mode}.json"
+        p = run_custodian_app("reconcile", "--atm", str(cycle / "atm.json"), "--host", str(cycle / "host.json"),
+                              "--out", str(out), "--quiet", timeout=120, env=env)
+        assert p.returncode == 1, p.stderr
+        results[mode] = out.read_bytes()
+    assert results["default"] == results["pure"]
+    with monkeypatch.context() as mp:  # and in-process, the switch really takes the scanner away
+        from custodian_app.cli.main import main
+        from custodian_app.domain import fastpath
+
+        mp.setattr(fastpath, "native", fastpath.native)
+        mp.setenv("CUSTODIAN_PURE_PYTHON", "1")
+        assert main(["reconcile", "--atm", str(cycle / "atm.json"), "--host", str(cycle / "host.json"),
+                     "--out", str(tmp_path / "in.json"), "--quiet"]) == 1
+        assert fastpath.native is None
+    assert (tmp_path / "in.json").read_bytes() == results["default"]
