@@ -163,8 +163,10 @@ static int skip_value(Cur *c, int strict, int depth) {
         if (q < c->end && (*q == 'e' || *q == 'E')) {
             q++;
             if (q < c->end && (*q == '+' || *q == '-')) q++;
+            const unsigned char *e = q;
             if (q >= c->end || *q < '0' || *q > '9') return GIVE_UP;
             while (q < c->end && *q >= '0' && *q <= '9') q++;
+            if (q - e > 2) return GIVE_UP;  /* 1e999: orjson refuses a double that overflows */
         }
         if (q - start > 18) return GIVE_UP;  /* big numbers: let the decoder judge */
         c->p = q;
@@ -284,7 +286,8 @@ static int index_init(Index *ix, Py_ssize_t expected) {
     while (cap < expected * 2) cap <<= 1;
     ix->slots = PyMem_Calloc(cap, sizeof(uint64_t));
     ix->mask = cap - 1;
-    return ix->slots ? 0 : PY_ERR;
+    if (!ix->slots) { PyErr_NoMemory(); return PY_ERR; }
+    return 0;
 }
 
 static void index_free(Index *ix) { PyMem_Free(ix->slots); ix->slots = NULL; }
@@ -303,10 +306,10 @@ typedef struct {
 static int txs_grow(Txs *t) {
     Py_ssize_t cap = t->cap ? t->cap * 2 : 4096;
     Span *a = PyMem_Realloc(t->tsn, cap * sizeof(Span));
-    if (!a) return PY_ERR;
+    if (!a) { PyErr_NoMemory(); return PY_ERR; }
     t->tsn = a;
     i64 (*b)[4] = PyMem_Realloc(t->cash, cap * sizeof(*b));
-    if (!b) return PY_ERR;
+    if (!b) { PyErr_NoMemory(); return PY_ERR; }
     t->cash = b;
     t->cap = cap;
     return 0;
@@ -550,6 +553,7 @@ static int atm_transaction(Atm *a) {
     Txs *t = &a->t;
     if (t->n == t->cap) TRY(txs_grow(t));
     Py_ssize_t i = t->n;
+    if (i >= INT32_MAX - 1) return GIVE_UP;  /* the index keeps 32-bit positions */
     t->tsn[i].off = x.tsn - c->base;
     t->tsn[i].len = x.tsn_n;
     t->tsn[i].hash = hash_bytes(x.tsn, x.tsn_n);
@@ -599,10 +603,10 @@ static int unknown_add(Unknown *u, const unsigned char *base, const unsigned cha
     if (u->n == u->cap) {
         Py_ssize_t cap = u->cap ? u->cap * 2 : 64;
         Span *a = PyMem_Realloc(u->tsn, cap * sizeof(Span));
-        if (!a) return PY_ERR;
+        if (!a) { PyErr_NoMemory(); return PY_ERR; }
         u->tsn = a;
         i64 (*b)[4] = PyMem_Realloc(u->flow, cap * sizeof(*b));
-        if (!b) return PY_ERR;
+        if (!b) { PyErr_NoMemory(); return PY_ERR; }
         u->flow = b;
         u->cap = cap;
     }
@@ -672,7 +676,7 @@ static int atm_notes(Atm *a, NotesOut *out) {
     const unsigned char *base = c->base;
     if (!t->flow) {
         t->flow = PyMem_Calloc(t->n ? t->n : 1, sizeof(*t->flow));
-        if (!t->flow) return PY_ERR;
+        if (!t->flow) { PyErr_NoMemory(); return PY_ERR; }
     }
     /* notes come in runs of one TSN: remember the last one looked up */
     const unsigned char *last = NULL;
@@ -1111,7 +1115,19 @@ static PyObject *triage(PyObject *self, PyObject *args) {
         return NULL;
     for (int k = 0; k < LISTS; k++)
         if (!PyList_CheckExact(L[k])) Py_RETURN_NONE;
-    if (!PyAnySet_Check(success) || !PyList_CheckExact(extra)) Py_RETURN_NONE;
+    if (!PyFrozenSet_CheckExact(success) || !PyList_CheckExact(extra)) Py_RETURN_NONE;
+    {   /* only str in the set: a lookup then runs no Python code that could change the lists */
+        PyObject *it = PyObject_GetIter(success), *key;
+        int other = 0;
+        if (!it) return NULL;
+        while ((key = PyIter_Next(it))) {
+            other |= !PyUnicode_CheckExact(key);
+            Py_DECREF(key);
+        }
+        Py_DECREF(it);
+        if (PyErr_Occurred()) return NULL;
+        if (other) Py_RETURN_NONE;
+    }
     Py_ssize_t n = PyList_GET_SIZE(L[0]), m = PyList_GET_SIZE(L[9]);
     for (int k = 1; k < 9; k++) if (PyList_GET_SIZE(L[k]) != n) Py_RETURN_NONE;
     for (int k = 10; k < LISTS; k++) if (PyList_GET_SIZE(L[k]) != m) Py_RETURN_NONE;
@@ -1191,6 +1207,7 @@ static PyObject *triage(PyObject *self, PyObject *args) {
             || (r = as_i64(dp[i], &C)) || (r = as_i64(rn[i], &Ret)))
             goto done;
         if (bad_cash < 0 && (w ? (C || Ret) : (T || R))) bad_cash = i;
+        if (!PyUnicode_CheckExact(code[i])) { r = GIVE_UP; goto done; }  /* no __hash__ may run */
         int ok = PySet_Contains(success, code[i]);
         if (ok < 0) { r = PY_ERR; goto done; }
         int booked = ok && rev[i] == Py_False;
@@ -1229,6 +1246,7 @@ static PyObject *triage(PyObject *self, PyObject *args) {
     if (!(extra_hosts = PyDict_New())) goto done;
     for (Py_ssize_t k = 0; k < PyList_GET_SIZE(extra); k++) {
         PyObject *io = PyList_GET_ITEM(extra, k);
+        if (!PyLong_CheckExact(io)) { r = GIVE_UP; goto done; }  /* no __index__ may run */
         Py_ssize_t i = PyLong_AsSsize_t(io);
         if (i == -1 && PyErr_Occurred()) { r = PY_ERR; goto done; }
         if (i < 0 || i >= n) { r = GIVE_UP; goto done; }

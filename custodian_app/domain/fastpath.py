@@ -458,6 +458,8 @@ def _native_atm_ledger(data, source: str) -> F.AtmLedger | None:
     ledger.transactions = AtmTransactions(columns)
     if notes is not None:
         count, span, odd = notes
+        # the ledger's transactions in ledger order, then the TSNs it lacks in TSN order
+        odd = [o for o in odd if o[0] is not None] + sorted(o for o in odd if o[0] is None)
         # bytes and read-only maps are kept, not copied; anything else could change under us
         keep = type(data) is bytes or type(data).__name__ == "mmap"
         array = data if keep else bytes(data[span[0]:span[1]])

@@ -230,3 +230,50 @@ def test_note_mismatches_are_found_in_c_as_in_python():
         python = formats.result_to_dict(reconcile(formats.parse_atm_ledger(raw, "x", lazy=True),
                                                   formats.parse_host_ledger(_SCENARIO.documents.host, "x")))
     assert formats.result_to_dict(reconcile(fast, formats.parse_host_ledger(_SCENARIO.documents.host, "x"))) == python
+
+
+@pytest.mark.parametrize("where", ["transaction", "cash", "note"])
+def test_a_number_no_double_can_hold_is_left_to_the_general_reader(where):
+    """orjson refuses 1e999 (it overflows a double) even under a key nobody reads; so must C."""
+    doc = orjson.loads(_SCENARIO.documents.atm)
+    target = {"transaction": doc["transactions"][1], "cash": doc["transactions"][1]["cash"],
+              "note": doc["notes"][1]}[where]
+    target["vendor_extra"] = 12345
+    raw = orjson.dumps(doc).replace(b'"vendor_extra":12345', b'"vendor_extra":1e999')
+    assert fastpath._native_atm_ledger(raw, "x") is None
+    with pytest.raises(FormatError, match="not valid JSON"):
+        formats.parse_atm_ledger(raw, "x")
+    ok = orjson.dumps(doc).replace(b'"vendor_extra":12345', b'"vendor_extra":1e99')
+    assert fastpath._native_atm_ledger(ok, "x") is not None
+
+
+def test_running_out_of_memory_is_a_memory_error_not_a_crash():
+    _testcapi = pytest.importorskip("_testcapi")
+    raw = _SCENARIO.documents.atm
+    outcomes = set()
+    for start in range(0, 60):
+        _testcapi.set_nomemory(start, start + 1)
+        try:
+            outcomes.add("read" if NATIVE.scan_atm(raw) is not None else "None")
+        except MemoryError:
+            outcomes.add("MemoryError")
+        finally:
+            _testcapi.remove_mem_hooks()
+    assert "MemoryError" in outcomes and outcomes <= {"MemoryError", "read"}
+
+
+def test_triage_runs_no_code_of_the_objects_it_is_given():
+    """A column holding an object with its own __hash__ could change the lists under C's feet."""
+    tsn = ["T%d" % i for i in range(4)]
+
+    class Code(str):
+        def __hash__(self):
+            tsn.clear()
+            return 1
+
+    n = len(tsn)
+    args = (tsn, ["withdrawal"] * n, [1] * n, [Code("00"), "00", "00", "00"], [False] * n, [1] * n,
+            [0] * n, [0] * n, [0] * n, frozenset({"00"}), [], [], [], [], [])
+    assert NATIVE.triage(*args) is None and len(tsn) == 4
+    assert NATIVE.triage(*args[:3], ["00"] * n, *args[4:9], {"00"}, *args[10:]) is None  # a set, not frozen
+    assert NATIVE.triage(*args[:3], ["00"] * n, *args[4:9], frozenset({"00"}), *args[10:14], [True]) is None
