@@ -8,7 +8,6 @@ no file behind.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 from custodian_app.domain import formats
@@ -39,9 +38,20 @@ def read_result(path: str | os.PathLike) -> formats.ClearingResult:
 
 
 def write_atomic(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` all at once or not at all."""
+    """Write ``data`` to ``path`` all at once or not at all: into a new file beside it (mode
+    0600, like ``tempfile.mkstemp``, whose module would cost every command 6 ms to import),
+    flushed to disk, then renamed over the target."""
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent or ".")
+    folder = target.parent or Path(".")
+    for _attempt in range(100):
+        tmp = folder / f".{target.name}.{os.urandom(6).hex()}.part"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+            break
+        except FileExistsError:
+            continue
+    else:  # pragma: no cover - 100 collisions of 48 random bits
+        raise FileExistsError(f"cannot create a temporary file beside {target}")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

@@ -15,7 +15,7 @@ import sys
 import threading
 import traceback
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Iterable
 
 from custodian_app import paths
 from custodian_app.errors import scrub

@@ -55,6 +55,8 @@ static inline int expect(Cur *c, unsigned char ch) {
 
 /* Bytes that a plain string may hold: printable ASCII but the quote and the backslash. */
 static unsigned char PLAIN[256];
+/* Bytes of a banknote serial ([A-Z0-9?]) and of a TSN ([0-9A-Za-z-]) */
+static unsigned char SERIALC[256], TSNC[256];
 
 /* A plain string: printable ASCII without escapes (anything else: give up). */
 static inline int pstr(Cur *c, const unsigned char **s, Py_ssize_t *n) {
@@ -433,6 +435,33 @@ static int atm_cash(Cur *c, i64 cash[4]) {
     }
 }
 
+/* Money right after its opening quote, through its closing quote:
+ * (?:0|[1-9][0-9]{0,14})\.[0-9]{2}" */
+static inline int money_in(Cur *c, i64 *out) {
+    const unsigned char *p = c->p, *end = c->end;
+    i64 v = 0;
+    int w = 0;
+    if (p < end && *p == '0') { p++; w = 1; }
+    else while (p < end && w < 15 && is_digit(*p)) { v = v * 10 + (*p - '0'); p++; w++; }
+    if (w == 0 || end - p < 4 || p[0] != '.' || !is_digit(p[1]) || !is_digit(p[2]) || p[3] != '"') return GIVE_UP;
+    *out = v * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+    c->p = p + 4;
+    return 0;
+}
+
+/* A run of bytes of one class, then the closing quote; its length must be in [lo, hi]. */
+static inline int run_in(Cur *c, const unsigned char *cls, Py_ssize_t lo, Py_ssize_t hi,
+                         const unsigned char **s, Py_ssize_t *n) {
+    const unsigned char *p = c->p, *end = c->end;
+    while (p < end && cls[*p]) p++;
+    Py_ssize_t len = p - c->p;
+    if (p >= end || *p != '"' || len < lo || len > hi) return GIVE_UP;
+    *s = c->p;
+    *n = len;
+    c->p = p + 1;
+    return 0;
+}
+
 /* One transaction's fields, as read from the bytes */
 typedef struct {
     const unsigned char *tsn, *time, *card, *code, *ref;
@@ -441,8 +470,28 @@ typedef struct {
     i64 amount, cash[4];
 } Tx;
 
-static inline int key_lit(Cur *c, const char *k, Py_ssize_t n) {
-    if (c->end - c->p < n || memcmp(c->p, k, n) != 0) return GIVE_UP;
+/* p[0..n) == k[0..n), a word at a time; with n known when compiling it unrolls to a few loads */
+static inline __attribute__((always_inline)) int eq_lit(const unsigned char *p, const char *k, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t a, b;
+        memcpy(&a, p + i, 8);
+        memcpy(&b, k + i, 8);
+        if (a != b) return 0;
+    }
+    for (; i + 4 <= n; i += 4) {
+        uint32_t a, b;
+        memcpy(&a, p + i, 4);
+        memcpy(&b, k + i, 4);
+        if (a != b) return 0;
+    }
+    for (; i < n; i++)
+        if (p[i] != (unsigned char)k[i]) return 0;
+    return 1;
+}
+
+static inline __attribute__((always_inline)) int key_lit(Cur *c, const char *k, Py_ssize_t n) {
+    if (c->end - c->p < n || !eq_lit(c->p, k, (size_t)n)) return GIVE_UP;
     c->p += n;
     return 0;
 }
@@ -476,31 +525,49 @@ static inline int tx_value(Cur *c, Tx *x, int f) {
     return GIVE_UP;
 }
 
-#define BAD_VALUE (PY_ERR - 1)
-
-/* The layout this program and the ATM link write: keys in the spec's order, no spaces.
- * GIVE_UP here only means "not this layout": the caller reads the record the general way. */
+/* The layout this program and the ATM link write: keys in the spec's order, no spaces, each
+ * value checked as it is scanned. GIVE_UP only means "not this layout or not valid": the caller
+ * then reads the record the general way, which decides. */
 static int tx_template(Cur *c, Tx *x) {
-#define FIELD(literal, f) TRY(KEY(c, literal)); if (tx_value(c, x, f)) return BAD_VALUE
-#define CASH(literal, k) TRY(KEY(c, literal)); if (pstr(c, &s, &n) || money(s, n, &x->cash[k])) return BAD_VALUE
     const unsigned char *s;
     Py_ssize_t n;
-    FIELD("{\"tsn\":", 0);
-    FIELD(",\"time\":", 1);
-    FIELD(",\"type\":", 2);
-    FIELD(",\"card\":", 3);
-    FIELD(",\"amount\":", 4);
-    FIELD(",\"host_code\":", 5);
-    FIELD(",\"host_ref\":", 6);
-    FIELD(",\"reversed\":", 7);
-    TRY(KEY(c, ",\"cash\":"));
-    CASH("{\"taken\":", 0);
-    CASH(",\"retracted\":", 1);
-    CASH(",\"deposited\":", 2);
-    CASH(",\"returned\":", 3);
+    TRY(KEY(c, "{\"tsn\":\""));
+    TRY(run_in(c, TSNC, 1, 20, &x->tsn, &x->tsn_n));
+    TRY(KEY(c, ",\"time\":\""));
+    TRY(run_in(c, PLAIN, 20, 64, &x->time, &x->time_n));
+    if (!time_ok(x->time, x->time_n)) return GIVE_UP;
+    TRY(KEY(c, ",\"type\":\""));
+    if (KEY(c, "withdrawal\"") == 0) x->is_w = 1;
+    else if (KEY(c, "deposit\"") == 0) x->is_w = 0;
+    else return GIVE_UP;
+    TRY(KEY(c, ",\"card\":\""));
+    TRY(run_in(c, PLAIN, 12, 19, &x->card, &x->card_n));
+    if (!card_ok(x->card, x->card_n)) return GIVE_UP;
+    TRY(KEY(c, ",\"amount\":\""));
+    TRY(money_in(c, &x->amount));
+    TRY(KEY(c, ",\"host_code\":\""));
+    TRY(run_in(c, PLAIN, 2, 3, &x->code, &x->code_n));
+    if ((x->code_k = code_key(x->code, x->code_n)) < 0) return GIVE_UP;
+    TRY(KEY(c, ",\"host_ref\":"));
+    if (KEY(c, "null") == 0) x->ref_null = 1;
+    else {
+        TRY(KEY(c, "\""));
+        TRY(run_in(c, PLAIN, 1, 32, &x->ref, &x->ref_n));
+    }
+    TRY(KEY(c, ",\"reversed\":"));
+    if (KEY(c, "false") == 0) x->rev = 0;
+    else if (KEY(c, "true") == 0) x->rev = 1;
+    else return GIVE_UP;
+    TRY(KEY(c, ",\"cash\":{\"taken\":\""));
+    TRY(money_in(c, &x->cash[0]));
+    TRY(KEY(c, ",\"retracted\":\""));
+    TRY(money_in(c, &x->cash[1]));
+    TRY(KEY(c, ",\"deposited\":\""));
+    TRY(money_in(c, &x->cash[2]));
+    TRY(KEY(c, ",\"returned\":\""));
+    TRY(money_in(c, &x->cash[3]));
+    (void)s; (void)n;
     return KEY(c, "}}");
-#undef FIELD
-#undef CASH
 }
 
 static int tx_general(Cur *c, Tx *x) {
@@ -540,9 +607,7 @@ static int atm_transaction(Atm *a) {
     memset(&x, 0, sizeof(x));
     ws(c);
     const unsigned char *start = c->p;
-    int r = tx_template(c, &x);
-    if (r == BAD_VALUE) return GIVE_UP;
-    if (r) {
+    if (tx_template(c, &x)) {  /* another layout: read the record the general way */
         c->p = start;
         memset(&x, 0, sizeof(x));
         TRY(tx_general(c, &x));
@@ -636,6 +701,35 @@ static inline int event_slot(const unsigned char *s, Py_ssize_t n) {
     return -1;
 }
 
+/* One note in the usual layout, each value checked as it is scanned. GIVE_UP only means "not
+ * this layout or not valid": the caller then reads the record the general way, which decides. */
+static inline int note_template(Cur *c, i64 *value, const unsigned char **tsn, Py_ssize_t *tsn_n,
+                                int *tsn_null, int *slot) {
+    const unsigned char *s;
+    Py_ssize_t n;
+    TRY(KEY(c, "{\"serial\":\""));
+    TRY(run_in(c, SERIALC, 6, 12, &s, &n));
+    TRY(KEY(c, ",\"value\":\""));
+    TRY(money_in(c, value));
+    TRY(KEY(c, ",\"tsn\":"));
+    if (KEY(c, "null") == 0) *tsn_null = 1;
+    else {
+        TRY(KEY(c, "\""));
+        TRY(run_in(c, TSNC, 1, 20, tsn, tsn_n));
+        *tsn_null = 0;
+    }
+    TRY(KEY(c, ",\"unit\":\""));
+    TRY(run_in(c, PLAIN, 1, 5, &s, &n));
+    TRY(KEY(c, ",\"event\":\""));
+    if (KEY(c, "taken\"") == 0) *slot = 0;
+    else if (KEY(c, "retracted\"") == 0) *slot = 1;
+    else if (KEY(c, "deposited\"") == 0) *slot = 2;
+    else if (KEY(c, "returned\"") == 0) *slot = 3;
+    else if (KEY(c, "rejected\"") == 0) *slot = 4;
+    else return GIVE_UP;
+    return KEY(c, "}");
+}
+
 static int note_general(Cur *c, i64 *value, const unsigned char **tsn, Py_ssize_t *tsn_n, int *tsn_null,
                         int *slot) {
     const unsigned char *s;
@@ -693,22 +787,7 @@ static int atm_notes(Atm *a, NotesOut *out) {
         ws(c);
         const unsigned char *start = c->p;
         /* the usual layout first: {"serial":..,"value":..,"tsn":..,"unit":..,"event":..} */
-        if (KEY(c, "{\"serial\":") == 0) {
-            if (pstr(c, &s, &n) || !serial_ok(s, n)) return GIVE_UP;
-            if (KEY(c, ",\"value\":") == 0) {
-                if (pstr(c, &s, &n) || money(s, n, &value)) return GIVE_UP;
-                if (KEY(c, ",\"tsn\":") == 0) {
-                    if (pstr_or_null(c, &tsn, &tsn_n, &tsn_null) || (!tsn_null && !tsn_ok(tsn, tsn_n))) return GIVE_UP;
-                    if (KEY(c, ",\"unit\":") == 0) {
-                        if (pstr(c, &s, &n) || n < 1 || n > 5) return GIVE_UP;
-                        if (KEY(c, ",\"event\":") == 0) {
-                            if (pstr(c, &s, &n) || (slot = event_slot(s, n)) < 0) return GIVE_UP;
-                            if (KEY(c, "}") == 0) seen = 0x1f;
-                        }
-                    }
-                }
-            }
-        }
+        if (note_template(c, &value, &tsn, &tsn_n, &tsn_null, &slot) == 0) seen = 0x1f;
         if (seen != 0x1f) {  /* another layout: read the record the general way */
             c->p = start;
             tsn = NULL; tsn_n = 0; tsn_null = 0; slot = -1; value = 0;
@@ -890,12 +969,54 @@ done:
 
 enum { H_REF, H_TSN, H_TIME, H_TYPE, H_CARD, H_AMOUNT, H_STATUS, H_COLS };
 
+/* host_ref, tsn, time, type, card, amount, status in the usual layout, each value checked as it
+ * is scanned; GIVE_UP: read the record the general way, which decides. */
+static int host_template(Cur *c, const unsigned char **ref, Py_ssize_t *ref_n, const unsigned char **tsn,
+                         Py_ssize_t *tsn_n, int *tsn_null, const unsigned char **time, Py_ssize_t *time_n,
+                         int *is_w, const unsigned char **card, Py_ssize_t *card_n, i64 *amount, int *booked) {
+    TRY(KEY(c, "{\"host_ref\":\""));
+    TRY(run_in(c, PLAIN, 1, 32, ref, ref_n));
+    TRY(KEY(c, ",\"tsn\":"));
+    if (KEY(c, "null") == 0) *tsn_null = 1;
+    else {
+        TRY(KEY(c, "\""));
+        TRY(run_in(c, TSNC, 1, 20, tsn, tsn_n));
+    }
+    TRY(KEY(c, ",\"time\":\""));
+    TRY(run_in(c, PLAIN, 20, 64, time, time_n));
+    if (!time_ok(*time, *time_n)) return GIVE_UP;
+    TRY(KEY(c, ",\"type\":\""));
+    if (KEY(c, "withdrawal\"") == 0) *is_w = 1;
+    else if (KEY(c, "deposit\"") == 0) *is_w = 0;
+    else return GIVE_UP;
+    TRY(KEY(c, ",\"card\":\""));
+    TRY(run_in(c, PLAIN, 12, 19, card, card_n));
+    if (!card_ok(*card, *card_n)) return GIVE_UP;
+    TRY(KEY(c, ",\"amount\":\""));
+    TRY(money_in(c, amount));
+    TRY(KEY(c, ",\"status\":\""));
+    if (KEY(c, "booked\"") == 0) *booked = 1;
+    else if (KEY(c, "reversed\"") == 0) *booked = 0;
+    else return GIVE_UP;
+    return KEY(c, "}");
+}
+
 static int host_transaction(Cur *c, PyObject **L) {
-    TRY(expect(c, '{'));
     const unsigned char *ref = NULL, *tsn = NULL, *time = NULL, *card = NULL, *s;
     Py_ssize_t ref_n = 0, tsn_n = 0, time_n = 0, card_n = 0, n;
     int is_w = 0, booked = 0, tsn_null = 0, seen = 0;
     i64 amount = 0;
+    ws(c);
+    const unsigned char *start = c->p;
+    if (host_template(c, &ref, &ref_n, &tsn, &tsn_n, &tsn_null, &time, &time_n, &is_w, &card, &card_n,
+                      &amount, &booked) == 0)
+        goto commit;
+    c->p = start;  /* another layout: the general way */
+    ref = tsn = time = card = NULL;
+    ref_n = tsn_n = time_n = card_n = 0;
+    is_w = booked = tsn_null = 0;
+    amount = 0;
+    TRY(expect(c, '{'));
     for (;;) {
         const unsigned char *k; Py_ssize_t kn;
         TRY(pstr(c, &k, &kn));
@@ -936,6 +1057,7 @@ static int host_transaction(Cur *c, PyObject **L) {
         break;
     }
     if (seen != 0x7f) return GIVE_UP;
+commit:
     TRY(put(L[H_REF], ascii(ref, ref_n)));
     if (tsn_null) { Py_INCREF(Py_None); TRY(put(L[H_TSN], Py_None)); }
     else TRY(put(L[H_TSN], ascii(tsn, tsn_n)));
@@ -1294,6 +1416,11 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__ledgerscan(void) {
     for (int ch = 0x20; ch < 0x7f; ch++) PLAIN[ch] = ch != '"' && ch != '\\';
+    for (int ch = 0; ch < 256; ch++) {
+        int digit = ch >= '0' && ch <= '9', upper = ch >= 'A' && ch <= 'Z', lower = ch >= 'a' && ch <= 'z';
+        SERIALC[ch] = digit || upper || ch == '?';
+        TSNC[ch] = digit || upper || lower || ch == '-';
+    }
     S_withdrawal = PyUnicode_InternFromString("withdrawal");
     S_deposit = PyUnicode_InternFromString("deposit");
     S_booked = PyUnicode_InternFromString("booked");

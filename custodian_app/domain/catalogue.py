@@ -12,10 +12,14 @@ and says to consult the full catalogue (no file I/O in the domain core).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from collections.abc import Mapping
 
 from custodian_app.errors import CustodianError
 from custodian_app.domain.formats import CATEGORIES
+
+TYPE_CHECKING = False  # typing costs every command 4 ms to import; annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 # The five totals items in the trade's words (Chinese, English): the engine's texts and the
 # report's tables both name them so.

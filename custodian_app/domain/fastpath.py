@@ -35,11 +35,14 @@ from collections.abc import MutableSequence
 from contextlib import contextmanager
 from functools import cache, partial
 from operator import is_not, itemgetter
-from typing import Any
 
 import orjson
 
 from custodian_app.domain import formats as F
+
+TYPE_CHECKING = False  # typing costs every command 4 ms to import; annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 try:  # the optional C accelerator (see the module's docstring)
     from custodian_app.domain import _ledgerscan as native

@@ -7,8 +7,7 @@ Everything in between is an ``int`` count of minor units, so sums are exact.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False  # typing costs every command 4 ms to import; annotations are strings
 if TYPE_CHECKING:
     from decimal import Decimal
 

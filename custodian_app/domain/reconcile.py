@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from itertools import compress, repeat
 from operator import and_, attrgetter, eq, gt, ne, not_
-from typing import Iterable, NamedTuple
+from collections import namedtuple
+from collections.abc import Iterable
 
 from custodian_app.domain.catalogue import TOTALS_ITEM_NAMES, Catalogue, default_catalogue
 from custodian_app.domain.formats import (
@@ -208,15 +209,14 @@ def _reconcile(atm: AtmLedger, host: HostLedger, counts: Counts | None, success:
     return ClearingResult(atm.terminal_id, atm.cycle_id, atm.currency, totals, cash_position, mismatches)
 
 
-class Triage(NamedTuple):
-    """The engine's bulk step, as ``_ledgerscan.triage`` documents it."""
-
-    exceptions: list  # (ATM index, [backend indices tied to it]) for each transaction that
-    #                   the table's no-entry rows (6 and 15) do not set aside
-    host_only: list  # (tsn or None, is_withdrawal, [backend indices]) booked, with no ATM match
-    sums: tuple  # atm w/d count and amount, host w/d count and amount, sum taken, sum deposited
-    bad_cash: int  # the first ATM index whose cash contradicts its type, or -1
-    extra_hosts: dict  # ATM index -> [backend indices], for the indices asked for
+# The engine's bulk step, as ``_ledgerscan.triage`` documents it:
+# exceptions  (ATM index, [backend indices tied to it]) for each transaction that the table's
+#             no-entry rows (6 and 15) do not set aside
+# host_only   (tsn or None, is_withdrawal, [backend indices]): booked, with no ATM match
+# sums        ATM w/d count and amount, backend w/d count and amount, sum taken, sum deposited
+# bad_cash    the first ATM index whose cash contradicts its type, or -1
+# extra_hosts ATM index -> [backend indices], for the indices asked for
+Triage = namedtuple("Triage", "exceptions host_only sums bad_cash extra_hosts")
 
 
 def _triage(atm_cols: tuple, host_cols: tuple, success: frozenset, extra: list[int]) -> Triage:

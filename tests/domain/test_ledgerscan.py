@@ -277,3 +277,15 @@ def test_triage_runs_no_code_of_the_objects_it_is_given():
     assert NATIVE.triage(*args) is None and len(tsn) == 4
     assert NATIVE.triage(*args[:3], ["00"] * n, *args[4:9], {"00"}, *args[10:]) is None  # a set, not frozen
     assert NATIVE.triage(*args[:3], ["00"] * n, *args[4:9], frozenset({"00"}), *args[10:14], [True]) is None
+
+
+@pytest.mark.parametrize("seed,good", [(1, 0.9), (2, 0.5), (3, 0.97), (4, 0.8)])
+def test_differential_fuzz_of_tiny_ledgers(seed, good):
+    """tests/domain/ledgerfuzz.py: thousands of odd little ledgers, read both ways."""
+    from tests.domain import ledgerfuzz
+
+    stats, findings = ledgerfuzz.run(seed, 2500, good)
+    assert findings == []
+    # the fuzz must reach both readers' acceptance, or it tests nothing
+    assert stats["atm_native"] > 50 and stats["host_native"] > 300
+    assert stats["atm_valid"] > stats["atm_native"] // 2
