@@ -41,6 +41,8 @@ class CatalogueError(CustodianError, ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Text:
+    """A text in Chinese and in English."""
+
     zh: str
     en: str
 
@@ -50,6 +52,8 @@ class Text:
 
 @dataclass(frozen=True, slots=True)
 class CategoryInfo:
+    """A mismatch category: its names and what the custodians and the back office do about it."""
+
     code: str
     name: Text
     custodian: Text  # what the two custodians do at the machine
@@ -63,6 +67,8 @@ class CategoryInfo:
 
 @dataclass(frozen=True, slots=True)
 class Catalogue:
+    """Reject code -> meaning; category -> what to do (resources/catalogue.json)."""
+
     reject_codes: Mapping[str, Text]
     fallback_reject: Text
     categories: Mapping[str, CategoryInfo]

@@ -82,12 +82,16 @@ class FormatError(CustodianError, ValueError):
 
 @dataclass(slots=True)
 class TypeTotals:
+    """One type's totals: how many, and their sum in minor units."""
+
     count: int
     amount: int
 
 
 @dataclass(slots=True)
 class Totals:
+    """A ledger's totals: cash loaded, and the booked withdrawals and deposits."""
+
     loaded_amount: int
     withdrawals: TypeTotals
     deposits: TypeTotals
@@ -113,6 +117,8 @@ class Unit:
 
 @dataclass(slots=True)
 class AtmTransaction:
+    """One ATM transaction (money in minor units): what was asked, the backend's answer as the ATM recorded it, and the cash that moved."""
+
     tsn: str
     time: str
     type: str
@@ -130,6 +136,8 @@ class AtmTransaction:
 
 @dataclass(slots=True)
 class NoteRecord:
+    """One banknote movement of the 冠字号 trail (``tsn`` None: outside any transaction)."""
+
     serial: str
     value: int
     tsn: str | None
@@ -139,6 +147,8 @@ class NoteRecord:
 
 @dataclass(slots=True)
 class AtmLedger:
+    """atm-ledger/1: the ATM's books for one cycle (the reference)."""
+
     terminal_id: str
     cycle_id: str
     currency: str
@@ -153,6 +163,8 @@ class AtmLedger:
 
 @dataclass(slots=True)
 class HostTransaction:
+    """One backend record; only ``booked`` ones count."""
+
     host_ref: str
     tsn: str | None
     time: str
@@ -164,6 +176,8 @@ class HostTransaction:
 
 @dataclass(slots=True)
 class HostLedger:
+    """host-ledger/1: the backend's books for the same cycle."""
+
     terminal_id: str
     cycle_id: str
     currency: str
@@ -174,6 +188,8 @@ class HostLedger:
 
 @dataclass(slots=True)
 class Counts:
+    """counts/1: the cash the custodians found in each unit (minor units)."""
+
     terminal_id: str
     cycle_id: str
     currency: str
@@ -188,6 +204,8 @@ class Counts:
 
 @dataclass(slots=True)
 class TotalsItem:
+    """One line of the totals check: the ATM's figure and the backend's."""
+
     item: str
     atm: int  # minor units for amounts, a plain count for counts
     host: int
@@ -203,6 +221,8 @@ class TotalsItem:
 
 @dataclass(slots=True)
 class CashPosition:
+    """What the cash should be by each side's books, and what was counted."""
+
     atm_expected: int
     host_expected: int
     counted: int | None = None
@@ -223,6 +243,8 @@ class CashPosition:
 
 @dataclass(slots=True)
 class Mismatch:
+    """One entry of the mismatch list: its category, the figures of both sides, its cash effect and what to do."""
+
     category: str
     tsn: str | None
     type: str | None
@@ -241,6 +263,8 @@ class Mismatch:
 
 @dataclass(slots=True)
 class ClearingResult:
+    """clearing-result/1: the reconciliation's conclusion."""
+
     terminal_id: str
     cycle_id: str
     currency: str
