@@ -67,6 +67,10 @@ def child_ours(data: Path) -> None:
     from custodian_app.domain import formats
     from custodian_app.domain.reconcile import reconcile
 
+    if os.environ.get("CUSTODIAN_PURE_PYTHON"):
+        from custodian_app.domain import fastpath
+
+        fastpath.native = None
     cat = load_catalogue()
     t = {}
     clock = time.process_time  # CPU time: on a shared machine wall time is mostly waiting
@@ -135,6 +139,9 @@ def main() -> None:
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--data", default=str(Path(tempfile.gettempdir()) / "custodian-bench"))
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--pure-python", action="store_true",
+                    help="measure ours without the C scanner (CUSTODIAN_PURE_PYTHON=1), as on a "
+                         "machine where it could not be built")
     ap.add_argument("--child", choices=["ours", "reference"])
     ap.add_argument("dir", nargs="?")
     args = ap.parse_args()
@@ -153,7 +160,10 @@ def main() -> None:
     command = [str(script)] if script.exists() else [py, "-m", "custodian_app"]
     from custodian_app.domain import fastpath
 
-    print(f"ledger scanner: {'C accelerator' if fastpath.native else 'pure Python (no C accelerator)'}")
+    if args.pure_python:
+        os.environ["CUSTODIAN_PURE_PYTHON"] = "1"  # the command's switch; the phases child reads it too
+    native = fastpath.native is not None and not args.pure_python
+    print(f"ledger scanner: {'C accelerator' if native else 'pure Python (no C accelerator)'}")
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):
         print(f"size {size:,}", flush=True)
