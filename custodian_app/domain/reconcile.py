@@ -21,10 +21,10 @@ the same list whatever the order of the records.
 
 from __future__ import annotations
 
-from itertools import compress, repeat
-from operator import and_, attrgetter, eq, gt, ne, not_
 from collections import namedtuple
 from collections.abc import Iterable
+from itertools import compress, repeat
+from operator import and_, attrgetter, eq, gt, ne, not_
 
 from custodian_app.domain.catalogue import TOTALS_ITEM_NAMES, Catalogue, default_catalogue
 from custodian_app.domain.formats import (
