@@ -818,6 +818,22 @@ static PyObject *flow_tuple(i64 f[4]) {
     return Py_BuildValue("(LLLL)", f[0], f[1], f[2], f[3]);
 }
 
+/* A key of the document's top object and its colon. Plain, or anything without a backslash:
+ * the head's decoder checks the rest (an escaped key could spell "transactions": give up). */
+static int top_key(Cur *c, const unsigned char **k, Py_ssize_t *kn) {
+    ws(c);
+    if (c->p >= c->end || *c->p != '"') return GIVE_UP;
+    const unsigned char *q = c->p + 1;
+    while (q < c->end && *q != '"' && *q != '\\') q++;
+    if (q >= c->end || *q == '\\') return GIVE_UP;
+    *k = c->p + 1;
+    *kn = q - *k;
+    c->p = q + 1;
+    TRY(expect(c, ':'));
+    ws(c);
+    return 0;
+}
+
 /* The scan proper; fills a and returns 0, GIVE_UP or PY_ERR. */
 static int atm_scan(Atm *a, Span *tx_span, Span *notes_span, NotesOut *notes, int *has_notes) {
     Cur *c = &a->c;
@@ -828,16 +844,9 @@ static int atm_scan(Atm *a, Span *tx_span, Span *notes_span, NotesOut *notes, in
     ws(c);
     if (c->p < c->end && *c->p == '}') return GIVE_UP;
     for (;;) {
-        ws(c);
-        if (c->p >= c->end || *c->p != '"') return GIVE_UP;
-        /* a key: plain, or anything without a backslash (the head's decoder checks the rest) */
-        const unsigned char *k = c->p + 1, *q = k;
-        while (q < c->end && *q != '"' && *q != '\\') q++;
-        if (q >= c->end || *q == '\\') return GIVE_UP;
-        Py_ssize_t kn = q - k;
-        c->p = q + 1;
-        TRY(expect(c, ':'));
-        ws(c);
+        const unsigned char *k;
+        Py_ssize_t kn;
+        TRY(top_key(c, &k, &kn));
         if (key_is(k, kn, "transactions", 12)) {
             if (have_tx) return GIVE_UP;
             have_tx = 1;
@@ -1075,15 +1084,9 @@ static int host_scan(Cur *c, PyObject **L, Span *tx_span) {
     ws(c);
     if (c->p < c->end && *c->p == '}') return GIVE_UP;
     for (;;) {
-        ws(c);
-        if (c->p >= c->end || *c->p != '"') return GIVE_UP;
-        const unsigned char *k = c->p + 1, *q = k;
-        while (q < c->end && *q != '"' && *q != '\\') q++;
-        if (q >= c->end || *q == '\\') return GIVE_UP;
-        Py_ssize_t kn = q - k;
-        c->p = q + 1;
-        TRY(expect(c, ':'));
-        ws(c);
+        const unsigned char *k;
+        Py_ssize_t kn;
+        TRY(top_key(c, &k, &kn));
         if (key_is(k, kn, "transactions", 12)) {
             if (have_tx) return GIVE_UP;
             have_tx = 1;

@@ -55,3 +55,17 @@ def note(tsn: str | None, value: int, event: str, serial: str = "AB12345678", un
 
 def counts(amounts: dict[str, int]) -> Counts:
     return Counts(TERMINAL, CYCLE, CURRENCY, ["alice", "bob"], {k: y(v) for k, v in amounts.items()})
+
+
+def mutate(raw: bytes, where: float, op: str, byte: int, *, skip: int = 0) -> bytes:
+    """``raw`` with one byte replaced, deleted or inserted at ``where`` (0..1) of its length,
+    after its first ``skip`` bytes: the fuzz tests' one change."""
+    doc = bytearray(raw)
+    at = skip + int(where * (len(doc) - skip - 2 if skip else len(doc) - 1))
+    if op == "replace":
+        doc[at] = byte
+    elif op == "delete":
+        del doc[at]
+    else:
+        doc.insert(at, byte)
+    return bytes(doc)

@@ -12,6 +12,7 @@ from custodian_app.domain import fastpath, formats
 from custodian_app.domain.formats import FormatError
 from custodian_app.domain.generator import generate
 from custodian_app.domain.reconcile import note_flows_of, reconcile
+from tests.domain.builders import mutate
 
 # every test here runs with the C accelerator and in pure Python (see conftest.py)
 pytestmark = pytest.mark.usefixtures("engine")
@@ -75,16 +76,8 @@ def test_lazy_records_behave_like_lists(scenario):
 @given(st.floats(0, 1), st.sampled_from(["replace", "delete", "insert"]),
        st.sampled_from(list(b'"{}[],:\n 0aAZ?-.9\x00\\') + [0xE4]))
 def test_mutated_bytes_fast_path_never_accepts_what_the_general_reader_refuses(where, op, byte):
-    doc = bytearray(_SCENARIO.documents.atm)
-    # mutate one byte anywhere after the header: replace, delete or insert
-    at = 200 + int(where * (len(doc) - 202))
-    if op == "replace":
-        doc[at] = byte
-    elif op == "delete":
-        del doc[at]
-    else:
-        doc.insert(at, byte)
-    raw = bytes(doc)
+    # one byte anywhere after the header: replaced, deleted or inserted
+    raw = mutate(_SCENARIO.documents.atm, where, op, byte, skip=200)
     fast = fastpath.parse_atm_ledger(raw, "x")
     try:
         slow = formats.parse_atm_ledger(raw.decode("utf-8", "strict"), "x")  # str: the general reader

@@ -15,6 +15,7 @@ from custodian_app.domain import fastpath, formats
 from custodian_app.domain.formats import FormatError
 from custodian_app.domain.generator import generate
 from custodian_app.domain.reconcile import _columns, ATM_FIELDS, HOST_FIELDS, note_mismatches, reconcile, triage_py
+from tests.domain.builders import mutate
 from tests.domain.conftest import NATIVE
 from tests.domain.test_reconcile_properties import clearing
 
@@ -97,15 +98,7 @@ def test_host_ledger_reads_as_the_general_reader_reads_it():
 @given(st.floats(0, 1), st.sampled_from(["replace", "delete", "insert"]),
        st.sampled_from(list(b'"{}[],:\n 0aAZ?-.9\x00\\\x7f') + [0xE4, 0x80]))
 def test_a_mutated_ledger_is_read_right_or_not_at_all(where, op, byte):
-    doc = bytearray(_SCENARIO.documents.atm)
-    at = int(where * (len(doc) - 1))
-    if op == "replace":
-        doc[at] = byte
-    elif op == "delete":
-        del doc[at]
-    else:
-        doc.insert(at, byte)
-    raw = bytes(doc)
+    raw = mutate(_SCENARIO.documents.atm, where, op, byte)
     fast = fastpath._native_atm_ledger(raw, "x")
     try:
         slow = formats.parse_atm_ledger(raw.decode("utf-8", "strict"), "x")
@@ -123,15 +116,7 @@ def test_a_mutated_ledger_is_read_right_or_not_at_all(where, op, byte):
 @given(st.floats(0, 1), st.sampled_from(["replace", "delete", "insert"]),
        st.sampled_from(list(b'"{}[],:\n 0aAZ-.9\\') + [0xE4]))
 def test_a_mutated_host_ledger_is_read_right_or_not_at_all(where, op, byte):
-    doc = bytearray(_SCENARIO.documents.host)
-    at = int(where * (len(doc) - 1))
-    if op == "replace":
-        doc[at] = byte
-    elif op == "delete":
-        del doc[at]
-    else:
-        doc.insert(at, byte)
-    raw = bytes(doc)
+    raw = mutate(_SCENARIO.documents.host, where, op, byte)
     fast = fastpath._native_host_ledger(raw, "x")
     try:
         slow = formats.parse_host_ledger(raw.decode("utf-8", "strict"), "x")
