@@ -25,10 +25,24 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <limits.h>
 #include <stdint.h>
 #include <string.h>
 
 typedef long long i64;
+
+/* GCC and Clang, or MSVC (the Windows build) */
+#if defined(_MSC_VER)
+#define ALWAYS_INLINE __forceinline
+static inline int add_overflows(i64 a, i64 b, i64 *out) {
+    if ((b > 0 && a > LLONG_MAX - b) || (b < 0 && a < LLONG_MIN - b)) return 1;
+    *out = a + b;
+    return 0;
+}
+#else
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#define add_overflows(a, b, out) __builtin_add_overflow((a), (b), (out))
+#endif
 
 /* ------------------------------------------------------------------------------------------ */
 /* A cursor over the document. Every parse_* returns 0 on success, -1 to give up (None), -2 on
@@ -471,7 +485,7 @@ typedef struct {
 } Tx;
 
 /* p[0..n) == k[0..n), a word at a time; with n known when compiling it unrolls to a few loads */
-static inline __attribute__((always_inline)) int eq_lit(const unsigned char *p, const char *k, size_t n) {
+static ALWAYS_INLINE int eq_lit(const unsigned char *p, const char *k, size_t n) {
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
         uint64_t a, b;
@@ -490,7 +504,7 @@ static inline __attribute__((always_inline)) int eq_lit(const unsigned char *p, 
     return 1;
 }
 
-static inline __attribute__((always_inline)) int key_lit(Cur *c, const char *k, Py_ssize_t n) {
+static ALWAYS_INLINE int key_lit(Cur *c, const char *k, Py_ssize_t n) {
     if (c->end - c->p < n || !eq_lit(c->p, k, (size_t)n)) return GIVE_UP;
     c->p += n;
     return 0;
@@ -529,8 +543,6 @@ static inline int tx_value(Cur *c, Tx *x, int f) {
  * value checked as it is scanned. GIVE_UP only means "not this layout or not valid": the caller
  * then reads the record the general way, which decides. */
 static int tx_template(Cur *c, Tx *x) {
-    const unsigned char *s;
-    Py_ssize_t n;
     TRY(KEY(c, "{\"tsn\":\""));
     TRY(run_in(c, TSNC, 1, 20, &x->tsn, &x->tsn_n));
     TRY(KEY(c, ",\"time\":\""));
@@ -566,7 +578,6 @@ static int tx_template(Cur *c, Tx *x) {
     TRY(money_in(c, &x->cash[2]));
     TRY(KEY(c, ",\"returned\":\""));
     TRY(money_in(c, &x->cash[3]));
-    (void)s; (void)n;
     return KEY(c, "}}");
 }
 
@@ -780,8 +791,8 @@ static int atm_notes(Atm *a, NotesOut *out) {
     ws(c);
     if (c->p < c->end && *c->p == ']') { c->p++; return 0; }
     for (;;) {
-        const unsigned char *tsn = NULL, *s;
-        Py_ssize_t tsn_n = 0, n;
+        const unsigned char *tsn = NULL;
+        Py_ssize_t tsn_n = 0;
         int seen = 0, tsn_null = 0, slot = -1;
         i64 value = 0;
         ws(c);
@@ -805,7 +816,7 @@ static int atm_notes(Atm *a, NotesOut *out) {
             }
             if (slot < 4) {
                 i64 *f = last_unknown ? out->unknown.flow[last_i] : t->flow[last_i];
-                if (__builtin_add_overflow(f[slot], value, &f[slot])) return GIVE_UP;
+                if (add_overflows(f[slot], value, &f[slot])) return GIVE_UP;
             }
         }
         ws(c);
@@ -1215,7 +1226,7 @@ static PyObject *host_list(Groups *G, Group *g) {
     return out;
 }
 
-static int add(i64 *acc, i64 v) { return __builtin_add_overflow(*acc, v, acc) ? GIVE_UP : 0; }
+static int add(i64 *acc, i64 v) { return add_overflows(*acc, v, acc) ? GIVE_UP : 0; }
 
 #define LISTS 13
 

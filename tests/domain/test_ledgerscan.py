@@ -182,6 +182,11 @@ def test_triage_leaves_what_it_cannot_hold_to_python():
             hcols[1], hcols[3], hcols[5], hcols[6], [])
     assert NATIVE.triage(*args) is None
     assert NATIVE.triage(*(args[:2] + (tuple(cols[4]),) + args[3:])) is None  # not a list
+    cols[4][0] = cols[4][1] = 2**62  # each fits in 64 bits, their sum does not
+    for i in (0, 1):
+        cols[2][i], cols[5][i], cols[7][i] = "withdrawal", "00", False
+    assert NATIVE.triage(cols[0], cols[2], cols[4], cols[5], cols[7], *cols[8:12], frozenset({"00"}),
+                         hcols[1], hcols[3], hcols[5], hcols[6], []) is None
 
 
 def test_a_lazy_trail_of_a_closed_map_says_so(tmp_path):
