@@ -77,7 +77,10 @@ def test_a_short_cable_pull_during_the_read_is_absorbed(qtbot, world_factory, ma
 
 
 def test_a_cable_left_out_stops_the_read_with_advice_and_a_retry(qtbot, world_factory, make_ctx, tmp_path):
-    world = world_factory(link=str(tmp_path / "atm"),
+    # 2,000 transactions: the ledger's core (~44 kB compressed) cannot have arrived when the
+    # cable goes after 4 kB. With 120 transactions it is ~3.5 kB, sent before the pull, and
+    # whether it arrives races with the pty's close (then Next rightly allows counting).
+    world = world_factory(link=str(tmp_path / "atm"), transactions=2000,
                           atm_options={"faults": Faults(disconnect_after=4_000, down_seconds=600)})
     d = signed_in(qtbot, make_ctx(world), screenshots="error")
     d.connect(world.device)
