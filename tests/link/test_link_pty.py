@@ -97,7 +97,10 @@ def test_stall_mid_transfer(simulators) -> None:
 
 def test_cable_pulled_and_put_back_resumes_from_cursor(tmp_path, simulators) -> None:
     ledger = make_ledger(transactions=80, notes_per=8)
-    sim = simulators(ledger, faults=Faults(disconnect_after=6000, down_seconds=0.3), page_size=40)
+    # At a real line's speed the client has long read the first pages when the cable goes; at
+    # memory speed, what it holds then (bytes still in the pty are lost) depends on the timing.
+    sim = simulators(ledger, faults=Faults(disconnect_after=6000, down_seconds=0.3), page_size=40,
+                     baud=115200)
     link = str(tmp_path / "atm")
     assert sim.start_on_pty(link=link) == link
     with client(link) as atm:
@@ -105,12 +108,16 @@ def test_cable_pulled_and_put_back_resumes_from_cursor(tmp_path, simulators) -> 
         assert atm.reconnects == 1
     assert got == ledger
     assert sim.stats.disconnects == 1 and sim.stats.sessions == 2
-    # resumed, not restarted: the stream cut off was asked again from where it stopped, and
-    # no stream was asked from the start twice
+    # resumed, not restarted: the stream cut off was asked again from where it stopped; each
+    # stream's cursor never goes back; and the transactions, of which the client held pages at
+    # the pull, are not asked from the start twice (the notes may be, if none of theirs had
+    # arrived yet: their cursor was still 0)
     cursors = sim.stats.cursors
     assert any(cursor > 0 for _, cursor in cursors), cursors
-    starts = [name for name, cursor in cursors if cursor == 0]
-    assert len(starts) == len(set(starts)), cursors
+    for name in {n for n, _ in cursors}:
+        asked = [c for n, c in cursors if n == name]
+        assert asked == sorted(asked), cursors
+    assert cursors.count(("Ledger.ReadTransactions", 0)) == 1, cursors
 
 
 def test_atm_reboot_mid_transfer(simulators) -> None:
@@ -135,7 +142,9 @@ def test_cable_never_comes_back_is_a_link_error(tmp_path, simulators) -> None:
 
 def test_reading_again_after_the_cable_stayed_out_resumes_from_the_cursors(tmp_path, simulators) -> None:
     ledger = make_ledger(transactions=60, notes_per=6)
-    sim = simulators(ledger, faults=Faults(disconnect_after=3000, down_seconds=1.5), page_size=40)
+    # at a real line's speed, so that the first page has certainly arrived when the cable goes
+    sim = simulators(ledger, faults=Faults(disconnect_after=3000, down_seconds=1.5), page_size=40,
+                     baud=115200)
     link = str(tmp_path / "atm")
     sim.start_on_pty(link=link)
     with client(link, reconnect_timeout=0.3) as atm:
