@@ -94,18 +94,25 @@ def status_label(name: str) -> QLabel:
 
 
 def show_error(label: QLabel, text: str) -> None:
-    label.setStyleSheet("color: #b00020;")
-    label.setText(text)
+    _show(label, "color: #b00020;", text)
 
 
 def show_ok(label: QLabel, text: str) -> None:
-    label.setStyleSheet("color: #1b5e20;")
-    label.setText(text)
+    _show(label, "color: #1b5e20;", text)
 
 
 def show_info(label: QLabel, text: str) -> None:
-    label.setStyleSheet("")
-    label.setText(text)
+    _show(label, "", text)
+
+
+def _show(label: QLabel, style: str, text: str) -> None:
+    """A status line, touched only where it changes: setting a style sheet re-polishes the
+    widget even when it is the same one, and a new text re-lays the window out; progress
+    updates a status line many times a second while a ledger is read."""
+    if label.styleSheet() != style:
+        label.setStyleSheet(style)
+    if label.text() != text:
+        label.setText(text)
 
 
 def figure_label(text: str = "", name: str | None = None) -> QLabel:

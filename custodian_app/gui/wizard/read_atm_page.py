@@ -111,8 +111,15 @@ class ReadAtmPage(FlowPage):
         text = (tr("%1 of %2 records, %3 KiB").replace("%1", f"{done:,}").replace("%2", f"{total:,}")
                 .replace("%3", f"{nbytes / 1024:,.0f}"))
         if total:
-            self.progress.setRange(0, total)
-            self.progress.setValue(min(done, total))
+            # QProgressBar repaints itself at once on a new value (and what lies under it with
+            # it); with updates off it is painted with the rest of the window, in the event loop
+            bar = self.progress
+            bar.setUpdatesEnabled(False)
+            try:
+                bar.setRange(0, total)
+                bar.setValue(min(done, total))
+            finally:
+                bar.setUpdatesEnabled(True)
         if eta is not None:
             text += " · " + tr("about %1 s left").replace("%1", f"{eta:.0f}")
         self.figures.setText(text)
