@@ -298,13 +298,12 @@ def triage_py(atm_cols: tuple, host_cols: tuple, success: frozenset, extra: list
 class _Bookings:
     """The backend's booked records of one type, by TSN (None: records without a TSN)."""
 
-    __slots__ = ("records", "once", "_totals")
+    __slots__ = ("records", "once")
 
     def __init__(self, index: list[int], h_tsn, h_amount) -> None:
         tsns = list(map(h_tsn.__getitem__, index))
         amounts = list(map(h_amount.__getitem__, index))
         self.once = dict(zip(tsns, amounts))  # TSN -> amount, for TSNs booked exactly once
-        self._totals: dict = {}
         self.records: dict = {}
         if len(self.once) == len(tsns):  # the usual case: no TSN booked twice
             self.records = _Singles(zip(tsns, index))
@@ -314,15 +313,6 @@ class _Bookings:
             for t, js in self.records.items():
                 if len(js) > 1:
                     del self.once[t]
-                    self._totals[t] = sum(map(h_amount.__getitem__, js))
-
-    def count(self, t) -> int:
-        return len(self.records.get(t, ()))
-
-    def total(self, t) -> int:
-        """H: the sum of the booked amounts for this TSN (0 when none)."""
-        h = self.once.get(t)
-        return h if h is not None else self._totals.get(t, 0)
 
 
 class _Singles(dict):
