@@ -36,8 +36,6 @@ from contextlib import contextmanager
 from functools import cache, partial
 from operator import is_not, itemgetter
 
-import orjson
-
 from custodian_app.domain import formats as F
 
 TYPE_CHECKING = False  # typing costs every command 4 ms to import; annotations are strings
@@ -203,6 +201,8 @@ class NoteTrail(_LazyRecords):
         money: dict[str, int] = {}
         NR = F.NoteRecord
         items = []
+        import orjson  # the whole trail: a big array, orjson's work
+
         for d in orjson.loads(self._array_bytes()):
             v = d["value"]
             m = money.get(v)
@@ -225,6 +225,8 @@ class NoteTrail(_LazyRecords):
             flows: dict[str, list[int]] = {}
             slots = {"taken": 0, "retracted": 1, "deposited": 2, "returned": 3}
             money: dict[str, int] = {}
+            import orjson  # the whole trail: a big array, orjson's work
+
             for d in orjson.loads(self._array_bytes()):  # checked already: no objects kept
                 t = d["tsn"]
                 if t is None:

@@ -13,13 +13,12 @@ as UTF-8 JSON bytes (compact or indented), deterministic for the same input.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from collections.abc import Iterable
 
-import orjson
-
 from custodian_app.errors import CustodianError, scrub
+from custodian_app.domain import jsoncodec
 from custodian_app.domain.money import format_amount
+from custodian_app.domain.recordclass import field, record
 
 TYPE_CHECKING = False  # typing costs every command 4 ms to import; annotations are strings
 if TYPE_CHECKING:
@@ -80,7 +79,7 @@ class FormatError(CustodianError, ValueError):
 # The documents as objects. Money fields are int minor units.
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class TypeTotals:
     """One type's totals: how many, and their sum in minor units."""
 
@@ -88,7 +87,7 @@ class TypeTotals:
     amount: int
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Totals:
     """A ledger's totals: cash loaded, and the booked withdrawals and deposits."""
 
@@ -97,7 +96,7 @@ class Totals:
     deposits: TypeTotals
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Unit:
     """An XFS4IoT storage unit. ``value`` is the denomination (minor units) or None (mixed)."""
 
@@ -115,7 +114,7 @@ class Unit:
         return self.initial + sum(self.in_.values()) - sum(self.out.values())
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class AtmTransaction:
     """One ATM transaction (money in minor units): what was asked, the backend's answer as the ATM recorded it, and the cash that moved."""
 
@@ -134,7 +133,7 @@ class AtmTransaction:
     returned: int = 0
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class NoteRecord:
     """One banknote movement of the 冠字号 trail (``tsn`` None: outside any transaction)."""
 
@@ -145,7 +144,7 @@ class NoteRecord:
     event: str
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class AtmLedger:
     """atm-ledger/1: the ATM's books for one cycle (the reference)."""
 
@@ -161,7 +160,7 @@ class AtmLedger:
     source: str = field(default="<atm ledger>", compare=False)
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class HostTransaction:
     """One backend record; only ``booked`` ones count."""
 
@@ -174,7 +173,7 @@ class HostTransaction:
     status: str
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class HostLedger:
     """host-ledger/1: the backend's books for the same cycle."""
 
@@ -186,7 +185,7 @@ class HostLedger:
     source: str = field(default="<host ledger>", compare=False)
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Counts:
     """counts/1: the cash the custodians found in each unit (minor units)."""
 
@@ -202,7 +201,7 @@ class Counts:
         return sum(self.units.values())
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class TotalsItem:
     """One line of the totals check: the ATM's figure and the backend's."""
 
@@ -219,7 +218,7 @@ class TotalsItem:
         return not self.item.endswith(".count")
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class CashPosition:
     """What the cash should be by each side's books, and what was counted."""
 
@@ -241,7 +240,7 @@ class CashPosition:
         return None if self.counted is None else self.counted - self.host_expected
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Mismatch:
     """One entry of the mismatch list: its category, the figures of both sides, its cash effect and what to do."""
 
@@ -261,7 +260,7 @@ class Mismatch:
     card: str | None = None  # masked card, when there is one
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ClearingResult:
     """clearing-result/1: the reconciliation's conclusion."""
 
@@ -417,11 +416,11 @@ def decode(data: bytes | bytearray | memoryview | str | dict, source: str) -> di
         return data
     try:
         if isinstance(data, (bytes, bytearray, memoryview, str)):
-            doc = orjson.loads(data)
+            doc = jsoncodec.loads(data)
         else:  # a memory-mapped file or another buffer: a view, released right after
             with memoryview(data) as view:
-                doc = orjson.loads(view)
-    except orjson.JSONDecodeError as exc:
+                doc = jsoncodec.loads(view)
+    except ValueError as exc:  # orjson.JSONDecodeError
         raise FormatError(source, "$", f"not valid JSON: {exc}") from None
     if type(doc) is not dict:
         raise FormatError(source, "$", f"expected a JSON object, found {_show(doc)}")
@@ -824,5 +823,4 @@ def check_same_clearing(atm: AtmLedger, *others: HostLedger | Counts | None) -> 
 
 def dumps(doc: dict, *, indent: bool = False) -> bytes:
     """UTF-8 JSON; Chinese stays readable; the same dict always gives the same bytes."""
-    option = orjson.OPT_APPEND_NEWLINE | (orjson.OPT_INDENT_2 if indent else 0)
-    return orjson.dumps(doc, option=option)
+    return jsoncodec.dumps(doc, indent=indent)

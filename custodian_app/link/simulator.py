@@ -24,7 +24,7 @@ import threading
 import time
 import tty
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from queue import Empty, SimpleQueue
 from typing import Iterator
@@ -32,6 +32,7 @@ from typing import Iterator
 import orjson
 
 from custodian_app.domain.formats import AtmLedger, Totals, TypeTotals, Unit
+from custodian_app.domain.recordclass import replace
 from custodian_app.link import framer, messages, records
 from custodian_app.link.endpoint import Endpoint
 from custodian_app.link.errors import LinkError, MessageError, ProtocolError

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import replace
 
 import pytest
 
+from custodian_app.domain.recordclass import replace
 from custodian_app.link import messages
 from custodian_app.link.client import AtmClient, AtmEvent
 from custodian_app.link.errors import (AtmRefused, LinkError, LinkTimeout, PortError,
