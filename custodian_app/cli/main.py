@@ -26,9 +26,9 @@ COMMAND_MODULES = (
 )
 
 
-# Which module registers which command: a command line naming one builds only that module's
-# part of the parser (the others import what they need to describe their options, and the
-# file commands should start fast). tests/test_cli_main.py keeps this in step with the modules.
+# Which module registers which command: a command line starting with one builds only that
+# command's parser (see command_parser). tests/test_cli_main.py keeps this in step with the
+# modules.
 COMMANDS = {
     "reconcile": "custodian_app.cli.domain_cmds", "generate": "custodian_app.cli.domain_cmds",
     "ports": "custodian_app.cli.link_cmds", "read-atm": "custodian_app.cli.link_cmds",
@@ -71,19 +71,69 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
 
-def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
-    """The whole parser, or (when ``argv`` names a command) the part that parses it."""
-    command = next((a for a in argv if not a.startswith("-")), None) if argv else None
-    modules = (COMMANDS[command],) if command in COMMANDS else COMMAND_MODULES
+class _Skip:
+    """Stands in for the parser of a command that was not named: takes every call that
+    describes it (arguments, groups, defaults, sub-commands) and builds nothing."""
+
+    def __getattr__(self, name: str):
+        return self._take
+
+    def _take(self, *args, **kwargs) -> _Skip:
+        return self
+
+
+class _OneCommand:
+    """Stands in for the sub-commands of the whole parser when the command line starts with a
+    command: builds that command's parser alone, as ``add_subparsers`` would have built it
+    (same program name, same options, ``command`` set), and skips its siblings."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+        self.parser: argparse.ArgumentParser | None = None
+
+    def add_parser(self, name: str, **kwargs):
+        if name != self.command:
+            return _Skip()
+        kwargs.pop("help", None)
+        kwargs.pop("aliases", None)
+        kwargs.setdefault("prog", f"custodian-app {name}")
+        self.parser = _Parser(**kwargs)
+        self.parser.set_defaults(command=name)
+        return self.parser
+
+
+def command_parser(command: str) -> argparse.ArgumentParser:
+    """The parser of one command alone, as the whole parser's sub-command parser for it (same
+    program name, options, defaults, ``command`` set), without building its siblings: they
+    import what they need to describe their options, and each parser costs start-up time
+    (argparse asks gettext for its words anew for each)."""
+    one = _OneCommand(command)
+    importlib.import_module(COMMANDS[command]).register(one)
+    if one.parser is None:  # pragma: no cover - the map and the modules agree (tested)
+        raise LookupError(f"{COMMANDS[command]} does not register {command}")
+    return one.parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole parser: every command."""
     parser = _Parser(
         prog="custodian-app",
         description="ATM clearing and reconciliation (清机对账). Without a command, opens the application.",
     )
     parser.add_argument("--version", action="version", version=f"custodian-app {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in modules:
+    for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser
+
+
+def parse_command_line(argv: list[str]) -> argparse.Namespace:
+    """A command line that starts with a command is parsed by that command's parser alone;
+    anything else (no command, ``--help``, ``--version``, a typo) by the whole parser, which
+    lists the commands."""
+    if argv and argv[0] in COMMANDS:
+        return command_parser(argv[0]).parse_args(argv[1:])
+    return build_parser().parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,8 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         from custodian_app.domain import fastpath
 
         fastpath.native = None
-    parser = build_parser(argv)
-    args = parser.parse_args(argv)
+    args = parse_command_line(argv)
     # Every command logs to the rotating file (card numbers and secrets withheld), so that
     # `custodian-app diagnostics` has something to give support. Never the arguments: they
     # may hold a token.
