@@ -10,13 +10,13 @@ from functools import lru_cache
 
 from custodian_app.domain import jsoncodec
 from custodian_app.domain.catalogue import Catalogue, CatalogueError, install_default
-from custodian_app.resources_path import resource
+from custodian_app.resources_path import resource_file
 
 
 @lru_cache(maxsize=None)
 def load_catalogue(path: str | None = None) -> Catalogue:
     """The catalogue at ``path`` (default: the shipped one); raises CatalogueError if it is bad."""
-    where = path or str(resource("catalogue.json"))
+    where = path or resource_file("catalogue.json")
     try:
         with open(where, "rb") as fh:
             doc = jsoncodec.loads(fh.read())

@@ -21,8 +21,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from custodian_app import paths
 from custodian_app.domain.recordclass import field, record
@@ -31,7 +29,12 @@ from custodian_app.files import write_atomic
 
 TYPE_CHECKING = False  # typing costs every command 4 ms to import; annotations are strings
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any
+
+# Files are handled as os.path strings here, and urllib.parse is imported where a URL is
+# taken apart: every command loads the settings, and pathlib with urllib.parse (and its
+# ipaddress) costs a fresh process ~6 ms to import.
 
 LANGUAGES = ("zh_CN", "en")
 BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
@@ -152,17 +155,23 @@ class Settings:
 # Where the files are
 
 
-def system_config_file() -> Path:
+def system_config_path() -> str:
     """The file IT rolls out to every branch PC (read-only for the user)."""
     override = os.environ.get(ENV_SYSTEM_CONFIG)
     if override:
-        return Path(override)
+        return os.path.normpath(override)
     if sys.platform == "win32":
         base = os.environ.get("PROGRAMDATA", r"C:\ProgramData")
-        return Path(base) / "custodian-app" / "settings.toml"
+        return os.path.join(base, "custodian-app", "settings.toml")
     if sys.platform == "darwin":
-        return Path("/Library/Application Support/custodian-app/settings.toml")
-    return Path("/etc/custodian-app/settings.toml")
+        return "/Library/Application Support/custodian-app/settings.toml"
+    return "/etc/custodian-app/settings.toml"
+
+
+def system_config_file() -> Path:
+    from pathlib import Path
+
+    return Path(system_config_path())
 
 
 # ----------------------------------------------------------------------------------------
@@ -176,8 +185,8 @@ def load_settings(path: str | os.PathLike | None = None, *, system_path: str | o
     Raises SettingsError naming the file, the key and the bad value (never the token) when a
     file is not valid TOML or holds a value that makes no sense. Missing files are fine.
     """
-    user_path = Path(path) if path is not None else paths.config_file()
-    sys_path = Path(system_path) if system_path is not None else system_config_file()
+    user_path = os.fspath(path) if path is not None else paths.config_path()
+    sys_path = os.fspath(system_path) if system_path is not None else system_config_path()
     env = os.environ if environ is None else environ
     warnings: list[str] = []
 
@@ -226,7 +235,7 @@ def load_settings(path: str | os.PathLike | None = None, *, system_path: str | o
         sources[key] = "env"
 
     ca = values["backend.ca_bundle"]
-    if ca and not Path(ca).is_file():
+    if ca and not os.path.isfile(ca):
         warnings.append(f"backend.ca_bundle: the CA bundle {ca} does not exist; HTTPS to the backend "
                         f"will fail until it does")
 
@@ -238,7 +247,7 @@ def load_settings(path: str | os.PathLike | None = None, *, system_path: str | o
 def check_settings_file(path: str | os.PathLike) -> list[str]:
     """Validate one settings file on its own (``custodian-app config check``), as IT would before
     rolling it out: 'locked' is allowed. Returns the warnings; raises SettingsError."""
-    path = Path(path)
+    path = os.fspath(path)
     doc = _read_toml(path)
     if doc is None:
         raise SettingsError(f"{path}: no such file")
@@ -251,14 +260,15 @@ def check_settings_file(path: str | os.PathLike) -> list[str]:
         warnings.append(f"{path}: holds backend.token; a system-wide file is readable by every user — "
                         f"prefer the user's file or CUSTODIAN_BACKEND_TOKEN")
     ca = values.get("backend.ca_bundle")
-    if ca and not Path(ca).is_file():
+    if ca and not os.path.isfile(ca):
         warnings.append(f"backend.ca_bundle: the CA bundle {ca} does not exist on this machine")
     return warnings
 
 
-def _read_toml(path: Path) -> dict[str, Any] | None:
+def _read_toml(path: str) -> dict[str, Any] | None:
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as fh:
+            data = fh.read()
     except FileNotFoundError:
         return None
     except IsADirectoryError:
@@ -279,7 +289,7 @@ def _read_toml(path: Path) -> dict[str, Any] | None:
         raise SettingsError(f"{path}: is not valid TOML: {exc}") from exc
 
 
-def _validated(doc: dict[str, Any], path: Path, warnings: list[str]) -> dict[str, Any]:
+def _validated(doc: dict[str, Any], path: str, warnings: list[str]) -> dict[str, Any]:
     """Flatten a parsed file into {"section.name": value}, checking each value."""
     out: dict[str, Any] = {}
     for section, table in doc.items():
@@ -331,6 +341,8 @@ def _check(key: str, raw: Any, where: str) -> Any:
     if key == "backend.url":
         value = need_str().strip()
         if value:
+            from urllib.parse import urlsplit
+
             try:
                 parts = urlsplit(value)
             except ValueError as exc:
@@ -351,7 +363,7 @@ def _check(key: str, raw: Any, where: str) -> Any:
         return value
     if key == "backend.ca_bundle":
         value = need_str().strip()
-        return str(Path(value).expanduser()) if value else ""
+        return os.path.normpath(os.path.expanduser(value)) if value else ""
     if key == "backend.timeout":
         value = raw
         if isinstance(raw, str):
@@ -421,9 +433,11 @@ def save_settings(settings: Settings, path: str | os.PathLike | None = None) -> 
     later change IT rolls out still reaches this user). Keys this version does not know are
     kept as they were. Raises SettingsError if a value is invalid or the file cannot be written.
     """
+    from pathlib import Path
+
     target = Path(path) if path is not None else paths.config_file()
     try:
-        existing = _read_toml(target) or {}
+        existing = _read_toml(os.fspath(target)) or {}
     except SettingsError:
         existing = {}  # a broken file is what the user is replacing through the dialog
     existing.pop("locked", None)
@@ -553,6 +567,8 @@ def _toml_value(value: Any) -> str:
 def _url_password(url: str) -> str | None:
     if not url or "://" not in url:
         return None
+    from urllib.parse import urlsplit
+
     try:
         return urlsplit(url).password
     except ValueError:
@@ -563,6 +579,8 @@ def redact_url(url: str) -> str:
     """The URL with any password replaced by ***, for logs, errors and diagnostics."""
     if not url or "://" not in url:
         return url
+    from urllib.parse import urlsplit, urlunsplit
+
     try:
         parts = urlsplit(url)
         if parts.password is None:

@@ -8,7 +8,6 @@ no file behind.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from custodian_app.domain import formats
 from custodian_app.domain.formats import FormatError
@@ -16,7 +15,8 @@ from custodian_app.domain.formats import FormatError
 
 def read_bytes(path: str | os.PathLike) -> bytes:
     try:
-        return Path(path).read_bytes()
+        with open(path, "rb") as fh:
+            return fh.read()
     except OSError as exc:
         raise FormatError(str(path), "$", f"cannot read the file: {exc.strerror or exc}") from None
 
@@ -40,11 +40,12 @@ def read_result(path: str | os.PathLike) -> formats.ClearingResult:
 def write_atomic(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` all at once or not at all: into a new file beside it (mode
     0600, like ``tempfile.mkstemp``, whose module would cost every command 6 ms to import),
-    flushed to disk, then renamed over the target."""
-    target = Path(path)
-    folder = target.parent or Path(".")
+    flushed to disk, then renamed over the target. (os.path, not pathlib: every command imports
+    this module, and pathlib costs 6 ms to import.)"""
+    target = os.fspath(path)
+    folder, name = os.path.split(target)
     for _attempt in range(100):
-        tmp = folder / f".{target.name}.{os.urandom(6).hex()}.part"
+        tmp = os.path.join(folder, f".{name}.{os.urandom(6).hex()}.part")
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
             break

@@ -43,7 +43,7 @@ def test_spec_bundles_resources_where_resources_path_looks_and_the_migrations():
     assert '(ROOT / "resources").rglob' in text and 'Path("resources")' in text
     assert "sys._MEIPASS/resources" in text  # the contract with resources_path.py, stated
     resources_path = (ROOT / "custodian_app" / "resources_path.py").read_text(encoding="utf-8")
-    assert 'Path(frozen) / "resources"' in resources_path
+    assert 'os.path.join(frozen, "resources")' in resources_path
     assert '"migrations"' in text and "env.py" in text
     assert 'collect_submodules("custodian_app")' in text  # the CLI imports its commands by name
     # Imported by exec'd strings or by name at run time: found only by listing them.
