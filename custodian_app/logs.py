@@ -10,49 +10,21 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import sys
 import threading
 import traceback
 from pathlib import Path
 from collections.abc import Iterable
 
-from custodian_app import paths
-from custodian_app.errors import scrub
+from custodian_app import logfile, paths
+from custodian_app.logfile import BACKUP_COUNT, FORMAT, LOG_FILE_NAME, MAX_BYTES, add_secret, clean
 
-LOG_FILE_NAME = "custodian-app.log"
-MAX_BYTES = 2 * 1024 * 1024  # per file; 2 MB is weeks of clearings at INFO
-BACKUP_COUNT = 5  # so at most 12 MB of logs on the branch PC
-FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(threadName)s] %(message)s"
+__all__ = ["BACKUP_COUNT", "FORMAT", "LOG_FILE_NAME", "MAX_BYTES", "RotatingFile", "ScrubFilter",
+           "add_secret", "clean", "log_files", "setup_logging", "shutdown_logging"]
+
 ENV_LEVEL = "CUSTODIAN_LOG_LEVEL"
 
-# errors.scrub catches 12-19 digits in a row; people and some ATMs also write card numbers in
-# groups (6222 0212 3456 7890, 6222-0212-3456-7890-123).
-_GROUPED_PAN = re.compile(r"(?<!\d)\d{4}(?:[ -]\d{4}){2}[ -]\d{4}(?:[ -]?\d{1,3})?(?!\d)")
-
-_lock = threading.Lock()
-_secrets: set[str] = set()
 _installed_factory = None
-
-
-def add_secret(value: str | None) -> None:
-    """Never let ``value`` reach a log (a token typed into the settings dialog, a password)."""
-    if value and len(value) >= 4:  # a 1-3 character "secret" would mangle every line
-        with _lock:
-            _secrets.add(value)
-
-
-def clean(text: str) -> str:
-    """``text`` with card numbers and the registered secrets withheld."""
-    if not text:
-        return text
-    with _lock:
-        secrets = sorted(_secrets, key=len, reverse=True)
-    for secret in secrets:
-        if secret in text:
-            text = text.replace(secret, "<secret withheld>")
-    text = _GROUPED_PAN.sub(lambda m: f"<{sum(c.isdigit() for c in m.group())} digits withheld>", text)
-    return scrub(text)
 
 
 def _clean_record(record: logging.LogRecord) -> logging.LogRecord:
@@ -100,21 +72,13 @@ class RotatingFile(logging.FileHandler):
         if not os.path.isfile(self.baseFilename):  # a device or a pipe: never rotated
             return False
         self.stream.seek(0, 2)
-        size = self.stream.tell()
-        return size > 0 and size + len(self.format(record)) + 1 >= self.max_bytes
+        return logfile.full(self.stream.tell(), len(self.format(record)) + 1, self.max_bytes)
 
     def _rotate(self) -> None:
         if self.stream is not None:
             self.stream.close()
             self.stream = None
-        if self.backup_count > 0:
-            for i in range(self.backup_count - 1, 0, -1):
-                older, newer = f"{self.baseFilename}.{i}", f"{self.baseFilename}.{i + 1}"
-                if os.path.exists(older):
-                    os.replace(older, newer)
-            os.replace(self.baseFilename, self.baseFilename + ".1")
-        else:
-            open(self.baseFilename, "w").close()
+        logfile.rotate(self.baseFilename, self.backup_count)
         self.stream = self._open()
 
 
