@@ -202,21 +202,21 @@ def main() -> None:
         ref_goal = ref["parse"] + ref["compare"]
         ratio = ref_goal / best["command"]
         rows.append((size, best["command"], phases, ref, ratio, peaks))
-        print(f"  ours: command {best['command']:.2f} s CPU ({walls['command']:.2f} s wall, peak "
+        print(f"  ours: command {best['command']:.3f} s CPU ({walls['command']:.3f} s wall, peak "
               f"{peaks['command']} MB); in-process "
-              f"parse ATM {phases['parse_atm']:.2f} + host {phases['parse_host']:.2f} + reconcile "
-              f"{phases['reconcile']:.2f} + write {phases['write']:.3f} s; {phases['mismatches']} mismatches")
-        print(f"  reference: orjson {ref['parse']:.2f} + DataFrames {ref['dataframes']:.2f} + datacompy "
-              f"{ref['compare']:.2f} s CPU ({ref['wall_total']:.2f} s wall in all, peak {peaks['reference']} MB)")
-        print(f"  orjson + datacompy = {ref_goal:.2f} s; ours {best['command']:.2f} s -> {ratio:.2f}x "
+              f"parse ATM {phases['parse_atm']:.3f} + host {phases['parse_host']:.3f} + reconcile "
+              f"{phases['reconcile']:.3f} + write {phases['write']:.3f} s; {phases['mismatches']} mismatches")
+        print(f"  reference: orjson {ref['parse']:.3f} + DataFrames {ref['dataframes']:.3f} + datacompy "
+              f"{ref['compare']:.3f} s CPU ({ref['wall_total']:.2f} s wall in all, peak {peaks['reference']} MB)")
+        print(f"  orjson + datacompy = {ref_goal:.3f} s; ours {best['command']:.3f} s -> {ratio:.2f}x "
               f"({'goal met' if ratio >= 2 else 'GOAL MISSED'}: >= 2x)", flush=True)
 
     print("\n| transactions | ours: whole command, CPU s | ours peak (MB) | orjson parse, CPU s | "
           "datacompy compare, CPU s | reference parse+compare, CPU s | reference peak (MB) | speed-up |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size, cmd, phases, ref, ratio, peaks in rows:
-        print(f"| {size:,} | {cmd:.2f} | {peaks['command']} | {ref['parse']:.2f} | {ref['compare']:.2f} | "
-              f"{ref['parse'] + ref['compare']:.2f} | {peaks['reference']} | {ratio:.2f}x |")
+        print(f"| {size:,} | {cmd:.3f} | {peaks['command']} | {ref['parse']:.3f} | {ref['compare']:.3f} | "
+              f"{ref['parse'] + ref['compare']:.3f} | {peaks['reference']} | {ratio:.2f}x |")
 
 
 if __name__ == "__main__":
