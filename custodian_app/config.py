@@ -159,7 +159,7 @@ def system_config_path() -> str:
     """The file IT rolls out to every branch PC (read-only for the user)."""
     override = os.environ.get(ENV_SYSTEM_CONFIG)
     if override:
-        return os.path.normpath(override)
+        return paths.tidy(override)
     if sys.platform == "win32":
         base = os.environ.get("PROGRAMDATA", r"C:\ProgramData")
         return os.path.join(base, "custodian-app", "settings.toml")
@@ -363,7 +363,7 @@ def _check(key: str, raw: Any, where: str) -> Any:
         return value
     if key == "backend.ca_bundle":
         value = need_str().strip()
-        return os.path.normpath(os.path.expanduser(value)) if value else ""
+        return paths.tidy(os.path.expanduser(value)) if value else ""
     if key == "backend.timeout":
         value = raw
         if isinstance(raw, str):

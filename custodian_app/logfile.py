@@ -30,6 +30,10 @@ LOG_FILE_NAME = "custodian-app.log"
 MAX_BYTES = 2 * 1024 * 1024  # per file; 2 MB is weeks of clearings at INFO
 BACKUP_COUNT = 5  # so at most 12 MB of logs on the branch PC
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(threadName)s] %(message)s"
+ENV_LEVEL = "CUSTODIAN_LOG_LEVEL"
+# logging's level names; any other value of CUSTODIAN_LOG_LEVEL means INFO, as in logs
+LEVELS = {"CRITICAL": 50, "FATAL": 50, "ERROR": 40, "WARN": 30, "WARNING": 30, "INFO": 20,
+          "DEBUG": 10, "NOTSET": 0}
 
 # errors.scrub catches 12-19 digits in a row; people and some ATMs also write card numbers in
 # groups (6222 0212 3456 7890, 6222-0212-3456-7890-123).
@@ -98,13 +102,21 @@ def line(message: str, *, level: str = "INFO", name: str = "custodian_app",
     return f"{stamp},{msecs:03d} {level:<7} {name} [{thread}] {clean(message)}"
 
 
+def threshold() -> int:
+    """The level below which nothing is logged: ``$CUSTODIAN_LOG_LEVEL``, else INFO."""
+    return LEVELS.get(os.environ.get(ENV_LEVEL, "INFO").strip().upper(), LEVELS["INFO"])
+
+
 def append(message: str, *, level: str = "INFO", name: str = "custodian_app",
            log_dir: str | os.PathLike | None = None, max_bytes: int = MAX_BYTES,
            backup_count: int = BACKUP_COUNT) -> None:
-    """Add one line to the log file (from the main thread), rotating it first if it is full.
-    A log that cannot be written must not stop a clearing: it says so on standard error."""
+    """Add one line to the log file (from the main thread), rotating it first if it is full;
+    nothing below ``$CUSTODIAN_LOG_LEVEL``. A log that cannot be written must not stop a
+    clearing: it says so on standard error."""
+    if LEVELS[level] < threshold():
+        return
     text = line(message, level=level, name=name)
-    path = "?"
+    path = None
     try:
         path = os.path.join(folder(log_dir), LOG_FILE_NAME)
         try:
@@ -116,5 +128,6 @@ def append(message: str, *, level: str = "INFO", name: str = "custodian_app",
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(text + "\n")
     except OSError as exc:
-        print(f"custodian-app: cannot write the log file {path} ({exc.strerror or exc}); "
+        where = path or exc.filename or log_dir or "in the data folder"
+        print(f"custodian-app: cannot write the log file {where} ({exc.strerror or exc}); "
               "this run is not logged", file=sys.stderr)

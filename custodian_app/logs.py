@@ -17,12 +17,11 @@ from pathlib import Path
 from collections.abc import Iterable
 
 from custodian_app import logfile, paths
-from custodian_app.logfile import BACKUP_COUNT, FORMAT, LOG_FILE_NAME, MAX_BYTES, add_secret, clean
+from custodian_app.logfile import (BACKUP_COUNT, ENV_LEVEL, FORMAT, LOG_FILE_NAME, MAX_BYTES, add_secret,
+                                   clean)
 
-__all__ = ["BACKUP_COUNT", "FORMAT", "LOG_FILE_NAME", "MAX_BYTES", "RotatingFile", "ScrubFilter",
+__all__ = ["BACKUP_COUNT", "ENV_LEVEL", "FORMAT", "LOG_FILE_NAME", "MAX_BYTES", "RotatingFile", "ScrubFilter",
            "add_secret", "clean", "log_files", "setup_logging", "shutdown_logging"]
-
-ENV_LEVEL = "CUSTODIAN_LOG_LEVEL"
 
 _installed_factory = None
 
@@ -182,7 +181,11 @@ def _install_excepthooks() -> None:
     def sys_hook(exc_type, exc, tb):
         if not issubclass(exc_type, KeyboardInterrupt):
             logging.getLogger("custodian_app").critical("unexpected error", exc_info=(exc_type, exc, tb))
-        (_previous_hooks[0] if _previous_hooks else previous_sys)(exc_type, exc, tb)
+        previous = _previous_hooks[0] if _previous_hooks else previous_sys
+        if previous is sys.__excepthook__:  # Python's own would print the text unscrubbed
+            _print_scrubbed("", exc_type, exc, tb)
+        else:
+            previous(exc_type, exc, tb)
 
     def thread_hook(hook_args):
         if hook_args.exc_type is not SystemExit:
@@ -190,10 +193,30 @@ def _install_excepthooks() -> None:
             logging.getLogger("custodian_app").critical(
                 "unexpected error in thread %s", name,
                 exc_info=(hook_args.exc_type, hook_args.exc_value, hook_args.exc_traceback))
-        (_previous_hooks[1] if _previous_hooks else previous_thread)(hook_args)
+        previous = _previous_hooks[1] if _previous_hooks else previous_thread
+        if previous is threading.__excepthook__:
+            if hook_args.exc_type is not SystemExit:  # as Python's own: silent on SystemExit
+                name = hook_args.thread.name if hook_args.thread else threading.get_ident()
+                _print_scrubbed(f"Exception in thread {name}:\n", hook_args.exc_type,
+                                hook_args.exc_value, hook_args.exc_traceback)
+        else:
+            previous(hook_args)
 
     sys.excepthook, threading.excepthook = sys_hook, thread_hook
     _previous_hooks = (previous_sys, previous_thread)
+
+
+def _print_scrubbed(header: str, exc_type, exc, tb) -> None:
+    """What Python's own hooks print on standard error, with card numbers and secrets
+    withheld: the screen is no place for them either."""
+    stream = sys.stderr
+    if stream is None:  # a windowed build without a console
+        return
+    try:
+        stream.write(clean(header + "".join(traceback.format_exception(exc_type, exc, tb))))
+        stream.flush()
+    except Exception:  # the hook must never raise
+        pass
 
 
 def _remove_excepthooks() -> None:

@@ -29,13 +29,24 @@ def user_data_dir() -> str:
     return platformdirs.user_data_dir(APP_NAME, appauthor=False)
 
 
+def tidy(path: str) -> str:
+    """``str(pathlib.Path(path))``: separators and ``.`` tidied, ``..`` kept (a symlink may come
+    before it), without importing pathlib unless there is a ``..``."""
+    parts = path.replace("\\", "/").split("/") if os.sep == "\\" else path.split("/")
+    if ".." in parts:
+        from pathlib import Path
+
+        return str(Path(path))
+    return os.path.normpath(path)
+
+
 # The folders as strings, for the modules every command imports: pathlib (with urllib.parse
 # and ipaddress) costs a fresh process ~6 ms to import. The Path forms below are the same
 # folders.
 
 def data_folder() -> str:
     home = os.environ.get("CUSTODIAN_HOME")
-    path = os.path.normpath(home) if home else user_data_dir()
+    path = tidy(home) if home else user_data_dir()
     os.makedirs(path, exist_ok=True)
     return path
 

@@ -83,7 +83,8 @@ def test_an_unexpected_error_in_a_file_command_reaches_the_log_with_its_tracebac
     """
     p = _run(crash, tmp_path / "home", "reconcile", "--atm", str(cycle / "atm.json"), "--host",
              str(cycle / "host.json"), "--out", str(tmp_path / "result.json"))
-    assert p.returncode == 1 and "RuntimeError: engine bug" in p.stderr  # Python's own report
+    assert p.returncode == 1 and "Traceback" in p.stderr and "RuntimeError: engine bug" in p.stderr
+    assert "6222021234567890123" not in p.stderr and "<19 digits withheld>" in p.stderr
     log = (tmp_path / "home" / "logs" / "custodian-app.log").read_text(encoding="utf-8")
     assert f"custodian-app {_version()}: reconcile" in log
     assert "CRITICAL custodian_app [MainThread] unexpected error" in log and "RuntimeError: engine bug" in log

@@ -136,7 +136,11 @@ def parse_command_line(argv: list[str]) -> argparse.Namespace:
     anything else (no command, ``--help``, ``--version``, a typo) by the whole parser, which
     lists the commands."""
     if argv and argv[0] in COMMANDS:
-        return command_parser(argv[0]).parse_args(argv[1:])
+        args, extra = command_parser(argv[0]).parse_known_args(argv[1:])
+        if not extra:
+            return args
+        # Arguments no parser takes: the whole parser reports them, as it always has (its
+        # usage line, its "unrecognized arguments"), and exits.
     return build_parser().parse_args(argv)
 
 

@@ -81,12 +81,17 @@ def record(cls=None, /, *, frozen: bool = False, slots: bool = False, repr: bool
 
 
 def _make(cls, frozen: bool, slots: bool, with_repr: bool, eq: bool):
+    if "__init__" in cls.__dict__:
+        raise TypeError(f"{cls.__name__}: a record makes its own __init__; use __post_init__")
     found: list[Field] = []
     for base in reversed(cls.__mro__[1:]):
         found.extend(getattr(base, _FIELDS, ()) if _FIELDS in base.__dict__ else ())
     by_name = {f.name: f for f in found}
-    for name, annotation in cls.__dict__.get("__annotations__", {}).items():
-        if "ClassVar" in str(annotation):
+    annotations = cls.__dict__.get("__annotations__")
+    if annotations is None:  # Python 3.14 evaluates annotations lazily, outside the dict
+        annotations = getattr(cls, "__annotations__", {})
+    for name, annotation in annotations.items():
+        if str(annotation).strip().startswith(("ClassVar", "typing.ClassVar")):
             continue
         value = cls.__dict__.get(name, _MISSING)
         f = value if isinstance(value, Field) else Field(default=value)
@@ -129,13 +134,17 @@ def _make(cls, frozen: bool, slots: bool, with_repr: bool, eq: bool):
     compared = [f.name for f in all_fields if f.compare]
     if with_repr and "__repr__" not in cls.__dict__:
         methods["__repr__"] = _repr_method(shown)
-    if eq and "__eq__" not in cls.__dict__:
+    if eq:
         key = _key(compared)
-        methods["__eq__"] = _eq_method(key)
-        if frozen:
-            methods["__hash__"] = _hash_method(key)
-        elif "__hash__" not in cls.__dict__:
-            methods["__hash__"] = None  # mutable and comparable: unhashable, as a dataclass
+        if "__eq__" not in cls.__dict__:
+            methods["__eq__"] = _eq_method(key)
+        # dataclass's rule: a __hash__ of the class's own is kept (a class that defines
+        # __eq__ gets __hash__ = None from Python, which is not its own)
+        own_hash = "__hash__" in cls.__dict__ and not (
+            cls.__dict__["__hash__"] is None and "__eq__" in cls.__dict__)
+        if not own_hash:
+            # frozen: hashed by the compared fields; mutable and comparable: unhashable
+            methods["__hash__"] = _hash_method(key) if frozen else None
     if frozen:
         field_names = frozenset(names)
 
@@ -150,11 +159,16 @@ def _make(cls, frozen: bool, slots: bool, with_repr: bool, eq: bool):
             object.__delattr__(self, name)
 
         methods["__setattr__"], methods["__delattr__"] = __setattr__, __delattr__
+        if slots:  # copy and pickle set a frozen record's slots the way __init__ does
+            methods["__getstate__"] = _getstate_method(names)
+            methods["__setstate__"] = _setstate_method(names)
+    methods["__replace__"] = _replace_method()  # copy.replace (Python 3.13)
 
     if slots:
         namespace = {k: v for k, v in cls.__dict__.items()
                      if k not in names and k not in ("__dict__", "__weakref__")}
-        namespace["__slots__"] = tuple(names)
+        inherited = {n for b in cls.__mro__[1:] for n in getattr(b, "__slots__", ())}
+        namespace["__slots__"] = tuple(n for n in names if n not in inherited)
         namespace.update(methods)
         new_cls = type(cls)(cls.__name__, cls.__bases__, namespace)
         new_cls.__qualname__ = cls.__qualname__
@@ -191,6 +205,28 @@ def _eq_method(key):
         return NotImplemented
 
     return __eq__
+
+
+def _replace_method():
+    def __replace__(self, /, **changes):
+        return replace(self, **changes)
+
+    return __replace__
+
+
+def _getstate_method(names: list[str]):
+    def __getstate__(self):
+        return [getattr(self, name) for name in names]
+
+    return __getstate__
+
+
+def _setstate_method(names: list[str]):
+    def __setstate__(self, state):
+        for name, value in zip(names, state):
+            object.__setattr__(self, name, value)
+
+    return __setstate__
 
 
 def _hash_method(key):

@@ -28,7 +28,8 @@ def _ours_loads(data):
 
 
 def _same(a, b) -> bool:
-    """Equal, with the same types all the way down (1 and 1.0 are equal, not the same)."""
+    """Equal, with the same types all the way down (1 and 1.0 are equal, not the same; nor
+    are 0.0 and -0.0)."""
     stack = [(a, b)]
     while stack:
         a, b = stack.pop()
@@ -42,8 +43,8 @@ def _same(a, b) -> bool:
             if len(a) != len(b):
                 return False
             stack.extend(zip(a, b))
-        elif isinstance(a, float) and a != a:
-            if b == b:
+        elif isinstance(a, float):
+            if repr(a) != repr(b):  # -0.0 is not 0.0; nan is nan
                 return False
         elif a != b:
             return False

@@ -135,6 +135,80 @@ def test_bad_definitions_are_refused_when_the_class_is_made():
         field(default=1, default_factory=int)
 
 
+def test_frozen_slotted_records_copy_and_pickle_like_dataclasses():
+    from custodian_app.domain.catalogue import CategoryInfo, Text
+
+    text = Text("吞钞", "Retracted")
+    info = CategoryInfo("RETRACTED", text, Text("a", "b"), Text("c", "d"))
+    for value in (text, info):
+        assert pickle.loads(pickle.dumps(value)) == value
+        assert copy.copy(value) == value and copy.deepcopy(value) == value
+    with pytest.raises(FrozenRecordError):
+        copy.copy(text).zh = "x"  # the copy is frozen too
+
+
+def test_a_class_keeps_its_own_hash_and_a_frozen_class_with_its_own_eq_is_hashed():
+    def make(decorate, fld):
+        @decorate(frozen=True, slots=True)
+        class Own:
+            a: int
+
+            def __hash__(self) -> int:
+                return 42
+
+        @decorate(frozen=True)
+        class WithEq:
+            a: int
+
+            def __eq__(self, other: object) -> bool:
+                return isinstance(other, WithEq) and other.a % 10 == self.a % 10
+
+        return Own, WithEq
+
+    (dc_own, dc_eq), (rc_own, rc_eq) = _both(make)
+    assert hash(rc_own(1)) == hash(dc_own(1)) == 42
+    assert hash(rc_eq(3)) == hash(dc_eq(3)) and rc_eq(3) == rc_eq(13)
+
+
+def test_a_record_refuses_an_init_of_its_own():
+    with pytest.raises(TypeError, match="__post_init__"):
+        @record
+        class Mine:
+            a: int
+
+            def __init__(self) -> None:
+                self.a = 1
+
+
+def test_a_slotted_subclass_adds_only_its_own_slots():
+    @record(slots=True)
+    class Base:
+        a: int
+
+    @record(slots=True)
+    class Child(Base):
+        b: int = 0
+
+    assert Child.__slots__ == ("b",) and Child(1, 2) == Child(1, 2) and Child(1).a == 1
+    assert [f.name for f in recordclass.fields(Child)] == ["a", "b"]
+
+
+def test_class_variables_are_not_fields():
+    from typing import ClassVar
+
+    @record
+    class Counted:
+        limit: ClassVar[int] = 3
+        n: int = 0
+
+    assert [f.name for f in recordclass.fields(Counted)] == ["n"] and Counted.limit == 3
+
+
+def test_copy_replace_works_through_dunder_replace():
+    cp = formats.CashPosition(100, 90)
+    assert cp.__replace__(counted=95) == formats.CashPosition(100, 90, 95)
+
+
 def test_records_copy_and_pickle():
     tx = formats.AtmTransaction("000001", "2026-11-20T09:00:00+08:00", "withdrawal", "622202******1234",
                                 10000, "00", "H1", False, taken=10000)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 import os
 
+import pytest
+
 from custodian_app import logfile, logs, paths
 
 PAN = "6222021234567890123"
@@ -13,17 +15,32 @@ PAN = "6222021234567890123"
 
 def test_a_line_is_laid_out_as_the_logging_formatter_lays_it_out():
     formatter = logging.Formatter(logfile.FORMAT)
-    for created in (1764115200.0, 1764115200.999, 1764115201.0005, 1764150000.123456):
+    for created, msecs in ((1764115200.0, 0), (1764115200.25, 250), (1764115201.999, 999),
+                           (1764150000.0625, 62)):
         record = logging.LogRecord("custodian_app", logging.INFO, __file__, 1, "custodian-app 1.0: %s",
                                    ("reconcile",), None)
-        record.created, record.msecs = created, int((created - int(created)) * 1000) + 0.0
-        record.threadName = "MainThread"
+        record.created, record.msecs, record.threadName = created, float(msecs), "MainThread"
         ours = logfile.line("custodian-app 1.0: reconcile", created=created)
         assert ours == formatter.format(record)
-    warning = logging.LogRecord("custodian_app.cli", logging.WARNING, __file__, 1, "x", (), None)
-    warning.threadName = "MainThread"
-    assert logfile.line("x", level="WARNING", name="custodian_app.cli", created=warning.created) == \
-        formatter.format(warning)
+        assert ours.split(" ")[1].endswith(f",{msecs:03d}")  # the milliseconds, written out
+    for level in ("WARNING", "CRITICAL", "DEBUG"):
+        record = logging.LogRecord("custodian_app.cli", getattr(logging, level), __file__, 1, "x", (), None)
+        record.created, record.msecs, record.threadName = 1764115200.5, 500.0, "MainThread"
+        assert logfile.line("x", level=level, name="custodian_app.cli", created=1764115200.5) == \
+            formatter.format(record)
+
+
+@pytest.mark.parametrize("setting, written", [
+    (None, True), ("INFO", True), ("debug", True), (" warning ", False), ("ERROR", False),
+    ("verbose", True),  # not a level: INFO, as the logging path takes it
+])
+def test_append_honours_the_log_level(monkeypatch, tmp_path, setting, written):
+    if setting is None:
+        monkeypatch.delenv(logfile.ENV_LEVEL, raising=False)
+    else:
+        monkeypatch.setenv(logfile.ENV_LEVEL, setting)
+    logfile.append("custodian-app 1.0: reconcile", log_dir=tmp_path)
+    assert (tmp_path / logfile.LOG_FILE_NAME).exists() is written
 
 
 def test_append_writes_to_the_log_file_of_the_data_directory():
@@ -67,12 +84,21 @@ def test_append_with_no_backups_empties_the_full_file(tmp_path):
     assert os.path.getsize(tmp_path / logfile.LOG_FILE_NAME) < 300
 
 
-def test_a_log_folder_that_is_a_file_is_said_on_stderr(tmp_path, capsys):
+def test_a_log_folder_that_is_a_file_is_said_on_stderr_with_its_name(tmp_path, capsys):
     blocker = tmp_path / "logs"
     blocker.write_text("not a folder")
     logfile.append("custodian-app 1.0: reconcile", log_dir=blocker)
     err = capsys.readouterr().err
-    assert "cannot write the log file" in err and "this run is not logged" in err
+    assert f"cannot write the log file {blocker} (" in err and "this run is not logged" in err
+
+
+def test_a_data_folder_that_cannot_hold_logs_is_named(monkeypatch, tmp_path, capsys):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "logs").write_text("not a folder")
+    monkeypatch.setenv("CUSTODIAN_HOME", str(home))
+    logfile.append("custodian-app 1.0: reconcile")
+    assert f"cannot write the log file {home / 'logs'} (" in capsys.readouterr().err
 
 
 def test_secrets_registered_through_logs_are_withheld_by_logfile_too():

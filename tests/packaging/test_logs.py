@@ -152,3 +152,34 @@ def test_an_unwritable_log_folder_falls_back_to_the_console(logging_on, tmp_path
     logging.getLogger("custodian_app").warning("clearing goes on")
     err = capsys.readouterr().err
     assert "cannot create the log folder" in err and "clearing goes on" in err
+
+
+def test_a_crash_on_screen_is_scrubbed_too(tmp_path):
+    # Python's own hooks print the exception's text as it is; ours print it scrubbed, in the
+    # same layout, after logging it.
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(f"""
+        import threading
+        from custodian_app import logs
+        logs.setup_logging(secrets=["{TOKEN}"])
+
+        def boom():
+            raise ValueError("card {PAN} token {TOKEN}")
+
+        t = threading.Thread(target=boom, name="reader")
+        t.start()
+        t.join()
+        raise RuntimeError("main: card {PAN}")
+    """)
+    env = {**os.environ, "CUSTODIAN_HOME": str(tmp_path)}
+    p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1
+    assert "Exception in thread reader:" in p.stderr and "ValueError: card <19 digits withheld>" in p.stderr
+    assert "RuntimeError: main: card <19 digits withheld>" in p.stderr and "Traceback" in p.stderr
+    assert PAN not in p.stderr and TOKEN not in p.stderr
+    log = (tmp_path / "logs" / "custodian-app.log").read_text(encoding="utf-8")
+    assert "unexpected error in thread reader" in log and PAN not in log

@@ -23,3 +23,28 @@ def test_the_data_directory_is_the_one_platformdirs_names(monkeypatch, xdg):
 def test_custodian_home_wins(monkeypatch, tmp_path):
     monkeypatch.setenv("CUSTODIAN_HOME", str(tmp_path / "home"))
     assert paths.data_dir() == tmp_path / "home" and (tmp_path / "home").is_dir()
+
+
+@pytest.mark.parametrize("path", [
+    "a/../b", "/x/link/../ca.pem", "a/./b", "a//b", "/a/b/", "", "//a", "///a", "./a", ".", "..",
+    "../a", "a/..", "a/.../b", "a/..b/c", "/", "~/x", "C:/x/y",
+])
+def test_tidy_is_what_pathlib_makes_of_a_path(path):
+    from pathlib import Path
+
+    assert paths.tidy(path) == str(Path(path))
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symlinks need privileges on Windows")
+def test_a_ca_bundle_behind_a_symlink_and_dot_dot_is_kept_as_written(tmp_path):
+    # link/../ca.pem is real/ca.pem when link points into real/sub: collapsing the ".." would
+    # name tmp_path/ca.pem, which does not exist
+    from custodian_app.config import load_settings
+
+    (tmp_path / "real" / "sub").mkdir(parents=True)
+    (tmp_path / "real" / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    (tmp_path / "link").symlink_to(tmp_path / "real" / "sub")
+    bundle = f"{tmp_path}/link/../ca.pem"
+    (tmp_path / "user.toml").write_text(f'[backend]\nca_bundle = "{bundle}"\n', encoding="utf-8")
+    s = load_settings(tmp_path / "user.toml", system_path=tmp_path / "none.toml", environ={})
+    assert s.backend_ca_bundle == bundle and not s.warnings
