@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -167,11 +168,15 @@ class ReadAtmPage(FlowPage):
             self._wizard.ledger_changed.emit()
             return
         self._show_ledger()
-        self._wizard.persist()
         self._wizard.ledger_changed.emit()
         self.changed()
         if self._wizard.currentId() == int(self.step):
             self._wizard.next_button_focus()
+        # Storing the ledger (tens of thousands of records) keeps the database thread busy in
+        # Python for seconds. Started from here, it would compete for the interpreter lock
+        # with every call Qt makes into Python while laying out and painting this page (see
+        # workers.GUI_SWITCH_INTERVAL_S); from the event loop, the page is shown first.
+        QTimer.singleShot(0, self._wizard, self._wizard.persist)
 
     def _show_ledger(self) -> None:
         atm = self.flow.atm
