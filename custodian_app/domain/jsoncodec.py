@@ -57,6 +57,8 @@ def _int(text: str) -> int:
 
 
 def _float(text: str) -> float:
+    # A JSON number with a fraction or an exponent, read as orjson reads it (a double). Never
+    # money: the formats refuse a JSON number where money belongs, whoever decoded it.
     value = float(text)
     if value in (float("inf"), float("-inf")):
         raise _NotTheSame(text)
