@@ -22,10 +22,6 @@ from _thread import allocate_lock
 from custodian_app import paths
 from custodian_app.errors import scrub
 
-TYPE_CHECKING = False  # typing costs every command 4 ms to import; annotations are strings
-if TYPE_CHECKING:
-    from collections.abc import Iterable
-
 LOG_FILE_NAME = "custodian-app.log"
 MAX_BYTES = 2 * 1024 * 1024  # per file; 2 MB is weeks of clearings at INFO
 BACKUP_COUNT = 5  # so at most 12 MB of logs on the branch PC
@@ -48,11 +44,6 @@ def add_secret(value: str | None) -> None:
     if value and len(value) >= 4:  # a 1-3 character "secret" would mangle every line
         with _lock:
             _secrets.add(value)
-
-
-def add_secrets(values: Iterable[str]) -> None:
-    for value in values:
-        add_secret(value)
 
 
 def clean(text: str) -> str:

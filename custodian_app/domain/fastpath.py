@@ -443,16 +443,25 @@ def parse_host_ledger(data: bytes, source: str) -> F.HostLedger | None:
         return _parse_host_ledger(data, source)
 
 
+def _scanned_head(head: bytes, source: str, fmt: str) -> dict | None:
+    """The C scanner's head (the document with its big arrays replaced by []), decoded; None
+    if it is not a ``fmt`` document of that shape (the general reader then decides)."""
+    try:
+        doc = F.decode(head, source)
+    except F.FormatError:
+        return None
+    if doc.get("format") != fmt or doc.get("transactions") != []:
+        return None
+    return doc
+
+
 def _native_atm_ledger(data, source: str) -> F.AtmLedger | None:
     scanned = native.scan_atm(data)
     if scanned is None:
         return None
     head, columns, notes = scanned
-    try:
-        doc = F.decode(head, source)
-    except F.FormatError:
-        return None
-    if doc.get("format") != F.ATM_LEDGER or doc.get("transactions") != []:
+    doc = _scanned_head(head, source, F.ATM_LEDGER)
+    if doc is None:
         return None
     rest = dict(doc)
     rest.pop("notes", None)
@@ -477,11 +486,8 @@ def _native_host_ledger(data, source: str) -> F.HostLedger | None:
     if scanned is None:
         return None
     head, columns = scanned
-    try:
-        doc = F.decode(head, source)
-    except F.FormatError:
-        return None
-    if doc.get("format") != F.HOST_LEDGER or doc.get("transactions") != []:
+    doc = _scanned_head(head, source, F.HOST_LEDGER)
+    if doc is None:
         return None
     try:
         ledger = F.parse_host_ledger(doc, source)
