@@ -121,12 +121,12 @@ class _Progress:
 
 
 def read_atm(args) -> int:
+    import os
+
     from custodian_app.domain.formats import atm_ledger_to_dict
     from custodian_app.files import write_document
     from custodian_app.link.client import AtmClient
     from custodian_app.link.errors import LinkError
-
-    import os
 
     folder = os.path.dirname(os.path.abspath(args.out))
     if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
