@@ -198,7 +198,7 @@ def simulate_atm(args) -> int:
     sim = AtmSimulator(ledger, baud=args.baud, faults=faults, page_size=args.page_size, pace=not args.no_pace)
     stop = threading.Event()
 
-    def on_signal(signum, frame):
+    def on_signal(_signum, _frame):
         stop.set()
 
     old = signal.signal(signal.SIGTERM, on_signal)
