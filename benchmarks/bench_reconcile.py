@@ -59,13 +59,15 @@ if "--work" in sys.argv:
 
 # Our work alone, in-process: the same calls the command makes, after the imports.
 OURS_WORK = """
-import sys, tempfile, time
+import os, sys, tempfile, time
 from pathlib import Path
 from custodian_app import files
 from custodian_app.catalogue_data import load_catalogue
 from custodian_app.cli.domain_cmds import _mapped
-from custodian_app.domain import formats
+from custodian_app.domain import fastpath, formats
 from custodian_app.domain.reconcile import reconcile
+if os.environ.get("CUSTODIAN_PURE_PYTHON"):  # as custodian_app.cli.main does
+    fastpath.native = None
 catalogue = load_catalogue()
 t0 = time.process_time()
 with _mapped(sys.argv[1]) as raw:
