@@ -120,7 +120,7 @@ def _database_url(value: str) -> str:
     return value
 
 
-def _success_codes(values: list) -> tuple[str, ...]:
+def _success_codes(values: tuple) -> tuple[str, ...]:
     codes: list[str] = []
     for code in values:
         if not isinstance(code, str) or not _CODE.match(code):
@@ -167,9 +167,9 @@ def _coerce(setting: Setting, raw: Any) -> Any:
         return raw.strip()
     if kind is tuple:
         if isinstance(raw, str):
-            return [part.strip() for part in raw.split(",")]
+            return tuple(part.strip() for part in raw.split(","))
         if isinstance(raw, (list, tuple)):
-            return list(raw)
+            return tuple(raw)
         raise _Invalid(setting.expect)
     value = raw
     if isinstance(raw, str) and kind is int and raw.strip().isdigit():
