@@ -6,24 +6,25 @@ Loading also makes it the default of ``reconcile`` so that every caller gets the
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
-from custodian_app.domain import jsoncodec
+import orjson
+
 from custodian_app.domain.catalogue import Catalogue, CatalogueError, install_default
-from custodian_app.resources_path import resource_file
+from custodian_app.resources_path import resource
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_catalogue(path: str | None = None) -> Catalogue:
     """The catalogue at ``path`` (default: the shipped one); raises CatalogueError if it is bad."""
-    where = path or resource_file("catalogue.json")
+    where = path or str(resource("catalogue.json"))
     try:
         with open(where, "rb") as fh:
-            doc = jsoncodec.loads(fh.read())
+            doc = orjson.loads(fh.read())
     except OSError as exc:
         raise CatalogueError(f"{where}: cannot read the catalogue: {exc.strerror or exc}; "
                              "reinstall custodian-app") from exc
-    except ValueError as exc:  # orjson.JSONDecodeError
+    except orjson.JSONDecodeError as exc:
         raise CatalogueError(f"{where}: the catalogue is not valid JSON: {exc}") from exc
     catalogue = Catalogue.from_dict(doc, where)
     if path is None:

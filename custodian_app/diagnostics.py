@@ -1,5 +1,6 @@
 """What support needs when something goes wrong on a branch PC: a diagnostics bundle (logs,
-versions, settings without secrets, serial ports) and plain words for a port that will not open.
+versions, settings without secrets, serial ports). (The words for a port that will not open are
+the link's: custodian_app/link/transport.py.)
 
 Nothing in the bundle may identify a card or open the backend: the logs are scrubbed again on
 the way in (a log written by another version or another process may have escaped the filter),
@@ -8,7 +9,6 @@ the token is "<set>" and a database password is "***".
 
 from __future__ import annotations
 
-import errno
 import io
 import json
 import os
@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from custodian_app import __version__, logs, paths
-from custodian_app.errors import scrub
 from custodian_app.files import write_atomic
 
 # Distribution names of what the application runs on, as support asks for them.
@@ -230,118 +229,3 @@ settings.json      the effective settings, where each came from, keys locked by 
 serial-ports.json  the serial ports the OS reports, and whether this user may open them
 logs/              the application's log files, newest first; card numbers and secrets withheld
 """
-
-
-# ----------------------------------------------------------------------------------------
-# A port that will not open
-
-
-def _find_errno(exc: BaseException | None) -> int | None:
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        code = getattr(exc, "errno", None)
-        if isinstance(code, int):
-            return code
-        for arg in getattr(exc, "args", ())[:1]:  # pyserial: SerialException(errno, message)
-            if isinstance(arg, int) and not isinstance(arg, bool):
-                return arg
-        exc = exc.__cause__ or exc.__context__
-    return None
-
-
-def _find_text(exc: BaseException | None) -> str:
-    parts = []
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        parts.append(str(exc))
-        exc = exc.__cause__ or exc.__context__
-    return " | ".join(parts)
-
-
-_MESSAGES = {
-    "en": {
-        "denied_linux": "You are not allowed to open the serial port {device}. On Linux, the user "
-                        "must be a member of the '{group}' group to use serial ports{groups}. Ask IT, or "
-                        "run:  sudo usermod -aG {group} $USER  then log out and log in again (a new "
-                        "group takes effect only in a new login session).",
-        "denied_windows": "The serial port {device} is in use or access is denied. Close any other "
-                          "program using it (another custodian-app window, a terminal program, the "
-                          "ATM vendor's tool), then try again; if it persists, unplug and replug the "
-                          "cable.",
-        "denied_other": "You are not allowed to open the serial port {device}. Check its permissions "
-                        "or ask IT to give this user access to serial ports.",
-        "missing": "There is no serial port {device}. Check that the cable is plugged in and the "
-                   "USB-serial adapter is recognised (it should appear in the list of ports), and that "
-                   "the port chosen in the settings is the right one.",
-        "busy": "The serial port {device} is busy: another program has it open (another "
-                "custodian-app, a terminal program, ModemManager). Close it and try again.",
-        "gone": "The serial port {device} stopped responding: the USB-serial adapter was probably "
-                "unplugged. Plug the cable in again, choose the port again and retry.",
-        "timeout": "The ATM did not answer on {device}. Check that the cable is in the ATM's "
-                   "maintenance port, the ATM is in supervisor mode, and the line speed matches "
-                   "the ATM's ({hint}).",
-        "other": "The serial port {device} could not be used: {detail}. Check the cable, the port "
-                 "chosen and the line speed, then try again.",
-        "groups": " (this user is in: {names})",
-    },
-    "zh_CN": {
-        "denied_linux": "没有权限打开串口 {device}。在 Linux 上，用户必须属于“{group}”组才能使用串口{groups}。"
-                        "请联系 IT，或运行： sudo usermod -aG {group} $USER  然后注销并重新登录（新的组"
-                        "只在新的登录会话中生效）。",
-        "denied_windows": "串口 {device} 正被占用或拒绝访问。请关闭正在使用它的其他程序（另一个 custodian-app "
-                          "窗口、终端程序、ATM 厂商工具）后重试；如仍不行，请拔下并重新插上连接线。",
-        "denied_other": "没有权限打开串口 {device}。请检查其权限，或请 IT 为此用户开通串口访问。",
-        "missing": "串口 {device} 不存在。请检查连接线是否插好、USB 转串口适配器是否被识别（应出现在端口列表中），"
-                   "以及设置中选择的端口是否正确。",
-        "busy": "串口 {device} 正忙：另一个程序已打开它（另一个 custodian-app、终端程序、ModemManager）。"
-                "请关闭后重试。",
-        "gone": "串口 {device} 停止响应：USB 转串口适配器可能已被拔出。请重新插好连接线，重新选择端口后重试。",
-        "timeout": "ATM 在 {device} 上没有应答。请检查连接线是否插在 ATM 的维护端口、ATM 是否处于管理员模式，"
-                   "以及波特率是否与 ATM 一致（{hint}）。",
-        "other": "无法使用串口 {device}：{detail}。请检查连接线、所选端口和波特率后重试。",
-        "groups": "（此用户当前所属组：{names}）",
-    },
-}
-
-
-def explain_port_error(device: str, exc: BaseException, *, language: str = "en",
-                       platform_name: str | None = None) -> str:
-    """Plain words for a serial port that cannot be opened or used, saying what to do next.
-
-    ``exc`` is what opening or using the port raised: an OSError, pyserial's SerialException
-    (which carries the errno as its first argument), or a link error raised ``from`` one of
-    those. ``language`` is "en" or "zh_CN". ``platform_name`` defaults to ``sys.platform``.
-    """
-    texts = _MESSAGES.get(language, _MESSAGES["en"])
-    plat = platform_name or sys.platform
-    code = _find_errno(exc)
-    text = _find_text(exc)
-    lowered = text.lower()
-
-    if code in (errno.EACCES, errno.EPERM) or isinstance(exc, PermissionError) or "permission denied" in lowered \
-            or "access is denied" in lowered:
-        if plat.startswith("linux"):
-            group = _group_of(device) if device.startswith("/dev/") else None
-            if not group or group == "root":
-                group = "dialout"
-            names = user_groups()
-            groups = texts["groups"].format(names=", ".join(names)) if names else ""
-            return texts["denied_linux"].format(device=device, group=group, groups=groups)
-        if plat == "win32":
-            return texts["denied_windows"].format(device=device)
-        return texts["denied_other"].format(device=device)
-    if code == errno.ENOENT or "no such file" in lowered or "filenotfounderror" in lowered \
-            or "cannot find the file" in lowered:
-        return texts["missing"].format(device=device)
-    if code in (errno.EBUSY, errno.EAGAIN, errno.EWOULDBLOCK) or "resource busy" in lowered \
-            or "exclusively lock" in lowered or "in use" in lowered:
-        return texts["busy"].format(device=device)
-    if code in (errno.ENXIO, errno.EIO, errno.ENODEV) or isinstance(exc, ConnectionError) \
-            or "device reports readiness to read but returned no data" in lowered:
-        return texts["gone"].format(device=device)
-    if isinstance(exc, TimeoutError) or code == errno.ETIMEDOUT or "timed out" in lowered or "timeout" in lowered:
-        return texts["timeout"].format(device=device, hint="115200 baud by default")
-    detail = scrub(text) or type(exc).__name__
-    return texts["other"].format(device=device, detail=detail)

@@ -8,6 +8,8 @@ no file behind.
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
 from custodian_app.domain import formats
 from custodian_app.domain.formats import FormatError
@@ -15,8 +17,7 @@ from custodian_app.domain.formats import FormatError
 
 def read_bytes(path: str | os.PathLike) -> bytes:
     try:
-        with open(path, "rb") as fh:
-            return fh.read()
+        return Path(path).read_bytes()
     except OSError as exc:
         raise FormatError(str(path), "$", f"cannot read the file: {exc.strerror or exc}") from None
 
@@ -33,26 +34,11 @@ def read_counts(path: str | os.PathLike) -> formats.Counts:
     return formats.parse_counts(read_bytes(path), str(path))
 
 
-def read_result(path: str | os.PathLike) -> formats.ClearingResult:
-    return formats.parse_result(read_bytes(path), str(path))
-
-
 def write_atomic(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` all at once or not at all: into a new file beside it (mode
-    0600, like ``tempfile.mkstemp``, whose module would cost every command 6 ms to import),
-    flushed to disk, then renamed over the target. (os.path, not pathlib: every command imports
-    this module, and pathlib costs 6 ms to import.)"""
-    target = os.fspath(path)
-    folder, name = os.path.split(target)
-    for _attempt in range(100):
-        tmp = os.path.join(folder, f".{name}.{os.urandom(6).hex()}.part")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
-            break
-        except FileExistsError:
-            continue
-    else:  # pragma: no cover - 100 collisions of 48 random bits
-        raise FileExistsError(f"cannot create a temporary file beside {target}")
+    """Write ``data`` to ``path`` all at once or not at all. The temporary file is made beside
+    the target (a rename across file systems is not atomic) with mkstemp's mode 0600."""
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -60,10 +46,7 @@ def write_atomic(path: str | os.PathLike, data: bytes) -> None:
             os.fsync(fh.fileno())
         os.replace(tmp, target)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        Path(tmp).unlink(missing_ok=True)
         raise
 
 

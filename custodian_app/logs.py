@@ -9,21 +9,54 @@ already clean. Our handlers carry the same filter as well, in case someone repla
 from __future__ import annotations
 
 import logging
+import logging.handlers
 import os
+import re
 import sys
 import threading
 import traceback
-from pathlib import Path
 from collections.abc import Iterable
+from pathlib import Path
 
-from custodian_app import logfile, paths
-from custodian_app.logfile import (BACKUP_COUNT, ENV_LEVEL, FORMAT, LOG_FILE_NAME, MAX_BYTES, add_secret,
-                                   clean)
+from custodian_app import paths
+from custodian_app.errors import scrub
 
-__all__ = ["BACKUP_COUNT", "ENV_LEVEL", "FORMAT", "LOG_FILE_NAME", "MAX_BYTES", "RotatingFile", "ScrubFilter",
+__all__ = ["BACKUP_COUNT", "ENV_LEVEL", "FORMAT", "LOG_FILE_NAME", "MAX_BYTES", "ScrubFilter",
            "add_secret", "clean", "log_files", "setup_logging", "shutdown_logging"]
 
+LOG_FILE_NAME = "custodian-app.log"
+MAX_BYTES = 2 * 1024 * 1024  # per file; 2 MB is weeks of clearings at INFO
+BACKUP_COUNT = 5  # so at most 12 MB of logs on the branch PC
+FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(threadName)s] %(message)s"
+ENV_LEVEL = "CUSTODIAN_LOG_LEVEL"
+
+# errors.scrub catches 12-19 digits in a row; people and some ATMs also write card numbers in
+# groups (6222 0212 3456 7890, 6222-0212-3456-7890-123).
+_GROUPED_PAN = re.compile(r"(?<!\d)\d{4}(?:[ -]\d{4}){2}[ -]\d{4}(?:[ -]?\d{1,3})?(?!\d)")
+
+_lock = threading.Lock()
+_secrets: set[str] = set()
 _installed_factory = None
+
+
+def add_secret(value: str | None) -> None:
+    """Never let ``value`` reach a log (a token typed into the settings dialog, a password)."""
+    if value and len(value) >= 4:  # a 1-3 character "secret" would mangle every line
+        with _lock:
+            _secrets.add(value)
+
+
+def clean(text: str) -> str:
+    """``text`` with card numbers and the registered secrets withheld."""
+    if not text:
+        return text
+    with _lock:
+        secrets = sorted(_secrets, key=len, reverse=True)
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, "<secret withheld>")
+    text = _GROUPED_PAN.sub(lambda m: f"<{sum(c.isdigit() for c in m.group())} digits withheld>", text)
+    return scrub(text)
 
 
 def _clean_record(record: logging.LogRecord) -> logging.LogRecord:
@@ -45,40 +78,6 @@ def _clean_record(record: logging.LogRecord) -> logging.LogRecord:
         record.stack_info = clean(record.stack_info)
     record._custodian_clean = True
     return record
-
-
-class RotatingFile(logging.FileHandler):
-    """``logging.handlers.RotatingFileHandler``'s rotation (``name`` -> ``name.1`` ... ->
-    ``name.N``, at ``max_bytes``), on the core FileHandler: importing ``logging.handlers``
-    (sockets, pickle, queues) would cost every command 10 ms of start-up for nothing."""
-
-    def __init__(self, path: str | os.PathLike, max_bytes: int, backup_count: int) -> None:
-        super().__init__(path, encoding="utf-8", delay=True)
-        self.max_bytes, self.backup_count = max_bytes, backup_count
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            if self.max_bytes > 0 and self._full(record):
-                self._rotate()
-        except Exception:
-            self.handleError(record)
-            return
-        super().emit(record)
-
-    def _full(self, record: logging.LogRecord) -> bool:
-        if self.stream is None:
-            self.stream = self._open()
-        if not os.path.isfile(self.baseFilename):  # a device or a pipe: never rotated
-            return False
-        self.stream.seek(0, 2)
-        return logfile.full(self.stream.tell(), len(self.format(record)) + 1, self.max_bytes)
-
-    def _rotate(self) -> None:
-        if self.stream is not None:
-            self.stream.close()
-            self.stream = None
-        logfile.rotate(self.baseFilename, self.backup_count)
-        self.stream = self._open()
 
 
 class ScrubFilter(logging.Filter):
@@ -147,8 +146,10 @@ def setup_logging(level: int | str | None = None, console: bool = False, *,
     _remove_our_handlers(root)
 
     formatter = logging.Formatter(FORMAT)
-    file_handler = RotatingFile(log_file, max_bytes, backup_count)
-    handlers: list[logging.Handler] = [] if problem else [file_handler]
+    handlers: list[logging.Handler] = []
+    if not problem:
+        handlers.append(logging.handlers.RotatingFileHandler(
+            log_file, maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8", delay=True))
     if console:
         handlers.append(logging.StreamHandler(sys.stderr))
     for handler in handlers:

@@ -1,83 +1,38 @@
 """Where custodian_app keeps its files on the branch PC.
 
 Everything lives under one folder: ``$CUSTODIAN_HOME`` when set (tests and IT use it), else the
-user's data directory (``~/.local/share/custodian-app`` on Linux, ``%LOCALAPPDATA%`` on Windows).
+user's data directory as platformdirs names it (``~/.local/share/custodian-app`` on Linux,
+``%LOCALAPPDATA%\\custodian-app`` on Windows).
 """
 
 from __future__ import annotations
 
 import os
-import sys
+from pathlib import Path
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from pathlib import Path
+import platformdirs
 
 APP_NAME = "custodian-app"
 
 
-def user_data_dir() -> str:
-    """The user's data directory for the application, as platformdirs names it."""
-    if sys.platform.startswith("linux"):
-        # platformdirs' XDG rule, without importing it (7 ms at every start of every command)
-        base = os.environ.get("XDG_DATA_HOME", "")
-        if not base.strip():
-            base = os.path.expanduser("~/.local/share")
-        return os.path.join(base, APP_NAME)
-    import platformdirs
-
-    return platformdirs.user_data_dir(APP_NAME, appauthor=False)
-
-
-def tidy(path: str) -> str:
-    """``str(pathlib.Path(path))``: separators and ``.`` tidied, ``..`` kept (a symlink may come
-    before it), without importing pathlib unless there is a ``..``."""
-    parts = path.replace("\\", "/").split("/") if os.sep == "\\" else path.split("/")
-    if ".." in parts:
-        from pathlib import Path
-
-        return str(Path(path))
-    return os.path.normpath(path)
-
-
-# The folders as strings, for the modules every command imports: pathlib (with urllib.parse
-# and ipaddress) costs a fresh process ~6 ms to import. The Path forms below are the same
-# folders.
-
-def data_folder() -> str:
-    home = os.environ.get("CUSTODIAN_HOME")
-    path = tidy(home) if home else user_data_dir()
-    os.makedirs(path, exist_ok=True)
-    return path
-
-
-def config_path() -> str:
-    return os.path.join(data_folder(), "settings.toml")
-
-
-def logs_folder() -> str:
-    path = os.path.join(data_folder(), "logs")
-    os.makedirs(path, exist_ok=True)
-    return path
-
-
 def data_dir() -> Path:
-    from pathlib import Path
-
-    return Path(data_folder())
+    """The application's data folder (created if needed)."""
+    home = os.environ.get("CUSTODIAN_HOME")
+    path = Path(home) if home else platformdirs.user_data_path(APP_NAME, appauthor=False)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def config_file() -> Path:
-    """The TOML settings file that IT may roll out (see docs/configuration.md)."""
-    from pathlib import Path
-
-    return Path(config_path())
+    """The user's TOML settings file (see docs/configuration.md)."""
+    return data_dir() / "settings.toml"
 
 
 def logs_dir() -> Path:
-    from pathlib import Path
-
-    return Path(logs_folder())
+    """The folder of the log files (created if needed)."""
+    path = data_dir() / "logs"
+    path.mkdir(exist_ok=True)
+    return path
 
 
 def default_database_url() -> str:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 
-EXIT_OK, EXIT_MISMATCH, EXIT_USAGE, EXIT_LINK = 0, 1, 2, 3
+from custodian_app.cli.common import EXIT_USAGE
 
 DEMO_USERS = (  # (user, password, role): simple on purpose, shown in the demo window
     ("alice", "alice123", "custodian"),
@@ -85,9 +86,7 @@ def run_app(args) -> int:
         return EXIT_USAGE
     language = getattr(args, "language", None)
     if language:
-        from custodian_app.domain import recordclass
-
-        settings = recordclass.replace(settings, language=language)
+        settings = dataclasses.replace(settings, language=language)
     from custodian_app.gui.app import make_application, run
     from custodian_app.gui.context import AppContext
 
@@ -156,7 +155,6 @@ def seed_demo_users(url: str | None = None) -> None:
 
 
 def run_demo(args) -> int:
-    from custodian_app.domain import recordclass
     import shutil
     import tempfile
 
@@ -170,7 +168,7 @@ def run_demo(args) -> int:
     try:
         device, url = demo.start()
         seed_demo_users()
-        settings = recordclass.replace(
+        settings = dataclasses.replace(
             _load_settings(), serial_port=device, backend_url=url, backend_token="",
             database_url="", bank_name="演示银行 Demo Bank", branch_name="南京分行 Nanjing Branch",
             language=args.language or "zh_CN")

@@ -211,7 +211,7 @@ def simulate_host(args: argparse.Namespace) -> int:
         return fail(exc, command="simulate-host")
     stop = threading.Event()
 
-    def on_signal(signum, frame) -> None:
+    def on_signal(_signum, _frame) -> None:
         stop.set()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}

@@ -82,8 +82,7 @@ def run_config_check(args) -> int:
 
 def run_config_paths(args) -> int:
     from custodian_app import paths
-    from custodian_app.config import redact_url, system_config_file
-    from custodian_app.config import SettingsError, load_settings
+    from custodian_app.config import SettingsError, load_settings, redact_url, system_config_file
 
     try:
         db = load_settings().effective_database_url()

@@ -121,12 +121,12 @@ class _Progress:
 
 
 def read_atm(args) -> int:
+    import os
+
     from custodian_app.domain.formats import atm_ledger_to_dict
     from custodian_app.files import write_document
     from custodian_app.link.client import AtmClient
     from custodian_app.link.errors import LinkError
-
-    import os
 
     folder = os.path.dirname(os.path.abspath(args.out))
     if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
@@ -198,7 +198,7 @@ def simulate_atm(args) -> int:
     sim = AtmSimulator(ledger, baud=args.baud, faults=faults, page_size=args.page_size, pace=not args.no_pace)
     stop = threading.Event()
 
-    def on_signal(signum, frame):
+    def on_signal(_signum, _frame):
         stop.set()
 
     old = signal.signal(signal.SIGTERM, on_signal)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 from PySide6.QtCore import Qt
@@ -122,7 +123,7 @@ def test_backend_down_offers_retry_and_the_settlement_file(qtbot, world_factory,
     d.snap("backend-down")
 
     # retry once the backend is back (the settings now point at the running simulator)
-    ctx.settings = recordclass.replace(ctx.settings, backend_url=world.url)
+    ctx.settings = dataclasses.replace(ctx.settings, backend_url=world.url)
     qtbot.mouseClick(page.fetch_button, Qt.MouseButton.LeftButton)
     d.wait_backend()
     assert d.flow.host_source == "backend"

@@ -7,13 +7,13 @@ import os
 import stat
 import sys
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from custodian_app import config, paths
 from custodian_app.config import Settings, SettingsError, load_settings, save_settings
-from custodian_app.domain.recordclass import replace
 
 TOKEN = "s3cr3t-T0KEN-value-9f8e7d"
 EXAMPLE = Path(__file__).resolve().parents[2] / "packaging" / "settings.example.toml"
@@ -223,16 +223,24 @@ def test_the_shipped_example_file_is_valid_and_documents_every_key(monkeypatch):
     assert s.bank_name == "示例银行" and s.locked == {"backend.url", "backend.ca_bundle", "database.url"}
     text = EXAMPLE.read_text(encoding="utf-8")
     docs = (EXAMPLE.parents[1] / "docs" / "configuration.md").read_text(encoding="utf-8")
-    for key in config.KEYS:
+    for key in config.BY_KEY:
         section, name = key.split(".")
         assert f"[{section}]" in text and (f"{name} =" in text or f"# {name} =" in text), key
         assert f"`{key}`" in docs, f"docs/configuration.md does not document {key}"
 
 
-def test_toml_writer_output_reads_back_identically():
-    doc = {"top": "x", "s": {"a": 'q"uo\\te\t\x01\u00e9中', "b": 3, "c": 1.5, "d": [True, False], "e": ["x", "y"],
-                             "weird key": "v"}}
-    assert tomllib.loads(config.dumps_toml(doc)) == doc
+def test_awkward_text_round_trips_through_the_written_file():
+    awkward = 'q"uo\\te\t\x01\u00e9中 [x] = "y"\n# not a comment'
+    save_settings(replace(load_settings(), bank_name=awkward, branch_name="", serial_port="COM3"))
+    assert load_settings().bank_name == awkward
+    text = paths.config_file().read_text(encoding="utf-8")
+    assert text.startswith("# custodian-app settings") and tomllib.loads(text)["bank"] == {"name": awkward}
+
+
+def test_a_secret_cannot_be_locked():
+    write(Path(os.environ["CUSTODIAN_SYSTEM_CONFIG"]), 'locked = ["backend.token"]\n')
+    with pytest.raises(SettingsError, match="backend.token, which cannot be locked"):
+        load_settings()
 
 
 def test_check_settings_file_accepts_the_example_and_warns_about_a_token_in_it(tmp_path):

@@ -1,9 +1,7 @@
-"""The diagnostics bundle (what support receives) and the words for a serial port that will
-not open."""
+"""The diagnostics bundle (what support receives)."""
 
 from __future__ import annotations
 
-import errno
 import json
 import logging
 import os
@@ -12,10 +10,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-import serial
 
-from custodian_app import diagnostics, logs, paths
-from custodian_app.diagnostics import explain_port_error, export_diagnostics
+from custodian_app import logs, paths
+from custodian_app.diagnostics import export_diagnostics
 from tests.cli import ROOT, run_custodian_app
 
 PAN = "6222021234567890123"
@@ -114,89 +111,3 @@ def test_cli_config_show_hides_the_token_and_check_validates(tmp_path):
     broken.write_text('[interface]\nlanguage = "de"\n', encoding="utf-8")
     bad = run_custodian_app("config", "check", str(broken), env=env)
     assert bad.returncode == 2 and f"{broken}: interface.language = 'de'" in bad.stderr
-
-
-# --- explain_port_error -------------------------------------------------------------------
-
-
-def pyserial_open_error(code: int, device: str) -> serial.SerialException:
-    """What pyserial raises when os.open fails (serialposix.py: SerialException(errno, msg))."""
-    cause = OSError(code, os.strerror(code), device)
-    exc = serial.SerialException(code, f"could not open port {device}: {cause}")
-    exc.__cause__ = cause
-    return exc
-
-
-def test_permission_denied_on_linux_explains_dialout():
-    text = explain_port_error("/dev/ttyUSB0", pyserial_open_error(errno.EACCES, "/dev/ttyUSB0"),
-                              platform_name="linux")
-    assert "dialout" in text and "sudo usermod -aG dialout $USER" in text and "log in again" in text
-    zh = explain_port_error("/dev/ttyUSB0", PermissionError(errno.EACCES, "Permission denied"),
-                            language="zh_CN", platform_name="linux")
-    assert "dialout" in zh and "注销并重新登录" in zh
-
-
-def test_a_link_error_raised_from_the_os_error_is_understood():
-    class LinkError(Exception):
-        pass
-
-    try:
-        try:
-            raise PermissionError(errno.EACCES, "Permission denied", "/dev/ttyS0")
-        except OSError as cause:
-            raise LinkError("cannot open /dev/ttyS0") from cause
-    except LinkError as exc:
-        assert "dialout" in explain_port_error("/dev/ttyS0", exc, platform_name="linux")
-
-
-def test_the_real_port_owner_group_is_named(tmp_path):
-    # A real device node: the group that owns it is the one the user must join (uucp on Arch).
-    device = "/dev/null"
-    group = diagnostics._group_of(device)
-    text = explain_port_error(device, PermissionError(errno.EACCES, "Permission denied"), platform_name="linux")
-    expected = "dialout" if group in (None, "root") else group
-    assert f"'{expected}' group" in text
-
-
-@pytest.mark.parametrize(
-    ("exc", "platform_name", "expected"),
-    [
-        (pyserial_open_error(errno.ENOENT, "/dev/ttyUSB9"), "linux", "There is no serial port"),
-        (pyserial_open_error(errno.EBUSY, "/dev/ttyUSB0"), "linux", "busy"),
-        (pyserial_open_error(errno.EIO, "/dev/ttyUSB0"), "linux", "unplugged"),
-        (serial.SerialException("device reports readiness to read but returned no data"), "linux", "unplugged"),
-        (serial.SerialException("could not open port 'COM3': PermissionError(13, 'Access is denied.', None, 5)"),
-         "win32", "in use"),
-        (serial.SerialException("could not open port 'COM7': FileNotFoundError(2, 'The system cannot find the file "
-                                "specified.', None, 2)"), "win32", "There is no serial port"),
-        (TimeoutError("no reply"), "linux", "did not answer"),
-        (PermissionError(errno.EACCES, "Permission denied"), "darwin", "ask IT"),
-        (ValueError(f"odd failure near {PAN}"), "linux", "could not be used"),
-    ],
-)
-def test_other_errors_say_what_to_check(exc, platform_name, expected):
-    text = explain_port_error("/dev/ttyUSB0" if platform_name != "win32" else "COM3", exc, platform_name=platform_name)
-    assert expected in text
-    assert PAN not in text
-
-
-def test_the_links_own_errors_are_explained():
-    from custodian_app.link.errors import LinkClosed, LinkTimeout, PortError
-
-    def port_error(code, text):
-        try:
-            try:
-                raise serial.SerialException(code, text)
-            except serial.SerialException as cause:
-                raise PortError(f"cannot open serial port /dev/ttyUSB0: {cause}") from cause
-        except PortError as exc:
-            return exc
-
-    locked = port_error(errno.EAGAIN, "Could not exclusively lock port /dev/ttyUSB0: [Errno 11] "
-                                      "Resource temporarily unavailable")
-    assert "busy" in explain_port_error("/dev/ttyUSB0", locked, platform_name="linux")
-    denied = port_error(errno.EACCES, "could not open port /dev/ttyUSB0: [Errno 13] Permission denied")
-    assert "dialout" in explain_port_error("/dev/ttyUSB0", denied, platform_name="linux")
-    assert "unplugged" in explain_port_error("/dev/ttyUSB0", LinkClosed("the port went away"), platform_name="linux")
-    assert "did not answer" in explain_port_error("/dev/ttyUSB0", LinkTimeout("no reply in 5 s"),
-                                                  platform_name="linux")

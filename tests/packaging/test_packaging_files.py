@@ -9,6 +9,7 @@ import configparser
 import shutil
 import struct
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -38,12 +39,20 @@ def test_spec_parses_and_builds_a_windowed_one_folder_bundle():
     assert ast.literal_eval(exe["name"]) == "custodian-app"
 
 
-def test_spec_bundles_resources_where_resources_path_looks_and_the_migrations():
+def test_spec_bundles_resources_where_resources_path_looks_and_the_migrations(monkeypatch, tmp_path):
     text = (PACKAGING / "custodian-app.spec").read_text(encoding="utf-8")
     assert '(ROOT / "resources").rglob' in text and 'Path("resources")' in text
     assert "sys._MEIPASS/resources" in text  # the contract with resources_path.py, stated
-    resources_path = (ROOT / "custodian_app" / "resources_path.py").read_text(encoding="utf-8")
-    assert 'os.path.join(frozen, "resources")' in resources_path
+    from custodian_app import resources_path
+
+    resources_path.resources_dir.cache_clear()
+    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
+    try:
+        assert resources_path.resource("catalogue.json") == tmp_path / "resources" / "catalogue.json"
+    finally:
+        monkeypatch.undo()
+        resources_path.resources_dir.cache_clear()
+    assert resources_path.resource("catalogue.json") == ROOT / "resources" / "catalogue.json"
     assert '"migrations"' in text and "env.py" in text
     assert 'collect_submodules("custodian_app")' in text  # the CLI imports its commands by name
     # Imported by exec'd strings or by name at run time: found only by listing them.
