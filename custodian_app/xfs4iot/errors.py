@@ -14,7 +14,8 @@ the English sentence followed by the Chinese one, so a log line or the command l
     ├── XfsCommandFailed         a completion with a completionCode other than success
     ├── XfsRefused               the acknowledge refused the command (invalidMessage ...)
     ├── XfsServiceNotFound       no service offers Storage and CashManagement
-    └── XfsReplyError            a malformed message or storage unit, refused as a whole
+    ├── XfsReplyError            a malformed message or storage unit, refused as a whole
+    └── XfsExchangeError         the new counts do not fit the units; nothing was sent
 """
 
 from __future__ import annotations
@@ -88,3 +89,8 @@ class XfsServiceNotFound(XfsError, LookupError):
 
 class XfsReplyError(XfsError, ValueError):
     """A message or storage unit that breaks the standard; nothing of it is used."""
+
+
+class XfsExchangeError(XfsError, ValueError):
+    """The new cycle's counts cannot be sent as they are (a unit missing, unknown, or a mixed
+    unit given notes); nothing was sent to the ATM."""

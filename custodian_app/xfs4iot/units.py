@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Mapping
 
-from custodian_app.xfs4iot.errors import XfsReplyError
+from custodian_app.xfs4iot.errors import XfsExchangeError, XfsReplyError
 
 CASH_ITEM_FIELDS = ("fit", "unfit", "suspect", "counterfeit", "inked")
 LEDGER_OUT = ("presented", "rejected", "distributed", "unknown")
@@ -252,13 +252,18 @@ def initial_counts(reading: UnitReading, notes: int, where: str) -> dict[str, An
     A unit of one denomination gets them as fit notes of its cash item; a mixed unit (reject,
     retract) can only be emptied, since its notes have no single cash item to be counted as."""
     if isinstance(notes, bool) or not isinstance(notes, int) or notes < 0:
-        raise ValueError(f"{where}: {notes!r} is not a count of notes")
+        raise XfsExchangeError(
+            f"The new count for unit {where} ({notes!r}) is not a number of notes; nothing was "
+            "sent to the ATM. Enter the notes loaded as a whole number.",
+            f"钞箱 {where} 的新装钞张数（{notes!r}）不是张数；未向 ATM 发送任何内容：请输入整数张数。")
     if len(reading.cash_items) == 1:
         return {reading.cash_items[0]: {"fit": notes}}
     if notes == 0:
         return {"unrecognized": 0}
-    raise ValueError(f"{where}: unit {reading.unit['id']} holds no single cash item "
-                     f"({', '.join(reading.cash_items) or 'none'}); it can only be set to 0")
+    raise XfsExchangeError(
+        f"Unit {where} holds mixed notes (no single denomination), so it can only be emptied "
+        f"(count 0), not loaded with {notes}; nothing was sent to the ATM.",
+        f"钞箱 {where} 存放混合券别，只能清空（张数 0），不能装入 {notes} 张；未向 ATM 发送任何内容。")
 
 
 def set_storage_payload(readings: Iterable[UnitReading], new_initial: Mapping[str, int]) -> dict:
@@ -270,9 +275,14 @@ def set_storage_payload(readings: Iterable[UnitReading], new_initial: Mapping[st
     missing = sorted(set(by_id) - set(new_initial))
     unknown = sorted(set(new_initial) - set(by_id))
     if missing or unknown:
-        raise ValueError("the new cycle must give every unit a count: "
-                         + "; ".join(filter(None, [missing and f"missing {', '.join(missing)}",
-                                                   unknown and f"no such unit {', '.join(unknown)}"])))
+        en = "; ".join(filter(None, [missing and f"no count for {', '.join(missing)}",
+                                     unknown and f"the ATM has no unit {', '.join(unknown)}"]))
+        zh = "；".join(filter(None, [missing and f"缺少钞箱 {'、'.join(missing)} 的张数",
+                                     unknown and f"ATM 没有钞箱 {'、'.join(unknown)}"]))
+        raise XfsExchangeError(
+            f"The new cycle must give every unit of the ATM a count ({en}); nothing was sent to "
+            "the ATM. Enter a count for each unit, 0 for an emptied one.",
+            f"新周期必须为 ATM 的每个钞箱给出张数（{zh}）；未向 ATM 发送任何内容：请为每个钞箱填写张数，清空的钞箱填 0。")
     return {"storage": {
         r.name: {"cash": {"status": {"initial": initial_counts(r, new_initial[r.unit["id"]], r.unit["id"])}}}
         for r in readings}}
