@@ -287,6 +287,8 @@ class XfsConnection:
         finally:
             if not future.done():
                 future.cancel()
+            elif not future.cancelled():
+                future.exception()  # seen: the caller got the error that matters
 
     async def _cancel_quietly(self, rid: int, future: asyncio.Future) -> None:
         """Common.Cancel for ``rid``, then give the service CANCEL_GRACE to complete it."""

@@ -59,7 +59,8 @@ class XfsSimulator:
 
     def __init__(self, ledger_units: Iterable[Mapping[str, Any]], *, style: str = messages.STYLE_2023,
                  host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None,
-                 faults: Mapping[str, str] | None = None, slow_seconds: float = 0.0) -> None:
+                 faults: Mapping[str, str] | None = None, slow_seconds: float = 0.0,
+                 services: Iterable[str] = (CARD_SERVICE, CASH_SERVICE)) -> None:
         if style not in messages.STYLES:
             raise ValueError(f"header style {style!r}: use one of {', '.join(messages.STYLES)}")
         if host not in ("127.0.0.1", "localhost", "::1"):
@@ -71,6 +72,7 @@ class XfsSimulator:
         for name, fault in (faults or {}).items():
             self.set_fault(name, fault)
         self.slow_seconds = slow_seconds
+        self.services = tuple(services)  # those the publisher lists
         ledger_units = list(ledger_units)
         for u in ledger_units:
             if u["value"] is not None and Decimal(u["value"]) != Decimal(u["value"]).to_integral_value():
@@ -196,7 +198,7 @@ class XfsSimulator:
         name, p = msg.name, msg.payload
         if name == "ServicePublisher.GetServices" and session.service == "":
             services = {"vendorName": "custodian_app XFS4IoT simulator",
-                        "services": [{"serviceURI": self.service_url(s)} for s in (CARD_SERVICE, CASH_SERVICE)]}
+                        "services": [{"serviceURI": self.service_url(s)} for s in self.services]}
             await session.ws.send(messages.encode_event(
                 "ServicePublisher.ServiceDetailEvent", msg.request_id, services, style=self.style))
             return services, "success"
