@@ -251,9 +251,9 @@ class XfsStorageClient:
 
     def cancel(self) -> None:
         """Cancel the call under way (thread-safe); nothing happens if none is."""
-        task, loop = self._task, self._runner.get_loop()
+        task = self._task
         if task is not None:
-            loop.call_soon_threadsafe(task.cancel)
+            task.get_loop().call_soon_threadsafe(task.cancel)
 
     def connect(self) -> str:
         return self._run(self._client.connect())

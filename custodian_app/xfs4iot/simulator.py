@@ -8,7 +8,7 @@ completed, in the 2021 or the 2023 header style; unsolicited Storage events are 
 and after an exchange. Faults, per command name: ``no-answer`` (nothing, until cancelled),
 ``deaf`` (nothing, not even to Common.Cancel), ``hardware-error`` (completion
 ``hardwareError``), ``drop`` (acknowledge, then the socket is cut), ``slow`` (completion after
-``slow_seconds``).
+``slow_seconds``), ``refuse`` (an acknowledge saying ``tooManyRequests``, and nothing more).
 
 ``SimulatorThread`` runs it on its own thread and event loop, as a real ATM service is in
 another process; tests and the ``simulate-xfs4iot`` command use it.
@@ -34,7 +34,7 @@ from custodian_app.xfs4iot.messages import Message
 
 log = logging.getLogger(__name__)
 
-FAULTS = ("no-answer", "deaf", "hardware-error", "drop", "slow")
+FAULTS = ("no-answer", "deaf", "hardware-error", "drop", "slow", "refuse")
 CASH_SERVICE = "CashDispenser1"
 CARD_SERVICE = "CardReader1"
 INTERFACES = {
@@ -139,6 +139,10 @@ class XfsSimulator:
                     session.running[msg.request_id] = asyncio.get_running_loop().create_future()
                     if fault == "deaf":
                         session.running.pop(msg.request_id)
+                    continue
+                if fault == "refuse":
+                    await ws.send(messages.encode_acknowledge(msg.name, msg.request_id, style=self.style,
+                                                              status="tooManyRequests"))
                     continue
                 await ws.send(messages.encode_acknowledge(msg.name, msg.request_id, style=self.style))
                 if fault == "drop":

@@ -12,6 +12,7 @@ from custodian_app.xfs4iot.errors import (
     XfsCancelled,
     XfsCommandFailed,
     XfsConnectionLost,
+    XfsRefused,
     XfsServiceNotFound,
     XfsTimeout,
     XfsUnreachable,
@@ -121,6 +122,14 @@ def test_a_hardware_error_completion(simulator, client):
     e = err.value
     assert (e.command, e.completion_code) == ("Storage.GetStorage", "hardwareError")
     assert "pick module" in e.description and "clear the fault" in e.english and "硬件故障" in e.chinese
+
+
+@pytest.mark.parametrize("style", messages.STYLES)
+def test_a_refusing_acknowledge(simulator, client, style):
+    sim = simulator(style=style, faults={"Storage.GetStorage": "refuse"})
+    with pytest.raises(XfsRefused) as err:
+        client(sim.publisher_url, timeout=60).read_units()
+    assert "tooManyRequests" in err.value.english and "拒绝" in err.value.chinese
 
 
 def test_an_error_code_is_named(simulator, client):
