@@ -28,7 +28,7 @@ def register(sub) -> None:
                         "(version and completion code in the header); default 2023")
     p.add_argument("--fault", action="append", default=[], metavar="COMMAND=FAULT",
                    help="make a command misbehave: FAULT is no-answer, deaf, hardware-error, "
-                        "drop, slow or refuse; COMMAND a name such as Storage.GetStorage, or * (repeatable)")
+                        "drop, slow, refuse or garbage; COMMAND a name such as Storage.GetStorage, or * (repeatable)")
     p.add_argument("--slow", type=float, default=2.0, metavar="S",
                    help="seconds a 'slow' command waits before completing (2)")
     p.add_argument("--tls-cert", metavar="FILE", help="serve wss:// with this PEM certificate")

@@ -30,6 +30,7 @@ from custodian_app.xfs4iot.errors import (
     XfsError,
     XfsReplyError,
     XfsServiceNotFound,
+    XfsTLSError,
     XfsUnreachable,
 )
 from custodian_app.xfs4iot.messages import Message
@@ -111,7 +112,14 @@ class AsyncStorageClient:
             return self.service_url or ""
         seen: list[str] = []
         for uri in await self.discover():
-            conn = await self._open(uri, on_unsolicited=self._unsolicited)
+            try:
+                conn = await self._open(uri, on_unsolicited=self._unsolicited)
+            except XfsTLSError:
+                raise  # a certificate problem is the custodian's to fix, not a service to skip
+            except XfsError as exc:
+                log.warning("XFS4IoT service %s skipped: %s", uri, exc)
+                seen.append(f"{uri} (unreachable)")
+                continue
             try:
                 caps = await conn.command("Common.Capabilities", timeout=self.timeout)
             except XfsError:

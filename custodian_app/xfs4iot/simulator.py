@@ -8,7 +8,8 @@ completed, in the 2021 or the 2023 header style; unsolicited Storage events are 
 and after an exchange. Faults, per command name: ``no-answer`` (nothing, until cancelled),
 ``deaf`` (nothing, not even to Common.Cancel), ``hardware-error`` (completion
 ``hardwareError``), ``drop`` (acknowledge, then the socket is cut), ``slow`` (completion after
-``slow_seconds``), ``refuse`` (an acknowledge saying ``tooManyRequests``, and nothing more).
+``slow_seconds``), ``refuse`` (an acknowledge saying ``tooManyRequests``, and nothing more),
+``garbage`` (acknowledge, then a completion that is not JSON).
 
 ``SimulatorThread`` runs it on its own thread and event loop, as a real ATM service is in
 another process; tests and the ``simulate-xfs4iot`` command use it.
@@ -21,6 +22,7 @@ import copy
 import logging
 import ssl
 import threading
+from http import HTTPStatus
 from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
@@ -34,7 +36,7 @@ from custodian_app.xfs4iot.messages import Message
 
 log = logging.getLogger(__name__)
 
-FAULTS = ("no-answer", "deaf", "hardware-error", "drop", "slow", "refuse")
+FAULTS = ("no-answer", "deaf", "hardware-error", "drop", "slow", "refuse", "garbage")
 CASH_SERVICE = "CashDispenser1"
 CARD_SERVICE = "CardReader1"
 INTERFACES = {
@@ -103,6 +105,7 @@ class XfsSimulator:
 
     async def start(self) -> None:
         self._server = await serve(self._handle, self.host, self.port, ssl=self.ssl_context,
+                                   process_request=self._route,
                                    ping_interval=None, max_size=messages.MAX_MESSAGE,
                                    compression=None)
         self.port = self._server.sockets[0].getsockname()[1]
@@ -113,16 +116,20 @@ class XfsSimulator:
             await self._server.wait_closed()
 
     # -- the connections ----------------------------------------------------------------------
-    async def _handle(self, ws: ServerConnection) -> None:
-        path = ws.request.path if ws.request else ""
+    def _service_of(self, path: str) -> str | None:
+        """"" for the publisher, a service's name, or None for no such endpoint."""
         if path == PUBLISHER_PATH:
-            service = ""
-        elif path.startswith(PUBLISHER_PATH + "/") and path.rsplit("/", 1)[1] in INTERFACES:
-            service = path.rsplit("/", 1)[1]
-        else:
-            await ws.close(1008, "no such XFS4IoT endpoint")
-            return
-        session = _Session(ws, service)
+            return ""
+        name = path.rsplit("/", 1)[1]
+        return name if path == f"{PUBLISHER_PATH}/{name}" and name in INTERFACES else None
+
+    def _route(self, ws: ServerConnection, request: Any) -> Any:
+        if self._service_of(request.path) is None:
+            return ws.respond(HTTPStatus.NOT_FOUND, "no such XFS4IoT endpoint\n")
+        return None
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        session = _Session(ws, self._service_of(ws.request.path) or "")
         self._sessions.add(session)
         try:
             async for raw in ws:
@@ -145,6 +152,9 @@ class XfsSimulator:
                                                               status="tooManyRequests"))
                     continue
                 await ws.send(messages.encode_acknowledge(msg.name, msg.request_id, style=self.style))
+                if fault == "garbage":
+                    await ws.send('{"header": {"name": "' + msg.name + '", "requestId": ')
+                    continue
                 if fault == "drop":
                     ws.transport.abort()  # cut, no close frame: what a crashed service looks like
                     return

@@ -13,6 +13,7 @@ from custodian_app.xfs4iot.errors import (
     XfsCommandFailed,
     XfsConnectionLost,
     XfsRefused,
+    XfsReplyError,
     XfsServiceNotFound,
     XfsTimeout,
     XfsUnreachable,
@@ -202,7 +203,24 @@ def test_nobody_listening():
     assert f"127.0.0.1:{port}" in err.value.english and "无法连接" in err.value.chinese
 
 
-def test_the_publisher_refuses_a_wrong_path(simulator, client):
+def test_a_wrong_path_is_unreachable(simulator, client):
     sim = simulator()
-    with pytest.raises((XfsUnreachable, XfsConnectionLost)):
-        client(sim.publisher_url.replace("/xfs4iot/v1.0", "/nothing")).read_units()
+    with pytest.raises(XfsUnreachable) as err:
+        client(sim.publisher_url.replace("/xfs4iot/v1.0", "/xfs4iot/v2.0")).read_units()
+    assert "404" in err.value.english
+
+
+def test_a_service_that_cannot_be_reached_is_passed_over(simulator, client):
+    sim = simulator(services=("NoSuchService", CARD_SERVICE))
+    with pytest.raises(XfsServiceNotFound) as err:
+        client(sim.publisher_url).read_units()
+    assert "NoSuchService (unreachable)" in err.value.english
+
+
+def test_a_completion_that_is_not_json_is_refused(simulator, client):
+    sim = simulator(faults={"Storage.GetStorage": "garbage"})
+    xfs = client(sim.publisher_url)
+    with pytest.raises(XfsReplyError) as err:
+        xfs.read_units()
+    assert "not JSON" in err.value.english and "已整体拒收" in err.value.chinese
+    assert xfs.readings == []  # nothing of it was used
