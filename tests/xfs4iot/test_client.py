@@ -172,7 +172,9 @@ def test_cancel_from_another_thread(simulator, client):
     stuck = threading.Event()
 
     def cancel_when_sent():
-        while "Storage.GetStorage" not in names(sim):
+        for _ in range(3000):  # until the command is at the service (bounded)
+            if "Storage.GetStorage" in names(sim):
+                break
             stuck.wait(0.01)
         xfs.cancel()
 
