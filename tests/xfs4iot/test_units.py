@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import jsonschema
 import pytest
 
 from custodian_app.domain import formats, generator
+from custodian_app.resources_path import resource
 from custodian_app.xfs4iot import units
 from custodian_app.xfs4iot.errors import XfsExchangeError, XfsReplyError
 from custodian_app.xfs4iot.messages import dumps, loads
 
 from .conftest import UNITS, unit
 
-SPEC = Path("/work/shared/spec/atm-ledger-1.schema.json")
 
 
 def served(ledger_unit, index=1):
@@ -166,7 +165,7 @@ def test_a_generated_cycle_round_trips_valid_against_the_schema_and_the_parser()
     storage = dict(served(u, i) for i, u in enumerate(atm["units"], 1))
     read = [r.unit for r in units.read_storage(storage)]
     assert read == atm["units"]
-    schema = json.loads(SPEC.read_text())
+    schema = json.loads(resource("schemas", "atm-ledger-1.schema.json").read_text(encoding="utf-8"))
     jsonschema.validate({**atm, "units": read}, schema)
     assert formats.parse_atm_ledger({**atm, "units": read}).units == formats.parse_atm_ledger(atm).units
 
