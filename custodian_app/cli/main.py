@@ -14,7 +14,15 @@ import os
 import sys
 
 from custodian_app import __version__
-from custodian_app.cli import app_cmds, backend_cmds, diag_cmds, domain_cmds, link_cmds, store_cmds
+from custodian_app.cli import (
+    app_cmds,
+    backend_cmds,
+    diag_cmds,
+    domain_cmds,
+    link_cmds,
+    store_cmds,
+    xfs_cmds,
+)
 from custodian_app.logs import setup_logging
 
 COMMAND_MODULES = (
@@ -24,6 +32,7 @@ COMMAND_MODULES = (
     store_cmds,  # users, history, session, audit, trace-note, trace-card
     app_cmds,  # (no command) the application, demo, clear
     diag_cmds,  # diagnostics, config
+    xfs_cmds,  # simulate-xfs4iot, xfs4iot-read
 )
 
 
