@@ -90,6 +90,7 @@ class Dialect:
     fsn_names: dict[str, re.Pattern]
     fsn_tags: dict[str, str]
     ignore_case: bool = False
+    counts_separator: str = ","  # how the writer joins notes per cassette
     combined: re.Pattern | None = field(default=None, repr=False)
     # group index of each rule's outer group -> (rule, ((field, group index), ...))
     by_group: dict[int, tuple[Rule, tuple[tuple[str, int], ...]]] = field(default_factory=dict, repr=False)
@@ -213,6 +214,7 @@ def parse_dialect(text: str, source: str) -> Dialect:
         no_answer_code=str(doc.get("no_answer_code", "68")),
         types=types, unit_types=unit_types, retain_reasons=reasons,
         fsn_names=fsn_names, fsn_tags=tags, ignore_case=bool(flags),
+        counts_separator=str(doc.get("counts_separator", ",")),
         combined=combined, by_group=by_group,
     )
     if not re.fullmatch(r"[+-]\d\d:\d\d", d.utc_offset):
