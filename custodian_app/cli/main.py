@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "custodian_app.cli.store_cmds",  # users, history, session, audit, trace-note, trace-card
     "custodian_app.cli.app_cmds",  # (no command) the application, demo, clear
     "custodian_app.cli.diag_cmds",  # diagnostics, config
+    "custodian_app.cli.journal_cmds",  # import-atm, write-journal
 )
 
 
@@ -45,6 +46,7 @@ COMMANDS = {
     "app": "custodian_app.cli.app_cmds", "demo": "custodian_app.cli.app_cmds",
     "clear": "custodian_app.cli.app_cmds",
     "diagnostics": "custodian_app.cli.diag_cmds", "config": "custodian_app.cli.diag_cmds",
+    "import-atm": "custodian_app.cli.journal_cmds", "write-journal": "custodian_app.cli.journal_cmds",
 }
 
 

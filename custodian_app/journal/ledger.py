@@ -315,7 +315,10 @@ def read_journals(journals, fsn_dir: str | None, dialect: str | Dialect, *, acce
                          journal_lines=parse.lines, fsn_files=len(fsn_paths))
     if fsn_paths:
         ledger["notes"] = _notes(fsn_paths, d, txs, cash_of, tx_of, units, cassettes, values, result, step)
-    ledger["source"] = {"kind": "atm-journal", "dialect": d.name, "gaps": len(parse.gaps),
+    # Unknown keys are ignored by every reader; this one says where the ledger came from and
+    # what the report must list (gap lines by file and line only: their text stays out).
+    ledger["source"] = {"kind": "atm-journal", "dialect": d.name,
+                        "gaps": [{"file": g.file, "line": g.line, "reason": g.reason} for g in parse.gaps],
                         "notes_without_tsn": result.notes_without_tsn}
     return result
 
