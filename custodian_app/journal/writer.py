@@ -180,7 +180,7 @@ def journal_text(ledger: dict, dialect: str | Dialect) -> str:
             p.emit("reversal", dict(ctx, cash=t["reversed_amount"]))
         for r in by_tsn.get(t["tsn"], ()):
             rdate, rtime = p.stamp(_local(r["time"], off))
-            p.emit("card_retained", dict(ctx, date=None, time=rtime, card=None if r["card"] == t["card"] else r["card"],
+            p.emit("card_retained", dict(ctx, date=rdate, time=rtime, card=None if r["card"] == t["card"] else r["card"],
                                          reason=d.word_for("retain_reasons", r["reason"])))
         edate, etime = p.stamp(end)
         p.emit("tx_end", dict(ctx, date=edate, time=etime))
