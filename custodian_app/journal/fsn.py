@@ -185,10 +185,10 @@ def read_fsn(data: bytes, name: str) -> FsnFile:
         if tf > 3:
             raise JournalError(f"{name}@{offset + 4}", f"tfFlag is {tf}; expected 0 (counterfeit), 1 (genuine), 2 (damaged) or 3 (worn)")
         if not 0 < charnum <= 12:
-            raise JournalError(f"{name}@{offset + 26 if classic else offset + 32}", f"CharNUM is {charnum}; a serial has 1 to 12 characters")
+            raise JournalError(f"{name}@{offset + (24 if classic else 30)}", f"CharNUM is {charnum}; a serial has 1 to 12 characters")
         serial = sno[:charnum * 2].decode("utf-16-le", "replace")
         if _SERIAL.match(serial) is None:
-            raise JournalError(f"{name}@{offset + (28 if classic else 34)}", f"serial {serial!r} is not 6 to 12 of A-Z, 0-9 and ?")
+            raise JournalError(f"{name}@{offset + (26 if classic else 32)}", f"serial {serial!r} is not 6 to 12 of A-Z, 0-9 and ?")
         cur = decode_cache.get(money)
         if cur is None:
             cur = decode_cache[money] = money.decode("utf-16-le", "replace").rstrip("\0")
