@@ -7,8 +7,9 @@ Shipped dialects live in ``resources/dialects/``; a bank's own go into
 ``$CUSTODIAN_HOME/dialects/`` and are picked up without a release (a user dialect of the same
 name replaces the shipped one).
 
-All rules of a dialect are compiled into one alternation, so a line costs one regex call
-whatever the number of rules (see benchmarks/bench_journal.py).
+Journals are repetitive: the line after a given kind of line is nearly always of the kind that
+followed it last time. The reader tries that rule first and falls back to the rules in order,
+so most lines cost one regex call whatever the number of rules (benchmarks/bench_journal.py).
 """
 
 from __future__ import annotations
@@ -91,9 +92,8 @@ class Dialect:
     fsn_tags: dict[str, str]
     ignore_case: bool = False
     counts_separator: str = ","  # how the writer joins notes per cassette
-    combined: re.Pattern | None = field(default=None, repr=False)
-    # group index of each rule's outer group -> (rule, ((field, group index), ...))
-    by_group: dict[int, tuple[Rule, tuple[tuple[str, int], ...]]] = field(default_factory=dict, repr=False)
+    # (rule, its compiled pattern's fullmatch), in the dialect's order, a blank-line rule last
+    matchers: list = field(default_factory=list, repr=False)
 
     def rules_for(self, event: str) -> list[Rule]:
         return [r for r in self.rules if r.event == event]
@@ -139,7 +139,7 @@ def parse_dialect(text: str, source: str) -> Dialect:
         raise _bad(source, "no [[rule]] tables: a dialect needs at least the transaction start")
     flags = re.IGNORECASE if doc.get("ignore_case") else 0
     rules: list[Rule] = []
-    parts: list[str] = []
+    matchers = []
     for i, r in enumerate(raw_rules):
         where = f"rule {i + 1}"
         if not isinstance(r, dict):
@@ -156,7 +156,7 @@ def parse_dialect(text: str, source: str) -> Dialect:
         if pattern.endswith("$") and not pattern.endswith("\\$"):
             pattern = pattern[:-1]
         try:
-            re.compile(pattern, flags)
+            compiled = re.compile(pattern + r"[ \t\r]*", flags)
         except re.error as exc:
             raise _bad(source, f"{where}: pattern is not a valid regular expression ({exc})") from None
         if "(?P=" in pattern:
@@ -180,16 +180,11 @@ def parse_dialect(text: str, source: str) -> Dialect:
         units = tuple(r.get("units", ()))
         if any(u not in UNIT_TYPES for u in units):
             raise _bad(source, f"{where}: units must list {', '.join(UNIT_TYPES)}")
-        rules.append(Rule(i, event, pattern, tuple(names), template, write_after, units))
-        renamed = _GROUP.sub(lambda m, i=i: f"(?P<r{i}_{m.group(1)}>", pattern)
-        parts.append(f"(?P<_r{i}>{renamed})")
+        rule = Rule(i, event, pattern, tuple(names), template, write_after, units)
+        rules.append(rule)
+        matchers.append((rule, compiled.fullmatch))
     # Blank lines carry nothing and are never gaps.
-    combined = re.compile("(?:" + "|".join(parts) + r"|(?P<_blank>))[ \t\r]*", flags)
-    by_group = {}
-    for rule in rules:
-        outer = combined.groupindex[f"_r{rule.index}"]
-        by_group[outer] = (rule, tuple((f, combined.groupindex[f"r{rule.index}_{f}"]) for f in rule.fields))
-    by_group[combined.groupindex["_blank"]] = (None, ())
+    matchers.append((Rule(len(rules), "ignore", "", ()), re.compile(r"[ \t\r]*").fullmatch))
 
     types, types_w = _table(doc, "types", TX_TYPES, source)
     unit_types, unit_types_w = _table(doc, "unit_types", UNIT_TYPES, source)
@@ -215,7 +210,7 @@ def parse_dialect(text: str, source: str) -> Dialect:
         types=types, unit_types=unit_types, retain_reasons=reasons,
         fsn_names=fsn_names, fsn_tags=tags, ignore_case=bool(flags),
         counts_separator=str(doc.get("counts_separator", ",")),
-        combined=combined, by_group=by_group,
+        matchers=matchers,
     )
     if not re.fullmatch(r"[+-]\d\d:\d\d", d.utc_offset):
         raise _bad(source, f"utc_offset must look like +08:00, found {d.utc_offset!r}")

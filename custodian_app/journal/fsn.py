@@ -43,6 +43,7 @@ _REC_C = "<HHH3H8sHHH24s48s2x"
 _REC_18 = "<HHH3H8sHQH24s32x"
 GENUINE, COUNTERFEIT, DAMAGED, WORN = 1, 0, 2, 3
 _SERIAL = re.compile(r"[A-Z0-9?]{6,12}\Z")
+_ZEROS = bytes(12)
 _EPOCH_ORD = 719163  # date(1970, 1, 1).toordinal()
 
 
@@ -65,7 +66,7 @@ class FsnHeader:
     operator: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class FsnNote:
     time: int  # local seconds since 1970 (even: the format keeps two-second steps)
     tf: int  # 0 counterfeit, 1 genuine, 2 damaged, 3 worn
@@ -186,7 +187,10 @@ def read_fsn(data: bytes, name: str) -> FsnFile:
             raise JournalError(f"{name}@{offset + 4}", f"tfFlag is {tf}; expected 0 (counterfeit), 1 (genuine), 2 (damaged) or 3 (worn)")
         if not 0 < charnum <= 12:
             raise JournalError(f"{name}@{offset + (24 if classic else 30)}", f"CharNUM is {charnum}; a serial has 1 to 12 characters")
-        serial = sno[:charnum * 2].decode("utf-16-le", "replace")
+        if sno[1:charnum * 2:2] == _ZEROS[:charnum]:  # plain ASCII, as serials are
+            serial = sno[0:charnum * 2:2].decode("latin-1")
+        else:
+            serial = sno[:charnum * 2].decode("utf-16-le", "replace")
         if _SERIAL.match(serial) is None:
             raise JournalError(f"{name}@{offset + (26 if classic else 32)}", f"serial {serial!r} is not 6 to 12 of A-Z, 0-9 and ?")
         cur = decode_cache.get(money)

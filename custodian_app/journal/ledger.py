@@ -324,6 +324,14 @@ def read_journals(journals, fsn_dir: str | None, dialect: str | Dialect, *, acce
 
 
 def _notes(paths, d: Dialect, txs, cash_of, tx_of, units, cassettes, values, result: JournalRead, step) -> list[dict]:
+    money: dict[int, str] = {}
+
+    def fa(minor: int) -> str:  # a few denominations, 300,000 notes
+        s = money.get(minor)
+        if s is None:
+            s = money[minor] = format_amount(minor)
+        return s
+
     ends = _windows(txs)
     tiers = {
         "dispense": _Tier([(t.start, e, t.tsn) for t, e in zip(txs, ends) if cash_of[t.tsn].presented]),
@@ -388,7 +396,7 @@ def _notes(paths, d: Dialect, txs, cash_of, tx_of, units, cassettes, values, res
         for n in f.notes:
             if n.tf != fsnlib.GENUINE:
                 tsn = tie(tiers["dispense"], n.time)
-                append({"serial": n.serial, "value": format_amount(n.value), "tsn": tsn,
+                append({"serial": n.serial, "value": fa(n.value), "tsn": tsn,
                         "unit": need(reject_unit, "rejected", f), "event": "rejected"})
                 continue
             r = retracted.get(n.serial)
@@ -401,14 +409,14 @@ def _notes(paths, d: Dialect, txs, cash_of, tx_of, units, cassettes, values, res
                         result.ambiguous_notes += 1
                     else:
                         result.untied_notes += 1
-                append({"serial": n.serial, "value": format_amount(n.value), "tsn": tsn,
+                append({"serial": n.serial, "value": fa(n.value), "tsn": tsn,
                         "unit": need(retract_unit, "retracted", f), "event": "retracted"})
                 continue
             tsn = tie(tiers["dispense"], n.time)
             if tsn is not None and cash_of[tsn].unknown and not cash_of[tsn].taken:
                 result.unknown_fate_notes += 1  # left the cassettes; where they went is not known
                 continue
-            append({"serial": n.serial, "value": format_amount(n.value), "tsn": tsn,
+            append({"serial": n.serial, "value": fa(n.value), "tsn": tsn,
                     "unit": cassette_for(tsn, n.value), "event": "taken"})
     for serial, (tsn, used, n, count) in retracted.items():
         if not used:
@@ -417,12 +425,12 @@ def _notes(paths, d: Dialect, txs, cash_of, tx_of, units, cassettes, values, res
                     result.ambiguous_notes += 1
                 else:
                     result.untied_notes += 1
-            append({"serial": serial, "value": format_amount(n.value), "tsn": tsn,
+            append({"serial": serial, "value": fa(n.value), "tsn": tsn,
                     "unit": need(retract_unit, "retracted", files["retract"][0]), "event": "retracted"})
     for direction, event in (("deposit", "deposited"), ("return", "returned")):
         for f in files[direction]:
             unit = need(cashin_unit, event, f)
             for n in f.notes:
-                append({"serial": n.serial, "value": format_amount(n.value),
+                append({"serial": n.serial, "value": fa(n.value),
                         "tsn": tie(tiers[direction], n.time), "unit": unit, "event": event})
     return out
