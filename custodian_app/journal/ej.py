@@ -165,10 +165,15 @@ def parse_journals(sources: list[tuple[str, str]], dialect: Dialect, *, progress
     done = 0
     total = sum(len(t) for _, t in sources)
 
+    pending: list[Retained] = []  # cards retained during the open transaction
+
     def close() -> None:
         nonlocal tx
         if tx is not None:
-            _finish(tx, out, dialect)
+            kept = _finish(tx, out, dialect)
+            for r in pending:  # a transaction left out of the ledger is named by none
+                r.tsn = tx.tsn if kept else None
+            pending.clear()
             tx = None
 
     for name, text in sources:
@@ -220,9 +225,9 @@ def parse_journals(sources: list[tuple[str, str]], dialect: Dialect, *, progress
                             continue
                         out.retained.append(Retained(where, when, card, None, reason))
                     else:
-                        out.retained.append(Retained(where, when if when is not None else tx.start,
-                                                     card or tx.card, None, reason))
-                        out.retained[-1].tsn = tx  # resolved to the TSN when the ledger is built
+                        r = Retained(where, when if when is not None else tx.start, card or tx.card, None, reason)
+                        out.retained.append(r)
+                        pending.append(r)
                     continue
                 elif tx is None:
                     out.gaps.append(Gap(name, lineno, scrub(line)[:200], f"a {event} line outside a transaction"))
@@ -296,21 +301,17 @@ def parse_journals(sources: list[tuple[str, str]], dialect: Dialect, *, progress
     return out
 
 
-def _finish(tx: Tx, out: JournalParse, d: Dialect) -> None:
-    """Check a closed transaction has what the ledger needs; other kinds are counted, not kept."""
+def _finish(tx: Tx, out: JournalParse, d: Dialect) -> bool:
+    """Check a closed transaction has what the ledger needs; other kinds are counted, not
+    kept. True when the transaction goes into the ledger."""
     if tx.type is None or tx.type == "other":
         out.skipped += 1
-        for r in out.retained:
-            if r.tsn is tx:
-                r.tsn = tx.tsn
-        return
+        return False
     missing = [n for n in ("tsn", "card", "amount") if getattr(tx, n) is None]
     if missing:
         raise JournalError(tx.where, f"the {tx.type} that starts here has no {', '.join(missing)}; "
                                      "the journal is cut or the dialect misses the line that carries it")
     if tx.code is None:
         tx.code = d.no_answer_code  # the ATM had no answer from the host
-    for r in out.retained:
-        if r.tsn is tx:
-            r.tsn = tx.tsn
     out.transactions.append(tx)
+    return True

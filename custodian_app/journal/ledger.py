@@ -80,9 +80,9 @@ def _count(text: str | None, where: str, what: str) -> int:
         raise JournalError(where, f"{what} {text!r} is not a whole number") from None
 
 
-def _units(parse: JournalParse, d: Dialect) -> list[dict]:
+def _units(parse: JournalParse, d: Dialect, where: str) -> list[dict]:
     if not parse.prints or not parse.prints[-1].units:
-        raise JournalError("journal", "no supervisor counter print with the cassettes in the journal; "
+        raise JournalError(where, "no supervisor counter print with the cassettes in the journal; "
                                       "the ledger needs the units' counters (print them at clearing)")
     units = []
     seen = set()
@@ -244,7 +244,7 @@ def read_journals(journals, fsn_dir: str | None, dialect: str | Dialect, *, acce
     if parse.gaps and not accept_gaps:
         raise JournalGapsError(parse.gaps)
 
-    units = _units(parse, d)
+    units = _units(parse, d, paths[-1])
     cassettes = [u for u in units if u["type"] in _CASSETTES]
     values = [parse_money(u["value"], u["id"]) for u in cassettes]
     iso = _iso_maker(d.utc_offset)

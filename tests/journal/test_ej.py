@@ -128,3 +128,12 @@ def test_progress_reports_bytes(tmp_path):
     seen = []
     read_journals([_copy(tmp_path, "ncr_sample.txt")], None, "ncr", progress=lambda d, t: seen.append((d, t)))
     assert seen and seen[-1][0] == seen[-1][1] > 0
+
+
+def test_card_retained_during_an_inquiry_names_no_transaction(tmp_path):
+    text = (DATA / "ncr_sample.txt").read_text(encoding="utf-8").replace(
+        "RESP CODE 00\n*TRANSACTION END* 00:03:20", "RESP CODE 00\n00:03:10 CARD RETAINED BY HOST\n*TRANSACTION END* 00:03:20")
+    led = read_journals([_copy(tmp_path, "ej.txt", text)], None, "ncr").ledger
+    assert led["retained_cards"][0] == {"time": "2026-11-21T00:03:10+08:00", "card": "621226******5678",
+                                        "tsn": None, "reason": "host"}
+    check_ledger(led)
