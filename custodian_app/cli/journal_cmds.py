@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from custodian_app.cli.common import EXIT_OK, EXIT_USAGE, cannot_write, fail
+from custodian_app.cli.common import EXIT_OK, cannot_write, fail
 
 _GAPS_SHOWN = 20
 
@@ -103,5 +103,3 @@ def run_write(args: argparse.Namespace) -> int:
     print(f"wrote {jpath} and the FSN files in {fsn_dir}")
     return EXIT_OK
 
-
-__all__ = ["register", "run_import", "run_write", "EXIT_USAGE"]

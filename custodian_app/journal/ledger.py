@@ -224,6 +224,8 @@ def read_journals(journals, fsn_dir: str | None, dialect: str | Dialect, *, acce
     Raises JournalError naming the file and line (or byte offset) of the first fault, and
     JournalGapsError when lines match no rule and ``accept_gaps`` is false."""
     d = dialect if isinstance(dialect, Dialect) else load_dialect(dialect)
+    if isinstance(journals, (str, os.PathLike)):
+        journals = [journals]
     paths = [os.fspath(p) for p in journals]
     if not paths:
         raise JournalError("journal", "no journal file given")
@@ -298,8 +300,12 @@ def read_journals(journals, fsn_dir: str | None, dialect: str | Dialect, *, acce
                 d_count, d_amount = d_count + 1, d_amount + booked
 
     loaded = sum(u["initial"] * parse_money(u["value"], u["id"]) for u in cassettes)
+    for r in parse.retained:
+        if r.card is None:
+            raise JournalError(r.where, "a card retained before the journal said which card; "
+                                        "the custodians' hand-over list needs it")
     retained = [{"time": iso(r.time), "card": r.card, "tsn": r.tsn, "reason": r.reason}
-                for r in sorted(parse.retained, key=lambda r: r.time) if r.card is not None]
+                for r in sorted(parse.retained, key=lambda r: r.time)]
     ledger = {
         "format": "atm-ledger/1", "terminal_id": terminal,
         "cycle_id": cycle_id or parse.cycle or f"{terminal}-{iso(opened)[:10].replace('-', '')}",
@@ -309,7 +315,7 @@ def read_journals(journals, fsn_dir: str | None, dialect: str | Dialect, *, acce
                    "deposits": {"count": d_count, "amount": format_amount(d_amount)}},
         "units": units, "transactions": docs,
     }
-    if retained or any(r.card is None for r in parse.retained):
+    if retained:
         ledger["retained_cards"] = retained
     result = JournalRead(ledger, d.name, parse.gaps, skipped_transactions=parse.skipped,
                          journal_lines=parse.lines, fsn_files=len(fsn_paths))

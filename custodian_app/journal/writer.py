@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from custodian_app.domain.money import format_amount, parse_amount
 from custodian_app.journal import fsn as fsnlib
-from custodian_app.journal.dialect import Dialect, Rule, load_dialect
+from custodian_app.journal.dialect import Dialect, load_dialect
 
 _PLACE = re.compile(r"\{([A-Za-z_]+)\}")
 _OPTIONAL = re.compile(r"<<(.*?)>>")
