@@ -20,6 +20,13 @@ from custodian_app.journal.errors import JournalError
 _EPOCH_ORD = datetime(1970, 1, 1).toordinal()
 _MONEY = re.compile(r"(\d+)(?:\.(\d{1,2}))?\Z")
 _COUNTS = re.compile(r"\d+")
+# A card number printed in groups ("6217 0012 3456 7890") escapes the 12-digit scrubber.
+_GROUPED_DIGITS = re.compile(r"\d(?:[ -]?\d){11,18}")
+
+
+def _shown(line: str) -> str:
+    """A gap line as it may be shown: no card number, whole or grouped; at most 200 chars."""
+    return scrub(_GROUPED_DIGITS.sub("<digits withheld>", line.rstrip("\r")))[:200]
 
 
 @dataclass
@@ -187,7 +194,7 @@ def parse_journals(sources: list[tuple[str, str]], dialect: Dialect, *, progress
                         after[prev] = guess
                         break
                 else:
-                    out.gaps.append(Gap(name, lineno, scrub(line.rstrip("\r"))[:200]))
+                    out.gaps.append(Gap(name, lineno, _shown(line)))
                     prev = -1
                     continue
             rule = guess[0]
@@ -220,7 +227,7 @@ def parse_journals(sources: list[tuple[str, str]], dialect: Dialect, *, progress
                             raise JournalError(where, "the retained card is neither a masked nor a full card number")
                     if tx is None:
                         if card is None or when is None:
-                            out.gaps.append(Gap(name, lineno, scrub(line)[:200],
+                            out.gaps.append(Gap(name, lineno, _shown(line),
                                                 "a card retained outside a transaction needs its card number and time"))
                             continue
                         out.retained.append(Retained(where, when, card, None, reason))
@@ -230,7 +237,7 @@ def parse_journals(sources: list[tuple[str, str]], dialect: Dialect, *, progress
                         pending.append(r)
                     continue
                 elif tx is None:
-                    out.gaps.append(Gap(name, lineno, scrub(line)[:200], f"a {event} line outside a transaction"))
+                    out.gaps.append(Gap(name, lineno, _shown(line), f"a {event} line outside a transaction"))
                     continue
                 # the transaction's own fields, on whatever line carries them
                 if "tsn" in vals:
@@ -286,7 +293,7 @@ def parse_journals(sources: list[tuple[str, str]], dialect: Dialect, *, progress
                 out.terminal = vals["terminal"]
             elif event == "counter_unit":
                 if cp is None:
-                    out.gaps.append(Gap(name, lineno, scrub(line)[:200], "a counter line outside a counter print"))
+                    out.gaps.append(Gap(name, lineno, _shown(line), "a counter line outside a counter print"))
                     continue
                 cp.units.append(CounterUnit(where, vals))
             elif event == "counters_end":

@@ -137,3 +137,29 @@ def test_card_retained_during_an_inquiry_names_no_transaction(tmp_path):
     assert led["retained_cards"][0] == {"time": "2026-11-21T00:03:10+08:00", "card": "621226******5678",
                                         "tsn": None, "reason": "host"}
     check_ledger(led)
+
+
+def test_hyosung_sample_with_a_gap_accepted(tmp_path):
+    # line 11 prints the card number in groups, as some receipts do: no rule, a gap, and its
+    # digits are withheld from what is shown
+    path = _copy(tmp_path, "hyosung_sample.txt")
+    with pytest.raises(JournalGapsError):
+        read_journals([path], None, "hyosung")
+    read = read_journals([path], None, "hyosung", accept_gaps=True)
+    assert [g.line for g in read.gaps] == [11]
+    led = read.ledger
+    check_ledger(led)
+    (t,) = led["transactions"]
+    assert (t["tsn"], t["card"], t["amount"], t["reversed"], t["reversed_amount"]) == \
+        ("2201", "621700******7890", "2000.00", False, "500.00")
+    assert t["cash"]["taken"] == "1500.00"
+    assert led["totals"]["withdrawals"] == {"count": 1, "amount": "1500.00"}
+    assert led["retained_cards"] == [{"time": "2026-11-20T14:02:11+08:00", "card": "622202******0099",
+                                      "tsn": None, "reason": "host"}]
+    assert "6217001234567890" not in json.dumps(led)
+
+
+def test_a_grouped_card_number_in_a_gap_is_withheld(tmp_path):
+    read = read_journals([_copy(tmp_path, "hyosung_sample.txt")], None, "hyosung", accept_gaps=True)
+    (gap,) = read.gaps
+    assert "0012" not in str(gap) and "digits withheld" in gap.text

@@ -86,3 +86,14 @@ def test_no_notes_cycle_has_no_notes(tmp_path):
     read = _round_trip(ledger, "ncr", tmp_path)
     assert "notes" not in read.ledger and read.fsn_files == 0
     assert read.ledger["transactions"] == ledger["transactions"]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_other_seeds_and_fault_mixes(seed, dialect, tmp_path):
+    ledger = json.loads(build_documents(seed, 120, ("realistic", "none", FAULTS)[seed - 1]).atm)
+    got = _round_trip(ledger, dialect, tmp_path, variant=("classic", "2018")[seed % 2]).ledger
+    check_ledger(got)
+    assert got["transactions"] == ledger["transactions"] and got["units"] == ledger["units"]
+    assert got["totals"] == ledger["totals"]
+    compare_notes(got["notes"], ledger["notes"])
