@@ -94,6 +94,10 @@ class Dialect:
     counts_separator: str = ","  # how the writer joins notes per cassette
     # (rule, its compiled pattern's fullmatch), in the dialect's order, a blank-line rule last
     matchers: list = field(default_factory=list, repr=False)
+    # the tables as written (original case and order), for the writer's words
+    types_written: dict[str, str] = field(default_factory=dict, repr=False)
+    unit_types_written: dict[str, str] = field(default_factory=dict, repr=False)
+    retain_reasons_written: dict[str, str] = field(default_factory=dict, repr=False)
 
     def rules_for(self, event: str) -> list[Rule]:
         return [r for r in self.rules if r.event == event]
@@ -210,13 +214,13 @@ def parse_dialect(text: str, source: str) -> Dialect:
         types=types, unit_types=unit_types, retain_reasons=reasons,
         fsn_names=fsn_names, fsn_tags=tags, ignore_case=bool(flags),
         counts_separator=str(doc.get("counts_separator", ",")),
-        matchers=matchers,
+        matchers=matchers, types_written=types_w, unit_types_written=unit_types_w,
+        retain_reasons_written=reasons_w,
     )
     if not re.fullmatch(r"[+-]\d\d:\d\d", d.utc_offset):
         raise _bad(source, f"utc_offset must look like +08:00, found {d.utc_offset!r}")
     if not d.rules_for("tx_start"):
         raise _bad(source, "no tx_start rule: the reader cannot tell where a transaction begins")
-    d.types_written, d.unit_types_written, d.retain_reasons_written = types_w, unit_types_w, reasons_w
     return d
 
 

@@ -184,7 +184,10 @@ def parse_journals(sources: list[tuple[str, str]], dialect: Dialect, *, progress
             tx = None
 
     for name, text in sources:
-        for lineno, line in enumerate(text.split("\n"), 1):
+        lines = text.split("\n")
+        for lineno, line in enumerate(lines, 1):
+            if progress is not None and not lineno % 20000:
+                progress(done + len(text) * lineno // len(lines), total)
             guess = after.get(prev) if predict else None
             m = guess[1](line) if guess is not None else None
             if m is None:

@@ -241,8 +241,12 @@ def read_journals(journals, fsn_dir: str | None, dialect: str | Dialect, *, acce
             progress(done, total)
 
     sources = [(p, decode(b, p)) for p, b in raw]
-    parse = parse_journals(sources, d)
-    step(sum(len(b) for _, b in raw))
+    jbytes = sum(len(b) for _, b in raw)
+    chars = sum(len(t) for _, t in sources) or 1
+    # the journal's share of the progress, from characters read to bytes
+    parse = parse_journals(sources, d, progress=None if progress is None else
+                           lambda c, _: progress(jbytes * c // chars, total))
+    step(jbytes)
     if parse.gaps and not accept_gaps:
         raise JournalGapsError(parse.gaps)
 

@@ -97,3 +97,13 @@ def test_other_seeds_and_fault_mixes(seed, dialect, tmp_path):
     assert got["transactions"] == ledger["transactions"] and got["units"] == ledger["units"]
     assert got["totals"] == ledger["totals"]
     compare_notes(got["notes"], ledger["notes"])
+
+
+def test_progress_rises_to_the_total(tmp_path):
+    ledger = json.loads(build_documents(9, 2200, "none").atm)
+    jpath, fsn_dir = write_cycle(ledger, "ncr", tmp_path)
+    seen = []
+    read_journals([jpath], fsn_dir, "ncr", progress=lambda done, total: seen.append((done, total)))
+    done = [d for d, _ in seen]
+    assert len(seen) >= 3 and done == sorted(done)  # inside the journal, then per FSN file
+    assert done[-1] == seen[-1][1] == sum(f.stat().st_size for f in tmp_path.rglob("*") if f.is_file())
