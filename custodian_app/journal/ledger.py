@@ -215,6 +215,49 @@ def _read(path: str) -> bytes:
         raise JournalError(str(path), f"cannot read the file: {exc.strerror or exc}") from None
 
 
+def _transactions(txs: list[Tx], values: list[int], iso, success_codes):
+    """The ledger's transactions, each one's cash, and the ATM-booked count and amount by type."""
+    seen: dict[str, str] = {}
+    docs = []
+    cash_of: dict[str, _Cash] = {}
+    tx_of: dict[str, Tx] = {}
+    booked_by = {"withdrawal": [0, 0], "deposit": [0, 0]}
+    for tx in txs:
+        if tx.tsn in seen:
+            raise JournalError(tx.where, f"TSN {tx.tsn} was used already at {seen[tx.tsn]}; a TSN is unique in a cycle")
+        seen[tx.tsn] = tx.where
+        c = _cash(tx, values) if tx.type == "withdrawal" else _Cash()
+        if tx.type == "deposit" and tx.presented:
+            raise JournalError(tx.where, "notes presented during a deposit")
+        cash_of[tx.tsn] = c
+        tx_of[tx.tsn] = tx
+        reversed_, partial = tx.reversed, None
+        if tx.reversed and tx.reversal_cash is not None and tx.reversal_cash != tx.amount:
+            if not 0 < tx.reversal_cash < tx.amount:
+                raise JournalError(tx.where, f"reversal of {format_amount(tx.reversal_cash)} for a transaction "
+                                             f"of {format_amount(tx.amount)}")
+            reversed_, partial = False, tx.reversal_cash  # a partial reversal (rev 2)
+        if tx.type == "withdrawal":
+            cash = {"taken": format_amount(c.taken), "retracted": format_amount(c.retracted),
+                    "deposited": "0.00", "returned": "0.00"}
+            if c.unknown:
+                cash["unknown"] = format_amount(c.unknown)
+        else:
+            cash = {"taken": "0.00", "retracted": "0.00", "deposited": format_amount(tx.deposited),
+                    "returned": format_amount(tx.returned)}
+        doc = {"tsn": tx.tsn, "time": iso(tx.start), "type": tx.type, "card": tx.card,
+               "amount": format_amount(tx.amount), "host_code": tx.code, "host_ref": tx.ref,
+               "reversed": reversed_, "cash": cash}
+        if partial is not None:
+            doc["reversed_amount"] = format_amount(partial)
+        docs.append(doc)
+        if tx.code in success_codes and not reversed_:
+            b = booked_by[tx.type]
+            b[0] += 1
+            b[1] += tx.amount - (partial or 0)
+    return docs, cash_of, tx_of, booked_by
+
+
 def read_journals(journals, fsn_dir: str | None, dialect: str | Dialect, *, accept_gaps: bool = False,
                   progress=None, success_codes=frozenset({"00"}), terminal_id: str | None = None,
                   cycle_id: str | None = None) -> JournalRead:
@@ -262,46 +305,8 @@ def read_journals(journals, fsn_dir: str | None, dialect: str | Dialect, *, acce
     closed = parse.prints[-1].time if len(parse.prints) > 1 else None
 
     txs = sorted(parse.transactions, key=lambda t: t.start)
-    seen: dict[str, str] = {}
-    docs = []
-    cash_of: dict[str, _Cash] = {}
-    tx_of: dict[str, Tx] = {}
-    w_count = w_amount = d_count = d_amount = 0
-    for tx in txs:
-        if tx.tsn in seen:
-            raise JournalError(tx.where, f"TSN {tx.tsn} was used already at {seen[tx.tsn]}; a TSN is unique in a cycle")
-        seen[tx.tsn] = tx.where
-        c = _cash(tx, values) if tx.type == "withdrawal" else _Cash()
-        if tx.type == "deposit" and tx.presented:
-            raise JournalError(tx.where, "notes presented during a deposit")
-        cash_of[tx.tsn] = c
-        tx_of[tx.tsn] = tx
-        reversed_, partial = tx.reversed, None
-        if tx.reversed and tx.reversal_cash is not None and tx.reversal_cash != tx.amount:
-            if not 0 < tx.reversal_cash < tx.amount:
-                raise JournalError(tx.where, f"reversal of {format_amount(tx.reversal_cash)} for a transaction "
-                                             f"of {format_amount(tx.amount)}")
-            reversed_, partial = False, tx.reversal_cash
-        if tx.type == "withdrawal":
-            cash = {"taken": format_amount(c.taken), "retracted": format_amount(c.retracted),
-                    "deposited": "0.00", "returned": "0.00"}
-            if c.unknown:
-                cash["unknown"] = format_amount(c.unknown)
-        else:
-            cash = {"taken": "0.00", "retracted": "0.00", "deposited": format_amount(tx.deposited),
-                    "returned": format_amount(tx.returned)}
-        doc = {"tsn": tx.tsn, "time": iso(tx.start), "type": tx.type, "card": tx.card,
-               "amount": format_amount(tx.amount), "host_code": tx.code, "host_ref": tx.ref,
-               "reversed": reversed_, "cash": cash}
-        if partial is not None:
-            doc["reversed_amount"] = format_amount(partial)
-        docs.append(doc)
-        if tx.code in success_codes and not reversed_:
-            booked = tx.amount - (partial or 0)
-            if tx.type == "withdrawal":
-                w_count, w_amount = w_count + 1, w_amount + booked
-            else:
-                d_count, d_amount = d_count + 1, d_amount + booked
+    docs, cash_of, tx_of, booked = _transactions(txs, values, iso, success_codes)
+    (w_count, w_amount), (d_count, d_amount) = booked["withdrawal"], booked["deposit"]
 
     loaded = sum(u["initial"] * parse_money(u["value"], u["id"]) for u in cassettes)
     for r in parse.retained:
