@@ -19,6 +19,7 @@ from custodian_app.cli import (
     backend_cmds,
     diag_cmds,
     domain_cmds,
+    journal_cmds,
     link_cmds,
     store_cmds,
     xfs_cmds,
@@ -33,6 +34,7 @@ COMMAND_MODULES = (
     app_cmds,  # (no command) the application, demo, clear
     diag_cmds,  # diagnostics, config
     xfs_cmds,  # simulate-xfs4iot, xfs4iot-read
+    journal_cmds,  # import-atm, write-journal
 )
 
 
