@@ -225,15 +225,15 @@ def parse_dialect(text: str, source: str) -> Dialect:
 
 
 def shipped_folder() -> str:
-    from custodian_app.resources_path import resource_file
+    from custodian_app.resources_path import resource
 
-    return resource_file("dialects")
+    return str(resource("dialects"))
 
 
 def user_folder() -> str:
-    from custodian_app.paths import data_folder
+    from custodian_app.paths import data_dir
 
-    return os.path.join(data_folder(), "dialects")
+    return str(data_dir() / "dialects")
 
 
 def _files() -> dict[str, str]:
