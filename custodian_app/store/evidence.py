@@ -22,6 +22,7 @@ from custodian_app.store.errors import EvidenceError, InvalidTransition, StoreEr
 from custodian_app.store.records import EvidenceDoc, SessionInfo, SessionVerification, User
 from custodian_app.store.sessions import Sessions
 
+# A report can be printed from the reconciliation on (never for an abandoned clearing).
 REPORT_STATES = frozenset(STATE_ORDER[STATE_ORDER.index(State.RECONCILED):])
 
 
