@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from custodian_app.report import ReportMeta, build_report  # noqa: E402
-from custodian_app.report import labels, pdf  # noqa: E402
+from custodian_app.report import labels, page, sections  # noqa: E402
 from custodian_app.report.fonts import FONT_NAME, register_fonts  # noqa: E402
 from custodian_app.report.layout import Metrics  # noqa: E402
 from tests.report import clearing  # noqa: E402
@@ -62,7 +62,7 @@ def reference(atm, result, meta) -> tuple[float, bytes]:
 
     font, _ = register_fonts()
     # the same cell text our report prints (prepared outside the timing, as for ours below)
-    content = pdf._Content(result, atm, None, None, meta, False, Metrics(font),
+    content = sections.Content(result, atm, None, None, meta, False, Metrics(font),
                            labels.default_vocabulary(), None)
     table = content.mismatch_table
     data = [["\n".join(c.title) for c in table.columns]]
@@ -71,8 +71,8 @@ def reference(atm, result, meta) -> tuple[float, bytes]:
 
     t0 = time.perf_counter()
     buf = io.BytesIO()
-    doc = SimpleDocTemplate(buf, pagesize=(pdf.PAGE_W, pdf.PAGE_H), leftMargin=pdf.LEFT,
-                            rightMargin=pdf.RIGHT, topMargin=pdf.TOP + 20, bottomMargin=pdf.BOTTOM + 16)
+    doc = SimpleDocTemplate(buf, pagesize=(page.PAGE_W, page.PAGE_H), leftMargin=page.LEFT,
+                            rightMargin=page.RIGHT, topMargin=page.TOP + 20, bottomMargin=page.BOTTOM + 16)
     style = TableStyle([
         ("FONT", (0, 0), (-1, -1), FONT_NAME, 7, 8.4),
         ("GRID", (0, 0), (-1, -1), 0.45, colors.grey),

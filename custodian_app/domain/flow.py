@@ -67,6 +67,23 @@ STATE_ORDER = (
 )
 FINAL_STATES = frozenset({State.CLOSED, State.ABANDONED})
 
+# Which store state may follow which. Going back is allowed where the flow allows it (go_back):
+# redoing the count, the backend's ledger or the reconciliation — never past the ATM read, never
+# once signed, for a signed report is a legal record: the clearing can then only be finished.
+_REDO = frozenset({State.COUNTED, State.BACKEND_FETCHED, State.RECONCILED, State.ABANDONED})
+NEXT_STATES: dict[State, frozenset[State]] = {
+    State.SIGNED_IN: frozenset({State.ATM_READ, State.ABANDONED}),
+    State.ATM_READ: frozenset({State.COUNTED, State.BACKEND_FETCHED, State.ABANDONED}),
+    State.COUNTED: _REDO,
+    State.BACKEND_FETCHED: _REDO,
+    State.RECONCILED: _REDO | {State.REVIEWED},
+    State.REVIEWED: _REDO | {State.SIGNED},
+    State.SIGNED: frozenset({State.NEW_CYCLE_STARTED, State.CLOSED}),
+    State.NEW_CYCLE_STARTED: frozenset({State.CLOSED}),
+    State.CLOSED: frozenset(),
+    State.ABANDONED: frozenset(),
+}
+
 # Where an interrupted session picks up: the first step whose fact is not yet recorded.
 RESUME_STEP = {
     State.SIGNED_IN: Step.CONNECT,

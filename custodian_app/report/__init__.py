@@ -17,9 +17,8 @@ import os
 from datetime import datetime
 
 from custodian_app.report.errors import ReportError, ReportInputError
-from custodian_app.report.pdf import (
-    NOT_SET, ReportMeta, build_report, embedded_evidence_digest, mask_card, write_report,
-)
+from custodian_app.report.meta import NOT_SET, ReportMeta, mask_card
+from custodian_app.report.pdf import build_report, embedded_evidence_digest, write_report
 
 __all__ = ["ReportError", "ReportInputError", "ReportMeta", "build_report", "write_report",
            "report_for", "default_report_no", "mask_card", "embedded_evidence_digest",

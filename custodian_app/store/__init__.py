@@ -30,8 +30,6 @@ from custodian_app.store.errors import (
 if TYPE_CHECKING:  # the heavy imports wait until a store is opened
     from custodian_app.store.service import Store
 
-STATES = ("signed_in", "atm_read", "counted", "backend_fetched", "reconciled", "reviewed",
-          "signed", "new_cycle_started", "closed", "abandoned")
 ROLES = ("custodian", "supervisor", "administrator")
 
 
@@ -58,6 +56,10 @@ def __getattr__(name: str):
         from custodian_app.store.service import Store
 
         return Store
+    if name == "STATES":  # the clearing flow's states, as strings on disk
+        from custodian_app.store.models import STATES
+
+        return STATES
     raise AttributeError(name)
 
 

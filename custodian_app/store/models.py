@@ -34,10 +34,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-# ROLES and STATES are defined once, in the package module, which imports no SQLAlchemy.
-from custodian_app.store import ROLES, STATES
+from custodian_app.domain import flow
 
-FINAL_STATES = ("closed", "abandoned")
+# ROLES is defined once, in the package module, which imports no SQLAlchemy.
+from custodian_app.store import ROLES
+
+# The clearing flow's states, as the strings the database keeps.
+STATES = tuple(s.value for s in flow.State)
+FINAL_STATES = tuple(s.value for s in flow.State if s in flow.FINAL_STATES)
 OPEN_STATES = tuple(s for s in STATES if s not in FINAL_STATES)
 
 EVIDENCE_KINDS = ("atm-ledger", "host-ledger", "counts", "clearing-result", "report-pdf")

@@ -19,7 +19,7 @@ from custodian_app.report import (
     write_report,
 )
 from custodian_app.report.labels import default_vocabulary
-from custodian_app.report.pdf import qr_modules
+from custodian_app.report.composer import qr_modules
 from tests.report import clearing
 from tests.report.conftest import pages_text
 

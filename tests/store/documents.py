@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import text
+
 from custodian_app.domain import formats
 from custodian_app.domain.formats import (
     AtmLedger,
@@ -99,3 +101,27 @@ def make_clearing(terminal: str = "NJ-0001", cycle: str | None = None, *, transa
 
 
 PDF = b"%PDF-1.4\n% a stand-in for the clearing report\n%%EOF\n"
+
+
+def run_to_reconciled(store, crew, terminal="NJ-0001", *, count=True):
+    c = make_clearing(terminal)
+    s = store.open_session(terminal, crew.alice, crew.bob)
+    store.record_atm_ledger(s.id, c.atm, actor=crew.alice)
+    if count:
+        store.record_counts(s.id, c.counts, actor=crew.bob)
+    else:
+        store.skip_count(s.id, "cash sealed for the cash centre", actor=crew.bob)
+    store.record_host_ledger(s.id, c.host, actor=crew.alice)
+    return store.record_result(s.id, c.result, actor=crew.alice), c
+
+
+def drop_guards(store):
+    """Do what someone with full database rights could: remove the append-only guards."""
+    with store.engine.begin() as conn:
+        if store.dialect == "sqlite":
+            for t in ("evidence", "audit_log"):
+                for w in ("update", "delete"):
+                    conn.execute(text(f"DROP TRIGGER {t}_no_{w}"))
+        else:
+            for t in ("evidence", "audit_log"):
+                conn.execute(text(f"DROP TRIGGER {t}_append_only ON {t}"))

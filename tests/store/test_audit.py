@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from tests.store.test_sessions import _drop_guards, run_to_reconciled
+from tests.store.documents import drop_guards, run_to_reconciled
 
 
 @pytest.fixture
@@ -14,7 +14,7 @@ def logged(store, crew):
     run_to_reconciled(store, crew)
     entries = store.audit_entries()
     assert len(entries) >= 12
-    _drop_guards(store)
+    drop_guards(store)
     return store, entries
 
 

@@ -12,9 +12,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.cli import run_custodian_app
-from tests.store.documents import PDF, make_clearing, serial_for
-from tests.store.test_sessions import _drop_guards
-
+from tests.store.documents import PDF, drop_guards, make_clearing, serial_for
 
 
 @dataclass
@@ -150,7 +148,7 @@ def test_session_verify_checks_the_digest_and_the_printed_pdf(cli, db_url, clear
     forged.write_bytes(PDF.replace(b"stand-in", b"stand_in"))
     bad = cli(db_url, "session", "verify", str(sid), "--pdf", str(forged))
     assert bad.returncode == 1 and "is not a report kept" in bad.stdout
-    _drop_guards(store)
+    drop_guards(store)
     from sqlalchemy import text
 
     with store.engine.begin() as conn:
@@ -169,7 +167,7 @@ def test_audit_verify_exit_status(cli, db_url, cleared, store):
     assert cli(db_url, "audit", "show", "--since", "100000").returncode == 1
     ok = cli(db_url, "audit", "verify")
     assert ok.returncode == 0 and "audit log verified" in ok.stdout
-    _drop_guards(store)
+    drop_guards(store)
     from sqlalchemy import text
 
     with store.engine.begin() as conn:

@@ -135,3 +135,20 @@ def test_a_database_from_a_newer_release_is_refused_with_what_to_do(db_url, stor
         conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
     with pytest.raises(DatabaseUnavailable, match="schema version '0099'.*newer release"):
         open_store(db_url)
+
+
+def test_the_database_keeps_exactly_the_clearing_flows_states(store, crew):
+    """The store has no states of its own: the flow's are the ones its CHECK admits."""
+    from sqlalchemy.exc import IntegrityError
+
+    from custodian_app.domain.flow import State
+
+    s = store.open_session("NJ-0001", crew.alice, crew.bob)
+    move = text("UPDATE clearing_sessions SET state = :state WHERE id = :id")
+    with store.engine.begin() as conn:
+        for state in State:
+            conn.execute(move, {"state": state.value, "id": s.id})
+    with pytest.raises(IntegrityError, match="state"):
+        with store.engine.begin() as conn:
+            conn.execute(move, {"state": "printed", "id": s.id})
+    assert store.get_session(s.id).state == State.ABANDONED.value

@@ -83,7 +83,7 @@ def test_serial_search_finds_exactly_what_a_full_scan_finds(store, crew):
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    from custodian_app.store.service import _serial_matches
+    from custodian_app.store.trace import _serial_matches
 
     alphabet = "AB1?"
     rng = __import__("random").Random(5)

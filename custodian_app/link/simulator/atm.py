@@ -1,18 +1,8 @@
-"""An ATM that speaks the maintenance-port protocol, served from an atm-ledger/1.
+"""The simulated ATM's line and session: the serving thread, pacing to the line speed, faults,
+frames, the session handshake, and feeding the running command's answers to the endpoint.
 
-    sim = AtmSimulator(ledger, baud=115200)
-    device = sim.start_on_pty()           # background thread; give `device` to the client
-    ...
-    sim.stop()
-
-It runs the ATM side of docs/protocol.md on one background thread: sessions, every command,
-the replenishment exchange (which opens a new, empty cycle), unsolicited events. Because a
-pseudo-terminal moves bytes at memory speed, it paces what it sends to the stated line speed
-(8N1: baud/10 bytes per second) and delays what it receives the same way, so timings are those
-of a real RS-232 line. Faults for tests: corrupt or drop bytes (both directions, seeded),
-stall, pull the cable (close the pty; with a link path, a new pty appears behind the same
-symlink), reboot (the session is forgotten, the cycle is kept).
-"""
+Serving waits on file descriptors with select() (a pty or a serial device and a wake-up pipe),
+which is POSIX-only; the module itself imports anywhere."""
 
 from __future__ import annotations
 
@@ -22,142 +12,31 @@ import random
 import select
 import threading
 import time
-import tty
 from collections import deque
-from dataclasses import dataclass, field
-from datetime import datetime
 from queue import Empty, SimpleQueue
 from typing import Iterator
 
 import orjson
 
-from custodian_app.domain.formats import AtmLedger, Totals, TypeTotals, Unit
-from dataclasses import replace
-from custodian_app.link import framer, messages, records
+from custodian_app.domain.formats import AtmLedger
+from custodian_app.link import framer, messages
 from custodian_app.link.endpoint import Endpoint
 from custodian_app.link.errors import LinkError, MessageError, ProtocolError
 from custodian_app.link.framer import (ACCEPT, ACK, CONNECT, DATA, DISCONNECT, NAK, NOSESSION, PING,
                                        PONG, REFUSE, Deframer)
 from custodian_app.link.messages import Message
 from custodian_app.link.session import PROTOCOL
+from custodian_app.link.simulator.commands import AtmCommands
+from custodian_app.link.simulator.faults import Faults, SimStats
+from custodian_app.link.simulator.ports import DevicePort, PtyPort
 
 log = logging.getLogger(__name__)
 
 LINE_SPEEDS = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
 AGENT = "custodian-atm-sim 1.0"
-COMMANDS = (messages.STATUS, messages.CAPABILITIES, messages.CANCEL, messages.SET_LINE_SPEED,
-            messages.GET_STORAGE, messages.START_EXCHANGE, messages.END_EXCHANGE, messages.GET_TOTALS,
-            messages.READ_TRANSACTIONS, messages.READ_NOTES, messages.GET_NOTES_FOR_TSN,
-            messages.CLOSE_CYCLE)
-MAX_PAGE = 5000
 
 
-@dataclass(slots=True)
-class Faults:
-    """What goes wrong on the simulated line. Byte counts are bytes the ATM has sent."""
-
-    corrupt: float = 0.0  # probability that a byte (either direction) is flipped
-    drop: float = 0.0  # probability that a byte (either direction) is lost
-    stall_after: int | None = None  # go silent once, after this many bytes...
-    stall_seconds: float = 2.0  # ...for this long
-    disconnect_after: int | None = None  # pull the cable once, after this many bytes...
-    down_seconds: float = 0.5  # ...and put it back after this long
-    reboot_after: int | None = None  # reboot once (session lost, same cycle)
-    reboot_seconds: float = 0.3
-    seed: int = 0
-
-
-class _PtyPort:
-    """Our end (master) of a pseudo-terminal pair; we keep the other end open too, so the
-    client may close and reopen it without the master seeing a hang-up."""
-
-    def __init__(self) -> None:
-        self.master, self.slave = os.openpty()
-        tty.setraw(self.slave)  # no echo, no line editing: a clean 8-bit line for the client
-        os.set_blocking(self.master, False)
-        self.device = os.ttyname(self.slave)
-
-    def fileno(self) -> int:
-        return self.master
-
-    def read(self) -> bytes:
-        try:
-            return os.read(self.master, 65536)
-        except BlockingIOError:
-            return b""
-
-    def write(self, data: bytes) -> int:
-        try:
-            return os.write(self.master, data)
-        except BlockingIOError:
-            return 0
-
-    def close(self) -> None:
-        for fd in (self.master, self.slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-
-class _DevicePort:
-    """An existing serial device (e.g. one end of a socat pair), through pyserial."""
-
-    def __init__(self, path: str, baud: int) -> None:
-        import serial
-
-        self._serial_mod = serial
-        try:
-            self.port = serial.serial_for_url(path, baudrate=baud, timeout=0, write_timeout=0, exclusive=True)
-        except (serial.SerialException, OSError, ValueError) as exc:
-            raise LinkError(f"the simulator cannot open {path}: {exc}") from exc
-        self.device = path
-
-    def fileno(self) -> int:
-        return self.port.fileno()
-
-    def read(self) -> bytes:
-        try:
-            return bytes(self.port.read(self.port.in_waiting or 1))
-        except self._serial_mod.SerialException as exc:
-            raise OSError(str(exc)) from exc
-
-    def write(self, data: bytes) -> int:
-        try:
-            return self.port.write(data) or 0
-        except self._serial_mod.SerialTimeoutException:
-            return 0
-        except self._serial_mod.SerialException as exc:
-            raise OSError(str(exc)) from exc
-
-    def close(self) -> None:
-        try:
-            self.port.close()
-        except Exception:
-            pass
-
-
-@dataclass(slots=True)
-class SimStats:
-    bytes_out: int = 0
-    bytes_in: int = 0
-    sessions: int = 0
-    refusals: int = 0
-    commands: int = 0
-    corrupted: int = 0
-    dropped: int = 0
-    stalls: int = 0
-    disconnects: int = 0
-    reboots: int = 0
-    bad_messages: int = 0
-    broken_sessions: int = 0  # sessions dropped because their stream could not be read
-    cancelled: int = 0
-    exchanges: int = 0
-    names: list[str] = field(default_factory=list)
-    cursors: list[tuple[str, int]] = field(default_factory=list)  # (read command, cursor asked)
-
-
-class AtmSimulator:
+class AtmSimulator(AtmCommands):
     def __init__(self, ledger: AtmLedger, baud: int = 115200, *, faults: Faults | None = None,
                  pace: bool = True, versions: tuple[int, ...] = (1,),
                  compression: tuple[str, ...] = ("zlib", "none"), max_frame: int = 4096,
@@ -185,7 +64,7 @@ class AtmSimulator:
         self.link: str | None = None
         self._rng = random.Random(self.faults.seed)
         self._fired: set[str] = set()
-        self._port: _PtyPort | _DevicePort | None = None
+        self._port: PtyPort | DevicePort | None = None
         self._device_path: str | None = None  # serve_device mode
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -199,7 +78,7 @@ class AtmSimulator:
         the client should open: ``link`` (a symlink kept pointing at the current pty, also
         after a simulated cable pull) or the pty's device path."""
         self.link = link
-        self._port = _PtyPort()
+        self._port = PtyPort()
         self.device = self._port.device
         self._place_link()
         self._start()
@@ -208,7 +87,7 @@ class AtmSimulator:
     def serve_device(self, path: str) -> None:
         """Serve an existing serial device (e.g. one end of a socat pty pair) in the background."""
         self._device_path = path
-        self._port = _DevicePort(path, self.baud)
+        self._port = DevicePort(path, self.baud)
         self.device = path
         self._start()
 
@@ -332,11 +211,11 @@ class AtmSimulator:
             return
         if self._device_path is not None:
             try:
-                self._port = _DevicePort(self._device_path, self.baud)
+                self._port = DevicePort(self._device_path, self.baud)
             except LinkError:
                 return  # try again after another pause
         else:
-            self._port = _PtyPort()
+            self._port = PtyPort()
             self.device = self._port.device
             self._place_link()
 
@@ -621,183 +500,3 @@ class AtmSimulator:
             if out.type == messages.COMPLETION:
                 gen.close()
                 self._current = None
-
-    # ------------------------------------------------------------------ commands
-    def _handler(self, cmd: Message) -> Iterator[Message]:
-        handler = {
-            messages.STATUS: self._status, messages.CAPABILITIES: self._capabilities,
-            messages.GET_STORAGE: self._storage, messages.GET_TOTALS: self._totals,
-            messages.READ_TRANSACTIONS: self._read_transactions, messages.READ_NOTES: self._read_notes,
-            messages.GET_NOTES_FOR_TSN: self._notes_for_tsn, messages.CLOSE_CYCLE: self._close_cycle,
-            messages.START_EXCHANGE: self._start_exchange, messages.END_EXCHANGE: self._end_exchange,
-            messages.SET_LINE_SPEED: self._set_line_speed,
-        }.get(cmd.name)
-        if handler is None:
-            return self._unsupported(cmd)
-        return handler(cmd)
-
-    def _unsupported(self, cmd: Message) -> Iterator[Message]:
-        yield messages.completion(cmd, messages.UNSUPPORTED_COMMAND,
-                                  description=f"{cmd.name} is not a command of this ATM")
-
-    @staticmethod
-    def _error(cmd: Message, error_code: str, description: str) -> Message:
-        return messages.completion(cmd, messages.COMMAND_ERROR, {"errorCode": error_code}, description)
-
-    def _status(self, cmd: Message) -> Iterator[Message]:
-        lg = self.ledger
-        yield messages.completion(cmd, payload={
-            "terminalId": lg.terminal_id, "cycleId": lg.cycle_id, "currency": lg.currency,
-            "cycleState": self.cycle_state, "openedAt": lg.opened_at, "closedAt": lg.closed_at,
-            "lineSpeed": self.baud, "transactionCount": len(lg.transactions),
-            "noteCount": len(lg.notes or ()), "safeDoor": self.safe_door, "agent": self.agent,
-        })
-
-    def _capabilities(self, cmd: Message) -> Iterator[Message]:
-        yield messages.completion(cmd, payload={
-            "protocolVersions": list(self.versions), "compression": list(self.compression),
-            "maxFrame": self.max_frame, "window": self.window, "lineSpeeds": list(self.line_speeds),
-            "commands": list(COMMANDS), "maxPageSize": MAX_PAGE,
-        })
-
-    def _storage(self, cmd: Message) -> Iterator[Message]:
-        yield messages.completion(cmd, payload={"storage": records.encode_units(self.ledger.units)})
-
-    def _totals(self, cmd: Message) -> Iterator[Message]:
-        yield messages.completion(cmd, payload=records.encode_totals(self.ledger))
-
-    def _wrong_cycle(self, cmd: Message) -> Message | None:
-        cycle = cmd.payload.get("cycleId")
-        if cycle is not None and cycle != self.ledger.cycle_id:
-            return self._error(cmd, "cycleChanged", f"the current cycle is {self.ledger.cycle_id}, not {cycle}")
-        return None
-
-    def _stream(self, cmd: Message, items: list, encode, event_name: str) -> Iterator[Message]:
-        wrong = self._wrong_cycle(cmd)
-        if wrong is not None:
-            yield wrong
-            return
-        cursor = cmd.payload.get("cursor", 0)
-        size = cmd.payload.get("pageSize", self.page_size)
-        if type(cursor) is not int or not 0 <= cursor <= len(items):
-            yield self._error(cmd, "cursorInvalid", f"cursor must be 0..{len(items)}, not {cursor!r}")
-            return
-        if type(size) is not int or size < 1:
-            yield messages.completion(cmd, messages.INVALID_DATA, description="pageSize must be >= 1")
-            return
-        size = min(size, MAX_PAGE)
-        total = len(items)
-        self.stats.cursors.append((cmd.name, cursor))
-        while cursor < total:
-            end = min(total, cursor + size)
-            page = encode(items[cursor:end])
-            page.update(cursor=cursor, nextCursor=end, total=total)
-            yield messages.event(event_name, cmd.request_id, page)
-            cursor = end
-        yield messages.completion(cmd, payload={"total": total, "cursor": total})
-
-    def _read_transactions(self, cmd: Message) -> Iterator[Message]:
-        return self._stream(cmd, self.ledger.transactions, records.encode_transactions,
-                            messages.TRANSACTIONS_PAGE)
-
-    def _read_notes(self, cmd: Message) -> Iterator[Message]:
-        return self._stream(cmd, self.ledger.notes or [], records.encode_notes, messages.NOTES_PAGE)
-
-    def _notes_for_tsn(self, cmd: Message) -> Iterator[Message]:
-        wrong = self._wrong_cycle(cmd)
-        if wrong is not None:
-            yield wrong
-            return
-        tsn = cmd.payload.get("tsn")
-        if type(tsn) is not str:
-            yield messages.completion(cmd, messages.INVALID_DATA, description="tsn must be a string")
-            return
-        found = [n for n in self.ledger.notes or () if n.tsn == tsn]
-        page = records.encode_notes(found)
-        page["tsn"] = tsn
-        yield messages.completion(cmd, payload=page)
-
-    def _now(self) -> str:
-        tz = datetime.fromisoformat(self.ledger.opened_at.replace("Z", "+00:00")).tzinfo
-        return datetime.now(tz).replace(microsecond=0).isoformat()
-
-    def _close(self) -> None:
-        if self.cycle_state == "open":
-            if self.ledger.closed_at is None:
-                self.ledger = replace(self.ledger, closed_at=self._now())
-            self.cycle_state = "closed"
-
-    def _close_cycle(self, cmd: Message) -> Iterator[Message]:
-        wrong = self._wrong_cycle(cmd)
-        if wrong is not None:
-            yield wrong
-            return
-        self._close()
-        yield messages.completion(cmd, payload={"cycleId": self.ledger.cycle_id, "closedAt": self.ledger.closed_at})
-
-    def _start_exchange(self, cmd: Message) -> Iterator[Message]:
-        if self.cycle_state == "exchange":
-            yield messages.completion(cmd, messages.SEQUENCE_ERROR, description="an exchange is already active")
-            return
-        self._close()
-        self.cycle_state = "exchange"
-        yield messages.completion(cmd, payload={"cycleId": self.ledger.cycle_id})
-
-    def _end_exchange(self, cmd: Message) -> Iterator[Message]:
-        if self.cycle_state != "exchange":
-            yield messages.completion(cmd, messages.SEQUENCE_ERROR,
-                                      description="Storage.StartExchange must come first")
-            return
-        units = cmd.payload.get("units")
-        ids = [u.id for u in self.ledger.units]
-        if type(units) is not dict:
-            yield messages.completion(cmd, messages.INVALID_DATA, description="units must map unit id to {initial}")
-            return
-        missing = [i for i in ids if i not in units]
-        unknown = [i for i in units if i not in ids]
-        if missing or unknown:
-            yield messages.completion(cmd, messages.INVALID_DATA, description=(
-                f"EndExchange needs every unit: missing {missing}, unknown {unknown}"))
-            return
-        initial: dict[str, int] = {}
-        for uid in ids:
-            entry = units[uid]
-            n = entry.get("initial") if type(entry) is dict else None
-            if type(n) is not int or n < 0:
-                yield messages.completion(cmd, messages.INVALID_DATA,
-                                          description=f"unit {uid}: initial must be a whole number >= 0")
-                return
-            initial[uid] = n
-        old = self.ledger
-        self.cycles.append(old)
-        self.ledger = self._next_cycle(old, initial)
-        self.cycle_state = "open"
-        self.stats.exchanges += 1
-        self._events.put((messages.CYCLE_OPENED, {"cycleId": self.ledger.cycle_id}))
-        yield messages.completion(cmd, payload={"cycleId": self.ledger.cycle_id, "openedAt": self.ledger.opened_at})
-
-    def _next_cycle(self, old: AtmLedger, initial: dict[str, int]) -> AtmLedger:
-        opened = self._now()
-        known = {c.cycle_id for c in self.cycles} | {old.cycle_id}
-        stem = f"{old.terminal_id[:20]}-{opened[:10].replace('-', '')}"
-        cycle_id, n = stem, 1
-        while cycle_id in known:
-            n += 1
-            cycle_id = f"{stem}-{n}"
-        units = [Unit(u.id, u.type, u.currency, u.value, initial[u.id], {k: 0 for k in u.out},
-                      {k: 0 for k in u.in_}) for u in old.units]
-        loaded = sum(u.initial * u.value for u in units
-                     if u.value is not None and u.type in ("cashOut", "recycling"))
-        return AtmLedger(old.terminal_id, cycle_id, old.currency, opened, None,
-                         Totals(loaded, TypeTotals(0, 0), TypeTotals(0, 0)), units, [],
-                         [] if old.notes is not None else None, source=old.source)
-
-    def _set_line_speed(self, cmd: Message) -> Iterator[Message]:
-        speed = cmd.payload.get("lineSpeed")
-        if speed not in self.line_speeds:
-            yield messages.completion(cmd, messages.INVALID_DATA,
-                                      description=f"line speed must be one of {list(self.line_speeds)}")
-            return
-        self._pending_speed = int(speed)  # switched once this completion is acknowledged
-        yield messages.completion(cmd, payload={"lineSpeed": speed})
-

@@ -1,5 +1,5 @@
-"""The clearing orchestration shared by the wizard and `clear` (custodian_app.clearing),
-against a real SQLite store."""
+"""The clearing session as the store keeps it (custodian_app.clearing.recorder), shared by the
+wizard and `clear`, against a real SQLite store."""
 
 from __future__ import annotations
 

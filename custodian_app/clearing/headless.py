@@ -1,0 +1,136 @@
+"""The headless clearing, ``custodian-app clear``: the wizard's flow without a window."""
+
+from __future__ import annotations
+
+from custodian_app.clearing.recorder import SessionRecorder, authenticate, open_store, snapshot
+from custodian_app.clearing.steps import (
+    Evidence, fetch_host_ledger, format_amount_signed, reconcile_flow, report_meta,
+)
+from custodian_app.domain import formats
+from custodian_app.errors import CustodianError
+
+EXIT_OK, EXIT_MISMATCH, EXIT_USAGE, EXIT_LINK = 0, 1, 2, 3
+HEADLESS_SKIP_REASON = "no count given to the headless clear command (custodian-app clear)"
+
+
+def clear_headless(*, port: str, url: str, out: str, pdf: str, custodians: list[str],
+                   passwords: list[str], baud: int | None = None, token: str | None = None, counts_path: str | None = None,
+                   db_url: str | None = None, language: str | None = None, settings=None,
+                   log=print, store_options: dict | None = None) -> int:
+    """The wizard's flow without a window; returns the exit status (see ``clear --help``).
+
+    Nothing is written to ``out`` or ``pdf`` unless the whole clearing succeeded. The session
+    is kept in the store like the wizard's, marked in the audit log and on the report as a
+    clearing without the wizard. It stays open at "reconciled" (the store allows no shortcut
+    past the review and the supervisor's signature), so the custodians resume it in the
+    application for the sign-off and the next cycle.
+    """
+    import os
+
+    from custodian_app import files
+    from custodian_app.domain.flow import ClearingFlow, FlowError
+
+    if settings is None:
+        from custodian_app.config import load_settings
+
+        try:
+            settings = load_settings()
+        except CustodianError as exc:
+            log(f"custodian-app clear: {exc}")
+            return EXIT_USAGE
+    token = token if token is not None else (os.environ.get("CUSTODIAN_BACKEND_TOKEN")
+                                             or settings.backend_token or None)
+    baud = baud or settings.serial_baud
+    language = language or settings.language or "zh_CN"
+    flow = ClearingFlow(headless=True)
+
+    counts = None
+    if counts_path:
+        try:
+            counts = files.read_counts(counts_path)
+        except CustodianError as exc:
+            log(f"custodian-app clear: {exc}")
+            return EXIT_USAGE
+
+    # dual custody holds without the window too: both custodians sign in with their passwords
+    try:
+        store = open_store(db_url or settings.database_url or None, **(store_options or {}))
+    except CustodianError as exc:
+        log(f"custodian-app clear: {exc}")
+        return EXIT_USAGE
+    try:
+        try:
+            flow.record_sign_in(*custodians)
+            users = [authenticate(store, n, p, role="custodian") for n, p in zip(custodians, passwords)]
+        except (CustodianError, FlowError) as exc:
+            log(f"custodian-app clear: {exc}")
+            return EXIT_USAGE
+        flow.advance()
+        recorder = SessionRecorder(users=users)
+
+        from custodian_app.link.client import AtmClient
+
+        try:
+            with AtmClient(port, baud=baud) as client:
+                status = client.connect()
+                flow.record_atm_status(status.terminal_id, status.cycle_id, status.cycle_state)
+                recorder.sync(store, snapshot(flow))
+                flow.advance()
+                log(f"reading the ledger of {status.terminal_id} cycle {status.cycle_id} on {port}…")
+                flow.record_atm_ledger(client.read_ledger())
+        except FlowError as exc:
+            log(f"custodian-app clear: {exc}")
+            return EXIT_USAGE
+        except CustodianError as exc:
+            if type(exc).__module__.startswith("custodian_app.store"):
+                log(f"custodian-app clear: {exc}")
+                return EXIT_USAGE
+            log(f"custodian-app clear: the ATM on {port}: {exc}")
+            return EXIT_LINK
+        recorder.sync(store, snapshot(flow))
+        flow.advance()
+        try:
+            if counts is not None:
+                formats.check_same_clearing(flow.atm, counts)
+                flow.record_counts(dict(counts.units))
+            else:
+                flow.skip_counts(HEADLESS_SKIP_REASON)
+        except (CustodianError, FlowError) as exc:
+            log(f"custodian-app clear: {exc}")
+            return EXIT_USAGE
+        recorder.sync(store, snapshot(flow))
+        flow.advance()
+        try:
+            log(f"fetching the backend's ledger from {url}…")
+            host = fetch_host_ledger(url, token, flow.atm.terminal_id, flow.atm.cycle_id,
+                                     ca_bundle=settings.backend_ca_bundle or None,
+                                     timeout=settings.backend_timeout)
+        except CustodianError as exc:
+            log(f"custodian-app clear: the backend at {url}: {exc}")
+            return EXIT_LINK
+        try:
+            flow.record_host_ledger(host)
+        except FlowError as exc:
+            log(f"custodian-app clear: {exc}")
+            return EXIT_USAGE
+        recorder.sync(store, snapshot(flow))
+        flow.advance()
+        flow.record_result(reconcile_flow(flow, settings))
+        recorder.sync(store, snapshot(flow))
+        evidence = Evidence(flow)
+        from custodian_app.report import build_report
+
+        meta = report_meta(flow, settings=settings, session_id=recorder.session_id, language=language,
+                           evidence=evidence, printed_by=custodians[0])
+        report = build_report(flow.result, flow.atm, meta=meta, host=flow.host,
+                              counts=flow.counts_document(),
+                              appendix=bool(getattr(settings, "report_appendix", False)))
+        recorder.save_report(store, report, custodians[0])
+        files.write_atomic(out, formats.dumps(formats.result_to_dict(flow.result), indent=True))
+        files.write_atomic(pdf, report)
+        r = flow.result
+        log(f"session {recorder.session_id}: {'balanced' if r.balanced else f'{len(r.mismatches)} mismatches'}; "
+            f"difference {format_amount_signed(r.cash_position.difference)}; result {out}, report {pdf}")
+        return EXIT_OK if r.balanced else EXIT_MISMATCH
+    finally:
+        store.close()
