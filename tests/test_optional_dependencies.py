@@ -20,16 +20,27 @@ WITHOUT_PSYCOPG = (
 
 
 def run_without_psycopg(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
-    env = {**os.environ, "CUSTODIAN_HOME": str(tmp_path / "home"),
-           "CUSTODIAN_SYSTEM_CONFIG": str(tmp_path / "no-system-settings.toml")}
+    env = {
+        **os.environ,
+        "CUSTODIAN_HOME": str(tmp_path / "home"),
+        "CUSTODIAN_SYSTEM_CONFIG": str(tmp_path / "no-system-settings.toml"),
+    }
     env.pop("CUSTODIAN_DB", None)
-    return subprocess.run([sys.executable, "-c", WITHOUT_PSYCOPG, *args], cwd=ROOT, env=env,
-                          input=stdin, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", WITHOUT_PSYCOPG, *args],
+        cwd=ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_without_the_driver_sqlite_works(tmp_path):
-    added = run_without_psycopg(tmp_path, "users", "add", "alice", "--role", "custodian",
-                                "--password-stdin", stdin="alice-pw-123\n")
+    added = run_without_psycopg(
+        tmp_path, "users", "add", "alice", "--role", "custodian", "--password-stdin", stdin="alice-pw-123\n"
+    )
     assert added.returncode == 0, added.stderr
     listed = run_without_psycopg(tmp_path, "users", "list")
     assert listed.returncode == 0, listed.stderr

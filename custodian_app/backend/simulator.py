@@ -12,12 +12,16 @@ and ``ssl``. It serves from a background thread so that blocking code (tests, th
 Fault options (``Faults``) make it misbehave the way real backends and networks do: slow
 replies, 500s (the first N requests, or at random), dropped connections, a truncated body. Every
 request is counted (``sim.requests``) so that tests can see what the client really sent.
+
+One module of a little over 500 lines: what is served, the faults and the HTTP plumbing that
+carries them out are read and changed together.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import http.server
@@ -30,7 +34,7 @@ import ssl
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, unquote
 
 from custodian_app.backend.client import PAGE_FORMAT
@@ -156,8 +160,16 @@ class BackendSimulator:
             self._raw.pop((ledger.terminal_id, ledger.cycle_id), None)
         return ledger
 
-    def serve_raw(self, terminal_id: str, cycle_id: str, body: bytes, *, status: int = 200,
-                  content_type: str = "application/json", chunked: bool = False) -> None:
+    def serve_raw(
+        self,
+        terminal_id: str,
+        cycle_id: str,
+        body: bytes,
+        *,
+        status: int = 200,
+        content_type: str = "application/json",
+        chunked: bool = False,
+    ) -> None:
         """Answer the ledger request of this terminal and cycle with exactly these bytes: a
         hostile or broken backend, for tests. ``chunked`` sends it without a Content-Length."""
         with self._lock:
@@ -177,15 +189,17 @@ class BackendSimulator:
         try:
             server = _Server(self)
         except OSError as exc:
-            raise BackendError(f"the backend simulator could not start on {self.host}:{self.port}: "
-                               f"{exc}") from exc
+            raise BackendError(
+                f"the backend simulator could not start on {self.host}:{self.port}: {exc}"
+            ) from exc
         self._server = server
         self.port = server.server_address[1]  # the real port when port=0
         scheme = "https" if self.ssl_context is not None else "http"
         host = f"[{self.host}]" if ":" in self.host else self.host
         self.base_url = f"{scheme}://{host}:{self.port}"
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="backend-simulator", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="backend-simulator", daemon=True
+        )
         self._thread.start()
         log.info("backend simulator listening on %s", self.base_url)
         return self.base_url
@@ -234,9 +248,9 @@ class BackendSimulator:
         f = self.faults
         if n <= f.drop_first:  # like a backend that crashed mid-request
             return _Reply(drop=True)
-        if f.delay > 0 and (f.delay_first is None or n <= f.delay_first):
-            if self._stopping.wait(f.delay):
-                return _Reply(drop=True)  # shutting down: end the slow reply now
+        slow = f.delay > 0 and (f.delay_first is None or n <= f.delay_first)
+        if slow and self._stopping.wait(f.delay):
+            return _Reply(drop=True)  # shutting down: end the slow reply now
         fail = n <= f.fail_first
         if not fail and f.fail_rate > 0:
             with self._lock:
@@ -250,13 +264,19 @@ class BackendSimulator:
         if raw_path == "/v1/health":
             known = True
         else:
-            known = (len(parts) == 7 and parts[:3] == ["", "v1", "terminals"]
-                     and parts[4] == "cycles" and parts[6] == "ledger" and all(parts[3:6:2]))
+            known = (
+                len(parts) == 7
+                and parts[:3] == ["", "v1", "terminals"]
+                and parts[4] == "cycles"
+                and parts[6] == "ledger"
+                and all(parts[3:6:2])
+            )
         if not known:
             return _Reply(404, b"404: Not Found", "text/plain; charset=utf-8")
         if method != "GET":
-            return _Reply(405, b"405: Method Not Allowed", "text/plain; charset=utf-8",
-                          headers=(("Allow", "GET"),))
+            return _Reply(
+                405, b"405: Method Not Allowed", "text/plain; charset=utf-8", headers=(("Allow", "GET"),)
+            )
         if raw_path == "/v1/health":
             return self._health(authorization)
         params = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
@@ -269,12 +289,13 @@ class BackendSimulator:
             "status": "ok",
             "api_version": "1",
             "authenticated": (authorization is not None) if self._token else None,
-            "server_time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "server_time": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         return _Reply(200, formats.dumps(body))
 
-    def _ledger(self, terminal_id: str, cycle_id: str, params: dict[str, str],
-                authorization: str | None) -> _Reply:
+    def _ledger(
+        self, terminal_id: str, cycle_id: str, params: dict[str, str], authorization: str | None
+    ) -> _Reply:
         if not self._authorized(authorization):
             return _error(401, "unauthorized", "missing or refused bearer token")
         with self._lock:
@@ -299,8 +320,11 @@ class BackendSimulator:
         if cursor is not None:
             offset_or_none = self._read_cursor(cursor, served.version)
             if offset_or_none is None or offset_or_none >= len(served.transactions):
-                return _error(400, "bad_cursor",
-                              "the cursor is not valid for this ledger (it may have changed); start again")
+                return _error(
+                    400,
+                    "bad_cursor",
+                    "the cursor is not valid for this ledger (it may have changed); start again",
+                )
             offset = offset_or_none
         total = len(served.transactions)
         pages_total = max(1, -(-total // size))
@@ -316,8 +340,13 @@ class BackendSimulator:
         elif cursor is None:
             doc = {**served.header, "page": page, "transactions": served.transactions[offset:end]}
         else:
-            doc = {"format": PAGE_FORMAT, "terminal_id": terminal_id, "cycle_id": cycle_id,
-                   "page": page, "transactions": served.transactions[offset:end]}
+            doc = {
+                "format": PAGE_FORMAT,
+                "terminal_id": terminal_id,
+                "cycle_id": cycle_id,
+                "page": page,
+                "transactions": served.transactions[offset:end],
+            }
         return self._faulty_body(_Reply(200, formats.dumps(doc)))
 
     def _faulty_body(self, reply: _Reply) -> _Reply:
@@ -354,7 +383,6 @@ class BackendSimulator:
         return int(offset)
 
 
-
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive across the pages of a fetch, as a backend does
     server_version = "custodian-backend-simulator"
@@ -378,8 +406,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         raw_path, _, query = self.path.partition("?")
-        reply = self.server.sim._answer(self.command, raw_path, query,
-                                        self.headers.get("Authorization"))
+        reply = self.server.sim._answer(self.command, raw_path, query, self.headers.get("Authorization"))
         if reply.drop:
             self.close_connection = True
             return
@@ -391,7 +418,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
             for i in range(0, len(reply.body), _CHUNK):
-                piece = reply.body[i:i + _CHUNK]
+                piece = reply.body[i : i + _CHUNK]
                 self.wfile.write(b"%X\r\n%s\r\n" % (len(piece), piece))
             self.wfile.write(b"0\r\n\r\n")
             return
@@ -458,12 +485,10 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
         """Wake every connection's thread (waiting for a next request or writing) to end it."""
         with self._open_lock:
             for sock in self._open.values():
-                try:
-                    # the plain socket's shutdown: SSLSocket's own would pull its TLS state
-                    # from under the thread that is using it
+                # the plain socket's shutdown: SSLSocket's own would pull its TLS state from
+                # under the thread that is using it
+                with contextlib.suppress(OSError):
                     socket.socket.shutdown(sock, socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def handle_error(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
         # a client that hung up, a refused TLS handshake, a shutdown: part of a simulator's day
@@ -486,8 +511,9 @@ def _linger(tls: ssl.SSLSocket) -> None:
         tls.close()  # the accepted socket is the TLS one's now: close it here
 
 
-def tls_context(cert_file: str | os.PathLike, key_file: str | os.PathLike,
-                client_ca: str | os.PathLike | None = None) -> ssl.SSLContext:
+def tls_context(
+    cert_file: str | os.PathLike, key_file: str | os.PathLike, client_ca: str | os.PathLike | None = None
+) -> ssl.SSLContext:
     """A server-side TLS context from a PEM certificate (chain) and key. With ``client_ca``,
     clients must present a certificate signed by it (mutual TLS)."""
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -498,6 +524,8 @@ def tls_context(cert_file: str | os.PathLike, key_file: str | os.PathLike,
             ctx.load_verify_locations(os.fspath(client_ca))
             ctx.verify_mode = ssl.CERT_REQUIRED
     except (OSError, ssl.SSLError) as exc:
-        raise BackendError(f"cannot load the TLS certificate {cert_file} / key {key_file}"
-                           f"{f' / client CA {client_ca}' if client_ca else ''}: {exc}") from exc
+        raise BackendError(
+            f"cannot load the TLS certificate {cert_file} / key {key_file}"
+            f"{f' / client CA {client_ca}' if client_ca else ''}: {exc}"
+        ) from exc
     return ctx
