@@ -25,7 +25,7 @@ from custodian_app.files import write_atomic
 
 # Distribution names of what the application runs on, as support asks for them.
 COMPONENTS = ("PySide6", "shiboken6", "SQLAlchemy", "alembic", "reportlab", "pyserial", "orjson",
-              "aiohttp", "psycopg", "argon2-cffi", "platformdirs")
+              "psycopg", "argon2-cffi", "platformdirs")
 
 
 # ----------------------------------------------------------------------------------------

@@ -7,7 +7,8 @@
 #   PYTHON=/opt/py311/bin/python packaging/build-linux.sh
 #   packaging/build-linux.sh --deb      # also dist/custodian-app_VERSION_ARCH.deb (needs dpkg-deb)
 #
-# Needs PyInstaller: pip install -e '.[package]'.
+# Needs PyInstaller, at the versions of constraints.txt:
+#   pip install -c constraints.txt -e '.[package,postgresql]'
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -18,7 +19,7 @@ if [ -z "${PYTHON:-}" ]; then
     if [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
 fi
 if ! "$PYTHON" -c "import PyInstaller" 2>/dev/null; then
-    echo "build-linux: PyInstaller is not installed for $PYTHON; run: $PYTHON -m pip install -e '.[package]'" >&2
+    echo "build-linux: PyInstaller is not installed for $PYTHON; run: $PYTHON -m pip install -c constraints.txt -e '.[package,postgresql]'" >&2
     exit 2
 fi
 

@@ -42,7 +42,6 @@ class AppContext:
         self.clearing = clearing or clearing_mod
         self._store = None
         self.link = None  # AtmClient, touched only on the serial thread
-        self.link_port: str | None = None
         self._last_port: str | None = None
         self._last_baud: int | None = None
 
@@ -114,7 +113,6 @@ class AppContext:
                 client.close()
                 raise
             self.link = client
-            self.link_port = port
             self._last_port, self._last_baud = port, baud
             return status
         return op
@@ -175,7 +173,6 @@ class AppContext:
                 self.link.close()
             finally:
                 self.link = None
-                self.link_port = None
 
     def close_link(self, parent=None) -> None:
         Job(parent, lambda ctx: self._close_link()).run(self.runners.serial)

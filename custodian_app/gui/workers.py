@@ -117,7 +117,6 @@ class Job:
         self._failure: Callable[[BaseException], None] | None = None
         self._progress: Callable[[Any], None] | None = None
         self._partial: Callable[[Any], None] | None = None
-        self._finally: Callable[[], None] | None = None
         self.cancel_event = threading.Event()
         self.finished = False
         self._heavy = False
@@ -137,10 +136,6 @@ class Job:
 
     def with_partial(self, cb: Callable[[Any], None]) -> "Job":
         self._partial = cb
-        return self
-
-    def finally_(self, cb: Callable[[], None]) -> "Job":
-        self._finally = cb
         return self
 
     def heavy(self) -> "Job":
@@ -199,7 +194,6 @@ class Job:
         self._finish()
         if self._alive() and self._success:
             self._success(value)
-        self._call_finally()
 
     @Slot(object)
     def _on_failed(self, exc: BaseException) -> None:
@@ -209,15 +203,10 @@ class Job:
                 self._failure(exc)
             else:
                 log.error("background job failed without a handler: %s", exc)
-        self._call_finally()
 
     def _finish(self) -> None:
         self.finished = True
         _ACTIVE.discard(self)
-
-    def _call_finally(self) -> None:
-        if self._finally and self._alive():
-            self._finally()
 
 
 class Runner:

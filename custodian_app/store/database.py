@@ -67,9 +67,15 @@ def make_engine(url: str) -> Engine:
     if backend == "postgresql":
         if parsed.get_driver_name() != "psycopg":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True,
-                             connect_args={"connect_timeout": 10,
-                                           "application_name": "custodian-app"})
+        try:
+            return create_engine(parsed, pool_pre_ping=True,
+                                 connect_args={"connect_timeout": 10,
+                                               "application_name": "custodian-app"})
+        except ImportError as exc:  # psycopg is the optional extra "postgresql"
+            raise DatabaseUnavailable(
+                f"the database {describe(url)} is PostgreSQL, but its driver psycopg is not "
+                "installed; install it with pip install \"custodian-app[postgresql]\", or use "
+                "SQLite (sqlite:///PATH)") from exc
     raise DatabaseUnavailable(f"database {describe(url)} is not supported; use SQLite "
                               "(sqlite:///PATH) or PostgreSQL (postgresql+psycopg://...)")
 

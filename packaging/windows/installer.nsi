@@ -20,9 +20,16 @@ ManifestDPIAware true
 !define DISPLAYNAME "Custodian ATM Clearing"
 !define PUBLISHER "custodian-app"
 !define UNINSTKEY "Software\Microsoft\Windows\CurrentVersion\Uninstall\${APPNAME}"
-; Paths relative to this script (packaging\windows\).
+; Paths relative to this script (packaging\windows\). BUNDLE and OUTDIR may be given on the
+; command line: packaging/windows/check-installer compiles this script in CI against a stand-in
+; bundle in a temporary folder (/DBUNDLE=... /DOUTDIR=...).
 !define ROOT "..\.."
-!define BUNDLE "${ROOT}\dist\custodian-app"
+!ifndef BUNDLE
+  !define BUNDLE "${ROOT}\dist\custodian-app"
+!endif
+!ifndef OUTDIR
+  !define OUTDIR "${ROOT}\dist"
+!endif
 
 !include "MUI2.nsh"
 !include "x64.nsh"
@@ -30,7 +37,7 @@ ManifestDPIAware true
 !include "LogicLib.nsh"
 
 Name "${DISPLAYNAME} ${VERSION}"
-OutFile "${ROOT}\dist\${APPNAME}-${VERSION}-setup.exe"
+OutFile "${OUTDIR}\${APPNAME}-${VERSION}-setup.exe"
 InstallDir "$PROGRAMFILES64\${APPNAME}"
 InstallDirRegKey HKLM "Software\${APPNAME}" "InstallDir"
 ; Per-machine: one installation for every custodian who signs in to the branch PC.

@@ -492,7 +492,7 @@ def test_mutual_tls_with_the_simulator(simulator, test_ca, ledger):
     sim = simulator([ledger], ssl_context=tls_context(test_ca["cert"], test_ca["key"],
                                                       client_ca=test_ca["ca"]))
     base = {"ca_bundle": test_ca["ca"], "retries": 0}
-    # asyncio's TLS hangs up without sending the TLS alert: the client only sees a lost connection
+    # refused with a TLS alert at the handshake: BackendTLSError, a kind of BackendUnreachable
     with pytest.raises(BackendUnreachable):
         client(sim, **base).fetch_ledger(T, C)
     with pytest.raises(BackendUnreachable):

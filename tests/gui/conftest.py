@@ -12,7 +12,9 @@ import pytest
 from custodian_app import clearing
 from custodian_app.cli.app_cmds import DEMO_USERS, Demo
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Where shot() saves: a folder of the test run; scripts/screenshots points it at docs/screenshots
+# (CUSTODIAN_SCREENSHOTS_DIR) to regenerate the committed pictures. A test never writes there.
+SCREENSHOTS: Path | None = None
 PASSWORDS = {u: p for u, p, _r in DEMO_USERS}
 
 
@@ -28,6 +30,14 @@ def _application_fonts(qapp):
         font = QFont(family)
         font.setPointSize(10)
         qapp.setFont(font)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _screenshots_folder(tmp_path_factory):
+    global SCREENSHOTS
+    chosen = os.environ.get("CUSTODIAN_SCREENSHOTS_DIR")
+    SCREENSHOTS = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
 
 @pytest.fixture
@@ -91,16 +101,11 @@ def make_ctx(qapp, settings):
 
 
 def shot(widget, name: str) -> None:
-    """Save a screenshot of a page for docs/screenshots (modest size). The committed pictures
-    are not rewritten by every run (that would dirty the tree); CUSTODIAN_SCREENSHOTS=1
-    refreshes them all."""
+    """Grab a page and save it as NAME.png in the run's screenshot folder (above)."""
     image = widget.grab()
     assert not image.isNull() and image.width() > 100
-    target = SCREENSHOTS / f"{name}.png"
-    if target.exists() and os.environ.get("CUSTODIAN_SCREENSHOTS") != "1":
-        return
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    assert image.save(str(target))
+    assert SCREENSHOTS is not None
+    assert image.save(str(SCREENSHOTS / f"{name}.png"))
 
 
 def pytest_configure(config):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QT_TR_NOOP, QCoreApplication, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtWidgets import QFormLayout, QGridLayout, QGroupBox, QLabel, QLineEdit, QWidget, QWizardPage
 
-from custodian_app.domain.flow import ClearingFlow, Missing, Step
+from custodian_app.domain.flow import ClearingFlow, Step
 
 if TYPE_CHECKING:
     from custodian_app.gui.context import AppContext
@@ -16,26 +16,6 @@ if TYPE_CHECKING:
 
 def tr(text: str) -> str:
     return QCoreApplication.translate("", text)
-
-
-MISSING_TEXT = {
-    Missing.TWO_CUSTODIANS: QT_TR_NOOP("Two custodians must sign in."),
-    Missing.SAME_CUSTODIAN: QT_TR_NOOP("The two custodians must be different people."),
-    Missing.ATM_STATUS: QT_TR_NOOP("Connect to the ATM first."),
-    Missing.ATM_LEDGER: QT_TR_NOOP("Read the ATM's ledger first."),
-    Missing.COUNTS: QT_TR_NOOP("Enter the counted cash for every unit, or skip counting with a reason."),
-    Missing.HOST_LEDGER: QT_TR_NOOP("Fetch the backend's ledger or import a settlement file."),
-    Missing.RESULT: QT_TR_NOOP("The reconciliation has not been computed yet."),
-    Missing.REVIEW: QT_TR_NOOP("Confirm the mismatch list first."),
-    Missing.SUPERVISOR: QT_TR_NOOP("A supervisor must sign the report off."),
-    Missing.SUPERVISOR_IS_CUSTODIAN: QT_TR_NOOP("The supervisor must not be one of the custodians."),
-    Missing.LOADED: QT_TR_NOOP("Enter the cash loaded into every cassette."),
-    Missing.EXCHANGE: QT_TR_NOOP("Start the new cycle on the ATM first."),
-}
-
-
-def missing_text(m: Missing) -> str:
-    return tr(MISSING_TEXT[m])
 
 
 class FlowPage(QWizardPage):
