@@ -64,6 +64,7 @@ class Faults:
     down_seconds: float = 0.5  # ...and put it back after this long
     reboot_after: int | None = None  # reboot once (session lost, same cycle)
     reboot_seconds: float = 0.3
+    mid_frame: bool = False  # the cable pull or reboot waits until it cuts a frame in two
     seed: int = 0
 
 
@@ -149,6 +150,7 @@ class SimStats:
     stalls: int = 0
     disconnects: int = 0
     reboots: int = 0
+    nosessions: int = 0  # NOSESSION answers sent (an application slow to notice gets many)
     bad_messages: int = 0
     broken_sessions: int = 0  # sessions dropped because their stream could not be read
     cancelled: int = 0
@@ -463,13 +465,14 @@ class AtmSimulator:
             log.info("simulated ATM: stalling for %.1f s after %d bytes", f.stall_seconds, sent)
             self.stats.stalls += 1
             self._stalled_until = now + f.stall_seconds
-        if f.disconnect_after is not None and "disconnect" not in self._fired and sent >= f.disconnect_after:
+        cut = not f.mid_frame or (self.endpoint is not None and self.endpoint.mid_frame)
+        if f.disconnect_after is not None and "disconnect" not in self._fired and sent >= f.disconnect_after and cut:
             self._fired.add("disconnect")
             log.info("simulated ATM: cable pulled after %d bytes", sent)
             self.stats.disconnects += 1
             self._close_port()
             self._reset_line()
-        if f.reboot_after is not None and "reboot" not in self._fired and sent >= f.reboot_after:
+        if f.reboot_after is not None and "reboot" not in self._fired and sent >= f.reboot_after and cut:
             self._fired.add("reboot")
             log.info("simulated ATM: rebooting after %d bytes", sent)
             self.stats.reboots += 1
@@ -501,6 +504,7 @@ class AtmSimulator:
         elif t in (DATA, ACK, NAK, PING, PONG):
             if now - self._last_nosession > 0.1:
                 self._last_nosession = now
+                self.stats.nosessions += 1
                 self._raw(NOSESSION)
 
     def _reset_session(self) -> None:
