@@ -24,6 +24,7 @@ from datetime import datetime
 from pathlib import Path
 
 from custodian_app.backend.errors import SettlementError
+from custodian_app.backend.hostrefs import host_ref_problem
 from custodian_app.domain import formats
 from custodian_app.domain.formats import (
     FormatError,
@@ -120,6 +121,10 @@ def import_settlement(
         ledger = _import_json(text, source)
     else:
         ledger = _CsvImport(text, source, terminal_id, cycle_id, currency).run()
+    problem = host_ref_problem(ledger.transactions)  # the same verdict as a fetched ledger
+    if problem is not None:
+        raise SettlementError(source, f"record {problem[0] + 1}, {problem[1]}: {problem[2]}; "
+                              "nothing was imported", column=problem[1])
     for key, want in (("terminal_id", terminal_id), ("cycle_id", cycle_id), ("currency", currency)):
         got = getattr(ledger, key)
         if want is not None and got != want:
