@@ -23,6 +23,10 @@ class DatabaseUnavailable(StoreError):
     """The database cannot be opened or reached."""
 
 
+class DatabaseBusy(DatabaseUnavailable):
+    """A lock the step needs stayed taken past the bounded wait; says who holds it."""
+
+
 class Conflict(StoreError):
     """The database refused a change that collides with another (a race another PC won)."""
 
