@@ -39,7 +39,7 @@ IDLE_IN_TRANSACTION_MS = 120_000  # PostgreSQL: a transaction idle this long is 
 WRITER_SUFFIX = "-writer"
 # The newest migration. Opening a database already at it skips loading Alembic (a third of a
 # second on a branch PC); a test keeps this equal to the migration scripts' head.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 # Execution option the store sets on read-only transactions (SQLite: BEGIN DEFERRED).
 READ_ONLY_OPTION = "custodian_read_only"
 # Any constant: serialises concurrent schema upgrades of one PostgreSQL database.
