@@ -36,10 +36,14 @@ def register(sub) -> None:
     lst = users_sub.add_parser("list", parents=[db], help="list users, roles and status")
     lst.set_defaults(func=cmd_users_list)
     pw = users_sub.add_parser("set-password", parents=[db],
-                              help="give a user a new password (asks for it); lifts a lockout")
+                              help="give a user a new password (asks for the current one, or "
+                                   "an administrator's with --by); lifts a lockout")
     pw.add_argument("username")
+    pw.add_argument("--by", metavar="ADMIN",
+                    help="an administrator who sets it (asks for their password)")
     pw.add_argument("--password-stdin", action="store_true",
-                    help="read the password from the first line of standard input (scripts)")
+                    help="read the current password (or ADMIN's) and then the new one from the "
+                         "first two lines of standard input (scripts)")
     pw.set_defaults(func=cmd_users_set_password)
     dis = users_sub.add_parser("disable", parents=[db], help="disable a user for good")
     dis.add_argument("username")
@@ -217,12 +221,26 @@ def cmd_users_list(args) -> int:
 
 
 def cmd_users_set_password(args) -> int:
+    import getpass
+
+    who = args.by or args.username
+    if args.password_stdin:
+        credential = _stdin_password()
+    else:
+        try:
+            credential = getpass.getpass(f"Current password of {who}: " if not args.by
+                                         else f"Password of {who}: ")
+        except EOFError:
+            credential = ""
+    if not credential:
+        return fail("no current password given; nothing was changed")
     password = _read_password(args)
     if not password:
         return fail("no password given; nothing was changed")
 
     def body(store) -> int:
-        store.set_password(args.username, password, actor=_cli_actor())
+        actor = store.authenticate(who, credential)  # audited as this person
+        store.set_password(args.username, password, actor=actor)
         print(f"new password set for {args.username}")
         return EXIT_OK
 
