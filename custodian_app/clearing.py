@@ -415,6 +415,31 @@ def report_file(store, session_id: int) -> Path | None:
 
 EXIT_OK, EXIT_MISMATCH, EXIT_USAGE, EXIT_LINK = 0, 1, 2, 3
 HEADLESS_SKIP_REASON = "no count given to the headless clear command (custodian-app clear)"
+# The steps a headless clear goes through before it writes anything: a clear that stopped at
+# one of them (the ATM or the backend did not answer: exit 3) is taken up again by the same
+# custodians' next clear of that ATM.
+_HEADLESS_STEPS = ("signed_in", "atm_read", "counted", "backend_fetched")
+
+
+def _resume_left_open(store, recorder: "SessionRecorder", terminal_id: str, log) -> None:
+    names = {u.username for u in recorder.users}
+    for info in store.resumable_sessions(terminal_id=terminal_id):
+        if set(info.custodians) == names and info.state in _HEADLESS_STEPS:
+            store.resume_session(info.id, *recorder.users)
+            recorder.session_id = info.id
+            log(f"taking up session {info.id} of {terminal_id}, left open at step {info.state} "
+                "by an earlier clear")
+            return
+
+
+def _left_open(recorder: "SessionRecorder", custodians: list[str]) -> str:
+    """What a clear that stops with exit 3 says about the session it leaves open."""
+    if recorder.session_id is None:
+        return ""
+    return (f"; the clearing stays open as session {recorder.session_id}: run the same clear "
+            f"again when the line is back (the same custodians take it up), or abandon it with "
+            f"'custodian-app session abandon {recorder.session_id} --reason TEXT --by "
+            f"{custodians[0]}'")
 
 
 def clear_headless(*, port: str, url: str, out: str, pdf: str, custodians: list[str],
@@ -478,6 +503,7 @@ def clear_headless(*, port: str, url: str, out: str, pdf: str, custodians: list[
             with AtmClient(port, baud=baud) as client:
                 status = client.connect()
                 flow.record_atm_status(status.terminal_id, status.cycle_id, status.cycle_state)
+                _resume_left_open(store, recorder, status.terminal_id, log)
                 recorder.sync(store, snapshot(flow))
                 flow.advance()
                 log(f"reading the ledger of {status.terminal_id} cycle {status.cycle_id} on {port}…")
@@ -489,7 +515,7 @@ def clear_headless(*, port: str, url: str, out: str, pdf: str, custodians: list[
             if type(exc).__module__.startswith("custodian_app.store"):
                 log(f"custodian-app clear: {exc}")
                 return EXIT_USAGE
-            log(f"custodian-app clear: the ATM on {port}: {exc}")
+            log(f"custodian-app clear: the ATM on {port}: {exc}{_left_open(recorder, custodians)}")
             return EXIT_LINK
         recorder.sync(store, snapshot(flow))
         flow.advance()
@@ -510,7 +536,7 @@ def clear_headless(*, port: str, url: str, out: str, pdf: str, custodians: list[
                                      ca_bundle=settings.backend_ca_bundle or None,
                                      timeout=settings.backend_timeout)
         except CustodianError as exc:
-            log(f"custodian-app clear: the backend at {url}: {exc}")
+            log(f"custodian-app clear: the backend at {url}: {exc}{_left_open(recorder, custodians)}")
             return EXIT_LINK
         try:
             flow.record_host_ledger(host)
