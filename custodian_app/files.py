@@ -13,12 +13,44 @@ from custodian_app.domain import formats
 from custodian_app.domain.formats import FormatError
 
 
-def read_bytes(path: str | os.PathLike) -> bytes:
+# The largest document read: a big cycle's ledger with its banknote records is under a
+# gigabyte; anything larger is not a clearing document (and /dev/zero never ends at all).
+MAX_DOCUMENT_BYTES = 2 * 1024 ** 3
+
+
+def open_regular(path: str | os.PathLike):
+    """Open an input document for reading, or raise FormatError: only a regular file of at
+    most MAX_DOCUMENT_BYTES. Opened without blocking, so a FIFO is refused instead of waiting
+    for a writer; a device (/dev/zero) or a folder is refused before a byte is read."""
+    import stat
+
+    where = str(path)
     try:
-        with open(path, "rb") as fh:
-            return fh.read()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except OSError as exc:
-        raise FormatError(str(path), "$", f"cannot read the file: {exc.strerror or exc}") from None
+        raise FormatError(where, "$", f"cannot read the file: {exc.strerror or exc}") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise FormatError(where, "$", "not a regular file (a folder, a pipe or a device); give "
+                                      "the path of the document itself")
+    if info.st_size > MAX_DOCUMENT_BYTES:
+        os.close(fd)
+        raise FormatError(where, "$", f"{info.st_size} bytes is beyond the {MAX_DOCUMENT_BYTES} "
+                                      "bytes of any clearing document; is it the right file?")
+    return os.fdopen(fd, "rb")
+
+
+def read_bytes(path: str | os.PathLike) -> bytes:
+    with open_regular(path) as fh:
+        try:
+            data = fh.read(MAX_DOCUMENT_BYTES + 1)  # bounded even if it grows meanwhile
+        except OSError as exc:
+            raise FormatError(str(path), "$", f"cannot read the file: {exc.strerror or exc}") from None
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise FormatError(str(path), "$", f"beyond the {MAX_DOCUMENT_BYTES} bytes of any clearing "
+                                          "document; is it the right file?")
+    return data
 
 
 def read_atm_ledger(path: str | os.PathLike) -> formats.AtmLedger:
