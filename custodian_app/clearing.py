@@ -556,8 +556,15 @@ def clear_headless(*, port: str, url: str, out: str, pdf: str, custodians: list[
                               counts=flow.counts_document(),
                               appendix=bool(getattr(settings, "report_appendix", False)))
         recorder.save_report(store, report, custodians[0])
-        files.write_atomic(out, formats.dumps(formats.result_to_dict(flow.result), indent=True))
-        files.write_atomic(pdf, report)
+        try:  # the result and the report both, or neither
+            files.write_together([(out, formats.dumps(formats.result_to_dict(flow.result), indent=True)),
+                                  (pdf, report)])
+        except OSError as exc:
+            log(f"custodian-app clear: cannot write {exc.filename or out}: {exc.strerror or exc}; "
+                f"neither the result nor the report was written; the clearing is kept as session "
+                f"{recorder.session_id}: take it up in the application, or abandon it with "
+                f"'custodian-app session abandon {recorder.session_id} --reason TEXT --by {custodians[0]}'")
+            return EXIT_USAGE
         r = flow.result
         log(f"session {recorder.session_id}: {'balanced' if r.balanced else f'{len(r.mismatches)} mismatches'}; "
             f"difference {format_amount_signed(r.cash_position.difference)}; result {out}, report {pdf}")

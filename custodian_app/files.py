@@ -69,13 +69,33 @@ def read_result(path: str | os.PathLike) -> formats.ClearingResult:
     return formats.parse_result(read_bytes(path), str(path))
 
 
-def write_atomic(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` all at once or not at all: into a new file beside it (mode
-    0600, like ``tempfile.mkstemp``, whose module would cost every command 6 ms to import),
-    flushed to disk, then renamed over the target. (os.path, not pathlib: every command imports
-    this module, and pathlib costs 6 ms to import.)"""
-    target = os.fspath(path)
+# A ".part" file older than this, beside a file being written, was left by a run that was
+# killed (kill -9, a power cut) in the middle of a write: removed at the next write. A write
+# in progress elsewhere is seconds old.
+STALE_PART_SECONDS = 300
+
+
+def _clean_stale_parts(folder: str, name: str) -> None:
+    import time
+
+    prefix, limit = f".{name}.", time.time() - STALE_PART_SECONDS
+    try:
+        entries = list(os.scandir(folder or "."))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.startswith(prefix) and entry.name.endswith(".part"):
+            try:
+                if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < limit:
+                    os.unlink(entry.path)
+            except OSError:
+                pass  # gone meanwhile, or not ours to remove
+
+
+def _write_part(target: str, data: bytes) -> str:
+    """``data`` in a new file beside ``target`` (mode 0600), flushed to disk; its path."""
     folder, name = os.path.split(target)
+    _clean_stale_parts(folder, name)
     for _attempt in range(100):
         tmp = os.path.join(folder, f".{name}.{os.urandom(6).hex()}.part")
         try:
@@ -90,12 +110,45 @@ def write_atomic(path: str | os.PathLike, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, target)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        _unlink(tmp)
+        raise
+    return tmp
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def write_atomic(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` all at once or not at all: into a new file beside it (mode
+    0600, like ``tempfile.mkstemp``, whose module would cost every command 6 ms to import),
+    flushed to disk, then renamed over the target. (os.path, not pathlib: every command imports
+    this module, and pathlib costs 6 ms to import.) Stale ".part" files of a killed run beside
+    the target are removed."""
+    write_together([(path, data)])
+
+
+def write_together(items: list[tuple[str | os.PathLike, bytes]]) -> None:
+    """Write several files (a clearing's result and its report) both or neither: every one
+    goes to its ".part" file and is flushed to disk before the first is renamed, so a failure
+    or a kill while writing leaves none of them; only a crash between two renames, an instant
+    with nothing left to write, could separate them."""
+    parts: list[tuple[str, str]] = []
+    try:
+        for path, data in items:
+            target = os.fspath(path)
+            parts.append((_write_part(target, data), target))
+        while parts:
+            tmp, target = parts[0]
+            os.replace(tmp, target)
+            parts.pop(0)
+    except BaseException:
+        for tmp, _target in parts:
+            _unlink(tmp)
         raise
 
 

@@ -32,3 +32,13 @@ def test_a_clear_that_failed_with_3_is_taken_up_by_the_next(world_factory, make_
         store.close()
     assert info.id == left.id and info.state == "reconciled"
     assert (tmp_path / "result.json").exists() and (tmp_path / "report.pdf").exists()
+
+
+def test_clear_writes_the_result_and_the_report_both_or_neither(world_factory, make_ctx, bank_settings, tmp_path):
+    world = world_factory(faults="none")
+    args = list(clear_args(world, tmp_path))
+    args[args.index("--pdf") + 1] = str(tmp_path / "no-such-folder" / "report.pdf")
+    done = run(*args)
+    assert done.returncode == 2 and "neither the result nor the report was written" in done.stderr
+    assert "custodian-app session abandon" in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no result.json, no .part
