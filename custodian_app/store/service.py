@@ -938,6 +938,10 @@ class Store:
             result.problems.append("the evidence digest recomputed from the stored documents "
                                    f"({result.computed_digest}) differs from the recorded one "
                                    f"({info.evidence_digest})")
+        # the rows themselves against what the audit chain recorded (store/crosscheck.py)
+        from custodian_app.store.crosscheck import session_problems
+
+        result.problems += session_problems(self, session_id, info, docs)
         if pdf is not None:
             sha = hashlib.sha256(pdf).hexdigest()
             for d in docs:
