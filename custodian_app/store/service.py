@@ -19,7 +19,7 @@ import socket
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.engine import Engine
@@ -30,6 +30,7 @@ from custodian_app.domain import formats
 from custodian_app.domain.evidence import evidence_digest
 from custodian_app.domain.formats import FormatError
 from custodian_app.domain.money import format_amount
+from custodian_app.pan import has_full_pan
 from custodian_app.store import audit as audit_mod
 from custodian_app.store import models as m
 from custodian_app.store.audit import AuditRecord, AuditVerification
@@ -89,31 +90,25 @@ _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 _TERMINAL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}\Z")
 _CARD = formats._CARD  # a masked card, as the clearing formats define it
 _SERIAL_QUERY = re.compile(r"[A-Z0-9?]{1,12}\Z")
-# A run of 13 to 19 digits, possibly grouped by spaces or dashes, as a card number is written.
-_PAN_CANDIDATE = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
 
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 1:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
 def refuse_full_pan(text: str, where: str) -> str:
-    """Refuse free text that carries what looks like a full card number (13–19 digits, Luhn)."""
-    for match in _PAN_CANDIDATE.finditer(text):
-        digits = re.sub(r"\D", "", match.group())
-        if 13 <= len(digits) <= 19 and _luhn_ok(digits):
-            raise CardNumberRefused(where)
+    """Refuse free text that carries what looks like a full card number (custodian_app.pan)."""
+    if has_full_pan(text):
+        raise CardNumberRefused(where)
     return text
+
+
+def _refuse_pans(fields: Iterable[tuple[str, str | None]], what: str) -> None:
+    """The free-text fields of a document (TSN, host_ref, counted_by …), which are stored and
+    printed, hold no full card number."""
+    for path, value in fields:
+        if value is not None and has_full_pan(value):
+            raise CardNumberRefused(f"{what} {path}")
 
 
 def _parse_time(value: str) -> datetime:
@@ -648,6 +643,9 @@ class Store:
     def record_atm_ledger(self, session_id: int, data: bytes, *, actor: User | str) -> SessionInfo:
         """Keep the ATM ledger as read (``atm-ledger/1`` bytes) and its banknote records."""
         ledger = _parse(formats.parse_atm_ledger, data, "ATM ledger")
+        _refuse_pans([(f"$.transactions[{i}].{k}", getattr(t, k)) for i, t in enumerate(ledger.transactions)
+                      for k in ("tsn", "host_code", "host_ref")]
+                     + [(f"$.notes[{i}].tsn", n.tsn) for i, n in enumerate(ledger.notes or ())], "ATM ledger")
         with self._tx() as s:
             row, who = self._step(s, session_id, actor, "atm_read")
             if ledger.terminal_id != row.terminal_id:
@@ -690,6 +688,7 @@ class Store:
     def record_counts(self, session_id: int, data: bytes, *, actor: User | str) -> SessionInfo:
         """Keep what the custodians counted (``counts/1`` bytes)."""
         counts = _parse(formats.parse_counts, data, "counts")
+        _refuse_pans([(f"$.counted_by[{i}]", v) for i, v in enumerate(counts.counted_by)], "counts")
         with self._tx() as s:
             row, who = self._step(s, session_id, actor, "counted")
             _same_clearing(self._parsed_atm(s, row), counts)
@@ -723,6 +722,8 @@ class Store:
                            actor: User | str) -> SessionInfo:
         """Keep the backend's ledger as fetched (``host-ledger/1`` bytes)."""
         host = _parse(formats.parse_host_ledger, data, "backend ledger")
+        _refuse_pans([(f"$.transactions[{i}].{k}", getattr(t, k)) for i, t in enumerate(host.transactions)
+                      for k in ("host_ref", "tsn")], "backend ledger")
         with self._tx() as s:
             row, who = self._step(s, session_id, actor, "backend_fetched")
             _same_clearing(self._parsed_atm(s, row), host)
