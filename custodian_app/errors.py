@@ -8,13 +8,37 @@ line show ``str(error)``: it says what went wrong and where, never a full card n
 from __future__ import annotations
 
 import re
+from threading import Lock
 
 _PAN_RUN = re.compile(r"\d{12,19}")
 
+_secrets_lock = Lock()
+_secrets: tuple[str, ...] = ()  # longest first, so a secret inside another goes with it
+
+
+def add_secret(value: str | None) -> None:
+    """Withhold ``value`` (a backend token, a password) from every message and log line from
+    now on, whatever their source: a server's error text that repeats the token included."""
+    global _secrets
+    if value and len(value) >= 4:  # a 1-3 character "secret" would mangle every line
+        with _secrets_lock:
+            if value not in _secrets:
+                _secrets = tuple(sorted((*_secrets, value), key=len, reverse=True))
+
+
+def withhold_secrets(text: str) -> str:
+    """``text`` with every value given to ``add_secret`` replaced by "<secret withheld>".
+    The one place that scrubs known secrets: messages (``scrub``) and the log filter call it."""
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, "<secret withheld>")
+    return text
+
 
 def scrub(text: str) -> str:
-    """Hide anything that could be a full card number (12 to 19 digits in a row)."""
-    return _PAN_RUN.sub(lambda m: f"<{len(m.group())} digits withheld>", text)
+    """Hide the known secrets and anything that could be a full card number (12 to 19 digits
+    in a row)."""
+    return _PAN_RUN.sub(lambda m: f"<{len(m.group())} digits withheld>", withhold_secrets(text))
 
 
 class CustodianError(Exception):

@@ -55,9 +55,10 @@ from custodian_app.backend.errors import (
     BackendTLSError,
     BackendUnreachable,
 )
+from custodian_app.backend.hostrefs import host_ref_problem
 from custodian_app.domain import formats
 from custodian_app.domain.formats import FormatError, HostLedger
-from custodian_app.errors import scrub
+from custodian_app.errors import add_secret, scrub
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,7 @@ class BackendClient:
         backoff: float = 0.5,
         *,
         page_size: int = 5000,
+        deadline: float = 300.0,
         max_reply_bytes: int = 64 * MiB,
         max_ledger_bytes: int = 512 * MiB,
         allow_plain_http: bool = False,
@@ -155,8 +157,11 @@ class BackendClient:
         if token is not None and (not token or any(c in token for c in "\r\n\0 ")):
             raise BackendError("the backend token is empty or contains spaces or line breaks; "
                                "check the token in the settings (it is not shown here)")
-        if timeout is None or timeout <= 0 or retries < 0 or backoff < 0 or page_size < 1:
-            raise ValueError("timeout and page_size must be > 0, retries and backoff >= 0")
+        # from here on no message or log line may show it, whatever repeats it (a server's
+        # error text, a traceback): the token may come from --token, not only the settings
+        add_secret(token)
+        if timeout is None or timeout <= 0 or retries < 0 or backoff < 0 or page_size < 1 or deadline <= 0:
+            raise ValueError("timeout, deadline and page_size must be > 0, retries and backoff >= 0")
         self.scheme = parts.scheme
         self.host = parts.hostname
         self.port = parts.port
@@ -173,6 +178,9 @@ class BackendClient:
         if self.client_key is not None and self.client_cert is None:
             raise BackendError("a client key without a client certificate; give both")
         self.timeout = float(timeout)
+        # a whole call (all pages, retries, waits) ends by then: a backend trickling its reply
+        # a few bytes at a time never trips the per-read ``timeout``
+        self.deadline = float(deadline)
         self.retries = int(retries)
         self.backoff = float(backoff)
         self.page_size = int(page_size)
@@ -206,7 +214,7 @@ class BackendClient:
     def health(self, cancel: threading.Event | None = None) -> Health:
         """Ask ``GET /v1/health``. With a token, also says whether the backend accepts it
         (``authenticated``); a refused token raises BackendAuthError."""
-        session = _Session(self)
+        session = _Session(self, None, time.monotonic() + self.deadline)
         try:
             body = session.get(f"{API_PREFIX}/health", {}, what="the health check", cancel=cancel,
                                not_found=None)
@@ -251,9 +259,10 @@ class BackendClient:
         source = f"backend ledger of terminal {terminal_id} cycle {cycle_id}"
         started = time.monotonic()
         fetch = _Fetch(progress)
+        ends = started + self.deadline
         for restart in range(_MAX_RESTARTS + 1):
             try:
-                ledger = self._fetch_pages(path, terminal_id, cycle_id, source, fetch, cancel)
+                ledger = self._fetch_pages(path, terminal_id, cycle_id, source, fetch, cancel, ends)
                 break
             except _LedgerChanged as changed:
                 if restart == _MAX_RESTARTS:
@@ -282,9 +291,9 @@ class BackendClient:
     # ------------------------------------------------------------------------------ internals
 
     def _fetch_pages(self, path: str, terminal_id: str, cycle_id: str, source: str, fetch: "_Fetch",
-                     cancel: threading.Event | None) -> HostLedger:
+                     cancel: threading.Event | None, ends: float) -> HostLedger:
         """One pass over the pages; raises _LedgerChanged when the books change in between."""
-        session = _Session(self, fetch)
+        session = _Session(self, fetch, ends)
         try:
             body = session.get(path, {"page_size": self.page_size}, what="the ledger", cancel=cancel,
                                not_found=(terminal_id, cycle_id))
@@ -443,10 +452,17 @@ class BackendClient:
     @staticmethod
     def _parse(doc: dict, source: str) -> HostLedger:
         try:
-            return formats.parse_host_ledger(doc, source)
+            ledger = formats.parse_host_ledger(doc, source)
         except FormatError as exc:
             raise BackendReplyError(f"{exc}; the reply was refused as a whole, nothing was kept",
                                     exc.path) from exc
+        problem = host_ref_problem(ledger.transactions)
+        if problem is not None:
+            index, name, message = problem
+            path = f"$.transactions[{index}].{name}"
+            raise BackendReplyError(f"{source}: {path}: {message}; the reply was refused as a whole, "
+                                    "nothing was kept", path)
+        return ledger
 
 
 class _Fetch:
@@ -478,10 +494,23 @@ class _Fetch:
 class _Session:
     """One connection (kept alive across the pages of a fetch) and the retry loop."""
 
-    def __init__(self, client: BackendClient, fetch: _Fetch | None = None) -> None:
+    def __init__(self, client: BackendClient, fetch: _Fetch | None, ends: float) -> None:
         self.client = client
         self.fetch = fetch or _Fetch(None)
+        self.ends = ends  # time.monotonic() by which the whole call is over (client.deadline)
         self.conn: http.client.HTTPConnection | None = None
+
+    def _left(self, what: str) -> float:
+        """Seconds left before the deadline; past it, BackendTimeout (not retried)."""
+        left = self.ends - time.monotonic()
+        if left <= 0:
+            self.close()
+            c = self.client
+            raise BackendTimeout(
+                f"the backend at {c.base_url} did not deliver {what} within the deadline of "
+                f"{c.deadline:g} s ({self.fetch.bytes_done} bytes of accepted pages); it answers "
+                "too slowly; try again later, or import the settlement file; nothing was kept")
+        return left
 
     def close(self) -> None:
         if self.conn is not None:
@@ -501,15 +530,19 @@ class _Session:
                 delay = c.backoff * (2 ** (attempt - 1))
                 if last is not None and last.retry_after is not None:
                     delay = max(delay, min(last.retry_after, 30.0))
+                delay = min(delay, self._left(what))
                 log.info("retrying %s in %.2f s (attempt %d of %d): %s", what, delay, attempt + 1,
                          c.retries + 1, last.reason if last else "")
                 if waiter.wait(delay):
                     raise BackendCancelled(f"fetching {what} was cancelled; nothing was kept")
+            self._left(what)
             try:
                 return self._once(path, query, what, waiter, not_found)
             except _Retry as retry:
                 self.close()
                 last = retry
+                if time.monotonic() >= self.ends:
+                    self._left(what)  # the timeout was the deadline's: say so, no more tries
             except BaseException:
                 self.close()
                 raise
@@ -525,6 +558,7 @@ class _Session:
         try:
             if self.conn is None:
                 self.conn = c._connect()
+                self.conn.timeout = min(c.timeout, self._left(what))
             self.conn.request("GET", url, headers=c._headers())
             resp = self.conn.getresponse()
             status = resp.status
@@ -626,7 +660,11 @@ class _Session:
             if cancel.is_set():
                 self.close()
                 raise BackendCancelled("the fetch was cancelled; nothing was kept")
-            chunk = resp.read(_READ_CHUNK)
+            left = self._left("the reply")
+            sock = self.conn.sock if self.conn is not None else None
+            if sock is not None:  # no single read may outlast the deadline either
+                sock.settimeout(min(c.timeout, left))
+            chunk = resp.read1(_READ_CHUNK)  # what has come, not a full chunk: see the deadline
             if not chunk:
                 break
             size += len(chunk)
@@ -646,6 +684,8 @@ class _Session:
                         f"the backend's ledger is beyond the limit of {c.max_ledger_bytes} bytes; it "
                         "was refused as a whole", "$")
                 self.fetch.report(size)
+        if not resp.isclosed():
+            resp.read()  # read1 does not mark a finished body done; the connection is reused
         if declared is not None and declared.strip().isdigit() and size < int(declared) and not truncate_ok:
             # http.client's read(amt) just stops when the connection closes early; a body shorter
             # than announced was lost in transit: worth another try, like a dropped connection

@@ -21,9 +21,9 @@ import io
 import os
 import re
 from datetime import datetime
-from pathlib import Path
 
 from custodian_app.backend.errors import SettlementError
+from custodian_app.backend.hostrefs import host_ref_problem
 from custodian_app.domain import formats
 from custodian_app.domain.formats import (
     FormatError,
@@ -110,16 +110,23 @@ def import_settlement(
     checked against what it does say (a file for another terminal, cycle or currency is
     refused). Raises SettlementError (with line and column for CSV); nothing is imported then.
     """
+    from custodian_app.files import read_bytes
+
     source = str(path)
     try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise SettlementError(source, f"cannot read the file: {exc.strerror or exc}") from exc
+        data = read_bytes(path)  # a regular file, bounded, as every input document
+    except FormatError as exc:
+        raise SettlementError(source, exc.message) from exc
     text = decode_text(data, source)
     if text.lstrip().startswith("{"):
-        ledger = _import_json(text, source)
+        # JSON is read as reconcile reads it (a BOM, say, gets the same verdict on both paths)
+        ledger = _import_json(data, source)
     else:
         ledger = _CsvImport(text, source, terminal_id, cycle_id, currency).run()
+    problem = host_ref_problem(ledger.transactions)  # the same verdict as a fetched ledger
+    if problem is not None:
+        raise SettlementError(source, f"record {problem[0] + 1}, {problem[1]}: {problem[2]}; "
+                              "nothing was imported", column=problem[1])
     for key, want in (("terminal_id", terminal_id), ("cycle_id", cycle_id), ("currency", currency)):
         got = getattr(ledger, key)
         if want is not None and got != want:
@@ -129,9 +136,9 @@ def import_settlement(
     return ledger
 
 
-def _import_json(text: str, source: str) -> HostLedger:
+def _import_json(data: bytes, source: str) -> HostLedger:
     try:
-        return formats.parse_host_ledger(text.encode("utf-8"), source)
+        return formats.parse_host_ledger(data, source)
     except FormatError as exc:
         raise SettlementError(source, f"{exc.path}: {exc.message}; nothing was imported",
                               path=exc.path) from exc

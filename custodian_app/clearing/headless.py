@@ -11,6 +11,31 @@ from custodian_app.errors import CustodianError
 
 EXIT_OK, EXIT_MISMATCH, EXIT_USAGE, EXIT_LINK = 0, 1, 2, 3
 HEADLESS_SKIP_REASON = "no count given to the headless clear command (custodian-app clear)"
+# The steps a headless clear goes through before it writes anything: a clear that stopped at
+# one of them (the ATM or the backend did not answer: exit 3) is taken up again by the same
+# custodians' next clear of that ATM.
+_HEADLESS_STEPS = ("signed_in", "atm_read", "counted", "backend_fetched")
+
+
+def _resume_left_open(store, recorder: "SessionRecorder", terminal_id: str, log) -> None:
+    names = {u.username for u in recorder.users}
+    for info in store.resumable_sessions(terminal_id=terminal_id):
+        if set(info.custodians) == names and info.state in _HEADLESS_STEPS:
+            store.resume_session(info.id, *recorder.users)
+            recorder.session_id = info.id
+            log(f"taking up session {info.id} of {terminal_id}, left open at step {info.state} "
+                "by an earlier clear")
+            return
+
+
+def _left_open(recorder: "SessionRecorder", custodians: list[str]) -> str:
+    """What a clear that stops with exit 3 says about the session it leaves open."""
+    if recorder.session_id is None:
+        return ""
+    return (f"; the clearing stays open as session {recorder.session_id}: run the same clear "
+            f"again when the line is back (the same custodians take it up), or abandon it with "
+            f"'custodian-app session abandon {recorder.session_id} --reason TEXT --by "
+            f"{custodians[0]}'")
 
 
 def clear_headless(*, port: str, url: str, out: str, pdf: str, custodians: list[str],
@@ -74,6 +99,7 @@ def clear_headless(*, port: str, url: str, out: str, pdf: str, custodians: list[
             with AtmClient(port, baud=baud) as client:
                 status = client.connect()
                 flow.record_atm_status(status.terminal_id, status.cycle_id, status.cycle_state)
+                _resume_left_open(store, recorder, status.terminal_id, log)
                 recorder.sync(store, snapshot(flow))
                 flow.advance()
                 log(f"reading the ledger of {status.terminal_id} cycle {status.cycle_id} on {port}…")
@@ -85,7 +111,7 @@ def clear_headless(*, port: str, url: str, out: str, pdf: str, custodians: list[
             if type(exc).__module__.startswith("custodian_app.store"):
                 log(f"custodian-app clear: {exc}")
                 return EXIT_USAGE
-            log(f"custodian-app clear: the ATM on {port}: {exc}")
+            log(f"custodian-app clear: the ATM on {port}: {exc}{_left_open(recorder, custodians)}")
             return EXIT_LINK
         recorder.sync(store, snapshot(flow))
         flow.advance()
@@ -106,7 +132,7 @@ def clear_headless(*, port: str, url: str, out: str, pdf: str, custodians: list[
                                      ca_bundle=settings.backend_ca_bundle or None,
                                      timeout=settings.backend_timeout)
         except CustodianError as exc:
-            log(f"custodian-app clear: the backend at {url}: {exc}")
+            log(f"custodian-app clear: the backend at {url}: {exc}{_left_open(recorder, custodians)}")
             return EXIT_LINK
         try:
             flow.record_host_ledger(host)
@@ -126,8 +152,15 @@ def clear_headless(*, port: str, url: str, out: str, pdf: str, custodians: list[
                               counts=flow.counts_document(),
                               appendix=bool(getattr(settings, "report_appendix", False)))
         recorder.save_report(store, report, custodians[0])
-        files.write_atomic(out, formats.dumps(formats.result_to_dict(flow.result), indent=True))
-        files.write_atomic(pdf, report)
+        try:  # the result and the report both, or neither
+            files.write_together([(out, formats.dumps(formats.result_to_dict(flow.result), indent=True)),
+                                  (pdf, report)])
+        except OSError as exc:
+            log(f"custodian-app clear: cannot write {exc.filename or out}: {exc.strerror or exc}; "
+                f"neither the result nor the report was written; the clearing is kept as session "
+                f"{recorder.session_id}: take it up in the application, or abandon it with "
+                f"'custodian-app session abandon {recorder.session_id} --reason TEXT --by {custodians[0]}'")
+            return EXIT_USAGE
         r = flow.result
         log(f"session {recorder.session_id}: {'balanced' if r.balanced else f'{len(r.mismatches)} mismatches'}; "
             f"difference {format_amount_signed(r.cash_position.difference)}; result {out}, report {pdf}")

@@ -133,11 +133,7 @@ def _mapped(path: str):
     from custodian_app import files
     from custodian_app.domain.formats import FormatError
 
-    try:
-        fh = open(path, "rb")
-    except OSError:
-        yield files.read_bytes(path)  # raises the FormatError that says why
-        return
+    fh = files.open_regular(path)  # a FIFO, a device or a folder: FormatError, no wait
     with fh:
         try:
             mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)

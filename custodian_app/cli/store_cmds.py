@@ -1,6 +1,6 @@
 """Commands on the clearing-session store; see custodian_app.cli.main.
 
-users add|list|set-password|disable, history, session export|verify|show|abandon, audit verify|show, trace-note,
+users add|list|set-password|disable, history, session export|verify|show|abandon, audit verify|anchor|show, trace-note,
 trace-card. Every one takes ``--db URL`` (else ``CUSTODIAN_DB``, the settings, the default
 SQLite file). Exit status: 0 ok, 1 verification failed or nothing found, 2 usage or invalid
 input (including a database that cannot be opened).
@@ -12,7 +12,7 @@ import argparse
 import sys
 
 from custodian_app.cli.common import EXIT_MISMATCH as EXIT_FAILED
-from custodian_app.cli.common import EXIT_OK, fail
+from custodian_app.cli.common import EXIT_OK, EXIT_USAGE, fail
 
 
 def register(sub) -> None:
@@ -36,10 +36,14 @@ def register(sub) -> None:
     lst = users_sub.add_parser("list", parents=[db], help="list users, roles and status")
     lst.set_defaults(func=cmd_users_list)
     pw = users_sub.add_parser("set-password", parents=[db],
-                              help="give a user a new password (asks for it); lifts a lockout")
+                              help="give a user a new password (asks for the current one, or "
+                                   "an administrator's with --by); lifts a lockout")
     pw.add_argument("username")
+    pw.add_argument("--by", metavar="ADMIN",
+                    help="an administrator who sets it (asks for their password)")
     pw.add_argument("--password-stdin", action="store_true",
-                    help="read the password from the first line of standard input (scripts)")
+                    help="read the current password (or ADMIN's) and then the new one from the "
+                         "first two lines of standard input (scripts)")
     pw.set_defaults(func=cmd_users_set_password)
     dis = users_sub.add_parser("disable", parents=[db], help="disable a user for good")
     dis.add_argument("username")
@@ -81,7 +85,15 @@ def register(sub) -> None:
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     av = audit_sub.add_parser("verify", parents=[db],
                               help="check the hash chain: any changed or deleted entry is found")
+    av.add_argument("--against", metavar="FILE",
+                    help="also check against an anchor written earlier by 'audit anchor' "
+                         "(catches a rewrite of the whole chain and its head)")
     av.set_defaults(func=cmd_audit_verify)
+    aa = audit_sub.add_parser("anchor", parents=[db],
+                              help="export the chain's head (entries, last hash, time) to keep "
+                                   "outside the database")
+    aa.add_argument("--out", required=True, metavar="FILE", help="the anchor file to write")
+    aa.set_defaults(func=cmd_audit_anchor)
     ash = audit_sub.add_parser("show", parents=[db],
                                help="print audit entries as JSON lines, oldest first")
     ash.add_argument("--session", type=int, metavar="ID", help="only this clearing's entries")
@@ -209,12 +221,26 @@ def cmd_users_list(args) -> int:
 
 
 def cmd_users_set_password(args) -> int:
+    import getpass
+
+    who = args.by or args.username
+    if args.password_stdin:
+        credential = _stdin_password()
+    else:
+        try:
+            credential = getpass.getpass(f"Current password of {who}: " if not args.by
+                                         else f"Password of {who}: ")
+        except EOFError:
+            credential = ""
+    if not credential:
+        return fail("no current password given; nothing was changed")
     password = _read_password(args)
     if not password:
         return fail("no password given; nothing was changed")
 
     def body(store) -> int:
-        store.set_password(args.username, password, actor=_cli_actor())
+        actor = store.authenticate(who, credential)  # audited as this person
+        store.set_password(args.username, password, actor=actor)
         print(f"new password set for {args.username}")
         return EXIT_OK
 
@@ -349,8 +375,26 @@ def cmd_session_show(args) -> int:
 
 
 def cmd_audit_verify(args) -> int:
+    from custodian_app.store import audit
+
+    anchor = None
+    if args.against:
+        try:
+            anchor = audit.read_anchor(args.against)
+        except audit.AnchorError as exc:
+            return fail(exc, EXIT_USAGE)
+
     def body(store) -> int:
         result = store.verify_audit()
+        if anchor is not None:
+            def entry_hash_at(seq: int) -> str | None:
+                found = store.audit_entries(since_seq=seq - 1, limit=1)
+                return found[0].entry_hash if found and found[0].seq == seq else None
+
+            result.problems += audit.check_anchor(result, anchor, entry_hash_at)
+            if result.ok:
+                print(f"matches the anchor of {anchor.get('exported_at', '?')} "
+                      f"(entry {anchor['last_seq']})")
         if result.ok:
             print(f"audit log verified: {result.entries} entries, chain intact up to entry "
                   f"{result.last_seq} ({result.last_hash})")
@@ -359,6 +403,24 @@ def cmd_audit_verify(args) -> int:
             print(f"FAILED: {problem}")
         print(f"audit log NOT intact: {len(result.problems)} problem(s) in {result.entries} entries")
         return EXIT_FAILED
+
+    return _with_store(args, body)
+
+
+def cmd_audit_anchor(args) -> int:
+    def body(store) -> int:
+        from datetime import datetime, timezone
+
+        from custodian_app.store import audit
+
+        try:
+            doc = audit.anchor_document(store.verify_audit(), store.url, datetime.now(timezone.utc))
+            audit.write_anchor(args.out, doc)
+        except audit.AnchorError as exc:
+            return fail(exc, EXIT_FAILED)
+        print(f"audit anchor written to {args.out}: {doc['entries']} entries, last entry "
+              f"{doc['last_seq']} ({doc['last_hash']}); keep it outside this database")
+        return EXIT_OK
 
     return _with_store(args, body)
 

@@ -170,6 +170,11 @@ class Endpoint:
     def _window_open(self) -> bool:
         return self._tx_next < self._tx_end and self._tx_next - self._tx_base < self.window * self.cur_payload
 
+    @property
+    def mid_frame(self) -> bool:
+        """The bytes pulled so far end inside a frame (its rest is still to be pulled)."""
+        return bool(self._out)
+
     def has_output(self) -> bool:
         return bool(self._out or self._ctrl or self._ack_due or self._window_open())
 

@@ -134,10 +134,16 @@ def decode(buffer: bytes | bytearray | memoryview, max_payload: int = MAX_PAYLOA
 class Deframer:
     """Collects received bytes and hands out whole frames; counts what it had to throw away.
 
-    A thin stateful convenience over ``decode`` for the session and the simulator.
+    A thin stateful convenience over ``decode`` for the session and the simulator. One thing
+    it adds: a frame whose header announced more bytes than ever come (the sender restarted
+    or the cable was pulled in the middle of it) would otherwise swallow every later frame as
+    its "payload" until the announced length is reached. So while the first frame waits, the
+    bytes after its start are searched for a whole intact frame; when one is found, the
+    waiting frame was cut off and is dropped like a damaged one (docs/protocol.md §2).
     """
 
-    __slots__ = ("buffer", "max_payload", "garbage_bytes", "damaged_frames", "frames_ok")
+    __slots__ = ("buffer", "max_payload", "garbage_bytes", "damaged_frames", "frames_ok",
+                 "cut_frames", "_scan_from")
 
     def __init__(self, max_payload: int = MAX_PAYLOAD) -> None:
         self.buffer = bytearray()
@@ -145,6 +151,22 @@ class Deframer:
         self.garbage_bytes = 0
         self.damaged_frames = 0
         self.frames_ok = 0
+        self.cut_frames = 0
+        self._scan_from = 1  # where the search for a frame inside the waiting one goes on
+
+    def _cut_off(self) -> bool:
+        """True when a whole intact frame starts inside the frame waiting at the front."""
+        buf = self.buffer
+        pos = buf.find(SOF, max(1, self._scan_from))
+        while pos > 0:
+            consumed, frame = decode(bytes(buf[pos:]), self.max_payload)
+            if frame is not None:
+                return True
+            if consumed == 0:
+                break  # it may yet complete: look again from here when more bytes come
+            pos = buf.find(SOF, pos + 1)
+        self._scan_from = pos if pos > 0 else max(1, len(buf) - 1)
+        return False
 
     def feed(self, data: bytes) -> list[Frame]:
         self.buffer += data
@@ -153,7 +175,11 @@ class Deframer:
         while buf:
             consumed, frame = decode(buf, self.max_payload)
             if consumed == 0:
-                break
+                if len(buf) <= HEADER_LEN or not self._cut_off():
+                    break
+                self.cut_frames += 1
+                consumed = 1  # hunt on from the next byte, as for a damaged frame
+            self._scan_from = 1
             if frame is not None:
                 frames.append(frame)
                 self.frames_ok += 1
@@ -172,3 +198,4 @@ class Deframer:
 
     def clear(self) -> None:
         self.buffer.clear()
+        self._scan_from = 1

@@ -23,7 +23,7 @@ from typing import Callable
 import orjson
 
 from custodian_app.link import framer, messages
-from custodian_app.link.endpoint import Endpoint
+from custodian_app.link.endpoint import OFFSET, Endpoint
 from custodian_app.link.errors import (LinkClosed, LinkReset, LinkTimeout, ProtocolError,
                                        ProtocolVersionError)
 from custodian_app.link.framer import ACCEPT, CONNECT, DISCONNECT, NOSESSION, REFUSE, Deframer
@@ -31,6 +31,7 @@ from custodian_app.link.messages import Message
 from custodian_app.link.transport import SerialTransport
 
 PROTOCOL = "custodian-atm-link"
+DATA_OFFSET_SIZE = OFFSET.size  # a DATA frame's payload: its stream offset, then the piece
 PROTOCOL_VERSIONS = (1,)
 COMPRESSIONS = ("zlib", "none")
 
@@ -150,7 +151,8 @@ class Session:
             raise ProtocolError("the ATM's ACCEPT has an invalid frame size or window")
         self.endpoint = Endpoint(max_payload=min(max_frame, opt.max_frame), window=min(window, opt.window),
                                  line_rate=self.line_rate, compression=compression, rto_base=opt.rto_base)
-        self.deframer.max_payload = framer.MAX_PAYLOAD
+        # frames longer than negotiated are damaged headers: dropped at once, not waited for
+        self.deframer.max_payload = self.endpoint.max_payload + DATA_OFFSET_SIZE
         self.accept = accept
         self._last_rx = time.monotonic()
         return accept

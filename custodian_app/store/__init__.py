@@ -16,6 +16,7 @@ from custodian_app.store.errors import (
     CardNumberRefused,
     Conflict,
     CustodyError,
+    DatabaseBusy,
     DatabaseUnavailable,
     EvidenceError,
     InvalidTransition,
@@ -65,7 +66,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "open_store", "Store", "STATES", "ROLES",
-    "StoreError", "DatabaseUnavailable", "NotFound", "AuthenticationError", "UnknownUser",
+    "StoreError", "DatabaseUnavailable", "DatabaseBusy", "NotFound", "AuthenticationError", "UnknownUser",
     "WrongPassword", "AccountLocked", "AccountDisabled", "InvalidUser", "CustodyError",
     "TerminalBusy", "InvalidTransition", "EvidenceError", "CardNumberRefused", "Conflict",
 ]

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterable
+from pathlib import Path
+from typing import Any, Callable, Iterable
 
-from custodian_app.errors import scrub
+from custodian_app.errors import CustodianError, scrub
 
 GENESIS_HASH = "0" * 64
 
@@ -162,3 +165,80 @@ def verify_chain(rows: Iterable[Any], head: tuple[int, str] | None) -> AuditVeri
             problem(f"the last entry {result.last_seq} does not match the head's hash "
                     "(it was replaced)")
     return result
+
+
+# -- the anchor: the chain's head kept outside the database ------------------------------------
+
+ANCHOR_FORMAT = "custodian-audit-anchor/1"
+
+
+class AnchorError(CustodianError, ValueError):
+    """An anchor file that cannot be written or read as one."""
+
+
+def anchor_document(result: AuditVerification, database: str, at: datetime) -> dict[str, Any]:
+    """What ``audit anchor`` exports: the head of a chain that has just verified intact."""
+    if not result.ok:
+        raise AnchorError("the audit log is not intact; an anchor of it would vouch for the "
+                          "tampering — run 'custodian-app audit verify' and call IT")
+    return {"format": ANCHOR_FORMAT, "database": database, "entries": result.entries,
+            "last_seq": result.last_seq, "last_hash": result.last_hash, "exported_at": format_time(at)}
+
+
+def write_anchor(path: str | os.PathLike, doc: dict[str, Any]) -> Path:
+    """Write the anchor whole or not at all (a temporary file renamed over the target)."""
+    target = Path(path)
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent or ".")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        raise AnchorError(f"{target}: cannot write the audit anchor: {exc.strerror or exc}") from exc
+    return target
+
+
+def read_anchor(path: str | os.PathLike) -> dict[str, Any]:
+    where = str(path)
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(64 * 1024 + 1)  # an anchor is a few hundred bytes
+    except OSError as exc:
+        raise AnchorError(f"{where}: cannot read the audit anchor: {exc.strerror or exc}") from exc
+    try:
+        doc = json.loads(raw) if len(raw) <= 64 * 1024 else None
+    except ValueError:
+        doc = None
+    if (type(doc) is not dict or doc.get("format") != ANCHOR_FORMAT
+            or type(doc.get("last_seq")) is not int or doc["last_seq"] < 0
+            or type(doc.get("last_hash")) is not str or not _HEX64.match(doc["last_hash"])):
+        raise AnchorError(f"{where}: not an audit anchor ({ANCHOR_FORMAT}) as 'custodian-app audit "
+                          "anchor' writes it")
+    return doc
+
+
+def check_anchor(result: AuditVerification, anchor: dict[str, Any],
+                 entry_hash_at: Callable[[int], str | None]) -> list[str]:
+    """The problems of a chain (already checked in itself: ``result``) against an anchor.
+
+    The chain only ever grows, so the anchor's last entry must still be there with the same
+    hash. Because each hash covers the previous one, that one hash vouches for every entry up
+    to it: a chain rewritten from the start, its head reset to match, is caught here.
+    """
+    seq, want = anchor["last_seq"], anchor["last_hash"]
+    when = anchor.get("exported_at", "?")
+    if seq == 0:
+        return []
+    if result.last_seq < seq:
+        return [f"the anchor of {when} names entry {seq}, but the log ends at entry "
+                f"{result.last_seq}: entries were removed, or the whole chain was rewritten"]
+    got = entry_hash_at(seq)
+    if got != want:
+        return [f"entry {seq} does not have the hash the anchor of {when} recorded: the chain "
+                "up to that entry was rewritten (its head with it)"]
+    return []

@@ -14,13 +14,14 @@ import re
 import socket
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterator, Self
+from typing import Any, Callable, Iterable, Iterator, Self
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from custodian_app.pan import has_full_pan
 from custodian_app.store import audit as audit_mod
 from custodian_app.store import models as m
 from custodian_app.store.audit import AuditRecord
@@ -32,31 +33,23 @@ from custodian_app.store.records import User
 MAX_FAILED_SIGN_INS = 5
 LOCKOUT = timedelta(minutes=15)
 
-# A run of 13 to 19 digits, possibly grouped by spaces or dashes, as a card number is written.
-_PAN_CANDIDATE = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
-
-
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 1:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
 def refuse_full_pan(text: str, where: str) -> str:
-    """Refuse free text that carries what looks like a full card number (13–19 digits, Luhn)."""
-    for match in _PAN_CANDIDATE.finditer(text):
-        digits = re.sub(r"\D", "", match.group())
-        if 13 <= len(digits) <= 19 and _luhn_ok(digits):
-            raise CardNumberRefused(where)
+    """Refuse free text that carries what looks like a full card number (custodian_app.pan)."""
+    if has_full_pan(text):
+        raise CardNumberRefused(where)
     return text
+
+
+def refuse_pans(fields: Iterable[tuple[str, str | None]], what: str) -> None:
+    """The free-text fields of a document (TSN, host_ref, counted_by …), which are stored and
+    printed, hold no full card number."""
+    for path, value in fields:
+        if value is not None and has_full_pan(value):
+            raise CardNumberRefused(f"{what} {path}")
 
 
 class StoreBase:

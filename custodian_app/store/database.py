@@ -4,24 +4,42 @@ URL precedence: the ``url`` argument (``--db URL``), then ``CUSTODIAN_DB``, then
 file, then a SQLite file in the data directory. SQLite runs in WAL mode with foreign keys on,
 a busy timeout and ``BEGIN IMMEDIATE`` transactions (a writer takes the write lock up front, so
 two processes never deadlock upgrading a read lock). PostgreSQL goes through psycopg 3.
+
+Every wait is bounded (docs/storage.md, "Locks and waits"): SQLite waits ``BUSY_TIMEOUT_MS``
+for the write lock; PostgreSQL sessions run with ``lock_timeout``, ``statement_timeout`` and
+``idle_in_transaction_session_timeout`` (the last ends the transaction of a frozen or sleeping
+PC, releasing its locks). A wait that runs out raises ``DatabaseBusy`` naming who holds the
+lock: on PostgreSQL the holder's ``application_name`` (program, PC and process id, set per
+process) from ``pg_stat_activity``; on SQLite the writer recorded beside the file when it took
+the lock. The schema check of ``open_store`` only reads, so readers never wait.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import socket
+from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from custodian_app import paths
-from custodian_app.store.errors import DatabaseUnavailable
+from custodian_app.store.errors import DatabaseBusy, DatabaseUnavailable
 
-BUSY_TIMEOUT_MS = 30_000
+# Bounded waits. Short enough that a custodian is told within seconds who blocks the step;
+# long enough for an honest writer (a step is milliseconds, a large evidence document < 1 s).
+BUSY_TIMEOUT_MS = 5_000  # SQLite: wait this long for the write lock
+LOCK_TIMEOUT_MS = 5_000  # PostgreSQL: wait this long for any lock (rows, tables, advisory)
+STATEMENT_TIMEOUT_MS = 60_000  # PostgreSQL: one statement at most this long
+IDLE_IN_TRANSACTION_MS = 120_000  # PostgreSQL: a transaction idle this long is ended by the server
+# SQLite: the writer that last took the write lock, beside the database file
+WRITER_SUFFIX = "-writer"
 # The newest migration. Opening a database already at it skips loading Alembic (a third of a
 # second on a branch PC); a test keeps this equal to the migration scripts' head.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 # Execution option the store sets on read-only transactions (SQLite: BEGIN DEFERRED).
 READ_ONLY_OPTION = "custodian_read_only"
 # Any constant: serialises concurrent schema upgrades of one PostgreSQL database.
@@ -68,9 +86,7 @@ def make_engine(url: str) -> Engine:
         if parsed.get_driver_name() != "psycopg":
             parsed = parsed.set(drivername="postgresql+psycopg")
         try:
-            return create_engine(parsed, pool_pre_ping=True,
-                                 connect_args={"connect_timeout": 10,
-                                               "application_name": "custodian-app"})
+            return _postgresql_engine(parsed)
         except ImportError as exc:  # psycopg is the optional extra "postgresql"
             raise DatabaseUnavailable(
                 f"the database {describe(url)} is PostgreSQL, but its driver psycopg is not "
@@ -78,6 +94,96 @@ def make_engine(url: str) -> Engine:
                 "SQLite (sqlite:///PATH)") from exc
     raise DatabaseUnavailable(f"database {describe(url)} is not supported; use SQLite "
                               "(sqlite:///PATH) or PostgreSQL (postgresql+psycopg://...)")
+
+
+def application_name() -> str:
+    """Who this process is, for ``pg_stat_activity`` and for a lock holder's name in the
+    messages of other PCs: program, PC and process id (at most 63 bytes, PostgreSQL's limit)."""
+    name = f"custodian-app {socket.gethostname() or 'unknown-pc'} pid {os.getpid()}"
+    return name.encode("utf-8")[:63].decode("utf-8", "ignore")
+
+
+def _postgresql_engine(parsed) -> Engine:
+    engine = create_engine(parsed, pool_pre_ping=True,
+                           connect_args={"connect_timeout": 10, "application_name": application_name()})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute(f"SET lock_timeout = {int(LOCK_TIMEOUT_MS)}")
+                cursor.execute(f"SET statement_timeout = {int(STATEMENT_TIMEOUT_MS)}")
+                cursor.execute(f"SET idle_in_transaction_session_timeout = {int(IDLE_IN_TRANSACTION_MS)}")
+        finally:
+            dbapi_connection.autocommit = autocommit
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context):
+        sqlstate = getattr(context.original_exception, "sqlstate", None)
+        if sqlstate == "55P03":  # lock_not_available: lock_timeout ran out
+            raise DatabaseBusy(
+                f"the database {describe(str(engine.url))} is busy: a lock this step needs has been "
+                f"held by another connection for more than {LOCK_TIMEOUT_MS / 1000:g} s "
+                f"({_pg_holders(engine)}). If that custodian-app is not responding or its PC went "
+                "to sleep, wake it or close it (the server ends a transaction idle for "
+                f"{IDLE_IN_TRANSACTION_MS // 1000} s); nothing of this step was saved — try it again"
+            ) from context.sqlalchemy_exception
+        if sqlstate == "57014":  # query_canceled: statement_timeout ran out
+            raise DatabaseBusy(
+                f"the database {describe(str(engine.url))} took more than "
+                f"{STATEMENT_TIMEOUT_MS / 1000:g} s over one step and it was stopped "
+                f"({_pg_holders(engine)}); nothing of this step was saved — try it again, and "
+                "call IT if it keeps happening"
+            ) from context.sqlalchemy_exception
+
+    return engine
+
+
+_PG_HOLDERS = text("""
+    SELECT a.pid, a.application_name, a.client_hostname, host(a.client_addr) AS client_addr,
+           a.state, a.xact_start,
+           string_agg(DISTINCT coalesce(c.relname, l.locktype) || ' ' || l.mode, ', ') AS locks
+    FROM pg_locks l
+    JOIN pg_stat_activity a ON a.pid = l.pid
+    LEFT JOIN pg_class c ON c.oid = l.relation
+    WHERE l.granted AND a.pid <> pg_backend_pid() AND a.datname = current_database()
+      AND a.xact_start IS NOT NULL
+      AND (l.locktype = 'advisory' OR c.relnamespace = to_regnamespace(current_schema()))
+    GROUP BY a.pid, a.application_name, a.client_hostname, a.client_addr, a.state, a.xact_start
+    ORDER BY a.xact_start
+    LIMIT 3
+""")
+
+
+def _pg_holders(engine: Engine) -> str:
+    """Who holds locks on the store's tables, oldest transaction first, in words."""
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(_PG_HOLDERS).all()
+    except Exception:  # the explanation must never hide the error it explains
+        return "who holds it could not be found out"
+    if not rows:
+        return "the holder has finished meanwhile"
+    return "; ".join(
+        f"held by {r.application_name or 'an unnamed program'} (server pid {r.pid}, from "
+        f"{r.client_hostname or r.client_addr or 'this server'}, in a transaction since "
+        f"{r.xact_start.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC, {r.state}; holds {r.locks})"
+        for r in rows)
+
+
+def _writer_file(database: str) -> Path:
+    return Path(database).expanduser().with_name(Path(database).name + WRITER_SUFFIX)
+
+
+def _sqlite_holder(database: str) -> str:
+    try:
+        who = json.loads(_writer_file(database).read_text(encoding="utf-8"))
+        return (f"the write lock was last taken by {who['program']} (pid {who['pid']}) on PC "
+                f"{who['host']} at {who['since']}")
+    except (OSError, ValueError, KeyError, TypeError):
+        return "who holds it is not recorded"
 
 
 def _sqlite_engine(parsed) -> Engine:
@@ -101,11 +207,35 @@ def _sqlite_engine(parsed) -> Engine:
         finally:
             cursor.close()
 
+    writer = _writer_file(database)
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         # Readers (marked by the store) begin deferred: in WAL mode they never wait on a writer.
         read_only = conn.get_execution_options().get(READ_ONLY_OPTION, False)
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        if not read_only:
+            # Holding the write lock now: say who, for a writer that has to wait (SQLite itself
+            # cannot tell). Not synced: it only explains, it proves nothing.
+            try:
+                writer.write_text(json.dumps({
+                    "program": "custodian-app", "pid": os.getpid(),
+                    "host": socket.gethostname() or "unknown-pc",
+                    "since": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")}),
+                    encoding="utf-8")
+            except OSError:
+                pass
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context):
+        orig = context.original_exception
+        if getattr(orig, "sqlite_errorcode", None) == 5 or "database is locked" in str(orig):  # SQLITE_BUSY
+            raise DatabaseBusy(
+                f"the database {database} is busy: another program has held its write lock for "
+                f"more than {BUSY_TIMEOUT_MS / 1000:g} s ({_sqlite_holder(database)}). If that "
+                "custodian-app is not responding or its PC went to sleep, wake it or close it; "
+                "nothing of this step was saved — try it again"
+            ) from context.sqlalchemy_exception
 
     return engine
 
@@ -125,7 +255,8 @@ def current_revision(engine: Engine) -> str | None:
     """The schema version recorded in the database, or None (a new or foreign database)."""
     from sqlalchemy import inspect, text
 
-    with engine.connect() as conn:
+    # only reads: on SQLite a deferred transaction, which never waits for a writer
+    with engine.execution_options(**{READ_ONLY_OPTION: True}).connect() as conn:
         if not inspect(conn).has_table("alembic_version"):
             return None
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()

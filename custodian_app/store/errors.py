@@ -23,6 +23,10 @@ class DatabaseUnavailable(StoreError):
     """The database cannot be opened or reached."""
 
 
+class DatabaseBusy(DatabaseUnavailable):
+    """A lock the step needs stayed taken past the bounded wait; says who holds it."""
+
+
 class Conflict(StoreError):
     """The database refused a change that collides with another (a race another PC won)."""
 
@@ -43,9 +47,16 @@ class AuthenticationError(StoreError):
 
 
 class UnknownUser(AuthenticationError):
+    """No such user. The message does not repeat the typed name: it may be a password typed
+    into the user-name field (``username`` keeps it, for the caller's eyes only)."""
+
     def __init__(self, username: str) -> None:
-        super().__init__(username, f"no user named {username!r}; check the spelling or ask an "
+        super().__init__(username, "no user by the name typed; check the spelling (and that it "
+                                   "is not the password in the name field), or ask an "
                                    "administrator to add you")
+
+    def __repr__(self) -> str:  # tracebacks and logs show the repr: keep the name out of it too
+        return f"{type(self).__name__}({str(self)!r})"
 
 
 class WrongPassword(AuthenticationError):

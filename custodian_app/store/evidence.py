@@ -18,6 +18,7 @@ from custodian_app.domain.money import format_amount
 from custodian_app.store import audit as audit_mod
 from custodian_app.store import models as m
 from custodian_app.store.audit_log import AuditLog
+from custodian_app.store.base import refuse_pans
 from custodian_app.store.errors import EvidenceError, InvalidTransition, StoreError
 from custodian_app.store.records import EvidenceDoc, SessionInfo, SessionVerification, User
 from custodian_app.store.sessions import Sessions
@@ -61,6 +62,9 @@ class Evidence(Sessions, AuditLog):
     def record_atm_ledger(self, session_id: int, data: bytes, *, actor: User | str) -> SessionInfo:
         """Keep the ATM ledger as read (``atm-ledger/1`` bytes) and its banknote records."""
         ledger = _parse(formats.parse_atm_ledger, data, "ATM ledger")
+        refuse_pans([(f"$.transactions[{i}].{k}", getattr(t, k)) for i, t in enumerate(ledger.transactions)
+                     for k in ("tsn", "host_code", "host_ref")]
+                    + [(f"$.notes[{i}].tsn", n.tsn) for i, n in enumerate(ledger.notes or ())], "ATM ledger")
         with self._tx() as s:
             row, who = self._step(s, session_id, actor, "atm_read")
             if ledger.terminal_id != row.terminal_id:
@@ -103,6 +107,7 @@ class Evidence(Sessions, AuditLog):
     def record_counts(self, session_id: int, data: bytes, *, actor: User | str) -> SessionInfo:
         """Keep what the custodians counted (``counts/1`` bytes)."""
         counts = _parse(formats.parse_counts, data, "counts")
+        refuse_pans([(f"$.counted_by[{i}]", v) for i, v in enumerate(counts.counted_by)], "counts")
         with self._tx() as s:
             row, who = self._step(s, session_id, actor, "counted")
             _same_clearing(self._parsed_atm(s, row), counts)
@@ -119,6 +124,8 @@ class Evidence(Sessions, AuditLog):
                            actor: User | str) -> SessionInfo:
         """Keep the backend's ledger as fetched (``host-ledger/1`` bytes)."""
         host = _parse(formats.parse_host_ledger, data, "backend ledger")
+        refuse_pans([(f"$.transactions[{i}].{k}", getattr(t, k)) for i, t in enumerate(host.transactions)
+                     for k in ("host_ref", "tsn")], "backend ledger")
         with self._tx() as s:
             row, who = self._step(s, session_id, actor, "backend_fetched")
             _same_clearing(self._parsed_atm(s, row), host)
@@ -228,6 +235,10 @@ class Evidence(Sessions, AuditLog):
             result.problems.append("the evidence digest recomputed from the stored documents "
                                    f"({result.computed_digest}) differs from the recorded one "
                                    f"({info.evidence_digest})")
+        # the rows themselves against what the audit chain recorded (store/crosscheck.py)
+        from custodian_app.store.crosscheck import session_problems
+
+        result.problems += session_problems(self, session_id, info, docs)
         if pdf is not None:
             sha = hashlib.sha256(pdf).hexdigest()
             for d in docs:

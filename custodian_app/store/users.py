@@ -77,9 +77,16 @@ class Users(StoreBase):
                             detail={"username": username})
             return _user(user)
 
-    def set_password(self, username: str, password: str, *,
-                     actor: User | str | None = None) -> User:
-        """Give a user a new password (a forgotten one); also lifts a lockout."""
+    def set_password(self, username: str, password: str, *, actor: User) -> User:
+        """Give a user a new password; also lifts a lockout. ``actor``, signed in (a record
+        from ``authenticate``), is an administrator or the user themself (who thereby gave the
+        old password); the change is audited as theirs."""
+        if not isinstance(actor, User) or actor.signed_in_at is None:
+            raise CustodyError("setting a password needs the user's current password or an "
+                               "administrator's sign-in")
+        if actor.role != "administrator" and actor.username != username:
+            raise CustodyError(f"{actor.username} may not set another user's password; ask an "
+                               "administrator")
         weak = check_strength(password)
         if weak:
             raise InvalidUser(f"{weak} (user {username!r})")

@@ -616,3 +616,84 @@ def test_page_boundaries(simulator, n, server_page, client_page):
     expected_pages = max(1, -(-n // size))
     assert sim.request_count(LEDGER_PATH) == expected_pages
     assert pages[-1] == (expected_pages, expected_pages)
+
+
+# ------------------------------------------------------------------------------ issue 18
+
+
+def test_a_backend_error_that_repeats_the_token_never_shows_it(simulator, caplog):
+    caplog.set_level(logging.DEBUG)
+    token = "TOKSECRET-41f0-9b2e-only-here"
+    sim = simulator(token=token)
+    sim.serve_raw(T, C, orjson.dumps({"error": {"code": "internal",
+                                                "message": f"token Bearer {token} refused"}}), status=500)
+    with pytest.raises(BackendServerError) as info:
+        client(sim, token=token, retries=1).fetch_ledger(T, C)
+    shown = [str(info.value), repr(info.value), *map(str, info.value.args), caplog.text]
+    assert "retrying" in caplog.text and "refused" in str(info.value)  # the server's words are kept
+    for text in shown:
+        assert token not in text
+    assert "<secret withheld>" in str(info.value)
+
+
+class _Trickler:
+    """A loopback HTTP server that announces a large reply and then sends it at about 200
+    bytes a second (20 bytes every 0.1 s), until the client goes or 30 s have passed."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.stop = threading.Event()
+        self.sent = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        self.server.settimeout(10)
+        try:
+            conn, _ = self.server.accept()
+        except OSError:
+            return
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 1000000\r\n\r\n")
+            ends = time.monotonic() + 30
+            while not self.stop.is_set() and time.monotonic() < ends:
+                try:
+                    conn.sendall(b" " * 20)
+                except OSError:
+                    return  # the client gave up
+                self.sent += 20
+                self.stop.wait(0.1)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(10)
+        self.server.close()
+
+
+def test_a_backend_trickling_its_reply_ends_at_the_deadline():
+    trickle = _Trickler()
+    try:
+        c = BackendClient(f"http://127.0.0.1:{trickle.port}", token=TOKEN, timeout=5.0, retries=3,
+                          backoff=0.01, deadline=1.0)
+        with pytest.raises(BackendTimeout) as info:
+            c.fetch_ledger(T, C)
+    finally:
+        trickle.close()
+    assert trickle.sent > 0  # it did trickle: each read got bytes well within the 5 s timeout
+    text = str(info.value)
+    assert "within the deadline of 1 s" in text and "too slowly" in text and "nothing was kept" in text
+
+
+def test_a_fetch_within_the_deadline_is_untouched(simulator, ledger):
+    sim = simulator([ledger], page_size=4)
+    assert client(sim, deadline=60.0).fetch_ledger(T, C) == ledger
+
+
+def test_the_deadline_must_be_positive(simulator):
+    with pytest.raises(ValueError):
+        client(simulator(), deadline=0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -80,6 +82,38 @@ def test_truncated_frame_waits_then_is_dropped_when_the_next_arrives() -> None:
     # the tail never comes; the next frames fill the gap, fail the CRC, and are then found
     got = d.feed(encode(FRAMES[0]) * 3 + encode(FRAMES[2]) * 200)
     assert FRAMES[2] in got and all(f in (FRAMES[0], FRAMES[2]) for f in got)
+
+
+def test_frame_cut_off_by_a_restart_gives_way_to_the_next_whole_frame() -> None:
+    # The sender restarted in the middle of a frame: its header announced 1024 bytes that
+    # never come. The next frames (a NOSESSION) must not be swallowed as its payload.
+    nosession = Frame(framer.NOSESSION)
+    cut = encode(FRAMES[1])[:300]
+    d = Deframer()
+    assert d.feed(cut) == []
+    assert d.feed(encode(nosession)) == [nosession]
+    assert d.cut_frames == 1 and d.pending == 0
+
+
+def test_a_header_announcing_65000_bytes_does_not_swallow_what_follows() -> None:
+    fields = bytes([framer.ACCEPT, 0, 0, 0]) + (65000).to_bytes(2, "big")
+    fragment = framer.SOF + fields + (zlib.crc32(fields) & 0xFFFF).to_bytes(2, "big") + b"x" * 40
+    accept = Frame(framer.ACCEPT, 0, 0, b'{"version": 1}')
+    d = Deframer()
+    assert d.feed(fragment) == []
+    assert d.feed(encode(accept)) == [accept]
+
+
+def test_a_frame_still_arriving_is_not_taken_for_cut_off() -> None:
+    # markers and broken frames inside a payload are no reason to give the frame up
+    inner = encode(FRAMES[0])
+    frame = Frame(DATA, FLAG_FINAL, 9, framer.SOF * 5 + inner[:-1] + b"\x00" + inner[:20])
+    wire = encode(frame)
+    d = Deframer()
+    got = []
+    for i in range(0, len(wire), 7):
+        got += d.feed(wire[i:i + 7])
+    assert got == [frame] and d.cut_frames == 0
 
 
 def test_wait_for_more_and_split_start_marker() -> None:

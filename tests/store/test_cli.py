@@ -79,8 +79,9 @@ def test_users_add_list_disable(cli, db_url, store):
             store.authenticate("erin", "forgotten it")
     with pytest.raises(AccountLocked):
         store.authenticate("erin", "a long enough password")
-    reset = cli(db_url, "users", "set-password", "erin", "--password-stdin",
-                stdin="a brand new password\n")
+    store.add_user("root", "the administrator's password", "administrator")
+    reset = cli(db_url, "users", "set-password", "erin", "--by", "root", "--password-stdin",
+                stdin="the administrator's password\na brand new password\n")
     assert reset.returncode == 0, reset.stderr
     assert store.authenticate("erin", "a brand new password").username == "erin"  # unlocked too
     assert cli(db_url, "users", "disable", "erin").returncode == 0
@@ -89,8 +90,10 @@ def test_users_add_list_disable(cli, db_url, store):
     assert any(line.split()[:2] == ["erin", "supervisor"] and "disabled" in line
                for line in listing.stdout.splitlines())
     added = [e for e in store.audit_entries()
-             if e.action in ("user_added", "password_set", "user_disabled")]
-    assert [e.actor.startswith("cli:") for e in added] == [True, True, True]
+             if e.action in ("user_added", "password_set", "user_disabled")
+             and e.detail.get("username") == "erin"]
+    assert [e.actor if e.action == "password_set" else e.actor.startswith("cli:")
+            for e in added] == [True, "root", True]
     for secret in ("a long enough password", "a brand new password"):
         assert secret not in repr(store.audit_entries())
     assert cli(db_url, "users", "add", "x", "--role", "teller", "--password-stdin",

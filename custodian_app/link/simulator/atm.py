@@ -342,13 +342,14 @@ class AtmSimulator(AtmCommands):
             log.info("simulated ATM: stalling for %.1f s after %d bytes", f.stall_seconds, sent)
             self.stats.stalls += 1
             self._stalled_until = now + f.stall_seconds
-        if f.disconnect_after is not None and "disconnect" not in self._fired and sent >= f.disconnect_after:
+        cut = not f.mid_frame or (self.endpoint is not None and self.endpoint.mid_frame)
+        if f.disconnect_after is not None and "disconnect" not in self._fired and sent >= f.disconnect_after and cut:
             self._fired.add("disconnect")
             log.info("simulated ATM: cable pulled after %d bytes", sent)
             self.stats.disconnects += 1
             self._close_port()
             self._reset_line()
-        if f.reboot_after is not None and "reboot" not in self._fired and sent >= f.reboot_after:
+        if f.reboot_after is not None and "reboot" not in self._fired and sent >= f.reboot_after and cut:
             self._fired.add("reboot")
             log.info("simulated ATM: rebooting after %d bytes", sent)
             self.stats.reboots += 1
@@ -380,6 +381,7 @@ class AtmSimulator(AtmCommands):
         elif t in (DATA, ACK, NAK, PING, PONG):
             if now - self._last_nosession > 0.1:
                 self._last_nosession = now
+                self.stats.nosessions += 1
                 self._raw(NOSESSION)
 
     def _reset_session(self) -> None:

@@ -17,6 +17,7 @@ class Faults:
     down_seconds: float = 0.5  # ...and put it back after this long
     reboot_after: int | None = None  # reboot once (session lost, same cycle)
     reboot_seconds: float = 0.3
+    mid_frame: bool = False  # the cable pull or reboot waits until it cuts a frame in two
     seed: int = 0
 
 
@@ -32,6 +33,7 @@ class SimStats:
     stalls: int = 0
     disconnects: int = 0
     reboots: int = 0
+    nosessions: int = 0  # NOSESSION answers sent (an application slow to notice gets many)
     bad_messages: int = 0
     broken_sessions: int = 0  # sessions dropped because their stream could not be read
     cancelled: int = 0
