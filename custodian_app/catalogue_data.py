@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from custodian_app.domain import jsoncodec
+import orjson
+
 from custodian_app.domain.catalogue import Catalogue, CatalogueError, install_default
 from custodian_app.resources_path import resource_file
 
@@ -19,11 +20,11 @@ def load_catalogue(path: str | None = None) -> Catalogue:
     where = path or resource_file("catalogue.json")
     try:
         with open(where, "rb") as fh:
-            doc = jsoncodec.loads(fh.read())
+            doc = orjson.loads(fh.read())
     except OSError as exc:
         raise CatalogueError(f"{where}: cannot read the catalogue: {exc.strerror or exc}; "
                              "reinstall custodian-app") from exc
-    except ValueError as exc:  # orjson.JSONDecodeError
+    except orjson.JSONDecodeError as exc:
         raise CatalogueError(f"{where}: the catalogue is not valid JSON: {exc}") from exc
     catalogue = Catalogue.from_dict(doc, where)
     if path is None:

@@ -21,9 +21,9 @@ from __future__ import annotations
 import os
 import re
 import sys
+from dataclasses import dataclass, field
 
 from custodian_app import paths
-from custodian_app.domain.recordclass import field, record
 from custodian_app.errors import CustodianError
 from custodian_app.files import write_atomic
 
@@ -70,7 +70,7 @@ class SettingsError(CustodianError):
     """A settings file cannot be read or holds a value that makes no sense."""
 
 
-@record(repr=False)
+@dataclass(repr=False)
 class Settings:
     """Effective settings. Attribute names are in KEYS; the GUI edits these and calls
     ``save_settings``. ``locked`` (file keys like ``"backend.url"``) are pinned by IT: show them

@@ -7,14 +7,13 @@ line show ``str(error)``: it says what went wrong and where, never a full card n
 
 from __future__ import annotations
 
-import re
-
-_PAN_RUN = re.compile(r"\d{12,19}")
+from custodian_app.domain.fields import withhold_cards
 
 
 def scrub(text: str) -> str:
-    """Hide anything that could be a full card number (12 to 19 digits in a row)."""
-    return _PAN_RUN.sub(lambda m: f"<{len(m.group())} digits withheld>", text)
+    """Hide anything that could be a full card number (``domain.fields``: 12 to 19 digits, in a
+    row or grouped by spaces or dashes)."""
+    return withhold_cards(text)
 
 
 class CustodianError(Exception):

@@ -18,7 +18,7 @@ import pytest
 from tests.cli import ROOT
 
 # Each is worth several milliseconds of every start, and the file commands need none of them.
-NOT_LOADED = ("logging", "orjson", "dataclasses", "inspect", "pathlib", "urllib.parse", "typing",
+NOT_LOADED = ("logging", "inspect", "pathlib", "urllib.parse",
               "tempfile", "shutil", "platformdirs", "tomllib", "uuid", "decimal")
 
 

@@ -85,9 +85,9 @@ def run_app(args) -> int:
         return EXIT_USAGE
     language = getattr(args, "language", None)
     if language:
-        from custodian_app.domain import recordclass
+        import dataclasses
 
-        settings = recordclass.replace(settings, language=language)
+        settings = dataclasses.replace(settings, language=language)
     from custodian_app.gui.app import make_application, run
     from custodian_app.gui.context import AppContext
 
@@ -156,7 +156,7 @@ def seed_demo_users(url: str | None = None) -> None:
 
 
 def run_demo(args) -> int:
-    from custodian_app.domain import recordclass
+    import dataclasses
     import shutil
     import tempfile
 
@@ -170,7 +170,7 @@ def run_demo(args) -> int:
     try:
         device, url = demo.start()
         seed_demo_users()
-        settings = recordclass.replace(
+        settings = dataclasses.replace(
             _load_settings(), serial_port=device, backend_url=url, backend_token="",
             database_url="", bank_name="演示银行 Demo Bank", branch_name="南京分行 Nanjing Branch",
             language=args.language or "zh_CN")

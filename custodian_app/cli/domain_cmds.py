@@ -95,11 +95,11 @@ def run_reconcile(args: argparse.Namespace) -> int:
             atm = formats.parse_atm_ledger(evidence["atm"], args.atm)
             evidence["host"] = files.read_bytes(args.host)
             host = formats.parse_host_ledger(evidence["host"], args.host)
-        else:  # the usual case: mapped files, column-wise records, no object per banknote
+        else:  # the usual case: mapped files, no object per banknote
             with _mapped(args.atm) as raw:
-                atm = formats.parse_atm_ledger(raw, args.atm, lazy=True)
+                atm = formats.parse_atm_ledger(raw, args.atm)
             with _mapped(args.host) as raw:
-                host = formats.parse_host_ledger(raw, args.host, lazy=True)
+                host = formats.parse_host_ledger(raw, args.host)
         counts = None
         evidence["counts"] = None
         if args.counts:

@@ -6,11 +6,11 @@ The link client lives on the serial I/O thread only: every method here that touc
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from PySide6.QtCore import QObject, Signal
 
-from custodian_app.domain import recordclass
 from custodian_app.gui.workers import Job, JobContext, Runners
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class AppContext:
 
     def _update_settings(self, **changes) -> None:
         """Change settings in memory now; write the file off the GUI thread."""
-        self.settings = recordclass.replace(self.settings, **changes)
+        self.settings = dataclasses.replace(self.settings, **changes)
         if not self._save:
             return
         new = self.settings

@@ -3,6 +3,7 @@ Values IT locked in the system settings file are shown but cannot be edited."""
 
 from __future__ import annotations
 
+import dataclasses
 
 from PySide6.QtCore import QT_TR_NOOP, QCoreApplication
 from PySide6.QtWidgets import (
@@ -15,7 +16,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from custodian_app.domain import recordclass
 from custodian_app.gui import i18n
 from custodian_app.gui.wizard.connect_page import SPEEDS
 from custodian_app.gui.workers import Job, describe_error
@@ -84,7 +84,7 @@ class SettingsDialog(QDialog):
     def save(self) -> None:
         values = self.values()
         ctx = self.ctx
-        new = recordclass.replace(ctx.settings, **values)
+        new = dataclasses.replace(ctx.settings, **values)
 
         def op(_c):
             from custodian_app.config import save_settings

@@ -32,7 +32,7 @@ from typing import Iterator
 import orjson
 
 from custodian_app.domain.formats import AtmLedger, Totals, TypeTotals, Unit
-from custodian_app.domain.recordclass import replace
+from dataclasses import replace
 from custodian_app.link import framer, messages, records
 from custodian_app.link.endpoint import Endpoint
 from custodian_app.link.errors import LinkError, MessageError, ProtocolError

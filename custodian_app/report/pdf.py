@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 from custodian_app import __version__
+from custodian_app.domain import fields
 from custodian_app.domain.formats import (
     AtmLedger, ClearingResult, Counts, FormatError, HostLedger, Mismatch, check_same_clearing,
 )
@@ -35,8 +36,6 @@ from custodian_app.report.layout import (
 
 LANGUAGES = ("both", "zh", "en")
 _SHA256 = re.compile(r"[0-9a-f]{64}\Z")
-_MASKED = re.compile(r"[0-9]{6}\*{2,9}[0-9]{4}\Z")
-_DIGITS = re.compile(r"[0-9]{12,19}\Z")
 
 DASH = "—"
 NOT_SET = "（未设置 not set）"
@@ -121,10 +120,10 @@ def mask_card(card: str | None) -> str:
     """The card as printed: masked. A full number that slipped through is masked here too."""
     if not card:
         return DASH
-    if _MASKED.match(card):
+    if fields.is_masked_card(card):
         return card
-    if _DIGITS.match(card):
-        return card[:6] + "*" * (len(card) - 10) + card[-4:]
+    if fields.is_full_card(card):
+        return fields.mask_card(card)
     return scrub(card)
 
 

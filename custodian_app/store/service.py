@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from custodian_app.domain import formats
+from custodian_app.domain import fields, formats
 from custodian_app.domain.evidence import evidence_digest
 from custodian_app.domain.formats import FormatError
 from custodian_app.domain.money import format_amount
@@ -87,32 +87,18 @@ REPORT_STATES = frozenset({"reconciled", "reviewed", "signed", "new_cycle_starte
 
 _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 _TERMINAL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}\Z")
-_CARD = formats._CARD  # a masked card, as the clearing formats define it
+_CARD = fields.MASKED_CARD  # a masked card, as the clearing formats define it
 _SERIAL_QUERY = re.compile(r"[A-Z0-9?]{1,12}\Z")
-# A run of 13 to 19 digits, possibly grouped by spaces or dashes, as a card number is written.
-_PAN_CANDIDATE = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
 
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 1:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
 def refuse_full_pan(text: str, where: str) -> str:
-    """Refuse free text that carries what looks like a full card number (13–19 digits, Luhn)."""
-    for match in _PAN_CANDIDATE.finditer(text):
-        digits = re.sub(r"\D", "", match.group())
-        if 13 <= len(digits) <= 19 and _luhn_ok(digits):
-            raise CardNumberRefused(where)
+    """Refuse free text that carries a full card number (``domain.fields``' one rule)."""
+    if fields.has_full_card(text):
+        raise CardNumberRefused(where)
     return text
 
 

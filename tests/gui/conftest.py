@@ -3,6 +3,7 @@ HTTP on loopback, a SQLite store in the test's own data folder."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -10,7 +11,6 @@ import pytest
 
 from custodian_app import clearing
 from custodian_app.cli.app_cmds import DEMO_USERS, Demo
-from custodian_app.domain import recordclass
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PASSWORDS = {u: p for u, p, _r in DEMO_USERS}
@@ -34,7 +34,7 @@ def _application_fonts(qapp):
 def settings():
     from custodian_app.config import load_settings
 
-    return recordclass.replace(load_settings(), bank_name="演示银行", branch_name="南京分行",
+    return dataclasses.replace(load_settings(), bank_name="演示银行", branch_name="南京分行",
                                language="en", serial_port="", backend_url="")
 
 
@@ -77,8 +77,8 @@ def make_ctx(qapp, settings):
     def make(world=None, **changes):
         s = settings
         if world is not None:
-            s = recordclass.replace(s, serial_port=world.device, backend_url=world.url)
-        s = recordclass.replace(s, **changes)
+            s = dataclasses.replace(s, serial_port=world.device, backend_url=world.url)
+        s = dataclasses.replace(s, **changes)
         ctx = AppContext(s, save_settings=False)
         ctx.link_options = {"connect_timeout": 1.5, "response_timeout": 1.0,
                             "reconnect_timeout": 2.0, "command_timeout": 10.0}

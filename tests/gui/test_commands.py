@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -13,14 +14,15 @@ from pypdf import PdfReader
 
 from custodian_app import clearing
 from custodian_app.config import load_settings, save_settings
-from custodian_app.domain import formats, recordclass
+
+from custodian_app.domain import formats
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def bank_settings():
-    save_settings(recordclass.replace(load_settings(), bank_name="演示银行", branch_name="南京分行"))
+    save_settings(dataclasses.replace(load_settings(), bank_name="演示银行", branch_name="南京分行"))
 
 
 def run(*args, timeout=180, stdin="alice123\nbob12345\n"):

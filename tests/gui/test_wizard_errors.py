@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 from PySide6.QtCore import Qt
 
-from custodian_app.domain import recordclass
 from custodian_app.domain.flow import Step
 from custodian_app.link.simulator import Faults
 
@@ -122,7 +122,7 @@ def test_backend_down_offers_retry_and_the_settlement_file(qtbot, world_factory,
     d.snap("backend-down")
 
     # retry once the backend is back (the settings now point at the running simulator)
-    ctx.settings = recordclass.replace(ctx.settings, backend_url=world.url)
+    ctx.settings = dataclasses.replace(ctx.settings, backend_url=world.url)
     qtbot.mouseClick(page.fetch_button, Qt.MouseButton.LeftButton)
     d.wait_backend()
     assert d.flow.host_source == "backend"
@@ -137,7 +137,7 @@ def test_a_settlement_file_instead_of_the_backend(qtbot, world_factory, make_ctx
     settlement = tmp_path / "settlement.json"
     settlement.write_bytes(formats.dumps(formats.host_ledger_to_dict(world.scenario.host)))
     wrong = tmp_path / "other-cycle.json"
-    other = recordclass.replace(world.scenario.host, cycle_id="NJ-0001-19990101")
+    other = dataclasses.replace(world.scenario.host, cycle_id="NJ-0001-19990101")
     wrong.write_bytes(formats.dumps(formats.host_ledger_to_dict(other)))
     chosen = iter([str(wrong), str(settlement)])
     monkeypatch.setattr(dialogs, "choose_open_file", lambda parent, title, filters, cb: cb(next(chosen)))

@@ -13,7 +13,7 @@ import pytest
 
 from custodian_app import config, paths
 from custodian_app.config import Settings, SettingsError, load_settings, save_settings
-from custodian_app.domain.recordclass import replace
+from dataclasses import replace
 
 TOKEN = "s3cr3t-T0KEN-value-9f8e7d"
 EXAMPLE = Path(__file__).resolve().parents[2] / "packaging" / "settings.example.toml"
