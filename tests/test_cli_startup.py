@@ -18,8 +18,8 @@ import pytest
 from tests.cli import ROOT
 
 # Each is worth several milliseconds of every start, and the file commands need none of them.
-NOT_LOADED = ("logging", "inspect", "pathlib", "urllib.parse",
-              "tempfile", "shutil", "platformdirs", "tomllib", "uuid", "decimal")
+NOT_LOADED = ("logging", "pathlib", "urllib.parse",
+              "tempfile", "shutil", "platformdirs", "tomllib", "decimal")
 
 
 def _run(code: str, home, *args: str) -> subprocess.CompletedProcess:

@@ -71,6 +71,35 @@ def test_invalid_input_exits_2_writes_nothing_and_hides_the_card(cycle, tmp_path
     assert not out.exists() and list(tmp_path.iterdir()) == [bad]
 
 
+@pytest.mark.parametrize("case", ["unit", "partial", "unknown"])
+def test_invalid_rev2_input_exits_2_naming_file_path_and_value(cycle, tmp_path, case):
+    atm, counts = cycle / "atm.json", cycle / "counts.json"
+    if case == "unit":  # a count for a unit the ATM does not have
+        doc = json.loads(counts.read_text())
+        doc["units"]["CST9"] = "100.00"
+        counts = tmp_path / "counts.json"
+        counts.write_text(json.dumps(doc))
+        where, value = f"{counts}: $.units.CST9", "'CST9'"
+    else:
+        doc = json.loads(atm.read_text())
+        i, t = next((i, t) for i, t in enumerate(doc["transactions"])
+                    if t["type"] == ("withdrawal" if case == "partial" else "deposit"))
+        if case == "partial":  # a partial reversal as big as the amount
+            t["reversed_amount"] = t["amount"]
+            where, value = f"$.transactions[{i}].reversed_amount", repr(t["amount"])
+        else:  # notes of unknown fate on a deposit
+            t["cash"]["unknown"] = "50.00"
+            where, value = f"$.transactions[{i}].cash.unknown", "'50.00'"
+        atm = tmp_path / "atm.json"
+        atm.write_text(json.dumps(doc))
+    out = tmp_path / "result.json"
+    p = run("reconcile", "--atm", str(atm), "--host", str(cycle / "host.json"), "--counts", str(counts),
+            "--out", str(out))
+    assert p.returncode == 2, p.stderr
+    assert where in p.stderr and value in p.stderr and "nothing written" in p.stderr
+    assert not out.exists()
+
+
 def test_usage_errors_exit_2(cycle, tmp_path):
     assert run("reconcile", "--atm", str(cycle / "atm.json")).returncode == 2  # --host, --out missing
     p = run("reconcile", "--atm", str(tmp_path / "missing.json"), "--host", str(cycle / "host.json"),
@@ -132,7 +161,8 @@ def test_the_pure_python_switch_gives_the_same_result(cycle, tmp_path, monkeypat
         env = {**os.environ, "CUSTODIAN_PURE_PYTHON": "1"} if mode == "pure" else None
         out = tmp_path / f"{mode}.json"
         p = run_custodian_app("reconcile", "--atm", str(cycle / "atm.json"), "--host", str(cycle / "host.json"),
-                              "--out", str(out), "--quiet", timeout=120, env=env)
+                              "--counts", str(cycle / "counts.json"), "--out", str(out), "--quiet",
+                              timeout=120, env=env)
         assert p.returncode == 1, p.stderr
         results[mode] = out.read_bytes()
     assert results["default"] == results["pure"]
@@ -143,6 +173,7 @@ def test_the_pure_python_switch_gives_the_same_result(cycle, tmp_path, monkeypat
         mp.setattr(formats, "native", formats.native)
         mp.setenv("CUSTODIAN_PURE_PYTHON", "1")
         assert main(["reconcile", "--atm", str(cycle / "atm.json"), "--host", str(cycle / "host.json"),
-                     "--out", str(tmp_path / "in.json"), "--quiet"]) == 1
+                     "--counts", str(cycle / "counts.json"), "--out", str(tmp_path / "in.json"),
+                     "--quiet"]) == 1
         assert formats.native is None
     assert (tmp_path / "in.json").read_bytes() == results["default"]
