@@ -110,13 +110,15 @@ def test_a_unit_counted_short_is_on_the_list_even_when_the_books_agree():
     # rev 2: CST1 should hold 2000 - 10 = 1990 notes of ¥100; one is missing
     units = [unit("CST1", 100, 2000, presented=10, distributed=10)]
     atm, host = ledgers([atx("101", W, 1000, T=1000)], [htx("R1", "101", W, 1000)], units=units)
-    result = reconcile(atm, host, counts({"CST1": 198900}))
+    from custodian_app.catalogue_data import load_catalogue
+
+    result = reconcile(atm, host, counts({"CST1": 198900}), catalogue=load_catalogue())
     [m] = result.mismatches
     assert (m.category, m.unit, m.counted, m.derived, m.cash_effect) == ("COUNT_DIFFERS", "CST1", y(198900), y(199000), 0)
     assert "dual custody" in m.action_en and "supervisor the same day" in m.action_en and "双人" in m.action
     assert result.cash_position.counted_vs_atm == y(-100)
     assert not result.balanced
-    over = reconcile(atm, host, counts({"CST1": 199100})).mismatches[0]
+    over = reconcile(atm, host, counts({"CST1": 199100}), catalogue=load_catalogue()).mismatches[0]
     assert over.category == "COUNT_DIFFERS" and "suspense" in over.action_en and "长款" in over.action
 
 
