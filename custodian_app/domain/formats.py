@@ -13,18 +13,16 @@ and this module then reads the document itself and names the fault. ``native`` i
 (None when it is not built, or switched off with ``CUSTODIAN_PURE_PYTHON``).
 
 ``*_to_dict`` turn the objects back into the JSON shape of the spec; ``dumps`` encodes a dict
-as UTF-8 JSON bytes (compact or indented), deterministic for the same input.
+as UTF-8 JSON bytes (compact or indented), deterministic for the same input. What the readers
+share is in ``reading``; clearing-result/1 is in ``results`` (both offered here as well).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
-import orjson
-
 from custodian_app.domain import fields as rules
-from custodian_app.domain.documents import (
+from custodian_app.domain.documents import (  # noqa: F401 - the documents, as formats always offered them
     IN_COUNTERS,
     IN_COUNTERS_OPTIONAL,
     OUT_COUNTERS,
@@ -46,188 +44,37 @@ from custodian_app.domain.documents import (
     Unit,
 )
 from custodian_app.domain.money import format_amount
-from custodian_app.errors import CustodianError
+from custodian_app.domain.reading import (  # noqa: F401 - the shared names, offered here too
+    ATM_LEDGER,
+    CATEGORIES,
+    CLEARING_RESULT,
+    COUNTS,
+    HOST_LEDGER,
+    HOST_STATUSES,
+    NOTE_EVENTS,
+    RETAIN_REASONS,
+    TOTALS_ITEMS,
+    TX_TYPES,
+    UNIT_TYPES,
+    FormatError,
+    Reader,
+    decode,
+    dumps,
+    retained_card_dict,
+    retained_cards,
+    totals_to_dict,
+)
+from custodian_app.domain.reading import show as _show
+from custodian_app.domain.results import parse_result, result_to_dict  # noqa: F401
 
 try:  # the optional C scanner (see the module's docstring)
     from custodian_app.domain import _ledgerscan as native
 except ImportError:  # pragma: no cover - depends on the build
     native = None
 
-__all__ = [
-    "AtmLedger", "AtmTransaction", "CashPosition", "ClearingResult", "Counts", "FormatError",
-    "HostLedger", "HostTransaction", "Mismatch", "NoteRecord", "NoteTrail", "RetainedCard",
-    "Totals", "TotalsItem", "TypeTotals", "Unit",
-]
-
-ATM_LEDGER = "atm-ledger/1"
-HOST_LEDGER = "host-ledger/1"
-COUNTS = "counts/1"
-CLEARING_RESULT = "clearing-result/1"
-
-TX_TYPES = ("withdrawal", "deposit")
-UNIT_TYPES = ("cashOut", "cashIn", "recycling", "reject", "retract")
-NOTE_EVENTS = ("taken", "retracted", "deposited", "returned", "rejected")
-HOST_STATUSES = ("booked", "reversed")
-RETAIN_REASONS = ("timeout", "host", "fault", "other")
-TOTALS_ITEMS = (
-    "loaded_amount",
-    "withdrawals.count",
-    "withdrawals.amount",
-    "deposits.count",
-    "deposits.amount",
-)
-CATEGORIES = (
-    "DUPLICATE_BOOKING",
-    "UNKNOWN_OUTCOME",
-    "HOST_LOST_BOOKING",
-    "DISPENSED_NOT_DEBITED",
-    "DEPOSIT_NOT_CREDITED",
-    "CODE_DISAGREES",
-    "AMOUNT_MISMATCH",
-    "RETRACTED",
-    "DEBITED_NOT_DISPENSED",
-    "PARTIAL_DISPENSE",
-    "OVER_DISPENSE",
-    "CREDITED_NOT_DEPOSITED",
-    "DEPOSIT_COUNT_DIFFERS",
-    "HOST_ONLY",
-    "LOADING_MISMATCH",
-    "NOTE_FLOW_MISMATCH",
-    "TOTALS_INCONSISTENT",
-    "COUNT_DIFFERS",
-)
 # The C scanner's transaction columns, in AtmTransaction's field order
 ATM_COLUMNS = ("tsn", "time", "type", "card", "amount", "host_code", "host_ref", "reversed",
                "reversed_amount", "taken", "retracted", "deposited", "returned", "unknown")
-
-_show = rules.show
-
-
-class FormatError(CustodianError, ValueError):
-    """A clearing document that does not follow its format. Says where: file, JSON path."""
-
-    def __init__(self, source: str, path: str, message: str) -> None:
-        self.source = source
-        self.path = path
-        self.message = message
-        super().__init__(f"{source}: {path}: {message}")
-
-
-# ---------------------------------------------------------------------------------------------
-# Validation helpers. Hand-written rather than a generic schema validator: each check must
-# say where it failed. The shipped JSON Schemas are the same rules; tests check that both agree.
-
-class _Reader:
-    """Walks one decoded document, raising FormatError with the JSON path on the first fault."""
-
-    __slots__ = ("source",)
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def fail(self, path: str, message: str) -> FormatError:
-        return FormatError(self.source, path, message)
-
-    def obj(self, value: Any, path: str) -> dict:
-        if type(value) is not dict:
-            raise self.fail(path, f"expected an object, found {_show(value)}")
-        return value
-
-    def arr(self, value: Any, path: str) -> list:
-        if type(value) is not list:
-            raise self.fail(path, f"expected an array, found {_show(value)}")
-        return value
-
-    def key(self, obj: dict, name: str, path: str) -> Any:
-        try:
-            return obj[name]
-        except KeyError:
-            raise self.fail(path, f"required key {name!r} is missing") from None
-
-    def string(self, value: Any, path: str, pattern: Any | None = None,
-               what: str = "a string", max_len: int | None = None) -> str:
-        if type(value) is not str:
-            raise self.fail(path, f"expected {what}, found {_show(value)}")
-        if pattern is not None and pattern.match(value) is None:
-            raise self.fail(path, f"expected {what}, found {_show(value)}")
-        if max_len is not None and not (1 <= len(value) <= max_len):
-            raise self.fail(path, f"expected {what} of 1 to {max_len} characters, found {_show(value)}")
-        return value
-
-    def money(self, value: Any, path: str) -> int:
-        if type(value) is not str:
-            raise self.fail(path, f"money must be a string with two decimals like \"1000.00\", found {_show(value)}")
-        if rules.MONEY.match(value) is None:
-            raise self.fail(path, f"money must have exactly two decimals, like \"1000.00\", found {_show(value)}")
-        return int(value.replace(".", "", 1))
-
-    def integer(self, value: Any, path: str) -> int:
-        if type(value) is not int or value < 0:
-            raise self.fail(path, f"expected a whole number >= 0, found {_show(value)}")
-        return value
-
-    def card(self, value: Any, path: str) -> str:
-        if type(value) is not str or rules.MASKED_CARD.match(value) is None:
-            # Never echo: whatever is there may be a full card number.
-            raise self.fail(path, "card number must be masked like 622202******1234 "
-                                  "(six digits, 2 to 9 '*', four digits); the value is withheld")
-        return value
-
-    def enum(self, value: Any, path: str, allowed: Iterable[str]) -> str:
-        if type(value) is not str or value not in allowed:
-            raise self.fail(path, f"expected one of {', '.join(allowed)}; found {_show(value)}")
-        return value
-
-    def fmt(self, doc: dict, expected: str) -> None:
-        value = doc.get("format")
-        if value == expected:
-            return
-        if type(value) is str and value.split("/")[0] == expected.split("/")[0]:
-            raise self.fail("$.format", f"unsupported version {_show(value)}; this program reads {expected}")
-        if value is None:
-            raise self.fail("$.format", f"required key 'format' is missing (expected {expected!r})")
-        raise self.fail("$.format", f"expected {expected!r}, found {_show(value)}")
-
-    def header(self, doc: dict) -> tuple[str, str, str]:
-        return (
-            self.string(self.key(doc, "terminal_id", "$"), "$.terminal_id", None, "a terminal id", 32),
-            self.string(self.key(doc, "cycle_id", "$"), "$.cycle_id", None, "a cycle id", 32),
-            self.string(self.key(doc, "currency", "$"), "$.currency", rules.CURRENCY, "an ISO 4217 code like CNY"),
-        )
-
-    def totals(self, value: Any, path: str) -> Totals:
-        t = self.obj(value, path)
-
-        def type_totals(name: str) -> TypeTotals:
-            p = f"{path}.{name}"
-            tt = self.obj(self.key(t, name, path), p)
-            return TypeTotals(
-                self.integer(self.key(tt, "count", p), p + ".count"),
-                self.money(self.key(tt, "amount", p), p + ".amount"),
-            )
-
-        return Totals(
-            self.money(self.key(t, "loaded_amount", path), path + ".loaded_amount"),
-            type_totals("withdrawals"),
-            type_totals("deposits"),
-        )
-
-
-def decode(data: bytes | bytearray | memoryview | str | dict, source: str) -> dict:
-    """JSON bytes -> dict, or FormatError saying where the JSON breaks."""
-    if isinstance(data, dict):
-        return data
-    try:
-        if isinstance(data, (bytes, bytearray, memoryview, str)):
-            doc = orjson.loads(data)
-        else:  # a memory-mapped file or another buffer: a view, released right after
-            with memoryview(data) as view:
-                doc = orjson.loads(view)
-    except orjson.JSONDecodeError as exc:
-        raise FormatError(source, "$", f"not valid JSON: {exc}") from None
-    if type(doc) is not dict:
-        raise FormatError(source, "$", f"expected a JSON object, found {_show(doc)}")
-    return doc
 
 
 # ---------------------------------------------------------------------------------------------
@@ -241,7 +88,7 @@ def parse_atm_ledger(data: bytes | str | dict, source: str = "<atm ledger>") -> 
         ledger = _scanned_atm_ledger(data, source)
         if ledger is not None:
             return ledger
-    r = _Reader(source)
+    r = Reader(source)
     doc = decode(data, source)
     r.fmt(doc, ATM_LEDGER)
     terminal_id, cycle_id, currency = r.header(doc)
@@ -290,10 +137,10 @@ def parse_atm_ledger(data: bytes | str | dict, source: str = "<atm ledger>") -> 
             ))
 
     return AtmLedger(terminal_id, cycle_id, currency, opened_at, closed_at, totals, units,
-                     transactions, notes, source, _retained_cards(r, doc))
+                     transactions, notes, source, retained_cards(r, doc))
 
 
-def _atm_transaction(r: _Reader, t: Any, p: str) -> AtmTransaction:
+def _atm_transaction(r: Reader, t: Any, p: str) -> AtmTransaction:
     t = r.obj(t, p)
     cash = r.obj(r.key(t, "cash", p), p + ".cash")
     host_ref = r.key(t, "host_ref", p)
@@ -344,21 +191,6 @@ def check_transaction(t: AtmTransaction, fail) -> None:
                                           f"{format_amount(t.amount)}")
 
 
-def _retained_cards(r: _Reader, doc: dict) -> list[RetainedCard]:
-    out = []
-    for i, c in enumerate(r.arr(doc.get("retained_cards", []), "$.retained_cards")):
-        p = f"$.retained_cards[{i}]"
-        c = r.obj(c, p)
-        tsn = r.key(c, "tsn", p)
-        out.append(RetainedCard(
-            time=r.string(r.key(c, "time", p), p + ".time", rules.TIME, "an RFC 3339 time"),
-            card=r.card(r.key(c, "card", p), p + ".card"),
-            tsn=None if tsn is None else r.string(tsn, p + ".tsn", rules.TSN, "a TSN or null"),
-            reason=r.enum(r.key(c, "reason", p), p + ".reason", RETAIN_REASONS),
-        ))
-    return out
-
-
 def _scanned_head(head: bytes, source: str, fmt: str) -> dict | None:
     """The C scanner's head (the document with its big arrays replaced by []), decoded; None
     if it is not a ``fmt`` document of that shape (the Python reader then decides)."""
@@ -391,21 +223,13 @@ def _scanned_atm_ledger(data, source: str) -> AtmLedger | None:
     return ledger
 
 
-def _counters(r: _Reader, value: Any, path: str, required: tuple, optional: tuple) -> dict[str, int]:
+def _counters(r: Reader, value: Any, path: str, required: tuple, optional: tuple) -> dict[str, int]:
     obj = r.obj(value, path)
     out = {name: r.integer(r.key(obj, name, path), f"{path}.{name}") for name in required}
     for name in optional:
         if name in obj:
             out[name] = r.integer(obj[name], f"{path}.{name}")
     return out
-
-
-def _totals_to_dict(t: Totals) -> dict:
-    return {
-        "loaded_amount": format_amount(t.loaded_amount),
-        "withdrawals": {"count": t.withdrawals.count, "amount": format_amount(t.withdrawals.amount)},
-        "deposits": {"count": t.deposits.count, "amount": format_amount(t.deposits.amount)},
-    }
 
 
 def atm_ledger_to_dict(ledger: AtmLedger) -> dict:
@@ -417,7 +241,7 @@ def atm_ledger_to_dict(ledger: AtmLedger) -> dict:
         "currency": ledger.currency,
         "opened_at": ledger.opened_at,
         "closed_at": ledger.closed_at,
-        "totals": _totals_to_dict(ledger.totals),
+        "totals": totals_to_dict(ledger.totals),
         "units": [
             {"id": u.id, "type": u.type, "currency": u.currency,
              "value": None if u.value is None else fa(u.value), "initial": u.initial,
@@ -452,10 +276,6 @@ def _atm_transaction_dict(t: AtmTransaction) -> dict:
     return d
 
 
-def retained_card_dict(c: RetainedCard) -> dict:
-    return {"time": c.time, "card": c.card, "tsn": c.tsn, "reason": c.reason}
-
-
 # ---------------------------------------------------------------------------------------------
 # host-ledger/1
 
@@ -466,7 +286,7 @@ def parse_host_ledger(data: bytes | str | dict, source: str = "<host ledger>") -
         ledger = _scanned_host_ledger(data, source)
         if ledger is not None:
             return ledger
-    r = _Reader(source)
+    r = Reader(source)
     doc = decode(data, source)
     r.fmt(doc, HOST_LEDGER)
     terminal_id, cycle_id, currency = r.header(doc)
@@ -511,7 +331,7 @@ def host_ledger_to_dict(ledger: HostLedger) -> dict:
         "terminal_id": ledger.terminal_id,
         "cycle_id": ledger.cycle_id,
         "currency": ledger.currency,
-        "totals": _totals_to_dict(ledger.totals),
+        "totals": totals_to_dict(ledger.totals),
         "transactions": [
             {"host_ref": t.host_ref, "tsn": t.tsn, "time": t.time, "type": t.type, "card": t.card,
              "amount": fa(t.amount), "status": t.status}
@@ -525,7 +345,7 @@ def host_ledger_to_dict(ledger: HostLedger) -> dict:
 
 
 def parse_counts(data: bytes | str | dict, source: str = "<counts>") -> Counts:
-    r = _Reader(source)
+    r = Reader(source)
     doc = decode(data, source)
     r.fmt(doc, COUNTS)
     terminal_id, cycle_id, currency = r.header(doc)
@@ -552,142 +372,6 @@ def counts_to_dict(counts: Counts) -> dict:
         "currency": counts.currency,
         "counted_by": list(counts.counted_by),
         "units": {uid: format_amount(v) for uid, v in counts.units.items()},
-    }
-
-
-# ---------------------------------------------------------------------------------------------
-# clearing-result/1
-
-def _signed(r: _Reader, value: Any, path: str) -> int:
-    if type(value) is not str or rules.SIGNED_MONEY.match(value) is None:
-        raise r.fail(path, f"expected a signed amount like \"-50.00\", found {_show(value)}")
-    return int(value.replace(".", "", 1))
-
-
-def parse_result(data: bytes | str | dict, source: str = "<clearing result>") -> ClearingResult:
-    r = _Reader(source)
-    doc = decode(data, source)
-    r.fmt(doc, CLEARING_RESULT)
-    terminal_id, cycle_id, currency = r.header(doc)
-    totals_raw = r.arr(r.key(doc, "totals", "$"), "$.totals")
-    if len(totals_raw) != 5:
-        raise r.fail("$.totals", f"expected the 5 totals items, found {len(totals_raw)}")
-    totals = []
-    for i, t in enumerate(totals_raw):
-        p = f"$.totals[{i}]"
-        t = r.obj(t, p)
-        item = r.enum(r.key(t, "item", p), p + ".item", TOTALS_ITEMS)
-        conv = r.integer if item.endswith(".count") else r.money
-        ti = TotalsItem(item, conv(r.key(t, "atm", p), p + ".atm"), conv(r.key(t, "host", p), p + ".host"))
-        if r.key(t, "equal", p) is not ti.equal:
-            raise r.fail(p + ".equal", "does not agree with the atm and host figures")
-        totals.append(ti)
-    cp_raw = r.obj(r.key(doc, "cash_position", "$"), "$.cash_position")
-    p = "$.cash_position"
-    counted_raw = r.key(cp_raw, "counted", p)
-    cp = CashPosition(
-        _signed(r, r.key(cp_raw, "atm_expected", p), p + ".atm_expected"),
-        _signed(r, r.key(cp_raw, "host_expected", p), p + ".host_expected"),
-        None if counted_raw is None else r.money(counted_raw, p + ".counted"),
-    )
-    for name in ("difference", "counted_vs_atm", "counted_vs_host"):
-        raw = r.key(cp_raw, name, p)
-        want = getattr(cp, name)
-        got = None if raw is None else _signed(r, raw, f"{p}.{name}")
-        if got != want:
-            raise r.fail(f"{p}.{name}", f"{_show(raw)} does not follow from the other figures")
-    mismatches = []
-    for i, m in enumerate(r.arr(r.key(doc, "mismatches", "$"), "$.mismatches")):
-        p = f"$.mismatches[{i}]"
-        m = r.obj(m, p)
-        tsn = r.key(m, "tsn", p)
-        typ = r.key(m, "type", p)
-        atm_amount = r.key(m, "atm_amount", p)
-        host_amount = r.key(m, "host_amount", p)
-        reject_code = r.key(m, "reject_code", p)
-        refs = r.arr(r.key(m, "host_refs", p), p + ".host_refs")
-        side = m.get("side")
-        card = m.get("card")
-        mismatches.append(Mismatch(
-            category=r.enum(r.key(m, "category", p), p + ".category", CATEGORIES),
-            tsn=None if tsn is None else r.string(tsn, p + ".tsn", rules.TSN, "a TSN or null"),
-            type=None if typ is None else r.enum(typ, p + ".type", TX_TYPES),
-            atm_amount=None if atm_amount is None else r.money(atm_amount, p + ".atm_amount"),
-            host_amount=None if host_amount is None else r.money(host_amount, p + ".host_amount"),
-            reject_code=None if reject_code is None else r.string(reject_code, p + ".reject_code"),
-            cash_effect=_signed(r, r.key(m, "cash_effect", p), p + ".cash_effect"),
-            action=r.string(r.key(m, "action", p), p + ".action"),
-            action_en=r.string(m.get("action_en", ""), p + ".action_en"),
-            host_refs=[r.string(v, f"{p}.host_refs[{j}]", None, "a backend reference", 32) for j, v in enumerate(refs)],
-            side=None if side is None else r.enum(side, p + ".side", ("atm", "host")),
-            item=None if m.get("item") is None else r.string(m["item"], p + ".item"),
-            time=None if m.get("time") is None else r.string(m["time"], p + ".time", rules.TIME, "an RFC 3339 time"),
-            card=None if card is None else r.card(card, p + ".card"),
-            unit=None if m.get("unit") is None else r.string(m["unit"], p + ".unit", rules.UNIT_ID, "a unit id"),
-            counted=None if m.get("counted") is None else r.money(m["counted"], p + ".counted"),
-            derived=None if m.get("derived") is None else r.money(m["derived"], p + ".derived"),
-            reversed_amount=(None if m.get("reversed_amount") is None
-                             else r.money(m["reversed_amount"], p + ".reversed_amount")),
-        ))
-    result = ClearingResult(terminal_id, cycle_id, currency, totals, cp, mismatches, source,
-                            _retained_cards(r, doc))
-    if r.key(doc, "balanced", "$") is not result.balanced:
-        raise r.fail("$.balanced", "does not follow from the totals, the mismatches and the cash position")
-    return result
-
-
-def result_to_dict(result: ClearingResult) -> dict:
-    fa = format_amount
-    cp = result.cash_position
-
-    def opt(v: int | None) -> str | None:
-        return None if v is None else fa(v)
-
-    mismatches = []
-    for m in result.mismatches:
-        d = {
-            "category": m.category, "tsn": m.tsn, "host_refs": list(m.host_refs), "type": m.type,
-            "atm_amount": opt(m.atm_amount), "host_amount": opt(m.host_amount),
-            "reject_code": m.reject_code, "cash_effect": fa(m.cash_effect),
-            "action": m.action, "action_en": m.action_en,
-        }
-        if m.side is not None:
-            d["side"] = m.side
-        if m.item is not None:
-            d["item"] = m.item
-        if m.time is not None:
-            d["time"] = m.time
-        if m.card is not None:
-            d["card"] = m.card
-        if m.unit is not None:
-            d["unit"] = m.unit
-        if m.counted is not None:
-            d["counted"] = fa(m.counted)
-        if m.derived is not None:
-            d["derived"] = fa(m.derived)
-        if m.reversed_amount is not None:
-            d["reversed_amount"] = fa(m.reversed_amount)
-        mismatches.append(d)
-    return {
-        "format": CLEARING_RESULT,
-        "terminal_id": result.terminal_id,
-        "cycle_id": result.cycle_id,
-        "currency": result.currency,
-        "totals": [
-            {"item": t.item,
-             "atm": fa(t.atm) if t.is_amount else t.atm,
-             "host": fa(t.host) if t.is_amount else t.host,
-             "equal": t.equal}
-            for t in result.totals
-        ],
-        "cash_position": {
-            "atm_expected": fa(cp.atm_expected), "host_expected": fa(cp.host_expected),
-            "difference": fa(cp.difference), "counted": opt(cp.counted),
-            "counted_vs_atm": opt(cp.counted_vs_atm), "counted_vs_host": opt(cp.counted_vs_host),
-        },
-        "balanced": result.balanced,
-        "mismatches": mismatches,
-        "retained_cards": [retained_card_dict(c) for c in result.retained_cards],
     }
 
 
@@ -726,7 +410,3 @@ def check_same_clearing(atm: AtmLedger, *others: HostLedger | Counts | None) -> 
                                       f"(its units: {', '.join(sorted(have)) or 'none'})")
 
 
-def dumps(doc: dict, *, indent: bool = False) -> bytes:
-    """UTF-8 JSON; Chinese stays readable; the same dict always gives the same bytes."""
-    option = orjson.OPT_APPEND_NEWLINE | (orjson.OPT_INDENT_2 if indent else 0)
-    return orjson.dumps(doc, option=option)
