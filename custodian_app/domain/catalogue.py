@@ -75,7 +75,6 @@ class Catalogue:
     reject_codes: Mapping[str, Text]
     fallback_reject: Text
     categories: Mapping[str, CategoryInfo]
-    success_codes: frozenset[str] = field(default=frozenset({"00"}))
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any], source: str = "<catalogue>") -> "Catalogue":
@@ -122,10 +121,7 @@ class Catalogue:
             cats[c] = CategoryInfo(c, text(v.get("name"), p + ".name"),
                                    text(v.get("custodian"), p + ".custodian"),
                                    text(v.get("back_office"), p + ".back_office"), variants)
-        success = doc.get("success_codes", ["00"])
-        if not isinstance(success, list) or not success or not all(isinstance(s, str) for s in success):
-            raise fail("$.success_codes", "expected a non-empty list of codes")
-        return cls(codes, text(doc.get("fallback_reject"), "$.fallback_reject"), cats, frozenset(success))
+        return cls(codes, text(doc.get("fallback_reject"), "$.fallback_reject"), cats)
 
     def reject_meaning(self, code: str, lang: str = "zh") -> str:
         return self.reject_codes.get(code, self.fallback_reject).get(lang)

@@ -37,8 +37,6 @@ MASKED_CARD = re.compile(r"[0-9]{6}\*{2,9}[0-9]{4}\Z")
 FULL_CARD = re.compile(r"[0-9]{13,19}|(?<![0-9])[0-9]{4}(?:[ -][0-9]{4}){2,3}(?:[ -]?[0-9]{1,3})?(?![0-9])")
 CARD_DIGITS = (13, 19)
 
-MASKED_CARD_HINT = "masked like 622202******1234 (six digits, 2 to 9 '*', four digits)"
-
 
 def is_masked_card(value: object) -> bool:
     """``value`` is a card as the formats allow it: masked."""
