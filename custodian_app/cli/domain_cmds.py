@@ -45,7 +45,8 @@ def register(sub) -> None:
     g.add_argument("--seed", type=int, default=1)
     g.add_argument("--transactions", type=int, default=500, metavar="N")
     g.add_argument("--faults", default="none", metavar="SPEC",
-                   help='e.g. "RETRACTED=2,HOST_ONLY=1", or a mix: none, all, realistic')
+                   help='categories or cases, e.g. "RETRACTED=2,HOST_ONLY=1,PARTIAL_REVERSAL=1,TSN_LOST=1", '
+                        'or a mix: none, all, realistic')
     g.add_argument("--out", required=True, metavar="DIR")
     g.add_argument("--no-notes", action="store_true", help="leave out the banknote serial trail")
     g.add_argument("--terminal-id", default="NJ-0001")
@@ -240,6 +241,7 @@ def run_generate(args: argparse.Namespace) -> int:
         files.write_document(out / "expected.json", {
             "seed": args.seed, "transactions": args.transactions, "faults": args.faults,
             "notes": not args.no_notes, "expected": dict(sorted(docs.expected.items())),
+            "retained_cards": docs.retained_cards,
         })
     except OSError as exc:
         return fail(f"cannot write into {out}: {exc.strerror or exc}", command="generate")
