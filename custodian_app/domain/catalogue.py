@@ -126,9 +126,6 @@ class Catalogue:
     def reject_meaning(self, code: str, lang: str = "zh") -> str:
         return self.reject_codes.get(code, self.fallback_reject).get(lang)
 
-    def knows_code(self, code: str) -> bool:
-        return code in self.reject_codes
-
     def category(self, code: str) -> CategoryInfo:
         return self.categories[code]
 
