@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
@@ -115,7 +116,7 @@ class RetainedCard:
     reason: str
 
 
-class NoteTrail(Sequence):
+class NoteTrail(Sequence[NoteRecord]):
     """``AtmLedger.notes`` as the C scanner read it: the JSON array's bytes, already checked,
     with the per-TSN flows and the per-unit sums counted on the way. ``NoteRecord`` objects are
     built only when somebody looks at the records (the engine needs only the sums)."""
@@ -146,7 +147,7 @@ class NoteTrail(Sequence):
     def __len__(self) -> int:
         return self._len
 
-    def __getitem__(self, index):  # type: ignore[override]
+    def __getitem__(self, index: Any) -> Any:
         return self._list()[index]
 
     def __iter__(self) -> Iterator[NoteRecord]:

@@ -69,7 +69,7 @@ def mask_card(digits: str) -> str:
 
 def withhold_cards(text: str) -> str:
     """``text`` with every full card number replaced by ``<N digits withheld>``."""
-    def withhold(m: re.Match) -> str:
+    def withhold(m: re.Match[str]) -> str:
         found = m.group()
         return f"<{_digit_count(found)} digits withheld>" if _is_card(found) else found
 

@@ -19,6 +19,7 @@ share is in ``reading``; clearing-result/1 is in ``results`` (both offered here 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from custodian_app.domain import fields as rules
@@ -67,10 +68,23 @@ from custodian_app.domain.reading import (  # noqa: F401 - the shared names, off
 from custodian_app.domain.reading import show as _show
 from custodian_app.domain.results import parse_result, result_to_dict  # noqa: F401
 
+native: Any
 try:  # the optional C scanner (see the module's docstring)
-    from custodian_app.domain import _ledgerscan as native
+    from custodian_app.domain import _ledgerscan as native  # type: ignore[attr-defined,no-redef]
 except ImportError:  # pragma: no cover - depends on the build
     native = None
+
+__all__ = [
+    "ATM_COLUMNS", "ATM_LEDGER", "CATEGORIES", "CLEARING_RESULT", "COUNTS", "HOST_LEDGER",
+    "HOST_STATUSES", "IN_COUNTERS", "IN_COUNTERS_OPTIONAL", "NOTE_EVENTS", "OUT_COUNTERS",
+    "OUT_COUNTERS_OPTIONAL", "RETAIN_REASONS", "TOTALS_ITEMS", "TX_TYPES", "UNIT_TYPES",
+    "AtmLedger", "AtmTransaction", "CashPosition", "ClearingResult", "Counts", "FormatError",
+    "HostLedger", "HostTransaction", "Mismatch", "NoteRecord", "NoteTrail", "RetainedCard",
+    "Totals", "TotalsItem", "TypeTotals", "Unit",
+    "atm_ledger_to_dict", "check_same_clearing", "check_transaction", "counts_to_dict", "decode",
+    "dumps", "host_ledger_to_dict", "native", "parse_any", "parse_atm_ledger", "parse_counts",
+    "parse_host_ledger", "parse_result", "result_to_dict", "retained_card_dict",
+]
 
 # The C scanner's transaction columns, in AtmTransaction's field order
 ATM_COLUMNS = ("tsn", "time", "type", "card", "amount", "host_code", "host_ref", "reversed",
@@ -81,7 +95,7 @@ ATM_COLUMNS = ("tsn", "time", "type", "card", "amount", "host_code", "host_ref",
 # atm-ledger/1
 
 
-def parse_atm_ledger(data: bytes | str | dict, source: str = "<atm ledger>") -> AtmLedger:
+def parse_atm_ledger(data: bytes | str | dict[str, Any], source: str = "<atm ledger>") -> AtmLedger:
     """An atm-ledger/1 document. For bytes (or a memory map) the C scanner is tried first;
     its ``notes`` are then a ``NoteTrail`` (records built when looked at)."""
     if native is not None and not isinstance(data, (str, dict)):
@@ -168,7 +182,7 @@ def _atm_transaction(r: Reader, t: Any, p: str) -> AtmTransaction:
     return tx
 
 
-def check_transaction(t: AtmTransaction, fail) -> None:
+def check_transaction(t: AtmTransaction, fail: Callable[[str, str], FormatError]) -> None:
     """The rules that tie a transaction's fields together; ``fail(field path, message)`` makes
     the error. The engine calls it too, for ledgers built in code."""
     # The spec: a withdrawal's deposited/returned and a deposit's taken/retracted are "0.00",
@@ -191,7 +205,7 @@ def check_transaction(t: AtmTransaction, fail) -> None:
                                           f"{format_amount(t.amount)}")
 
 
-def _scanned_head(head: bytes, source: str, fmt: str) -> dict | None:
+def _scanned_head(head: bytes, source: str, fmt: str) -> dict[str, Any] | None:
     """The C scanner's head (the document with its big arrays replaced by []), decoded; None
     if it is not a ``fmt`` document of that shape (the Python reader then decides)."""
     try:
@@ -203,7 +217,7 @@ def _scanned_head(head: bytes, source: str, fmt: str) -> dict | None:
     return doc
 
 
-def _scanned_atm_ledger(data, source: str) -> AtmLedger | None:
+def _scanned_atm_ledger(data: Any, source: str) -> AtmLedger | None:
     scanned = native.scan_atm(data)
     if scanned is None:
         return None
@@ -223,7 +237,7 @@ def _scanned_atm_ledger(data, source: str) -> AtmLedger | None:
     return ledger
 
 
-def _counters(r: Reader, value: Any, path: str, required: tuple, optional: tuple) -> dict[str, int]:
+def _counters(r: Reader, value: Any, path: str, required: tuple[str, ...], optional: tuple[str, ...]) -> dict[str, int]:
     obj = r.obj(value, path)
     out = {name: r.integer(r.key(obj, name, path), f"{path}.{name}") for name in required}
     for name in optional:
@@ -232,7 +246,7 @@ def _counters(r: Reader, value: Any, path: str, required: tuple, optional: tuple
     return out
 
 
-def atm_ledger_to_dict(ledger: AtmLedger) -> dict:
+def atm_ledger_to_dict(ledger: AtmLedger) -> dict[str, Any]:
     fa = format_amount
     doc = {
         "format": ATM_LEDGER,
@@ -260,7 +274,7 @@ def atm_ledger_to_dict(ledger: AtmLedger) -> dict:
     return doc
 
 
-def _atm_transaction_dict(t: AtmTransaction) -> dict:
+def _atm_transaction_dict(t: AtmTransaction) -> dict[str, Any]:
     """Rev-2 keys only when they say something, so a revision-1 ledger is written as it was."""
     fa = format_amount
     d: dict[str, Any] = {"tsn": t.tsn, "time": t.time, "type": t.type, "card": t.card,
@@ -280,7 +294,7 @@ def _atm_transaction_dict(t: AtmTransaction) -> dict:
 # host-ledger/1
 
 
-def parse_host_ledger(data: bytes | str | dict, source: str = "<host ledger>") -> HostLedger:
+def parse_host_ledger(data: bytes | str | dict[str, Any], source: str = "<host ledger>") -> HostLedger:
     """A host-ledger/1 document; for bytes the C scanner is tried first."""
     if native is not None and not isinstance(data, (str, dict)):
         ledger = _scanned_host_ledger(data, source)
@@ -308,7 +322,7 @@ def parse_host_ledger(data: bytes | str | dict, source: str = "<host ledger>") -
     return HostLedger(terminal_id, cycle_id, currency, totals, transactions, source)
 
 
-def _scanned_host_ledger(data, source: str) -> HostLedger | None:
+def _scanned_host_ledger(data: Any, source: str) -> HostLedger | None:
     scanned = native.scan_host(data)
     if scanned is None:
         return None
@@ -324,7 +338,7 @@ def _scanned_host_ledger(data, source: str) -> HostLedger | None:
     return ledger
 
 
-def host_ledger_to_dict(ledger: HostLedger) -> dict:
+def host_ledger_to_dict(ledger: HostLedger) -> dict[str, Any]:
     fa = format_amount
     return {
         "format": HOST_LEDGER,
@@ -344,7 +358,7 @@ def host_ledger_to_dict(ledger: HostLedger) -> dict:
 # counts/1
 
 
-def parse_counts(data: bytes | str | dict, source: str = "<counts>") -> Counts:
+def parse_counts(data: bytes | str | dict[str, Any], source: str = "<counts>") -> Counts:
     r = Reader(source)
     doc = decode(data, source)
     r.fmt(doc, COUNTS)
@@ -364,7 +378,7 @@ def parse_counts(data: bytes | str | dict, source: str = "<counts>") -> Counts:
     return Counts(terminal_id, cycle_id, currency, counted_by, units, source)
 
 
-def counts_to_dict(counts: Counts) -> dict:
+def counts_to_dict(counts: Counts) -> dict[str, Any]:
     return {
         "format": COUNTS,
         "terminal_id": counts.terminal_id,
@@ -379,11 +393,13 @@ def counts_to_dict(counts: Counts) -> dict:
 # Any document; one clearing
 
 
-def parse_any(data: bytes | str | dict, source: str = "<document>"):
+def parse_any(data: bytes | str | dict[str, Any],
+              source: str = "<document>") -> AtmLedger | HostLedger | Counts | ClearingResult:
     """Parse a document of whichever of the four formats its ``format`` key names."""
     doc = decode(data, source)
-    parsers = {ATM_LEDGER: parse_atm_ledger, HOST_LEDGER: parse_host_ledger,
-               COUNTS: parse_counts, CLEARING_RESULT: parse_result}
+    parsers: dict[str, Callable[[dict[str, Any], str], AtmLedger | HostLedger | Counts | ClearingResult]] = {
+        ATM_LEDGER: parse_atm_ledger, HOST_LEDGER: parse_host_ledger,
+        COUNTS: parse_counts, CLEARING_RESULT: parse_result}
     fmt = doc.get("format")
     if fmt not in parsers:
         raise FormatError(source, "$.format", f"expected one of {', '.join(parsers)}; found {_show(fmt)}")

@@ -80,17 +80,17 @@ class Reader:
     def fail(self, path: str, message: str) -> FormatError:
         return FormatError(self.source, path, message)
 
-    def obj(self, value: Any, path: str) -> dict:
+    def obj(self, value: Any, path: str) -> dict[str, Any]:
         if type(value) is not dict:
             raise self.fail(path, f"expected an object, found {show(value)}")
         return value
 
-    def arr(self, value: Any, path: str) -> list:
+    def arr(self, value: Any, path: str) -> list[Any]:
         if type(value) is not list:
             raise self.fail(path, f"expected an array, found {show(value)}")
         return value
 
-    def key(self, obj: dict, name: str, path: str) -> Any:
+    def key(self, obj: dict[str, Any], name: str, path: str) -> Any:
         try:
             return obj[name]
         except KeyError:
@@ -130,7 +130,7 @@ class Reader:
             raise self.fail(path, f"expected one of {', '.join(allowed)}; found {show(value)}")
         return value
 
-    def fmt(self, doc: dict, expected: str) -> None:
+    def fmt(self, doc: dict[str, Any], expected: str) -> None:
         value = doc.get("format")
         if value == expected:
             return
@@ -140,7 +140,7 @@ class Reader:
             raise self.fail("$.format", f"required key 'format' is missing (expected {expected!r})")
         raise self.fail("$.format", f"expected {expected!r}, found {show(value)}")
 
-    def header(self, doc: dict) -> tuple[str, str, str]:
+    def header(self, doc: dict[str, Any]) -> tuple[str, str, str]:
         return (
             self.string(self.key(doc, "terminal_id", "$"), "$.terminal_id", None, "a terminal id", 32),
             self.string(self.key(doc, "cycle_id", "$"), "$.cycle_id", None, "a cycle id", 32),
@@ -165,7 +165,7 @@ class Reader:
         )
 
 
-def decode(data: bytes | bytearray | memoryview | str | dict, source: str) -> dict:
+def decode(data: bytes | bytearray | memoryview | str | dict[str, Any], source: str) -> dict[str, Any]:
     """JSON bytes -> dict, or FormatError saying where the JSON breaks."""
     if isinstance(data, dict):
         return data
@@ -182,7 +182,7 @@ def decode(data: bytes | bytearray | memoryview | str | dict, source: str) -> di
     return doc
 
 
-def retained_cards(r: Reader, doc: dict) -> list[RetainedCard]:
+def retained_cards(r: Reader, doc: dict[str, Any]) -> list[RetainedCard]:
     out = []
     for i, c in enumerate(r.arr(doc.get("retained_cards", []), "$.retained_cards")):
         p = f"$.retained_cards[{i}]"
@@ -197,11 +197,11 @@ def retained_cards(r: Reader, doc: dict) -> list[RetainedCard]:
     return out
 
 
-def retained_card_dict(c: RetainedCard) -> dict:
+def retained_card_dict(c: RetainedCard) -> dict[str, Any]:
     return {"time": c.time, "card": c.card, "tsn": c.tsn, "reason": c.reason}
 
 
-def totals_to_dict(t: Totals) -> dict:
+def totals_to_dict(t: Totals) -> dict[str, Any]:
     return {
         "loaded_amount": format_amount(t.loaded_amount),
         "withdrawals": {"count": t.withdrawals.count, "amount": format_amount(t.withdrawals.amount)},
@@ -209,7 +209,7 @@ def totals_to_dict(t: Totals) -> dict:
     }
 
 
-def dumps(doc: dict, *, indent: bool = False) -> bytes:
+def dumps(doc: dict[str, Any], *, indent: bool = False) -> bytes:
     """UTF-8 JSON; Chinese stays readable; the same dict always gives the same bytes."""
     option = orjson.OPT_APPEND_NEWLINE | (orjson.OPT_INDENT_2 if indent else 0)
     return orjson.dumps(doc, option=option)

@@ -22,7 +22,8 @@ the same list whatever the order of the records.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 from contextlib import contextmanager
 
 from custodian_app.domain.catalogue import TOTALS_ITEM_NAMES, Catalogue, default_catalogue
@@ -34,6 +35,7 @@ from custodian_app.domain.documents import (
     ClearingResult,
     Counts,
     HostLedger,
+    HostTransaction,
     Mismatch,
     NoteRecord,
     NoteTrail,
@@ -80,7 +82,7 @@ def reconcile(
 
 
 @contextmanager
-def _paused_gc():
+def _paused_gc() -> Iterator[None]:
     """A big cycle builds many objects that all live on; the cyclic collector would re-scan
     them again and again and can find nothing."""
     was = gc.isenabled()
@@ -93,7 +95,7 @@ def _paused_gc():
 
 
 class _Engine:
-    def __init__(self, atm: AtmLedger, host: HostLedger, counts: Counts | None, success: frozenset,
+    def __init__(self, atm: AtmLedger, host: HostLedger, counts: Counts | None, success: frozenset[str],
                  cat: Catalogue) -> None:
         self.atm, self.host, self.counts, self.success, self.cat = atm, host, counts, success, cat
         self.mismatches: list[Mismatch] = []
@@ -117,8 +119,7 @@ class _Engine:
             T, C, U = t.taken, t.deposited, t.unknown
             if (is_w and (C or t.returned)) or (not is_w and (T or t.retracted or U)) \
                     or t.reversed_amount is not None:
-                check_transaction(t, lambda name, msg, i=i: FormatError(
-                    atm.source, f"$.transactions[{i}].{name}", msg))
+                check_transaction(t, _at(atm.source, f"$.transactions[{i}]"))
             A = t.amount - (t.reversed_amount or 0)
             ok = t.host_code in success
             booked = ok and not t.reversed
@@ -131,15 +132,15 @@ class _Engine:
                     d_amount += A
             sum_out += T + U
             sum_in += C
-            hosts = tied.get(i)
-            n = 0 if hosts is None else len(hosts)
+            hosts = tied.get(i, [])
+            n = len(hosts)
             # the usual case first: booked once, the same amount, the cash agrees (row 15)
             if n == 1 and booked and not U and h[hosts[0]].amount == A and \
                     ((is_w and T == A and T and not t.retracted) or (not is_w and C == A and C)):
                 continue
             if n == 0 and not booked and not (T if is_w else C) and not U:
                 continue  # row 6: a clean decline
-            H = None if n == 0 else sum(h[j].amount for j in hosts)
+            H: int | None = None if n == 0 else sum(h[j].amount for j in hosts)
             category = table_row(is_w, n, A, H or 0, booked, T, t.retracted, C, U)
             if category is None:
                 continue
@@ -176,7 +177,7 @@ class _Engine:
             ))
 
         if atm.notes is not None:
-            self._note_flows(tied)
+            self._note_flows(atm.notes, tied)
         if self.counts is not None:
             self._unit_counts()
 
@@ -214,10 +215,10 @@ class _Engine:
         h = self.host.transactions
         return [] if not hosts else sorted(h[j].host_ref for j in hosts)
 
-    def _note_flows(self, tied: dict[int, list[int]]) -> None:
+    def _note_flows(self, notes: Sequence[NoteRecord], tied: dict[int, list[int]]) -> None:
         """NOTE_FLOW_MISMATCH: a TSN whose notes by event do not add up to its cash figures."""
         atm = self.atm
-        flows = note_flows(atm.notes)
+        flows = note_flows(notes)
         known = set()
         for i, t in enumerate(atm.transactions):
             known.add(t.tsn)
@@ -283,7 +284,8 @@ class _Engine:
         )
 
 
-def tie(atm_txs: Sequence[AtmTransaction], host_txs: Sequence) -> tuple[dict[int, list[int]], list]:
+def tie(atm_txs: Sequence[AtmTransaction],
+        host_txs: Sequence[HostTransaction]) -> tuple[dict[int, list[int]], list[tuple[str | None, list[int]]]]:
     """The spec's tying: each booked backend record goes to the ATM transaction of its type with
     its TSN; else (rev 2) to the one of its type with its ``host_ref``. Returns (ATM index ->
     backend indices, the untied records grouped as HOST_ONLY entries: (TSN or None, indices))."""
@@ -299,15 +301,15 @@ def tie(atm_txs: Sequence[AtmTransaction], host_txs: Sequence) -> tuple[dict[int
                 by_ref[key] = i
     tied: dict[int, list[int]] = {}
     untied: dict[tuple[str, str], list[int]] = {}
-    loose: list[tuple[None, list[int]]] = []
+    loose: list[tuple[str | None, list[int]]] = []
     for j, r in enumerate(host_txs):
         if r.status != "booked":
             continue
-        i = None if r.tsn is None else by_tsn.get((r.tsn, r.type))
-        if i is None:
-            i = by_ref.get((r.host_ref, r.type))
-        if i is not None:
-            tied.setdefault(i, []).append(j)
+        k = None if r.tsn is None else by_tsn.get((r.tsn, r.type))
+        if k is None:
+            k = by_ref.get((r.host_ref, r.type))
+        if k is not None:
+            tied.setdefault(k, []).append(j)
         elif r.tsn is None:
             loose.append((None, [j]))
         else:
@@ -391,16 +393,21 @@ def _note_detail(notes: Iterable[int], cash: Iterable[int]) -> tuple[str, str]:
     return "；".join(zh) + "。", "; ".join(en) + ". "
 
 
+def _at(source: str, path: str) -> Callable[[str, str], FormatError]:
+    """How ``check_transaction`` names a fault of a ledger built in code: its source and path."""
+    return lambda name, message: FormatError(source, f"{path}.{name}", message)
+
+
 def _tsn_key(tsn: str) -> tuple[int, str]:
     # TSNs are usually zero-padded digits; length first keeps unpadded ones in number order.
     return (len(tsn), tsn)
 
 
-def _canonical_key(m: Mismatch):
+def _canonical_key(m: Mismatch) -> tuple[Any, ...]:
     if m.tsn is None:
         head = (0, _NO_TSN_RANK.get(m.category, 4), 0, "")
     else:
         head = (1, 0, *_tsn_key(m.tsn))
     return (*head, _TYPE_RANK[m.type], _CATEGORY_RANK[m.category], m.side or "",
-            _ITEM_RANK.get(m.item, -1), m.unit or "", m.host_refs, m.host_amount or 0, m.time or "",
+            _ITEM_RANK.get(m.item or "", -1), m.unit or "", m.host_refs, m.host_amount or 0, m.time or "",
             m.card or "")

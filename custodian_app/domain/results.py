@@ -26,7 +26,7 @@ def _signed(r: Reader, value: Any, path: str) -> int:
     return int(value.replace(".", "", 1))
 
 
-def parse_result(data: bytes | str | dict, source: str = "<clearing result>") -> ClearingResult:
+def parse_result(data: bytes | str | dict[str, Any], source: str = "<clearing result>") -> ClearingResult:
     r = Reader(source)
     doc = decode(data, source)
     r.fmt(doc, CLEARING_RESULT)
@@ -98,7 +98,7 @@ def parse_result(data: bytes | str | dict, source: str = "<clearing result>") ->
     return result
 
 
-def result_to_dict(result: ClearingResult) -> dict:
+def result_to_dict(result: ClearingResult) -> dict[str, Any]:
     fa = format_amount
     cp = result.cash_position
 
