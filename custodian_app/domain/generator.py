@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Mapping
@@ -85,10 +86,10 @@ class FaultSpecError(ValueError):
     """A --faults specification that names no known fault or mix."""
 
 
-def parse_fault_spec(spec: str | Mapping[str, int] | None) -> Counter:
-    """"RETRACTED=2,HOST_ONLY=1", "all", "realistic,RETRACTED=3", "none" -> Counter.
+def parse_fault_spec(spec: str | Mapping[str, int] | None) -> Counter[str]:
+    """"RETRACTED=2,HOST_ONLY=1", "all", "realistic,RETRACTED=3", "none" -> Counter[str].
     A mix name adds its faults; ``CATEGORY=N`` sets that category's count; ``CATEGORY`` is =1."""
-    out: Counter = Counter()
+    out: Counter[str] = Counter()
     if spec is None:
         return out
     if isinstance(spec, Mapping):
@@ -123,7 +124,7 @@ class Documents:
     atm: bytes
     host: bytes
     counts: bytes
-    expected: Counter
+    expected: Counter[str]
     retained_cards: int = 0
 
 
@@ -132,11 +133,11 @@ class Scenario:
     atm: AtmLedger
     host: HostLedger
     counts: Counts
-    expected: Counter  # category -> how many mismatches reconcile() must report
+    expected: Counter[str]  # category -> how many mismatches reconcile() must report
     documents: Documents | None = None
 
 
-def generate(seed: int, transactions: int, faults=None, *, notes: bool = True,
+def generate(seed: int, transactions: int, faults: str | Mapping[str, int] | None = None, *, notes: bool = True,
              terminal_id: str = "NJ-0001", cycle_id: str | None = None, currency: str = "CNY",
              opened_at: datetime | None = None, keep_documents: bool = False) -> Scenario:
     """A consistent cycle of ``transactions`` ATM transactions with ``faults`` injected."""
@@ -151,7 +152,7 @@ def generate(seed: int, transactions: int, faults=None, *, notes: bool = True,
     )
 
 
-def _money_formatter():
+def _money_formatter() -> Callable[[int], str]:
     cache: dict[int, str] = {}
 
     def fa(minor: int) -> str:
@@ -170,14 +171,14 @@ class _Cycle:
         self.notes_on = notes
         self.opened = opened
         self.fa = _money_formatter()
-        self.out_presented = Counter()
-        self.out_rejected = Counter()
-        self.out_unknown = Counter()
+        self.out_presented: Counter[str] = Counter()
+        self.out_rejected: Counter[str] = Counter()
+        self.out_unknown: Counter[str] = Counter()
         self.retained: list[str] = []
-        self.in_deposited = Counter()
-        self.in_rejected = Counter()
-        self.in_retracted = Counter()
-        self.bin_value = Counter()  # value held in mixed bins (CIN1, REJ1, RTR1)
+        self.in_deposited: Counter[str] = Counter()
+        self.in_rejected: Counter[str] = Counter()
+        self.in_retracted: Counter[str] = Counter()
+        self.bin_value: Counter[str] = Counter()  # value held in mixed bins (CIN1, REJ1, RTR1)
         self.tx_lines: list[str] = []
         self.note_lines: list[str] = []
         self.host_lines: list[tuple[str, str]] = []  # (sort key, line)
@@ -261,8 +262,8 @@ class _Cycle:
         return ref
 
     def atm_tx(self, tsn: str, sec: int, typ: str, card: str, amount: int, code: str,
-               ref: str | None, reversed_: bool, taken=0, retracted=0, deposited=0, returned=0,
-               reversed_amount: int | None = None, unknown: int = 0) -> None:
+               ref: str | None, reversed_: bool, taken: int = 0, retracted: int = 0, deposited: int = 0,
+               returned: int = 0, reversed_amount: int | None = None, unknown: int = 0) -> None:
         fa = self.fa
         r = "null" if ref is None else f'"{ref}"'
         partial = "" if reversed_amount is None else f',"reversed_amount":"{fa(reversed_amount)}"'
@@ -316,7 +317,7 @@ class _Cycle:
         return sum(values)
 
 
-def build_documents(seed: int, transactions: int, faults=None, *, notes: bool = True,
+def build_documents(seed: int, transactions: int, faults: str | Mapping[str, int] | None = None, *, notes: bool = True,
                     terminal_id: str = "NJ-0001", cycle_id: str | None = None,
                     currency: str = "CNY", opened_at: datetime | None = None) -> Documents:
     """The ATM ledger, the backend ledger and the counts of one cycle, as JSON bytes."""
@@ -343,8 +344,8 @@ def build_documents(seed: int, transactions: int, faults=None, *, notes: bool = 
     first_tsn = rng.randrange(100, 1000)
     width = max(6, len(str(first_tsn + transactions + 100)))
     gap = c.span / max(transactions, 1)
-    occurrence: Counter = Counter()
-    found: Counter = Counter()  # unit -> value the custodians find there beyond its counters
+    occurrence: Counter[str] = Counter()
+    found: Counter[str] = Counter()  # unit -> value the custodians find there beyond its counters
 
     # Dispenser self-test at the start of the cycle: two notes to the reject bin, no TSN.
     for _ in range(2):
@@ -517,6 +518,7 @@ def build_documents(seed: int, transactions: int, faults=None, *, notes: bool = 
         if utype in ("cashOut", "recycling"):
             used = c.out_presented[uid] + c.out_rejected[uid] + c.out_unknown[uid]
             initial = max(500 if value != Y10 else 200, -(-int(used * 1.2 + 100) // 100) * 100)
+            assert value is not None  # cassettes have a denomination
             loaded += initial * value
         else:
             initial = 0
@@ -533,7 +535,7 @@ def build_documents(seed: int, transactions: int, faults=None, *, notes: bool = 
     for side, t, f in slots[:wanted["TOTALS_INCONSISTENT"]]:
         side[t][f] += 1 if f == 0 else 5000
 
-    def totals(loaded_amount: int, tot) -> str:
+    def totals(loaded_amount: int, tot: list[list[int]]) -> str:
         return (f'{{"loaded_amount":"{fa(loaded_amount)}","withdrawals":{{"count":{tot[0][0]},'
                 f'"amount":"{fa(tot[0][1])}"}},"deposits":{{"count":{tot[1][0]},"amount":"{fa(tot[1][1])}"}}}}')
 
@@ -571,7 +573,7 @@ def build_documents(seed: int, transactions: int, faults=None, *, notes: bool = 
     # COUNT_DIFFERS: a note short in a cassette (one cassette per fault)
     for k in range(wanted["COUNT_DIFFERS"]):
         uid = _CASSETTES[k]
-        counted[uid] -= dict((u, v) for u, _t, v in UNITS)[uid]
+        counted[uid] -= next(v for u, _t, v in UNITS if u == uid and v is not None)
     counts = formats.dumps({
         "format": "counts/1", "terminal_id": terminal_id, "cycle_id": cycle_id, "currency": currency,
         "counted_by": ["custodian-a", "custodian-b"],
