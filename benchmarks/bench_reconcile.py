@@ -64,16 +64,16 @@ from pathlib import Path
 from custodian_app import files
 from custodian_app.catalogue_data import load_catalogue
 from custodian_app.cli.domain_cmds import _mapped
-from custodian_app.domain import fastpath, formats
+from custodian_app.domain import formats
 from custodian_app.domain.reconcile import reconcile
 if os.environ.get("CUSTODIAN_PURE_PYTHON"):  # as custodian_app.cli.main does
-    fastpath.native = None
+    formats.native = None
 catalogue = load_catalogue()
 t0 = time.process_time()
 with _mapped(sys.argv[1]) as raw:
-    atm = formats.parse_atm_ledger(raw, sys.argv[1], lazy=True)
+    atm = formats.parse_atm_ledger(raw, sys.argv[1])
 with _mapped(sys.argv[2]) as raw:
-    host = formats.parse_host_ledger(raw, sys.argv[2], lazy=True)
+    host = formats.parse_host_ledger(raw, sys.argv[2])
 result = reconcile(atm, host, catalogue=catalogue)
 with tempfile.TemporaryDirectory() as tmp:
     files.write_atomic(Path(tmp) / "r.json", formats.dumps(formats.result_to_dict(result), indent=True))
@@ -134,9 +134,9 @@ def main() -> None:
     command = [str(script)] if script.exists() else [py, "-m", "custodian_app"]
     if args.pure_python:
         os.environ["CUSTODIAN_PURE_PYTHON"] = "1"
-    from custodian_app.domain import fastpath
+    from custodian_app.domain import formats
 
-    native = fastpath.native is not None and not args.pure_python
+    native = formats.native is not None and not args.pure_python
     print(f"ledger scanner: {'C accelerator' if native else 'pure Python (no C accelerator)'}; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 

@@ -52,10 +52,10 @@ def versions() -> dict[str, Any]:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             out[name] = None
-    from custodian_app.domain import fastpath
+    from custodian_app.domain import formats
 
     # the ledgers' C scanner is optional: without it, reconcile is right but several times slower
-    out["ledger_scanner"] = "C accelerator" if fastpath.native is not None else "pure Python (no C accelerator)"
+    out["ledger_scanner"] = "C accelerator" if formats.native is not None else "pure Python (no C accelerator)"
     # PySide6 wheels carry the Qt of the same version; reading it from QtCore would need a
     # Qt import outside the GUI package. The GUI adds the runtime qVersion() if it has it.
     out["Qt"] = out.get("PySide6")

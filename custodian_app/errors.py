@@ -7,10 +7,9 @@ line show ``str(error)``: it says what went wrong and where, never a full card n
 
 from __future__ import annotations
 
-import re
 from threading import Lock
 
-_PAN_RUN = re.compile(r"\d{12,19}")
+from custodian_app.domain.fields import withhold_cards
 
 _secrets_lock = Lock()
 _secrets: tuple[str, ...] = ()  # longest first, so a secret inside another goes with it
@@ -36,9 +35,9 @@ def withhold_secrets(text: str) -> str:
 
 
 def scrub(text: str) -> str:
-    """Hide the known secrets and anything that could be a full card number (12 to 19 digits
-    in a row)."""
-    return _PAN_RUN.sub(lambda m: f"<{len(m.group())} digits withheld>", withhold_secrets(text))
+    """Hide the known secrets and anything that could be a full card number (``domain.fields``:
+    13 to 19 digits, in a row or grouped by spaces or dashes)."""
+    return withhold_cards(withhold_secrets(text))
 
 
 class CustodianError(Exception):

@@ -56,7 +56,7 @@ from custodian_app.backend.errors import (
     BackendUnreachable,
 )
 from custodian_app.backend.hostrefs import host_ref_problem
-from custodian_app.domain import formats
+from custodian_app.domain import fields, formats
 from custodian_app.domain.formats import FormatError, HostLedger
 from custodian_app.errors import add_secret, scrub
 
@@ -280,7 +280,7 @@ class BackendClient:
             got = getattr(ledger, key)
             if got != want:
                 raise BackendMismatch(
-                    f"{source}: $.{key} is {formats._show(got)}, not {want!r} as "
+                    f"{source}: $.{key} is {fields.show(got)}, not {want!r} as "
                     f"{'the ATM has' if key == 'currency' else 'asked'}; the backend's ledger is for "
                     "another clearing and was refused as a whole", f"$.{key}")
         log.info("fetched the backend ledger of %s/%s: %d transaction(s), %d page(s), %d bytes, %.2f s",
@@ -326,12 +326,12 @@ class BackendClient:
                     if part.get("format") != PAGE_FORMAT:
                         raise BackendReplyError(
                             f"{source}: {where}: $.format: expected {PAGE_FORMAT!r}, found "
-                            f"{formats._show(part.get('format'))}; the reply was refused as a whole",
+                            f"{fields.show(part.get('format'))}; the reply was refused as a whole",
                             "$.format")
                     for key, want in (("terminal_id", terminal_id), ("cycle_id", cycle_id)):
                         if part.get(key) != want:
                             raise BackendMismatch(
-                                f"{source}: {where}: $.{key} is {formats._show(part.get(key))}, not "
+                                f"{source}: {where}: $.{key} is {fields.show(part.get(key))}, not "
                                 f"{want!r} as asked; the reply was refused as a whole", f"$.{key}")
                     more = self._transactions(part, "$", f"{source}: {where}")
                     index, pt, tt, cursor = self._page_info(part.get("page"), source, fetch.pages_done)
@@ -409,7 +409,7 @@ class BackendClient:
                 "$") from None
         if type(doc) is not dict:
             raise BackendReplyError(
-                f"{source}: {where}: $: expected a JSON object, found {formats._show(doc)}; the reply "
+                f"{source}: {where}: $: expected a JSON object, found {fields.show(doc)}; the reply "
                 "was refused as a whole", "$")
         return doc
 
@@ -418,7 +418,7 @@ class BackendClient:
         value = doc.get("transactions")
         if type(value) is not list:
             raise BackendReplyError(
-                f"{source}: {path}.transactions: expected an array, found {formats._show(value)}; "
+                f"{source}: {path}.transactions: expected an array, found {fields.show(value)}; "
                 "the reply was refused as a whole", f"{path}.transactions")
         return value
 
@@ -426,19 +426,19 @@ class BackendClient:
     def _page_info(page: Any, source: str, index: int) -> tuple[int, int, int, str | None]:
         where = f"{source}: page {index + 1}: $.page"
         if type(page) is not dict:
-            raise BackendReplyError(f"{where}: expected the paging object, found {formats._show(page)}; "
+            raise BackendReplyError(f"{where}: expected the paging object, found {fields.show(page)}; "
                                     "the reply was refused as a whole", "$.page")
         got_index = page.get("index")
         pages_total = page.get("pages_total")
         tx_total = page.get("transactions_total")
         cursor = page.get("next_cursor")
         if got_index != index:
-            raise BackendReplyError(f"{where}.index: expected {index}, found {formats._show(got_index)} "
+            raise BackendReplyError(f"{where}.index: expected {index}, found {fields.show(got_index)} "
                                     "(pages out of order); the reply was refused as a whole", "$.page.index")
         for name, value in (("pages_total", pages_total), ("transactions_total", tx_total)):
             if type(value) is not int or value < (1 if name == "pages_total" else 0):
                 raise BackendReplyError(f"{where}.{name}: expected a whole number, found "
-                                        f"{formats._show(value)}; the reply was refused as a whole",
+                                        f"{fields.show(value)}; the reply was refused as a whole",
                                         f"$.page.{name}")
         if pages_total > _MAX_PAGES:
             raise BackendReplyError(f"{where}.pages_total: {pages_total} pages is beyond the limit of "

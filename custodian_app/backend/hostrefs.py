@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from custodian_app.domain.formats import HostTransaction
-from custodian_app.pan import has_full_pan
+from custodian_app.domain.fields import has_full_card as has_full_pan
 
 
 def host_ref_problem(transactions: Iterable[HostTransaction]) -> tuple[int, str, str] | None:

@@ -24,7 +24,7 @@ from datetime import datetime
 
 from custodian_app.backend.errors import SettlementError
 from custodian_app.backend.hostrefs import host_ref_problem
-from custodian_app.domain import formats
+from custodian_app.domain import fields, formats
 from custodian_app.domain.formats import (
     FormatError,
     HostLedger,
@@ -66,8 +66,7 @@ _COUNT = re.compile(r"[0-9]{1,9}\Z")
 _OFFSET = re.compile(r"(?:[+-](?:0[0-9]|1[0-4]):[0-5][0-9]|Z)\Z")
 _LOCAL_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y%m%d%H%M%S", "%Y%m%d %H%M%S",
                        "%Y-%m-%dT%H:%M:%S")
-_RFC3339 = formats._TIME  # a time as host-ledger/1 writes it
-_PAN_LIKE = re.compile(r"\d{12,19}")
+_RFC3339 = fields.TIME  # a time as host-ledger/1 writes it
 
 
 def _norm(name: str) -> str:
@@ -316,21 +315,21 @@ class _CsvImport:
         if not 1 <= len(host_ref) <= 32:
             raise self.fail("the backend reference must be 1 to 32 characters", columns["host_ref"])
         tsn = c["tsn"] or None
-        if tsn is not None and formats._TSN.match(tsn) is None:
+        if tsn is not None and fields.TSN.match(tsn) is None:
             raise self.fail(f"expected a TSN (1 to 20 of 0-9 A-Z a-z -) or nothing, found "
-                            f"{formats._show(tsn)}", columns["tsn"])
+                            f"{fields.show(tsn)}", columns["tsn"])
         kind = TYPES.get(c["type"]) or TYPES.get(_norm(c["type"]))
         if kind is None:
-            raise self.fail(f"expected withdrawal/取款 or deposit/存款, found {formats._show(c['type'])}",
+            raise self.fail(f"expected withdrawal/取款 or deposit/存款, found {fields.show(c['type'])}",
                             columns["type"])
         status = STATUSES.get(c["status"]) or STATUSES.get(_norm(c["status"]))
         if status is None:
-            raise self.fail(f"expected booked/成功 or reversed/冲正, found {formats._show(c['status'])}",
+            raise self.fail(f"expected booked/成功 or reversed/冲正, found {fields.show(c['status'])}",
                             columns["status"])
         card = c["card"]
-        if formats._CARD.match(card) is None:
+        if not fields.is_masked_card(card):
             # never echo: it may be a full card number
-            what = "a full card number" if _PAN_LIKE.fullmatch(card) else "not a masked card number"
+            what = "a full card number" if fields.is_full_card(card) else "not a masked card number"
             raise self.fail(f"{what}; card numbers must be masked like 622202******1234 (the value "
                             "is withheld; the file must not carry full card numbers)", columns["card"])
         return HostTransaction(host_ref, tsn, self._time(c["time"], columns["time"]), kind, card,
@@ -341,16 +340,16 @@ class _CsvImport:
             raise self.fail("a TOTAL row is 'TOTAL,<withdrawal|deposit>,<count>,<amount>'")
         kind = TYPES.get(_norm(cells[1]))
         if kind is None:
-            raise self.fail(f"expected withdrawal/取款 or deposit/存款, found {formats._show(cells[1])}",
+            raise self.fail(f"expected withdrawal/取款 or deposit/存款, found {fields.show(cells[1])}",
                             1, named=False)
         if _COUNT.match(cells[2]) is None:
-            raise self.fail(f"expected a count, found {formats._show(cells[2])}", 2, named=False)
+            raise self.fail(f"expected a count, found {fields.show(cells[2])}", 2, named=False)
         return kind, TypeTotals(int(cells[2]), self._amount(cells[3], 3, named=False))
 
     def _amount(self, text: str, column: int, *, named: bool = True) -> int:
         if _AMOUNT.match(text) is None:
             raise self.fail(f"expected an amount with two decimals like 1000.00, found "
-                            f"{formats._show(text)}", column, named=named)
+                            f"{fields.show(text)}", column, named=named)
         return int(text.replace(",", "").replace(".", "", 1))
 
     def _time(self, text: str, column: int) -> str:
@@ -358,7 +357,7 @@ class _CsvImport:
             try:
                 datetime.fromisoformat(text.replace("Z", "+00:00"))
             except ValueError:
-                raise self.fail(f"not a real date and time: {formats._show(text)}", column) from None
+                raise self.fail(f"not a real date and time: {fields.show(text)}", column) from None
             return text
         for fmt in _LOCAL_TIME_FORMATS:
             try:
@@ -367,7 +366,7 @@ class _CsvImport:
                 continue
             return moment.strftime("%Y-%m-%dT%H:%M:%S") + self.utc_offset
         raise self.fail("expected a time like 2026-11-20 09:12:04 or 2026-11-20T09:12:04+08:00, "
-                        f"found {formats._show(text)}", column)
+                        f"found {fields.show(text)}", column)
 
 
 def to_settlement_csv(ledger: HostLedger, *, chinese: bool = False) -> str:

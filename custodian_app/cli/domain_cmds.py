@@ -45,7 +45,8 @@ def register(sub) -> None:
     g.add_argument("--seed", type=int, default=1)
     g.add_argument("--transactions", type=int, default=500, metavar="N")
     g.add_argument("--faults", default="none", metavar="SPEC",
-                   help='e.g. "RETRACTED=2,HOST_ONLY=1", or a mix: none, all, realistic')
+                   help='categories or cases, e.g. "RETRACTED=2,HOST_ONLY=1,PARTIAL_REVERSAL=1,TSN_LOST=1", '
+                        'or a mix: none, all, realistic')
     g.add_argument("--out", required=True, metavar="DIR")
     g.add_argument("--no-notes", action="store_true", help="leave out the banknote serial trail")
     g.add_argument("--terminal-id", default="NJ-0001")
@@ -95,11 +96,11 @@ def run_reconcile(args: argparse.Namespace) -> int:
             atm = formats.parse_atm_ledger(evidence["atm"], args.atm)
             evidence["host"] = files.read_bytes(args.host)
             host = formats.parse_host_ledger(evidence["host"], args.host)
-        else:  # the usual case: mapped files, column-wise records, no object per banknote
+        else:  # the usual case: mapped files, no object per banknote
             with _mapped(args.atm) as raw:
-                atm = formats.parse_atm_ledger(raw, args.atm, lazy=True)
+                atm = formats.parse_atm_ledger(raw, args.atm)
             with _mapped(args.host) as raw:
-                host = formats.parse_host_ledger(raw, args.host, lazy=True)
+                host = formats.parse_host_ledger(raw, args.host)
         counts = None
         evidence["counts"] = None
         if args.counts:
@@ -236,6 +237,7 @@ def run_generate(args: argparse.Namespace) -> int:
         files.write_document(out / "expected.json", {
             "seed": args.seed, "transactions": args.transactions, "faults": args.faults,
             "notes": not args.no_notes, "expected": dict(sorted(docs.expected.items())),
+            "retained_cards": docs.retained_cards,
         })
     except OSError as exc:
         return fail(f"cannot write into {out}: {exc.strerror or exc}", command="generate")

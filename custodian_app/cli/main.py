@@ -54,9 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if os.environ.get("CUSTODIAN_PURE_PYTHON"):
         # Support's switch: read and reconcile without the C scanner (same results, slower)
-        from custodian_app.domain import fastpath
+        from custodian_app.domain import formats
 
-        fastpath.native = None
+        formats.native = None
     args = build_parser().parse_args(argv)
     # Every command logs to the rotating file (card numbers and secrets withheld), so that
     # `custodian-app diagnostics` has something to give support; an unexpected error's

@@ -1,25 +1,19 @@
 /* _ledgerscan: the clearing ledgers read in one pass of C, for the reconcile command's speed.
  *
- * An optional accelerator of custodian_app.domain.fastpath. It reads an atm-ledger/1 or
- * host-ledger/1 document's big arrays (transactions, and the 冠字号 note trail) straight from
- * the bytes, checks every field by the same rules as the general reader (formats.py), and
+ * An optional accelerator of custodian_app.domain.formats, tried first for bytes input. It reads
+ * an atm-ledger/1 or host-ledger/1 document's big arrays (transactions, and the 冠字号 note
+ * trail) straight from the bytes, checks every field by the same rules as formats.py, and
  * returns the transaction columns as Python lists. The banknote trail is not turned into
- * objects at all: each note is checked, and its value added to its transaction's note flow
- * (taken, retracted, deposited, returned), and the transactions whose notes do not add up to
- * their cash are returned.
+ * objects at all: each note is checked and its value added to its transaction's note flow
+ * (taken, retracted, deposited, returned) and to the unit it went into.
  *
- * The rule that keeps this safe is the fast path's: on anything unusual (an escape, a
- * character outside ASCII, a value that might be wrong, a duplicate key, a layout not
- * foreseen) a scan returns None, and the caller runs the general reader, which names the
- * fault exactly. So this code never decides that input is invalid; it only accepts what the
- * general reader accepts, and the tests fuzz the two against each other.
- *
- * The header, totals and units (a few hundred bytes) are left to the general reader: a scan
- * returns the document with the big arrays replaced by [] for that.
- *
- * triage() is the engine's bulk step (domain/reconcile.py): it joins the ATM's transactions
- * with the backend's booked records by (TSN, type), sets aside the clean matches (the table's
- * row 15), and returns the rest with the backend records each one is tied to.
+ * On anything unusual (an escape, a character outside ASCII, a value that might be wrong, a
+ * duplicate key, a layout not foreseen) a scan returns None, and formats.py reads the document
+ * itself and names the fault exactly. So this code never decides that input is invalid; it
+ * only accepts what formats.py accepts, and the tests fuzz the two against each other. Every
+ * key of rules revision 2 inside the arrays is read here (reversed_amount, cash.unknown);
+ * other keys are ignored as the spec says. The header, totals, units and retained_cards are
+ * left to formats.py: a scan returns the document with the big arrays replaced by [] for that.
  *
  * No I/O, no Qt: pure computation over a buffer, like the rest of the domain core.
  */
@@ -314,8 +308,7 @@ static void index_free(Index *ix) { PyMem_Free(ix->slots); ix->slots = NULL; }
 
 typedef struct {
     Span *tsn;
-    i64 (*cash)[4];      /* taken, retracted, deposited, returned */
-    i64 (*flow)[4];      /* the same, from the notes */
+    i64 (*flow)[4];      /* taken, retracted, deposited, returned: the notes' values */
     Py_ssize_t n, cap;
 } Txs;
 
@@ -324,15 +317,12 @@ static int txs_grow(Txs *t) {
     Span *a = PyMem_Realloc(t->tsn, cap * sizeof(Span));
     if (!a) { PyErr_NoMemory(); return PY_ERR; }
     t->tsn = a;
-    i64 (*b)[4] = PyMem_Realloc(t->cash, cap * sizeof(*b));
-    if (!b) { PyErr_NoMemory(); return PY_ERR; }
-    t->cash = b;
     t->cap = cap;
     return 0;
 }
 
 static void txs_free(Txs *t) {
-    PyMem_Free(t->tsn); PyMem_Free(t->cash); PyMem_Free(t->flow);
+    PyMem_Free(t->tsn); PyMem_Free(t->flow);
     memset(t, 0, sizeof(*t));
 }
 
@@ -413,8 +403,8 @@ static inline int put(PyObject *list, PyObject *o) {
 /* ------------------------------------------------------------------------------------------ */
 /* atm-ledger/1 */
 
-enum { A_TSN, A_TIME, A_TYPE, A_CARD, A_AMOUNT, A_CODE, A_REF, A_REV, A_TAKEN, A_RETRACTED,
-       A_DEPOSITED, A_RETURNED, A_COLS };
+enum { A_TSN, A_TIME, A_TYPE, A_CARD, A_AMOUNT, A_CODE, A_REF, A_REV, A_REV_AMOUNT, A_TAKEN,
+       A_RETRACTED, A_DEPOSITED, A_RETURNED, A_UNKNOWN, A_COLS };
 
 typedef struct {
     Cur c;
@@ -423,7 +413,8 @@ typedef struct {
     PyObject *cols[A_COLS];
 } Atm;
 
-static int atm_cash(Cur *c, i64 cash[4]) {
+/* cash: taken, retracted, deposited, returned (required), unknown (rev 2, optional) */
+static int atm_cash(Cur *c, i64 cash[5]) {
     TRY(expect(c, '{'));
     int seen = 0;
     ws(c);
@@ -433,7 +424,8 @@ static int atm_cash(Cur *c, i64 cash[4]) {
         TRY(pstr(c, &k, &kn));
         TRY(expect(c, ':'));
         int slot = key_is(k, kn, "taken", 5) ? 0 : key_is(k, kn, "retracted", 9) ? 1
-                 : key_is(k, kn, "deposited", 9) ? 2 : key_is(k, kn, "returned", 8) ? 3 : -1;
+                 : key_is(k, kn, "deposited", 9) ? 2 : key_is(k, kn, "returned", 8) ? 3
+                 : key_is(k, kn, "unknown", 7) ? 4 : -1;
         if (slot < 0) TRY(skip_value(c, 1, 3));
         else {
             if (seen & (1 << slot)) return GIVE_UP;
@@ -445,7 +437,7 @@ static int atm_cash(Cur *c, i64 cash[4]) {
         ws(c);
         if (c->p < c->end && *c->p == ',') { c->p++; continue; }
         TRY(expect(c, '}'));
-        return seen == 15 ? 0 : GIVE_UP;
+        return (seen & 15) == 15 ? 0 : GIVE_UP;
     }
 }
 
@@ -480,8 +472,8 @@ static inline int run_in(Cur *c, const unsigned char *cls, Py_ssize_t lo, Py_ssi
 typedef struct {
     const unsigned char *tsn, *time, *card, *code, *ref;
     Py_ssize_t tsn_n, time_n, card_n, code_n, ref_n;
-    int is_w, rev, ref_null, code_k;
-    i64 amount, cash[4];
+    int is_w, rev, ref_null, code_k, has_rev_amount;
+    i64 amount, rev_amount, cash[5];  /* cash[4]: unknown (rev 2) */
 } Tx;
 
 /* p[0..n) == k[0..n), a word at a time; with n known when compiling it unrolls to a few loads */
@@ -512,8 +504,8 @@ static ALWAYS_INLINE int key_lit(Cur *c, const char *k, Py_ssize_t n) {
 /* a literal's length known when compiling: the compiler inlines the comparison */
 #define KEY(c, literal) key_lit((c), (literal), (Py_ssize_t)sizeof(literal) - 1)
 
-/* a value of the field f (0..8 in the order tsn, time, type, card, amount, host_code,
- * host_ref, reversed, cash), checked */
+/* a value of the field f (0..9 in the order tsn, time, type, card, amount, host_code,
+ * host_ref, reversed, cash, reversed_amount), checked */
 static inline int tx_value(Cur *c, Tx *x, int f) {
     const unsigned char *s; Py_ssize_t n;
     switch (f) {
@@ -535,6 +527,12 @@ static inline int tx_value(Cur *c, Tx *x, int f) {
         return (!x->ref_null && (x->ref_n < 1 || x->ref_n > 32)) ? GIVE_UP : 0;
     case 7: return pbool(c, &x->rev);
     case 8: return atm_cash(c, x->cash);
+    case 9:
+        ws(c);
+        if (c->p < c->end && *c->p == 'n') return lit(c, "null", 4);
+        TRY(pstr(c, &s, &n));
+        x->has_rev_amount = 1;
+        return money(s, n, &x->rev_amount);
     }
     return GIVE_UP;
 }
@@ -570,6 +568,13 @@ static int tx_template(Cur *c, Tx *x) {
     if (KEY(c, "false") == 0) x->rev = 0;
     else if (KEY(c, "true") == 0) x->rev = 1;
     else return GIVE_UP;
+    if (KEY(c, ",\"reversed_amount\":") == 0) {  /* rev 2, optional */
+        if (KEY(c, "null") != 0) {
+            TRY(KEY(c, "\""));
+            TRY(money_in(c, &x->rev_amount));
+            x->has_rev_amount = 1;
+        }
+    }
     TRY(KEY(c, ",\"cash\":{\"taken\":\""));
     TRY(money_in(c, &x->cash[0]));
     TRY(KEY(c, ",\"retracted\":\""));
@@ -578,6 +583,7 @@ static int tx_template(Cur *c, Tx *x) {
     TRY(money_in(c, &x->cash[2]));
     TRY(KEY(c, ",\"returned\":\""));
     TRY(money_in(c, &x->cash[3]));
+    if (KEY(c, ",\"unknown\":\"") == 0) TRY(money_in(c, &x->cash[4]));  /* rev 2, optional */
     return KEY(c, "}}");
 }
 
@@ -596,6 +602,7 @@ static int tx_general(Cur *c, Tx *x) {
         case 6: f = key_is(k, kn, "amount", 6) ? 4 : -1; break;
         case 8: f = key_is(k, kn, "host_ref", 8) ? 6 : key_is(k, kn, "reversed", 8) ? 7 : -1; break;
         case 9: f = key_is(k, kn, "host_code", 9) ? 5 : -1; break;
+        case 15: f = key_is(k, kn, "reversed_amount", 15) ? 9 : -1; break;
         default: f = -1;
         }
         if (f < 0) TRY(skip_value(c, 1, 2));
@@ -609,7 +616,7 @@ static int tx_general(Cur *c, Tx *x) {
         TRY(expect(c, '}'));
         break;
     }
-    return seen == 0x1ff ? 0 : GIVE_UP;
+    return (seen & 0x1ff) == 0x1ff ? 0 : GIVE_UP;
 }
 
 static int atm_transaction(Atm *a) {
@@ -623,8 +630,10 @@ static int atm_transaction(Atm *a) {
         memset(&x, 0, sizeof(x));
         TRY(tx_general(c, &x));
     }
-    /* a withdrawal deposits nothing, a deposit pays nothing out */
-    if (x.is_w ? (x.cash[2] || x.cash[3]) : (x.cash[0] || x.cash[1])) return GIVE_UP;
+    /* a withdrawal deposits nothing, a deposit pays nothing out nor loses notes; a partial
+     * reversal is within its bounds (rev 2). Anything else: the general reader names it. */
+    if (x.is_w ? (x.cash[2] || x.cash[3]) : (x.cash[0] || x.cash[1] || x.cash[4])) return GIVE_UP;
+    if (x.has_rev_amount && (x.rev || x.rev_amount <= 0 || x.rev_amount >= x.amount)) return GIVE_UP;
 
     Txs *t = &a->t;
     if (t->n == t->cap) TRY(txs_grow(t));
@@ -635,7 +644,6 @@ static int atm_transaction(Atm *a) {
     t->tsn[i].hash = hash_bytes(x.tsn, x.tsn_n);
     if ((i + 1) * 2 > a->ix.mask) TRY(index_rehash(&a->ix, c->base, t->tsn, i));
     if (index_put(&a->ix, c->base, t->tsn, i) >= 0) return GIVE_UP;  /* a TSN twice */
-    memcpy(t->cash[i], x.cash, sizeof(x.cash));
     t->n++;
 
     PyObject **L = a->cols;
@@ -647,7 +655,8 @@ static int atm_transaction(Atm *a) {
     TRY(put(L[A_CODE], code_obj(x.code_k, x.code, x.code_n)));
     TRY(put(L[A_REF], x.ref_null ? Py_NewRef(Py_None) : ascii(x.ref, x.ref_n)));
     TRY(put(L[A_REV], Py_NewRef(x.rev ? Py_True : Py_False)));
-    for (int j = 0; j < 4; j++) TRY(put(L[A_TAKEN + j], PyLong_FromLongLong(x.cash[j])));
+    TRY(put(L[A_REV_AMOUNT], x.has_rev_amount ? PyLong_FromLongLong(x.rev_amount) : Py_NewRef(Py_None)));
+    for (int j = 0; j < 5; j++) TRY(put(L[A_TAKEN + j], PyLong_FromLongLong(x.cash[j])));
     return 0;
 }
 
@@ -697,10 +706,34 @@ static int unknown_add(Unknown *u, const unsigned char *base, const unsigned cha
     return 0;
 }
 
+/* Per unit, the value of the notes that went into it (retracted, deposited, rejected): a mixed
+ * bin's derived amount (rev 2). A ledger has a handful of units; more than this: give up. */
+#define MAX_UNITS 32
+typedef struct {
+    unsigned char id[5];
+    Py_ssize_t n;
+    i64 sum;
+} UnitSum;
+
 typedef struct {
     Py_ssize_t count;
     Unknown unknown;
+    UnitSum units[MAX_UNITS];
+    int nunits;
 } NotesOut;
+
+static int unit_add(NotesOut *out, const unsigned char *s, Py_ssize_t n, i64 value) {
+    for (int i = 0; i < out->nunits; i++) {
+        UnitSum *u = &out->units[i];
+        if (u->n == n && memcmp(u->id, s, n) == 0) return add_overflows(u->sum, value, &u->sum) ? GIVE_UP : 0;
+    }
+    if (out->nunits == MAX_UNITS || n > 5) return GIVE_UP;
+    UnitSum *u = &out->units[out->nunits++];
+    memcpy(u->id, s, n);
+    u->n = n;
+    u->sum = value;
+    return 0;
+}
 
 /* event -> flow slot (0..3), 4 for rejected */
 static inline int event_slot(const unsigned char *s, Py_ssize_t n) {
@@ -715,7 +748,7 @@ static inline int event_slot(const unsigned char *s, Py_ssize_t n) {
 /* One note in the usual layout, each value checked as it is scanned. GIVE_UP only means "not
  * this layout or not valid": the caller then reads the record the general way, which decides. */
 static inline int note_template(Cur *c, i64 *value, const unsigned char **tsn, Py_ssize_t *tsn_n,
-                                int *tsn_null, int *slot) {
+                                int *tsn_null, int *slot, const unsigned char **unit, Py_ssize_t *unit_n) {
     const unsigned char *s;
     Py_ssize_t n;
     TRY(KEY(c, "{\"serial\":\""));
@@ -730,7 +763,7 @@ static inline int note_template(Cur *c, i64 *value, const unsigned char **tsn, P
         *tsn_null = 0;
     }
     TRY(KEY(c, ",\"unit\":\""));
-    TRY(run_in(c, PLAIN, 1, 5, &s, &n));
+    TRY(run_in(c, PLAIN, 1, 5, unit, unit_n));
     TRY(KEY(c, ",\"event\":\""));
     if (KEY(c, "taken\"") == 0) *slot = 0;
     else if (KEY(c, "retracted\"") == 0) *slot = 1;
@@ -742,7 +775,7 @@ static inline int note_template(Cur *c, i64 *value, const unsigned char **tsn, P
 }
 
 static int note_general(Cur *c, i64 *value, const unsigned char **tsn, Py_ssize_t *tsn_n, int *tsn_null,
-                        int *slot) {
+                        int *slot, const unsigned char **unit, Py_ssize_t *unit_n) {
     const unsigned char *s;
     Py_ssize_t n;
     int seen = 0;
@@ -764,7 +797,7 @@ static int note_general(Cur *c, i64 *value, const unsigned char **tsn, Py_ssize_
                 TRY(pstr_or_null(c, tsn, tsn_n, tsn_null));
                 if (!*tsn_null && !tsn_ok(*tsn, *tsn_n)) return GIVE_UP;
                 break;
-            case 3: TRY(pstr(c, &s, &n)); if (n < 1 || n > 5) return GIVE_UP; break;
+            case 3: TRY(pstr(c, unit, unit_n)); if (*unit_n < 1 || *unit_n > 5) return GIVE_UP; break;
             case 4: TRY(pstr(c, &s, &n)); if ((*slot = event_slot(s, n)) < 0) return GIVE_UP; break;
             }
         }
@@ -791,22 +824,23 @@ static int atm_notes(Atm *a, NotesOut *out) {
     ws(c);
     if (c->p < c->end && *c->p == ']') { c->p++; return 0; }
     for (;;) {
-        const unsigned char *tsn = NULL;
-        Py_ssize_t tsn_n = 0;
+        const unsigned char *tsn = NULL, *unit = NULL;
+        Py_ssize_t tsn_n = 0, unit_n = 0;
         int seen = 0, tsn_null = 0, slot = -1;
         i64 value = 0;
         ws(c);
         const unsigned char *start = c->p;
         /* the usual layout first: {"serial":..,"value":..,"tsn":..,"unit":..,"event":..} */
-        if (note_template(c, &value, &tsn, &tsn_n, &tsn_null, &slot) == 0) seen = 0x1f;
+        if (note_template(c, &value, &tsn, &tsn_n, &tsn_null, &slot, &unit, &unit_n) == 0) seen = 0x1f;
         if (seen != 0x1f) {  /* another layout: read the record the general way */
             c->p = start;
             tsn = NULL; tsn_n = 0; tsn_null = 0; slot = -1; value = 0;
-            TRY(note_general(c, &value, &tsn, &tsn_n, &tsn_null, &slot));
+            TRY(note_general(c, &value, &tsn, &tsn_n, &tsn_null, &slot, &unit, &unit_n));
             seen = 0x1f;
         }
         if (seen != 0x1f) return GIVE_UP;
         out->count++;
+        if (slot == 1 || slot == 2 || slot == 4) TRY(unit_add(out, unit, unit_n, value));
         if (!tsn_null) {
             if (!(tsn_n == last_n && memcmp(tsn, last, tsn_n) == 0)) {
                 last = tsn; last_n = tsn_n;
@@ -910,11 +944,12 @@ static PyObject *head_of(const unsigned char *base, Py_ssize_t size, Span *spans
 
 PyDoc_STRVAR(scan_atm_doc,
 "scan_atm(buffer) -> None | (head, columns, notes)\n\n"
-"head: the document with 'transactions' and 'notes' replaced by []; columns: the twelve\n"
-"transaction columns in fastpath.AtmTransactions.FIELDS order; notes: None when the document\n"
-"has no 'notes', else (count, (start, end), odd) where odd lists, for every TSN whose notes do\n"
-"not add up to its transaction's cash (or that no transaction has), (index or None, tsn,\n"
-"(taken, retracted, deposited, returned)). None: not read here; use the general reader.");
+"head: the document with 'transactions' and 'notes' replaced by []; columns: the fourteen\n"
+"transaction columns in formats.ATM_COLUMNS order; notes: None when the document has no\n"
+"'notes', else (count, (start, end), flows, into_units): flows maps each TSN that a note names\n"
+"(with a non-zero value, or that no transaction has) to the value of its notes by event\n"
+"(taken, retracted, deposited, returned); into_units maps each unit id to the value of the\n"
+"notes retracted, deposited or rejected into it. None: not read here; use the general reader.");
 
 static PyObject *scan_atm(PyObject *self, PyObject *arg) {
     Py_buffer view;
@@ -948,27 +983,34 @@ static PyObject *scan_atm(PyObject *self, PyObject *arg) {
         for (int i = 0; i < A_COLS; i++) { PyTuple_SET_ITEM(cols, i, a.cols[i]); a.cols[i] = NULL; }
         if (!has_notes) notes_obj = Py_NewRef(Py_None);
         else {
-            PyObject *odd = PyList_New(0);
-            int bad = odd == NULL;
+            PyObject *flows = PyDict_New(), *units = PyDict_New();
+            int bad = flows == NULL || units == NULL;
             PyObject **tsns = &PyList_GET_ITEM(PyTuple_GET_ITEM(cols, A_TSN), 0);
+            static const i64 zero[4] = {0, 0, 0, 0};
             for (Py_ssize_t i = 0; !bad && notes.count && i < a.t.n; i++) {
-                if (memcmp(a.t.flow[i], a.t.cash[i], sizeof(a.t.cash[i])) == 0) continue;
+                if (memcmp(a.t.flow[i], zero, sizeof(zero)) == 0) continue;
                 PyObject *f = flow_tuple(a.t.flow[i]);
-                PyObject *item = f ? Py_BuildValue("(nON)", i, tsns[i], f) : NULL;
-                bad = put(odd, item) != 0;
+                bad = !f || PyDict_SetItem(flows, tsns[i], f) < 0;
+                Py_XDECREF(f);
             }
-            for (Py_ssize_t i = 0; !bad && notes.count && i < notes.unknown.n; i++) {
+            for (Py_ssize_t i = 0; !bad && i < notes.unknown.n; i++) {
                 Span *sp = &notes.unknown.tsn[i];
                 PyObject *ts = ascii(a.c.base + sp->off, sp->len);
                 PyObject *f = flow_tuple(notes.unknown.flow[i]);
-                PyObject *item = (ts && f) ? Py_BuildValue("(OOO)", Py_None, ts, f) : NULL;
+                bad = !ts || !f || PyDict_SetItem(flows, ts, f) < 0;
                 Py_XDECREF(ts);
                 Py_XDECREF(f);
-                bad = put(odd, item) != 0;
             }
-            if (!bad) notes_obj = Py_BuildValue("(n(nn)N)", notes.count, notes_span.off,
-                                                notes_span.off + notes_span.len, odd);
-            else Py_XDECREF(odd);
+            for (int i = 0; !bad && i < notes.nunits; i++) {
+                PyObject *id = ascii(notes.units[i].id, notes.units[i].n);
+                PyObject *v = PyLong_FromLongLong(notes.units[i].sum);
+                bad = !id || !v || PyDict_SetItem(units, id, v) < 0;
+                Py_XDECREF(id);
+                Py_XDECREF(v);
+            }
+            if (!bad) notes_obj = Py_BuildValue("(n(nn)NN)", notes.count, notes_span.off,
+                                                notes_span.off + notes_span.len, flows, units);
+            else { Py_XDECREF(flows); Py_XDECREF(units); }
         }
         if (!notes_obj) { Py_DECREF(head); Py_DECREF(cols); goto done; }
         result = Py_BuildValue("(NNN)", head, cols, notes_obj);
@@ -1159,271 +1201,17 @@ done:
 
 
 /* ------------------------------------------------------------------------------------------ */
-/* triage: the engine's bulk step */
-
-typedef struct {
-    PyObject *tsn;      /* borrowed */
-    Py_hash_t hash;
-    int is_w;
-    Py_ssize_t first, count;
-    i64 total;
-    int matched;
-} Group;
-
-static inline int is_withdrawal(PyObject *o) {
-    if (o == S_withdrawal) return 1;
-    if (o == S_deposit) return 0;
-    if (!PyUnicode_Check(o)) return -1;
-    if (PyUnicode_CompareWithASCIIString(o, "withdrawal") == 0) return 1;
-    if (PyUnicode_CompareWithASCIIString(o, "deposit") == 0) return 0;
-    return -1;
-}
-
-static inline int as_i64(PyObject *o, i64 *v) {
-    if (!PyLong_CheckExact(o)) return GIVE_UP;
-    int overflow = 0;
-    *v = PyLong_AsLongLongAndOverflow(o, &overflow);
-    if (overflow) return GIVE_UP;
-    if (*v == -1 && PyErr_Occurred()) return PY_ERR;
-    return 0;
-}
-
-static inline int same_str(PyObject *a, PyObject *b) {
-    if (a == b) return 1;
-    Py_ssize_t n = PyUnicode_GET_LENGTH(a);
-    return n == PyUnicode_GET_LENGTH(b) && PyUnicode_KIND(a) == PyUnicode_KIND(b)
-           && memcmp(PyUnicode_DATA(a), PyUnicode_DATA(b), n * PyUnicode_KIND(a)) == 0;
-}
-
-typedef struct {
-    Group *g;
-    Py_ssize_t n, cap;
-    int32_t *slots;
-    Py_ssize_t mask;
-    Py_ssize_t *next;   /* host index -> the next booked record of its group, -1 at the end */
-} Groups;
-
-static Py_ssize_t groups_find(Groups *G, PyObject *tsn, Py_hash_t h, int is_w) {
-    Py_ssize_t at = (Py_ssize_t)(((uint64_t)h * 2 + is_w) & G->mask);
-    for (;;) {
-        int32_t v = G->slots[at];
-        if (v == 0) return -1 - at;
-        Group *g = &G->g[v - 1];
-        if (g->hash == h && g->is_w == is_w && same_str(g->tsn, tsn)) return v - 1;
-        at = (at + 1) & G->mask;
-    }
-}
-
-static PyObject *host_list(Groups *G, Group *g) {
-    PyObject *out = PyList_New(g->count);
-    if (!out) return NULL;
-    Py_ssize_t j = g->first;
-    for (Py_ssize_t k = 0; k < g->count; k++, j = G->next[j]) {
-        PyObject *o = PyLong_FromSsize_t(j);
-        if (!o) { Py_DECREF(out); return NULL; }
-        PyList_SET_ITEM(out, k, o);
-    }
-    return out;
-}
-
-static int add(i64 *acc, i64 v) { return add_overflows(*acc, v, acc) ? GIVE_UP : 0; }
-
-#define LISTS 13
-
-PyDoc_STRVAR(triage_doc,
-"triage(tsn, type, amount, code, reversed, taken, retracted, deposited, returned,\n"
-"       success, h_tsn, h_type, h_amount, h_status, extra) -> None | result\n\n"
-"The ATM transaction columns and the backend's, all lists of equal length per side; success:\n"
-"a set of success codes; extra: ATM indices whose tied backend records are wanted anyway.\n"
-"result: (exceptions, host_only, sums, bad_cash, extra_hosts) where exceptions lists\n"
-"(i, backend indices) for every ATM transaction that the table's two no-entry rows (6, a\n"
-"clean decline; 15, a clean match) do not set aside,\n"
-"host_only lists (tsn or None, is_withdrawal, backend indices) for booked backend records\n"
-"that no ATM transaction of their type has, sums is (atm_w_count, atm_w_amount, atm_d_count,\n"
-"atm_d_amount, host_w_count, host_w_amount, host_d_count, host_d_amount, sum_taken,\n"
-"sum_deposited), bad_cash the first index whose cash contradicts its type (or -1), and\n"
-"extra_hosts {i: backend indices} for extra. None: an unusual input; use the Python engine.");
-
-static PyObject *triage(PyObject *self, PyObject *args) {
-    PyObject *L[LISTS], *success, *extra;
-    if (!PyArg_ParseTuple(args, "OOOOOOOOOOOOOOO", &L[0], &L[1], &L[2], &L[3], &L[4], &L[5], &L[6],
-                          &L[7], &L[8], &success, &L[9], &L[10], &L[11], &L[12], &extra))
-        return NULL;
-    for (int k = 0; k < LISTS; k++)
-        if (!PyList_CheckExact(L[k])) Py_RETURN_NONE;
-    if (!PyFrozenSet_CheckExact(success) || !PyList_CheckExact(extra)) Py_RETURN_NONE;
-    {   /* only str in the set: a lookup then runs no Python code that could change the lists */
-        PyObject *it = PyObject_GetIter(success), *key;
-        int other = 0;
-        if (!it) return NULL;
-        while ((key = PyIter_Next(it))) {
-            other |= !PyUnicode_CheckExact(key);
-            Py_DECREF(key);
-        }
-        Py_DECREF(it);
-        if (PyErr_Occurred()) return NULL;
-        if (other) Py_RETURN_NONE;
-    }
-    Py_ssize_t n = PyList_GET_SIZE(L[0]), m = PyList_GET_SIZE(L[9]);
-    for (int k = 1; k < 9; k++) if (PyList_GET_SIZE(L[k]) != n) Py_RETURN_NONE;
-    for (int k = 10; k < LISTS; k++) if (PyList_GET_SIZE(L[k]) != m) Py_RETURN_NONE;
-    if (n > INT32_MAX / 4 || m > INT32_MAX / 4) Py_RETURN_NONE;
-
-    PyObject **tsn = &PyList_GET_ITEM(L[0], 0), **typ = &PyList_GET_ITEM(L[1], 0),
-             **amt = &PyList_GET_ITEM(L[2], 0), **code = &PyList_GET_ITEM(L[3], 0),
-             **rev = &PyList_GET_ITEM(L[4], 0), **tk = &PyList_GET_ITEM(L[5], 0),
-             **rt = &PyList_GET_ITEM(L[6], 0), **dp = &PyList_GET_ITEM(L[7], 0),
-             **rn = &PyList_GET_ITEM(L[8], 0), **htsn = &PyList_GET_ITEM(L[9], 0),
-             **htyp = &PyList_GET_ITEM(L[10], 0), **hamt = &PyList_GET_ITEM(L[11], 0),
-             **hst = &PyList_GET_ITEM(L[12], 0);
-
-    Groups G = {0};
-    PyObject *result = NULL, *exceptions = NULL, *host_only = NULL, *extra_hosts = NULL;
-    Py_ssize_t *none_list = NULL, n_none = 0;
-    uint8_t *none_w = NULL;
-    i64 s[10] = {0};
-    Py_ssize_t bad_cash = -1;
-    int r = 0;
-    Py_ssize_t cap = 1024;
-    while (cap < (m + 1) * 4) cap <<= 1;
-    G.slots = PyMem_Calloc(cap, sizeof(int32_t));
-    G.mask = cap - 1;
-    G.g = PyMem_Malloc((m + 1) * sizeof(Group));
-    G.next = PyMem_Malloc((m + 1) * sizeof(Py_ssize_t));
-    none_list = PyMem_Malloc((m + 1) * sizeof(Py_ssize_t));
-    none_w = PyMem_Malloc(m + 1);
-    Py_ssize_t *tail = PyMem_Malloc((m + 1) * sizeof(Py_ssize_t));  /* group -> last index */
-    if (!G.slots || !G.g || !G.next || !none_list || !none_w || !tail) { PyErr_NoMemory(); goto done; }
-
-    /* ---- the backend's booked records, grouped by (TSN, type) */
-    for (Py_ssize_t j = 0; j < m; j++) {
-        PyObject *st = hst[j];
-        int booked;
-        if (st == S_booked) booked = 1;
-        else if (st == S_reversed) booked = 0;
-        else if (PyUnicode_Check(st) && PyUnicode_CompareWithASCIIString(st, "booked") == 0) booked = 1;
-        else if (PyUnicode_Check(st) && PyUnicode_CompareWithASCIIString(st, "reversed") == 0) booked = 0;
-        else { r = GIVE_UP; goto done; }
-        if (!booked) continue;
-        int w = is_withdrawal(htyp[j]);
-        i64 a;
-        if (w < 0) { r = GIVE_UP; goto done; }
-        if ((r = as_i64(hamt[j], &a))) goto done;
-        if ((r = add(&s[w ? 4 : 6], 1)) || (r = add(&s[w ? 5 : 7], a))) goto done;
-        G.next[j] = -1;
-        PyObject *t = htsn[j];
-        if (t == Py_None) { none_w[n_none] = (uint8_t)w; none_list[n_none++] = j; continue; }
-        if (!PyUnicode_CheckExact(t)) { r = GIVE_UP; goto done; }
-        Py_hash_t h = PyObject_Hash(t);
-        if (h == -1) { r = PY_ERR; goto done; }
-        Py_ssize_t gi = groups_find(&G, t, h, w);
-        if (gi < 0) {
-            Py_ssize_t slot = -1 - gi;
-            gi = G.n++;
-            G.slots[slot] = (int32_t)(gi + 1);
-            Group *g = &G.g[gi];
-            g->tsn = t; g->hash = h; g->is_w = w; g->first = j; g->count = 1; g->total = a; g->matched = 0;
-            tail[gi] = j;
-        } else {
-            Group *g = &G.g[gi];
-            G.next[tail[gi]] = j;
-            tail[gi] = j;
-            g->count++;
-            if ((r = add(&g->total, a))) goto done;
-        }
-    }
-
-    /* ---- the ATM's transactions */
-    if (!(exceptions = PyList_New(0))) goto done;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        int w = is_withdrawal(typ[i]);
-        i64 A, T, R, C, Ret;
-        if (w < 0 || !PyUnicode_CheckExact(tsn[i]) || !PyBool_Check(rev[i])) { r = GIVE_UP; goto done; }
-        if ((r = as_i64(amt[i], &A)) || (r = as_i64(tk[i], &T)) || (r = as_i64(rt[i], &R))
-            || (r = as_i64(dp[i], &C)) || (r = as_i64(rn[i], &Ret)))
-            goto done;
-        if (bad_cash < 0 && (w ? (C || Ret) : (T || R))) bad_cash = i;
-        if (!PyUnicode_CheckExact(code[i])) { r = GIVE_UP; goto done; }  /* no __hash__ may run */
-        int ok = PySet_Contains(success, code[i]);
-        if (ok < 0) { r = PY_ERR; goto done; }
-        int booked = ok && rev[i] == Py_False;
-        if (booked && ((r = add(&s[w ? 0 : 2], 1)) || (r = add(&s[w ? 1 : 3], A)))) goto done;
-        if ((r = add(&s[8], T)) || (r = add(&s[9], C))) goto done;
-        Py_hash_t h = PyObject_Hash(tsn[i]);
-        if (h == -1) { r = PY_ERR; goto done; }
-        Py_ssize_t gi = groups_find(&G, tsn[i], h, w);
-        Group *g = gi >= 0 ? &G.g[gi] : NULL;
-        if (g) g->matched = 1;
-        if (booked && g && g->count == 1 && g->total == A
-            && (w ? (T == A && T && !R) : (C == A && C)))
-            continue;  /* row 15: a clean match */
-        if (!booked && !g && (w ? T == 0 : C == 0))
-            continue;  /* row 6: a clean decline, no cash moved */
-        PyObject *hosts = g ? host_list(&G, g) : PyList_New(0);
-        PyObject *item = hosts ? Py_BuildValue("(nN)", i, hosts) : NULL;
-        if ((r = put(exceptions, item))) goto done;
-    }
-
-    /* ---- booked backend records no ATM transaction of their type has */
-    if (!(host_only = PyList_New(0))) goto done;
-    for (Py_ssize_t gi = 0; gi < G.n; gi++) {
-        Group *g = &G.g[gi];
-        if (g->matched) continue;
-        PyObject *hosts = host_list(&G, g);
-        PyObject *item = hosts ? Py_BuildValue("(OON)", g->tsn, g->is_w ? Py_True : Py_False, hosts) : NULL;
-        if ((r = put(host_only, item))) goto done;
-    }
-    for (Py_ssize_t k = 0; k < n_none; k++) {
-        PyObject *item = Py_BuildValue("(OO[n])", Py_None, none_w[k] ? Py_True : Py_False, none_list[k]);
-        if ((r = put(host_only, item))) goto done;
-    }
-
-    /* ---- the backend records tied to the extra ATM indices */
-    if (!(extra_hosts = PyDict_New())) goto done;
-    for (Py_ssize_t k = 0; k < PyList_GET_SIZE(extra); k++) {
-        PyObject *io = PyList_GET_ITEM(extra, k);
-        if (!PyLong_CheckExact(io)) { r = GIVE_UP; goto done; }  /* no __index__ may run */
-        Py_ssize_t i = PyLong_AsSsize_t(io);
-        if (i == -1 && PyErr_Occurred()) { r = PY_ERR; goto done; }
-        if (i < 0 || i >= n) { r = GIVE_UP; goto done; }
-        Py_hash_t h = PyObject_Hash(tsn[i]);
-        if (h == -1) { r = PY_ERR; goto done; }
-        Py_ssize_t gi = groups_find(&G, tsn[i], h, is_withdrawal(typ[i]));
-        PyObject *hosts = gi >= 0 ? host_list(&G, &G.g[gi]) : PyList_New(0);
-        if (!hosts) { r = PY_ERR; goto done; }
-        int e = PyDict_SetItem(extra_hosts, io, hosts);
-        Py_DECREF(hosts);
-        if (e) { r = PY_ERR; goto done; }
-    }
-    result = Py_BuildValue("(OO(LLLLLLLLLL)nO)", exceptions, host_only, s[0], s[1], s[2], s[3], s[4],
-                           s[5], s[6], s[7], s[8], s[9], bad_cash, extra_hosts);
-done:
-    if (r == GIVE_UP && !result) { PyErr_Clear(); result = Py_NewRef(Py_None); }
-    Py_XDECREF(exceptions);
-    Py_XDECREF(host_only);
-    Py_XDECREF(extra_hosts);
-    PyMem_Free(G.slots);
-    PyMem_Free(G.g);
-    PyMem_Free(G.next);
-    PyMem_Free(none_list);
-    PyMem_Free(none_w);
-    PyMem_Free(tail);
-    return result;
-}
-
-/* ------------------------------------------------------------------------------------------ */
 
 static PyMethodDef methods[] = {
     {"scan_atm", scan_atm, METH_O, scan_atm_doc},
     {"scan_host", scan_host, METH_O, scan_host_doc},
-    {"triage", triage, METH_VARARGS, triage_doc},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "_ledgerscan",
-    .m_doc = "The clearing ledgers read in one pass of C (an optional accelerator of fastpath).",
+    .m_doc = "The clearing ledgers read in one pass of C (an optional accelerator of formats.py).",
     .m_size = -1,
     .m_methods = methods,
 };

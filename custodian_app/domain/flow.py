@@ -19,6 +19,7 @@ from custodian_app.domain.formats import (
     Counts,
     FormatError,
     HostLedger,
+    Mismatch,
     check_same_clearing,
 )
 from custodian_app.errors import CustodianError
@@ -168,6 +169,10 @@ class ClearingFlow:
 
     # -- the store state ------------------------------------------------------------------
 
+    def _state_name(self) -> str:
+        state = self.state
+        return "not started" if state is None else state.value
+
     @property
     def state(self) -> State | None:
         """The furthest store state the recorded facts justify (None before sign-in)."""
@@ -283,7 +288,7 @@ class ClearingFlow:
     def advance(self) -> Step:
         """Go to the next step, or raise FlowError saying what is missing."""
         if self.finished:
-            raise FlowError(f"the session is {self.state.value}; start a new clearing")
+            raise FlowError(f"the session is {self._state_name()}; start a new clearing")
         missing = self.missing()
         if missing:
             raise FlowError("; ".join(m.text for m in missing))
@@ -330,7 +335,7 @@ class ClearingFlow:
 
     def _require(self, step: Step) -> None:
         if self.finished:
-            raise FlowError(f"the session is {self.state.value}; start a new clearing")
+            raise FlowError(f"the session is {self._state_name()}; start a new clearing")
         if self.step is not step:
             raise FlowError(f"this belongs to the {step.name.lower()} step; the session is at "
                             f"{self.step.name.lower()}")
@@ -378,7 +383,7 @@ class ClearingFlow:
         """The ledger's core arrived (totals, units, transactions); the banknote records are
         still coming. Enough to count the cash and fetch the backend, not to reconcile."""
         if self.finished:
-            raise FlowError(f"the session is {self.state.value}; start a new clearing")
+            raise FlowError(f"the session is {self._state_name()}; start a new clearing")
         if self.atm is not None:
             return  # the complete ledger is already in (a late callback)
         if self.atm_core is not None:
@@ -395,7 +400,7 @@ class ClearingFlow:
         """The complete ledger, banknote records included. On the read step, or later when the
         custodians went on after the core: then it must be the ledger whose core they used."""
         if self.finished:
-            raise FlowError(f"the session is {self.state.value}; start a new clearing")
+            raise FlowError(f"the session is {self._state_name()}; start a new clearing")
         if self.atm_core is None:
             self._require(Step.READ_ATM)
         else:
@@ -527,7 +532,7 @@ class ClearingFlow:
     def close(self) -> None:
         """The session ends after the new cycle started (or, headless, after the report)."""
         if self.finished:
-            raise FlowError(f"the session is already {self.state.value}")
+            raise FlowError(f"the session is already {self._state_name()}")
         if self.new_cycle_id is None and not (self.headless and self.result is not None):
             raise FlowError("the session can close only after the new cycle has started")
         self.closed = True
@@ -536,7 +541,7 @@ class ClearingFlow:
     def abandon(self, reason: str) -> None:
         """Give the session up, with a reason (recorded); not possible once it is closed."""
         if self.finished:
-            raise FlowError(f"the session is already {self.state.value}")
+            raise FlowError(f"the session is already {self._state_name()}")
         if self.supervisor is not None:
             raise FlowError("the report is signed, a legal record: finish the clearing instead")
         reason = (reason or "").strip()
@@ -609,6 +614,6 @@ class ClearingFlow:
         return flow
 
 
-def mismatch_key(m) -> str:
+def mismatch_key(m: Mismatch) -> str:
     """A stable key for one mismatch (for remarks): category, TSN, side and item."""
     return "|".join(str(x or "") for x in (m.category, m.tsn, m.side, m.item, m.type))

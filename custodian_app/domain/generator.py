@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Mapping
@@ -27,14 +28,30 @@ from typing import Mapping
 from custodian_app.domain import formats
 from custodian_app.domain.formats import CATEGORIES, AtmLedger, Counts, HostLedger
 
-FAULT_LIMITS = {"LOADING_MISMATCH": 1, "TOTALS_INCONSISTENT": 8}
+FAULT_LIMITS = {"LOADING_MISMATCH": 1, "TOTALS_INCONSISTENT": 8, "COUNT_DIFFERS": 4}
+
+# Faults of rules revision 2 that are not named after one category, and what each produces:
+# a partial reversal the backend applied and a TSN the backend lost or garbled (its host_ref
+# kept) tie up cleanly; a retained card is on the hand-over list, not the mismatch list.
+CASE_FAULTS: dict[str, dict[str, int]] = {
+    "PARTIAL_REVERSAL": {},
+    "PARTIAL_REVERSAL_IGNORED": {"AMOUNT_MISMATCH": 1},
+    "TSN_LOST": {},
+    "TSN_GARBLED": {},
+    # the custodians find the notes in the reject bin, where the recovery purged them uncounted
+    "UNKNOWN_OUTCOME_FOUND": {"UNKNOWN_OUTCOME": 1},
+    "RETAINED_CARD": {},
+}
+FAULTS = CATEGORIES + tuple(CASE_FAULTS)
 
 NAMED_MIXES: dict[str, dict[str, int]] = {
     "none": {},
-    "all": {c: 1 for c in CATEGORIES},
-    # What a branch sees in a busy week: a retract or two, a timeout each way, a jam.
+    "all": {c: 1 for c in FAULTS},
+    # What a branch sees in a busy week: a retract or two, a timeout each way, a jam, a partial
+    # reversal, a record the backend could not tie by TSN, a captured card.
     "realistic": {"RETRACTED": 2, "DISPENSED_NOT_DEBITED": 1, "DEBITED_NOT_DISPENSED": 1,
-                  "PARTIAL_DISPENSE": 1, "DEPOSIT_NOT_CREDITED": 1, "HOST_ONLY": 1},
+                  "PARTIAL_DISPENSE": 1, "DEPOSIT_NOT_CREDITED": 1, "HOST_ONLY": 1,
+                  "PARTIAL_REVERSAL": 1, "TSN_LOST": 1, "RETAINED_CARD": 1},
 }
 
 # Faults that need an ATM transaction of their own (the others live in the backend or totals).
@@ -42,7 +59,10 @@ _ATM_FAULTS = (
     "DUPLICATE_BOOKING", "HOST_LOST_BOOKING", "DISPENSED_NOT_DEBITED", "DEPOSIT_NOT_CREDITED",
     "CODE_DISAGREES", "AMOUNT_MISMATCH", "RETRACTED", "DEBITED_NOT_DISPENSED", "PARTIAL_DISPENSE",
     "OVER_DISPENSE", "CREDITED_NOT_DEPOSITED", "DEPOSIT_COUNT_DIFFERS", "NOTE_FLOW_MISMATCH",
+    "UNKNOWN_OUTCOME", "PARTIAL_REVERSAL", "PARTIAL_REVERSAL_IGNORED", "TSN_LOST", "TSN_GARBLED",
+    "UNKNOWN_OUTCOME_FOUND", "RETAINED_CARD",
 )
+_CASSETTES = ("CST1", "CST2", "CST3", "CST4")
 
 Y100, Y50, Y20, Y10 = 10000, 5000, 2000, 1000
 # (id, type, value) in the order an ATM reports them.
@@ -66,10 +86,10 @@ class FaultSpecError(ValueError):
     """A --faults specification that names no known fault or mix."""
 
 
-def parse_fault_spec(spec: str | Mapping[str, int] | None) -> Counter:
-    """"RETRACTED=2,HOST_ONLY=1", "all", "realistic,RETRACTED=3", "none" -> Counter.
+def parse_fault_spec(spec: str | Mapping[str, int] | None) -> Counter[str]:
+    """"RETRACTED=2,HOST_ONLY=1", "all", "realistic,RETRACTED=3", "none" -> Counter[str].
     A mix name adds its faults; ``CATEGORY=N`` sets that category's count; ``CATEGORY`` is =1."""
-    out: Counter = Counter()
+    out: Counter[str] = Counter()
     if spec is None:
         return out
     if isinstance(spec, Mapping):
@@ -83,8 +103,8 @@ def parse_fault_spec(spec: str | Mapping[str, int] | None) -> Counter:
             out.update(NAMED_MIXES[name.lower()])
             continue
         name = name.upper()
-        if name not in CATEGORIES:
-            raise FaultSpecError(f"unknown fault {name!r}; use one of {', '.join(CATEGORIES)} "
+        if name not in FAULTS:
+            raise FaultSpecError(f"unknown fault {name!r}; use one of {', '.join(FAULTS)} "
                                  f"or a mix: {', '.join(NAMED_MIXES)}")
         try:
             n = int(count) if count else 1
@@ -104,7 +124,8 @@ class Documents:
     atm: bytes
     host: bytes
     counts: bytes
-    expected: Counter
+    expected: Counter[str]
+    retained_cards: int = 0
 
 
 @dataclass
@@ -112,11 +133,11 @@ class Scenario:
     atm: AtmLedger
     host: HostLedger
     counts: Counts
-    expected: Counter  # category -> how many mismatches reconcile() must report
+    expected: Counter[str]  # category -> how many mismatches reconcile() must report
     documents: Documents | None = None
 
 
-def generate(seed: int, transactions: int, faults=None, *, notes: bool = True,
+def generate(seed: int, transactions: int, faults: str | Mapping[str, int] | None = None, *, notes: bool = True,
              terminal_id: str = "NJ-0001", cycle_id: str | None = None, currency: str = "CNY",
              opened_at: datetime | None = None, keep_documents: bool = False) -> Scenario:
     """A consistent cycle of ``transactions`` ATM transactions with ``faults`` injected."""
@@ -131,7 +152,7 @@ def generate(seed: int, transactions: int, faults=None, *, notes: bool = True,
     )
 
 
-def _money_formatter():
+def _money_formatter() -> Callable[[int], str]:
     cache: dict[int, str] = {}
 
     def fa(minor: int) -> str:
@@ -150,12 +171,14 @@ class _Cycle:
         self.notes_on = notes
         self.opened = opened
         self.fa = _money_formatter()
-        self.out_presented = Counter()
-        self.out_rejected = Counter()
-        self.in_deposited = Counter()
-        self.in_rejected = Counter()
-        self.in_retracted = Counter()
-        self.bin_value = Counter()  # value held in mixed bins (CIN1, REJ1, RTR1)
+        self.out_presented: Counter[str] = Counter()
+        self.out_rejected: Counter[str] = Counter()
+        self.out_unknown: Counter[str] = Counter()
+        self.retained: list[str] = []
+        self.in_deposited: Counter[str] = Counter()
+        self.in_rejected: Counter[str] = Counter()
+        self.in_retracted: Counter[str] = Counter()
+        self.bin_value: Counter[str] = Counter()  # value held in mixed bins (CIN1, REJ1, RTR1)
         self.tx_lines: list[str] = []
         self.note_lines: list[str] = []
         self.host_lines: list[tuple[str, str]] = []  # (sort key, line)
@@ -239,18 +262,21 @@ class _Cycle:
         return ref
 
     def atm_tx(self, tsn: str, sec: int, typ: str, card: str, amount: int, code: str,
-               ref: str | None, reversed_: bool, taken=0, retracted=0, deposited=0, returned=0) -> None:
+               ref: str | None, reversed_: bool, taken: int = 0, retracted: int = 0, deposited: int = 0,
+               returned: int = 0, reversed_amount: int | None = None, unknown: int = 0) -> None:
         fa = self.fa
         r = "null" if ref is None else f'"{ref}"'
+        partial = "" if reversed_amount is None else f',"reversed_amount":"{fa(reversed_amount)}"'
+        lost = f',"unknown":"{fa(unknown)}"' if unknown else ""
         self.tx_lines.append(
             f'{{"tsn":"{tsn}","time":"{self.when(sec)}","type":"{typ}","card":"{card}",'
             f'"amount":"{fa(amount)}","host_code":"{code}","host_ref":{r},'
-            f'"reversed":{"true" if reversed_ else "false"},"cash":{{"taken":"{fa(taken)}",'
-            f'"retracted":"{fa(retracted)}","deposited":"{fa(deposited)}","returned":"{fa(returned)}"}}}}')
+            f'"reversed":{"true" if reversed_ else "false"}{partial},"cash":{{"taken":"{fa(taken)}",'
+            f'"retracted":"{fa(retracted)}","deposited":"{fa(deposited)}","returned":"{fa(returned)}"{lost}}}}}')
         if code == "00" and not reversed_:
             tot = self.atm_w if typ == "withdrawal" else self.atm_d
             tot[0] += 1
-            tot[1] += amount
+            tot[1] += amount - (reversed_amount or 0)
 
     # -- the physical movements
     def dispense(self, tsn: str, amount: int, *, taken: bool = True) -> None:
@@ -265,6 +291,11 @@ class _Cycle:
                 self.note(value, tsn, "RTR1", "retracted")
         if self.rng.random() < 0.03:  # a worn note diverted to the reject bin on the way
             self.reject_note(tsn)
+
+    def lose(self, amount: int) -> None:
+        """Notes leave the cassettes and nobody knows where (power lost mid-dispense)."""
+        for unit, _value in self.notes_for(amount):
+            self.out_unknown[unit] += 1
 
     def reject_note(self, tsn: str | None) -> None:
         unit = "CST1" if self.rng.random() < 0.5 else "CST2"
@@ -286,7 +317,7 @@ class _Cycle:
         return sum(values)
 
 
-def build_documents(seed: int, transactions: int, faults=None, *, notes: bool = True,
+def build_documents(seed: int, transactions: int, faults: str | Mapping[str, int] | None = None, *, notes: bool = True,
                     terminal_id: str = "NJ-0001", cycle_id: str | None = None,
                     currency: str = "CNY", opened_at: datetime | None = None) -> Documents:
     """The ATM ledger, the backend ledger and the counts of one cycle, as JSON bytes."""
@@ -295,6 +326,9 @@ def build_documents(seed: int, transactions: int, faults=None, *, notes: bool = 
     wanted = parse_fault_spec(faults)
     if wanted["NOTE_FLOW_MISMATCH"] and not notes:
         raise FaultSpecError("NOTE_FLOW_MISMATCH needs the banknote trail; drop --no-notes")
+    if wanted["UNKNOWN_OUTCOME_FOUND"] and not notes:
+        # without the trail a mixed bin has no derived amount to find the notes against
+        raise FaultSpecError("UNKNOWN_OUTCOME_FOUND needs the banknote trail; drop --no-notes")
     needs_tx = sum(wanted[f] for f in _ATM_FAULTS)
     if needs_tx > transactions:
         raise FaultSpecError(f"the faults need {needs_tx} ATM transactions; the cycle has {transactions}")
@@ -310,7 +344,8 @@ def build_documents(seed: int, transactions: int, faults=None, *, notes: bool = 
     first_tsn = rng.randrange(100, 1000)
     width = max(6, len(str(first_tsn + transactions + 100)))
     gap = c.span / max(transactions, 1)
-    occurrence: Counter = Counter()
+    occurrence: Counter[str] = Counter()
+    found: Counter[str] = Counter()  # unit -> value the custodians find there beyond its counters
 
     # Dispenser self-test at the start of the cycle: two notes to the reject bin, no TSN.
     for _ in range(2):
@@ -431,6 +466,37 @@ def build_documents(seed: int, transactions: int, faults=None, *, notes: bool = 
             # the serial reader lost one taken note's record
             lost = next(j for j in range(mark, len(c.note_lines)) if '"taken"' in c.note_lines[j])
             del c.note_lines[lost]
+        # ---- rules revision 2
+        elif kind == "UNKNOWN_OUTCOME" or kind == "UNKNOWN_OUTCOME_FOUND":
+            # Power lost mid-dispense after the backend's approval: the notes left the
+            # cassettes, the ATM cannot say where. Gone, or found by the custodians in the
+            # reject bin, where the recovery purged them without counting them.
+            ref = c.book_host(s + 1, tsn, "withdrawal", card, amount)
+            c.atm_tx(tsn, s, "withdrawal", card, amount, "00", ref, False, unknown=amount)
+            c.lose(amount)
+            if kind == "UNKNOWN_OUTCOME_FOUND":
+                found["REJ1"] += amount
+        elif kind == "PARTIAL_REVERSAL" or kind == "PARTIAL_REVERSAL_IGNORED":
+            # A jam after part of the notes: the ATM pays what it has, reverses the rest (0420
+            # with the replacement amount); the backend applies it, or books the full amount.
+            amount = max(amount, 2 * Y100)
+            paid = (amount // 2) // Y100 * Y100
+            booked = paid if kind == "PARTIAL_REVERSAL" else amount
+            ref = c.book_host(s + 1, tsn, "withdrawal", card, booked)
+            c.atm_tx(tsn, s, "withdrawal", card, amount, "00", ref, False, taken=paid,
+                     reversed_amount=amount - paid)
+            c.dispense(tsn, paid)
+        elif kind == "TSN_LOST" or kind == "TSN_GARBLED":
+            # The backend's record lost the TSN, or got it garbled; its own reference, which
+            # the ATM was told, ties it.
+            ref = c.next_ref()
+            c.book_host(s + 1, None if kind == "TSN_LOST" else tsn + "0", "withdrawal", card, amount, ref=ref)
+            c.atm_tx(tsn, s, "withdrawal", card, amount, "00", ref, False, taken=amount)
+            c.dispense(tsn, amount)
+        elif kind == "RETAINED_CARD":
+            # A declined withdrawal whose card the host told the ATM to keep (41: lost card).
+            c.atm_tx(tsn, s, "withdrawal", card, amount, "41", None, False)
+            c.retained.append(f'{{"time":"{c.when(s + 2)}","card":"{card}","tsn":"{tsn}","reason":"host"}}')
         else:  # pragma: no cover - kinds are built above
             raise AssertionError(kind)
 
@@ -450,8 +516,9 @@ def build_documents(seed: int, transactions: int, faults=None, *, notes: bool = 
     unit_docs = []
     for uid, utype, value in UNITS:
         if utype in ("cashOut", "recycling"):
-            used = c.out_presented[uid] + c.out_rejected[uid]
+            used = c.out_presented[uid] + c.out_rejected[uid] + c.out_unknown[uid]
             initial = max(500 if value != Y10 else 200, -(-int(used * 1.2 + 100) // 100) * 100)
+            assert value is not None  # cassettes have a denomination
             loaded += initial * value
         else:
             initial = 0
@@ -468,20 +535,23 @@ def build_documents(seed: int, transactions: int, faults=None, *, notes: bool = 
     for side, t, f in slots[:wanted["TOTALS_INCONSISTENT"]]:
         side[t][f] += 1 if f == 0 else 5000
 
-    def totals(loaded_amount: int, tot) -> str:
+    def totals(loaded_amount: int, tot: list[list[int]]) -> str:
         return (f'{{"loaded_amount":"{fa(loaded_amount)}","withdrawals":{{"count":{tot[0][0]},'
                 f'"amount":"{fa(tot[0][1])}"}},"deposits":{{"count":{tot[1][0]},"amount":"{fa(tot[1][1])}"}}}}')
 
     units_json = ",\n".join(
         f'{{"id":"{uid}","type":"{utype}","currency":"{currency}",'
         f'"value":{"null" if value is None else chr(34) + fa(value) + chr(34)},"initial":{initial},'
-        f'"out":{{"presented":{c.out_presented[uid]},"rejected":{c.out_rejected[uid]},"distributed":0,"unknown":0}},'
+        f'"out":{{"presented":{c.out_presented[uid]},"rejected":{c.out_rejected[uid]},'
+        f'"distributed":{c.out_presented[uid]},"unknown":{c.out_unknown[uid]}}},'
         f'"in":{{"deposited":{c.in_deposited[uid]},"retracted":{c.in_retracted[uid]},"rejected":{c.in_rejected[uid]}}}}}'
         for uid, utype, value, initial in unit_docs)
     head = (f'{{"format":"atm-ledger/1","terminal_id":"{terminal_id}","cycle_id":"{cycle_id}",'
             f'"currency":"{currency}","opened_at":"{c.when(0)}","closed_at":"{closed}",'
             f'"totals":{totals(loaded, atm_totals)},\n"units":[\n{units_json}\n],\n"transactions":[\n')
     parts = [head, ",\n".join(c.tx_lines), "\n]"]
+    if c.retained:
+        parts += [',\n"retained_cards":[', ",".join(c.retained), "]"]
     if notes:
         parts += [',\n"notes":[\n', ",\n".join(c.note_lines), "\n]"]
     parts.append("}\n")
@@ -498,10 +568,20 @@ def build_documents(seed: int, transactions: int, faults=None, *, notes: bool = 
             counted[uid] = c.bin_value[uid]
         else:
             counted[uid] = (initial + c.in_deposited[uid] + c.in_retracted[uid] + c.in_rejected[uid]
-                            - c.out_presented[uid] - c.out_rejected[uid]) * value
+                            - c.out_presented[uid] - c.out_rejected[uid] - c.out_unknown[uid]) * value
+        counted[uid] += found[uid]
+    # COUNT_DIFFERS: a note short in a cassette (one cassette per fault)
+    for k in range(wanted["COUNT_DIFFERS"]):
+        uid = _CASSETTES[k]
+        counted[uid] -= next(v for u, _t, v in UNITS if u == uid and v is not None)
     counts = formats.dumps({
         "format": "counts/1", "terminal_id": terminal_id, "cycle_id": cycle_id, "currency": currency,
         "counted_by": ["custodian-a", "custodian-b"],
         "units": {uid: fa(v) for uid, v in counted.items()},
     }, indent=True)
-    return Documents(atm, host, counts, Counter({k: v for k, v in wanted.items() if v}))
+    expected = Counter({k: v for k, v in wanted.items() if v and k in CATEGORIES})
+    for name, produces in CASE_FAULTS.items():
+        for category, n in produces.items():
+            expected[category] += n * wanted[name]
+    expected["COUNT_DIFFERS"] += 1 if found else 0  # one entry for the reject bin
+    return Documents(atm, host, counts, +expected, len(c.retained))

@@ -6,28 +6,17 @@ Everything in between is an ``int`` count of minor units, so sums are exact.
 
 from __future__ import annotations
 
-import re
-TYPE_CHECKING = False  # typing costs every command 4 ms to import; annotations are strings
-if TYPE_CHECKING:
-    from decimal import Decimal
+from custodian_app.domain.fields import MONEY, SIGNED_MONEY
 
 MINOR_PER_MAJOR = 100
 
-_UNSIGNED = re.compile(r"(?:0|[1-9][0-9]{0,14})\.[0-9]{2}\Z")
-_SIGNED = re.compile(r"-?(?:0|[1-9][0-9]{0,14})\.[0-9]{2}\Z")
-
-
-def is_amount(text: object, *, signed: bool = False) -> bool:
-    """True if ``text`` is a money string of the clearing formats."""
-    return type(text) is str and (_SIGNED if signed else _UNSIGNED).match(text) is not None
-
 
 def parse_amount(text: str, *, signed: bool = False) -> int:
-    """"1000.05" -> 100005. Raises ValueError for anything that is not a money string,
-    and TypeError for a float (or any non-string)."""
+    """"1000.05" -> 100005. Raises ValueError for anything that is not a money string of the
+    clearing formats, and TypeError for a float (or any non-string)."""
     if type(text) is not str:
         raise TypeError(f"money must be a string like \"1000.00\", not {type(text).__name__}")
-    if (_SIGNED if signed else _UNSIGNED).match(text) is None:
+    if (SIGNED_MONEY if signed else MONEY).match(text) is None:
         raise ValueError(f"not an amount with two decimals: {text!r}")
     return int(text.replace(".", "", 1))
 
@@ -50,24 +39,3 @@ def format_grouped(minor: int, currency: str | None = None, *, plus: bool = Fals
     body = f"{sign}{whole:,}.{cents:02d}"
     return f"{currency} {body}" if currency else body
 
-
-def to_decimal(minor: int) -> Decimal:
-    """Minor units as a Decimal of major units (exact)."""
-    if type(minor) is not int:
-        raise TypeError(f"money must be integer minor units, not {type(minor).__name__}")
-    from decimal import Decimal  # here: the readers and the engine never need it
-
-    return Decimal(minor).scaleb(-2)
-
-
-def from_decimal(value: Decimal) -> int:
-    """A Decimal of major units with at most two decimals -> minor units; refuses floats and
-    values that would need rounding."""
-    from decimal import Decimal
-
-    if not isinstance(value, Decimal):
-        raise TypeError(f"expected Decimal, not {type(value).__name__}")
-    scaled = value.scaleb(2)
-    if scaled != scaled.to_integral_value():
-        raise ValueError(f"{value} has more than two decimals")
-    return int(scaled)

@@ -12,6 +12,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from custodian_app.domain.documents import unit_count
 from custodian_app.domain.money import format_amount
 from custodian_app.journal import fsn as fsnlib
 from custodian_app.journal.dialect import Dialect, load_dialect
@@ -103,9 +104,12 @@ def _units(parse: JournalParse, d: Dialect, where: str) -> list[dict]:
             if "value" not in f:
                 raise JournalError(where, f"cassette {uid} has no denomination on its counter line")
             value = format_amount(parse_money(f["value"], where))
-            out.update(presented=n["dispensed"], rejected=n["rejected"], unknown=n["unknown"])
+            # a journal's "dispensed" is both counters: the notes presented, which rules revision
+            # 2's informational `distributed` overlaps (never subtracted)
+            out.update(presented=n["dispensed"], distributed=n["dispensed"], rejected=n["rejected"],
+                       unknown=n["unknown"])
             in_.update(deposited=n["deposited"], retracted=n["retracted"])
-            derived = n["loaded"] + in_["deposited"] + in_["retracted"] - out["presented"] - out["rejected"] - out["unknown"]
+            derived = unit_count(n["loaded"], in_, out)
             if "remaining" in f and derived != n["remaining"]:
                 raise JournalError(where, f"cassette {uid}: loaded {n['loaded']} − dispensed {out['presented']} − "
                                           f"rejected {out['rejected']} − unknown {out['unknown']} = {derived}, "

@@ -9,6 +9,11 @@ Amounts are integers of minor units (fen), never fractions.
 ``encode_*`` is used by the ATM side (the simulator); ``decode_*`` turns a page back into the
 shapes of atm-ledger/1, checking every column, so that the client can validate the whole
 ledger with ``formats.parse_atm_ledger`` at the end.
+
+Rules revision 2 travels the same way: a page of transactions carries the columns
+``reversedAmount`` (minor units or null) and ``unknown`` (minor units) when any of its
+transactions has them, and the totals carry ``retainedCards``; a ledger read over the link is
+the ledger served, key for key.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from custodian_app.domain.formats import AtmLedger, AtmTransaction, NoteRecord, Unit
+from custodian_app.domain.formats import AtmLedger, AtmTransaction, NoteRecord, Unit, retained_card_dict
 from custodian_app.domain.money import format_amount
 from custodian_app.link.errors import ProtocolError
 
@@ -24,6 +29,7 @@ TX_FIELDS = ("tsn", "time", "type", "card", "amount", "hostCode", "hostRef", "re
              "taken", "retracted", "deposited", "returned")
 NOTE_FIELDS = ("serial", "value", "tsn", "unit", "event")
 _MONEY_TX = ("amount", "taken", "retracted", "deposited", "returned")
+TX_FIELDS_REV2 = ("reversedAmount", "unknown")  # optional columns (rules revision 2)
 
 
 def _column(values: list) -> Any:
@@ -65,6 +71,10 @@ def encode_transactions(txs: list[AtmTransaction]) -> dict:
         "retracted": [t.retracted for t in txs], "deposited": [t.deposited for t in txs],
         "returned": [t.returned for t in txs],
     }
+    if any(t.reversed_amount is not None for t in txs):
+        cols["reversedAmount"] = [t.reversed_amount for t in txs]
+    if any(t.unknown for t in txs):
+        cols["unknown"] = [t.unknown for t in txs]
     return {"count": len(txs), "columns": {k: _column(v) for k, v in cols.items()}}
 
 
@@ -171,17 +181,25 @@ def _money(value: Any, where: str) -> str:
 def decode_transactions(page: dict) -> list[dict]:
     """A page -> transactions in the shape of atm-ledger/1 (validated later as a whole)."""
     count, c = _page_columns(page, TX_FIELDS)
+    cols = page["columns"]
+    partial = _expand(cols["reversedAmount"], "reversedAmount", count) if "reversedAmount" in cols else None
+    lost = _expand(cols["unknown"], "unknown", count) if "unknown" in cols else None
     out = []
     for i in range(count):
         where = f"transaction {i} of a page"
         m = {k: _money(c[k][i], where) for k in _MONEY_TX}
-        out.append({
+        tx = {
             "tsn": c["tsn"][i], "time": c["time"][i], "type": c["type"][i], "card": c["card"][i],
             "amount": m["amount"], "host_code": c["hostCode"][i], "host_ref": c["hostRef"][i],
             "reversed": c["reversed"][i],
             "cash": {"taken": m["taken"], "retracted": m["retracted"],
                      "deposited": m["deposited"], "returned": m["returned"]},
-        })
+        }
+        if partial is not None and partial[i] is not None:
+            tx["reversed_amount"] = _money(partial[i], where)
+        if lost is not None and lost[i] != 0:
+            tx["cash"]["unknown"] = _money(lost[i], where)
+        out.append(tx)
     return out
 
 
@@ -237,12 +255,16 @@ def encode_totals(ledger: AtmLedger) -> dict:
         "transactionCount": len(ledger.transactions),
         "notesRecorded": ledger.notes is not None,
         "noteCount": len(ledger.notes or ()),
-    }
+    } | ({"retainedCards": [retained_card_dict(c) for c in ledger.retained_cards]}
+         if ledger.retained_cards else {})
 
 
 def decode_totals(p: dict) -> dict:
     """Totals payload -> the header and totals of an atm-ledger/1 document."""
     try:
+        retained = p.get("retainedCards")
+        if retained is not None and type(retained) is not list:
+            raise ProtocolError("Ledger.GetTotals: 'retainedCards' must be a list")
         return {
             "format": "atm-ledger/1",
             "terminal_id": p["terminalId"], "cycle_id": p["cycleId"], "currency": p["currency"],
@@ -254,6 +276,6 @@ def decode_totals(p: dict) -> dict:
                 "deposits": {"count": p["deposits"]["count"],
                              "amount": _money(p["deposits"]["amount"], "deposits.amount")},
             },
-        }
+        } | ({} if retained is None else {"retained_cards": retained})  # checked with the ledger
     except (KeyError, TypeError) as exc:
         raise ProtocolError(f"Ledger.GetTotals: the ATM's answer lacks {exc}") from exc

@@ -6,14 +6,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from custodian_app.domain import fields
 from custodian_app.errors import scrub
 from custodian_app.report.errors import ReportInputError
 
 LANGUAGES = ("both", "zh", "en")
 _SHA256 = re.compile(r"[0-9a-f]{64}\Z")
-_MASKED = re.compile(r"[0-9]{6}\*{2,9}[0-9]{4}\Z")
-_DIGITS = re.compile(r"[0-9]{12,19}\Z")
-
 DASH = "—"
 NOT_SET = "（未设置 not set）"
 
@@ -95,8 +93,8 @@ def mask_card(card: str | None) -> str:
     """The card as printed: masked. A full number that slipped through is masked here too."""
     if not card:
         return DASH
-    if _MASKED.match(card):
+    if fields.is_masked_card(card):
         return card
-    if _DIGITS.match(card):
-        return card[:6] + "*" * (len(card) - 10) + card[-4:]
+    if fields.is_full_card(card):
+        return fields.mask_card(card)
     return scrub(card)

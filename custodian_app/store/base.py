@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from custodian_app.pan import has_full_pan
+from custodian_app.domain.fields import has_full_card as has_full_pan
 from custodian_app.store import audit as audit_mod
 from custodian_app.store import models as m
 from custodian_app.store.audit import AuditRecord

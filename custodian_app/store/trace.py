@@ -7,13 +7,13 @@ from datetime import date, datetime
 
 from sqlalchemy import and_, or_, select
 
-from custodian_app.domain import formats
+from custodian_app.domain import fields
 from custodian_app.store import models as m
 from custodian_app.store.base import StoreBase
 from custodian_app.store.errors import CardNumberRefused, StoreError
 from custodian_app.store.records import NoteTrace
 
-_CARD = formats._CARD  # a masked card, as the clearing formats define it
+_CARD = fields.MASKED_CARD
 _SERIAL_QUERY = re.compile(r"[A-Z0-9?]{1,12}\Z")
 
 

@@ -21,10 +21,14 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Mapping
 
+from custodian_app.domain.documents import unit_count
 from custodian_app.xfs4iot.errors import XfsExchangeError, XfsReplyError
 
 CASH_ITEM_FIELDS = ("fit", "unfit", "suspect", "counterfeit", "inked")
-LEDGER_OUT = ("presented", "rejected", "distributed", "unknown")
+# XFS4IoT's out counters the ledger takes. The ledger's own ``out.distributed`` (rules revision
+# 2: overlaps ``presented``, informational) is XFS4IoT's ``presented``; XFS4IoT's
+# ``distributed`` means internal moves between units (MOVED_COUNTERS), which is something else.
+LEDGER_OUT = ("presented", "rejected", "unknown")
 LEDGER_IN = ("deposited", "retracted", "rejected")
 # Counters with no place in the rules' arithmetic: notes in an intermediate position (not
 # reset by a new initial), or moved between units inside the ATM.
@@ -84,10 +88,8 @@ class UnitReading:
 
 
 def derived_count(unit: Mapping[str, Any]) -> int:
-    """initial + in.deposited + in.retracted + in.rejected - out.presented - out.rejected - out.unknown."""
-    i, o = unit["in"], unit["out"]
-    return (unit["initial"] + i["deposited"] + i["retracted"] + i["rejected"]
-            - o["presented"] - o["rejected"] - o["unknown"])
+    """What an atm-ledger/1 unit (a dict) should hold, by the rules (``documents.unit_count``)."""
+    return unit_count(unit["initial"], unit["in"], unit["out"])
 
 
 def _bad(where: str, what: str) -> XfsReplyError:
@@ -204,6 +206,7 @@ def read_unit(name: str, unit: Any, *, currency: str | None = None) -> UnitReadi
         "out": {k: sum_counts(out_.get(k), f"{sw}.out.{k}") for k in LEDGER_OUT},
         "in": {k: sum_counts(in_.get(k), f"{sw}.in.{k}") for k in LEDGER_IN},
     }
+    ledger["out"]["distributed"] = ledger["out"]["presented"]
     accuracy = _choice(status.get("accuracy"), ACCURACIES, f"{sw}.accuracy")
     untrusted = []
     if accuracy in ("inaccurate", "unknown"):

@@ -11,7 +11,7 @@ from custodian_app.backend.client import BackendClient
 from custodian_app.backend.errors import BackendReplyError, SettlementError
 from custodian_app.backend.settlement import import_settlement, to_settlement_csv
 from custodian_app.domain import formats
-from custodian_app.domain.recordclass import replace
+from dataclasses import replace
 
 from .conftest import TOKEN, make_ledger
 

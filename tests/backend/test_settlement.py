@@ -87,6 +87,31 @@ def test_crlf_line_ends_as_from_a_spreadsheet(tmp_path):
     assert import_settlement(path) == expected_ledger()
 
 
+def test_a_row_without_its_tsn_keeps_its_reference_and_the_engine_ties_it_by_that(tmp_path):
+    """Rules revision 2: a settlement row whose TSN was lost keeps host_ref, which ties it."""
+    from custodian_app.domain.documents import AtmLedger, AtmTransaction, Totals, TypeTotals
+    from custodian_app.domain.reconcile import reconcile
+
+    host = import_settlement(write(tmp_path, ENGLISH))
+    lost = [r for r in host.transactions if r.tsn is None]
+    assert [r.host_ref for r in lost] == ["632409000121"]
+    t = "2026-11-20T{}+08:00"
+    atm_txs = [
+        AtmTransaction("000101", t.format("09:12:03"), "withdrawal", "622202******1234", 100000, "00",
+                       "632409000117", False, taken=100000),
+        AtmTransaction("000102", t.format("09:20:10"), "withdrawal", "622202******5678", 50000, "00",
+                       "632409000118", False, taken=50000),
+        AtmTransaction("000103", t.format("09:30:00"), "deposit", "622848*****0001", 300000, "00",
+                       "632409000119", False, deposited=300000),
+        AtmTransaction("000105", t.format("11:00:00"), "withdrawal", "622202******9999", 10000, "00",
+                       "632409000121", False, taken=10000),
+    ]
+    atm = AtmLedger("NJ-0001", "NJ-0001-20261120", "CNY", t.format("08:00:00"), None,
+                    Totals(20000000, TypeTotals(3, 160000), TypeTotals(1, 300000)), [], atm_txs)
+    result = reconcile(atm, host)
+    assert result.mismatches == [] and result.balanced
+
+
 def test_a_host_ledger_json_is_imported(tmp_path):
     ledger = make_ledger(20)
     path = tmp_path / "host.json"

@@ -49,7 +49,7 @@ def test_a_skip_after_a_count_is_what_a_resumed_clearing_sees(store):
 def test_counts_and_the_backend_taken_on_the_core_wait_for_the_complete_ledger(store):
     """The custodians count and fetch on the ledger's core; the store gets them only after
     the complete ATM ledger, in the order it keeps evidence."""
-    from custodian_app.domain import recordclass
+    import dataclasses
 
     from custodian_app.domain.flow import ClearingFlow
 
@@ -63,7 +63,7 @@ def test_counts_and_the_backend_taken_on_the_core_wait_for_the_complete_ledger(s
     recorder = clearing.SessionRecorder(users=users)
     sid = recorder.sync(store, clearing.snapshot(flow))
     flow.advance()
-    flow.record_atm_core(recordclass.replace(atm, notes=None))
+    flow.record_atm_core(dataclasses.replace(atm, notes=None))
     flow.advance()
     flow.record_counts(dict(scenario.counts.units))
     flow.advance()
@@ -81,7 +81,7 @@ def test_counts_and_the_backend_taken_on_the_core_wait_for_the_complete_ledger(s
 
 
 def test_an_abandon_on_the_core_alone_still_reaches_the_store(store):
-    from custodian_app.domain import recordclass
+    import dataclasses
 
     from custodian_app.domain.flow import ClearingFlow
 
@@ -94,7 +94,7 @@ def test_an_abandon_on_the_core_alone_still_reaches_the_store(store):
     recorder = clearing.SessionRecorder(users=users)
     sid = recorder.sync(store, clearing.snapshot(flow))
     flow.advance()
-    flow.record_atm_core(recordclass.replace(atm, notes=None))
+    flow.record_atm_core(dataclasses.replace(atm, notes=None))
     flow.record_atm_read_failed("the cable was pulled")
     flow.abandon("the ATM's port is broken")
     recorder.sync(store, clearing.snapshot(flow))

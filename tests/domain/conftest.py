@@ -8,9 +8,9 @@ import os
 
 import pytest
 
-from custodian_app.domain import fastpath
+from custodian_app.domain import formats
 
-NATIVE = fastpath.native
+NATIVE = formats.native
 
 
 @pytest.fixture(scope="module", params=["native", "python"])
@@ -21,5 +21,5 @@ def engine(request):
                         "(CUSTODIAN_REQUIRE_NATIVE is set): is a C compiler installed?")
         pytest.skip("the C accelerator is not built on this machine")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(fastpath, "native", NATIVE if request.param == "native" else None)
+        mp.setattr(formats, "native", NATIVE if request.param == "native" else None)
         yield request.param

@@ -1,5 +1,6 @@
 """An independent oracle of the reconciliation rules (spec/README.md, "Reconciliation rules
-(normative)", the cash position and cash effect rules, the entries outside the table).
+(normative)", the cash position and cash effect rules, the entries outside the table), rules
+revision 2: partial reversals, notes of unknown fate, tying by host_ref, COUNT_DIFFERS.
 
 Written from the spec alone, without reading custodian_app/domain/reconcile.py, to check the
 engine differentially (test_reconcile_oracle.py). Deliberately naive: plain dicts in (the JSON
@@ -20,7 +21,7 @@ TOTALS_ITEMS = ("loaded_amount", "withdrawals.count", "withdrawals.amount",
                 "deposits.count", "deposits.amount")
 NOTE_EVENTS_COMPARED = ("taken", "retracted", "deposited", "returned")
 FIELDS = ("category", "tsn", "type", "atm_amount", "host_amount", "reject_code", "cash_effect",
-          "side", "item")
+          "side", "item", "unit", "counted", "derived", "reversed_amount")
 
 
 class _Any:
@@ -35,8 +36,9 @@ ANY = _Any()
 # Per category, the fields the spec says nothing about (see the module docstring).
 UNSPECIFIED = {
     "LOADING_MISMATCH": ("atm_amount", "host_amount"),
-    "NOTE_FLOW_MISMATCH": ("type", "atm_amount", "host_amount", "reject_code"),
+    "NOTE_FLOW_MISMATCH": ("type", "atm_amount", "host_amount", "reject_code", "reversed_amount"),
     "TOTALS_INCONSISTENT": ("type", "atm_amount", "host_amount", "reject_code"),
+    "COUNT_DIFFERS": ("atm_amount", "host_amount", "reject_code"),
 }
 
 
@@ -49,10 +51,12 @@ def cents(text: str) -> int:
 
 
 def _entry(category, *, tsn=None, type=None, atm_amount=None, host_amount=None,
-           reject_code=None, cash_effect=0, side=None, item=None) -> dict:
+           reject_code=None, cash_effect=0, side=None, item=None, unit=None, counted=None,
+           derived=None, reversed_amount=None) -> dict:
     entry = {"category": category, "tsn": tsn, "type": type, "atm_amount": atm_amount,
              "host_amount": host_amount, "reject_code": reject_code,
-             "cash_effect": cash_effect, "side": side, "item": item}
+             "cash_effect": cash_effect, "side": side, "item": item, "unit": unit,
+             "counted": counted, "derived": derived, "reversed_amount": reversed_amount}
     for name in UNSPECIFIED.get(category, ()):
         entry[name] = ANY
     return entry
@@ -88,11 +92,36 @@ def oracle(atm: dict, host: dict, counts: dict | None = None,
     atm_tot, host_tot = _totals(atm), _totals(host)
     totals = [(item, atm_tot[item], host_tot[item]) for item in TOTALS_ITEMS]
 
+    def reversed_amount(t: dict):
+        value = t.get("reversed_amount")
+        return None if value is None else cents(value)
+
+    def booked_amount(t: dict) -> int:  # A
+        return cents(t["amount"]) - (reversed_amount(t) or 0)
+
+    def unknown_cash(t: dict) -> int:  # U
+        return cents(t["cash"].get("unknown", "0.00"))
+
+    # -- tying: by TSN and type; then (rev 2) the untied ones by host_ref and type
+    tied_to: dict[str, list[dict]] = {t["tsn"]: [] for t in txs}
+    untied: list[dict] = []
+    for r in booked:
+        by_tsn = [t for t in txs if t["tsn"] == r["tsn"] and t["type"] == r["type"]]
+        by_ref = [t for t in txs if t["host_ref"] is not None and t["host_ref"] == r["host_ref"]
+                  and t["type"] == r["type"]]
+        if by_tsn:
+            tied_to[by_tsn[0]["tsn"]].append(r)
+        elif by_ref:
+            tied_to[by_ref[0]["tsn"]].append(r)
+        else:
+            untied.append(r)
+
     # -- cash position
     atm_expected = atm_tot["loaded_amount"]
     for t in txs:
         atm_expected += cents(t["cash"]["deposited"])
         atm_expected -= cents(t["cash"]["taken"])
+        atm_expected -= unknown_cash(t)
     host_expected = host_tot["loaded_amount"]
     for r in booked:
         if r["type"] == "deposit":
@@ -116,10 +145,11 @@ def oracle(atm: dict, host: dict, counts: dict | None = None,
     # -- the table: at most one entry per ATM transaction, first match wins
     for t in txs:
         tsn, typ = t["tsn"], t["type"]
-        tied = [r for r in booked if r["tsn"] == tsn and r["type"] == typ]
+        tied = tied_to[tsn]
         n = len(tied)
         H = sum(cents(r["amount"]) for r in tied)
-        A = cents(t["amount"])
+        A = booked_amount(t)
+        U = unknown_cash(t)
         T = cents(t["cash"]["taken"])
         R = cents(t["cash"]["retracted"])
         C = cents(t["cash"]["deposited"])
@@ -130,6 +160,8 @@ def oracle(atm: dict, host: dict, counts: dict | None = None,
 
         if n >= 2:
             category = "DUPLICATE_BOOKING"                       # 1
+        elif withdrawal and U > 0:
+            category = "UNKNOWN_OUTCOME"                         # 1a
         elif n == 0 and is_booked and cash_moved:
             category = "HOST_LOST_BOOKING"                       # 2
         elif n == 0 and withdrawal and not is_booked and T > 0:
@@ -161,21 +193,21 @@ def oracle(atm: dict, host: dict, counts: dict | None = None,
         if category is None:
             continue
         mismatches.append(_entry(
-            category, tsn=tsn, type=typ, atm_amount=A,
+            category, tsn=tsn, type=typ, atm_amount=cents(t["amount"]),
             host_amount=H if n > 0 else None,
             reject_code=reject_code(t),
-            cash_effect=(H - T) if withdrawal else (C - H),
+            cash_effect=(H - T - U) if withdrawal else (C - H),
+            reversed_amount=reversed_amount(t),
         ))
 
     # -- HOST_ONLY: one per (TSN, type) booked that the ATM never recorded; one per null TSN
-    atm_keys = {(t["tsn"], t["type"]) for t in txs}
     host_only: dict[tuple, int] = defaultdict(int)
-    for r in booked:
+    for r in untied:
         if r["tsn"] is None:
             H = cents(r["amount"])
             mismatches.append(_entry("HOST_ONLY", tsn=None, type=r["type"], host_amount=H,
                                      cash_effect=H if r["type"] == "withdrawal" else -H))
-        elif (r["tsn"], r["type"]) not in atm_keys:
+        else:
             host_only[(r["tsn"], r["type"])] += cents(r["amount"])
     for (tsn, typ), H in host_only.items():
         mismatches.append(_entry("HOST_ONLY", tsn=tsn, type=typ, host_amount=H,
@@ -203,13 +235,31 @@ def oracle(atm: dict, host: dict, counts: dict | None = None,
 
     # -- TOTALS_INCONSISTENT: each side's totals against the sum of its own details
     for typ, plural in (("withdrawal", "withdrawals"), ("deposit", "deposits")):
-        atm_details = [cents(t["amount"]) for t in txs if t["type"] == typ and atm_booked(t)]
+        atm_details = [booked_amount(t) for t in txs if t["type"] == typ and atm_booked(t)]
         host_details = [cents(r["amount"]) for r in booked if r["type"] == typ]
         for side, tot, details in (("atm", atm_tot, atm_details), ("host", host_tot, host_details)):
             if tot[f"{plural}.count"] != len(details):
                 mismatches.append(_entry("TOTALS_INCONSISTENT", side=side, item=f"{plural}.count"))
             if tot[f"{plural}.amount"] != sum(details):
                 mismatches.append(_entry("TOTALS_INCONSISTENT", side=side, item=f"{plural}.amount"))
+
+    # -- COUNT_DIFFERS (rev 2): each counted unit against what its counters (or, for a mixed
+    # bin, the notes put into it) say it holds; units without a derived amount are skipped
+    if counts is not None:
+        units = {u["id"]: u for u in atm["units"]}
+        for uid, amount in counts["units"].items():
+            u = units[uid]
+            if u["value"] is not None:
+                count = (u["initial"] + u["in"]["deposited"] + u["in"]["retracted"] + u["in"]["rejected"]
+                         - u["out"]["presented"] - u["out"]["rejected"] - u["out"]["unknown"])
+                derived = count * cents(u["value"])
+            elif "notes" in atm:
+                derived = sum(cents(n["value"]) for n in atm["notes"]
+                              if n["unit"] == uid and n["event"] in ("retracted", "rejected", "deposited"))
+            else:
+                continue
+            if cents(amount) != derived:
+                mismatches.append(_entry("COUNT_DIFFERS", unit=uid, counted=cents(amount), derived=derived))
 
     balanced = (all(a == h for _, a, h in totals) and not mismatches
                 and (counted is None or counted == atm_expected == host_expected))

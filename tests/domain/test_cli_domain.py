@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+from custodian_app.domain.formats import CATEGORIES
 from tests.cli import run_custodian_app
 
 FULL_CARD = "6222021234567890123"
@@ -28,7 +29,7 @@ def cycle(tmp_path_factory):
 def test_generate_writes_the_four_files(cycle):
     assert {p.name for p in cycle.iterdir()} >= {"atm.json", "host.json", "counts.json", "expected.json"}
     expected = json.loads((cycle / "expected.json").read_text())
-    assert expected["expected"] == {c: 1 for c in expected["expected"]} and len(expected["expected"]) == 16
+    assert set(expected["expected"]) == set(CATEGORIES)  # "all": every category at least once
 
 
 def test_reconcile_with_mismatches_exits_1_and_summarises(cycle, tmp_path):
@@ -68,6 +69,35 @@ def test_invalid_input_exits_2_writes_nothing_and_hides_the_card(cycle, tmp_path
     assert str(bad) in p.stderr and "$.transactions[3].card" in p.stderr
     assert FULL_CARD not in p.stderr + p.stdout
     assert not out.exists() and list(tmp_path.iterdir()) == [bad]
+
+
+@pytest.mark.parametrize("case", ["unit", "partial", "unknown"])
+def test_invalid_rev2_input_exits_2_naming_file_path_and_value(cycle, tmp_path, case):
+    atm, counts = cycle / "atm.json", cycle / "counts.json"
+    if case == "unit":  # a count for a unit the ATM does not have
+        doc = json.loads(counts.read_text())
+        doc["units"]["CST9"] = "100.00"
+        counts = tmp_path / "counts.json"
+        counts.write_text(json.dumps(doc))
+        where, value = f"{counts}: $.units.CST9", "'CST9'"
+    else:
+        doc = json.loads(atm.read_text())
+        i, t = next((i, t) for i, t in enumerate(doc["transactions"])
+                    if t["type"] == ("withdrawal" if case == "partial" else "deposit"))
+        if case == "partial":  # a partial reversal as big as the amount
+            t["reversed_amount"] = t["amount"]
+            where, value = f"$.transactions[{i}].reversed_amount", repr(t["amount"])
+        else:  # notes of unknown fate on a deposit
+            t["cash"]["unknown"] = "50.00"
+            where, value = f"$.transactions[{i}].cash.unknown", "'50.00'"
+        atm = tmp_path / "atm.json"
+        atm.write_text(json.dumps(doc))
+    out = tmp_path / "result.json"
+    p = run("reconcile", "--atm", str(atm), "--host", str(cycle / "host.json"), "--counts", str(counts),
+            "--out", str(out))
+    assert p.returncode == 2, p.stderr
+    assert where in p.stderr and value in p.stderr and "nothing written" in p.stderr
+    assert not out.exists()
 
 
 def test_usage_errors_exit_2(cycle, tmp_path):
@@ -131,17 +161,19 @@ def test_the_pure_python_switch_gives_the_same_result(cycle, tmp_path, monkeypat
         env = {**os.environ, "CUSTODIAN_PURE_PYTHON": "1"} if mode == "pure" else None
         out = tmp_path / f"{mode}.json"
         p = run_custodian_app("reconcile", "--atm", str(cycle / "atm.json"), "--host", str(cycle / "host.json"),
-                              "--out", str(out), "--quiet", timeout=120, env=env)
+                              "--counts", str(cycle / "counts.json"), "--out", str(out), "--quiet",
+                              timeout=120, env=env)
         assert p.returncode == 1, p.stderr
         results[mode] = out.read_bytes()
     assert results["default"] == results["pure"]
     with monkeypatch.context() as mp:  # and in-process, the switch really takes the scanner away
         from custodian_app.cli.main import main
-        from custodian_app.domain import fastpath
+        from custodian_app.domain import formats
 
-        mp.setattr(fastpath, "native", fastpath.native)
+        mp.setattr(formats, "native", formats.native)
         mp.setenv("CUSTODIAN_PURE_PYTHON", "1")
         assert main(["reconcile", "--atm", str(cycle / "atm.json"), "--host", str(cycle / "host.json"),
-                     "--out", str(tmp_path / "in.json"), "--quiet"]) == 1
-        assert fastpath.native is None
+                     "--counts", str(cycle / "counts.json"), "--out", str(tmp_path / "in.json"),
+                     "--quiet"]) == 1
+        assert formats.native is None
     assert (tmp_path / "in.json").read_bytes() == results["default"]

@@ -320,9 +320,9 @@ def test_a_mismatch_key_tells_items_apart():
 
 def with_notes(ledger, notes=None):
     """The same ledger with its banknote records (as the read delivers it at the end)."""
-    from custodian_app.domain import recordclass
+    import dataclasses
 
-    return recordclass.replace(ledger, notes=list(notes or []))
+    return dataclasses.replace(ledger, notes=list(notes or []))
 
 
 def flow_with_core() -> tuple[ClearingFlow, object]:
@@ -382,18 +382,18 @@ def test_a_failure_before_the_core_keeps_nothing():
 
 
 def test_the_complete_ledger_must_be_the_one_whose_core_was_counted():
-    from custodian_app.domain import recordclass
+    import dataclasses
 
     f, core = flow_with_core()
     f.advance()
     other_cycle = atm_ledger(cycle="NJ-0001-20261121")
     with pytest.raises(FlowError, match="counted against"):
         f.record_atm_ledger(with_notes(other_cycle))
-    changed = recordclass.replace(core, units=core.units[:1], notes=[])
+    changed = dataclasses.replace(core, units=core.units[:1], notes=[])
     with pytest.raises(FlowError, match="changed between reads"):
         f.record_atm_ledger(changed)
     with pytest.raises(FlowError, match="changed between reads"):
-        f.record_atm_core(recordclass.replace(core, units=core.units[:1]))
+        f.record_atm_core(dataclasses.replace(core, units=core.units[:1]))
     assert f.atm is None
     f.record_atm_ledger(with_notes(core))
     with pytest.raises(FlowError, match="already"):

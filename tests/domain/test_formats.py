@@ -209,3 +209,68 @@ def test_unknown_keys_are_ignored(docs):
     doc["vendor_extension"] = {"x": 1}
     doc["transactions"][0]["emv_tags"] = "9F26"
     assert formats.parse_atm_ledger(doc) == formats.parse_atm_ledger(docs["atm"])
+
+
+# --- rules revision 2 ---------------------------------------------------------------------
+
+def _rev2_tx(doc, kind):
+    return next((i, t) for i, t in enumerate(doc["transactions"]) if t["type"] == kind)
+
+
+@pytest.mark.parametrize("case, schema_too", [
+    ("reversed_amount as a number", True), ("unknown as a number", True),
+    ("retained reason", True), ("retained full card", True),
+    ("reversed_amount = amount", False), ("reversed_amount = 0", False),
+    ("reversed_amount with reversed", False), ("unknown on a deposit", False),
+])
+def test_invalid_rev2_input_is_refused_naming_file_path_and_value(docs, case, schema_too):
+    doc = copy.deepcopy(docs["atm"])
+    i, w = _rev2_tx(doc, "withdrawal")
+    j, d = _rev2_tx(doc, "deposit")
+    where = f"$.transactions[{i}].reversed_amount"
+    if case == "reversed_amount as a number":
+        w["reversed_amount"] = 10.0
+    elif case == "unknown as a number":
+        w["cash"]["unknown"], where = 100, f"$.transactions[{i}].cash.unknown"
+    elif case == "retained reason":
+        doc["retained_cards"] = [{"time": w["time"], "card": w["card"], "tsn": None, "reason": "eaten"}]
+        where = "$.retained_cards[0].reason"
+    elif case == "retained full card":
+        doc["retained_cards"] = [{"time": w["time"], "card": FULL_CARD, "tsn": None, "reason": "fault"}]
+        where = "$.retained_cards[0].card"
+    elif case == "reversed_amount = amount":
+        w["reversed_amount"] = w["amount"]
+    elif case == "reversed_amount = 0":
+        w["reversed_amount"] = "0.00"
+    elif case == "reversed_amount with reversed":
+        w["reversed_amount"], w["reversed"] = "1.00", True
+    else:
+        d["cash"]["unknown"], where = "1.00", f"$.transactions[{j}].cash.unknown"
+    assert bool(list(validator("atm").iter_errors(doc))) is schema_too
+    with pytest.raises(FormatError) as exc:
+        formats.parse_atm_ledger(orjson.dumps(doc), "/data/atm.json")
+    assert str(exc.value).startswith(f"/data/atm.json: {where}:"), str(exc.value)
+    assert FULL_CARD not in str(exc.value)
+
+
+def test_rev2_fields_round_trip_and_revision_1_documents_are_written_as_before(scenario, docs):
+    atm = docs["atm"]
+    assert any("reversed_amount" in t for t in atm["transactions"])
+    assert any("unknown" in t["cash"] for t in atm["transactions"])
+    assert atm["retained_cards"] and docs["result"]["retained_cards"] == atm["retained_cards"]
+    plain = generate(3, 30, "RETRACTED=1")
+    doc = formats.atm_ledger_to_dict(plain.atm)
+    assert "retained_cards" not in doc
+    assert not any("reversed_amount" in t or "unknown" in t["cash"] for t in doc["transactions"])
+    # a null reversed_amount and a zero unknown read as absent
+    doc["transactions"][0]["reversed_amount"] = None
+    doc["transactions"][0]["cash"]["unknown"] = "0.00"
+    assert formats.parse_atm_ledger(orjson.dumps(doc)) == plain.atm
+
+
+def test_the_result_names_count_differences_and_partial_reversals(docs):
+    result = docs["result"]
+    diffs = [m for m in result["mismatches"] if m["category"] == "COUNT_DIFFERS"]
+    assert diffs and all({"unit", "counted", "derived"} <= set(m) and m["tsn"] is None for m in diffs)
+    assert any("reversed_amount" in m for m in result["mismatches"])
+    assert formats.result_to_dict(formats.parse_result(formats.dumps(result))) == result

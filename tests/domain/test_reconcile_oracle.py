@@ -67,7 +67,7 @@ def notes_for(draw, txs: list[dict], serials) -> list[dict]:
             while left > 0:
                 value = min(left, 10000)
                 notes.append({"serial": next(serials), "value": fa(value), "tsn": t["tsn"],
-                              "unit": "CST1", "event": event})
+                              "unit": "RTR1" if event == "retracted" else "CST1", "event": event})
                 left -= value
     notes = draw(st.permutations(notes)) if len(notes) <= 8 else notes
     return list(notes)
@@ -91,8 +91,8 @@ def clearings(draw, clean: bool = False):
     txs: list[dict] = []
     host_txs: list[dict] = []
 
-    def host_record(tsn, typ, amount, status="booked"):
-        host_txs.append({"host_ref": next(refs), "tsn": tsn, "time": "2026-11-20T09:00:01+08:00",
+    def host_record(tsn, typ, amount, status="booked", ref=None):
+        host_txs.append({"host_ref": ref or next(refs), "tsn": tsn, "time": "2026-11-20T09:00:01+08:00",
                          "type": typ, "card": "622202******1234", "amount": fa(amount),
                          "status": status})
 
@@ -125,10 +125,25 @@ def clearings(draw, clean: bool = False):
             if draw(st.integers(0, 3)) == 0:  # same TSN, the other type
                 other = "deposit" if typ == "withdrawal" else "withdrawal"
                 host_record(tsn, other, draw(AMOUNTS), draw(st.sampled_from(["booked", "reversed"])))
-        txs.append({"tsn": tsn, "time": "2026-11-20T09:00:00+08:00", "type": typ,
-                    "card": "622202******1234", "amount": fa(amount), "host_code": code,
-                    "host_ref": draw(st.none() | st.just("632409000117")), "reversed": reversed_,
-                    "cash": {k: fa(v) for k, v in cash.items()}, "_cash": cash})
+            if draw(st.integers(0, 3)) == 0:  # rev 2: the TSN lost or garbled, the reference kept
+                host_record(draw(st.sampled_from([None, "X" + tsn])), draw(st.just(typ) | TYPES),
+                            draw(st.just(amount) | AMOUNTS), draw(st.sampled_from(["booked", "reversed"])),
+                            ref=f"H{tsn}")
+        tx = {"tsn": tsn, "time": "2026-11-20T09:00:00+08:00", "type": typ,
+              "card": "622202******1234", "amount": fa(amount), "host_code": code,
+              "host_ref": draw(st.none() | st.just(f"H{tsn}")), "reversed": reversed_,
+              "cash": {k: fa(v) for k, v in cash.items()}, "_cash": cash}
+        if not clean and typ == "withdrawal":
+            # rev 2: a partial reversal within its bounds; notes of unknown fate
+            if not reversed_ and amount >= 2 and draw(st.integers(0, 3)) == 0:
+                tx["reversed_amount"] = fa(draw(st.sampled_from([1, amount // 2, amount - 1])))
+            elif draw(st.integers(0, 5)) == 0:
+                tx["reversed_amount"] = None
+            if draw(st.integers(0, 4)) == 0:
+                unknown = draw(st.sampled_from([amount, 1, 10000, 0]))
+                tx["cash"]["unknown"] = fa(unknown)
+                cash["unknown"] = unknown
+        txs.append(tx)
 
     if not clean:
         # backend-only records: TSNs the ATM may or may not have, null TSNs, either status
@@ -195,16 +210,32 @@ def clearings(draw, clean: bool = False):
     atm_fig = disturb(figures([t for t in txs if ok(t)]))
     host_fig = disturb(figures([r for r in host_txs if r["status"] == "booked"]))
 
+    # the units: a recycler of 0.01 notes (so that any amount fits) and a retract bin; their
+    # counters add up to the cash that moved, now and then disturbed
+    out = sum(t["_cash"]["taken"] + t["_cash"]["retracted"] for t in txs)
+    lost = sum(t["_cash"].get("unknown", 0) for t in txs)
+    into = sum(t["_cash"]["deposited"] for t in txs)
+    initial = loaded + max(0, out + lost - loaded - into)
+    counters = {"presented": out, "rejected": 0, "distributed": draw(st.sampled_from([0, out])),
+                "unknown": lost}
+    if not clean and draw(st.integers(0, 3)) == 0:
+        counters[draw(st.sampled_from(["presented", "unknown"]))] += draw(st.sampled_from([1, 100]))
+    units = [{"id": "CST1", "type": "recycling", "currency": CURRENCY, "value": "0.01",
+              "initial": initial, "out": counters,
+              "in": {"deposited": into, "retracted": 0, "rejected": 0}},
+             {"id": "RTR1", "type": "retract", "currency": CURRENCY, "value": None, "initial": 0,
+              "out": {"presented": 0, "rejected": 0, "distributed": 0, "unknown": 0},
+              "in": {"deposited": 0, "retracted": 0, "rejected": 0}}]
+    derived_cst1 = initial + into - counters["presented"] - counters["unknown"]
+    derived_rtr1 = sum(cents_of({"amount": n["value"]}) for n in notes or ()
+                       if n["unit"] == "RTR1" and n["event"] in ("retracted", "rejected", "deposited"))
+
     for t in txs:
         del t["_cash"]
     atm = {"format": "atm-ledger/1", "terminal_id": TERMINAL, "cycle_id": CYCLE,
            "currency": CURRENCY, "opened_at": "2026-11-20T08:00:00+08:00",
            "closed_at": "2026-11-22T08:00:00+08:00", "totals": totals_doc(loaded, *atm_fig),
-           "units": [{"id": "CST1", "type": "cashOut", "currency": CURRENCY, "value": "100.00",
-                      "initial": 2000,
-                      "out": {"presented": 0, "rejected": 0, "distributed": 0, "unknown": 0},
-                      "in": {"deposited": 0, "retracted": 0, "rejected": 0}}],
-           "transactions": txs}
+           "units": units, "transactions": txs}
     if notes is not None:
         atm["notes"] = notes
     host = {"format": "host-ledger/1", "terminal_id": TERMINAL, "cycle_id": CYCLE,
@@ -212,10 +243,12 @@ def clearings(draw, clean: bool = False):
             "transactions": host_txs}
 
     # counts: absent, equal to what the ATM expects (when that is a possible count), or other
-    atm_expected = loaded + sum(cents_of(t, "deposited") - cents_of(t, "taken") for t in txs)
+    atm_expected = loaded + sum(cents_of(t, "deposited") - cents_of(t, "taken") for t in txs) - lost
     counts = None
-    mode = draw(st.sampled_from(["absent", "expected", "other"]))
-    if mode == "expected" and atm_expected >= 0:
+    mode = draw(st.sampled_from(["absent", "derived"] if clean else ["absent", "expected", "derived", "other"]))
+    if mode == "derived" and derived_cst1 >= 0:
+        counts = {"CST1": fa(derived_cst1), "RTR1": fa(derived_rtr1)}
+    elif mode == "expected" and atm_expected >= 0:
         part = draw(st.integers(0, atm_expected))
         counts = {"CST1": fa(atm_expected - part), "RTR1": fa(part)}
     elif mode == "other":
@@ -312,7 +345,7 @@ ALL_CATEGORIES = [
     "DUPLICATE_BOOKING", "HOST_LOST_BOOKING", "DISPENSED_NOT_DEBITED", "DEPOSIT_NOT_CREDITED",
     "CODE_DISAGREES", "AMOUNT_MISMATCH", "RETRACTED", "DEBITED_NOT_DISPENSED", "PARTIAL_DISPENSE",
     "OVER_DISPENSE", "CREDITED_NOT_DEPOSITED", "DEPOSIT_COUNT_DIFFERS", "HOST_ONLY",
-    "LOADING_MISMATCH", "NOTE_FLOW_MISMATCH", "TOTALS_INCONSISTENT",
+    "LOADING_MISMATCH", "NOTE_FLOW_MISMATCH", "TOTALS_INCONSISTENT", "UNKNOWN_OUTCOME", "COUNT_DIFFERS",
 ]
 
 
@@ -335,12 +368,19 @@ def test_the_generator_reaches_every_category_and_both_balances():
 # --- the oracle itself against hand-worked rows of the spec's table ----------------------------
 
 def _one(typ, amount, code="00", reversed_=False, T=0, R=0, C=0, ret=0, host=(), host_loaded=None,
-         notes=None):
-    """One ATM transaction TSN 000101 (amounts in cents) and backend records (tsn, type, amount)."""
+         notes=None, U=0, partial=None, ref=None):
+    """One ATM transaction TSN 000101 (amounts in cents) and backend records (tsn, type, amount
+    [, host_ref]); rev 2: ``U`` cash of unknown fate, ``partial`` a reversed_amount, ``ref``
+    the ATM's host_ref."""
     tx = {"tsn": "000101", "time": "2026-11-20T09:00:00+08:00", "type": typ,
-          "card": "622202******1234", "amount": fa(amount), "host_code": code, "host_ref": None,
+          "card": "622202******1234", "amount": fa(amount), "host_code": code, "host_ref": ref,
           "reversed": reversed_,
           "cash": {"taken": fa(T), "retracted": fa(R), "deposited": fa(C), "returned": fa(ret)}}
+    if U:
+        tx["cash"]["unknown"] = fa(U)
+    if partial is not None:
+        tx["reversed_amount"] = fa(partial)
+        amount -= partial  # the ATM's totals sum the booked amount
     booked = code == "00" and not reversed_
     atm = {"format": "atm-ledger/1", "terminal_id": TERMINAL, "cycle_id": CYCLE,
            "currency": CURRENCY, "opened_at": "2026-11-20T08:00:00+08:00", "closed_at": None,
@@ -351,9 +391,9 @@ def _one(typ, amount, code="00", reversed_=False, T=0, R=0, C=0, ret=0, host=(),
            "units": [], "transactions": [tx]}
     if notes is not None:
         atm["notes"] = notes
-    records = [{"host_ref": f"R{i}", "tsn": tsn, "time": "2026-11-20T09:00:01+08:00", "type": t,
-                "card": "622202******1234", "amount": fa(a), "status": "booked"}
-               for i, (tsn, t, a) in enumerate(host)]
+    records = [{"host_ref": (rest[0] if rest else f"R{i}"), "tsn": tsn, "time": "2026-11-20T09:00:01+08:00",
+                "type": t, "card": "622202******1234", "amount": fa(a), "status": "booked"}
+               for i, (tsn, t, a, *rest) in enumerate(host)]
     w = [cents_of(r) for r in records if r["type"] == "withdrawal"]
     d = [cents_of(r) for r in records if r["type"] == "deposit"]
     hostdoc = {"format": "host-ledger/1", "terminal_id": TERMINAL, "cycle_id": CYCLE,
@@ -394,6 +434,17 @@ HAND = [  # (ledgers, expected (category, cash effect) list), worked by hand fro
                  {"serial": "AB00000003", "value": "1.00", "tsn": "000999", "unit": "CST1",
                   "event": "rejected"}]),
      [("NOTE_FLOW_MISMATCH", 0), ("NOTE_FLOW_MISMATCH", 0)]),
+    # rev 2: asked 1000, paid 600, reversed 400; the backend applied it (600) or ignored it (1000)
+    (_one(W, 1000, host=[(X, W, 600)], T=600, partial=400), []),
+    (_one(W, 1000, host=[(X, W, 1000)], T=600, partial=400), [("AMOUNT_MISMATCH", 400)]),
+    # rev 2: the backend lost or garbled the TSN; its reference ties it, no HOST_ONLY
+    (_one(W, 500, host=[(None, W, 500, "632409000117")], T=500, ref="632409000117"), []),
+    (_one(W, 500, host=[("000109", W, 500, "632409000117")], T=500, ref="632409000117"), []),
+    (_one(W, 500, host=[(None, W, 500, "632409000117")], T=500, ref="632409000118"),
+     [("HOST_LOST_BOOKING", -500), ("HOST_ONLY", 500)]),
+    # rev 2: power lost mid-dispense, the debit booked: held, not refunded (zero effect)
+    (_one(W, 500, host=[(X, W, 500)], U=500), [("UNKNOWN_OUTCOME", 0)]),
+    (_one(W, 500, code="68", U=500), [("UNKNOWN_OUTCOME", -500)]),
 ]
 
 
@@ -403,6 +454,7 @@ def test_the_oracle_follows_the_table_by_hand(ledgers, expected):
     got = oracle(atm, host)
     assert sorted((m["category"], m["cash_effect"]) for m in got["mismatches"]) == sorted(expected)
     assert sum(m["cash_effect"] for m in got["mismatches"]) == got["cash_position"]["difference"]
+    check_against_oracle(atm, host, None, frozenset({"00"}))  # and the engine the same
 
 
 def test_the_oracle_flags_one_sides_totals_that_disagree_with_its_details():

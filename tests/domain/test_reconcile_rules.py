@@ -6,7 +6,7 @@ import pytest
 
 from custodian_app.domain.formats import FormatError, Totals, TypeTotals
 from custodian_app.domain.reconcile import reconcile
-from tests.domain.builders import atx, counts, htx, ledgers, note, y
+from tests.domain.builders import atx, counts, htx, ledgers, note, unit, y
 
 # every test here runs with the C accelerator and in pure Python (see conftest.py)
 pytestmark = pytest.mark.usefixtures("engine")
@@ -95,8 +95,9 @@ def test_table_row(case):
 
 
 def test_matched_cycle_is_balanced_and_counts_agree():
+    units = [unit("CST1", 100, 1510, presented=10, distributed=10), unit("CIN1", None, typ="cashIn")]
     atm, host = ledgers([atx("101", W, 1000, T=1000), atx("102", D, 500, C=500), atx("103", W, 300, "55")],
-                        [htx("R1", "101", W, 1000), htx("R2", "102", D, 500)])
+                        [htx("R1", "101", W, 1000), htx("R2", "102", D, 500)], units=units)
     result = reconcile(atm, host, counts({"CST1": 150000, "CIN1": 49500}))
     assert result.mismatches == [] and all(t.equal for t in result.totals)
     cp = result.cash_position
@@ -105,12 +106,28 @@ def test_matched_cycle_is_balanced_and_counts_agree():
     assert result.balanced
 
 
-def test_counted_cash_that_differs_unbalances_even_without_mismatches():
-    atm, host = ledgers([atx("101", W, 1000, T=1000)], [htx("R1", "101", W, 1000)])
-    result = reconcile(atm, host, counts({"CST1": 198900}))
-    assert result.mismatches == []
+def test_a_unit_counted_short_is_on_the_list_even_when_the_books_agree():
+    # rev 2: CST1 should hold 2000 - 10 = 1990 notes of ¥100; one is missing
+    units = [unit("CST1", 100, 2000, presented=10, distributed=10)]
+    atm, host = ledgers([atx("101", W, 1000, T=1000)], [htx("R1", "101", W, 1000)], units=units)
+    from custodian_app.catalogue_data import load_catalogue
+
+    result = reconcile(atm, host, counts({"CST1": 198900}), catalogue=load_catalogue())
+    [m] = result.mismatches
+    assert (m.category, m.unit, m.counted, m.derived, m.cash_effect) == ("COUNT_DIFFERS", "CST1", y(198900), y(199000), 0)
+    assert "dual custody" in m.action_en and "supervisor the same day" in m.action_en and "双人" in m.action
     assert result.cash_position.counted_vs_atm == y(-100)
     assert not result.balanced
+    over = reconcile(atm, host, counts({"CST1": 199100}), catalogue=load_catalogue()).mismatches[0]
+    assert over.category == "COUNT_DIFFERS" and "suspense" in over.action_en and "长款" in over.action
+
+
+def test_a_count_for_a_unit_the_atm_does_not_have_is_refused():
+    atm, host = ledgers([atx("101", W, 1000, T=1000)], [htx("R1", "101", W, 1000)],
+                        units=[unit("CST1", 100, 2000, presented=10)])
+    with pytest.raises(FormatError) as exc:
+        reconcile(atm, host, counts({"CST1": 199000, "CST9": 100}))
+    assert exc.value.path == "$.units.CST9" and "'CST9'" in str(exc.value)
 
 
 def test_success_codes_are_configurable():

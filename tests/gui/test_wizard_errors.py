@@ -7,7 +7,6 @@ import os
 
 from PySide6.QtCore import Qt
 
-from custodian_app.domain import recordclass
 from custodian_app.domain.flow import Step
 from custodian_app.link.simulator import Faults
 
@@ -138,7 +137,7 @@ def test_a_settlement_file_instead_of_the_backend(qtbot, world_factory, make_ctx
     settlement = tmp_path / "settlement.json"
     settlement.write_bytes(formats.dumps(formats.host_ledger_to_dict(world.scenario.host)))
     wrong = tmp_path / "other-cycle.json"
-    other = recordclass.replace(world.scenario.host, cycle_id="NJ-0001-19990101")
+    other = dataclasses.replace(world.scenario.host, cycle_id="NJ-0001-19990101")
     wrong.write_bytes(formats.dumps(formats.host_ledger_to_dict(other)))
     chosen = iter([str(wrong), str(settlement)])
     monkeypatch.setattr(dialogs, "choose_open_file", lambda parent, title, filters, cb: cb(next(chosen)))

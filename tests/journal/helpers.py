@@ -22,7 +22,7 @@ def check_ledger(doc: dict) -> None:
 
 def _unit(uid, utype, value, initial, presented=0, rejected=0, unknown=0, deposited=0, retracted=0, rej_in=0):
     return {"id": uid, "type": utype, "currency": "CNY", "value": value, "initial": initial,
-            "out": {"presented": presented, "rejected": rejected, "distributed": 0, "unknown": unknown},
+            "out": {"presented": presented, "rejected": rejected, "distributed": presented, "unknown": unknown},
             "in": {"deposited": deposited, "retracted": retracted, "rejected": rej_in}}
 
 

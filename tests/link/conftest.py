@@ -8,7 +8,9 @@ import time
 
 import pytest
 
-from custodian_app.domain.formats import AtmLedger, AtmTransaction, NoteRecord, Totals, TypeTotals, Unit
+from custodian_app.domain.formats import (
+    AtmLedger, AtmTransaction, NoteRecord, RetainedCard, Totals, TypeTotals, Unit,
+)
 from custodian_app.link.simulator import AtmSimulator
 
 FAST = 4_000_000  # baud for functional tests: paced, but fast
@@ -59,6 +61,10 @@ def make_ledger(transactions: int = 40, notes_per: int = 5, seed: int = 7, notes
             if i % 17 == 3:
                 tx.retracted = amount
                 event = "retracted"
+            elif i == 6:  # rules revision 2: a partial reversal, half paid out
+                tx.reversed_amount = tx.taken = amount // 2
+            elif i == 7:  # rules revision 2: power lost mid-dispense, notes of unknown fate
+                tx.unknown = amount
             else:
                 tx.taken = amount
         else:
@@ -66,7 +72,7 @@ def make_ledger(transactions: int = 40, notes_per: int = 5, seed: int = 7, notes
             event = "deposited"
         if code == "00":
             if kind == "withdrawal":
-                w, wa = w + 1, wa + amount
+                w, wa = w + 1, wa + amount - (tx.reversed_amount or 0)
             else:
                 d, da = d + 1, da + amount
         txs.append(tx)
@@ -75,9 +81,11 @@ def make_ledger(transactions: int = 40, notes_per: int = 5, seed: int = 7, notes
                 "".join(rng.choice("0123456789?") for _ in range(8))
             notes_list.append(NoteRecord(serial, 10000, tsn, "CIN1" if kind == "deposit" else "CST1", event))
     notes_list.append(NoteRecord("ZZ00000001", 5000, None, "RTR1", "rejected"))
+    retained = [RetainedCard("2026-11-20T10:05:00+08:00", "622202******4321", "000108", "host"),
+                RetainedCard("2026-11-21T02:00:00+08:00", "621700******0042", None, "timeout")]
     return AtmLedger("NJ-0001", "NJ-0001-20261120", "CNY", "2026-11-20T08:00:00+08:00", None,
                      Totals(25000000, TypeTotals(w, wa), TypeTotals(d, da)), units, txs,
-                     notes_list if notes else None)
+                     notes_list if notes else None, retained_cards=retained)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from custodian_app.domain.recordclass import replace
+from dataclasses import replace
 from custodian_app.link import messages
 from custodian_app.link.client import AtmClient, AtmEvent
 from custodian_app.link.errors import (AtmRefused, LinkError, LinkTimeout, PortError,

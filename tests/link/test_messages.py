@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -46,6 +48,42 @@ def test_record_pages_round_trip_through_the_formats() -> None:
     doc = dict(records.decode_totals(records.encode_totals(ledger)),
                units=records.decode_units(records.encode_units(ledger.units)), transactions=tx, notes=notes)
     assert formats.parse_atm_ledger(doc) == ledger
+
+
+def test_rules_revision_2_travels_byte_for_byte() -> None:
+    ledger = make_ledger(transactions=25, notes_per=4)
+    assert any(t.reversed_amount for t in ledger.transactions) and any(t.unknown for t in ledger.transactions)
+    page = records.encode_transactions(ledger.transactions)
+    assert {"reversedAmount", "unknown"} <= set(page["columns"])
+    doc = dict(records.decode_totals(records.encode_totals(ledger)),
+               units=records.decode_units(records.encode_units(ledger.units)),
+               transactions=records.decode_transactions(page),
+               notes=records.decode_notes(records.encode_notes(ledger.notes)))
+    got = formats.parse_atm_ledger(doc)
+    assert got.retained_cards == ledger.retained_cards and len(got.retained_cards) == 2
+    assert formats.dumps(formats.atm_ledger_to_dict(got)) == formats.dumps(formats.atm_ledger_to_dict(ledger))
+    # a revision-1 page has no new columns: old ATMs and old readers see the same pages as before
+    plain = [t for t in ledger.transactions if not t.reversed_amount and not t.unknown]
+    assert set(records.encode_transactions(plain)["columns"]) == set(records.TX_FIELDS)
+    assert "retainedCards" not in records.encode_totals(dataclasses.replace(ledger, retained_cards=[]))
+
+
+def test_a_partial_reversal_out_of_bounds_over_the_link_is_refused_by_the_format_check() -> None:
+    ledger = make_ledger(transactions=10, notes_per=1)
+    page = records.encode_transactions(ledger.transactions)
+    partial = page["columns"]["reversedAmount"]
+    column = partial if isinstance(partial, list) else None
+    if column is None:  # run-length encoded
+        column = records._expand(partial, "reversedAmount", page["count"])
+    i = next(i for i, v in enumerate(column) if v)
+    column[i] = ledger.transactions[i].amount  # not less than the amount
+    page["columns"]["reversedAmount"] = column
+    doc = dict(records.decode_totals(records.encode_totals(ledger)),
+               units=records.decode_units(records.encode_units(ledger.units)),
+               transactions=records.decode_transactions(page))
+    with pytest.raises(formats.FormatError) as exc:
+        formats.parse_atm_ledger(doc, "ATM link")
+    assert exc.value.path == f"$.transactions[{i}].reversed_amount"
 
 
 @pytest.mark.parametrize("mutate,what", [

@@ -58,9 +58,9 @@ def test_bundle_has_logs_versions_settings_and_ports_but_no_secret(tmp_path):
     assert v["custodian-app"] and v["python"].startswith(sys.version.split()[0])
     for component in ("PySide6", "SQLAlchemy", "reportlab", "pyserial", "Qt"):
         assert v[component], component
-    from custodian_app.domain import fastpath
+    from custodian_app.domain import formats
 
-    assert v["ledger_scanner"] == ("C accelerator" if fastpath.native else "pure Python (no C accelerator)")
+    assert v["ledger_scanner"] == ("C accelerator" if formats.native else "pure Python (no C accelerator)")
     assert summary["extra"] == {"qt_runtime": "6.11.3", "page": "reconcile <19 digits withheld>"}
     assert summary["paths"]["database_url"] == "postgresql+psycopg://cust:***@db.bank.example/custodian"
 

@@ -8,7 +8,6 @@ import re
 
 import pytest
 
-from custodian_app.domain import recordclass
 from custodian_app.domain.evidence import evidence_digest
 from custodian_app.domain.formats import (
     Mismatch, atm_ledger_to_dict, counts_to_dict, dumps, host_ledger_to_dict, result_to_dict,
@@ -342,13 +341,13 @@ def test_books_that_agree_with_cash_that_does_not_say_both(meta):
     atm = clearing.atm_ledger(10)
     result = clearing.balanced_result(atm)
     cp = result.cash_position
-    result.cash_position = recordclass.replace(cp, counted=cp.atm_expected - 10000)
+    result.cash_position = dataclasses.replace(cp, counted=cp.atm_expected - 10000)
     assert not result.balanced and not result.mismatches
     first = pages_text(build_report(result, atm, meta=meta))[0]
     assert "帐帐相符" in first
     assert "账实不符：实点现金对 ATM 账短款 CNY -100.00" in first
     assert "The cash counted differs from the ATM's books: shortage CNY -100.00" in first
-    result.cash_position = recordclass.replace(cp, counted=cp.atm_expected)
+    result.cash_position = dataclasses.replace(cp, counted=cp.atm_expected)
     assert "账实相符" in pages_text(build_report(result, atm, meta=meta))[0]
 
 
