@@ -78,7 +78,11 @@ class AtmCommands:
             "sources": {name: st.to_wire() for name, st in self.source.states().items()},
         }
 
-    def _status(self, cmd: Message) -> Iterator[Message]:
+    def _status(self, cmd: Message) -> Iterator[Message | None]:
+        try:  # the cycle as it is now, if the source can say; else what it last knew
+            yield from _wait(self.source.cycle())
+        except SourceUnavailable:
+            pass
         yield messages.completion(cmd, payload=self.status_payload())
 
     def _capabilities(self, cmd: Message) -> Iterator[Message]:
