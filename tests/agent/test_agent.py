@@ -251,3 +251,37 @@ def test_agent_without_xfs4iot_serves_the_journal_counters_and_refuses_the_excha
         assert (exc.source, exc.state) == ("xfs4iot", "off") and "--xfs4iot" in exc.english
     else:
         raise AssertionError("an exchange without XFS4IoT was reported done")
+
+
+def test_polled_port_as_on_windows_over_a_socat_pair(world, tmp_path):
+    """A Windows COM port cannot be select()ed: the agent then polls its pyserial port. The
+    same code on a socat pty pair here."""
+    import subprocess
+
+    import pytest
+
+    from custodian_app.agent.real import AtmPcSource
+    from custodian_app.link.simulator import AtmSimulator
+
+    socat = shutil.which("socat")
+    if socat is None:
+        pytest.skip("socat is not installed; the polled-port test needs it (apt-get install socat)")
+    a, b = tmp_path / "ttyA", tmp_path / "ttyB"
+    proc = subprocess.Popen([socat, "-d", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert wait_for(lambda: a.exists() and b.exists() or proc.poll() is not None)
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        world.start_xfs()
+        source = AtmPcSource(xfs4iot_url=world.xfs.publisher_url, journal_dir=str(world.journal_dir),
+                             dialect="ncr", fsn_dir=str(world.fsn_dir), check_interval=0.2)
+        agent = AtmSimulator(source, baud=115200 * 8, polled=True)
+        world.agents.append(agent)
+        agent.serve_device(str(a))
+        atm = world.client(str(b), baud=115200 * 8)
+        got = atm.read_ledger()
+        want = world.expected()
+        assert got.transactions == want.transactions and got.notes == want.notes
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
