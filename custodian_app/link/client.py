@@ -27,6 +27,7 @@ from custodian_app.link.errors import (AtmRefused, AtmSourceLost, CycleChanged, 
                                        LinkTimeout, PortError, ProtocolError, ReadCancelled)
 from custodian_app.link.messages import Message
 from custodian_app.link.session import PROTOCOL_VERSIONS, Pending, Session, SessionOptions
+from custodian_app.link.sources import SourceHealth, parse_sources
 from custodian_app.link.transport import SerialTransport
 
 # progress(bytes received, records received, records in all, estimated seconds left or None)
@@ -62,33 +63,9 @@ class AtmStatus:
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
-    def troubled_sources(self) -> list["SourceHealth"]:
+    def troubled_sources(self) -> list[SourceHealth]:
         """The sources that are lost or in error, in the order the agent lists them."""
         return [s for s in self.sources.values() if s.state in ("lost", "error")]
-
-
-@dataclass(frozen=True, slots=True)
-class SourceHealth:
-    """One source of the ATM agent as its status reports it (docs/protocol.md, Common.Status):
-    ``state`` ok | lost | error | off, and the agent's words in English and Chinese."""
-
-    name: str
-    state: str
-    english: str = ""
-    chinese: str = ""
-
-
-def parse_sources(raw) -> dict[str, SourceHealth]:
-    """The status's ``sources`` object; anything malformed in it is left out (it is advice)."""
-    out: dict[str, SourceHealth] = {}
-    if not isinstance(raw, dict):
-        return out
-    for name, entry in raw.items():
-        if isinstance(name, str) and isinstance(entry, dict) and isinstance(entry.get("state"), str):
-            en, zh = entry.get("en"), entry.get("zh")
-            out[name] = SourceHealth(name, entry["state"], en if isinstance(en, str) else "",
-                                     zh if isinstance(zh, str) else "")
-    return out
 
 
 @dataclass(slots=True)

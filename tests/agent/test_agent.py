@@ -172,7 +172,9 @@ def test_xfs4iot_hardware_error_and_no_answer(world):
     atm.connect()
     xfs.simulator.set_fault("Storage.GetStorage", "hardware-error")
     assert wait_for(lambda: _states(atm)["xfs4iot"] == "error")
-    assert "hardwareError" in atm.status.sources["xfs4iot"].english or atm.status.sources["xfs4iot"].english
+    health = atm.status.sources["xfs4iot"]
+    assert health.english.startswith("XFS4IoT: ") and health.chinese.startswith("XFS4IoT：")
+    assert len(health.english) > 40 and len(health.chinese) > 15  # words, not a bare code
     try:
         atm.read_units()
     except AtmSourceLost as exc:

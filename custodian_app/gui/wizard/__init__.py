@@ -131,7 +131,7 @@ class ClearingWizard(QWizard):
         text = event_text(event.name, event.payload, when)
         alert = event.payload.get("safeDoor") == "open"
         if "sources" in event.payload:  # the agent lost a source, or has it back (docs/agent.md)
-            from custodian_app.link.client import parse_sources
+            from custodian_app.link.sources import parse_sources
 
             sources = parse_sources(event.payload["sources"])
             self.atm_panel.show_sources(sources)

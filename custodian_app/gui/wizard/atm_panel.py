@@ -30,7 +30,7 @@ def event_text(name: str, payload: dict, when: datetime) -> str:
     """Words for an unsolicited ATM event, e.g. "Safe door opened at 10:42"."""
     at = when.strftime("%H:%M")
     if "sources" in payload:  # the agent lost a source, or has it back
-        from custodian_app.link.client import parse_sources
+        from custodian_app.link.sources import parse_sources
 
         lines = source_lines(parse_sources(payload["sources"]))
         chinese = QLocale().language() == QLocale.Language.Chinese

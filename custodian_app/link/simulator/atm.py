@@ -16,7 +16,7 @@ import select
 import threading
 import time
 from collections import deque
-from queue import Empty, SimpleQueue
+from queue import SimpleQueue
 from typing import Iterator
 
 import orjson
@@ -26,12 +26,12 @@ from custodian_app.agent.static import StaticSource
 from custodian_app.domain.formats import AtmLedger
 from custodian_app.link import framer, messages
 from custodian_app.link.endpoint import Endpoint
-from custodian_app.link.errors import LinkError, MessageError, ProtocolError
+from custodian_app.link.errors import LinkError, ProtocolError
 from custodian_app.link.framer import (ACCEPT, ACK, CONNECT, DATA, DISCONNECT, NAK, NOSESSION, PING,
                                        PONG, REFUSE, Deframer)
 from custodian_app.link.messages import Message
 from custodian_app.link.session import PROTOCOL
-from custodian_app.link.simulator.commands import AtmCommands
+from custodian_app.link.simulator.dispatch import CommandDispatch
 from custodian_app.link.simulator.faults import Faults, SimStats
 from custodian_app.link.simulator.ports import DevicePort, PolledPort, PtyPort
 
@@ -41,7 +41,7 @@ LINE_SPEEDS = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
 AGENT = "custodian-atm-sim 1.0"
 
 
-class AtmSimulator(AtmCommands):
+class AtmSimulator(CommandDispatch):
     """The ATM side of the link, serving from ``source``: an AtmSource (``atm-agent``'s real
     sources), or an atm-ledger/1, which is served by a StaticSource (``simulate-atm``, tests).
     The server owns the source from then on and closes it when it stops."""
@@ -316,17 +316,6 @@ class AtmSimulator(AtmCommands):
             self._woken.clear()
         return port.fileno() in ready_r
 
-    def _watch_source(self, now: float) -> None:
-        """Let the source run its background checks; tell the application when a source is
-        lost or back (Common.StatusChangedEvent with the new ``sources``)."""
-        self.source.tick(now)
-        states = dict(self.source.states())
-        if states != self._source_states:
-            self._source_states = states
-            if self.endpoint is not None:
-                self.send_event(messages.STATUS_CHANGED,
-                                {"sources": {name: st.to_wire() for name, st in states.items()}})
-
     def _receive(self, data: bytes, now: float) -> None:
         self.stats.bytes_in += len(data)
         data = self._damage(data)
@@ -494,73 +483,3 @@ class AtmSimulator(AtmCommands):
 
     def _refuse(self, reason: dict) -> None:
         self._raw(REFUSE, orjson.dumps(reason))
-
-    # ------------------------------------------------------------------ messages
-    def _handle_messages(self) -> None:
-        ep = self.endpoint
-        assert ep is not None
-        for raw in ep.take_received():
-            try:
-                msg = messages.decode(raw)
-            except MessageError:
-                self.stats.bad_messages += 1
-                continue
-            if msg.type != messages.COMMAND:
-                continue
-            self.stats.commands += 1
-            self.stats.names.append(msg.name)
-            ep.send_message(messages.acknowledge(msg).encode())
-            if msg.name == messages.CANCEL:
-                self._cancel(msg)
-            else:
-                self._jobs.append((msg, self._handler(msg)))
-        try:
-            while True:
-                name, payload = self._events.get_nowait()
-                ep.send_message(messages.event(name, 0, payload).encode())
-        except Empty:
-            pass
-
-    def _cancel(self, msg: Message) -> None:
-        ep = self.endpoint
-        assert ep is not None
-        ids = msg.payload.get("requestIds")
-        ids = set(ids) if isinstance(ids, list) else set()
-        if self._current is not None and self._current[0].request_id in ids:
-            cmd, gen = self._current
-            gen.close()
-            self._current = None
-            ep.send_message(messages.completion(cmd, messages.CANCELED).encode())
-            self.stats.cancelled += 1
-        for job in list(self._jobs):
-            if job[0].request_id in ids:
-                self._jobs.remove(job)
-                ep.send_message(messages.completion(job[0], messages.CANCELED).encode())
-                self.stats.cancelled += 1
-        ep.send_message(messages.completion(msg).encode())
-
-    def _produce(self) -> None:
-        """Feed the endpoint the next messages of the running command, no further ahead than
-        a couple of frames: pages are made as the line takes them, so Cancel acts at once."""
-        ep = self.endpoint
-        assert ep is not None
-        while ep.backlog < 2 * ep.max_payload:
-            if self._current is None:
-                if not self._jobs:
-                    return
-                self._current = self._jobs.popleft()
-            cmd, gen = self._current
-            try:
-                out = next(gen)
-            except StopIteration:
-                self._current = None
-                continue
-            except LinkError as exc:  # a handler's own refusal
-                self._current = None
-                out = messages.completion(cmd, messages.INTERNAL_ERROR, description=str(exc))
-            if out is None:
-                return  # waiting for a source; the loop comes back when it is woken
-            ep.send_message(out.encode())
-            if out.type == messages.COMPLETION:
-                gen.close()
-                self._current = None
