@@ -332,7 +332,7 @@ class AtmPcSource(AtmSource):
             self._xfs().exchange(initial)
             units = self._units_from([r.unit for r in self._xfs().readings])
         except XfsExchangeError as exc:
-            raise ExchangeRefused(exc.english) from None
+            raise ExchangeRefused(f"{exc.english} / {exc.chinese}") from None
         except XfsError as exc:
             raise self._xfs_failed(exc) from None
         self._set(XFS4IOT, OK)

@@ -183,6 +183,12 @@ def test_xfs4iot_hardware_error_and_no_answer(world):
         raise AssertionError("units served despite the hardware error")
     xfs.simulator.set_fault("Storage.GetStorage", "no-answer")
     assert wait_for(lambda: _states(atm)["xfs4iot"] == "lost")
+    try:
+        atm.read_units()
+    except AtmSourceLost as exc:
+        assert (exc.source, exc.state) == ("xfs4iot", "lost") and "XFS4IoT" in str(exc)
+    else:
+        raise AssertionError("units served although XFS4IoT does not answer")
     # the line stayed up while XFS4IoT kept the agent waiting: the journal is still served
     assert atm.read_status().transaction_count == len(world.expected().transactions)
 
