@@ -293,3 +293,17 @@ def test_polled_port_as_on_windows_over_a_socat_pair(world, tmp_path):
     finally:
         proc.terminate()
         proc.communicate(timeout=10)
+
+
+def test_read_atm_says_which_source_the_agent_lost(world, tmp_path):
+    from custodian_app.files import read_atm_ledger
+    from tests.cli import run_custodian_app
+
+    world.start_xfs()
+    _, _, device = world.agent()
+    shutil.rmtree(world.fsn_dir)
+    out = tmp_path / "atm.json"
+    r = run_custodian_app("read-atm", "--port", device, "--baud", "4000000", "--out", str(out), timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert f"the ATM agent reports: The FSN folder {world.fsn_dir} cannot be read" in r.stderr
+    assert read_atm_ledger(out).notes is None  # the ledger, without the banknote serials
