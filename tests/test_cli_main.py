@@ -19,7 +19,7 @@ COMMANDS = {
     "reconcile", "generate", "read-atm", "ports", "simulate-atm", "fetch-host", "host-health",
     "simulate-host", "import-host", "users", "history", "session", "audit", "trace-note",
     "trace-card", "app", "demo", "clear", "diagnostics", "config", "simulate-xfs4iot", "xfs4iot-read",
-    "import-atm", "write-journal",
+    "import-atm", "write-journal", "atm-agent",
 }
 
 

@@ -102,6 +102,8 @@ def clear_headless(*, port: str, url: str, out: str, pdf: str, custodians: list[
                 _resume_left_open(store, recorder, status.terminal_id, log)
                 recorder.sync(store, snapshot(flow))
                 flow.advance()
+                for source in status.troubled_sources:  # a source the ATM agent has lost
+                    log(f"the ATM agent reports: {source.english or source.name + ' ' + source.state}")
                 log(f"reading the ledger of {status.terminal_id} cycle {status.cycle_id} on {port}…")
                 flow.record_atm_ledger(client.read_ledger())
         except FlowError as exc:

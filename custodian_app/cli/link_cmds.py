@@ -142,6 +142,9 @@ def read_atm(args) -> int:
                 print(f"ATM {status.terminal_id}, cycle {status.cycle_id} ({status.cycle_state}), "
                       f"{status.transaction_count} transactions, {status.note_count} banknote records; "
                       f"protocol {status.protocol_version}, {status.compression}", file=sys.stderr)
+            for source in status.troubled_sources:  # the agent lost one of its sources: say so always
+                print(f"the ATM agent reports: {source.english or source.name + ' ' + source.state}",
+                      file=sys.stderr)
             ledger = atm.read_ledger(progress=progress, notes=not args.no_notes)
     except LinkError as exc:
         progress.done()

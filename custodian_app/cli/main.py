@@ -15,6 +15,7 @@ import sys
 
 from custodian_app import __version__
 from custodian_app.cli import (
+    agent_cmds,
     app_cmds,
     backend_cmds,
     diag_cmds,
@@ -35,6 +36,7 @@ COMMAND_MODULES = (
     diag_cmds,  # diagnostics, config
     xfs_cmds,  # simulate-xfs4iot, xfs4iot-read
     journal_cmds,  # import-atm, write-journal
+    agent_cmds,  # atm-agent
 )
 
 

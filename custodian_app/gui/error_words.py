@@ -17,6 +17,7 @@ HEADLINES_ZH: dict[str, str] = {
     "custodian_app.link.errors.FramingError": "与 ATM 的通讯受到干扰：请检查线缆后重试。",
     "custodian_app.link.errors.ProtocolVersionError": "ATM 的维护协议版本与本程序不兼容：请联系科技部门。",
     "custodian_app.link.errors.ProtocolError": "与 ATM 的通讯出错：请重试，如仍失败请联系科技部门。",
+    "custodian_app.link.errors.AtmSourceLost": "ATM 代理取不到所需的数据源（XFS4IoT 服务、电子日志或冠字号文件）：请按下面的说明处理，或请科技部门检查 ATM 代理。",
     "custodian_app.link.errors.AtmRefused": "ATM 拒绝了该命令：请查看 ATM 状态后重试。",
     "custodian_app.link.errors.CycleChanged": "ATM 已进入另一个清机周期：请重新读取。",
     "custodian_app.link.errors.ReadCancelled": "已取消读取。",

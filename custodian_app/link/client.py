@@ -23,10 +23,11 @@ from typing import Any, Callable
 from custodian_app.domain import formats
 from custodian_app.domain.formats import AtmLedger, FormatError, NoteRecord, Unit
 from custodian_app.link import messages, records
-from custodian_app.link.errors import (AtmRefused, CycleChanged, LinkClosed, LinkError, LinkReset,
+from custodian_app.link.errors import (AtmRefused, AtmSourceLost, CycleChanged, LinkClosed, LinkError, LinkReset,
                                        LinkTimeout, PortError, ProtocolError, ReadCancelled)
 from custodian_app.link.messages import Message
 from custodian_app.link.session import PROTOCOL_VERSIONS, Pending, Session, SessionOptions
+from custodian_app.link.sources import SourceHealth, parse_sources
 from custodian_app.link.transport import SerialTransport
 
 # progress(bytes received, records received, records in all, estimated seconds left or None)
@@ -57,7 +58,14 @@ class AtmStatus:
     safe_door: str = "closed"
     agent: str = ""
     commands: tuple[str, ...] = ()
+    # the agent's sources: name -> SourceHealth (empty from an agent that does not say)
+    sources: dict = field(default_factory=dict)
     raw: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def troubled_sources(self) -> list[SourceHealth]:
+        """The sources that are lost or in error, in the order the agent lists them."""
+        return [s for s in self.sources.values() if s.state in ("lost", "error")]
 
 
 @dataclass(slots=True)
@@ -191,6 +199,8 @@ class AtmClient:
 
     def _unsolicited(self, msg: Message) -> None:
         ev = AtmEvent(msg.name, dict(msg.payload))
+        if msg.name == messages.STATUS_CHANGED and "sources" in msg.payload and self.status is not None:
+            self.status.sources = parse_sources(msg.payload["sources"])
         self.events.append(ev)
         if self.on_event is not None:
             self.on_event(ev)
@@ -216,6 +226,10 @@ class AtmClient:
     def _result(pending: Pending) -> dict:
         msg = pending.completion
         assert msg is not None
+        p = msg.payload
+        if msg.completion_code != messages.SUCCESS and p.get("errorCode") == "sourceUnavailable":
+            raise AtmSourceLost(pending.name, str(p.get("source", "?")), str(p.get("state", "lost")),
+                                str(p.get("en") or msg.error_description or ""), str(p.get("zh") or ""))
         if msg.completion_code != messages.SUCCESS:
             raise AtmRefused(pending.name, msg.completion_code or "?", msg.payload.get("errorCode"),
                              msg.error_description or msg.payload.get("errorDescription") or "")
@@ -244,7 +258,8 @@ class AtmClient:
                 transaction_count=int(status.get("transactionCount", 0)),
                 note_count=int(status.get("noteCount", 0)),
                 safe_door=str(status.get("safeDoor", "closed")), agent=str(acc.get("agent", "")),
-                commands=tuple(caps.get("commands", ())), raw={"status": status, "capabilities": caps},
+                commands=tuple(caps.get("commands", ())), sources=parse_sources(status.get("sources")),
+                raw={"status": status, "capabilities": caps},
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ProtocolError(f"the ATM's status is incomplete ({exc})") from exc

@@ -81,6 +81,18 @@ class AtmRefused(LinkError):
         super().__init__(text)
 
 
+class AtmSourceLost(AtmRefused):
+    """The ATM agent cannot answer because one of its sources is lost (its XFS4IoT service, its
+    journal folder, its FSN files): ``source`` names it, ``english``/``chinese`` say what to do."""
+
+    def __init__(self, command: str, source: str, state: str, english: str, chinese: str) -> None:
+        self.source = source
+        self.state = state
+        self.english = english
+        self.chinese = chinese
+        super().__init__(command, "commandErrorCode", "sourceUnavailable", f"{english} / {chinese}")
+
+
 class CycleChanged(LinkError):
     """The ATM's clearing cycle changed while we were reading it."""
 

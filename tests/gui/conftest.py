@@ -63,10 +63,13 @@ def world_factory():
     started = []
 
     def make(faults="realistic", transactions=120, seed=7, atm_options=None, backend_options=None,
-             scenario=None, link=None):
+             scenario=None, link=None, agent=False):
+        # agent=False: the cycle served from memory, so the tests know its mismatches exactly
+        # (through a journal, notes of two transactions within two seconds lose their TSN)
         demo = Demo(seed=seed, transactions=transactions, faults=faults,
                     atm_options={"pace": False, **(atm_options or {})},
-                    backend_options=backend_options, scenario=scenario, link=link)
+                    backend_options=backend_options, scenario=scenario, link=link,
+                    agent=agent)
         started.append(demo)
         demo.device, demo.url = demo.start()
         return demo

@@ -130,6 +130,12 @@ class ClearingWizard(QWizard):
         when = datetime.now().astimezone()
         text = event_text(event.name, event.payload, when)
         alert = event.payload.get("safeDoor") == "open"
+        if "sources" in event.payload:  # the agent lost a source, or has it back (docs/agent.md)
+            from custodian_app.link.sources import parse_sources
+
+            sources = parse_sources(event.payload["sources"])
+            self.atm_panel.show_sources(sources)
+            alert = any(s.state in ("lost", "error") for s in sources.values())
         self.atm_panel.add_event(text, alert=alert)
         log.log(logging.WARNING if alert else logging.INFO, "ATM event during the clearing: %s %s",
                 event.name, event.payload)

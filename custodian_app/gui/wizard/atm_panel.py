@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from PySide6.QtCore import QT_TR_NOOP
+from PySide6.QtCore import QT_TR_NOOP, QLocale
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGroupBox, QLabel, QListWidget, QPushButton, QVBoxLayout
 
@@ -18,9 +18,24 @@ STATUS_TEXT = {
 }
 
 
+def source_lines(sources: dict) -> list[str]:
+    """One line per source the ATM agent has lost or that fails, in the agent's own words
+    (it sends them in English and Chinese: docs/agent.md); none when all answer."""
+    chinese = QLocale().language() == QLocale.Language.Chinese
+    return [(s.chinese if chinese and s.chinese else s.english) or f"{s.name}: {s.state}"
+            for s in sources.values() if s.state in ("lost", "error")]
+
+
 def event_text(name: str, payload: dict, when: datetime) -> str:
     """Words for an unsolicited ATM event, e.g. "Safe door opened at 10:42"."""
     at = when.strftime("%H:%M")
+    if "sources" in payload:  # the agent lost a source, or has it back
+        from custodian_app.link.sources import parse_sources
+
+        lines = source_lines(parse_sources(payload["sources"]))
+        chinese = QLocale().language() == QLocale.Language.Chinese
+        ok = "ATM 代理的各数据源均已恢复" if chinese else "The ATM agent's sources all answer again"
+        return f"{at} " + ("; ".join(lines) or ok)
     parts = []
     for key, value in sorted(payload.items()):
         template = STATUS_TEXT.get((key, str(value)))
@@ -46,6 +61,10 @@ class AtmPanel(QGroupBox):
         self.ledger_state = QLabel(objectName="ledgerState")
         self.ledger_state.setWordWrap(True)
         layout.addWidget(self.ledger_state)
+        self.sources = QLabel(objectName="atmSources")  # the agent's lost sources, if any
+        self.sources.setWordWrap(True)
+        self.sources.hide()
+        layout.addWidget(self.sources)
         self.retry_button = QPushButton(tr("Read a&gain"), objectName="retryReadButton")
         self.retry_button.hide()
         layout.addWidget(self.retry_button)
@@ -83,6 +102,13 @@ class AtmPanel(QGroupBox):
                                          "press Read again. The clearing cannot be reconciled without them.")
                    .replace("%1", message))
         self.retry_button.show()
+
+    def show_sources(self, sources: dict) -> None:
+        """The ATM agent's sources (AtmStatus.sources): a red line for each that is lost."""
+        lines = source_lines(sources)
+        if lines:
+            show_error(self.sources, "\n".join(lines))
+        self.sources.setVisible(bool(lines))
 
     def add_event(self, text: str, *, alert: bool = False) -> None:
         self.events.addItem(text)

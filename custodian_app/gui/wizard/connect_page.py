@@ -142,6 +142,7 @@ class ConnectPage(FlowPage):
             .replace("%6", f"{status.note_count:,}").replace("%7", str(status.line_speed))
             .replace("%8", tr(status.safe_door)))
         self.ctx.remember_port(port, baud)
+        self._wizard.atm_panel.show_sources(status.sources)  # a source the ATM agent has lost
         # the store opens the session now that the terminal is known (one open clearing per ATM)
         show_info(self.status, tr("The ATM answered. Opening the clearing session…"))
         recorder, snapshot = self._wizard.recorder, self.ctx.clearing.snapshot(self.flow)

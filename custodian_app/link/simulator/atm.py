@@ -2,7 +2,10 @@
 frames, the session handshake, and feeding the running command's answers to the endpoint.
 
 Serving waits on file descriptors with select() (a pty or a serial device and a wake-up pipe),
-which is POSIX-only; the module itself imports anywhere."""
+which is POSIX-only; with ``polled=True`` it looks at a pyserial port every couple of
+milliseconds instead, which is how it serves a Windows COM port. The module imports anywhere.
+What it serves comes from a source (custodian_app.agent.source): a ledger in memory for the
+simulator, the ATM PC's XFS4IoT service, journal and FSN files for ``atm-agent``."""
 
 from __future__ import annotations
 
@@ -13,22 +16,24 @@ import select
 import threading
 import time
 from collections import deque
-from queue import Empty, SimpleQueue
+from queue import SimpleQueue
 from typing import Iterator
 
 import orjson
 
+from custodian_app.agent.source import AtmSource
+from custodian_app.agent.static import StaticSource
 from custodian_app.domain.formats import AtmLedger
 from custodian_app.link import framer, messages
 from custodian_app.link.endpoint import Endpoint
-from custodian_app.link.errors import LinkError, MessageError, ProtocolError
+from custodian_app.link.errors import LinkError, ProtocolError
 from custodian_app.link.framer import (ACCEPT, ACK, CONNECT, DATA, DISCONNECT, NAK, NOSESSION, PING,
                                        PONG, REFUSE, Deframer)
 from custodian_app.link.messages import Message
 from custodian_app.link.session import PROTOCOL
-from custodian_app.link.simulator.commands import AtmCommands
+from custodian_app.link.simulator.dispatch import CommandDispatch
 from custodian_app.link.simulator.faults import Faults, SimStats
-from custodian_app.link.simulator.ports import DevicePort, PtyPort
+from custodian_app.link.simulator.ports import DevicePort, PolledPort, PtyPort
 
 log = logging.getLogger(__name__)
 
@@ -36,15 +41,17 @@ LINE_SPEEDS = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
 AGENT = "custodian-atm-sim 1.0"
 
 
-class AtmSimulator(AtmCommands):
-    def __init__(self, ledger: AtmLedger, baud: int = 115200, *, faults: Faults | None = None,
+class AtmSimulator(CommandDispatch):
+    """The ATM side of the link, serving from ``source``: an AtmSource (``atm-agent``'s real
+    sources), or an atm-ledger/1, which is served by a StaticSource (``simulate-atm``, tests).
+    The server owns the source from then on and closes it when it stops."""
+
+    def __init__(self, source: AtmSource | AtmLedger, baud: int = 115200, *, faults: Faults | None = None,
                  pace: bool = True, versions: tuple[int, ...] = (1,),
                  compression: tuple[str, ...] = ("zlib", "none"), max_frame: int = 4096,
                  window: int = 8, page_size: int = 500, line_speeds: tuple[int, ...] = LINE_SPEEDS,
-                 agent: str = AGENT) -> None:
-        self.ledger = ledger
-        self.cycles: list[AtmLedger] = []  # cycles ended by an exchange, oldest first
-        self.cycle_state = "open" if ledger.closed_at is None else "closed"
+                 agent: str | None = None, polled: bool = False) -> None:
+        self.source: AtmSource = source if isinstance(source, AtmSource) else StaticSource(source)
         self.safe_door = "closed"
         self.base_baud = baud
         self.baud = baud
@@ -56,7 +63,8 @@ class AtmSimulator(AtmCommands):
         self.window = window
         self.page_size = page_size
         self.line_speeds = tuple(line_speeds)
-        self.agent = agent
+        self.agent = agent or self.source.agent
+        self.polled = polled  # pyserial polling instead of select(): Windows COM ports
         self.stats = SimStats()
         self.error: BaseException | None = None
         self.connected = threading.Event()  # set whenever a session opens
@@ -70,7 +78,28 @@ class AtmSimulator(AtmCommands):
         self._stop = threading.Event()
         self._wake_r, self._wake_w = os.pipe()
         self._events: SimpleQueue = SimpleQueue()
+        self._woken = threading.Event()
+        self._source_states = dict(self.source.states())
+        self.source.attach(self._wake)
         self._reset_line()
+
+    # the static source's cycle, for the tests that look at what the simulated ATM holds
+    @property
+    def ledger(self) -> AtmLedger:
+        return self._static().ledger
+
+    @property
+    def cycles(self) -> list[AtmLedger]:
+        return self._static().cycles
+
+    @property
+    def cycle_state(self) -> str:
+        return self.source.info().state
+
+    def _static(self) -> StaticSource:
+        if not isinstance(self.source, StaticSource):
+            raise AttributeError("this ATM serves from real sources, not from a ledger in memory")
+        return self.source
 
     # ------------------------------------------------------------------ public
     def start_on_pty(self, link: str | None = None) -> str:
@@ -85,20 +114,23 @@ class AtmSimulator(AtmCommands):
         return link or self.device
 
     def serve_device(self, path: str) -> None:
-        """Serve an existing serial device (e.g. one end of a socat pty pair) in the background."""
+        """Serve an existing serial device in the background: a tty or one end of a socat pty
+        pair (select), or with ``polled`` any pyserial port, e.g. a Windows COM port."""
         self._device_path = path
-        self._port = DevicePort(path, self.baud)
+        self._port = self._open_device(path)
         self.device = path
         self._start()
 
     def stop(self) -> None:
-        """Stop serving and close everything this simulator opened. Safe to call twice."""
+        """Stop serving and close everything this simulator opened, the source included.
+        Safe to call twice."""
         self._stop.set()
         self._wake()
         if self._thread is not None:
             self._thread.join(10)
             self._thread = None
         self._close_port()
+        self.source.close()
         for fd in (self._wake_r, self._wake_w):
             try:
                 os.close(fd)
@@ -138,7 +170,11 @@ class AtmSimulator(AtmCommands):
         self._thread = threading.Thread(target=self._run, name="atm-simulator", daemon=True)
         self._thread.start()
 
+    def _open_device(self, path: str) -> DevicePort | PolledPort:
+        return PolledPort(path, self.baud) if self.polled else DevicePort(path, self.baud)
+
     def _wake(self) -> None:
+        self._woken.set()
         if self._wake_w >= 0:
             try:
                 os.write(self._wake_w, b"x")
@@ -211,7 +247,7 @@ class AtmSimulator(AtmCommands):
             return
         if self._device_path is not None:
             try:
-                self._port = DevicePort(self._device_path, self.baud)
+                self._port = self._open_device(self._device_path)
             except LinkError:
                 return  # try again after another pause
         else:
@@ -238,12 +274,10 @@ class AtmSimulator(AtmCommands):
             nd = self.endpoint.next_deadline()
             if nd is not None:
                 timeout = min(timeout, max(0.0, nd - now))
-        wlist = [port.fileno()] if self._wire else []
-        ready_r, _, _ = select.select([port.fileno(), self._wake_r], wlist, [], timeout)
-        if self._wake_r in ready_r:
-            os.read(self._wake_r, 4096)
+        readable = self._wait_port(port, timeout)
         now = time.monotonic()
-        if port.fileno() in ready_r:
+        self._watch_source(now)
+        if readable:
             try:
                 data = port.read()
             except OSError:
@@ -264,6 +298,23 @@ class AtmSimulator(AtmCommands):
             self._handle_messages()
             self._produce()
         self._send(now)
+
+    def _wait_port(self, port: PtyPort | DevicePort | PolledPort, timeout: float) -> bool:
+        """Wait up to ``timeout`` for bytes to read, room to write, or a wake-up; True when
+        there is something to read."""
+        if isinstance(port, PolledPort):
+            # a Windows COM port cannot be select()ed: look at it every couple of milliseconds
+            if port.waiting():
+                return True
+            self._woken.wait(min(timeout, 0.002))
+            self._woken.clear()
+            return port.waiting()
+        wlist = [port.fileno()] if self._wire else []
+        ready_r, _, _ = select.select([port.fileno(), self._wake_r], wlist, [], timeout)
+        if self._wake_r in ready_r:
+            os.read(self._wake_r, 4096)
+            self._woken.clear()
+        return port.fileno() in ready_r
 
     def _receive(self, data: bytes, now: float) -> None:
         self.stats.bytes_in += len(data)
@@ -426,7 +477,7 @@ class AtmSimulator(AtmCommands):
         self._nonce = nonce
         accept = {"version": max(common), "compression": compression, "maxFrame": max_frame,
                   "window": window, "nonce": nonce, "agent": self.agent,
-                  "terminalId": self.ledger.terminal_id, "session": self.stats.sessions + 1}
+                  "terminalId": self.source.info().terminal_id, "session": self.stats.sessions + 1}
         self._accept_wire = framer.encode_parts(ACCEPT, 0, 0, orjson.dumps(accept))
         self._raw_out += self._accept_wire
         self.stats.sessions += 1
@@ -434,71 +485,3 @@ class AtmSimulator(AtmCommands):
 
     def _refuse(self, reason: dict) -> None:
         self._raw(REFUSE, orjson.dumps(reason))
-
-    # ------------------------------------------------------------------ messages
-    def _handle_messages(self) -> None:
-        ep = self.endpoint
-        assert ep is not None
-        for raw in ep.take_received():
-            try:
-                msg = messages.decode(raw)
-            except MessageError:
-                self.stats.bad_messages += 1
-                continue
-            if msg.type != messages.COMMAND:
-                continue
-            self.stats.commands += 1
-            self.stats.names.append(msg.name)
-            ep.send_message(messages.acknowledge(msg).encode())
-            if msg.name == messages.CANCEL:
-                self._cancel(msg)
-            else:
-                self._jobs.append((msg, self._handler(msg)))
-        try:
-            while True:
-                name, payload = self._events.get_nowait()
-                ep.send_message(messages.event(name, 0, payload).encode())
-        except Empty:
-            pass
-
-    def _cancel(self, msg: Message) -> None:
-        ep = self.endpoint
-        assert ep is not None
-        ids = msg.payload.get("requestIds")
-        ids = set(ids) if isinstance(ids, list) else set()
-        if self._current is not None and self._current[0].request_id in ids:
-            cmd, gen = self._current
-            gen.close()
-            self._current = None
-            ep.send_message(messages.completion(cmd, messages.CANCELED).encode())
-            self.stats.cancelled += 1
-        for job in list(self._jobs):
-            if job[0].request_id in ids:
-                self._jobs.remove(job)
-                ep.send_message(messages.completion(job[0], messages.CANCELED).encode())
-                self.stats.cancelled += 1
-        ep.send_message(messages.completion(msg).encode())
-
-    def _produce(self) -> None:
-        """Feed the endpoint the next messages of the running command, no further ahead than
-        a couple of frames: pages are made as the line takes them, so Cancel acts at once."""
-        ep = self.endpoint
-        assert ep is not None
-        while ep.backlog < 2 * ep.max_payload:
-            if self._current is None:
-                if not self._jobs:
-                    return
-                self._current = self._jobs.popleft()
-            cmd, gen = self._current
-            try:
-                out = next(gen)
-            except StopIteration:
-                self._current = None
-                continue
-            except LinkError as exc:  # a handler's own refusal
-                self._current = None
-                out = messages.completion(cmd, messages.INTERNAL_ERROR, description=str(exc))
-            ep.send_message(out.encode())
-            if out.type == messages.COMPLETION:
-                gen.close()
-                self._current = None

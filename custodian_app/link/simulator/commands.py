@@ -1,13 +1,19 @@
-"""The ATM's side of each command: the cycle it serves (status, storage, totals, pages of
-transactions and banknote records) and the replenishment exchange that opens a new cycle."""
+"""The ATM's side of each command, served from a source (custodian_app.agent.source): status,
+storage, totals, pages of transactions and banknote records, closing the cycle, and the
+replenishment exchange that opens a new cycle.
+
+Each handler is a generator of the messages it answers. A source's answers come as futures;
+while one is not done the handler yields None ("not yet") and the line keeps running, so the
+serial thread never waits on XFS4IoT or on a journal being read.
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from concurrent.futures import Future
 from datetime import datetime
 from typing import Iterator
 
-from custodian_app.domain.formats import AtmLedger, Totals, TypeTotals, Unit
+from custodian_app.agent.source import AtmSource, ExchangeRefused, SourceUnavailable
 from custodian_app.link import messages, records
 from custodian_app.link.messages import Message
 
@@ -16,12 +22,22 @@ COMMANDS = (messages.STATUS, messages.CAPABILITIES, messages.CANCEL, messages.SE
             messages.READ_TRANSACTIONS, messages.READ_NOTES, messages.GET_NOTES_FOR_TSN,
             messages.CLOSE_CYCLE)
 MAX_PAGE = 5000
+SOURCE_UNAVAILABLE = "sourceUnavailable"  # payload.errorCode when a source the command needs is lost
+
+
+def _wait(fut: Future):
+    """``x = yield from _wait(fut)``: yield None until the future is done, then its result."""
+    while not fut.done():
+        yield None
+    return fut.result()
 
 
 class AtmCommands:
     """The command handlers of ``AtmSimulator``; each is a generator of the messages it answers."""
 
-    def _handler(self, cmd: Message) -> Iterator[Message]:
+    source: AtmSource
+
+    def _handler(self, cmd: Message) -> Iterator[Message | None]:
         handler = {
             messages.STATUS: self._status, messages.CAPABILITIES: self._capabilities,
             messages.GET_STORAGE: self._storage, messages.GET_TOTALS: self._totals,
@@ -32,7 +48,17 @@ class AtmCommands:
         }.get(cmd.name)
         if handler is None:
             return self._unsupported(cmd)
-        return handler(cmd)
+        return self._guarded(cmd, handler(cmd))
+
+    def _guarded(self, cmd: Message, gen: Iterator[Message | None]) -> Iterator[Message | None]:
+        """A source that cannot answer ends the command with sourceUnavailable, naming it."""
+        try:
+            yield from gen
+        except SourceUnavailable as exc:
+            yield messages.completion(cmd, messages.COMMAND_ERROR,
+                                      {"errorCode": SOURCE_UNAVAILABLE, "source": exc.source,
+                                       "state": exc.state, "en": exc.english, "zh": exc.chinese},
+                                      str(exc))
 
     def _unsupported(self, cmd: Message) -> Iterator[Message]:
         yield messages.completion(cmd, messages.UNSUPPORTED_COMMAND,
@@ -42,14 +68,22 @@ class AtmCommands:
     def _error(cmd: Message, error_code: str, description: str) -> Message:
         return messages.completion(cmd, messages.COMMAND_ERROR, {"errorCode": error_code}, description)
 
-    def _status(self, cmd: Message) -> Iterator[Message]:
-        lg = self.ledger
-        yield messages.completion(cmd, payload={
-            "terminalId": lg.terminal_id, "cycleId": lg.cycle_id, "currency": lg.currency,
-            "cycleState": self.cycle_state, "openedAt": lg.opened_at, "closedAt": lg.closed_at,
-            "lineSpeed": self.baud, "transactionCount": len(lg.transactions),
-            "noteCount": len(lg.notes or ()), "safeDoor": self.safe_door, "agent": self.agent,
-        })
+    def status_payload(self) -> dict:
+        info = self.source.info()
+        return {
+            "terminalId": info.terminal_id, "cycleId": info.cycle_id, "currency": info.currency,
+            "cycleState": info.state, "openedAt": info.opened_at, "closedAt": info.closed_at,
+            "lineSpeed": self.baud, "transactionCount": info.transaction_count,
+            "noteCount": info.note_count, "safeDoor": self.safe_door, "agent": self.agent,
+            "sources": {name: st.to_wire() for name, st in self.source.states().items()},
+        }
+
+    def _status(self, cmd: Message) -> Iterator[Message | None]:
+        try:  # the cycle as it is now, if the source can say; else what it last knew
+            yield from _wait(self.source.cycle())
+        except SourceUnavailable:
+            pass
+        yield messages.completion(cmd, payload=self.status_payload())
 
     def _capabilities(self, cmd: Message) -> Iterator[Message]:
         yield messages.completion(cmd, payload={
@@ -58,23 +92,27 @@ class AtmCommands:
             "commands": list(COMMANDS), "maxPageSize": MAX_PAGE,
         })
 
-    def _storage(self, cmd: Message) -> Iterator[Message]:
-        yield messages.completion(cmd, payload={"storage": records.encode_units(self.ledger.units)})
+    def _storage(self, cmd: Message) -> Iterator[Message | None]:
+        units = yield from _wait(self.source.units())
+        yield messages.completion(cmd, payload={"storage": records.encode_units(units)})
 
-    def _totals(self, cmd: Message) -> Iterator[Message]:
-        yield messages.completion(cmd, payload=records.encode_totals(self.ledger))
+    def _totals(self, cmd: Message) -> Iterator[Message | None]:
+        ledger = yield from _wait(self.source.cycle())
+        yield messages.completion(cmd, payload=records.encode_totals(ledger))
 
-    def _wrong_cycle(self, cmd: Message) -> Message | None:
+    def _wrong_cycle(self, cmd: Message, cycle_id: str) -> Message | None:
         cycle = cmd.payload.get("cycleId")
-        if cycle is not None and cycle != self.ledger.cycle_id:
-            return self._error(cmd, "cycleChanged", f"the current cycle is {self.ledger.cycle_id}, not {cycle}")
+        if cycle is not None and cycle != cycle_id:
+            return self._error(cmd, "cycleChanged", f"the current cycle is {cycle_id}, not {cycle}")
         return None
 
-    def _stream(self, cmd: Message, items: list, encode, event_name: str) -> Iterator[Message]:
-        wrong = self._wrong_cycle(cmd)
+    def _stream(self, cmd: Message, items_of, encode, event_name: str) -> Iterator[Message | None]:
+        ledger = yield from _wait(self.source.cycle())
+        wrong = self._wrong_cycle(cmd, ledger.cycle_id)
         if wrong is not None:
             yield wrong
             return
+        items = items_of(ledger)
         cursor = cmd.payload.get("cursor", 0)
         size = cmd.payload.get("pageSize", self.page_size)
         if type(cursor) is not int or not 0 <= cursor <= len(items):
@@ -94,15 +132,16 @@ class AtmCommands:
             cursor = end
         yield messages.completion(cmd, payload={"total": total, "cursor": total})
 
-    def _read_transactions(self, cmd: Message) -> Iterator[Message]:
-        return self._stream(cmd, self.ledger.transactions, records.encode_transactions,
+    def _read_transactions(self, cmd: Message) -> Iterator[Message | None]:
+        return self._stream(cmd, lambda lg: lg.transactions, records.encode_transactions,
                             messages.TRANSACTIONS_PAGE)
 
-    def _read_notes(self, cmd: Message) -> Iterator[Message]:
-        return self._stream(cmd, self.ledger.notes or [], records.encode_notes, messages.NOTES_PAGE)
+    def _read_notes(self, cmd: Message) -> Iterator[Message | None]:
+        return self._stream(cmd, lambda lg: lg.notes or [], records.encode_notes, messages.NOTES_PAGE)
 
-    def _notes_for_tsn(self, cmd: Message) -> Iterator[Message]:
-        wrong = self._wrong_cycle(cmd)
+    def _notes_for_tsn(self, cmd: Message) -> Iterator[Message | None]:
+        ledger = yield from _wait(self.source.cycle())
+        wrong = self._wrong_cycle(cmd, ledger.cycle_id)
         if wrong is not None:
             yield wrong
             return
@@ -110,85 +149,54 @@ class AtmCommands:
         if type(tsn) is not str:
             yield messages.completion(cmd, messages.INVALID_DATA, description="tsn must be a string")
             return
-        found = [n for n in self.ledger.notes or () if n.tsn == tsn]
+        found = [n for n in ledger.notes or () if n.tsn == tsn]
         page = records.encode_notes(found)
         page["tsn"] = tsn
         yield messages.completion(cmd, payload=page)
 
     def _now(self) -> str:
-        tz = datetime.fromisoformat(self.ledger.opened_at.replace("Z", "+00:00")).tzinfo
-        return datetime.now(tz).replace(microsecond=0).isoformat()
+        """Now, in the time zone of the cycle's opening (the ATM's clock)."""
+        opened = self.source.info().opened_at
+        try:
+            tz = datetime.fromisoformat(opened.replace("Z", "+00:00")).tzinfo
+        except ValueError:
+            tz = None
+        now = datetime.now(tz) if tz is not None else datetime.now().astimezone()
+        return now.replace(microsecond=0).isoformat()
 
-    def _close(self) -> None:
-        if self.cycle_state == "open":
-            if self.ledger.closed_at is None:
-                self.ledger = replace(self.ledger, closed_at=self._now())
-            self.cycle_state = "closed"
-
-    def _close_cycle(self, cmd: Message) -> Iterator[Message]:
-        wrong = self._wrong_cycle(cmd)
+    def _close_cycle(self, cmd: Message) -> Iterator[Message | None]:
+        wrong = self._wrong_cycle(cmd, self.source.info().cycle_id)
         if wrong is not None:
             yield wrong
             return
-        self._close()
-        yield messages.completion(cmd, payload={"cycleId": self.ledger.cycle_id, "closedAt": self.ledger.closed_at})
+        info = yield from _wait(self.source.close_cycle(self._now()))
+        yield messages.completion(cmd, payload={"cycleId": info.cycle_id, "closedAt": info.closed_at})
 
     def _start_exchange(self, cmd: Message) -> Iterator[Message]:
-        if self.cycle_state == "exchange":
+        if self.source.info().state == "exchange":
             yield messages.completion(cmd, messages.SEQUENCE_ERROR, description="an exchange is already active")
             return
-        self._close()
-        self.cycle_state = "exchange"
-        yield messages.completion(cmd, payload={"cycleId": self.ledger.cycle_id})
+        info = self.source.start_exchange(self._now())
+        yield messages.completion(cmd, payload={"cycleId": info.cycle_id})
 
-    def _end_exchange(self, cmd: Message) -> Iterator[Message]:
-        if self.cycle_state != "exchange":
+    def _end_exchange(self, cmd: Message) -> Iterator[Message | None]:
+        if self.source.info().state != "exchange":
             yield messages.completion(cmd, messages.SEQUENCE_ERROR,
                                       description="Storage.StartExchange must come first")
             return
         units = cmd.payload.get("units")
-        ids = [u.id for u in self.ledger.units]
         if type(units) is not dict:
             yield messages.completion(cmd, messages.INVALID_DATA, description="units must map unit id to {initial}")
             return
-        missing = [i for i in ids if i not in units]
-        unknown = [i for i in units if i not in ids]
-        if missing or unknown:
-            yield messages.completion(cmd, messages.INVALID_DATA, description=(
-                f"EndExchange needs every unit: missing {missing}, unknown {unknown}"))
+        initial = {uid: (entry.get("initial") if type(entry) is dict else None) for uid, entry in units.items()}
+        try:
+            info = yield from _wait(self.source.exchange(initial, self._now()))
+        except ExchangeRefused as exc:
+            yield messages.completion(cmd, messages.INVALID_DATA, description=str(exc))
             return
-        initial: dict[str, int] = {}
-        for uid in ids:
-            entry = units[uid]
-            n = entry.get("initial") if type(entry) is dict else None
-            if type(n) is not int or n < 0:
-                yield messages.completion(cmd, messages.INVALID_DATA,
-                                          description=f"unit {uid}: initial must be a whole number >= 0")
-                return
-            initial[uid] = n
-        old = self.ledger
-        self.cycles.append(old)
-        self.ledger = self._next_cycle(old, initial)
-        self.cycle_state = "open"
         self.stats.exchanges += 1
-        self._events.put((messages.CYCLE_OPENED, {"cycleId": self.ledger.cycle_id}))
-        yield messages.completion(cmd, payload={"cycleId": self.ledger.cycle_id, "openedAt": self.ledger.opened_at})
-
-    def _next_cycle(self, old: AtmLedger, initial: dict[str, int]) -> AtmLedger:
-        opened = self._now()
-        known = {c.cycle_id for c in self.cycles} | {old.cycle_id}
-        stem = f"{old.terminal_id[:20]}-{opened[:10].replace('-', '')}"
-        cycle_id, n = stem, 1
-        while cycle_id in known:
-            n += 1
-            cycle_id = f"{stem}-{n}"
-        units = [Unit(u.id, u.type, u.currency, u.value, initial[u.id], {k: 0 for k in u.out},
-                      {k: 0 for k in u.in_}) for u in old.units]
-        loaded = sum(u.initial * u.value for u in units
-                     if u.value is not None and u.type in ("cashOut", "recycling"))
-        return AtmLedger(old.terminal_id, cycle_id, old.currency, opened, None,
-                         Totals(loaded, TypeTotals(0, 0), TypeTotals(0, 0)), units, [],
-                         [] if old.notes is not None else None, source=old.source)
+        self.send_event(messages.CYCLE_OPENED, {"cycleId": info.cycle_id})
+        yield messages.completion(cmd, payload={"cycleId": info.cycle_id, "openedAt": info.opened_at})
 
     def _set_line_speed(self, cmd: Message) -> Iterator[Message]:
         speed = cmd.payload.get("lineSpeed")

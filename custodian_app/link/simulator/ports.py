@@ -79,3 +79,16 @@ class DevicePort:
             self.port.close()
         except Exception:
             pass
+
+
+class PolledPort(DevicePort):
+    """A pyserial port served without select(): Windows COM ports (and, in tests, a pty)."""
+
+    def waiting(self) -> bool:
+        try:
+            return bool(self.port.in_waiting)
+        except (self._serial_mod.SerialException, OSError):
+            return True  # let the read find out and report the port gone
+
+    def fileno(self) -> int:
+        raise OSError("a polled port has no descriptor to select() on")
