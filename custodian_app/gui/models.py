@@ -17,6 +17,8 @@ GREEN_BG = QColor("#e8f5e9")
 RED_BG = QColor("#ffebee")
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+# the mismatch's category code (DISPENSED_NOT_DEBITED …) in every column: for QA (docs/qa.md)
+CATEGORY_ROLE = Qt.ItemDataRole.UserRole + 2
 
 
 def tr(text: str) -> str:
@@ -223,6 +225,8 @@ class MismatchModel(_Table):
                       format_grouped(m.cash_effect, plus=True), action,
                       self.remarks.get(self.key(m), "")]
             return values[col]
+        if role == CATEGORY_ROLE:
+            return m.category
         if role == SORT_ROLE:
             # numbers sort as numbers, absent amounts first
             numeric = {3: m.atm_amount, 4: m.host_amount, 6: m.cash_effect}

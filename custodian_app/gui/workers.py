@@ -152,6 +152,9 @@ class Job:
         self.cancel_event.set()
 
     def run(self, runner: "Runner") -> "Job":
+        if getattr(runner, "_closed", False):
+            self.finished = True  # the application has stopped: nothing will deliver it
+            return self
         _ACTIVE.add(self)
         runner.submit(self._work)
         return self
@@ -233,11 +236,16 @@ class PoolRunner(Runner):
 
     def __init__(self, name: str, workers: int = 1) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+        self._closed = False
 
     def submit(self, fn: Callable[[], None]) -> None:
+        if self._closed:  # a window closing after the application stopped: nothing to do it
+            log.debug("work submitted after shutdown is dropped")
+            return
         self._pool.submit(fn)
 
     def shutdown(self) -> None:
+        self._closed = True
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -256,8 +264,12 @@ class SerialIoThread(QThread, Runner):
         self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue()
         self.thread_ident: int | None = None
         self.idle: Callable[[], None] | None = None
+        self._closed = False
 
     def submit(self, fn: Callable[[], None]) -> None:
+        if self._closed:  # after shutdown the thread is not started again
+            log.debug("serial work submitted after shutdown is dropped")
+            return
         if not self.isRunning():
             self.start()
         self._queue.put(fn)
@@ -279,6 +291,7 @@ class SerialIoThread(QThread, Runner):
             fn()
 
     def shutdown(self) -> None:
+        self._closed = True
         if self.isRunning():
             self._queue.put(None)
             self.wait()
