@@ -23,6 +23,14 @@ class ClearingError(CustodianError):
     """A clearing step that cannot be done; the message says what to do next."""
 
 
+class WrongRole(ClearingError):
+    """A user signed in where another role is needed (a supervisor as a custodian …)."""
+
+    def __init__(self, username: str, role: str, wanted: str) -> None:
+        self.username, self.role, self.wanted = username, role, wanted
+        super().__init__(f"{username} is a {role}, not a {wanted}; a {wanted} must sign in here")
+
+
 # -- the reconciliation -------------------------------------------------------------------
 
 
@@ -188,8 +196,7 @@ def authenticate(store, username: str, password: str, *, role: str):
     # Exactly the role asked for: the store lets only a supervisor sign off, so an
     # administrator let through here would be refused later, after the report was made.
     if user.role != role:
-        raise ClearingError(f"{username} is a {user.role}, not a {role}; "
-                            f"a {role} must sign in here")
+        raise WrongRole(username, user.role, role)
     return user
 
 

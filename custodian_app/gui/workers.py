@@ -25,10 +25,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 import shiboken6
-from PySide6.QtCore import QLocale, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from custodian_app.errors import CustodianError
-from custodian_app.gui.error_words import headline_zh
+from custodian_app.gui import error_words
 
 log = logging.getLogger(__name__)
 
@@ -322,12 +322,13 @@ class Runners:
         self.background.shutdown()
 
 
-def describe_error(exc: BaseException) -> str:
-    """Words for the user. Our own errors already say what to do next; others are bugs.
-    In the Chinese interface a Chinese headline comes first (the details below it stay as
-    the layer wrote them: ports, paths, ids)."""
+def describe_error(exc: BaseException, **context) -> str:
+    """Words for the user, in the interface's language (``gui.error_words``): what happened and
+    what to do next, never the layer's or a library's raw text (that goes to the log).
+    ``context``: what the caller knows that the error may not carry (``port=``, ``url=``)."""
     if isinstance(exc, CustodianError):
-        headline = headline_zh(exc) if QLocale().language() == QLocale.Language.Chinese else None
-        return f"{headline}\n{exc}" if headline else str(exc)
-    return (f"An unexpected error occurred ({type(exc).__name__}). The details are in the log "
-            f"file; try again, and call IT support if it happens again.")
+        log.info("shown to the user in their words: %s: %s", type(exc).__name__, exc)
+        words = error_words.words_for(exc, **context)
+        if words is not None:
+            return words
+    return error_words.unexpected(exc)

@@ -46,7 +46,7 @@ def test_switching_the_language_rebuilds_the_window(qtbot, make_ctx):
     try:
         window.set_language("zh_CN")
         assert window.new_button.text() == "新建清机(&N)" and ctx.settings.language == "zh_CN"
-        assert window.tabs.tabText(2) == "冠字号查询(&S)"
+        assert window.tabs.tabText(2) == "冠字号查询(&B)"
         qtbot.waitUntil(window.tabs.isVisible, timeout=5000)  # the new widgets show queued
     finally:
         i18n.install("en")

@@ -223,7 +223,7 @@ class ClearingWizard(QWizard):
             try:
                 self.flow.abandon(reason)
             except FlowError as exc:
-                dialogs.ask(self, tr("Abandon the clearing"), str(exc), kind="warning")
+                dialogs.ask(self, tr("Abandon the clearing"), describe_error(exc), kind="warning")
                 return
             self.persist()
             self._ending = True

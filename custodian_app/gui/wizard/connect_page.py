@@ -132,7 +132,7 @@ class ConnectPage(FlowPage):
         try:
             self.flow.record_atm_status(terminal, cycle, state)
         except FlowError as exc:
-            show_error(self.status, str(exc))
+            show_error(self.status, describe_error(exc))
             return
         self.atm_info.setText(
             tr("Terminal: %1\nCycle: %2 (%3), opened %4\nTransactions: %5 · banknote records: %6\n"
@@ -160,5 +160,10 @@ class ConnectPage(FlowPage):
         show_error(self.status, describe_error(exc))
 
     def _failed(self, port: str, exc) -> None:
+        from custodian_app.link.errors import LinkTimeout, ProtocolError
+
         self.connect_button.setEnabled(True)
-        show_error(self.status, no_answer_advice(port, describe_error(exc)))
+        words = describe_error(exc, port=port)
+        if isinstance(exc, (LinkTimeout, ProtocolError)):  # something is there, but not an ATM in maintenance
+            words = no_answer_advice(port, words)
+        show_error(self.status, words)

@@ -47,6 +47,7 @@ class NewCyclePage(FlowPage):
             self.values[u.id] = u.value or 0
             spin = QSpinBox(objectName=f"load_{u.id}")
             spin.setRange(0, 10000)
+            spin.setAccessibleName(tr("Notes loaded into %1").replace("%1", u.id))
             spin.setValue((self.flow.loaded or {}).get(u.id, u.initial))
             spin.valueChanged.connect(self._update)
             self.grid_host.add_row((u.id, format_grouped(u.value) if u.value else "—", spin,
@@ -87,7 +88,7 @@ class NewCyclePage(FlowPage):
         try:
             self.flow.check_loaded(loaded)
         except FlowError as exc:
-            show_error(self.status, str(exc))
+            show_error(self.status, describe_error(exc))
             return
         self.exchange_button.setEnabled(False)
         show_info(self.status, tr("Sending the exchange to the ATM…"))
@@ -101,7 +102,7 @@ class NewCyclePage(FlowPage):
             self.flow.record_new_cycle(loaded, str(new_cycle))
         except FlowError as exc:
             self.exchange_button.setEnabled(True)
-            show_error(self.status, str(exc))
+            show_error(self.status, describe_error(exc))
             return
         self._wizard.persist()
         self._started()

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 
 from custodian_app.domain.flow import FlowError, Step
 from custodian_app.gui.models import UnitLevelsChart, UnitsModel
-from custodian_app.gui.wizard.base import FlowPage, show_error, show_info, show_ok, status_label, tr
+from custodian_app.gui.wizard.base import FlowPage, show_error, show_info, show_ok, status_label, table_view, tr
 from custodian_app.gui.workers import Job, JobCancelled, describe_error
 
 
@@ -41,6 +41,9 @@ class ReadAtmPage(FlowPage):
         self.cancel_button = QPushButton(tr("&Cancel reading"), objectName="cancelReadButton")
         self.cancel_button.clicked.connect(self.cancel_read)
         self.cancel_button.setEnabled(False)
+        # it has the focus while reading (Space cancels); Enter, pressed out of habit right
+        # after starting, must not
+        self.cancel_button.setAutoDefault(False)
         row.addWidget(self.read_button)
         row.addWidget(self.cancel_button)
         row.addStretch(1)
@@ -55,7 +58,7 @@ class ReadAtmPage(FlowPage):
         layout.addWidget(self.status)
         tables = QHBoxLayout()
         self.units_model = UnitsModel(self)
-        self.units = QTableView(objectName="unitsTable")
+        self.units = table_view("unitsTable", tr("Cassettes and bins read from the ATM"))
         self.units.setModel(self.units_model)
         self.units.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.units.verticalHeader().hide()
@@ -135,8 +138,9 @@ class ReadAtmPage(FlowPage):
             self.flow.record_atm_core(core)
         except FlowError as exc:
             self.cancel_read()
-            show_error(self.status, str(exc))
-            self.panel.set_failed(str(exc))
+            message = describe_error(exc)
+            show_error(self.status, message)
+            self.panel.set_failed(message)
             return
         self._show_core()
         self._wizard.ledger_changed.emit()
@@ -162,9 +166,10 @@ class ReadAtmPage(FlowPage):
             self.flow.record_atm_ledger(ledger)
         except FlowError as exc:
             self.read_button.setEnabled(True)
-            show_error(self.status, str(exc))
-            self.flow.record_atm_read_failed(str(exc))
-            self.panel.set_failed(str(exc))
+            message = describe_error(exc)
+            show_error(self.status, message)
+            self.flow.record_atm_read_failed(message)
+            self.panel.set_failed(message)
             self._wizard.ledger_changed.emit()
             return
         self._show_ledger()
@@ -201,7 +206,7 @@ class ReadAtmPage(FlowPage):
         cancelled = isinstance(exc, JobCancelled) or type(exc).__name__.endswith("Cancelled")
         if self.flow.core_read:
             # the custodians may be counting already: the panel beside every page says so
-            message = tr("the read was cancelled") if cancelled else describe_error(exc)
+            message = tr("the read was cancelled") if cancelled else describe_error(exc, port=self._port())
             self.flow.record_atm_read_failed(message)
             self.panel.set_failed(message)
             show_error(self.status, tr("Reading the banknote records failed: %1\nCheck the cable, then "
@@ -210,10 +215,16 @@ class ReadAtmPage(FlowPage):
             self._wizard.ledger_changed.emit()
             self.changed()
             return
-        self.panel.set_idle()
+        self.figures.clear()  # no "0 of 0 records" left behind
         if cancelled:
+            self.panel.set_idle()
             show_info(self.status, tr("Reading was cancelled. Press Read ledger to start again."))
             return
-        show_error(self.status, describe_error(exc) + "\n" + tr(
+        message = describe_error(exc, port=self._port())
+        self.panel.set_read_failed(message)
+        show_error(self.status, message + "\n" + tr(
             "Check the cable and that the ATM is still in maintenance mode, then press Read ledger "
             "to try again (or Back to connect on another port)."))
+
+    def _port(self) -> str:
+        return self.ctx.port

@@ -4,7 +4,7 @@ custodian's remark."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt
+from PySide6.QtCore import QT_TR_NOOP, QSortFilterProxyModel, Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -26,9 +26,11 @@ from custodian_app.gui.models import (
     NotesModel,
     TotalsModel,
     category_name,
+    counted,
+    work_order,
     is_chinese,
 )
-from custodian_app.gui.wizard.base import FlowPage, show_error, show_info, show_ok, status_label, tr
+from custodian_app.gui.wizard.base import FlowPage, show_error, show_info, show_ok, status_label, table_view, tr
 from custodian_app.gui.workers import Job, describe_error
 
 
@@ -40,7 +42,8 @@ def cash_position_text(cp, currency: str) -> str:
         word = tr("shortage (短款)")
     else:
         word = tr("no difference")
-    text = (tr("Cash the ATM's books expect: %1 · the backend's books: %2 · difference %3: %4")
+    text = (tr("Cash the ATM should hold by its transactions (loaded + deposits − withdrawals): %1 · "
+               "by the backend's books: %2 · difference %3: %4")
             .replace("%1", format_grouped(cp.atm_expected, currency))
             .replace("%2", format_grouped(cp.host_expected, currency))
             .replace("%3", format_grouped(d, plus=True)).replace("%4", word))
@@ -51,6 +54,32 @@ def cash_position_text(cp, currency: str) -> str:
                         .replace("%3", format_grouped(cp.counted_vs_host, plus=True)))
     return text
 
+
+
+MAX_COLUMN = 200  # px: wider columns are elided, so Action and Remark stay on screen
+SORT_KEY = "mismatchTable/sort"
+
+
+def _prefs():
+    from PySide6.QtCore import QSettings
+
+    from custodian_app.paths import data_dir
+
+    return QSettings(str(data_dir() / "window.ini"), QSettings.Format.IniFormat)
+
+
+def sort_choice() -> tuple[int, int]:
+    """(column, order) the user last sorted the mismatch list by; (-1, 0): work order."""
+    value = _prefs().value(SORT_KEY, "")
+    try:
+        section, order = (int(v) for v in str(value).split(","))
+    except ValueError:
+        return -1, 0
+    return section, order
+
+
+def remember_sort_choice(section: int, order) -> None:
+    _prefs().setValue(SORT_KEY, f"{section},{int(getattr(order, 'value', order))}")
 
 class MismatchFilter(QSortFilterProxyModel):
     """Free text over every column, plus one category."""
@@ -87,7 +116,7 @@ class ReconcilePage(FlowPage):
         layout.addWidget(self.status)
         top = QHBoxLayout()
         self.totals_model = TotalsModel(self)
-        self.totals = QTableView(objectName="totalsTable")
+        self.totals = table_view("totalsTable", tr("Totals: the ATM against the backend"))
         self.totals.setModel(self.totals_model)
         self.totals.verticalHeader().hide()
         self.totals.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -114,9 +143,13 @@ class ReconcilePage(FlowPage):
         self.model.key = mismatch_key
         self.proxy = MismatchFilter(self)
         self.proxy.setSourceModel(self.model)
-        self.table = QTableView(objectName="mismatchTable")
+        self.table = table_view("mismatchTable", tr("Mismatch list"))
         self.table.setModel(self.proxy)
+        # no column sort until the user picks one: the rows come in work order (models.work_order)
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.table.setSortingEnabled(True)
+        self.table.setWordWrap(False)
+        self.table.horizontalHeader().setSectionsMovable(False)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
         self.table.verticalHeader().hide()
@@ -129,7 +162,7 @@ class ReconcilePage(FlowPage):
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         dl.addWidget(self.detail)
         self.notes_model = NotesModel(self)
-        self.notes = QTableView(objectName="notesTable")
+        self.notes = table_view("notesTable", tr("Banknote serials of the selected item"))
         self.notes.setModel(self.notes_model)
         self.notes.verticalHeader().hide()
         dl.addWidget(self.notes, 1)
@@ -148,6 +181,7 @@ class ReconcilePage(FlowPage):
         self.category_combo.currentIndexChanged.connect(
             lambda _i: self.proxy.set_category(self.category_combo.currentData()))
         self.table.selectionModel().currentRowChanged.connect(self._selected)
+        self.table.horizontalHeader().sortIndicatorChanged.connect(self._remember_sort)
         self.setTabOrder(self.filter_edit, self.category_combo)
         self.setTabOrder(self.category_combo, self.table)
         self.setTabOrder(self.table, self.remark)
@@ -195,7 +229,7 @@ class ReconcilePage(FlowPage):
         try:
             self.flow.record_result(result)
         except FlowError as exc:
-            show_error(self.status, str(exc))
+            show_error(self.status, describe_error(exc))
             return
         self._show()
         self._wizard.persist()
@@ -210,8 +244,14 @@ class ReconcilePage(FlowPage):
         self.totals_model.set_rows(r.totals)
         self.cash.setText(cash_position_text(r.cash_position, r.currency))
         self.model.remarks = self.flow.remarks
-        self.model.set_rows(r.mismatches)
+        self.model.set_rows(work_order(r.mismatches))
+        self._apply_sort_choice()
         self.table.resizeColumnsToContents()
+        # every column stays in sight at 1366 px: long ones are cut with "…" (the tooltip and the
+        # detail beside show all) and can be dragged wider
+        header = self.table.horizontalHeader()
+        for col in range(self.model.columnCount() - 1):
+            header.resizeSection(col, min(header.sectionSize(col), MAX_COLUMN))
         self.table.setColumnWidth(7, min(self.table.columnWidth(7), 320))
         self.category_combo.blockSignals(True)
         self.category_combo.clear()
@@ -223,10 +263,27 @@ class ReconcilePage(FlowPage):
         if r.balanced:
             show_ok(self.status, tr("Balanced: the ATM and the backend agree. Press Next."))
         else:
-            show_error(self.status, tr("%1 mismatches. Review each item (select it to see its banknotes, "
-                                       "add a remark), then press Next.").replace("%1", str(len(r.mismatches))))
+            show_error(self.status, counted(
+                len(r.mismatches),
+                QT_TR_NOOP("1 mismatch. Review it (select it to see its banknotes, add a remark), then press Next."),
+                QT_TR_NOOP("%1 mismatches. Review each item (select it to see its banknotes, "
+                           "add a remark), then press Next.")))
         if r.mismatches:
             self.table.selectRow(0)
+
+    # -- the user's sort, remembered between clearings (on this PC, in the data folder) -----
+
+    def _apply_sort_choice(self) -> None:
+        section, order = sort_choice()
+        if 0 <= section < self.model.columnCount():
+            self.table.sortByColumn(section, Qt.SortOrder(order))
+        else:
+            self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+            self.proxy.sort(-1)
+
+    def _remember_sort(self, section: int, order) -> None:
+        if section >= 0:
+            remember_sort_choice(section, order)
 
     def _selected(self, current, _previous) -> None:
         self._save_remark()
@@ -264,7 +321,7 @@ class ReconcilePage(FlowPage):
         try:
             self.flow.set_remark(key, text)
         except FlowError as exc:
-            show_error(self.status, str(exc))
+            show_error(self.status, describe_error(exc))
             return
         self.model.remark_changed(row)
         self._wizard.persist()

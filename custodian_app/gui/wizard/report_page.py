@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import QT_TR_NOOP
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout
 
 from custodian_app.domain.flow import FlowError, Step
 from custodian_app.gui import dialogs, printing
+from custodian_app.gui.models import counted
 from custodian_app.gui.wizard.base import FlowPage, credentials_box, focus_later, show_error, show_info, show_ok, status_label, tr
 from custodian_app.gui.workers import Job, describe_error
 
@@ -86,6 +88,8 @@ class ReportPage(FlowPage):
             show_ok(self.status, tr("Signed off by %1. Print the report, then press Next to load "
                                     "the cash for the next cycle.").replace("%1", self.flow.supervisor))
             self._wizard.store_report(pdf)
+            if self._wizard.currentId() == int(self.step):
+                self._wizard.next_button_focus()  # signed: the next thing to do is Next
         else:
             show_info(self.status, tr("Draft report (%1 pages). The supervisor signs it off.")
                       .replace("%1", str(self.document.pageCount())))
@@ -129,7 +133,7 @@ class ReportPage(FlowPage):
             self.flow.record_sign_off(supervisor)
         except FlowError as exc:
             self.sign_button.setEnabled(True)
-            show_error(self.status, str(exc))
+            show_error(self.status, describe_error(exc))
             return
         self._wizard.persist()
         self.changed()
@@ -144,7 +148,7 @@ class ReportPage(FlowPage):
     def print_report(self) -> None:
         def printed(pages) -> None:
             if pages:
-                show_ok(self.status, tr("Sent %1 pages to the printer.").replace("%1", str(pages)))
+                show_ok(self.status, counted(pages, QT_TR_NOOP("Sent 1 page to the printer."), QT_TR_NOOP("Sent %1 pages to the printer.")))
 
         printing.ask_print(self, self.document, printed)
 

@@ -94,7 +94,7 @@ class SignInPage(FlowPage):
         try:
             self.flow.record_sign_in(*names)
         except FlowError as exc:
-            show_error(self.status, str(exc))
+            show_error(self.status, describe_error(exc))
             return
         self._wizard.recorder.users = users
         self._busy = True  # clearing the password fields is not an edit
