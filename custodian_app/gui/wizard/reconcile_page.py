@@ -57,6 +57,8 @@ def cash_position_text(cp, currency: str) -> str:
 
 
 MAX_COLUMN = 200  # px: wider columns are elided, so Action and Remark stay on screen
+MIN_COLUMN = 56
+REMARK_ROOM = 90  # px kept for the last column, Remark
 SORT_KEY = "mismatchTable/sort"
 
 
@@ -138,7 +140,9 @@ class ReconcilePage(FlowPage):
         filters.addWidget(self.category_combo, 1)
         layout.addLayout(filters)
 
-        split = QSplitter(Qt.Orientation.Horizontal)
+        # the list above, the selected item's detail and banknotes below: both get the page's
+        # full width, so no column is pushed off a 1366 px screen
+        split = QSplitter(Qt.Orientation.Vertical)
         self.model = MismatchModel(self)
         self.model.key = mismatch_key
         self.proxy = MismatchFilter(self)
@@ -156,25 +160,34 @@ class ReconcilePage(FlowPage):
         self.table.horizontalHeader().setStretchLastSection(True)
         split.addWidget(self.table)
         detail = QWidget()
-        dl = QVBoxLayout(detail)
+        dl = QHBoxLayout(detail)
+        dl.setContentsMargins(0, 0, 0, 0)
+        right = QVBoxLayout()
         self.detail = QLabel(objectName="mismatchDetail")
         self.detail.setWordWrap(True)
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        dl.addWidget(self.detail)
+        self.detail.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        dl.addWidget(self.detail, 2)
+        dl.addLayout(right, 3)
         self.notes_model = NotesModel(self)
         self.notes = table_view("notesTable", tr("Banknote serials of the selected item"))
         self.notes.setModel(self.notes_model)
         self.notes.verticalHeader().hide()
-        dl.addWidget(self.notes, 1)
+        self.notes.horizontalHeader().setStretchLastSection(True)
+        right.addWidget(self.notes, 1)
         form = QFormLayout()
         self.remark = QLineEdit(objectName="remarkEdit")
         self.remark.setPlaceholderText(tr("The custodians' remark on this item"))
         self.remark.setEnabled(False)
         self.remark.editingFinished.connect(self._save_remark)
         form.addRow(tr("&Remark"), self.remark)
-        dl.addLayout(form)
+        right.addLayout(form)
         split.addWidget(detail)
-        split.setSizes([620, 300])
+        split.setSizes([300, 180])
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        self.table.viewport().installEventFilter(self)
+        self._natural: list[int] = []
         layout.addWidget(split, 1)
 
         self.filter_edit.textChanged.connect(self.proxy.setFilterFixedString)
@@ -247,11 +260,8 @@ class ReconcilePage(FlowPage):
         self.model.set_rows(work_order(r.mismatches))
         self._apply_sort_choice()
         self.table.resizeColumnsToContents()
-        # every column stays in sight at 1366 px: long ones are cut with "…" (the tooltip and the
-        # detail beside show all) and can be dragged wider
-        header = self.table.horizontalHeader()
-        for col in range(self.model.columnCount() - 1):
-            header.resizeSection(col, min(header.sectionSize(col), MAX_COLUMN))
+        self._natural = [self.table.horizontalHeader().sectionSize(c) for c in range(self.model.columnCount())]
+        self.fit_columns()
         self.table.setColumnWidth(7, min(self.table.columnWidth(7), 320))
         self.category_combo.blockSignals(True)
         self.category_combo.clear()
@@ -270,6 +280,27 @@ class ReconcilePage(FlowPage):
                            "add a remark), then press Next.")))
         if r.mismatches:
             self.table.selectRow(0)
+
+    def fit_columns(self) -> None:
+        """Every column in sight at 1366 px: the widest are narrowed (elided with "…"; the
+        tooltip and the detail beside show all) until Remark has room; the user may drag them."""
+        if not self._natural:
+            return
+        header = self.table.horizontalHeader()
+        widths = [min(w, MAX_COLUMN) for w in self._natural[:-1]]
+        room = self.table.viewport().width() - REMARK_ROOM
+        while sum(widths) > room and max(widths) > MIN_COLUMN:
+            i = widths.index(max(widths))
+            widths[i] = max(MIN_COLUMN, widths[i] - 8)
+        for col, w in enumerate(widths):
+            header.resizeSection(col, w)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt API
+        from PySide6.QtCore import QEvent
+
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self.fit_columns()
+        return False
 
     # -- the user's sort, remembered between clearings (on this PC, in the data folder) -----
 
@@ -307,6 +338,7 @@ class ReconcilePage(FlowPage):
         self.detail.setText("<br>".join(lines))
         notes = [n for n in (self.flow.atm.notes or ()) if m.tsn and n.tsn == m.tsn]
         self.notes_model.set_rows(notes)
+        self.notes.resizeColumnsToContents()  # a few rows: Serial, Value, Event, Unit and TSN fit
         self.remark.setEnabled(not self.flow.supervisor)
         self.remark.setText(self.flow.remarks.get(mismatch_key(m), ""))
 
