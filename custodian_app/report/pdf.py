@@ -71,6 +71,7 @@ class ReportMeta:
     language: str = "both"
     verify_command: str | None = None
     session_id: str | int | None = None
+    draft: bool = False  # not signed off yet: every page is marked 草稿 DRAFT
 
     def __post_init__(self) -> None:
         if not isinstance(self.report_no, str) or not self.report_no.strip():
@@ -608,6 +609,14 @@ class _Composer:
             self.pen.text(LEFT + BODY_W, top - 8, f"{w.inline('终端', 'Terminal')} {self.c.atm.terminal_id}   "
                           f"{w.inline('周期', 'Cycle')} {self.c.atm.cycle_id}", 8, GREY, "r")
             self.rules.line(LEFT, top - 12, LEFT + BODY_W, top - 12)
+            if meta.draft:  # drawn first, so the page's text lies over it
+                self.canvas.saveState()
+                self.canvas.setFillColorRGB(0.85, 0.85, 0.85)
+                self.canvas.setFont(self.pen.font.fontName, 72)
+                self.canvas.translate(PAGE_W / 2, PAGE_H / 2)
+                self.canvas.rotate(45)
+                self.canvas.drawCentredString(0, 0, "草稿 DRAFT")
+                self.canvas.restoreState()
         return self.y
 
     def finish_page(self) -> None:

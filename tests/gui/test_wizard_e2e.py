@@ -118,11 +118,13 @@ def test_a_balanced_clearing_from_sign_in_to_the_next_cycle(qtbot, world_factory
     d.wait_report()
     rep = d.page(Step.REPORT)
     assert rep.pdf_bytes.startswith(b"%PDF-") and not d.next_enabled()
+    draft = [p.extract_text() for p in PdfReader(rep.pdf_path).pages]
+    assert all("DRAFT" in page for page in draft)  # printed or saved, a draft says so on every page
     d.sign_off()
     qtbot.waitUntil(lambda: d.flow.supervisor == "carol", timeout=SLOW)
     d.wait_report()
     text = "".join(p.extract_text() for p in PdfReader(rep.pdf_path).pages)
-    assert "carol" in text and atm.cycle_id in text
+    assert "carol" in text and atm.cycle_id in text and "DRAFT" not in text
     assert not d.wizard.button(d.wizard.WizardButton.BackButton).isEnabled()
     assert not d.wizard.button(d.wizard.WizardButton.CustomButton1).isEnabled()  # abandon
     d.wait_pdf_painted()

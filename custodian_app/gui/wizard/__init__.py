@@ -24,7 +24,7 @@ from custodian_app.gui.wizard.read_atm_page import ReadAtmPage
 from custodian_app.gui.wizard.reconcile_page import ReconcilePage
 from custodian_app.gui.wizard.report_page import ReportPage
 from custodian_app.gui.wizard.sign_in_page import SignInPage
-from custodian_app.gui.workers import describe_error
+from custodian_app.gui.workers import Job, describe_error
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,11 @@ class ClearingWizard(QWizard):
         ctx.link_events.received.connect(self._on_atm_event)
         self.currentIdChanged.connect(self._page_changed)
         self.resize(1160, 700)  # the pages plus the ATM panel beside them
+        # the report's CJK font takes a while to parse, once per process: now, in the background
+        from custodian_app.report.fonts import register_fonts
+
+        Job(None, lambda _ctx: register_fonts()).failure(lambda e: log.warning("report font: %s", e)) \
+            .run(ctx.runners.background)
         self._last_id = int(Step.SIGN_IN)
         self._ending = False
 

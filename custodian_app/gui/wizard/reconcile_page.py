@@ -258,6 +258,7 @@ class ReconcilePage(FlowPage):
         self.cash.setText(cash_position_text(r.cash_position, r.currency))
         self.model.remarks = self.flow.remarks
         self.model.set_rows(work_order(r.mismatches))
+        self._wizard.pages[Step.REPORT].prebuild()  # the draft is ready when they press Next
         self._apply_sort_choice()
         self.table.resizeColumnsToContents()
         self._natural = [self.table.horizontalHeader().sectionSize(c) for c in range(self.model.columnCount())]
