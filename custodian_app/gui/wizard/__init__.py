@@ -82,13 +82,16 @@ class ClearingWizard(QWizard):
         ctx.link_events.received.connect(self._on_atm_event)
         self.currentIdChanged.connect(self._page_changed)
         self.resize(1160, 700)  # the pages plus the ATM panel beside them
-        # the report's CJK font takes a while to parse, once per process: now, in the background
+        self.warm_report_font()
+        self._last_id = int(Step.SIGN_IN)
+        self._ending = False
+
+    def warm_report_font(self) -> None:
+        """The report's CJK font takes a while to parse, once per process: now, in the background."""
         from custodian_app.report.fonts import register_fonts
 
         Job(None, lambda _ctx: register_fonts()).failure(lambda e: log.warning("report font: %s", e)) \
-            .run(ctx.runners.background)
-        self._last_id = int(Step.SIGN_IN)
-        self._ending = False
+            .run(self.ctx.runners.background)
 
     # -- navigation -----------------------------------------------------------------------
 
