@@ -27,8 +27,9 @@ WORDS: dict[str, tuple[str, str]] = {
         "The ATM does not answer: check the cable, that the ATM is in maintenance mode and the line speed.",
         "ATM 无应答：请检查线缆、ATM 是否处于维护模式以及线路速率。"),
     "custodian_app.link.errors.LinkClosed": (
-        "The connection to the ATM was lost: plug the cable back in, then try again.",
-        "与 ATM 的连接已断开：请插好线缆后重试。"),
+        "The connection to the ATM on {port} was lost: check that the cable is plugged in at both "
+        "ends, then try again.",
+        "与 ATM（{port}）的连接已断开：请检查线缆两端是否插好，然后重试。"),
     "custodian_app.link.errors.FramingError": (
         "The line to the ATM is disturbed: check the cable, then try again.",
         "与 ATM 的通讯受到干扰：请检查线缆后重试。"),
@@ -228,6 +229,9 @@ def words_for(exc: BaseException, *, zh: bool | None = None, **context) -> str |
     pick = 1 if zh else 0
     fields = _fields(exc, context, zh)
     dotted = [f"{c.__module__}.{c.__qualname__}" for c in type(exc).__mro__]
+    if "custodian_app.link.errors.PortError" in dotted and context.get("lost"):
+        # it had opened at connect: failing now, the cable or the adapter went away
+        return _fill(WORDS["custodian_app.link.errors.LinkClosed"][pick], fields)
     if "custodian_app.link.errors.PortError" in dotted:
         reason = _port_reason(exc)
         if reason:

@@ -738,6 +738,10 @@ The clearing can go on; call IT support if this happens again.</source>
         <translation>连接(&amp;C)</translation>
     </message>
     <message>
+        <source>&lt;b&gt;Before connecting&lt;/b&gt;&lt;ol&gt;&lt;li&gt;Put the ATM in maintenance (supervisor) mode.&lt;/li&gt;&lt;li&gt;Plug the cable into the ATM&apos;s maintenance port and into this PC.&lt;/li&gt;&lt;li&gt;Choose the port: press Refresh, and the one that appears when the cable is plugged in is the ATM&apos;s.&lt;/li&gt;&lt;li&gt;The line speed is the ATM&apos;s setting, usually 115200.&lt;/li&gt;&lt;/ol&gt;</source>
+        <translation>&lt;b&gt;连接之前&lt;/b&gt;&lt;ol&gt;&lt;li&gt;将 ATM 置于维护（主管）模式。&lt;/li&gt;&lt;li&gt;将数据线一端插入 ATM 维护口，另一端插入本机。&lt;/li&gt;&lt;li&gt;选择端口：按“刷新”，插上数据线后新出现的端口即为 ATM 的端口。&lt;/li&gt;&lt;li&gt;波特率为 ATM 的设置值，通常为 115200。&lt;/li&gt;&lt;/ol&gt;</translation>
+    </message>
+    <message>
         <source>No serial port found. Plug in the cable and press Refresh.</source>
         <translation>未找到串口。请插好数据线后按“刷新”。</translation>
     </message>
@@ -1102,6 +1106,10 @@ Line speed: %7 bit/s · safe door: %8</source>
     <message>
         <source>&amp;Sign in</source>
         <translation>登录(&amp;S)</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;Dual custody&lt;/b&gt;&lt;ul&gt;&lt;li&gt;Two custodians clear an ATM together; each signs in with their own password.&lt;/li&gt;&lt;li&gt;Both stay until the report is signed off; the supervisor who signs it is a third person.&lt;/li&gt;&lt;li&gt;After repeated wrong passwords an account is locked for a while: ask an administrator to unlock it.&lt;/li&gt;&lt;/ul&gt;</source>
+        <translation>&lt;b&gt;双人管机&lt;/b&gt;&lt;ul&gt;&lt;li&gt;两名管机员共同清机，各自用自己的密码登录。&lt;/li&gt;&lt;li&gt;两人须在场直至报告签核；签核的主管须为第三人。&lt;/li&gt;&lt;li&gt;多次输错密码后账户会被暂时锁定：请管理员解锁。&lt;/li&gt;&lt;/ul&gt;</translation>
     </message>
     <message>
         <source>Resuming the interrupted clearing of %1 and %2: both sign in again.</source>

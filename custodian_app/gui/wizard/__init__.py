@@ -9,7 +9,7 @@ import logging
 
 from datetime import datetime
 
-from PySide6.QtCore import QCoreApplication, Signal
+from PySide6.QtCore import QCoreApplication, QTimer, Signal
 from PySide6.QtWidgets import QWizard
 
 from custodian_app.domain.flow import ClearingFlow, FlowError, Step
@@ -82,12 +82,14 @@ class ClearingWizard(QWizard):
         ctx.link_events.received.connect(self._on_atm_event)
         self.currentIdChanged.connect(self._page_changed)
         self.resize(1160, 700)  # the pages plus the ATM panel beside them
-        self.warm_report_font()
+        self._font_warmed = False
         self._last_id = int(Step.SIGN_IN)
         self._ending = False
 
     def warm_report_font(self) -> None:
-        """The report's CJK font takes a while to parse, once per process: now, in the background."""
+        """The report's CJK font takes a while to parse, once per process: parsed in the
+        background once the connect page is up (a first page painting while another thread
+        parses made the window's longest pause of the sign-in on a busy 2-core PC)."""
         from custodian_app.report.fonts import register_fonts
 
         Job(None, lambda _ctx: register_fonts()).failure(lambda e: log.warning("report font: %s", e)) \
@@ -111,6 +113,9 @@ class ClearingWizard(QWizard):
                 log.error("back navigation outside the flow's rules: %s", exc)
         self._last_id = new_id
         self.sync_back()
+        if step is Step.CONNECT and not self._font_warmed:
+            self._font_warmed = True
+            QTimer.singleShot(0, self, self.warm_report_font)  # after the page's own paint
 
     def sync_back(self) -> None:
         """Follow the flow: Back is closed behind the ATM read and the signature."""

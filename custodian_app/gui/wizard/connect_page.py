@@ -59,6 +59,15 @@ class ConnectPage(FlowPage):
         layout.addWidget(self.atm_info)
         self.status = status_label("connectStatus")
         layout.addWidget(self.status)
+        help_text = QLabel(tr(
+            "<b>Before connecting</b><ol>"
+            "<li>Put the ATM in maintenance (supervisor) mode.</li>"
+            "<li>Plug the cable into the ATM's maintenance port and into this PC.</li>"
+            "<li>Choose the port: press Refresh, and the one that appears when the cable is "
+            "plugged in is the ATM's.</li>"
+            "<li>The line speed is the ATM's setting, usually 115200.</li></ol>"), objectName="connectHelp")
+        help_text.setWordWrap(True)
+        layout.addWidget(help_text)
         layout.addStretch(1)
         self.setTabOrder(self.port, self.refresh_button)
         self.setTabOrder(self.refresh_button, self.speed)

@@ -56,7 +56,11 @@ class CountPage(FlowPage):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.grid_host)
-        layout.addWidget(scroll, 1)
+        # as tall as its rows (scrolling only for an ATM with many units): the total, the skip
+        # box and the status then sit right under the figures, not at the bottom of the page
+        scroll.setSizeAdjustPolicy(QScrollArea.SizeAdjustPolicy.AdjustToContents)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        layout.addWidget(scroll)
         self.total = QLabel(objectName="countTotal")
         layout.addWidget(self.total)
         self.skip = QCheckBox(tr("S&kip the count (a reason is required)"), objectName="skipCountCheck")
@@ -70,6 +74,7 @@ class CountPage(FlowPage):
         layout.addWidget(self.reason)
         self.status = status_label("countStatus")
         layout.addWidget(self.status)
+        layout.addStretch(1)
         self.edits: dict[str, QLineEdit] = {}
         self.expected: dict[str, int | None] = {}
 

@@ -59,6 +59,9 @@ class NewCyclePage(FlowPage):
         self.bins = [u.id for u in atm.units if u.type not in CASSETTE_TYPES]
         for uid in self.bins:
             self.grid_host.add_row((uid, None, tr("emptied")))
+        # the columns at their natural width, next to their headings; the rest of the width is
+        # left empty on the right
+        self.grid.setColumnStretch(4, 1)
         if previous is not None:
             self.setTabOrder(previous, self.exchange_button)
         self._update()

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableView,
     QVBoxLayout,
+    QWidget,
 )
 
 from custodian_app.domain.flow import FlowError, Step
@@ -56,7 +57,10 @@ class ReadAtmPage(FlowPage):
         layout.addWidget(self.figures)
         self.status = status_label("readStatus")
         layout.addWidget(self.status)
-        tables = QHBoxLayout()
+        # the units' table and chart show once the units are read: before, they are empty boxes
+        self.units_box = QWidget(objectName="unitsBox")
+        tables = QHBoxLayout(self.units_box)
+        tables.setContentsMargins(0, 0, 0, 0)
         self.units_model = UnitsModel(self)
         self.units = table_view("unitsTable", tr("Cassettes and bins read from the ATM"))
         self.units.setModel(self.units_model)
@@ -65,7 +69,9 @@ class ReadAtmPage(FlowPage):
         self.chart = UnitLevelsChart(objectName="unitsChart")
         tables.addWidget(self.units, 3)
         tables.addWidget(self.chart, 2)
-        layout.addLayout(tables, 1)
+        layout.addWidget(self.units_box, 1)
+        self.units_box.hide()
+        layout.addStretch(0)
         self._job: Job | None = None
         self._done = self._total = 0
 
@@ -158,6 +164,7 @@ class ReadAtmPage(FlowPage):
         self.panel.set_notes_coming(self._done, self._total)
         self.units_model.set_units(core.units, core.currency)
         self.chart.set_units(core.units)
+        self.units_box.show()
 
     def _read(self, ledger) -> None:
         self._job = None
@@ -196,6 +203,7 @@ class ReadAtmPage(FlowPage):
         self.panel.set_complete(n, notes)
         self.units_model.set_units(atm.units, atm.currency)
         self.chart.set_units(atm.units)
+        self.units_box.show()
 
     def _failed(self, exc) -> None:
         self._job = None
@@ -206,7 +214,7 @@ class ReadAtmPage(FlowPage):
         cancelled = isinstance(exc, JobCancelled) or type(exc).__name__.endswith("Cancelled")
         if self.flow.core_read:
             # the custodians may be counting already: the panel beside every page says so
-            message = tr("the read was cancelled") if cancelled else describe_error(exc, port=self._port())
+            message = tr("the read was cancelled") if cancelled else describe_error(exc, port=self._port(), lost=True)
             self.flow.record_atm_read_failed(message)
             self.panel.set_failed(message)
             show_error(self.status, tr("Reading the banknote records failed: %1\nCheck the cable, then "
@@ -220,7 +228,8 @@ class ReadAtmPage(FlowPage):
             self.panel.set_idle()
             show_info(self.status, tr("Reading was cancelled. Press Read ledger to start again."))
             return
-        message = describe_error(exc, port=self._port())
+        # the port opened at connect: failing now, it was lost (a cable pulled), not never there
+        message = describe_error(exc, port=self._port(), lost=True)
         self.panel.set_read_failed(message)
         show_error(self.status, message + "\n" + tr(
             "Check the cable and that the ATM is still in maintenance mode, then press Read ledger "

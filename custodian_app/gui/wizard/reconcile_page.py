@@ -4,7 +4,9 @@ custodian's remark."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QT_TR_NOOP, QSortFilterProxyModel, Qt
+from collections import Counter
+
+from PySide6.QtCore import QT_TR_NOOP, QSortFilterProxyModel, Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -54,6 +56,15 @@ def cash_position_text(cp, currency: str) -> str:
                         .replace("%3", format_grouped(cp.counted_vs_host, plus=True)))
     return text
 
+
+
+def notes_by_tsn(notes) -> dict:
+    """The banknote records of each transaction (a ledger has a hundred thousand and more)."""
+    index: dict[str, list] = {}
+    for n in notes or ():
+        if n.tsn:
+            index.setdefault(n.tsn, []).append(n)
+    return index
 
 
 MAX_COLUMN = 200  # px: wider columns are elided, so Action and Remark stay on screen
@@ -187,6 +198,9 @@ class ReconcilePage(FlowPage):
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
         self.table.viewport().installEventFilter(self)
+        # fitting the columns measures this many rows, not all of a long list
+        self.table.horizontalHeader().setResizeContentsPrecision(200)
+        self._notes_by_tsn: dict | None = None
         self._natural: list[int] = []
         layout.addWidget(split, 1)
 
@@ -234,19 +248,24 @@ class ReconcilePage(FlowPage):
         flow = self.flow
         clearing = self.ctx.clearing
         show_info(self.status, tr("Reconciling…"))
-        self._job = Job(self, lambda ctx: clearing.reconcile_flow(flow), self._computed) \
-            .failure(self._failed).heavy().run(self.ctx.runners.background)
+        def op(_ctx):
+            return clearing.reconcile_flow(flow), notes_by_tsn(flow.atm.notes)
 
-    def _computed(self, result) -> None:
+        self._job = Job(self, op, self._computed).failure(self._failed).heavy().run(self.ctx.runners.background)
+
+    def _computed(self, computed) -> None:
         self._job = None
+        result, self._notes_by_tsn = computed
         try:
             self.flow.record_result(result)
         except FlowError as exc:
             show_error(self.status, describe_error(exc))
             return
         self._show()
-        self._wizard.persist()
         self.changed()
+        # storing the result and building the draft report run Python on other threads: started
+        # from the event loop, after this page has been laid out and painted
+        QTimer.singleShot(0, self._wizard, self._wizard.persist)
 
     def _failed(self, exc) -> None:
         self._job = None
@@ -258,7 +277,8 @@ class ReconcilePage(FlowPage):
         self.cash.setText(cash_position_text(r.cash_position, r.currency))
         self.model.remarks = self.flow.remarks
         self.model.set_rows(work_order(r.mismatches))
-        self._wizard.pages[Step.REPORT].prebuild()  # the draft is ready when they press Next
+        # the draft is ready when they press Next
+        QTimer.singleShot(0, self, self._wizard.pages[Step.REPORT].prebuild)
         self._apply_sort_choice()
         self.table.resizeColumnsToContents()
         self._natural = [self.table.horizontalHeader().sectionSize(c) for c in range(self.model.columnCount())]
@@ -267,8 +287,7 @@ class ReconcilePage(FlowPage):
         self.category_combo.blockSignals(True)
         self.category_combo.clear()
         self.category_combo.addItem(tr("All categories"), None)
-        for cat in sorted({m.category for m in r.mismatches}):
-            n = sum(1 for m in r.mismatches if m.category == cat)
+        for cat, n in sorted(Counter(m.category for m in r.mismatches).items()):
             self.category_combo.addItem(f"{category_name(cat)} ({n})", cat)
         self.category_combo.blockSignals(False)
         if r.balanced:
@@ -337,7 +356,9 @@ class ReconcilePage(FlowPage):
         lines.append(tr("Cash effect: %1").replace("%1", format_grouped(m.cash_effect, plus=True)))
         lines.append(m.action if is_chinese() else (m.action_en or m.action))
         self.detail.setText("<br>".join(lines))
-        notes = [n for n in (self.flow.atm.notes or ()) if m.tsn and n.tsn == m.tsn]
+        if self._notes_by_tsn is None:  # a resumed session: its result came from the store
+            self._notes_by_tsn = notes_by_tsn(self.flow.atm.notes)
+        notes = self._notes_by_tsn.get(m.tsn, []) if m.tsn else []
         self.notes_model.set_rows(notes)
         self.notes.resizeColumnsToContents()  # a few rows: Serial, Value, Event, Unit and TSN fit
         self.remark.setEnabled(not self.flow.supervisor)
