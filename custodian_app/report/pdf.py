@@ -711,10 +711,10 @@ class _Composer:
         books_agree = not result.mismatches and all(t.equal for t in result.totals)
         cp = result.cash_position
         if books_agree:
-            self.line(w.inline("帐帐相符", "The books agree"), 13, GREEN, bold=True)
+            self.line(w.inline("账账相符", "The books agree"), 13, GREEN, bold=True)
         else:
             n = len(result.mismatches)
-            self.line(w.inline(f"帐帐不符：{n:,} 笔不符账目", f"The books do not agree: {n:,} mismatch(es)"),
+            self.line(w.inline(f"账账不符：{n:,} 笔不符账目", f"The books do not agree: {n:,} mismatch{'' if n == 1 else 'es'}"),
                       13, RED, bold=True)
         if cp.counted is not None:
             # the books against the cash in the machine (账实), said as plainly
@@ -746,7 +746,7 @@ class _Composer:
         summary = c.summary_table.height if c.summary_table is not None else 0.0
         self.heading("四、不符账目清单", "4. Mismatch list", keep=summary if 0 < summary <= limit else 90)
         if c.mismatch_table is None and all(t.equal for t in result.totals):
-            self.line(w.inline("无不符账目，帐帐相符。", "No mismatches: the books agree."), 10, GREEN, bold=True)
+            self.line(w.inline("无不符账目，账账相符。", "No mismatches: the books agree."), 10, GREEN, bold=True)
         elif c.mismatch_table is None:  # totals differ without a detail to explain it
             self.line(w.inline("无不符明细，但总数不符，见总数核对。",
                                "No mismatched details, yet the totals differ: see the totals check."),

@@ -71,9 +71,16 @@ class ReportPage(FlowPage):
         return id(self.flow.result), self.flow.supervisor, self._wizard.session_id, self.ctx.language
 
     def prebuild(self) -> None:
-        """Build the draft while the custodians review the list, so the page shows it at once."""
+        """Build the draft while the custodians review the list, so the page shows it at once:
+        once the database thread has done what is queued (storing the ledger runs Python for
+        seconds; both at once with the page starved the window on a busy 2-core PC)."""
         if self.flow.result is None or self.flow.supervisor or self._job is not None:
             return
+        self.ctx.run_db(self, lambda _store: None, lambda _r: self._prebuild_now())
+
+    def _prebuild_now(self) -> None:
+        if self.flow.result is None or self.flow.supervisor or self._job is not None or self._wanted:
+            return  # the page opened meanwhile and builds for itself
         if self._ready is None or self._ready[0] != self._key():
             self._start(self._key())
 
