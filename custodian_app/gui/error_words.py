@@ -168,10 +168,16 @@ def chinese() -> bool:
     return QLocale().language() == QLocale.Language.Chinese
 
 
-def local_time(at: datetime | None) -> str:
-    """A moment in the branch's local time, formatted for the interface's language."""
-    if at is None:
+def local_time(at: datetime | str | None) -> str:
+    """A moment in the branch's local time, formatted for the interface's language (an RFC 3339
+    text from a ledger too; one that does not parse is shown as it is)."""
+    if at is None or at == "":
         return ""
+    if isinstance(at, str):
+        try:
+            at = datetime.fromisoformat(at)
+        except ValueError:
+            return at
     from PySide6.QtCore import QDateTime, QLocale
 
     if at.tzinfo is not None:

@@ -36,7 +36,7 @@ STATE_NAMES = {
     "counted": QT_TR_NOOP("cash counted"), "backend_fetched": QT_TR_NOOP("backend ledger fetched"),
     "reconciled": QT_TR_NOOP("reconciled"), "reviewed": QT_TR_NOOP("reviewed"),
     "signed": QT_TR_NOOP("signed off"), "new_cycle_started": QT_TR_NOOP("new cycle started"),
-    "closed": QT_TR_NOOP("closed"), "abandoned": QT_TR_NOOP("abandoned"),
+    "closed": QT_TR_NOOP("finished"), "abandoned": QT_TR_NOOP("abandoned"),
 }
 
 

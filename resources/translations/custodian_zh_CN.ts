@@ -161,7 +161,7 @@
     </message>
     <message>
         <source>%1 sessions on record</source>
-        <translation>共 %1 个清机会话</translation>
+        <translation>共 %1 次清机记录</translation>
     </message>
     <message>
         <source>Type at least 4 characters of the serial.</source>
@@ -173,7 +173,7 @@
     </message>
     <message>
         <source>1 banknote movement found.</source>
-        <translation>查到 1 条钞票流转。</translation>
+        <translation>找到 1 条钞票流转记录。</translation>
     </message>
     <message>
         <source>%1 banknote movements found.</source>
@@ -282,6 +282,10 @@
     <message>
         <source>abandoned</source>
         <translation>已放弃</translation>
+    </message>
+    <message>
+        <source>finished</source>
+        <translation>已完成</translation>
     </message>
     <message>
         <source>cash out</source>
@@ -493,7 +497,7 @@
     </message>
     <message>
         <source>Sent 1 page to the printer.</source>
-        <translation>已将 1 页发送到打印机。</translation>
+        <translation>已发送 1 页到打印机。</translation>
     </message>
     <message>
         <source>Bank</source>
@@ -1013,7 +1017,7 @@ Line speed: %7 bit/s · safe door: %8</source>
     </message>
     <message>
         <source>1 mismatch. Review it (select it to see its banknotes, add a remark), then press Next.</source>
-        <translation>1 笔不符。请复核（选中可查看冠字号并填写备注），然后按“下一步”。</translation>
+        <translation>1 笔不符。请审阅（选中可查看冠字号、添加备注），然后按“下一步”。</translation>
     </message>
     <message>
         <source>%1 mismatches. Review each item (select it to see its banknotes, add a remark), then press Next.</source>

@@ -153,3 +153,18 @@ def test_the_wizards_error_paths_in_chinese(qtbot, make_ctx, world_factory, tmp_
     qtbot.waitUntil(lambda: backend.fetch_button.isEnabled() and backend.status.text() != "", timeout=SLOW)
     chinese_words(backend.status.text())
     assert "结算文件" in backend.status.text()
+
+
+def test_the_tables_show_stored_codes_in_the_language(language):
+    """History, terminals and the serial search keep English codes; the tables show words."""
+    from custodian_app.gui.models import RecordsModel, counted
+
+    language("zh_CN")
+    model = RecordsModel([("state", "State"), ("event", "Event")])
+    model.set_rows([{"state": "closed", "event": "returned"}])
+    shown = [model.index(0, c).data() for c in range(2)]
+    assert all(CJK.search(s) for s in shown), shown
+    language("en")
+    assert model.index(0, 0).data() == "finished"
+    assert counted(1, "1 session on record", "%1 sessions on record") == "1 session on record"
+    assert counted(3, "1 session on record", "%1 sessions on record") == "3 sessions on record"

@@ -13,13 +13,14 @@ from PySide6.QtWidgets import (
 
 from custodian_app.domain.flow import FlowError, Step
 from custodian_app.gui.wizard.base import FlowPage, focus_later, show_error, show_info, show_ok, status_label, tr
+from custodian_app.gui.error_words import local_time
 from custodian_app.gui.workers import Job, describe_error
 
 SPEEDS = (9600, 19200, 38400, 57600, 115200)
 
 
-def no_answer_advice(port: str, error: str) -> str:
-    return (tr("The ATM on %1 does not answer.").replace("%1", port) + "\n" + error + "\n\n"
+def no_answer_advice(port: str, error: str = "") -> str:
+    return (tr("The ATM on %1 does not answer.").replace("%1", port) + "\n" + (error + "\n" if error else "") + "\n"
             + tr("Check that: the cable is plugged in at both ends; the ATM is in maintenance "
                  "(supervisor) mode; the right port is chosen (unplug and replug the cable and "
                  "press Refresh to see which one appears); the line speed matches the ATM's "
@@ -147,7 +148,7 @@ class ConnectPage(FlowPage):
             tr("Terminal: %1\nCycle: %2 (%3), opened %4\nTransactions: %5 · banknote records: %6\n"
                "Line speed: %7 bit/s · safe door: %8")
             .replace("%1", terminal).replace("%2", cycle).replace("%3", tr(state))
-            .replace("%4", status.opened_at).replace("%5", f"{status.transaction_count:,}")
+            .replace("%4", local_time(status.opened_at)).replace("%5", f"{status.transaction_count:,}")
             .replace("%6", f"{status.note_count:,}").replace("%7", str(status.line_speed))
             .replace("%8", tr(status.safe_door)))
         self.ctx.remember_port(port, baud)
@@ -173,6 +174,8 @@ class ConnectPage(FlowPage):
 
         self.connect_button.setEnabled(True)
         words = describe_error(exc, port=port)
-        if isinstance(exc, (LinkTimeout, ProtocolError)):  # something is there, but not an ATM in maintenance
+        if isinstance(exc, LinkTimeout):  # the port opened, but no ATM in maintenance answers
+            words = no_answer_advice(port)
+        elif isinstance(exc, ProtocolError):  # something answers, but not as an ATM does
             words = no_answer_advice(port, words)
         show_error(self.status, words)

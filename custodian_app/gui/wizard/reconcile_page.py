@@ -33,6 +33,7 @@ from custodian_app.gui.models import (
     is_chinese,
 )
 from custodian_app.gui.wizard.base import FlowPage, show_error, show_info, show_ok, status_label, table_view, tr
+from custodian_app.gui.error_words import local_time
 from custodian_app.gui.workers import Job, describe_error
 
 
@@ -347,7 +348,7 @@ class ReconcilePage(FlowPage):
         self._current = (row, m)
         lines = [f"<b>{category_name(m.category)}</b>"]
         if m.tsn:
-            lines.append(tr("TSN %1").replace("%1", m.tsn) + (f" · {m.time}" if m.time else "")
+            lines.append(tr("TSN %1").replace("%1", m.tsn) + (f" · {local_time(m.time)}" if m.time else "")
                          + (f" · {m.card}" if m.card else ""))
         if m.host_refs:
             lines.append(tr("Backend references: %1").replace("%1", ", ".join(m.host_refs)))
