@@ -3,7 +3,7 @@
 Three measurements, each printed beside its reference:
 
 1. ``wizard`` (default): a generated cycle of 20,000 transactions driven through every page of
-   the wizard by the QA driver (``custodian_app.qa``: real clicks and keys), the ATM simulator
+   the wizard by the QA driver (``custodian_app.gui.qa``: real clicks and keys), the ATM simulator
    and the backend simulator each in their own process (as in the field). A 10 ms QTimer ticks
    on the GUI thread; the figure is the longest gap between ticks on each page, against the
    budget of 100 ms.
@@ -91,7 +91,7 @@ def make_context(home: Path, device: str, url: str, token: str = ""):
     from custodian_app.domain import recordclass
     from custodian_app.gui.app import make_application
     from custodian_app.gui.context import AppContext
-    from custodian_app.qa.users import demo_users, seed
+    from custodian_app.gui.qa.users import demo_users, seed
 
     os.environ["CUSTODIAN_HOME"] = str(home)
     os.environ["CUSTODIAN_SYSTEM_CONFIG"] = str(home / "none.toml")
@@ -107,8 +107,8 @@ def wizard_gaps(transactions: int, rush: bool = False) -> dict[str, float]:
     """``rush``: press Next the moment it is enabled (no time for the custodians to review:
     storing the ledger, building the draft and the page's own work all overlap)."""
     from custodian_app.domain.flow import Step
-    from custodian_app.qa.bot import ScriptBot
-    from custodian_app.qa.driver import WizardDriver
+    from custodian_app.gui.qa.bot import ScriptBot
+    from custodian_app.gui.qa.driver import WizardDriver
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -168,8 +168,8 @@ def report_latency(prebuild: bool, terminal: str, home: Path) -> float:
     from custodian_app.cli.app_cmds import Demo
     from custodian_app.domain.flow import Step
     from custodian_app.gui.wizard.report_page import ReportPage
-    from custodian_app.qa.bot import ScriptBot
-    from custodian_app.qa.driver import WizardDriver
+    from custodian_app.gui.qa.bot import ScriptBot
+    from custodian_app.gui.qa.driver import WizardDriver
 
     scenario = generate(5, 3000, "DUPLICATE_BOOKING=5,HOST_LOST_BOOKING=5,DISPENSED_NOT_DEBITED=5,"
                         "RETRACTED=5,AMOUNT_MISMATCH=5,HOST_ONLY=5", terminal_id=terminal)

@@ -121,6 +121,7 @@ class Job:
         self.cancel_event = threading.Event()
         self.finished = False
         self._heavy = False
+        self.runner: "Runner | None" = None
         self._bridge = _Bridge()
         self._bridge.done.connect(self._on_done)
         self._bridge.failed.connect(self._on_failed)
@@ -155,6 +156,7 @@ class Job:
         if getattr(runner, "_closed", False):
             self.finished = True  # the application has stopped: nothing will deliver it
             return self
+        self.runner = runner
         _ACTIVE.add(self)
         runner.submit(self._work)
         return self
@@ -320,6 +322,12 @@ class Runners:
         self.serial.shutdown()
         self.database.shutdown()
         self.background.shutdown()
+        # jobs queued but cancelled by the shutdown will never deliver: not active any more
+        mine = (self.serial, self.database, self.background)
+        for job in list(_ACTIVE):
+            if job.runner in mine and not job.finished:
+                job.finished = True
+                _ACTIVE.discard(job)
 
 
 def describe_error(exc: BaseException, **context) -> str:

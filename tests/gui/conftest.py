@@ -1,4 +1,4 @@
-"""The GUI tests use the QA plugin (custodian_app.qa.pytest_plugin, loaded through its pytest11
+"""The GUI tests use the QA plugin (custodian_app.gui.qa.pytest_plugin, loaded through its pytest11
 entry point): the same fixtures and driver QA uses, so they cannot drift apart."""
 
 from __future__ import annotations

@@ -42,6 +42,8 @@ def parse_user_amount(text: str) -> int | None:
     return int(d.scaleb(2))
 
 
+MAX_GRID_HEIGHT = 420  # px: the rows of the count, before they scroll
+
 class CountPage(FlowPage):
     step = Step.COUNT
 
@@ -53,12 +55,11 @@ class CountPage(FlowPage):
         layout = QVBoxLayout(self)
         self.grid_host = UnitGrid()
         self.grid = self.grid_host.grid
-        scroll = QScrollArea()
+        self.scroll = scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.grid_host)
         # as tall as its rows (scrolling only for an ATM with many units): the total, the skip
         # box and the status then sit right under the figures, not at the bottom of the page
-        scroll.setSizeAdjustPolicy(QScrollArea.SizeAdjustPolicy.AdjustToContents)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         layout.addWidget(scroll)
         self.total = QLabel(objectName="countTotal")
@@ -109,6 +110,9 @@ class CountPage(FlowPage):
             self.skip.setChecked(True)
             self.reason.setText(self.flow.count_skip_reason)
         self._update()
+        self.grid.activate()
+        # as tall as the rows (up to most of the page; more units scroll)
+        self.scroll.setMinimumHeight(min(self.grid_host.sizeHint().height() + 4, MAX_GRID_HEIGHT))
         first = next(iter(self.edits.values()), None)
         if first is not None:
             focus_later(first)

@@ -18,7 +18,7 @@ from custodian_app.domain.flow import State, Step
 from custodian_app.domain.money import format_amount
 
 if TYPE_CHECKING:
-    from custodian_app.qa.users import QaUsers
+    from custodian_app.gui.qa.users import QaUsers
 
 # ms: reading a ledger over a pty on a busy machine takes a while; waits end as soon as done
 SLOW = 30_000
@@ -34,7 +34,7 @@ class WizardDriver:
     def __init__(self, qtbot, ctx, users: "QaUsers | None" = None, *, flow=None, session_id=None,
                  wizard=None) -> None:
         from custodian_app.gui.wizard import ClearingWizard
-        from custodian_app.qa.users import demo_users
+        from custodian_app.gui.qa.users import demo_users
 
         self.qtbot = qtbot
         self.ctx = ctx

@@ -53,7 +53,7 @@ def custodian_home(tmp_path_factory, monkeypatch):
 
 @pytest.fixture
 def custodian_users(custodian_home):
-    from custodian_app.qa.users import demo_users, seed
+    from custodian_app.gui.qa.users import demo_users, seed
 
     users = demo_users()
     seed(users)
@@ -188,7 +188,7 @@ def make_ctx(qapp, custodian_settings, custodian_users):
 def wizard_driver(qtbot, custodian_users):
     """``wizard_driver(ctx)``: a ``WizardDriver`` on a new clearing wizard (or ``flow=``,
     ``session_id=`` to resume one)."""
-    from custodian_app.qa.driver import WizardDriver
+    from custodian_app.gui.qa.driver import WizardDriver
 
     def make(ctx, **kwargs):
         return WizardDriver(qtbot, ctx, custodian_users, **kwargs)
