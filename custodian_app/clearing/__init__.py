@@ -15,6 +15,14 @@ class ClearingError(CustodianError):
     """A clearing step that cannot be done; the message says what to do next."""
 
 
+class WrongRole(ClearingError):
+    """A user signed in where another role is needed (a supervisor as a custodian …)."""
+
+    def __init__(self, username: str, role: str, wanted: str) -> None:
+        self.username, self.role, self.wanted = username, role, wanted
+        super().__init__(f"{username} is a {role}, not a {wanted}; a {wanted} must sign in here")
+
+
 from custodian_app.clearing.headless import (  # noqa: E402
     EXIT_LINK, EXIT_MISMATCH, EXIT_OK, EXIT_USAGE, HEADLESS_SKIP_REASON, clear_headless,
 )
@@ -31,7 +39,7 @@ from custodian_app.clearing.steps import (  # noqa: E402
 from custodian_app.domain.flow import State, mismatch_key  # noqa: E402
 
 __all__ = [
-    "ClearingError", "Evidence", "build_report_bytes", "fetch_host_ledger", "import_settlement",
+    "ClearingError", "WrongRole", "Evidence", "build_report_bytes", "fetch_host_ledger", "import_settlement",
     "mismatch_key", "reconcile_flow", "render_report", "report_meta", "snapshot", "State",
     "success_codes", "REPORT_LANGUAGE", "format_amount_signed",
     "open_store", "close_store", "authenticate", "ensure_user", "SessionRecorder", "resume_flow",

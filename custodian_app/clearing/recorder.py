@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from custodian_app.clearing import ClearingError
+from custodian_app.clearing import ClearingError, WrongRole
 from custodian_app.domain import formats
 from custodian_app.domain.flow import ClearingFlow, State, mismatch_key
 
@@ -57,8 +57,7 @@ def authenticate(store, username: str, password: str, *, role: str):
     # Exactly the role asked for: the store lets only a supervisor sign off, so an
     # administrator let through here would be refused later, after the report was made.
     if user.role != role:
-        raise ClearingError(f"{username} is a {user.role}, not a {role}; "
-                            f"a {role} must sign in here")
+        raise WrongRole(username, user.role, role)
     return user
 
 

@@ -93,6 +93,7 @@ def report_meta(flow: ClearingFlow, *, settings=None, session_id=None, language:
         supervisor=flow.supervisor,
         evidence_sha256=evidence.sha256,
         headless=flow.headless,
+        draft=flow.supervisor is None and not flow.headless,
         language=REPORT_LANGUAGE.get(language, "both"),
         session_id=None if session_id is None else str(session_id),
     )

@@ -200,6 +200,13 @@ def run_demo(args) -> int:
     import shutil
     import tempfile
 
+    import signal
+
+    def stop(signum, _frame):  # before the window's loop takes over (gui.app.StopSignals)
+        raise SystemExit(128 + signum)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
     home = args.home
     temporary = None
     if not home:
@@ -221,7 +228,9 @@ def run_demo(args) -> int:
         print(f"custodian-app demo: ATM on {device}, backend at {url}, data in {home}", file=sys.stderr)
         print(demo_banner(), file=sys.stderr)
         ctx = AppContext(settings, banner=demo_banner(), save_settings=False)
-        return run(ctx, quit_after_show=args.quit_after_show)
+        return run(ctx, quit_after_show=args.quit_after_show, on_shown=lambda: print(
+            "custodian-app demo: the window is open; close it or press Ctrl-C to end the demo",
+            file=sys.stderr, flush=True))
     finally:
         demo.stop()
         if temporary:

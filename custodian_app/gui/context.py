@@ -46,6 +46,11 @@ class AppContext:
         self._last_baud: int | None = None
 
     @property
+    def port(self) -> str:
+        """The port the ATM was last connected on (or the settings'), for messages."""
+        return self._last_port or self.settings.serial_port or ""
+
+    @property
     def language(self) -> str:
         return self.settings.language or "zh_CN"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QT_TR_NOOP, QCoreApplication, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from custodian_app.gui import dialogs, i18n
-from custodian_app.gui.models import RecordsModel
+from custodian_app.gui.models import RecordsModel, counted
 from custodian_app.gui.workers import describe_error
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ def fit_columns(view: QTableView) -> None:
 
 def _table(name: str, model) -> QTableView:
     view = QTableView(objectName=name)
+    view.setTabKeyNavigation(False)  # Tab leaves the table; arrows move inside
     view.setModel(model)
     view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
     view.setSelectionMode(QTableView.SelectionMode.SingleSelection)
@@ -94,7 +95,7 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         clearing.addAction(quit_action)
-        tools = menu.addMenu(tr("&Tools"))
+        tools = menu.addMenu(tr("T&ools"))
         self.settings_action = QAction(tr("&Settings…"), self, objectName="settingsAction")
         self.settings_action.setShortcut(QKeySequence.StandardKey.Preferences)
         self.settings_action.triggered.connect(self.open_settings)
@@ -117,6 +118,12 @@ class MainWindow(QMainWindow):
         self.new_button.clicked.connect(self.new_clearing)
         self.new_button.setDefault(True)
         top.addWidget(self.new_button)
+        self.empty_hint = QLabel(tr("No clearing on record yet. Press New clearing (Ctrl+N) to clear "
+                                    "an ATM: two custodians sign in, then the wizard leads the way."),
+                                 objectName="emptyHint")
+        self.empty_hint.setWordWrap(True)
+        self.empty_hint.hide()
+        top.addWidget(self.empty_hint, 3)
         top.addStretch(1)
         layout.addLayout(top)
         self.tabs = QTabWidget(objectName="mainTabs")
@@ -127,6 +134,7 @@ class MainWindow(QMainWindow):
             ("terminal_id", tr("Terminal")), ("cycle_id", tr("Cycle")), ("state", tr("Last clearing")),
             ("updated_at", tr("When")), ("balanced", tr("Balanced")), ("custodians", tr("Custodians"))], self)
         self.terminals = _table("terminalsTable", self.terminals_model)
+        self.terminals.setAccessibleName(tr("Terminals and their last clearing"))
         self.tabs.addTab(self.terminals, tr("&Terminals"))
 
         # history with reprint
@@ -137,6 +145,7 @@ class MainWindow(QMainWindow):
             ("state", tr("State")), ("started_at", tr("Started")), ("custodians", tr("Custodians")),
             ("supervisor", tr("Supervisor")), ("mismatches", tr("Mismatches"))], self)
         self.history = _table("historyTable", self.history_model)
+        self.history.setAccessibleName(tr("Clearing history"))
         self.history.doubleClicked.connect(lambda _i: self.reprint())
         hl.addWidget(self.history, 1)
         row = QHBoxLayout()
@@ -158,7 +167,7 @@ class MainWindow(QMainWindow):
         self.serial_edit.returnPressed.connect(self.search_serial)
         self.serial_button = QPushButton(tr("&Search"), objectName="serialSearchButton")
         self.serial_button.clicked.connect(self.search_serial)
-        label = QLabel(tr("&Serial (冠字号)"))
+        label = QLabel(tr("S&erial (冠字号)"))
         label.setBuddy(self.serial_edit)
         srow.addWidget(label)
         srow.addWidget(self.serial_edit, 1)
@@ -169,10 +178,11 @@ class MainWindow(QMainWindow):
             ("time", tr("Time")), ("card", tr("Card")), ("terminal_id", tr("Terminal")),
             ("cycle_id", tr("Cycle"))], self)
         self.serial_table = _table("serialSearchTable", self.serial_model)
+        self.serial_table.setAccessibleName(tr("Banknote movements found"))
         sl.addWidget(self.serial_table, 1)
         self.serial_status = QLabel(objectName="serialSearchStatus")
         sl.addWidget(self.serial_status)
-        self.tabs.addTab(search, tr("Banknote &serials"))
+        self.tabs.addTab(search, tr("&Banknote serials"))
         self.setCentralWidget(central)
         self.statusBar().setObjectName("statusBar")
 
@@ -201,7 +211,9 @@ class MainWindow(QMainWindow):
             terminals, sessions = data
             self.terminals_model.set_rows(terminals)
             self.history_model.set_rows(sessions)
-            self.statusBar().showMessage(tr("%1 sessions on record").replace("%1", str(len(sessions))))
+            self.empty_hint.setVisible(not sessions)
+            self.statusBar().showMessage(counted(len(sessions), QT_TR_NOOP("1 session on record"),
+                                                 QT_TR_NOOP("%1 sessions on record")))
 
         self.ctx.run_db(self, op, got, lambda e: self.statusBar().showMessage(describe_error(e)))
 
@@ -215,7 +227,8 @@ class MainWindow(QMainWindow):
 
         def got(rows) -> None:
             self.serial_model.set_rows(rows)
-            self.serial_status.setText(tr("%1 banknote movements found.").replace("%1", str(len(rows))))
+            self.serial_status.setText(counted(len(rows), QT_TR_NOOP("1 banknote movement found."),
+                                               QT_TR_NOOP("%1 banknote movements found.")))
 
         self.ctx.run_db(self, lambda store: clearing.find_serial(store, text), got,
                         lambda e: self.serial_status.setText(describe_error(e)))

@@ -17,6 +17,8 @@ GREEN_BG = QColor("#e8f5e9")
 RED_BG = QColor("#ffebee")
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+# the mismatch's category code (DISPENSED_NOT_DEBITED …) in every column: for QA (docs/qa.md)
+CATEGORY_ROLE = Qt.ItemDataRole.UserRole + 2
 
 
 def tr(text: str) -> str:
@@ -27,6 +29,24 @@ def tr(text: str) -> str:
 _WORDS = (QT_TR_NOOP("withdrawal"), QT_TR_NOOP("deposit"), QT_TR_NOOP("taken"), QT_TR_NOOP("retracted"),
           QT_TR_NOOP("deposited"), QT_TR_NOOP("returned"), QT_TR_NOOP("rejected"), QT_TR_NOOP("open"),
           QT_TR_NOOP("closed"), QT_TR_NOOP("exchange"))
+
+
+STATE_NAMES = {
+    "signed_in": QT_TR_NOOP("signed in"), "atm_read": QT_TR_NOOP("ATM ledger read"),
+    "counted": QT_TR_NOOP("cash counted"), "backend_fetched": QT_TR_NOOP("backend ledger fetched"),
+    "reconciled": QT_TR_NOOP("reconciled"), "reviewed": QT_TR_NOOP("reviewed"),
+    "signed": QT_TR_NOOP("signed off"), "new_cycle_started": QT_TR_NOOP("new cycle started"),
+    "closed": QT_TR_NOOP("finished"), "abandoned": QT_TR_NOOP("abandoned"),
+}
+
+
+def state_name(state: str) -> str:
+    return tr(STATE_NAMES.get(state, state))
+
+
+def counted(n: int, one: str, many: str) -> str:
+    """``one`` (a sentence for 1) or ``many`` (with %1), translated: "1 session", "3 sessions"."""
+    return tr(one if n == 1 else many).replace("%1", f"{n:,}")
 
 
 def money(minor: int | None) -> str:
@@ -203,6 +223,15 @@ def is_chinese() -> bool:
     return QCoreApplication.translate("", "Unit") != "Unit"
 
 
+def work_order(mismatches: Sequence[Mismatch]) -> list[Mismatch]:
+    """The order the custodians work the list in: shortages first, then overages, then items
+    with no cash effect; the largest amount first within each."""
+    def key(m: Mismatch) -> tuple[int, int]:
+        side = 0 if m.cash_effect < 0 else 1 if m.cash_effect > 0 else 2
+        return side, -abs(m.cash_effect)
+    return sorted(mismatches, key=key)
+
+
 class MismatchModel(_Table):
     headers = (QT_TR_NOOP("Category"), QT_TR_NOOP("TSN"), QT_TR_NOOP("Type"), QT_TR_NOOP("ATM amount"), QT_TR_NOOP("Backend amount"), QT_TR_NOOP("Reject code"),
                QT_TR_NOOP("Cash effect"), QT_TR_NOOP("Action"), QT_TR_NOOP("Remark"))
@@ -223,6 +252,8 @@ class MismatchModel(_Table):
                       format_grouped(m.cash_effect, plus=True), action,
                       self.remarks.get(self.key(m), "")]
             return values[col]
+        if role == CATEGORY_ROLE:
+            return m.category
         if role == SORT_ROLE:
             # numbers sort as numbers, absent amounts first
             numeric = {3: m.atm_amount, 4: m.host_amount, 6: m.cash_effect}
@@ -253,6 +284,9 @@ class NotesModel(_Table):
 class RecordsModel(_Table):
     """Rows of plain dicts, for the history, terminals and serial-search tables."""
 
+    # columns whose stored words (English codes) are shown in the interface's language
+    WORDS = {"state": state_name, "event": lambda v: tr(v)}
+
     def __init__(self, columns: Sequence[tuple[str, str]], parent=None) -> None:
         super().__init__(parent)
         self.columns = list(columns)  # (key, header)
@@ -261,7 +295,10 @@ class RecordsModel(_Table):
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         row = self.rows[index.row()]
         key = self.columns[index.column()][0]
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             value = row.get(key) if isinstance(row, dict) else getattr(row, key, None)
-            return "" if value is None else str(value)
+            if value is None:
+                return ""
+            words = self.WORDS.get(key)
+            return words(str(value)) if words else str(value)
         return None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QT_TR_NOOP, QCoreApplication, Qt
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from custodian_app.gui import printing
+from custodian_app.gui.models import counted
 
 
 def tr(text: str) -> str:
@@ -42,7 +43,7 @@ class ReportViewer(QDialog):
 
     def print_report(self) -> None:
         printing.ask_print(self, self.document, lambda pages: pages and self.status.setText(
-            tr("Sent %1 pages to the printer.").replace("%1", str(pages))))
+            counted(pages, QT_TR_NOOP("Sent 1 page to the printer."), QT_TR_NOOP("Sent %1 pages to the printer."))))
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.document.close()

@@ -25,10 +25,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 import shiboken6
-from PySide6.QtCore import QLocale, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from custodian_app.errors import CustodianError
-from custodian_app.gui.error_words import headline_zh
+from custodian_app.gui import error_words
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +120,7 @@ class Job:
         self.cancel_event = threading.Event()
         self.finished = False
         self._heavy = False
+        self.runner: "Runner | None" = None
         self._bridge = _Bridge()
         self._bridge.done.connect(self._on_done)
         self._bridge.failed.connect(self._on_failed)
@@ -147,6 +148,10 @@ class Job:
         self.cancel_event.set()
 
     def run(self, runner: "Runner") -> "Job":
+        if getattr(runner, "_closed", False):
+            self.finished = True  # the application has stopped: nothing will deliver it
+            return self
+        self.runner = runner
         _ACTIVE.add(self)
         runner.submit(self._work)
         return self
@@ -222,11 +227,16 @@ class PoolRunner(Runner):
 
     def __init__(self, name: str, workers: int = 1) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+        self._closed = False
 
     def submit(self, fn: Callable[[], None]) -> None:
+        if self._closed:  # a window closing after the application stopped: nothing to do it
+            log.debug("work submitted after shutdown is dropped")
+            return
         self._pool.submit(fn)
 
     def shutdown(self) -> None:
+        self._closed = True
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -245,8 +255,12 @@ class SerialIoThread(QThread, Runner):
         self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue()
         self.thread_ident: int | None = None
         self.idle: Callable[[], None] | None = None
+        self._closed = False
 
     def submit(self, fn: Callable[[], None]) -> None:
+        if self._closed:  # after shutdown the thread is not started again
+            log.debug("serial work submitted after shutdown is dropped")
+            return
         if not self.isRunning():
             self.start()
         self._queue.put(fn)
@@ -268,6 +282,7 @@ class SerialIoThread(QThread, Runner):
             fn()
 
     def shutdown(self) -> None:
+        self._closed = True
         if self.isRunning():
             self._queue.put(None)
             self.wait()
@@ -296,14 +311,21 @@ class Runners:
         self.serial.shutdown()
         self.database.shutdown()
         self.background.shutdown()
+        # jobs queued but cancelled by the shutdown will never deliver: not active any more
+        mine = (self.serial, self.database, self.background)
+        for job in list(_ACTIVE):
+            if job.runner in mine and not job.finished:
+                job.finished = True
+                _ACTIVE.discard(job)
 
 
-def describe_error(exc: BaseException) -> str:
-    """Words for the user. Our own errors already say what to do next; others are bugs.
-    In the Chinese interface a Chinese headline comes first (the details below it stay as
-    the layer wrote them: ports, paths, ids)."""
+def describe_error(exc: BaseException, **context) -> str:
+    """Words for the user, in the interface's language (``gui.error_words``): what happened and
+    what to do next, never the layer's or a library's raw text (that goes to the log).
+    ``context``: what the caller knows that the error may not carry (``port=``, ``url=``)."""
     if isinstance(exc, CustodianError):
-        headline = headline_zh(exc) if QLocale().language() == QLocale.Language.Chinese else None
-        return f"{headline}\n{exc}" if headline else str(exc)
-    return (f"An unexpected error occurred ({type(exc).__name__}). The details are in the log "
-            f"file; try again, and call IT support if it happens again.")
+        log.info("shown to the user in their words: %s: %s", type(exc).__name__, exc)
+        words = error_words.words_for(exc, **context)
+        if words is not None:
+            return words
+    return error_words.unexpected(exc)

@@ -8,7 +8,7 @@ from custodian_app.domain.money import format_grouped
 from custodian_app.report.layout import (
     BLACK, GREEN, GREY, RED, Metrics, Pen, Rules, Table, draw_table,
 )
-from custodian_app.report.page import BODY_BOTTOM, BODY_TOP, BODY_W, BOTTOM, LEFT, PAGE_H, TOP
+from custodian_app.report.page import BODY_BOTTOM, BODY_TOP, BODY_W, BOTTOM, LEFT, PAGE_H, PAGE_W, TOP
 from custodian_app.report.sections import Content
 
 
@@ -44,6 +44,14 @@ class Composer:
             self.pen.text(LEFT + BODY_W, top - 8, f"{w.inline('终端', 'Terminal')} {self.c.atm.terminal_id}   "
                           f"{w.inline('周期', 'Cycle')} {self.c.atm.cycle_id}", 8, GREY, "r")
             self.rules.line(LEFT, top - 12, LEFT + BODY_W, top - 12)
+            if meta.draft:  # drawn first, so the page's text lies over it
+                self.canvas.saveState()
+                self.canvas.setFillColorRGB(0.85, 0.85, 0.85)
+                self.canvas.setFont(self.pen.font.fontName, 72)
+                self.canvas.translate(PAGE_W / 2, PAGE_H / 2)
+                self.canvas.rotate(45)
+                self.canvas.drawCentredString(0, 0, "草稿 DRAFT")
+                self.canvas.restoreState()
         return self.y
 
     def finish_page(self) -> None:
@@ -138,10 +146,10 @@ class Composer:
         books_agree = not result.mismatches and all(t.equal for t in result.totals)
         cp = result.cash_position
         if books_agree:
-            self.line(w.inline("帐帐相符", "The books agree"), 13, GREEN, bold=True)
+            self.line(w.inline("账账相符", "The books agree"), 13, GREEN, bold=True)
         else:
             n = len(result.mismatches)
-            self.line(w.inline(f"帐帐不符：{n:,} 笔不符账目", f"The books do not agree: {n:,} mismatch(es)"),
+            self.line(w.inline(f"账账不符：{n:,} 笔不符账目", f"The books do not agree: {n:,} mismatch{'' if n == 1 else 'es'}"),
                       13, RED, bold=True)
         if cp.counted is not None:
             # the books against the cash in the machine (账实), said as plainly
@@ -173,7 +181,7 @@ class Composer:
         summary = c.summary_table.height if c.summary_table is not None else 0.0
         self.heading("四、不符账目清单", "4. Mismatch list", keep=summary if 0 < summary <= limit else 90)
         if c.mismatch_table is None and all(t.equal for t in result.totals):
-            self.line(w.inline("无不符账目，帐帐相符。", "No mismatches: the books agree."), 10, GREEN, bold=True)
+            self.line(w.inline("无不符账目，账账相符。", "No mismatches: the books agree."), 10, GREEN, bold=True)
         elif c.mismatch_table is None:  # totals differ without a detail to explain it
             self.line(w.inline("无不符明细，但总数不符，见总数核对。",
                                "No mismatched details, yet the totals differ: see the totals check."),

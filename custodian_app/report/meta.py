@@ -43,6 +43,7 @@ class ReportMeta:
     language: str = "both"
     verify_command: str | None = None
     session_id: str | int | None = None
+    draft: bool = False  # not signed off yet: every page is marked 草稿 DRAFT
 
     def __post_init__(self) -> None:
         if not isinstance(self.report_no, str) or not self.report_no.strip():

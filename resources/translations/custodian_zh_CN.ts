@@ -24,8 +24,8 @@
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <source>&amp;Tools</source>
-        <translation>工具(&amp;T)</translation>
+        <source>T&amp;ools</source>
+        <translation>工具(&amp;O)</translation>
     </message>
     <message>
         <source>&amp;Settings…</source>
@@ -38,6 +38,10 @@
     <message>
         <source>&amp;New clearing</source>
         <translation>新建清机(&amp;N)</translation>
+    </message>
+    <message>
+        <source>No clearing on record yet. Press New clearing (Ctrl+N) to clear an ATM: two custodians sign in, then the wizard leads the way.</source>
+        <translation>尚无清机记录。按“新建清机”（Ctrl+N）开始清机：两名管机员登录后，向导会逐步引导。</translation>
     </message>
     <message>
         <source>Terminal</source>
@@ -64,6 +68,10 @@
         <translation>管机员</translation>
     </message>
     <message>
+        <source>Terminals and their last clearing</source>
+        <translation>各终端及其最近一次清机</translation>
+    </message>
+    <message>
         <source>&amp;Terminals</source>
         <translation>终端(&amp;T)</translation>
     </message>
@@ -88,6 +96,10 @@
         <translation>不符笔数</translation>
     </message>
     <message>
+        <source>Clearing history</source>
+        <translation>清机历史</translation>
+    </message>
+    <message>
         <source>&amp;Reprint report…</source>
         <translation>重印报告(&amp;R)…</translation>
     </message>
@@ -104,8 +116,16 @@
         <translation>查询(&amp;S)</translation>
     </message>
     <message>
-        <source>&amp;Serial (冠字号)</source>
-        <translation>冠字号(&amp;S)</translation>
+        <source>S&amp;erial (冠字号)</source>
+        <translation>冠字号(&amp;E)</translation>
+    </message>
+    <message>
+        <source>Banknote movements found</source>
+        <translation>查到的钞票流转</translation>
+    </message>
+    <message>
+        <source>&amp;Banknote serials</source>
+        <translation>冠字号查询(&amp;B)</translation>
     </message>
     <message>
         <source>Serial</source>
@@ -132,16 +152,16 @@
         <translation>卡号</translation>
     </message>
     <message>
-        <source>Banknote &amp;serials</source>
-        <translation>冠字号查询(&amp;S)</translation>
-    </message>
-    <message>
         <source>The open clearing keeps its language until it is finished or reopened.</source>
         <translation>正在进行的清机在完成或重新打开之前保持原来的语言。</translation>
     </message>
     <message>
+        <source>1 session on record</source>
+        <translation>共 1 次清机记录</translation>
+    </message>
+    <message>
         <source>%1 sessions on record</source>
-        <translation>共 %1 个清机会话</translation>
+        <translation>共 %1 次清机记录</translation>
     </message>
     <message>
         <source>Type at least 4 characters of the serial.</source>
@@ -150,6 +170,10 @@
     <message>
         <source>Searching…</source>
         <translation>正在查询…</translation>
+    </message>
+    <message>
+        <source>1 banknote movement found.</source>
+        <translation>找到 1 条钞票流转记录。</translation>
     </message>
     <message>
         <source>%1 banknote movements found.</source>
@@ -222,6 +246,46 @@
     <message>
         <source>exchange</source>
         <translation>加钞中</translation>
+    </message>
+    <message>
+        <source>signed in</source>
+        <translation>已登录</translation>
+    </message>
+    <message>
+        <source>ATM ledger read</source>
+        <translation>已读取 ATM 流水</translation>
+    </message>
+    <message>
+        <source>cash counted</source>
+        <translation>已清点现金</translation>
+    </message>
+    <message>
+        <source>backend ledger fetched</source>
+        <translation>已获取后台账务</translation>
+    </message>
+    <message>
+        <source>reconciled</source>
+        <translation>已对账</translation>
+    </message>
+    <message>
+        <source>reviewed</source>
+        <translation>已复核</translation>
+    </message>
+    <message>
+        <source>signed off</source>
+        <translation>主管已签核</translation>
+    </message>
+    <message>
+        <source>new cycle started</source>
+        <translation>新周期已开始</translation>
+    </message>
+    <message>
+        <source>abandoned</source>
+        <translation>已放弃</translation>
+    </message>
+    <message>
+        <source>finished</source>
+        <translation>已完成</translation>
     </message>
     <message>
         <source>cash out</source>
@@ -432,6 +496,10 @@
         <translation>已发送 %1 页到打印机。</translation>
     </message>
     <message>
+        <source>Sent 1 page to the printer.</source>
+        <translation>已发送 1 页到打印机。</translation>
+    </message>
+    <message>
         <source>Bank</source>
         <translation>银行</translation>
     </message>
@@ -527,7 +595,7 @@ The clearing can go on; call IT support if this happens again.</source>
     </message>
     <message>
         <source>&amp;Import a settlement file…</source>
-        <translation>导入对账文件(&amp;I)…</translation>
+        <translation>导入结算文件(&amp;I)…</translation>
     </message>
     <message>
         <source>Backend: %1</source>
@@ -535,11 +603,11 @@ The clearing can go on; call IT support if this happens again.</source>
     </message>
     <message>
         <source>(not configured: set it in Settings, or import a settlement file)</source>
-        <translation>（未配置：请在设置中填写，或导入对账文件）</translation>
+        <translation>（未配置：请在设置中填写，或导入结算文件）</translation>
     </message>
     <message>
         <source>No backend address is set. Set it in Settings, or import a settlement file.</source>
-        <translation>未设置后台地址。请在设置中填写，或导入对账文件。</translation>
+        <translation>未设置后台地址。请在设置中填写，或导入结算文件。</translation>
     </message>
     <message>
         <source>Fetching the backend&apos;s ledger for %1…</source>
@@ -547,11 +615,11 @@ The clearing can go on; call IT support if this happens again.</source>
     </message>
     <message>
         <source>Import a settlement file</source>
-        <translation>导入对账文件</translation>
+        <translation>导入结算文件</translation>
     </message>
     <message>
         <source>Settlement files (*.json *.csv *.txt);;All files (*)</source>
-        <translation>对账文件 (*.json *.csv *.txt);;所有文件 (*)</translation>
+        <translation>结算文件 (*.json *.csv *.txt);;所有文件 (*)</translation>
     </message>
     <message>
         <source>Importing %1…</source>
@@ -567,7 +635,7 @@ The clearing can go on; call IT support if this happens again.</source>
     </message>
     <message>
         <source>a settlement file</source>
-        <translation>对账文件</translation>
+        <translation>结算文件</translation>
     </message>
     <message>
         <source>The backend&apos;s ledger is here (from %1): %2 records.</source>
@@ -583,7 +651,7 @@ The clearing can go on; call IT support if this happens again.</source>
     </message>
     <message>
         <source>Press Fetch to try again, or Import a settlement file the backend office sent you.</source>
-        <translation>请按“从后台获取”重试，或导入后台部门发来的对账文件。</translation>
+        <translation>请按“从后台获取”重试，或导入后台部门发来的结算文件。</translation>
     </message>
     <message>
         <source>Two custodians must sign in.</source>
@@ -607,7 +675,7 @@ The clearing can go on; call IT support if this happens again.</source>
     </message>
     <message>
         <source>Fetch the backend&apos;s ledger or import a settlement file.</source>
-        <translation>请获取后台账务或导入对账文件。</translation>
+        <translation>请获取后台账务或导入结算文件。</translation>
     </message>
     <message>
         <source>The reconciliation has not been computed yet.</source>
@@ -632,6 +700,14 @@ The clearing can go on; call IT support if this happens again.</source>
     <message>
         <source>Start the new cycle on the ATM first.</source>
         <translation>请先在 ATM 上开始新周期。</translation>
+    </message>
+    <message>
+        <source>%1: user name</source>
+        <translation>%1：用户名</translation>
+    </message>
+    <message>
+        <source>%1: password</source>
+        <translation>%1：密码</translation>
     </message>
     <message>
         <source>The ATM on %1 does not answer.</source>
@@ -664,6 +740,10 @@ The clearing can go on; call IT support if this happens again.</source>
     <message>
         <source>&amp;Connect</source>
         <translation>连接(&amp;C)</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;Before connecting&lt;/b&gt;&lt;ol&gt;&lt;li&gt;Put the ATM in maintenance (supervisor) mode.&lt;/li&gt;&lt;li&gt;Plug the cable into the ATM&apos;s maintenance port and into this PC.&lt;/li&gt;&lt;li&gt;Choose the port: press Refresh, and the one that appears when the cable is plugged in is the ATM&apos;s.&lt;/li&gt;&lt;li&gt;The line speed is the ATM&apos;s setting, usually 115200.&lt;/li&gt;&lt;/ol&gt;</source>
+        <translation>&lt;b&gt;连接之前&lt;/b&gt;&lt;ol&gt;&lt;li&gt;将 ATM 置于维护（主管）模式。&lt;/li&gt;&lt;li&gt;将数据线一端插入 ATM 维护口，另一端插入本机。&lt;/li&gt;&lt;li&gt;选择端口：按“刷新”，插上数据线后新出现的端口即为 ATM 的端口。&lt;/li&gt;&lt;li&gt;波特率为 ATM 的设置值，通常为 115200。&lt;/li&gt;&lt;/ol&gt;</translation>
     </message>
     <message>
         <source>No serial port found. Plug in the cable and press Refresh.</source>
@@ -708,6 +788,10 @@ Line speed: %7 bit/s · safe door: %8</source>
         <translation>跳过清点（须填写原因）(&amp;K)</translation>
     </message>
     <message>
+        <source>Why the cash was not counted</source>
+        <translation>未清点现金的原因</translation>
+    </message>
+    <message>
         <source>Why was the cash not counted?</source>
         <translation>为什么没有清点现金？</translation>
     </message>
@@ -724,12 +808,16 @@ Line speed: %7 bit/s · safe door: %8</source>
         <translation>差额</translation>
     </message>
     <message>
+        <source>Counted cash in %1</source>
+        <translation>%1 清点金额</translation>
+    </message>
+    <message>
         <source>mixed bin</source>
         <translation>混合钞箱</translation>
     </message>
     <message>
-        <source>Counted in total: %1 (the cassettes should hold %2)</source>
-        <translation>清点合计：%1（钞箱应有 %2）</translation>
+        <source>Counted in total: %1. The ATM&apos;s unit counters show %2 in the units (notes counted × value; mixed bins not included).</source>
+        <translation>清点合计：%1。ATM 钞箱计数器显示钞箱内共 %2（张数 × 面额；混合面额钞箱不计）。</translation>
     </message>
     <message>
         <source>The count is skipped; the reason is recorded in the session.</source>
@@ -772,6 +860,10 @@ Line speed: %7 bit/s · safe door: %8</source>
         <translation>装入张数</translation>
     </message>
     <message>
+        <source>Notes loaded into %1</source>
+        <translation>%1 装入张数</translation>
+    </message>
+    <message>
         <source>emptied</source>
         <translation>已清空</translation>
     </message>
@@ -806,6 +898,10 @@ Line speed: %7 bit/s · safe door: %8</source>
     <message>
         <source>&amp;Cancel reading</source>
         <translation>取消读取(&amp;C)</translation>
+    </message>
+    <message>
+        <source>Cassettes and bins read from the ATM</source>
+        <translation>从 ATM 读取的钞箱</translation>
     </message>
     <message>
         <source>Reading the ATM&apos;s ledger…</source>
@@ -860,8 +956,8 @@ Line speed: %7 bit/s · safe door: %8</source>
         <translation>无差额</translation>
     </message>
     <message>
-        <source>Cash the ATM&apos;s books expect: %1 · the backend&apos;s books: %2 · difference %3: %4</source>
-        <translation>ATM 账面现金：%1 · 后台账面：%2 · 差额 %3：%4</translation>
+        <source>Cash the ATM should hold by its transactions (loaded + deposits − withdrawals): %1 · by the backend&apos;s books: %2 · difference %3: %4</source>
+        <translation>按 ATM 交易应有现金（加钞 + 存款 − 取款）：%1 · 按后台账务：%2 · 差额 %3：%4</translation>
     </message>
     <message>
         <source>Counted: %1 (against the ATM %2, against the backend %3)</source>
@@ -876,12 +972,24 @@ Line speed: %7 bit/s · safe door: %8</source>
         <translation>先核总账，再核明细；以 ATM 为准。按“下一步”确认已审阅列表。</translation>
     </message>
     <message>
+        <source>Totals: the ATM against the backend</source>
+        <translation>合计：ATM 与后台对照</translation>
+    </message>
+    <message>
         <source>Filter: TSN, amount, action…</source>
         <translation>筛选：流水号、金额、处理办法…</translation>
     </message>
     <message>
         <source>&amp;Filter</source>
         <translation>筛选(&amp;F)</translation>
+    </message>
+    <message>
+        <source>Mismatch list</source>
+        <translation>不符账目列表</translation>
+    </message>
+    <message>
+        <source>Banknote serials of the selected item</source>
+        <translation>所选账目的冠字号</translation>
     </message>
     <message>
         <source>The custodians&apos; remark on this item</source>
@@ -906,6 +1014,10 @@ Line speed: %7 bit/s · safe door: %8</source>
     <message>
         <source>Balanced: the ATM and the backend agree. Press Next.</source>
         <translation>账账相符：ATM 与后台一致。请按“下一步”。</translation>
+    </message>
+    <message>
+        <source>1 mismatch. Review it (select it to see its banknotes, add a remark), then press Next.</source>
+        <translation>1 笔不符。请审阅（选中可查看冠字号、添加备注），然后按“下一步”。</translation>
     </message>
     <message>
         <source>%1 mismatches. Review each item (select it to see its banknotes, add a remark), then press Next.</source>
@@ -1000,6 +1112,10 @@ Line speed: %7 bit/s · safe door: %8</source>
         <translation>登录(&amp;S)</translation>
     </message>
     <message>
+        <source>&lt;b&gt;Dual custody&lt;/b&gt;&lt;ul&gt;&lt;li&gt;Two custodians clear an ATM together; each signs in with their own password.&lt;/li&gt;&lt;li&gt;Both stay until the report is signed off; the supervisor who signs it is a third person.&lt;/li&gt;&lt;li&gt;After repeated wrong passwords an account is locked for a while: ask an administrator to unlock it.&lt;/li&gt;&lt;/ul&gt;</source>
+        <translation>&lt;b&gt;双人管机&lt;/b&gt;&lt;ul&gt;&lt;li&gt;两名管机员共同清机，各自用自己的密码登录。&lt;/li&gt;&lt;li&gt;两人须在场直至报告签核；签核的主管须为第三人。&lt;/li&gt;&lt;li&gt;多次输错密码后账户会被暂时锁定：请管理员解锁。&lt;/li&gt;&lt;/ul&gt;</translation>
+    </message>
+    <message>
         <source>Resuming the interrupted clearing of %1 and %2: both sign in again.</source>
         <translation>继续 %1 和 %2 中断的清机：两人须重新登录。</translation>
     </message>
@@ -1048,6 +1164,10 @@ Line speed: %7 bit/s · safe door: %8</source>
         <translation>ATM 报告的事件：</translation>
     </message>
     <message>
+        <source>Reported by the ATM</source>
+        <translation>ATM 报告的事件</translation>
+    </message>
+    <message>
         <source>The ledger has not been read yet.</source>
         <translation>尚未读取流水。</translation>
     </message>
@@ -1065,13 +1185,17 @@ Line speed: %7 bit/s · safe door: %8</source>
     </message>
     <message>
         <source>Ledger complete: %1 transactions, %2 banknote records.</source>
-        <translation>流水已读完：%1 笔交易，%2 条钞票记录。</translation>
+        <translation>流水已读完：%1 笔交易，%2 条冠字号记录。</translation>
     </message>
     <message>
         <source>Reading the banknote records failed: %1
 Check the cable, then press Read again. The clearing cannot be reconciled without them.</source>
         <translation>读取钞票冠字号记录失败：%1
 请检查线缆，然后按“重新读取”。没有这些记录无法对账。</translation>
+    </message>
+    <message>
+        <source>The read failed: %1</source>
+        <translation>读取失败：%1</translation>
     </message>
 </context>
 </TS>

@@ -6,12 +6,13 @@ from __future__ import annotations
 import pytest
 
 from custodian_app import clearing
-from custodian_app.gui.error_words import headline_zh
+from custodian_app.gui.error_words import WORDS, words_for
 
 
 def test_the_error_keeps_the_name_the_gui_words_it_by():
     assert clearing.ClearingError.__module__ == "custodian_app.clearing"
-    assert headline_zh(clearing.ClearingError("the clearing has no result yet"))
+    assert "custodian_app.clearing.ClearingError" in WORDS
+    assert words_for(clearing.ClearingError("the clearing has no result yet"), zh=True)
 
 
 @pytest.mark.parametrize("name", clearing.__all__)

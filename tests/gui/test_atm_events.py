@@ -35,7 +35,7 @@ def test_the_safe_door_opened_during_the_clearing_is_shown_and_audited(qtbot, wo
         original(event)
 
     monkeypatch.setattr(ctx, "_event_seen", seen)
-    d = WizardDriver(qtbot, ctx, screenshots="events")
+    d = WizardDriver(qtbot, ctx)
     d.sign_in()
     d.next(Step.CONNECT)
     d.connect(world.device)
@@ -51,7 +51,6 @@ def test_the_safe_door_opened_during_the_clearing_is_shown_and_audited(qtbot, wo
     assert re.fullmatch(r"Safe door opened at \d\d:\d\d", shown.args[0])
     assert panel.events.count() == 1 and panel.events.item(0).text() == shown.args[0]
     assert threads == [ctx.runners.serial.thread_ident]  # from the serial thread, by a signal
-    d.snap("4-safe-door-opened")
     with qtbot.waitSignal(d.wizard.atm_event, timeout=SLOW):
         world.atm_sim.close_safe_door()
     assert panel.events.item(1).text().startswith("Safe door closed at ")

@@ -57,7 +57,7 @@ def test_the_count_starts_while_the_banknote_records_are_still_read(qtbot, world
         return ledger
 
     monkeypatch.setattr(AtmClient, "read_ledger", read_ledger)
-    d = WizardDriver(qtbot, ctx, screenshots="early")
+    d = WizardDriver(qtbot, ctx)
     d.sign_in()
     d.next(Step.CONNECT)
     d.connect(world.device)
@@ -71,14 +71,12 @@ def test_the_count_starts_while_the_banknote_records_are_still_read(qtbot, world
     panel = d.wizard.atm_panel
     assert "still being read" in panel.ledger_state.text() and not panel.retry_button.isVisible()
     assert "Next" in read.status.text()
-    d.snap("3-core-read")
 
     # the Count page, with the units of the core, while the serial thread still reads notes
     d.next(Step.COUNT)
     d.count(dict(world.scenario.counts.units))
     assert not read_returned.is_set(), "the whole ledger was read before the count could start"
     assert d.flow.atm is None and d.next_enabled()
-    d.snap("4-counting-while-notes-come")
     d.next(Step.BACKEND)
     d.wait_backend()
     # nothing past the sign-in reaches the store before the complete ATM ledger (the read
@@ -96,7 +94,6 @@ def test_the_count_starts_while_the_banknote_records_are_still_read(qtbot, world
     rec = d.page(Step.RECONCILE)
     assert rec.waiting_for_notes and d.flow.missing() == [Missing.ATM_NOTES]
     assert "Waiting for the banknote records" in rec.status.text() and not d.next_enabled()
-    d.snap("6-waiting-for-notes")
     qtbot.waitUntil(read_returned.is_set, timeout=SLOW)
     qtbot.waitUntil(lambda: read.figures.text().startswith(f"{read.progress.maximum():,} of"), timeout=SLOW)
     # progress went on after the core had arrived: the notes were still coming in
@@ -151,7 +148,6 @@ def test_a_read_that_fails_after_the_core_is_said_and_retried_never_reconciled(
     assert d.flow.missing() == [Missing.ATM_READ_FAILED]
     assert panel.retry_button.isVisible() and "failed" in panel.ledger_state.text()
     assert "failed" in rec.status.text()
-    d.snap("6-notes-failed")
 
     def retried() -> bool:
         # the pty comes back after a while: press Read again until a read gets through

@@ -10,7 +10,6 @@ from custodian_app.domain.flow import Step
 from custodian_app.gui import dialogs
 from custodian_app.gui.main_window import MainWindow
 
-from .conftest import shot
 from .driver import SLOW, WizardDriver
 
 
@@ -61,12 +60,10 @@ def test_a_session_closed_mid_way_resumes_after_a_restart(qtbot, world_factory, 
     assert "NJ-0001" in answers.asked[-1][1] and "backend_fetched" in answers.asked[-1][1]
     w = window.wizard
     assert w.session_id == sid and w.flow.resume_at is Step.RECONCILE
-    r = WizardDriver.__new__(WizardDriver)
-    r.qtbot, r.ctx, r.wizard, r.screenshots = qtbot, ctx2, w, None
+    r = WizardDriver(qtbot, ctx2, wizard=w)
     page = r.page(Step.SIGN_IN)
     assert page.user[0].text() == "alice" and "Resuming" in page.status.text()
     qtbot.waitUntil(lambda: page.password[0].hasFocus(), timeout=5000)  # the names are known
-    shot(w, "resume-sign-in")
     r.sign_in("alice", "dave", pb="whatever", wait_ok=False)  # another custodian may not
     assert not w.flow.authenticated
     r.sign_in()
@@ -114,9 +111,7 @@ def test_a_session_closed_mid_way_resumes_after_a_restart(qtbot, world_factory, 
     qtbot.mouseClick(window.serial_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.serial_model.rowCount() > 0, timeout=SLOW)
     assert all(row["serial"] == serial for row in window.serial_model.rows)
-    shot(window, "main-serial-search")
     window.tabs.setCurrentIndex(1)
-    shot(window, "main-history")
 
 
 def test_abandon_needs_a_reason_and_frees_the_atm(qtbot, world_factory, make_ctx, monkeypatch):

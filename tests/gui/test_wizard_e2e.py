@@ -63,12 +63,11 @@ def test_a_balanced_clearing_from_sign_in_to_the_next_cycle(qtbot, world_factory
 
     world = world_factory(faults="none")
     ctx = make_ctx(world)
-    d = WizardDriver(qtbot, ctx, screenshots="balanced")
+    d = WizardDriver(qtbot, ctx)
     atm = world.scenario.atm
 
     # 1 sign in: Next only after both custodians signed in
     assert d.current() is Step.SIGN_IN and not d.next_enabled()
-    d.snap("1-sign-in")
     d.sign_in()
     assert "alice" in d.page(Step.SIGN_IN).status.text()
     d.next(Step.CONNECT)
@@ -78,7 +77,6 @@ def test_a_balanced_clearing_from_sign_in_to_the_next_cycle(qtbot, world_factory
     d.connect(world.device)
     info = d.page(Step.CONNECT).atm_info.text()
     assert atm.terminal_id in info and atm.cycle_id in info and "open" in info
-    d.snap("2-connect")
     d.next(Step.READ_ATM)
 
     # 3 read: progress, then the cassettes as a table and a chart
@@ -89,7 +87,6 @@ def test_a_balanced_clearing_from_sign_in_to_the_next_cycle(qtbot, world_factory
     assert page.progress.value() == page.progress.maximum()
     assert f"{len(atm.transactions):,} transactions" in page.status.text()
     assert not d.wizard.button(d.wizard.WizardButton.BackButton).isEnabled()  # the read is final
-    d.snap("3-read-atm")
     d.next(Step.COUNT)
 
     # 4 count: totals update as the custodians type; Next once every unit has a figure
@@ -100,13 +97,11 @@ def test_a_balanced_clearing_from_sign_in_to_the_next_cycle(qtbot, world_factory
     assert "1.00" in count.total.text() and not d.next_enabled()
     d.count(world.scenario.counts.units)
     assert d.next_enabled()
-    d.snap("4-count")
     d.next(Step.BACKEND)
 
     # 5 backend: fetched at once from the configured address
     d.wait_backend()
     assert "from the backend" in d.page(Step.BACKEND).status.text()
-    d.snap("5-backend")
     d.next(Step.RECONCILE)
 
     # 6 reconcile: every total green, nothing in the list
@@ -117,22 +112,22 @@ def test_a_balanced_clearing_from_sign_in_to_the_next_cycle(qtbot, world_factory
     assert all(rec.totals_model.data(rec.totals_model.index(r, 3)) == "equal" for r in range(5))
     assert rec.model.rowCount() == 0 and "Balanced" in rec.status.text()
     assert "no difference" in rec.cash.text()
-    d.snap("6-reconcile")
     d.next(Step.REPORT)
 
     # 7 report: a draft first; the supervisor signs it off; the signed one is kept
     d.wait_report()
     rep = d.page(Step.REPORT)
     assert rep.pdf_bytes.startswith(b"%PDF-") and not d.next_enabled()
+    draft = [p.extract_text() for p in PdfReader(rep.pdf_path).pages]
+    assert all("DRAFT" in page for page in draft)  # printed or saved, a draft says so on every page
     d.sign_off()
     qtbot.waitUntil(lambda: d.flow.supervisor == "carol", timeout=SLOW)
     d.wait_report()
     text = "".join(p.extract_text() for p in PdfReader(rep.pdf_path).pages)
-    assert "carol" in text and atm.cycle_id in text
+    assert "carol" in text and atm.cycle_id in text and "DRAFT" not in text
     assert not d.wizard.button(d.wizard.WizardButton.BackButton).isEnabled()
     assert not d.wizard.button(d.wizard.WizardButton.CustomButton1).isEnabled()  # abandon
     d.wait_pdf_painted()
-    d.snap("7-report")
     d.next(Step.NEW_CYCLE)
 
     # 8 new cycle: the exchange goes to the ATM, which opens the next cycle; Finish closes
@@ -143,7 +138,6 @@ def test_a_balanced_clearing_from_sign_in_to_the_next_cycle(qtbot, world_factory
     assert d.flow.new_cycle_id, nc.status.text()
     assert d.flow.new_cycle_id != atm.cycle_id
     assert d.flow.new_cycle_id in nc.status.text()
-    d.snap("8-new-cycle")
     with qtbot.waitSignal(d.wizard.session_closed, timeout=5000) as closed:
         d.wizard.button(d.wizard.WizardButton.FinishButton).click()
     assert closed.args == [State.CLOSED.value]
@@ -171,7 +165,7 @@ def test_a_balanced_clearing_from_sign_in_to_the_next_cycle(qtbot, world_factory
 def test_a_clearing_with_mismatches_shows_them_and_keeps_remarks(qtbot, world_factory, make_ctx):
     world = world_factory(faults="realistic")
     ctx = make_ctx(world)
-    d = WizardDriver(qtbot, ctx, screenshots="mismatch")
+    d = WizardDriver(qtbot, ctx)
     d.sign_in()
     d.next(Step.CONNECT)
     d.connect(world.device)
@@ -227,11 +221,9 @@ def test_a_clearing_with_mismatches_shows_them_and_keeps_remarks(qtbot, world_fa
     rec.remark.setText("客户已来电 customer called")
     rec.remark.editingFinished.emit()
     assert rec.proxy.index(row, 8).data() == "客户已来电 customer called"
-    d.snap("6-reconcile")
     d.next(Step.REPORT)
     d.wait_report()
     d.wait_pdf_painted()
-    d.snap("7-report")
     d.wait_db()
     store = clearing.open_store()
     try:

@@ -21,13 +21,12 @@ def signed_in(qtbot, ctx, **kw):
 
 
 def test_a_wrong_password_keeps_next_closed(qtbot, make_ctx):
-    d = WizardDriver(qtbot, make_ctx(), screenshots="error")
+    d = WizardDriver(qtbot, make_ctx())
     d.sign_in(pb="not-bobs-password", wait_ok=False)
     page = d.page(Step.SIGN_IN)
     assert "password" in page.status.text().lower()
     assert not d.flow.authenticated and not d.next_enabled()
     assert page.password[0].text() == page.password[1].text() == ""  # never left in the fields
-    d.snap("wrong-password")
     d.sign_in()  # the right one goes through
     assert d.next_enabled()
 
@@ -54,12 +53,11 @@ def test_a_supervisor_cannot_sign_in_as_a_custodian(qtbot, make_ctx):
 def test_no_atm_on_the_port_says_what_to_check(qtbot, make_ctx):
     master, slave = os.openpty()  # a port with nothing behind it
     try:
-        d = signed_in(qtbot, make_ctx(), screenshots="error")
+        d = signed_in(qtbot, make_ctx())
         d.connect(os.ttyname(slave), wait_ok=False)
         text = d.page(Step.CONNECT).status.text()
         assert "does not answer" in text and "cable" in text and "maintenance" in text
         assert not d.next_enabled() and d.wizard.session_id is None
-        d.snap("no-atm")
     finally:
         os.close(master)
         os.close(slave)
@@ -82,7 +80,7 @@ def test_a_cable_left_out_stops_the_read_with_advice_and_a_retry(qtbot, world_fa
     # whether it arrives races with the pty's close (then Next rightly allows counting).
     world = world_factory(link=str(tmp_path / "atm"), transactions=2000,
                           atm_options={"faults": Faults(disconnect_after=4_000, down_seconds=600)})
-    d = signed_in(qtbot, make_ctx(world), screenshots="error")
+    d = signed_in(qtbot, make_ctx(world))
     d.connect(world.device)
     d.next(Step.READ_ATM)
     page = d.page(Step.READ_ATM)
@@ -90,7 +88,6 @@ def test_a_cable_left_out_stops_the_read_with_advice_and_a_retry(qtbot, world_fa
     assert d.flow.atm is None and not d.next_enabled()
     assert "Check the cable" in page.status.text() and "Read ledger" in page.status.text()
     assert world.atm_sim.stats.disconnects == 1
-    d.snap("cable-pulled")
 
 
 def test_cancelling_the_read(qtbot, world_factory, make_ctx):
@@ -108,7 +105,7 @@ def test_cancelling_the_read(qtbot, world_factory, make_ctx):
 def test_backend_down_offers_retry_and_the_settlement_file(qtbot, world_factory, make_ctx, monkeypatch, tmp_path):
     world = world_factory(faults="none")
     ctx = make_ctx(world, backend_url="http://127.0.0.1:9")  # nothing listens on the discard port
-    d = signed_in(qtbot, ctx, screenshots="error")
+    d = signed_in(qtbot, ctx)
     d.connect(world.device)
     d.next(Step.READ_ATM)
     d.wait_read()
@@ -119,7 +116,6 @@ def test_backend_down_offers_retry_and_the_settlement_file(qtbot, world_factory,
     qtbot.waitUntil(lambda: page.fetch_button.isEnabled(), timeout=SLOW)
     assert "try again" in page.status.text() and "settlement file" in page.status.text()
     assert not d.next_enabled()
-    d.snap("backend-down")
 
     # retry once the backend is back (the settings now point at the running simulator)
     ctx.settings = dataclasses.replace(ctx.settings, backend_url=world.url)
@@ -171,9 +167,8 @@ def test_an_atm_already_being_cleared_is_refused_at_connect(qtbot, world_factory
         store.open_session(world.scenario.atm.terminal_id, *users, host="PC-7")
     finally:
         store.close()
-    d = signed_in(qtbot, make_ctx(world), screenshots="error")
+    d = signed_in(qtbot, make_ctx(world))
     d.connect(world.device, wait_ok=False)
     text = d.page(Step.CONNECT).status.text()
     assert "already being cleared" in text and "PC-7" in text
     assert not d.next_enabled() and d.wizard.session_id is None
-    d.snap("atm-busy")

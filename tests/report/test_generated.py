@@ -42,7 +42,7 @@ def test_every_fault_of_a_generated_cycle_is_on_the_report(meta):
             assert has_tsn(text, m.tsn), m.tsn
         assert vocab.category(m.category)[0] in text
     n = len(result.mismatches)
-    assert f"帐帐不符：{n:,} 笔不符账目" in text
+    assert f"账账不符：{n:,} 笔不符账目" in text
     cp = result.cash_position
     assert format_grouped(cp.difference, "CNY", plus=True) in text
     assert format_grouped(cp.atm_expected, "CNY") in pages[0]
@@ -59,7 +59,7 @@ def test_a_clean_generated_cycle_reports_the_books_agree(meta):
     pages = pages_text(build_report(result, scenario.atm, meta=meta, host=scenario.host, counts=scenario.counts,
                                     appendix=True))
     text = "\n".join(pages)
-    assert "帐帐相符" in pages[0] and "帐帐不符" not in text
+    assert "账账相符" in pages[0] and "账账不符" not in text
     for tx in scenario.atm.transactions:
         assert has_tsn(text, tx.tsn), tx.tsn
     for unit in scenario.atm.units:

@@ -53,9 +53,9 @@ def test_every_mismatch_is_listed_with_its_tsn_and_chinese_category(unbalanced, 
         zh, en = default_vocabulary().category(m.category)
         assert zh in text and en in text
     assert default_vocabulary().reject("68")[0] in text
-    for word in ("清机", "长款", "短款", "帐帐不符", "拒绝码", "挂账", "冲正", "补记账"):
+    for word in ("清机", "长款", "短款", "账账不符", "拒绝码", "挂账", "冲正", "补记账"):
         assert word in text, word
-    assert "帐帐相符" not in text
+    assert "账账相符" not in text
 
 
 def test_totals_and_cash_position_are_printed_with_differences_marked(unbalanced, unbalanced_pdf):
@@ -169,9 +169,9 @@ def test_a_balanced_clearing_says_the_books_agree(meta):
     assert result.balanced
     pages = pages_text(build_report(result, atm, meta=meta, host=clearing.host_ledger(atm)))
     text = "\n".join(pages)
-    assert "帐帐相符" in text and "The books agree" in text
+    assert "账账相符" in text and "The books agree" in text
     assert "No mismatches: the books agree." in text
-    assert "帐帐不符" not in text and "序号" not in text  # no mismatch table at all
+    assert "账账不符" not in text and "序号" not in text  # no mismatch table at all
 
 
 @pytest.mark.slow  # reading 90 pages back with pypdf takes several seconds
@@ -246,8 +246,8 @@ def test_the_appendix_lists_every_transaction_of_both_ledgers(meta):
 
 
 @pytest.mark.parametrize("language, present, absent", [
-    ("zh", ["第 1 页 共", "帐帐相符", "清机"], ["Page 1 of", "The books agree"]),
-    ("en", ["Page 1 of", "The books agree", "Cash position"], ["第 1 页", "帐帐相符", "现金头寸"]),
+    ("zh", ["第 1 页 共", "账账相符", "清机"], ["Page 1 of", "The books agree"]),
+    ("en", ["Page 1 of", "The books agree", "Cash position"], ["第 1 页", "账账相符", "现金头寸"]),
 ])
 def test_one_language_when_the_settings_say_so(meta, language, present, absent):
     atm = clearing.atm_ledger(5)
@@ -344,7 +344,7 @@ def test_books_that_agree_with_cash_that_does_not_say_both(meta):
     result.cash_position = dataclasses.replace(cp, counted=cp.atm_expected - 10000)
     assert not result.balanced and not result.mismatches
     first = pages_text(build_report(result, atm, meta=meta))[0]
-    assert "帐帐相符" in first
+    assert "账账相符" in first
     assert "账实不符：实点现金对 ATM 账短款 CNY -100.00" in first
     assert "The cash counted differs from the ATM's books: shortage CNY -100.00" in first
     result.cash_position = dataclasses.replace(cp, counted=cp.atm_expected)

@@ -9,7 +9,7 @@ import logging
 
 from datetime import datetime
 
-from PySide6.QtCore import QCoreApplication, Signal
+from PySide6.QtCore import QCoreApplication, QTimer, Signal
 from PySide6.QtWidgets import QWizard
 
 from custodian_app.domain.flow import ClearingFlow, FlowError, Step
@@ -24,7 +24,7 @@ from custodian_app.gui.wizard.read_atm_page import ReadAtmPage
 from custodian_app.gui.wizard.reconcile_page import ReconcilePage
 from custodian_app.gui.wizard.report_page import ReportPage
 from custodian_app.gui.wizard.sign_in_page import SignInPage
-from custodian_app.gui.workers import describe_error
+from custodian_app.gui.workers import Job, describe_error
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +82,18 @@ class ClearingWizard(QWizard):
         ctx.link_events.received.connect(self._on_atm_event)
         self.currentIdChanged.connect(self._page_changed)
         self.resize(1160, 700)  # the pages plus the ATM panel beside them
+        self._font_warmed = False
         self._last_id = int(Step.SIGN_IN)
         self._ending = False
+
+    def warm_report_font(self) -> None:
+        """The report's CJK font takes a while to parse, once per process: parsed in the
+        background once the connect page is up (a first page painting while another thread
+        parses made the window's longest pause of the sign-in on a busy 2-core PC)."""
+        from custodian_app.report.fonts import register_fonts
+
+        Job(None, lambda _ctx: register_fonts()).failure(lambda e: log.warning("report font: %s", e)) \
+            .run(self.ctx.runners.background)
 
     # -- navigation -----------------------------------------------------------------------
 
@@ -103,6 +113,9 @@ class ClearingWizard(QWizard):
                 log.error("back navigation outside the flow's rules: %s", exc)
         self._last_id = new_id
         self.sync_back()
+        if step is Step.CONNECT and not self._font_warmed:
+            self._font_warmed = True
+            QTimer.singleShot(0, self, self.warm_report_font)  # after the page's own paint
 
     def sync_back(self) -> None:
         """Follow the flow: Back is closed behind the ATM read and the signature."""
@@ -229,7 +242,7 @@ class ClearingWizard(QWizard):
             try:
                 self.flow.abandon(reason)
             except FlowError as exc:
-                dialogs.ask(self, tr("Abandon the clearing"), str(exc), kind="warning")
+                dialogs.ask(self, tr("Abandon the clearing"), describe_error(exc), kind="warning")
                 return
             self.persist()
             self._ending = True

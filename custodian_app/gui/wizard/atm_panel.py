@@ -68,10 +68,16 @@ class AtmPanel(QGroupBox):
         self.retry_button = QPushButton(tr("Read a&gain"), objectName="retryReadButton")
         self.retry_button.hide()
         layout.addWidget(self.retry_button)
-        layout.addWidget(QLabel(tr("Reported by the ATM:")))
+        self.events_label = QLabel(tr("Reported by the ATM:"))
+        layout.addWidget(self.events_label)
         self.events = QListWidget(objectName="atmEvents")
         self.events.setWordWrap(True)
+        self.events.setAccessibleName(tr("Reported by the ATM"))
         layout.addWidget(self.events, 1)
+        # shown once the ATM has reported something: an empty box is only noise
+        self.events_label.hide()
+        self.events.hide()
+        layout.addStretch(1)
         self.set_idle()
 
     def set_idle(self) -> None:
@@ -110,7 +116,14 @@ class AtmPanel(QGroupBox):
             show_error(self.sources, "\n".join(lines))
         self.sources.setVisible(bool(lines))
 
+    def set_read_failed(self, message: str) -> None:
+        """The read stopped before the core arrived: nothing was read, and the panel says why."""
+        show_error(self.ledger_state, tr("The read failed: %1").replace("%1", message))
+        self.retry_button.hide()
+
     def add_event(self, text: str, *, alert: bool = False) -> None:
+        self.events_label.show()
+        self.events.show()
         self.events.addItem(text)
         if alert:  # the safe door open during a clearing is for the custodians to see at once
             item = self.events.item(self.events.count() - 1)

@@ -118,7 +118,7 @@ class BackendPage(FlowPage):
         try:
             self.flow.record_host_ledger(host, source)
         except FlowError as exc:
-            show_error(self.status, str(exc))
+            show_error(self.status, describe_error(exc))
             return
         self._show_host()
         self._wizard.persist()

@@ -151,4 +151,18 @@ def credentials_box(title: str, user_name: str, password_name: str, on_enter, *,
     password.returnPressed.connect(on_enter)
     form.addRow(user_label or tr("User name"), user)
     form.addRow(tr("Password"), password)
+    # a screen reader names the field with its box: "Custodian 2: user name"
+    user.setAccessibleName(tr("%1: user name").replace("%1", title))
+    password.setAccessibleName(tr("%1: password").replace("%1", title))
     return box, form, user, password
+
+
+def table_view(name: str, accessible: str):
+    """A table the keyboard passes through: Tab moves on to the next field (arrows move
+    inside), and a screen reader says what it holds."""
+    from PySide6.QtWidgets import QTableView
+
+    view = QTableView(objectName=name)
+    view.setTabKeyNavigation(False)
+    view.setAccessibleName(accessible)
+    return view

@@ -13,13 +13,14 @@ from PySide6.QtWidgets import (
 
 from custodian_app.domain.flow import FlowError, Step
 from custodian_app.gui.wizard.base import FlowPage, focus_later, show_error, show_info, show_ok, status_label, tr
+from custodian_app.gui.error_words import local_time
 from custodian_app.gui.workers import Job, describe_error
 
 SPEEDS = (9600, 19200, 38400, 57600, 115200)
 
 
-def no_answer_advice(port: str, error: str) -> str:
-    return (tr("The ATM on %1 does not answer.").replace("%1", port) + "\n" + error + "\n\n"
+def no_answer_advice(port: str, error: str = "") -> str:
+    return (tr("The ATM on %1 does not answer.").replace("%1", port) + "\n" + (error + "\n" if error else "") + "\n"
             + tr("Check that: the cable is plugged in at both ends; the ATM is in maintenance "
                  "(supervisor) mode; the right port is chosen (unplug and replug the cable and "
                  "press Refresh to see which one appears); the line speed matches the ATM's "
@@ -59,6 +60,15 @@ class ConnectPage(FlowPage):
         layout.addWidget(self.atm_info)
         self.status = status_label("connectStatus")
         layout.addWidget(self.status)
+        help_text = QLabel(tr(
+            "<b>Before connecting</b><ol>"
+            "<li>Put the ATM in maintenance (supervisor) mode.</li>"
+            "<li>Plug the cable into the ATM's maintenance port and into this PC.</li>"
+            "<li>Choose the port: press Refresh, and the one that appears when the cable is "
+            "plugged in is the ATM's.</li>"
+            "<li>The line speed is the ATM's setting, usually 115200.</li></ol>"), objectName="connectHelp")
+        help_text.setWordWrap(True)
+        layout.addWidget(help_text)
         layout.addStretch(1)
         self.setTabOrder(self.port, self.refresh_button)
         self.setTabOrder(self.refresh_button, self.speed)
@@ -132,13 +142,13 @@ class ConnectPage(FlowPage):
         try:
             self.flow.record_atm_status(terminal, cycle, state)
         except FlowError as exc:
-            show_error(self.status, str(exc))
+            show_error(self.status, describe_error(exc))
             return
         self.atm_info.setText(
             tr("Terminal: %1\nCycle: %2 (%3), opened %4\nTransactions: %5 · banknote records: %6\n"
                "Line speed: %7 bit/s · safe door: %8")
             .replace("%1", terminal).replace("%2", cycle).replace("%3", tr(state))
-            .replace("%4", status.opened_at).replace("%5", f"{status.transaction_count:,}")
+            .replace("%4", local_time(status.opened_at)).replace("%5", f"{status.transaction_count:,}")
             .replace("%6", f"{status.note_count:,}").replace("%7", str(status.line_speed))
             .replace("%8", tr(status.safe_door)))
         self.ctx.remember_port(port, baud)
@@ -161,5 +171,12 @@ class ConnectPage(FlowPage):
         show_error(self.status, describe_error(exc))
 
     def _failed(self, port: str, exc) -> None:
+        from custodian_app.link.errors import LinkTimeout, ProtocolError
+
         self.connect_button.setEnabled(True)
-        show_error(self.status, no_answer_advice(port, describe_error(exc)))
+        words = describe_error(exc, port=port)
+        if isinstance(exc, LinkTimeout):  # the port opened, but no ATM in maintenance answers
+            words = no_answer_advice(port)
+        elif isinstance(exc, ProtocolError):  # something answers, but not as an ATM does
+            words = no_answer_advice(port, words)
+        show_error(self.status, words)

@@ -19,6 +19,7 @@ from custodian_app.domain.flow import FlowError, Step
 from custodian_app.domain.money import format_grouped
 from custodian_app.gui.models import UNIT_TYPE_NAMES
 from custodian_app.gui.models import tr as mtr
+from custodian_app.gui.workers import describe_error
 from custodian_app.gui.wizard.base import FlowPage, UnitGrid, figure_label, focus_later, status_label, tr
 from custodian_app.gui.wizard.base import show_error, show_info, show_ok
 
@@ -41,6 +42,8 @@ def parse_user_amount(text: str) -> int | None:
     return int(d.scaleb(2))
 
 
+MAX_GRID_HEIGHT = 420  # px: the rows of the count, before they scroll
+
 class CountPage(FlowPage):
     step = Step.COUNT
 
@@ -52,22 +55,27 @@ class CountPage(FlowPage):
         layout = QVBoxLayout(self)
         self.grid_host = UnitGrid()
         self.grid = self.grid_host.grid
-        scroll = QScrollArea()
+        self.scroll = scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.grid_host)
-        layout.addWidget(scroll, 1)
+        # as tall as its rows (scrolling only for an ATM with many units): the total, the skip
+        # box and the status then sit right under the figures, not at the bottom of the page
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        layout.addWidget(scroll)
         self.total = QLabel(objectName="countTotal")
         layout.addWidget(self.total)
         self.skip = QCheckBox(tr("S&kip the count (a reason is required)"), objectName="skipCountCheck")
         self.skip.toggled.connect(self._skip_toggled)
         layout.addWidget(self.skip)
         self.reason = QLineEdit(objectName="skipReasonEdit")
+        self.reason.setAccessibleName(tr("Why the cash was not counted"))
         self.reason.setPlaceholderText(tr("Why was the cash not counted?"))
         self.reason.setEnabled(False)
         self.reason.textChanged.connect(self._update)
         layout.addWidget(self.reason)
         self.status = status_label("countStatus")
         layout.addWidget(self.status)
+        layout.addStretch(1)
         self.edits: dict[str, QLineEdit] = {}
         self.expected: dict[str, int | None] = {}
 
@@ -82,6 +90,7 @@ class CountPage(FlowPage):
             edit.setAlignment(Qt.AlignmentFlag.AlignRight)
             edit.setMaximumWidth(180)
             edit.setPlaceholderText("0.00")
+            edit.setAccessibleName(tr("Counted cash in %1").replace("%1", u.id))
             if self.flow.counts and u.id in self.flow.counts:
                 edit.setText(format_grouped(self.flow.counts[u.id]).replace(",", ""))
             edit.textChanged.connect(self._update)
@@ -101,6 +110,9 @@ class CountPage(FlowPage):
             self.skip.setChecked(True)
             self.reason.setText(self.flow.count_skip_reason)
         self._update()
+        self.grid.activate()
+        # as tall as the rows (up to most of the page; more units scroll)
+        self.scroll.setMinimumHeight(min(self.grid_host.sizeHint().height() + 4, MAX_GRID_HEIGHT))
         first = next(iter(self.edits.values()), None)
         if first is not None:
             focus_later(first)
@@ -137,7 +149,8 @@ class CountPage(FlowPage):
             else:
                 diff_label.setText("")
         expected_total = sum(v for v in self.expected.values() if v is not None)
-        self.total.setText(tr("Counted in total: %1 (the cassettes should hold %2)")
+        self.total.setText(tr("Counted in total: %1. The ATM's unit counters show %2 in the units "
+                              "(notes counted × value; mixed bins not included).")
                            .replace("%1", format_grouped(total)).replace("%2", format_grouped(expected_total)))
         try:
             if self.skip.isChecked():
@@ -160,7 +173,7 @@ class CountPage(FlowPage):
                     show_info(self.status, tr("Enter the counted cash for every unit (0 for an empty one)."))
         except FlowError as exc:
             self._clear()
-            show_error(self.status, str(exc))
+            show_error(self.status, describe_error(exc))
         self.changed()
 
     def _clear(self) -> None:

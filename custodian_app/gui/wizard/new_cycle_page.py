@@ -47,6 +47,7 @@ class NewCyclePage(FlowPage):
             self.values[u.id] = u.value or 0
             spin = QSpinBox(objectName=f"load_{u.id}")
             spin.setRange(0, 10000)
+            spin.setAccessibleName(tr("Notes loaded into %1").replace("%1", u.id))
             spin.setValue((self.flow.loaded or {}).get(u.id, u.initial))
             spin.valueChanged.connect(self._update)
             self.grid_host.add_row((u.id, format_grouped(u.value) if u.value else "—", spin,
@@ -58,6 +59,9 @@ class NewCyclePage(FlowPage):
         self.bins = [u.id for u in atm.units if u.type not in CASSETTE_TYPES]
         for uid in self.bins:
             self.grid_host.add_row((uid, None, tr("emptied")))
+        # the columns at their natural width, next to their headings; the rest of the width is
+        # left empty on the right
+        self.grid.setColumnStretch(4, 1)
         if previous is not None:
             self.setTabOrder(previous, self.exchange_button)
         self._update()
@@ -87,7 +91,7 @@ class NewCyclePage(FlowPage):
         try:
             self.flow.check_loaded(loaded)
         except FlowError as exc:
-            show_error(self.status, str(exc))
+            show_error(self.status, describe_error(exc))
             return
         self.exchange_button.setEnabled(False)
         show_info(self.status, tr("Sending the exchange to the ATM…"))
@@ -101,7 +105,7 @@ class NewCyclePage(FlowPage):
             self.flow.record_new_cycle(loaded, str(new_cycle))
         except FlowError as exc:
             self.exchange_button.setEnabled(True)
-            show_error(self.status, str(exc))
+            show_error(self.status, describe_error(exc))
             return
         self._wizard.persist()
         self._started()

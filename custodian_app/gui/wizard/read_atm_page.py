@@ -11,11 +11,12 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableView,
     QVBoxLayout,
+    QWidget,
 )
 
 from custodian_app.domain.flow import FlowError, Step
 from custodian_app.gui.models import UnitLevelsChart, UnitsModel
-from custodian_app.gui.wizard.base import FlowPage, show_error, show_info, show_ok, status_label, tr
+from custodian_app.gui.wizard.base import FlowPage, show_error, show_info, show_ok, status_label, table_view, tr
 from custodian_app.gui.workers import Job, JobCancelled, describe_error
 
 
@@ -41,6 +42,9 @@ class ReadAtmPage(FlowPage):
         self.cancel_button = QPushButton(tr("&Cancel reading"), objectName="cancelReadButton")
         self.cancel_button.clicked.connect(self.cancel_read)
         self.cancel_button.setEnabled(False)
+        # it has the focus while reading (Space cancels); Enter, pressed out of habit right
+        # after starting, must not
+        self.cancel_button.setAutoDefault(False)
         row.addWidget(self.read_button)
         row.addWidget(self.cancel_button)
         row.addStretch(1)
@@ -53,16 +57,21 @@ class ReadAtmPage(FlowPage):
         layout.addWidget(self.figures)
         self.status = status_label("readStatus")
         layout.addWidget(self.status)
-        tables = QHBoxLayout()
+        # the units' table and chart show once the units are read: before, they are empty boxes
+        self.units_box = QWidget(objectName="unitsBox")
+        tables = QHBoxLayout(self.units_box)
+        tables.setContentsMargins(0, 0, 0, 0)
         self.units_model = UnitsModel(self)
-        self.units = QTableView(objectName="unitsTable")
+        self.units = table_view("unitsTable", tr("Cassettes and bins read from the ATM"))
         self.units.setModel(self.units_model)
         self.units.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.units.verticalHeader().hide()
         self.chart = UnitLevelsChart(objectName="unitsChart")
         tables.addWidget(self.units, 3)
         tables.addWidget(self.chart, 2)
-        layout.addLayout(tables, 1)
+        layout.addWidget(self.units_box, 1)
+        self.units_box.hide()
+        layout.addStretch(0)
         self._job: Job | None = None
         self._done = self._total = 0
 
@@ -135,8 +144,9 @@ class ReadAtmPage(FlowPage):
             self.flow.record_atm_core(core)
         except FlowError as exc:
             self.cancel_read()
-            show_error(self.status, str(exc))
-            self.panel.set_failed(str(exc))
+            message = describe_error(exc)
+            show_error(self.status, message)
+            self.panel.set_failed(message)
             return
         self._show_core()
         self._wizard.ledger_changed.emit()
@@ -154,6 +164,7 @@ class ReadAtmPage(FlowPage):
         self.panel.set_notes_coming(self._done, self._total)
         self.units_model.set_units(core.units, core.currency)
         self.chart.set_units(core.units)
+        self.units_box.show()
 
     def _read(self, ledger) -> None:
         self._job = None
@@ -162,9 +173,10 @@ class ReadAtmPage(FlowPage):
             self.flow.record_atm_ledger(ledger)
         except FlowError as exc:
             self.read_button.setEnabled(True)
-            show_error(self.status, str(exc))
-            self.flow.record_atm_read_failed(str(exc))
-            self.panel.set_failed(str(exc))
+            message = describe_error(exc)
+            show_error(self.status, message)
+            self.flow.record_atm_read_failed(message)
+            self.panel.set_failed(message)
             self._wizard.ledger_changed.emit()
             return
         self._show_ledger()
@@ -191,6 +203,7 @@ class ReadAtmPage(FlowPage):
         self.panel.set_complete(n, notes)
         self.units_model.set_units(atm.units, atm.currency)
         self.chart.set_units(atm.units)
+        self.units_box.show()
 
     def _failed(self, exc) -> None:
         self._job = None
@@ -201,7 +214,7 @@ class ReadAtmPage(FlowPage):
         cancelled = isinstance(exc, JobCancelled) or type(exc).__name__.endswith("Cancelled")
         if self.flow.core_read:
             # the custodians may be counting already: the panel beside every page says so
-            message = tr("the read was cancelled") if cancelled else describe_error(exc)
+            message = tr("the read was cancelled") if cancelled else describe_error(exc, port=self._port(), lost=True)
             self.flow.record_atm_read_failed(message)
             self.panel.set_failed(message)
             show_error(self.status, tr("Reading the banknote records failed: %1\nCheck the cable, then "
@@ -210,10 +223,17 @@ class ReadAtmPage(FlowPage):
             self._wizard.ledger_changed.emit()
             self.changed()
             return
-        self.panel.set_idle()
+        self.figures.clear()  # no "0 of 0 records" left behind
         if cancelled:
+            self.panel.set_idle()
             show_info(self.status, tr("Reading was cancelled. Press Read ledger to start again."))
             return
-        show_error(self.status, describe_error(exc) + "\n" + tr(
+        # the port opened at connect: failing now, it was lost (a cable pulled), not never there
+        message = describe_error(exc, port=self._port(), lost=True)
+        self.panel.set_read_failed(message)
+        show_error(self.status, message + "\n" + tr(
             "Check the cable and that the ATM is still in maintenance mode, then press Read ledger "
             "to try again (or Back to connect on another port)."))
+
+    def _port(self) -> str:
+        return self.ctx.port

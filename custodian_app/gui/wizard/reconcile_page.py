@@ -4,7 +4,9 @@ custodian's remark."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt
+from collections import Counter
+
+from PySide6.QtCore import QT_TR_NOOP, QSortFilterProxyModel, Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -26,9 +28,12 @@ from custodian_app.gui.models import (
     NotesModel,
     TotalsModel,
     category_name,
+    counted,
+    work_order,
     is_chinese,
 )
-from custodian_app.gui.wizard.base import FlowPage, show_error, show_info, show_ok, status_label, tr
+from custodian_app.gui.wizard.base import FlowPage, show_error, show_info, show_ok, status_label, table_view, tr
+from custodian_app.gui.error_words import local_time
 from custodian_app.gui.workers import Job, describe_error
 
 
@@ -40,7 +45,8 @@ def cash_position_text(cp, currency: str) -> str:
         word = tr("shortage (短款)")
     else:
         word = tr("no difference")
-    text = (tr("Cash the ATM's books expect: %1 · the backend's books: %2 · difference %3: %4")
+    text = (tr("Cash the ATM should hold by its transactions (loaded + deposits − withdrawals): %1 · "
+               "by the backend's books: %2 · difference %3: %4")
             .replace("%1", format_grouped(cp.atm_expected, currency))
             .replace("%2", format_grouped(cp.host_expected, currency))
             .replace("%3", format_grouped(d, plus=True)).replace("%4", word))
@@ -51,6 +57,43 @@ def cash_position_text(cp, currency: str) -> str:
                         .replace("%3", format_grouped(cp.counted_vs_host, plus=True)))
     return text
 
+
+
+def notes_by_tsn(notes) -> dict:
+    """The banknote records of each transaction (a ledger has a hundred thousand and more)."""
+    index: dict[str, list] = {}
+    for n in notes or ():
+        if n.tsn:
+            index.setdefault(n.tsn, []).append(n)
+    return index
+
+
+MAX_COLUMN = 200  # px: wider columns are elided, so Action and Remark stay on screen
+MIN_COLUMN = 56
+REMARK_ROOM = 90  # px kept for the last column, Remark
+SORT_KEY = "mismatchTable/sort"
+
+
+def _prefs():
+    from PySide6.QtCore import QSettings
+
+    from custodian_app.paths import data_dir
+
+    return QSettings(str(data_dir() / "window.ini"), QSettings.Format.IniFormat)
+
+
+def sort_choice() -> tuple[int, int]:
+    """(column, order) the user last sorted the mismatch list by; (-1, 0): work order."""
+    value = _prefs().value(SORT_KEY, "")
+    try:
+        section, order = (int(v) for v in str(value).split(","))
+    except ValueError:
+        return -1, 0
+    return section, order
+
+
+def remember_sort_choice(section: int, order) -> None:
+    _prefs().setValue(SORT_KEY, f"{section},{int(getattr(order, 'value', order))}")
 
 class MismatchFilter(QSortFilterProxyModel):
     """Free text over every column, plus one category."""
@@ -87,7 +130,7 @@ class ReconcilePage(FlowPage):
         layout.addWidget(self.status)
         top = QHBoxLayout()
         self.totals_model = TotalsModel(self)
-        self.totals = QTableView(objectName="totalsTable")
+        self.totals = table_view("totalsTable", tr("Totals: the ATM against the backend"))
         self.totals.setModel(self.totals_model)
         self.totals.verticalHeader().hide()
         self.totals.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -109,45 +152,64 @@ class ReconcilePage(FlowPage):
         filters.addWidget(self.category_combo, 1)
         layout.addLayout(filters)
 
-        split = QSplitter(Qt.Orientation.Horizontal)
+        # the list above, the selected item's detail and banknotes below: both get the page's
+        # full width, so no column is pushed off a 1366 px screen
+        split = QSplitter(Qt.Orientation.Vertical)
         self.model = MismatchModel(self)
         self.model.key = mismatch_key
         self.proxy = MismatchFilter(self)
         self.proxy.setSourceModel(self.model)
-        self.table = QTableView(objectName="mismatchTable")
+        self.table = table_view("mismatchTable", tr("Mismatch list"))
         self.table.setModel(self.proxy)
+        # no column sort until the user picks one: the rows come in work order (models.work_order)
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.table.setSortingEnabled(True)
+        self.table.setWordWrap(False)
+        self.table.horizontalHeader().setSectionsMovable(False)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setStretchLastSection(True)
         split.addWidget(self.table)
         detail = QWidget()
-        dl = QVBoxLayout(detail)
+        dl = QHBoxLayout(detail)
+        dl.setContentsMargins(0, 0, 0, 0)
+        right = QVBoxLayout()
         self.detail = QLabel(objectName="mismatchDetail")
         self.detail.setWordWrap(True)
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        dl.addWidget(self.detail)
+        self.detail.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        dl.addWidget(self.detail, 2)
+        dl.addLayout(right, 3)
         self.notes_model = NotesModel(self)
-        self.notes = QTableView(objectName="notesTable")
+        self.notes = table_view("notesTable", tr("Banknote serials of the selected item"))
         self.notes.setModel(self.notes_model)
         self.notes.verticalHeader().hide()
-        dl.addWidget(self.notes, 1)
+        self.notes.horizontalHeader().setStretchLastSection(True)
+        right.addWidget(self.notes, 1)
         form = QFormLayout()
         self.remark = QLineEdit(objectName="remarkEdit")
         self.remark.setPlaceholderText(tr("The custodians' remark on this item"))
         self.remark.setEnabled(False)
         self.remark.editingFinished.connect(self._save_remark)
         form.addRow(tr("&Remark"), self.remark)
-        dl.addLayout(form)
+        right.addLayout(form)
         split.addWidget(detail)
-        split.setSizes([620, 300])
+        split.setSizes([300, 180])
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        self.table.viewport().installEventFilter(self)
+        # fitting the columns measures this many rows, not all of a long list
+        self.table.horizontalHeader().setResizeContentsPrecision(200)
+        self._notes_by_tsn: dict | None = None
+        self._natural: list[int] = []
         layout.addWidget(split, 1)
 
         self.filter_edit.textChanged.connect(self.proxy.setFilterFixedString)
         self.category_combo.currentIndexChanged.connect(
             lambda _i: self.proxy.set_category(self.category_combo.currentData()))
         self.table.selectionModel().currentRowChanged.connect(self._selected)
+        self.table.horizontalHeader().sortIndicatorChanged.connect(self._remember_sort)
         self.setTabOrder(self.filter_edit, self.category_combo)
         self.setTabOrder(self.category_combo, self.table)
         self.setTabOrder(self.table, self.remark)
@@ -187,19 +249,24 @@ class ReconcilePage(FlowPage):
         flow = self.flow
         clearing = self.ctx.clearing
         show_info(self.status, tr("Reconciling…"))
-        self._job = Job(self, lambda ctx: clearing.reconcile_flow(flow), self._computed) \
-            .failure(self._failed).heavy().run(self.ctx.runners.background)
+        def op(_ctx):
+            return clearing.reconcile_flow(flow), notes_by_tsn(flow.atm.notes)
 
-    def _computed(self, result) -> None:
+        self._job = Job(self, op, self._computed).failure(self._failed).heavy().run(self.ctx.runners.background)
+
+    def _computed(self, computed) -> None:
         self._job = None
+        result, self._notes_by_tsn = computed
         try:
             self.flow.record_result(result)
         except FlowError as exc:
-            show_error(self.status, str(exc))
+            show_error(self.status, describe_error(exc))
             return
         self._show()
-        self._wizard.persist()
         self.changed()
+        # storing the result and building the draft report run Python on other threads: started
+        # from the event loop, after this page has been laid out and painted
+        QTimer.singleShot(0, self._wizard, self._wizard.persist)
 
     def _failed(self, exc) -> None:
         self._job = None
@@ -210,23 +277,65 @@ class ReconcilePage(FlowPage):
         self.totals_model.set_rows(r.totals)
         self.cash.setText(cash_position_text(r.cash_position, r.currency))
         self.model.remarks = self.flow.remarks
-        self.model.set_rows(r.mismatches)
+        self.model.set_rows(work_order(r.mismatches))
+        # the draft is ready when they press Next
+        QTimer.singleShot(0, self, self._wizard.pages[Step.REPORT].prebuild)
+        self._apply_sort_choice()
         self.table.resizeColumnsToContents()
+        self._natural = [self.table.horizontalHeader().sectionSize(c) for c in range(self.model.columnCount())]
+        self.fit_columns()
         self.table.setColumnWidth(7, min(self.table.columnWidth(7), 320))
         self.category_combo.blockSignals(True)
         self.category_combo.clear()
         self.category_combo.addItem(tr("All categories"), None)
-        for cat in sorted({m.category for m in r.mismatches}):
-            n = sum(1 for m in r.mismatches if m.category == cat)
+        for cat, n in sorted(Counter(m.category for m in r.mismatches).items()):
             self.category_combo.addItem(f"{category_name(cat)} ({n})", cat)
         self.category_combo.blockSignals(False)
         if r.balanced:
             show_ok(self.status, tr("Balanced: the ATM and the backend agree. Press Next."))
         else:
-            show_error(self.status, tr("%1 mismatches. Review each item (select it to see its banknotes, "
-                                       "add a remark), then press Next.").replace("%1", str(len(r.mismatches))))
+            show_error(self.status, counted(
+                len(r.mismatches),
+                QT_TR_NOOP("1 mismatch. Review it (select it to see its banknotes, add a remark), then press Next."),
+                QT_TR_NOOP("%1 mismatches. Review each item (select it to see its banknotes, "
+                           "add a remark), then press Next.")))
         if r.mismatches:
             self.table.selectRow(0)
+
+    def fit_columns(self) -> None:
+        """Every column in sight at 1366 px: the widest are narrowed (elided with "…"; the
+        tooltip and the detail beside show all) until Remark has room; the user may drag them."""
+        if not self._natural:
+            return
+        header = self.table.horizontalHeader()
+        widths = [min(w, MAX_COLUMN) for w in self._natural[:-1]]
+        room = self.table.viewport().width() - REMARK_ROOM
+        while sum(widths) > room and max(widths) > MIN_COLUMN:
+            i = widths.index(max(widths))
+            widths[i] = max(MIN_COLUMN, widths[i] - 8)
+        for col, w in enumerate(widths):
+            header.resizeSection(col, w)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt API
+        from PySide6.QtCore import QEvent
+
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self.fit_columns()
+        return False
+
+    # -- the user's sort, remembered between clearings (on this PC, in the data folder) -----
+
+    def _apply_sort_choice(self) -> None:
+        section, order = sort_choice()
+        if 0 <= section < self.model.columnCount():
+            self.table.sortByColumn(section, Qt.SortOrder(order))
+        else:
+            self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+            self.proxy.sort(-1)
+
+    def _remember_sort(self, section: int, order) -> None:
+        if section >= 0:
+            remember_sort_choice(section, order)
 
     def _selected(self, current, _previous) -> None:
         self._save_remark()
@@ -239,7 +348,7 @@ class ReconcilePage(FlowPage):
         self._current = (row, m)
         lines = [f"<b>{category_name(m.category)}</b>"]
         if m.tsn:
-            lines.append(tr("TSN %1").replace("%1", m.tsn) + (f" · {m.time}" if m.time else "")
+            lines.append(tr("TSN %1").replace("%1", m.tsn) + (f" · {local_time(m.time)}" if m.time else "")
                          + (f" · {m.card}" if m.card else ""))
         if m.host_refs:
             lines.append(tr("Backend references: %1").replace("%1", ", ".join(m.host_refs)))
@@ -248,8 +357,11 @@ class ReconcilePage(FlowPage):
         lines.append(tr("Cash effect: %1").replace("%1", format_grouped(m.cash_effect, plus=True)))
         lines.append(m.action if is_chinese() else (m.action_en or m.action))
         self.detail.setText("<br>".join(lines))
-        notes = [n for n in (self.flow.atm.notes or ()) if m.tsn and n.tsn == m.tsn]
+        if self._notes_by_tsn is None:  # a resumed session: its result came from the store
+            self._notes_by_tsn = notes_by_tsn(self.flow.atm.notes)
+        notes = self._notes_by_tsn.get(m.tsn, []) if m.tsn else []
         self.notes_model.set_rows(notes)
+        self.notes.resizeColumnsToContents()  # a few rows: Serial, Value, Event, Unit and TSN fit
         self.remark.setEnabled(not self.flow.supervisor)
         self.remark.setText(self.flow.remarks.get(mismatch_key(m), ""))
 
@@ -264,7 +376,7 @@ class ReconcilePage(FlowPage):
         try:
             self.flow.set_remark(key, text)
         except FlowError as exc:
-            show_error(self.status, str(exc))
+            show_error(self.status, describe_error(exc))
             return
         self.model.remark_changed(row)
         self._wizard.persist()

@@ -3,17 +3,22 @@ supervisor signs in to sign it off (the signed report is the one kept)."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+from PySide6.QtCore import QT_TR_NOOP
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout
 
 from custodian_app.domain.flow import FlowError, Step
 from custodian_app.gui import dialogs, printing
+from custodian_app.gui.models import counted
 from custodian_app.gui.wizard.base import FlowPage, credentials_box, focus_later, show_error, show_info, show_ok, status_label, tr
 from custodian_app.gui.workers import Job, describe_error
 
+
+log = logging.getLogger(__name__)
 
 class ReportPage(FlowPage):
     step = Step.REPORT
@@ -54,17 +59,43 @@ class ReportPage(FlowPage):
         self.pdf_path: Path | None = None
         self.pdf_bytes: bytes | None = None
         self._job: Job | None = None
+        self._ready: tuple | None = None  # (key, (pdf, path)) of the last report built
+        self._wanted: tuple | None = None  # the key the page shows (None: not opened yet)
 
     def initializePage(self) -> None:  # noqa: N802 - Qt API
         self.build()
         focus_later(self.sup_user)
 
+    def _key(self) -> tuple:
+        """What the report shows depends on: the result, the signature, the session, the language."""
+        return id(self.flow.result), self.flow.supervisor, self._wizard.session_id, self.ctx.language
+
+    def prebuild(self) -> None:
+        """Build the draft while the custodians review the list, so the page shows it at once:
+        once the database thread has done what is queued (storing the ledger runs Python for
+        seconds; both at once with the page starved the window on a busy 2-core PC)."""
+        if self.flow.result is None or self.flow.supervisor or self._job is not None:
+            return
+        self.ctx.run_db(self, lambda _store: None, lambda _r: self._prebuild_now())
+
+    def _prebuild_now(self) -> None:
+        if self.flow.result is None or self.flow.supervisor or self._job is not None or self._wanted:
+            return  # the page opened meanwhile and builds for itself
+        if self._ready is None or self._ready[0] != self._key():
+            self._start(self._key())
+
     def build(self) -> None:
-        """Build the report off the GUI thread; before the sign-off it is a draft."""
-        if self._job is not None:
+        """Show the report, built off the GUI thread; before the sign-off it is a draft."""
+        self._wanted = self._key()
+        if self._ready is not None and self._ready[0] == self._wanted:
+            self._show(self._ready[1])
             return
         self._set_buttons(False)
         show_info(self.status, tr("Building the report…"))
+        if self._job is None:  # else the one under way is checked when it ends
+            self._start(self._wanted)
+
+    def _start(self, key: tuple) -> None:
         flow, ctx = self.flow, self.ctx
         session_id = self._wizard.session_id
 
@@ -72,10 +103,20 @@ class ReportPage(FlowPage):
             return ctx.clearing.render_report(flow, settings=ctx.settings, session_id=session_id,
                                               language=ctx.language)
 
-        self._job = Job(self, op, self._built).failure(self._failed).run(self.ctx.runners.background)
+        self._job = Job(self, op, lambda rendered: self._built(key, rendered)) \
+            .failure(self._failed).run(self.ctx.runners.background)
 
-    def _built(self, rendered) -> None:
+    def _built(self, key: tuple, rendered) -> None:
         self._job = None
+        self._ready = (key, rendered)
+        if self._wanted is None:
+            return  # built ahead: shown when the page opens
+        if key != self._wanted:  # built ahead for what has changed since
+            self._start(self._wanted)
+            return
+        self._show(rendered)
+
+    def _show(self, rendered) -> None:
         pdf, path = rendered
         self.pdf_bytes = pdf
         self.pdf_path = Path(path)
@@ -86,12 +127,17 @@ class ReportPage(FlowPage):
             show_ok(self.status, tr("Signed off by %1. Print the report, then press Next to load "
                                     "the cash for the next cycle.").replace("%1", self.flow.supervisor))
             self._wizard.store_report(pdf)
+            if self._wizard.currentId() == int(self.step):
+                self._wizard.next_button_focus()  # signed: the next thing to do is Next
         else:
             show_info(self.status, tr("Draft report (%1 pages). The supervisor signs it off.")
                       .replace("%1", str(self.document.pageCount())))
 
     def _failed(self, exc) -> None:
         self._job = None
+        if self._wanted is None:  # building ahead failed: the page tries again when it opens
+            log.warning("building the draft report ahead failed: %s", exc)
+            return
         self._set_buttons(True)
         show_error(self.status, describe_error(exc))
 
@@ -129,7 +175,7 @@ class ReportPage(FlowPage):
             self.flow.record_sign_off(supervisor)
         except FlowError as exc:
             self.sign_button.setEnabled(True)
-            show_error(self.status, str(exc))
+            show_error(self.status, describe_error(exc))
             return
         self._wizard.persist()
         self.changed()
@@ -144,7 +190,7 @@ class ReportPage(FlowPage):
     def print_report(self) -> None:
         def printed(pages) -> None:
             if pages:
-                show_ok(self.status, tr("Sent %1 pages to the printer.").replace("%1", str(pages)))
+                show_ok(self.status, counted(pages, QT_TR_NOOP("Sent 1 page to the printer."), QT_TR_NOOP("Sent %1 pages to the printer.")))
 
         printing.ask_print(self, self.document, printed)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from custodian_app.domain.flow import FlowError, Step
 from custodian_app.gui.wizard.base import FlowPage, credentials_box, show_error, show_info, show_ok, status_label, tr
@@ -35,6 +35,15 @@ class SignInPage(FlowPage):
         layout.addWidget(self.sign_in_button)
         self.status = status_label("signInStatus")
         layout.addWidget(self.status)
+        help_text = QLabel(tr(
+            "<b>Dual custody</b><ul>"
+            "<li>Two custodians clear an ATM together; each signs in with their own password.</li>"
+            "<li>Both stay until the report is signed off; the supervisor who signs it is a third "
+            "person.</li>"
+            "<li>After repeated wrong passwords an account is locked for a while: ask an administrator "
+            "to unlock it.</li></ul>"), objectName="signInHelp")
+        help_text.setWordWrap(True)
+        layout.addWidget(help_text)
         layout.addStretch(1)
         self.setTabOrder(self.user[0], self.password[0])
         self.setTabOrder(self.password[0], self.user[1])
@@ -94,7 +103,7 @@ class SignInPage(FlowPage):
         try:
             self.flow.record_sign_in(*names)
         except FlowError as exc:
-            show_error(self.status, str(exc))
+            show_error(self.status, describe_error(exc))
             return
         self._wizard.recorder.users = users
         self._busy = True  # clearing the password fields is not an edit
