@@ -115,8 +115,8 @@ def test_a_fragment_announcing_65000_bytes_does_not_keep_the_session_from_openin
                     nonce = orjson.loads(frame.payload)["nonce"]
                     choice = {"version": 1, "compression": "none", "maxFrame": 1024, "window": 4,
                               "nonce": nonce, "agent": "fake", "terminalId": "NJ-0001", "session": 1}
+                    answered.append(nonce)  # before the write: the client may check it at once
                     os.write(master, _fragment(65000) + framer.encode_parts(ACCEPT, 0, 0, orjson.dumps(choice)))
-                    answered.append(nonce)
 
     thread = threading.Thread(target=atm, daemon=True)
     thread.start()
