@@ -187,7 +187,7 @@ class ReconcilePage(FlowPage):
         flow = self.flow
         clearing = self.ctx.clearing
         show_info(self.status, tr("Reconciling…"))
-        self._job = Job(self, lambda ctx: clearing.reconcile_flow(flow), self._computed) \
+        self._job = Job(self, lambda ctx: clearing.reconcile_flow(flow, self.ctx.settings), self._computed) \
             .failure(self._failed).heavy().run(self.ctx.runners.background)
 
     def _computed(self, result) -> None:
