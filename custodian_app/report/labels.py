@@ -72,6 +72,9 @@ class Vocabulary:
     # (category, variant or None) -> the posting in a few words
     actions: dict[tuple[str, str | None], tuple[str, str]] = field(default_factory=dict)
     retain_reasons: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # (category, variant) -> the variant's steps, as ``guides``
+    variant_guides: dict[tuple[str, str], list[tuple[tuple[str, str], tuple[str, str]]]] = \
+        field(default_factory=dict)
 
     def category(self, code: str) -> tuple[str, str]:
         return self.categories.get(code) or (code, code)
@@ -85,18 +88,30 @@ class Vocabulary:
     def reject(self, code: str) -> tuple[str, str]:
         return self.reject_codes.get(code) or REJECT_CODES.get(code) or self.fallback_reject
 
-    def guide(self, code: str) -> list[tuple[tuple[str, str], tuple[str, str]]]:
+    def guide(self, code: str, variant: str | None = None) -> list[tuple[tuple[str, str], tuple[str, str]]]:
+        if variant is not None and (code, variant) in self.variant_guides:
+            return self.variant_guides[(code, variant)]
         return self.guides.get(code, [])
 
-    def standard_action(self, code: str, reject_code: str | None, lang: str) -> str | None:
+    def standard_action(self, code: str, reject_code: str | None, lang: str,
+                        variant: str | None = None) -> str | None:
         """The action text the engine writes for this category from the catalogue, or None."""
         fn = getattr(self.catalogue, "action", None)
         if fn is None:
             return None
         try:
-            return fn(code, reject_code, lang)
+            return fn(code, reject_code, lang, variant=variant) if variant else fn(code, reject_code, lang)
         except (KeyError, LookupError, ValueError, TypeError):
             return None
+
+
+def variant_of(m: Any) -> str | None:
+    """Which of its category's cases a mismatch is (the engine picks the catalogue's steps so)."""
+    if m.category == "COUNT_DIFFERS" and m.counted is not None and m.derived is not None:
+        return "shortage" if m.counted < m.derived else "overage"
+    if m.category == "AMOUNT_MISMATCH" and m.reversed_amount is not None:
+        return "partial_reversal"
+    return None
 
 
 def _capital(text: str) -> str:
@@ -115,6 +130,7 @@ def vocabulary_from_catalogue(catalogue: Any) -> Vocabulary:
     falls back to the tables above."""
     categories: dict[str, tuple[str, str]] = {}
     guides: dict[str, list] = {}
+    variant_guides: dict[tuple[str, str], list] = {}
     actions: dict[tuple[str, str | None], tuple[str, str]] = {}
     for code, info in dict(getattr(catalogue, "categories", {}) or {}).items():
         name = _text_pair(getattr(info, "name", None))
@@ -134,6 +150,11 @@ def vocabulary_from_catalogue(catalogue: Any) -> Vocabulary:
                 steps.append((who, text))
         if steps:
             guides[code] = steps
+        for variant, pair in dict(getattr(info, "variants", {}) or {}).items():
+            texts = [_text_pair(t) for t in pair]
+            if all(texts):
+                variant_guides[(code, variant)] = [(("管机员", "Custodians"), texts[0]),
+                                                   (("后台", "Back office"), texts[1])]
     rejects = {}
     for code, text in dict(getattr(catalogue, "reject_codes", {}) or {}).items():
         pair = _text_pair(text)
@@ -147,7 +168,7 @@ def vocabulary_from_catalogue(catalogue: Any) -> Vocabulary:
     fallback = _text_pair(getattr(catalogue, "fallback_reject", None))
     return Vocabulary(categories, rejects, guides,
                       (fallback[0], _capital(fallback[1])) if fallback else ("未知代码", "Unknown code"),
-                      catalogue, actions, reasons)
+                      catalogue, actions, reasons, variant_guides)
 
 
 @lru_cache(maxsize=1)
