@@ -39,7 +39,8 @@ def cash_detail(m: Mismatch, tx_of: Callable[[str | None, str | None], Any]) -> 
             en.append(f"fate unknown {format_grouped(tx.unknown)}")
     if not zh:
         return None
-    return "；".join(zh), "; ".join(en).capitalize()
+    en_text = "; ".join(en)
+    return "；".join(zh), en_text[:1].upper() + en_text[1:]
 
 
 def retained_cards(content: Any) -> Table:
