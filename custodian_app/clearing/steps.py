@@ -21,8 +21,10 @@ def success_codes(settings=None) -> frozenset[str]:
     return frozenset({"00"})
 
 
-def reconcile_flow(flow: ClearingFlow, settings=None) -> formats.ClearingResult:
-    """The engine on the flow's documents, with the shipped catalogue of actions."""
+def reconcile_flow(flow: ClearingFlow, settings) -> formats.ClearingResult:
+    """The engine on the flow's documents, with the shipped catalogue of actions and the
+    settings' success codes. ``settings`` has no default: the wizard once left it out and
+    reconciled with ``00`` alone while ``clear`` honoured the bank's list (issue 14)."""
     from custodian_app.catalogue_data import load_catalogue
     from custodian_app.domain.reconcile import reconcile
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from custodian_app.domain.formats import CATEGORIES
+from custodian_app.domain.formats import CATEGORIES, RETAIN_REASONS
 from custodian_app.errors import CustodianError
 
 # The five totals items in the trade's words (Chinese, English): the engine's texts and the
@@ -53,12 +53,19 @@ class CategoryInfo:
     """A mismatch category: its names and what the custodians and the back office do about it."""
 
     code: str
-    name: Text
+    name: Text  # the one name of the category, on screen and in print
     custodian: Text  # what the two custodians do at the machine
     back_office: Text  # what the back office (会计 / 清算) posts
     # Cases of one category that call for other steps (rev 2: a count shortage or overage, a
     # partially reversed transaction): variant -> (custodian, back_office)
     variants: Mapping[str, tuple[Text, Text]] = field(default_factory=dict)
+    # the posting in a few words, for a list's action column (the report's mismatch list);
+    # None when the catalogue gives none
+    short: Text | None = None
+    variant_shorts: Mapping[str, Text] = field(default_factory=dict)
+
+    def short_action(self, variant: str | None = None) -> Text | None:
+        return self.variant_shorts.get(variant, self.short) if variant is not None else self.short
 
     def action(self, lang: str = "zh", variant: str | None = None) -> str:
         custodian, back_office = self.variants.get(variant, (self.custodian, self.back_office)) \
@@ -75,6 +82,8 @@ class Catalogue:
     reject_codes: Mapping[str, Text]
     fallback_reject: Text
     categories: Mapping[str, CategoryInfo]
+    # why the ATM captured a card (rev 2 ``retained_cards[].reason``); empty: the code is shown
+    retain_reasons: Mapping[str, Text] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any], source: str = "<catalogue>") -> "Catalogue":
@@ -118,10 +127,22 @@ class Catalogue:
                          text(w.get("back_office") if isinstance(w, Mapping) else None, f"{p}.variants.{k}.back_office"))
                 for k, w in variants_raw.items()
             }
+            variant_shorts = {str(k): text(w["short"], f"{p}.variants.{k}.short")
+                              for k, w in variants_raw.items() if "short" in w}
+            short = text(v["short"], p + ".short") if "short" in v else None
             cats[c] = CategoryInfo(c, text(v.get("name"), p + ".name"),
                                    text(v.get("custodian"), p + ".custodian"),
-                                   text(v.get("back_office"), p + ".back_office"), variants)
-        return cls(codes, text(doc.get("fallback_reject"), "$.fallback_reject"), cats)
+                                   text(v.get("back_office"), p + ".back_office"), variants,
+                                   short, variant_shorts)
+        reasons_raw = doc.get("retain_reasons", {})
+        if not isinstance(reasons_raw, Mapping):
+            raise fail("$.retain_reasons", "expected an object")
+        unknown = [r for r in reasons_raw if r not in RETAIN_REASONS]
+        if unknown:
+            raise fail("$.retain_reasons", f"unknown reasons: {', '.join(map(str, unknown))}")
+        reasons = {r: text(reasons_raw[r], f"$.retain_reasons.{r}") for r in RETAIN_REASONS
+                   if r in reasons_raw}
+        return cls(codes, text(doc.get("fallback_reject"), "$.fallback_reject"), cats, reasons)
 
     def reject_meaning(self, code: str, lang: str = "zh") -> str:
         return self.reject_codes.get(code, self.fallback_reject).get(lang)
@@ -131,6 +152,10 @@ class Catalogue:
 
     def category_name(self, code: str, lang: str = "zh") -> str:
         return self.categories[code].name.get(lang)
+
+    def retain_reason(self, reason: str, lang: str = "zh") -> str:
+        text = self.retain_reasons.get(reason)
+        return reason if text is None else text.get(lang)
 
     def action(self, category: str, reject_code: str | None = None, lang: str = "zh",
                variant: str | None = None) -> str:

@@ -8,6 +8,8 @@ from PySide6.QtCore import QT_TR_NOOP, QAbstractTableModel, QCoreApplication, QM
 from PySide6.QtGui import QBrush, QColor, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from custodian_app.catalogue_data import load_catalogue
+from custodian_app.domain.catalogue import CatalogueError
 from custodian_app.domain.formats import Mismatch, NoteRecord, TotalsItem, Unit
 from custodian_app.domain.money import format_grouped
 
@@ -195,28 +197,12 @@ class TotalsModel(_Table):
         return None
 
 
-CATEGORY_NAMES = {
-    "DUPLICATE_BOOKING": QT_TR_NOOP("Duplicate booking"),
-    "HOST_LOST_BOOKING": QT_TR_NOOP("Backend lost a booking"),
-    "DISPENSED_NOT_DEBITED": QT_TR_NOOP("Dispensed, not debited"),
-    "DEPOSIT_NOT_CREDITED": QT_TR_NOOP("Deposit not credited"),
-    "CODE_DISAGREES": QT_TR_NOOP("Response codes disagree"),
-    "AMOUNT_MISMATCH": QT_TR_NOOP("Amounts differ"),
-    "RETRACTED": QT_TR_NOOP("Retracted"),
-    "DEBITED_NOT_DISPENSED": QT_TR_NOOP("Debited, not dispensed"),
-    "PARTIAL_DISPENSE": QT_TR_NOOP("Partial dispense"),
-    "OVER_DISPENSE": QT_TR_NOOP("Over-dispense"),
-    "CREDITED_NOT_DEPOSITED": QT_TR_NOOP("Credited, not deposited"),
-    "DEPOSIT_COUNT_DIFFERS": QT_TR_NOOP("Deposit count differs"),
-    "HOST_ONLY": QT_TR_NOOP("Only on the backend"),
-    "LOADING_MISMATCH": QT_TR_NOOP("Loading amounts differ"),
-    "NOTE_FLOW_MISMATCH": QT_TR_NOOP("Banknote trail differs"),
-    "TOTALS_INCONSISTENT": QT_TR_NOOP("Totals inconsistent"),
-}
-
-
 def category_name(code: str) -> str:
-    return tr(CATEGORY_NAMES.get(code, code))
+    """The category's one name, from the catalogue: the report prints the same words."""
+    try:
+        return load_catalogue().category_name(code, "zh" if is_chinese() else "en")
+    except (KeyError, CatalogueError):  # a code the catalogue lacks is shown as it is
+        return code
 
 
 def is_chinese() -> bool:

@@ -8,6 +8,7 @@ from custodian_app.domain.money import format_grouped
 from custodian_app.report.layout import (
     BLACK, GREEN, GREY, RED, Metrics, Pen, Rules, Table, draw_table,
 )
+from custodian_app.report.meta import DASH
 from custodian_app.report.page import BODY_BOTTOM, BODY_TOP, BODY_W, BOTTOM, LEFT, PAGE_H, PAGE_W, TOP
 from custodian_app.report.sections import Content
 
@@ -172,8 +173,13 @@ class Composer:
         self.section("一、总数核对", "1. Totals check", c.totals_table)
         self.section("二、现金头寸", "2. Cash position", c.cash_table)
         self.section("三、钞箱", "3. Cassettes", c.units_table)
-        self.line(w.inline("推算张数 = 初始 + 存入/回收/废钞入 − 出钞/废钞出/其他出（XFS4IoT）；清点金额取自管机员点钞记录。",
-                           "Derived count = initial + in − out (XFS4IoT); counted amounts are the custodians' count."),
+        self.line(w.inline("推算张数 = 初始 + 存入 + 回收 + 废钞入 − 出钞 − 废钞出 − 去向不明（XFS4IoT 计数器；"
+                           "distributed 与出钞重叠，不扣减）；推算金额即清点所对照的金额，混合废钞箱按冠字号记录推算。"
+                           "清点金额取自管机员点钞记录。",
+                           "Derived count = initial + deposited + retracted + rejected in − presented − rejected out "
+                           "− unknown (XFS4IoT counters; distributed overlaps presented and is not subtracted); "
+                           "the derived amount is what the count is compared with (a mixed bin's, from the note "
+                           "serials). Counted amounts are the custodians' count."),
                   7, GREY)
         self.space(6)
 
@@ -193,8 +199,12 @@ class Composer:
                                f"Amounts in {c.cur}. Cash effect: positive is an overage, negative a shortage "
                                "(against the backend's books); they add up to the difference between the books."),
                       7, GREY)
+            self.unknown_outcome_notice()
             self.table(c.mismatch_table, continued=("四、不符账目清单", "4. Mismatch list"))
             self.handling_guide()
+        if c.retained_table is not None:
+            self.retained_cards("六" if c.mismatch_table is not None else "五",
+                                "6" if c.mismatch_table is not None else "5")
 
         for (zh, en), table in c.appendix_tables:
             self.new_page()
@@ -233,19 +243,47 @@ class Composer:
                                    f"{more:,} more: see the clearing result file."), 8, GREY, indent=12)
         self.space(6)
 
-    def signatures_and_evidence(self) -> None:
-        w, meta = self.w, self.c.meta
-        self.need(300)
-        self.heading("签字", "Signatures", keep=250)
+    def unknown_outcome_notice(self) -> None:
+        """Said before the list, in red: a cash-out whose notes went nobody knows where is held,
+        never reversed or refunded on the ledger alone (rev 2)."""
+        rows = [m for m in self.c.result.mismatches if m.category == "UNKNOWN_OUTCOME"]
+        if not rows:
+            return
+        w, n = self.w, len(rows)
+        tsns = "、".join(m.tsn or DASH for m in rows[:6]) + ("…" if n > 6 else "")
+        self.line(w.inline(f"出钞结果不明 {n:,} 笔（流水号 {tsns}）：不得凭流水冲正或退款。挂账待查，"
+                           "待双人实物清点和监控录像确认钞票去向后处理。",
+                           f"Dispense outcome unknown for {n:,} transaction(s) (TSN {tsns.replace('、', ', ')}): "
+                           "do not reverse or refund on the ledger alone. Hold in suspense until the dual-custody "
+                           "count and the camera footage establish where the notes went."),
+                  9, RED, bold=True)
+        self.space(2)
+
+    def retained_cards(self, number_zh: str, number_en: str) -> None:
+        """吞卡交接清单: the captured cards, handed over by the two custodians to the receiver,
+        each signing (dual control)."""
+        c, w = self.c, self.w
+        n = len(c.result.retained_cards)
+        title = (f"{number_zh}、吞卡交接清单", f"{number_en}. Retained cards hand-over list")
+        self.section(*title, c.retained_table)
+        self.line(w.inline(f"共 {n:,} 张。两名管机员当面清点后交出，接收人逐张核对卡号后签收。",
+                           f"{n:,} card(s). The two custodians count them together and hand them over; the "
+                           "receiver checks each card number and signs for them."), 8)
+        self.signature_blocks([(w.inline("交出人 管机员（一）", "Handed over by custodian 1"), c.meta.custodians[0]),
+                               (w.inline("交出人 管机员（二）", "Handed over by custodian 2"), c.meta.custodians[1]),
+                               (w.inline("接收人", "Received by"), "")])
+        self.space(6)
+
+    def signature_blocks(self, people: list[tuple[str, str]]) -> None:
+        """Three blocks side by side: role, then name, signature and date lines."""
+        w = self.w
+        self.need(118)
         block_w = (BODY_W - 40) / 3
         top = self.y
-        people = [(w.inline("管机员（一）", "Custodian 1"), meta.custodians[0]),
-                  (w.inline("管机员（二）", "Custodian 2"), meta.custodians[1]),
-                  (w.inline("主管", "Supervisor"), meta.supervisor or "")]
         for i, (role, name) in enumerate(people):
             x = LEFT + i * (block_w + 20)
             y = top - 12
-            self.pen.text(x, y, role, 9.5, BLACK, bold=True)
+            self.pen.text(x, y, self.c.metrics.fit(role, 9.5, block_w), 9.5, BLACK, bold=True)
             y -= 20
             self.pen.text(x, y, w.inline("姓名", "Name") + "：" + name if w.language != "en"
                           else f"Name: {name}", 9)
@@ -257,6 +295,14 @@ class Composer:
             self.pen.text(x, y, w.inline("日期", "Date") + ("：" if w.language != "en" else ":"), 9)
             self.rules.line(x + 70, y - 2, x + block_w, y - 2)
         self.y = top - 108
+
+    def signatures_and_evidence(self) -> None:
+        w, meta = self.w, self.c.meta
+        self.need(300)
+        self.heading("签字", "Signatures", keep=250)
+        self.signature_blocks([(w.inline("管机员（一）", "Custodian 1"), meta.custodians[0]),
+                               (w.inline("管机员（二）", "Custodian 2"), meta.custodians[1]),
+                               (w.inline("主管", "Supervisor"), meta.supervisor or "")])
 
         self.heading("证据与核验", "Evidence and verification", keep=140)
         qr = 104.0

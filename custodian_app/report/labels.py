@@ -1,9 +1,10 @@
 """The words the report prints: bilingual labels (Chinese first), category names, reject code
 meanings, and amounts in words (Chinese capital numerals, 大写, and English).
 
-Category names, actions and reject code meanings come from the catalogue
-(``custodian_app.catalogue_data.load_catalogue()``) when it is available; the tables below are
-the fallback so that a report can always be printed.
+Category names and short actions come from the catalogue
+(``custodian_app.catalogue_data.load_catalogue()``), the one source of the words the screen
+shows too; a report printed without it names the categories by their codes. Reject code
+meanings fall back to the table below so that a report can always be printed.
 """
 
 from __future__ import annotations
@@ -14,49 +15,6 @@ from typing import Any
 
 from custodian_app.domain.catalogue import TOTALS_ITEM_NAMES  # noqa: F401 (re-exported)
 from custodian_app.errors import CustodianError
-
-# category -> (Chinese, English), as in resources/catalogue.json; the fallback when the
-# catalogue cannot be loaded
-CATEGORY_NAMES: dict[str, tuple[str, str]] = {
-    "DUPLICATE_BOOKING": ("重复记账", "Duplicate booking"),
-    "HOST_LOST_BOOKING": ("后台漏记账", "Backend lost the booking"),
-    "DISPENSED_NOT_DEBITED": ("已出钞未扣账", "Dispensed, not debited"),
-    "DEPOSIT_NOT_CREDITED": ("已收款未入账", "Deposit not credited"),
-    "CODE_DISAGREES": ("应答结果不一致", "Booking result disagrees"),
-    "AMOUNT_MISMATCH": ("金额不符", "Amount mismatch"),
-    "RETRACTED": ("吞钞", "Cash retracted"),
-    "DEBITED_NOT_DISPENSED": ("已扣账未出钞", "Debited, not dispensed"),
-    "PARTIAL_DISPENSE": ("部分出钞", "Partial dispense"),
-    "OVER_DISPENSE": ("多出钞", "Over-dispense"),
-    "CREDITED_NOT_DEPOSITED": ("已入账未收款", "Credited, not deposited"),
-    "DEPOSIT_COUNT_DIFFERS": ("存款金额不符", "Deposit count differs"),
-    "HOST_ONLY": ("后台单边账", "Booked by the backend only"),
-    "LOADING_MISMATCH": ("加钞金额不符", "Loading amount mismatch"),
-    "NOTE_FLOW_MISMATCH": ("冠字号流水不符", "Note trail disagrees"),
-    "TOTALS_INCONSISTENT": ("汇总与明细不符", "Totals disagree with details"),
-}
-
-# category -> the posting to make, in the trade's words (冲正, 补记账, 挂账, 调账), short enough
-# for the mismatch list's action column; the catalogue's full instructions go in the handling
-# guide after the list
-CATEGORY_ACTIONS: dict[str, tuple[str, str]] = {
-    "DUPLICATE_BOOKING": ("冲正重复记账，销挂账", "Reverse the duplicate (冲正)"),
-    "HOST_LOST_BOOKING": ("挂账；后台补记账", "Suspense; book it on the backend"),
-    "DISPENSED_NOT_DEBITED": ("挂账；核实后向客户追款", "Suspense; recover from the customer"),
-    "DEPOSIT_NOT_CREDITED": ("挂账；补记账，贷记客户", "Suspense; credit the customer"),
-    "CODE_DISAGREES": ("挂账；核实记账结果", "Suspense; check how it was booked"),
-    "AMOUNT_MISMATCH": ("挂账；调账", "Suspense; adjust (调账)"),
-    "RETRACTED": ("清点回收箱；冲正，退还客户", "Count the retract bin; refund"),
-    "DEBITED_NOT_DISPENSED": ("冲正，退还客户", "Reverse the debit; refund"),
-    "PARTIAL_DISPENSE": ("部分冲正，退还差额", "Refund the difference"),
-    "OVER_DISPENSE": ("挂账；向客户追款", "Suspense; recover from the customer"),
-    "CREDITED_NOT_DEPOSITED": ("冲正入账", "Reverse the credit"),
-    "DEPOSIT_COUNT_DIFFERS": ("调账，按实点金额入账", "Adjust to the counted amount"),
-    "HOST_ONLY": ("挂账；核查后台记录", "Suspense; investigate the record"),
-    "LOADING_MISMATCH": ("双人复点，更正加钞金额", "Recount, correct the loading"),
-    "NOTE_FLOW_MISMATCH": ("核查冠字号记录", "Check the note serial trail"),
-    "TOTALS_INCONSISTENT": ("核查合计与明细", "Check totals against details"),
-}
 
 # ISO 8583 response codes an ATM commonly records; the catalogue has the bank's full list
 REJECT_CODES: dict[str, tuple[str, str]] = {
@@ -111,28 +69,49 @@ class Vocabulary:
     guides: dict[str, list[tuple[tuple[str, str], tuple[str, str]]]] = field(default_factory=dict)
     fallback_reject: tuple[str, str] = ("未知代码", "Unknown code")
     catalogue: Any = None  # the catalogue the names came from, if any
+    # (category, variant or None) -> the posting in a few words
+    actions: dict[tuple[str, str | None], tuple[str, str]] = field(default_factory=dict)
+    retain_reasons: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # (category, variant) -> the variant's steps, as ``guides``
+    variant_guides: dict[tuple[str, str], list[tuple[tuple[str, str], tuple[str, str]]]] = \
+        field(default_factory=dict)
 
     def category(self, code: str) -> tuple[str, str]:
-        return self.categories.get(code) or CATEGORY_NAMES.get(code) or (code, code)
+        return self.categories.get(code) or (code, code)
 
-    def action(self, code: str) -> tuple[str, str]:
-        return CATEGORY_ACTIONS.get(code, ("", ""))
+    def action(self, code: str, variant: str | None = None) -> tuple[str, str]:
+        return self.actions.get((code, variant)) or self.actions.get((code, None)) or ("", "")
+
+    def retain_reason(self, reason: str) -> tuple[str, str]:
+        return self.retain_reasons.get(reason) or (reason, reason)
 
     def reject(self, code: str) -> tuple[str, str]:
         return self.reject_codes.get(code) or REJECT_CODES.get(code) or self.fallback_reject
 
-    def guide(self, code: str) -> list[tuple[tuple[str, str], tuple[str, str]]]:
+    def guide(self, code: str, variant: str | None = None) -> list[tuple[tuple[str, str], tuple[str, str]]]:
+        if variant is not None and (code, variant) in self.variant_guides:
+            return self.variant_guides[(code, variant)]
         return self.guides.get(code, [])
 
-    def standard_action(self, code: str, reject_code: str | None, lang: str) -> str | None:
+    def standard_action(self, code: str, reject_code: str | None, lang: str,
+                        variant: str | None = None) -> str | None:
         """The action text the engine writes for this category from the catalogue, or None."""
         fn = getattr(self.catalogue, "action", None)
         if fn is None:
             return None
         try:
-            return fn(code, reject_code, lang)
+            return fn(code, reject_code, lang, variant=variant) if variant else fn(code, reject_code, lang)
         except (KeyError, LookupError, ValueError, TypeError):
             return None
+
+
+def variant_of(m: Any) -> str | None:
+    """Which of its category's cases a mismatch is (the engine picks the catalogue's steps so)."""
+    if m.category == "COUNT_DIFFERS" and m.counted is not None and m.derived is not None:
+        return "shortage" if m.counted < m.derived else "overage"
+    if m.category == "AMOUNT_MISMATCH" and m.reversed_amount is not None:
+        return "partial_reversal"
+    return None
 
 
 def _capital(text: str) -> str:
@@ -151,10 +130,19 @@ def vocabulary_from_catalogue(catalogue: Any) -> Vocabulary:
     falls back to the tables above."""
     categories: dict[str, tuple[str, str]] = {}
     guides: dict[str, list] = {}
+    variant_guides: dict[tuple[str, str], list] = {}
+    actions: dict[tuple[str, str | None], tuple[str, str]] = {}
     for code, info in dict(getattr(catalogue, "categories", {}) or {}).items():
         name = _text_pair(getattr(info, "name", None))
         if name:
-            categories[code] = (name[0], _capital(name[1]))
+            categories[code] = name  # as the screen shows it: one name everywhere
+        short = _text_pair(getattr(info, "short", None))
+        if short:
+            actions[(code, None)] = short
+        for variant, text in dict(getattr(info, "variant_shorts", {}) or {}).items():
+            pair = _text_pair(text)
+            if pair:
+                actions[(code, variant)] = pair
         steps = []
         for who, attr in ((("管机员", "Custodians"), "custodian"), (("后台", "Back office"), "back_office")):
             text = _text_pair(getattr(info, attr, None))
@@ -162,15 +150,25 @@ def vocabulary_from_catalogue(catalogue: Any) -> Vocabulary:
                 steps.append((who, text))
         if steps:
             guides[code] = steps
+        for variant, pair in dict(getattr(info, "variants", {}) or {}).items():
+            texts = [_text_pair(t) for t in pair]
+            if all(texts):
+                variant_guides[(code, variant)] = [(("管机员", "Custodians"), texts[0]),
+                                                   (("后台", "Back office"), texts[1])]
     rejects = {}
     for code, text in dict(getattr(catalogue, "reject_codes", {}) or {}).items():
         pair = _text_pair(text)
         if pair:
             rejects[str(code)] = (pair[0], _capital(pair[1]))
+    reasons = {}
+    for code, text in dict(getattr(catalogue, "retain_reasons", {}) or {}).items():
+        pair = _text_pair(text)
+        if pair:
+            reasons[str(code)] = pair
     fallback = _text_pair(getattr(catalogue, "fallback_reject", None))
     return Vocabulary(categories, rejects, guides,
                       (fallback[0], _capital(fallback[1])) if fallback else ("未知代码", "Unknown code"),
-                      catalogue)
+                      catalogue, actions, reasons, variant_guides)
 
 
 @lru_cache(maxsize=1)

@@ -10,7 +10,8 @@ from custodian_app.domain.formats import (
     AtmLedger, ClearingResult, Counts, HostLedger, Mismatch,
 )
 from custodian_app.domain.money import format_grouped
-from custodian_app.report import labels
+from custodian_app.domain.reconcile import notes_into_units
+from custodian_app.report import handover, labels
 from custodian_app.report.layout import (
     BLACK, GREEN, RED, Column, Metrics, Table, TableStyle,
 )
@@ -73,14 +74,22 @@ class Content:
         self.cash_table = self._cash_position()
         self.units_table = self._units()
         self._std_cache: dict[tuple, str | None] = {}
+        self._txs: dict | None = None
         self._unlisted: dict[str, dict[tuple[str, str], None]] = {}
         self.cut: dict[str, list[tuple[int, str, str]]] = {}
         self.summary_table = self._category_summary() if result.mismatches else None
         self.mismatch_table = self._mismatches() if result.mismatches else None
         self.guide = self._guide() if result.mismatches else []
+        self.retained_table = handover.retained_cards(self) if result.retained_cards else None
         self.appendix_tables = self._appendix() if appendix else []
 
     # -- helpers ------------------------------------------------------------------------------
+    def _tx(self, tsn: str | None, kind: str | None):
+        """The ATM's transaction of that TSN and type, or None."""
+        if self._txs is None:
+            self._txs = {(t.tsn, t.type): t for t in self.atm.transactions}
+        return self._txs.get((tsn, kind))
+
     def _time(self, text: str | None) -> tuple[str, ...]:
         if not text:
             return (DASH,)
@@ -200,18 +209,20 @@ class Content:
         widths[-1] = BODY_W - sum(widths)
         titles = [w.lines("钞箱", "Unit"), w.lines("类型", "Type"), w.lines("面额", "Denomination"),
                   w.lines("初始", "Initial"), w.lines("出钞", "Dispensed"), w.lines("存入", "Deposited"),
-                  w.lines("回收", "Retracted"), w.lines("废钞", "Rejected"), w.lines("其他出", "Other out"),
+                  w.lines("回收", "Retracted"), w.lines("废钞", "Rejected"), w.lines("去向不明", "Unknown"),
                   w.lines("推算张数", "Derived count"), w.lines("推算金额", "Derived amount"),
                   w.lines("清点金额", "Counted amount"), w.lines("差额", "Counted − derived")]
         cols = [Column(titles[0], widths[0]), Column(titles[1], widths[1])]
         cols += [Column(titles[i], widths[i], "r") for i in range(2, 13)]
         t = Table(cols, TableStyle(size=7.5, leading=9))
         counted = self.counts.units if self.counts is not None else {}
+        # a mixed bin's derived amount is the value of the notes the trail put into it (rev 2)
+        into = None if self.atm.notes is None else notes_into_units(self.atm.notes)
         for u in self.atm.units:
             dispensed = u.out.get("presented", 0)
             rejected = u.out.get("rejected", 0) + u.in_.get("rejected", 0)
-            other_out = sum(u.out.values()) - dispensed - u.out.get("rejected", 0)
-            derived = None if u.value is None else u.count * u.value
+            other_out = u.out.get("unknown", 0)  # out.distributed overlaps presented: not shown
+            derived = u.derived_amount(into)
             got = counted.get(u.id)
             diff = None if got is None or derived is None else got - derived
             t.add(self.metrics, [
@@ -271,6 +282,9 @@ class Content:
         self._reason_width = cols[7].width - 2 * t.style.pad_x
         for i, m in enumerate(self.result.mismatches, 1):
             detail = self._detail(m)
+            colors = {8: RED} if m.cash_effect < 0 else {}
+            if m.category == "UNKNOWN_OUTCOME":  # never to be reversed on the ledger alone
+                colors[9] = RED
             t.add(m_, [
                 str(i),
                 w.pair(vocab.category(m.category)),
@@ -283,15 +297,16 @@ class Content:
                 self._effect(m.cash_effect),
                 self._action(m, detail),
                 "",
-            ], {8: RED} if m.cash_effect < 0 else None)
+            ], colors or None)
         return t
 
-    def _standard(self, category: str, reject_code: str | None, lang: str) -> str | None:
-        key = (category, reject_code, lang)
+    def _standard(self, category: str, reject_code: str | None, lang: str,
+                  variant: str | None = None) -> str | None:
+        key = (category, reject_code, lang, variant)
         try:
             return self._std_cache[key]
         except KeyError:
-            text = self._std_cache[key] = self.vocab.standard_action(category, reject_code, lang)
+            text = self._std_cache[key] = self.vocab.standard_action(category, reject_code, lang, variant)
             return text
 
     def _detail(self, m: Mismatch) -> tuple[str, str] | None:
@@ -300,14 +315,15 @@ class Content:
         ("", "") when the action is the catalogue's; None when it is not the catalogue's
         text at all (or there is no catalogue to tell)."""
         out = []
+        variant = labels.variant_of(m)
         for text, lang in ((m.action, "zh"), (m.action_en, "en")):
             if not text:
                 out.append("")
                 continue
-            base = self._standard(m.category, None, lang)
+            base = self._standard(m.category, None, lang, variant)
             if base is None:
                 return None
-            if text == base or text == self._standard(m.category, m.reject_code, lang):
+            if text == base or text == self._standard(m.category, m.reject_code, lang, variant):
                 out.append("")
             elif text.endswith(base):
                 out.append(text[:-len(base)].strip())
@@ -320,9 +336,16 @@ class Content:
         which note amounts); else the backend references. Text cut to fit the cell is
         printed in full in the handling guide, under the row's number."""
         w = self.w
+        if m.category == "COUNT_DIFFERS" and m.counted is not None and m.derived is not None:
+            return handover.count_detail(w, m)
+        rev2 = handover.cash_detail(m, self._tx)
         if m.reject_code:
             zh, en = self.vocab.reject(m.reject_code)
             zh, en = f"{m.reject_code} {zh}", f"{m.reject_code} {en}"
+            if rev2:
+                zh, en = f"{rev2[0]}；{zh}", f"{rev2[1]}; {en}"
+        elif rev2:
+            zh, en = rev2
         elif detail and any(detail):
             zh, en = detail[0] or detail[1], detail[1] or detail[0]
         elif m.category == "TOTALS_INCONSISTENT" and m.item:
@@ -350,7 +373,7 @@ class Content:
         the handling guide; a row whose action is the catalogue's (or empty) shows the short
         form; any other text is printed when it fits, else listed in the guide."""
         w = self.w
-        short = self.vocab.action(m.category)
+        short = self.vocab.action(m.category, labels.variant_of(m))
         zh, en = m.action, m.action_en
         if detail is None and (zh or en):
             zh, en = zh or en, en or zh
@@ -369,11 +392,22 @@ class Content:
         """(category, how many, steps) for each category in the list, in order of appearance;
         the rows whose detail did not fit their cell are in ``self.cut``."""
         counts: dict[str, int] = {}
+        plain: set[str] = set()  # categories with a row of no particular case
+        variants: dict[str, dict[str, None]] = {}
         for m in self.result.mismatches:
             counts[m.category] = counts.get(m.category, 0) + 1
+            variant = labels.variant_of(m)
+            if variant is None:
+                plain.add(m.category)
+            else:
+                variants.setdefault(m.category, {})[variant] = None
         out = []
         for category, n in counts.items():
-            steps = list(self.vocab.guide(category))
+            # a case's steps replace the category's (a partial reversal must never be "debited
+            # up to the ATM's amount"); the category's own are kept for its plain rows
+            steps = list(self.vocab.guide(category)) if category in plain else []
+            for variant in variants.get(category, ()):
+                steps += [s for s in self.vocab.guide(category, variant) if s not in steps]
             for zh, en in list(self._unlisted.get(category, {}))[:3]:
                 steps.append((("处理", "Action"), (zh, en)))
             if not steps:
@@ -410,7 +444,8 @@ class Content:
             atm_t.add(m_, [
                 tx.tsn, " ".join(self._time(tx.time)), w.inline(*labels.TX_TYPE_NAMES.get(tx.type, (tx.type,) * 2)),
                 mask_card(tx.card), format_grouped(tx.amount), tx.host_code, tx.host_ref or DASH,
-                yes if tx.reversed else no, format_grouped(tx.taken), format_grouped(tx.retracted),
+                yes if tx.reversed else (format_grouped(tx.reversed_amount) if tx.reversed_amount else no),
+                format_grouped(tx.taken), format_grouped(tx.retracted),
                 format_grouped(tx.deposited), format_grouped(tx.returned), result,
             ], {12: RED} if category else None)
         tables = [(("附录一 ATM 交易明细", "Appendix 1: the ATM's transactions"), atm_t)]

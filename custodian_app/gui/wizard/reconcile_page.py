@@ -250,7 +250,7 @@ class ReconcilePage(FlowPage):
         clearing = self.ctx.clearing
         show_info(self.status, tr("Reconciling…"))
         def op(_ctx):
-            return clearing.reconcile_flow(flow), notes_by_tsn(flow.atm.notes)
+            return clearing.reconcile_flow(flow, self.ctx.settings), notes_by_tsn(flow.atm.notes)
 
         self._job = Job(self, op, self._computed).failure(self._failed).heavy().run(self.ctx.runners.background)
 
