@@ -165,7 +165,7 @@ def wizard_gaps(transactions: int, rush: bool = False) -> dict[str, float]:
 def report_latency(prebuild: bool, terminal: str, home: Path) -> float:
     """Seconds from clicking Next on the reconcile page until the report page shows the PDF.
     Run in a process of its own (``--report-once``): the font is parsed once per process."""
-    from custodian_app.cli.app_cmds import Demo
+    from custodian_app.demo import Demo
     from custodian_app.domain.flow import Step
     from custodian_app.gui.wizard.report_page import ReportPage
     from custodian_app.gui.qa.bot import ScriptBot

@@ -125,7 +125,7 @@ def test_counted_cash_is_read_as_decimal_yuan():
 
 
 def test_the_demo_banner_names_the_demo_users(qtbot, make_ctx):
-    from custodian_app.cli.app_cmds import DEMO_USERS, demo_banner
+    from custodian_app.demo import DEMO_USERS, demo_banner
 
     ctx = make_ctx()
     ctx.banner = demo_banner()

@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 from custodian_app import clearing
 from custodian_app.catalogue_data import load_catalogue
-from custodian_app.cli.app_cmds import DEMO_USERS, Demo
+from custodian_app.demo import DEMO_USERS, Demo
 from custodian_app.domain import formats
 from custodian_app.domain.generator import CASE_FAULTS
 from custodian_app.report.meta import mask_card

@@ -129,7 +129,7 @@ def backend_simulator(custodian_home):
 def world_factory(custodian_home):
     """``world_factory(faults=, transactions=, seed=, ...)``: an ATM and a backend simulator on a
     generated cycle (``domain.generator``)."""
-    from custodian_app.cli.app_cmds import Demo
+    from custodian_app.demo import Demo
 
     started = []
 

@@ -19,7 +19,7 @@ class QaUsers:
 
 
 def demo_users() -> QaUsers:
-    from custodian_app.cli.app_cmds import DEMO_USERS
+    from custodian_app.demo import DEMO_USERS
 
     custodians = tuple(u for u, _p, r in DEMO_USERS if r == "custodian")
     supervisor = next(u for u, _p, r in DEMO_USERS if r == "supervisor")
