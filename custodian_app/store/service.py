@@ -14,7 +14,7 @@ the GUI should still call it from a worker thread: a call may wait on the databa
 
 from __future__ import annotations
 
-from custodian_app.domain.flow import NEXT_STATES
+from custodian_app.domain.states import NEXT_STATES
 from custodian_app.store.audit_log import AuditLog
 from custodian_app.store.base import LOCKOUT, MAX_FAILED_SIGN_INS, refuse_full_pan
 from custodian_app.store.evidence import REPORT_STATES, Evidence

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from custodian_app.domain.flow import NEXT_STATES
+from custodian_app.domain.states import NEXT_STATES
 from custodian_app.store import models as m
 from custodian_app.store.audit import AuditRecord
 from custodian_app.store.base import refuse_full_pan
