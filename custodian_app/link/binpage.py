@@ -179,21 +179,28 @@ def _times(out: bytearray, values: list[str], base: str) -> None:
     out += raw
 
 
-def _pack(kind: int, count: int, body: bytearray) -> bytes:
+CODECS = (CODEC_NONE, CODEC_DEFLATE, CODEC_LZMA2)
+
+
+def _pack(kind: int, count: int, body: bytearray, codecs: tuple[int, ...]) -> bytes:
+    """Header and body, compressed by whichever of ``codecs`` makes it shortest."""
     head = bytearray([kind])
     _varint(head, count)
     plain = bytes(head + body)
-    deflate = zlib.compressobj(9, zlib.DEFLATED, -15, 9)
-    candidates = [
-        (CODEC_NONE, plain),
-        (CODEC_DEFLATE, deflate.compress(plain) + deflate.flush()),
-        (CODEC_LZMA2, lzma.compress(plain, format=lzma.FORMAT_RAW, filters=_LZMA_FILTERS)),
-    ]
+    candidates = []
+    for codec in codecs:
+        if codec == CODEC_NONE:
+            candidates.append((codec, plain))
+        elif codec == CODEC_DEFLATE:
+            deflate = zlib.compressobj(9, zlib.DEFLATED, -15, 9)
+            candidates.append((codec, deflate.compress(plain) + deflate.flush()))
+        elif codec == CODEC_LZMA2:
+            candidates.append((codec, lzma.compress(plain, format=lzma.FORMAT_RAW, filters=_LZMA_FILTERS)))
     codec, data = min(candidates, key=lambda c: len(c[1]))
     return bytes([LAYOUT, codec]) + data
 
 
-def encode_transactions(txs: list[AtmTransaction], opened_at: str) -> bytes:
+def encode_transactions(txs: list[AtmTransaction], opened_at: str, codecs: tuple[int, ...] = CODECS) -> bytes:
     body = bytearray()
     _numbers(body, [t.tsn for t in txs], delta=True)
     _times(body, [t.time for t in txs], opened_at)
@@ -206,17 +213,17 @@ def encode_transactions(txs: list[AtmTransaction], opened_at: str) -> bytes:
     _amounts(body, [t.reversed_amount for t in txs], optional=True)
     for name in ("taken", "retracted", "deposited", "returned", "unknown"):
         _amounts(body, [getattr(t, name) for t in txs], optional=False)
-    return _pack(KIND_TRANSACTIONS, len(txs), body)
+    return _pack(KIND_TRANSACTIONS, len(txs), body, codecs)
 
 
-def encode_notes(notes: list[NoteRecord]) -> bytes:
+def encode_notes(notes: list[NoteRecord], codecs: tuple[int, ...] = CODECS) -> bytes:
     body = bytearray()
     _numbers(body, [n.serial for n in notes], delta=True)
     _amounts(body, [n.value for n in notes], optional=False)
     _numbers(body, [n.tsn for n in notes], delta=True)
     _strings(body, [n.unit for n in notes])
     _strings(body, [n.event for n in notes])
-    return _pack(KIND_NOTES, len(notes), body)
+    return _pack(KIND_NOTES, len(notes), body, codecs)
 
 
 # ====================================================================== reading
