@@ -31,9 +31,9 @@ LZMA_DICT = 1 << 20  # the raw LZMA2 stream's dictionary size (the decoder must 
 _LZMA_FILTERS = [{"id": lzma.FILTER_LZMA2, "preset": 9 | lzma.PRESET_EXTREME, "dict_size": LZMA_DICT}]
 MAX_BODY = 16 * 1024 * 1024  # a page that inflates beyond this is refused (as a message would be)
 MAX_COUNT = 100_000  # records in one page (the ATM sends at most 5000)
-MAX_WIDTH = 19  # digits of a number column's number
+MAX_WIDTH = 18  # digits of a number column's number (its differences then fit in 64 bits)
 
-_NUMBERED = re.compile(r"(.*?)([0-9]{1,19})\Z", re.S)
+_NUMBERED = re.compile(r"(.*?)([0-9]{1,18})\Z", re.S)
 _TIME = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})([+-][0-9]{2}:[0-9]{2}|Z)\Z")
 
 # number-column tags (per value)
@@ -267,16 +267,16 @@ class _Reader:
             raise self.fail(f"a number is too large ({n} > {limit})", start)
         return n
 
-    def take(self, n: int) -> bytes:
+    def take(self, n: int, at: int | None = None) -> bytes:
         if n > len(self.data) - self.pos:
-            raise self.fail(f"a length of {n} bytes runs past the end of the page")
+            raise self.fail(f"a length of {n} bytes runs past the end of the page", at)
         b = self.data[self.pos:self.pos + n]
         self.pos += n
         return b
 
     def text(self) -> str:
         start = self.pos
-        raw = self.take(self.varint())
+        raw = self.take(self.varint(), start)
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
