@@ -97,6 +97,56 @@ def _flags(out: bytearray, values: list[bool]) -> None:
     out += bytes(1 if v else 0 for v in values)
 
 
+GROUP = 64  # values per packed group (each group one base-``span`` number)
+MAX_SPAN = 1 << 64
+
+
+def _group_bytes(span: int, n: int) -> int:
+    return ((span ** n - 1).bit_length() + 7) // 8
+
+
+def _window(values: list[int]) -> tuple[int, int]:
+    """The range [low, low + span) to pack, leaving out up to 2 % of the values at either end
+    when that narrows it enough to pay for sending them apart (the first serial of a page,
+    a jump to another bundle)."""
+    ordered = sorted(values)
+    n = len(ordered)
+    most = n // 50
+    best = (ordered[0], ordered[-1] - ordered[0] + 1)
+    best_cost = n * best[1].bit_length()
+    for i in range(most + 1):
+        for j in range(most + 1 - i):
+            span = ordered[n - 1 - j] - ordered[i] + 1
+            cost = n * span.bit_length() + (i + j) * 80
+            if cost < best_cost:
+                best, best_cost = (ordered[i], span), cost
+    return best
+
+
+def _packed(out: bytearray, values: list[int]) -> None:
+    """Whole numbers packed tight: the smallest, the span, the values outside the window
+    (index, value), then groups of GROUP values, each written as one number in base ``span``
+    (log2(span) bits per value, where a varint spends whole bytes: nine thousand possible
+    differences take 13.2 bits, not 16)."""
+    low, span = _window(values) if values else (0, 1)
+    outside = [(i, v) for i, v in enumerate(values) if not low <= v < low + span]
+    _varint(out, _zigzag(low))
+    _varint(out, span - 1)
+    _varint(out, len(outside))
+    last = 0
+    for i, v in outside:
+        _varint(out, i - last)
+        _varint(out, _zigzag(v))
+        last = i
+    inside = [v - low if low <= v < low + span else 0 for v in values]
+    for i in range(0, len(inside), GROUP):
+        group = inside[i:i + GROUP]
+        n = 0
+        for v in reversed(group):
+            n = n * span + v
+        out += n.to_bytes(_group_bytes(span, len(group)), "little")
+
+
 def _numbers(out: bytearray, values: list, delta: bool) -> None:
     """Strings ending in digits ('000245', '632426611011', 'DD86397771', '621700******0795'):
     the prefix, the digit count and the number (as the difference from the previous number
@@ -132,19 +182,29 @@ def _numbers(out: bytearray, values: list, delta: bool) -> None:
     inline = sum(len(p.encode("utf-8")) + 1 for p in prefixes)
     mode = _PREFIX_DICT if by_dict_cost <= inline else _PREFIX_INLINE
     signed = any(n < 0 for n in numbers)
-    out.append(mode | (2 if delta else 0) | (4 if signed else 0))
+    as_varints = bytearray()
+    for n in numbers:  # differences are signed only when one of them is negative
+        _varint(as_varints, _zigzag(n) if signed else n)
+    as_packed = bytearray()
+    if numbers and max(numbers) - min(numbers) < MAX_SPAN:
+        _packed(as_packed, numbers)
+    packed = 0 < len(as_packed) < len(as_varints)
+    out.append(mode | (2 if delta else 0) | (4 if signed else 0) | (8 if packed else 0))
     if mode == _PREFIX_DICT:
         _varint(out, len(index))
         out += by_dict
     it = iter(prefixes)
     for tag in tags:  # number tags carry their prefix's index: 2 + index
         _varint(out, tag + (index[next(it)] if mode == _PREFIX_DICT and tag == _NUMBER else 0))
-    if mode == _PREFIX_INLINE:
+    if mode == _PREFIX_INLINE:  # each prefix's length, the page's alphabet, the letters packed
+        alphabet = sorted(set("".join(prefixes)))
         for p in prefixes:
-            _text(out, p)
+            _varint(out, len(p))
+        _text(out, "".join(alphabet))
+        where = {c: i for i, c in enumerate(alphabet)}
+        _packed(out, [where[c] for p in prefixes for c in p])
     out += widths
-    for n in numbers:  # differences are signed only when one of them is negative
-        _varint(out, _zigzag(n) if signed else n)
+    out += as_packed if packed else as_varints
     out += raw
 
 
@@ -326,12 +386,41 @@ def _read_flags(r: _Reader, count: int) -> list[bool]:
     return [b == 1 for b in raw]
 
 
+def _read_packed(r: _Reader, count: int) -> list[int]:
+    at = r.pos
+    low = _unzigzag(r.varint())
+    span = r.varint() + 1
+    if span > MAX_SPAN:
+        raise r.fail(f"a packed column's span {span} is over 2**64", at)
+    outside: dict[int, int] = {}
+    last = 0
+    for _ in range(r.varint(count)):
+        at = r.pos
+        last += r.varint()
+        if last >= count or (outside and last in outside):
+            raise r.fail(f"a value set apart names position {last} of {count}", at)
+        outside[last] = _unzigzag(r.varint())
+    out: list[int] = []
+    for i in range(0, count, GROUP):
+        g = min(GROUP, count - i)
+        at = r.pos
+        n = int.from_bytes(r.take(_group_bytes(span, g)), "little")
+        if n >= span ** g:
+            raise r.fail("a packed group holds a value outside its span", at)
+        for _ in range(g):
+            n, v = divmod(n, span)
+            out.append(low + v)
+    for i, v in outside.items():
+        out[i] = v
+    return out
+
+
 def _read_numbers(r: _Reader, count: int, optional: bool) -> list:
     at = r.pos
     head = r.byte()
-    if head & ~7:
+    if head & ~15:
         raise r.fail(f"unknown number-column mode {head}", at)
-    mode, delta, signed = head & 1, bool(head & 2), bool(head & 4)
+    mode, delta, signed, packed = head & 1, bool(head & 2), bool(head & 4), bool(head & 8)
     prefixes = [r.text() for _ in range(r.varint(count))] if mode == _PREFIX_DICT else []
     tags = []
     for _ in range(count):
@@ -344,7 +433,19 @@ def _read_numbers(r: _Reader, count: int, optional: bool) -> list:
                          f"{len(prefixes)} entries)", at)
         tags.append(tag)
     numbered = sum(1 for t in tags if t >= _NUMBER)
-    inline = [r.text() for _ in range(numbered)] if mode == _PREFIX_INLINE else []
+    inline = []
+    if mode == _PREFIX_INLINE:
+        lengths = [r.varint(1 << 16) for _ in range(numbered)]
+        alphabet = r.text()
+        at = r.pos
+        letters = _read_packed(r, sum(lengths))
+        if letters and not 0 <= min(letters) <= max(letters) < len(alphabet):
+            raise r.fail(f"a letter index is outside the page's alphabet of {len(alphabet)}", at)
+        text = "".join(alphabet[i] for i in letters)
+        pos = 0
+        for n in lengths:
+            inline.append(text[pos:pos + n])
+            pos += n
     widths = []
     for _ in range(numbered):
         at = r.pos
@@ -354,9 +455,14 @@ def _read_numbers(r: _Reader, count: int, optional: bool) -> list:
         widths.append(w)
     numbers = []
     prev = 0
-    for w in widths:
-        at = r.pos
-        n = _unzigzag(r.varint()) if signed else r.varint()
+    at = r.pos
+    values = _read_packed(r, numbered) if packed else None
+    for k, w in enumerate(widths):
+        if values is None:
+            at = r.pos
+            n = _unzigzag(r.varint()) if signed else r.varint()
+        else:
+            n = values[k]
         n = prev + n if delta else n
         if not 0 <= n < 10 ** w:
             raise r.fail(f"the number {n} does not fit in {w} digits", at)

@@ -3,6 +3,7 @@ refused with the page and the offset named, never a crash or a wrong ledger."""
 
 from __future__ import annotations
 
+import lzma
 import re
 import zlib
 
@@ -106,6 +107,37 @@ def test_layout_2_is_much_smaller_than_layout_1() -> None:
     assert two < one
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.integers(-5, 9000), st.integers(-2**63, 2**63)), max_size=300))
+def test_packed_numbers_travel_exactly(values) -> None:
+    out = bytearray()
+    binpage._packed(out, values)
+    r = binpage._Reader(bytes(out), "page 7")
+    assert binpage._read_packed(r, len(values)) == values
+    assert r.pos == len(out)
+
+
+def test_serials_in_sequence_pack_to_under_three_bytes_each() -> None:
+    ns = generate(1, 500).atm.notes[:500]
+    body = bytearray()
+    binpage._numbers(body, [n.serial for n in ns], delta=True)
+    assert body[0] & 8  # packed, not varints
+    # two random letters (9.2 bits) and a difference of up to 9,000 (13.1 bits): 2.8 bytes at best
+    assert len(lzma.compress(bytes(body), format=lzma.FORMAT_RAW, filters=binpage._LZMA_FILTERS)) < 3.3 * len(ns)
+
+
+def test_a_packed_group_beyond_its_span_is_refused() -> None:
+    out = bytearray()
+    binpage._packed(out, [0, 2, 1])  # low 0, span 3, no values apart, one group of one byte
+    assert out[:3] == b"\x00\x02\x00" and len(out) == 4
+    out[3] = 27  # 3**3 = 27 is one past the largest group
+    with pytest.raises(ProtocolError, match="offset 3 of the page: a packed group holds a value outside its span"):
+        binpage._read_packed(binpage._Reader(bytes(out), "page 7"), 3)
+    bad = bytes([0, 2, 1, 5, 0])  # one value set apart, at position 5 of 3
+    with pytest.raises(ProtocolError, match="offset 3 of the page: a value set apart names position 5 of 3"):
+        binpage._read_packed(binpage._Reader(bad, "page 7"), 3)
+
+
 # --------------------------------------------------------------------- malformed pages
 
 def plain_page(kind: str = "notes") -> bytes:
@@ -145,11 +177,11 @@ def test_every_truncation_is_refused_naming_page_and_offset(kind) -> None:
 def test_a_string_longer_than_the_page_is_refused() -> None:
     body = bytearray([binpage.KIND_NOTES, 1])  # one note
     body += bytes([binpage._PREFIX_INLINE, binpage._NUMBER])  # serial: inline prefix, numbered
-    body += bytes([100]) + b"AB"  # a prefix claiming 100 bytes
+    body += bytes([2, 100]) + b"AB"  # a two-letter prefix; the page's alphabet claims 100 bytes
     with pytest.raises(ProtocolError) as err:
         decode("notes", bytes([2, 0]) + body, 1)
     assert OFFSET.match(str(err.value)) and "column 'serial'" in str(err.value)
-    assert "offset 4 of the page: a length of 100 bytes runs past the end" in str(err.value)
+    assert "offset 5 of the page: a length of 100 bytes runs past the end" in str(err.value)
 
 
 def test_a_varint_running_over_ten_bytes_is_refused() -> None:
@@ -197,8 +229,9 @@ def test_trailing_bytes_a_wrong_count_and_wrong_headers_are_refused() -> None:
 
 
 def test_a_number_wider_than_its_digits_and_null_where_required_are_refused() -> None:
-    body = bytes([binpage.KIND_NOTES, 1, binpage._PREFIX_INLINE, binpage._NUMBER, 0, 2, 150, 1])  # 150 in 2 digits
-    with pytest.raises(ProtocolError, match="column 'serial', offset 6 .*150 does not fit in 2 digits"):
+    # one serial: no prefix letters, an empty alphabet, no letters packed, 2 digits, the number 150
+    body = bytes([binpage.KIND_NOTES, 1, binpage._PREFIX_INLINE, binpage._NUMBER, 0, 0, 0, 0, 0, 2, 150, 1])
+    with pytest.raises(ProtocolError, match="column 'serial', offset 10 .*150 does not fit in 2 digits"):
         decode("notes", bytes([2, 0]) + body, 1)
     body = bytes([binpage.KIND_NOTES, 1, binpage._PREFIX_INLINE, binpage._NULL])
     with pytest.raises(ProtocolError, match="column 'serial', offset 3 .*null where a value is required"):
