@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from custodian_app.domain.formats import AtmTransaction, NoteRecord, atm_ledger_to_dict, dumps, parse_atm_ledger
 from custodian_app.domain.generator import generate
 from custodian_app.domain.money import format_amount
-from custodian_app.link import binpage, records
+from custodian_app.link import binpage, columns, records
 from custodian_app.link.errors import ProtocolError
 
 TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=24)
@@ -111,31 +111,31 @@ def test_layout_2_is_much_smaller_than_layout_1() -> None:
 @given(st.lists(st.one_of(st.integers(-5, 9000), st.integers(-2**63, 2**63)), max_size=300))
 def test_packed_numbers_travel_exactly(values) -> None:
     out = bytearray()
-    binpage._packed(out, values)
-    r = binpage._Reader(bytes(out), "page 7")
-    assert binpage._read_packed(r, len(values)) == values
+    columns.packed(out, values)
+    r = columns.Reader(bytes(out), "page 7")
+    assert columns.read_packed(r, len(values)) == values
     assert r.pos == len(out)
 
 
 def test_serials_in_sequence_pack_to_under_three_bytes_each() -> None:
     ns = generate(1, 500).atm.notes[:500]
     body = bytearray()
-    binpage._numbers(body, [n.serial for n in ns], delta=True)
+    columns.numbers(body, [n.serial for n in ns], delta=True)
     assert body[0] & 8  # packed, not varints
     # two random letters (9.2 bits) and a difference of up to 9,000 (13.1 bits): 2.8 bytes at best
-    assert len(lzma.compress(bytes(body), format=lzma.FORMAT_RAW, filters=binpage._LZMA_FILTERS)) < 3.3 * len(ns)
+    assert len(lzma.compress(bytes(body), format=lzma.FORMAT_RAW, filters=binpage.LZMA_FILTERS)) < 3.3 * len(ns)
 
 
 def test_a_packed_group_beyond_its_span_is_refused() -> None:
     out = bytearray()
-    binpage._packed(out, [0, 2, 1])  # low 0, span 3, no values apart, one group of one byte
+    columns.packed(out, [0, 2, 1])  # low 0, span 3, no values apart, one group of one byte
     assert out[:3] == b"\x00\x02\x00" and len(out) == 4
     out[3] = 27  # 3**3 = 27 is one past the largest group
     with pytest.raises(ProtocolError, match="offset 3 of the page: a packed group holds a value outside its span"):
-        binpage._read_packed(binpage._Reader(bytes(out), "page 7"), 3)
+        columns.read_packed(columns.Reader(bytes(out), "page 7"), 3)
     bad = bytes([0, 2, 1, 5, 0])  # one value set apart, at position 5 of 3
     with pytest.raises(ProtocolError, match="offset 3 of the page: a value set apart names position 5 of 3"):
-        binpage._read_packed(binpage._Reader(bad, "page 7"), 3)
+        columns.read_packed(columns.Reader(bad, "page 7"), 3)
 
 
 # --------------------------------------------------------------------- malformed pages
@@ -155,7 +155,7 @@ def decode(kind: str, blob: bytes, count: int | None = None) -> list[dict]:
 
 
 def _count(blob: bytes) -> int:
-    return binpage._Reader(blob[3:], "").varint()
+    return columns.Reader(blob[3:], "").varint()
 
 
 OFFSET = re.compile(r"page 7, column '[A-Za-z]+', offset \d+ of the page: ")
@@ -176,7 +176,7 @@ def test_every_truncation_is_refused_naming_page_and_offset(kind) -> None:
 
 def test_a_string_longer_than_the_page_is_refused() -> None:
     body = bytearray([binpage.KIND_NOTES, 1])  # one note
-    body += bytes([binpage._PREFIX_INLINE, binpage._NUMBER])  # serial: inline prefix, numbered
+    body += bytes([columns.PREFIX_INLINE, columns.NUMBER])  # serial: inline prefix, numbered
     body += bytes([2, 100]) + b"AB"  # a two-letter prefix; the page's alphabet claims 100 bytes
     with pytest.raises(ProtocolError) as err:
         decode("notes", bytes([2, 0]) + body, 1)
@@ -230,10 +230,10 @@ def test_trailing_bytes_a_wrong_count_and_wrong_headers_are_refused() -> None:
 
 def test_a_number_wider_than_its_digits_and_null_where_required_are_refused() -> None:
     # one serial: no prefix letters, an empty alphabet, no letters packed, 2 digits, the number 150
-    body = bytes([binpage.KIND_NOTES, 1, binpage._PREFIX_INLINE, binpage._NUMBER, 0, 0, 0, 0, 0, 2, 150, 1])
+    body = bytes([binpage.KIND_NOTES, 1, columns.PREFIX_INLINE, columns.NUMBER, 0, 0, 0, 0, 0, 2, 150, 1])
     with pytest.raises(ProtocolError, match="column 'serial', offset 10 .*150 does not fit in 2 digits"):
         decode("notes", bytes([2, 0]) + body, 1)
-    body = bytes([binpage.KIND_NOTES, 1, binpage._PREFIX_INLINE, binpage._NULL])
+    body = bytes([binpage.KIND_NOTES, 1, columns.PREFIX_INLINE, columns.NULL])
     with pytest.raises(ProtocolError, match="column 'serial', offset 3 .*null where a value is required"):
         decode("notes", bytes([2, 0]) + body, 1)
 
