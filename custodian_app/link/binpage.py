@@ -70,9 +70,20 @@ def encode_notes(notes: list[NoteRecord], codecs: tuple[int, ...] = CODECS) -> b
     body = bytearray()
     cl.numbers(body, [n.serial for n in notes], delta=True)
     cl.amounts(body, [n.value for n in notes], optional=False)
-    cl.numbers(body, [n.tsn for n in notes], delta=True)
-    cl.strings(body, [n.unit for n in notes])
-    cl.strings(body, [n.event for n in notes])
+    # a transaction's notes come together, from one unit, with one event: sent once a run
+    runs: list[list] = []
+    for n in notes:
+        key = (n.tsn, n.unit, n.event)
+        if runs and runs[-1][0] == key:
+            runs[-1][1] += 1
+        else:
+            runs.append([key, 1])
+    cl.varint(body, len(runs))
+    for _, length in runs:
+        cl.varint(body, length)
+    cl.numbers(body, [key[0] for key, _ in runs], delta=True)
+    cl.strings(body, [key[1] for key, _ in runs])
+    cl.strings(body, [key[2] for key, _ in runs])
     return _pack(KIND_NOTES, len(notes), body, codecs)
 
 
@@ -153,13 +164,31 @@ def decode_notes(blob: bytes, page: str) -> list[dict]:
     serial = cl.read_numbers(r, n, False)
     r.column = "value"
     value = cl.read_amounts(r, n, False)
+    r.column = "runs"
+    at = r.pos
+    runs = r.varint(n)
+    lengths = []
+    for _ in range(runs):
+        here = r.pos
+        length = r.varint(n)
+        if length < 1:
+            raise r.fail("a run of no records", here)
+        lengths.append(length)
+    if sum(lengths) != n:
+        raise r.fail(f"the runs hold {sum(lengths)} records, the page {n}", at)
     r.column = "tsn"
-    tsn = cl.read_numbers(r, n, True)
+    tsn = cl.read_numbers(r, runs, True)
     r.column = "unit"
-    unit = cl.read_strings(r, n, False)
+    unit = cl.read_strings(r, runs, False)
     r.column = "event"
-    event = cl.read_strings(r, n, False)
+    event = cl.read_strings(r, runs, False)
     _finish(r)
-    return [{"serial": serial[i], "value": format_amount(value[i]), "tsn": tsn[i], "unit": unit[i],
-             "event": event[i]} for i in range(n)]
+    out = []
+    i = 0
+    for k, length in enumerate(lengths):
+        for _ in range(length):
+            out.append({"serial": serial[i], "value": format_amount(value[i]), "tsn": tsn[k],
+                        "unit": unit[k], "event": event[k]})
+            i += 1
+    return out
 

@@ -193,8 +193,8 @@ def test_a_varint_running_over_ten_bytes_is_refused() -> None:
 def test_a_dictionary_index_out_of_range_is_refused() -> None:
     ns = [NoteRecord("AB00000001", 10000, None, "CST1", "taken")] * 3
     blob = bytearray(binpage.encode_notes(ns, codecs=(binpage.CODEC_NONE,)))
-    # the unit column: one entry "CST1", then three indexes 1; make the last one 9
-    at = blob.rindex(b"CST1") + 4 + 2
+    # the unit column (one run of three notes): one entry "CST1", then the run's index 1; make it 9
+    at = blob.rindex(b"CST1") + 4
     assert blob[at] == 1
     blob[at] = 9
     with pytest.raises(ProtocolError) as err:
@@ -202,6 +202,21 @@ def test_a_dictionary_index_out_of_range_is_refused() -> None:
     msg = str(err.value)
     assert OFFSET.match(msg) and "column 'unit'" in msg and f"offset {at - 2} " in msg
     assert "dictionary index 9 is out of range" in msg
+
+
+def test_runs_that_do_not_add_up_are_refused() -> None:
+    ns = [NoteRecord("AB00000001", 10000, "000001", "CST1", "taken"),
+          NoteRecord("AB00000002", 10000, "000002", "CST1", "taken")]
+    blob = bytearray(binpage.encode_notes(ns, codecs=(binpage.CODEC_NONE,)))
+    body = blob[2:]
+    runs_at = body.index(bytes([2, 1, 1]), 10)  # two runs of one note each, after serial and value
+    body[runs_at + 2] = 2  # the second run now claims two notes
+    with pytest.raises(ProtocolError, match=r"column 'runs', offset \d+ of the page: a number is too large|"
+                                            r"the runs hold 3 records, the page 2"):
+        decode("notes", bytes(blob[:2] + body), 2)
+    body[runs_at + 2] = 0
+    with pytest.raises(ProtocolError, match=f"column 'runs', offset {runs_at + 2} of the page: a run of no records"):
+        decode("notes", bytes(blob[:2] + body), 2)
 
 
 def test_trailing_bytes_a_wrong_count_and_wrong_headers_are_refused() -> None:
