@@ -61,8 +61,9 @@ def encode_transactions(txs: list[AtmTransaction], opened_at: str, codecs: tuple
     cl.numbers(body, [t.host_ref for t in txs], delta=True)
     cl.flags(body, [t.reversed for t in txs])
     cl.amounts(body, [t.reversed_amount for t in txs], optional=True)
+    amounts = [t.amount for t in txs]
     for name in ("taken", "retracted", "deposited", "returned", "unknown"):
-        cl.amounts(body, [getattr(t, name) for t in txs], optional=False)
+        cl.cash(body, [getattr(t, name) for t in txs], amounts)
     return _pack(KIND_TRANSACTIONS, len(txs), body, codecs)
 
 
@@ -135,9 +136,9 @@ def decode_transactions(blob: bytes, page: str) -> list[dict]:
         ("type", lambda: cl.read_strings(r, n, False)), ("card", lambda: cl.read_numbers(r, n, False)),
         ("amount", lambda: cl.read_amounts(r, n, False)), ("hostCode", lambda: cl.read_strings(r, n, False)),
         ("hostRef", lambda: cl.read_numbers(r, n, True)), ("reversed", lambda: cl.read_flags(r, n)),
-        ("reversedAmount", lambda: cl.read_amounts(r, n, True)), ("taken", lambda: cl.read_amounts(r, n, False)),
-        ("retracted", lambda: cl.read_amounts(r, n, False)), ("deposited", lambda: cl.read_amounts(r, n, False)),
-        ("returned", lambda: cl.read_amounts(r, n, False)), ("unknown", lambda: cl.read_amounts(r, n, False)),
+        ("reversedAmount", lambda: cl.read_amounts(r, n, True)), ("taken", lambda: cl.read_cash(r, cols["amount"])),
+        ("retracted", lambda: cl.read_cash(r, cols["amount"])), ("deposited", lambda: cl.read_cash(r, cols["amount"])),
+        ("returned", lambda: cl.read_cash(r, cols["amount"])), ("unknown", lambda: cl.read_cash(r, cols["amount"])),
     ):
         r.column = name
         cols[name] = read()

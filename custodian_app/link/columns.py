@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from custodian_app.link.errors import ProtocolError
 
 MAX_WIDTH = 18  # digits of a number column's number (its differences then fit in 64 bits)
+MAX_INLINE = 32  # characters of a prefix sent inline (longer ones go through the dictionary),
+# which bounds what a hostile page can make the reader unpack
 
 NUMBERED = re.compile(r"(.*?)([0-9]{1,18})\Z", re.S)
 TIME = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})([+-][0-9]{2}:[0-9]{2}|Z)\Z")
@@ -71,6 +73,20 @@ def amounts(out: bytearray, values: list, optional: bool) -> None:
             varint(out, 0)
         else:
             varint(out, v // factor + (1 if optional else 0))
+
+
+def cash(out: bytearray, values: list[int], amounts: list[int]) -> None:
+    """A cash column of transactions (taken, deposited …), mostly nothing or the whole
+    amount: 0 = nothing, 1 = the transaction's amount, else the common factor's multiple + 2
+    (the factor over the other values, first)."""
+    factor = 0
+    for v, a in zip(values, amounts):
+        if v not in (0, a):
+            factor = math.gcd(factor, v)
+    factor = factor or 1
+    varint(out, factor)
+    for v, a in zip(values, amounts):
+        varint(out, 0 if v == 0 else 1 if v == a else v // factor + 2)
 
 
 def flags(out: bytearray, values: list[bool]) -> None:
@@ -160,7 +176,8 @@ def numbers(out: bytearray, values: list, delta: bool) -> None:
         text(by_dict, p)
     by_dict_cost = len(by_dict) + len(prefixes) * (1 if len(index) < 128 else 2)
     inline = sum(len(p.encode("utf-8")) + 1 for p in prefixes)
-    mode = PREFIX_DICT if by_dict_cost <= inline else PREFIX_INLINE
+    short = all(len(p) <= MAX_INLINE for p in prefixes)
+    mode = PREFIX_DICT if by_dict_cost <= inline or not short else PREFIX_INLINE
     signed = any(n < 0 for n in numbers)
     as_varints = bytearray()
     for n in numbers:  # differences are signed only when one of them is negative
@@ -297,6 +314,18 @@ def read_strings(r: Reader, count: int, optional: bool) -> list:
     return out
 
 
+def read_cash(r: Reader, amounts: list[int]) -> list[int]:
+    at = r.pos
+    factor = r.varint()
+    if factor < 1:
+        raise r.fail("the common factor of amounts must be at least 1", at)
+    out = []
+    for a in amounts:
+        v = r.varint()
+        out.append(0 if v == 0 else a if v == 1 else (v - 2) * factor)
+    return out
+
+
 def read_amounts(r: Reader, count: int, optional: bool) -> list:
     at = r.pos
     factor = r.varint()
@@ -369,7 +398,7 @@ def read_numbers(r: Reader, count: int, optional: bool) -> list:
     numbered = sum(1 for t in tags if t >= NUMBER)
     inline = []
     if mode == PREFIX_INLINE:
-        lengths = [r.varint(1 << 16) for _ in range(numbered)]
+        lengths = [r.varint(MAX_INLINE) for _ in range(numbered)]
         alphabet = r.text()
         at = r.pos
         letters = read_packed(r, sum(lengths))
