@@ -240,6 +240,12 @@ def times(out: bytearray, values: list[str], base: str) -> None:
 # ====================================================================== reading
 
 
+def shown(n: int) -> str:
+    """A number for an error message: in full when short, else only its size, so that a
+    page's digits (a card number sent where it should not be) are never echoed."""
+    return str(n) if -10**6 < n < 10**6 else f"of {len(str(abs(n)))} digits"
+
+
 class Reader:
     """A cursor over a page's body; every fault names the page, the column and the offset."""
 
@@ -275,12 +281,12 @@ class Reader:
             if shift > 63:
                 raise self.fail("a number runs over ten bytes (bad varint)", start)
         if n > limit:
-            raise self.fail(f"a number is too large ({n} > {limit})", start)
+            raise self.fail(f"a number is too large ({shown(n)} > {limit})", start)
         return n
 
     def take(self, n: int, at: int | None = None) -> bytes:
         if n > len(self.data) - self.pos:
-            raise self.fail(f"a length of {n} bytes runs past the end of the page", at)
+            raise self.fail(f"a length of {shown(n)} bytes runs past the end of the page", at)
         b = self.data[self.pos:self.pos + n]
         self.pos += n
         return b
@@ -309,7 +315,7 @@ def read_strings(r: Reader, count: int, optional: bool) -> list:
         elif 1 <= i <= len(entries):
             out.append(entries[i - 1])
         else:
-            raise r.fail(f"dictionary index {i} is out of range (the page's dictionary has "
+            raise r.fail(f"dictionary index {shown(i)} is out of range (the page's dictionary has "
                          f"{len(entries)} entries{'' if optional else '; null is not allowed here'})", at)
     return out
 
@@ -354,14 +360,14 @@ def read_packed(r: Reader, count: int) -> list[int]:
     low = unzigzag(r.varint())
     span = r.varint() + 1
     if span > MAX_SPAN:
-        raise r.fail(f"a packed column's span {span} is over 2**64", at)
+        raise r.fail("a packed column's span is over 2**64", at)
     outside: dict[int, int] = {}
     last = 0
     for _ in range(r.varint(count)):
         at = r.pos
         last += r.varint()
         if last >= count or (outside and last in outside):
-            raise r.fail(f"a value set apart names position {last} of {count}", at)
+            raise r.fail(f"a value set apart names position {shown(last)} of {count}", at)
         outside[last] = unzigzag(r.varint())
     out: list[int] = []
     for i in range(0, count, GROUP):
@@ -392,7 +398,7 @@ def read_numbers(r: Reader, count: int, optional: bool) -> list:
         if tag == NULL and not optional:
             raise r.fail("null where a value is required", at)
         if tag > NUMBER and mode == PREFIX_INLINE or mode == PREFIX_DICT and tag - NUMBER >= len(prefixes):
-            raise r.fail(f"prefix index {tag - NUMBER} is out of range (the page's dictionary has "
+            raise r.fail(f"prefix index {shown(tag - NUMBER)} is out of range (the page's dictionary has "
                          f"{len(prefixes)} entries)", at)
         tags.append(tag)
     numbered = sum(1 for t in tags if t >= NUMBER)
@@ -414,7 +420,7 @@ def read_numbers(r: Reader, count: int, optional: bool) -> list:
         at = r.pos
         w = r.varint()
         if not 1 <= w <= MAX_WIDTH:
-            raise r.fail(f"a number's digit count {w} is outside 1..{MAX_WIDTH}", at)
+            raise r.fail(f"a number's digit count {shown(w)} is outside 1..{MAX_WIDTH}", at)
         widths.append(w)
     numbers = []
     prev = 0
@@ -428,7 +434,7 @@ def read_numbers(r: Reader, count: int, optional: bool) -> list:
             n = values[k]
         n = prev + n if delta else n
         if not 0 <= n < 10 ** w:
-            raise r.fail(f"the number {n} does not fit in {w} digits", at)
+            raise r.fail(f"the number {shown(n)} does not fit in {w} digits", at)
         numbers.append(n)
         prev = n
     out = []
