@@ -5,9 +5,11 @@ highest layout both know (``recordLayouts`` in Common.Capabilities).
 A page is its kind and record count, then each column whole before the next (columns.py:
 times as seconds from the previous one, the first from the cycle's opening; TSNs, host
 references and serials as a prefix plus a number sent as the difference from the previous
-one; amounts as integer minor units over the column's common factor; repeated strings
-through a per-page dictionary), compressed with whichever of DEFLATE and LZMA2 makes it
-shortest. Decoding checks every length, varint and index and names the page and the offset.
+one, serials packed tight; amounts as integer minor units over the column's common factor,
+cash as "nothing / the amount / other"; repeated strings through a per-page dictionary; a
+note's TSN, unit and event once per run), compressed with whichever of DEFLATE and LZMA2
+makes it shortest. Decoding checks every length, varint and index and names the page and
+the offset.
 """
 
 from __future__ import annotations
