@@ -103,14 +103,18 @@ def _unpack(blob: bytes, page: str, kind: int) -> tuple[cl.Reader, int]:
             d = zlib.decompressobj(-15)
             body = d.decompress(data, MAX_BODY)
             if d.unconsumed_tail or not d.eof:
-                raise ProtocolError(f"{page}: the compressed page is cut short or inflates beyond "
-                                    f"{MAX_BODY} bytes")
+                raise ProtocolError(
+                    f"{page}: the compressed page is cut short or inflates beyond {MAX_BODY} bytes"
+                )
         elif codec == CODEC_LZMA2:
-            d = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[{"id": lzma.FILTER_LZMA2, "dict_size": LZMA_DICT}])
+            d = lzma.LZMADecompressor(
+                lzma.FORMAT_RAW, filters=[{"id": lzma.FILTER_LZMA2, "dict_size": LZMA_DICT}]
+            )
             body = d.decompress(data, MAX_BODY)
             if not d.eof:
-                raise ProtocolError(f"{page}: the compressed page is cut short or inflates beyond "
-                                    f"{MAX_BODY} bytes")
+                raise ProtocolError(
+                    f"{page}: the compressed page is cut short or inflates beyond {MAX_BODY} bytes"
+                )
         else:
             raise ProtocolError(f"{page}: unknown compression {codec} (byte 1 of the page)")
     except (zlib.error, lzma.LZMAError) as exc:
@@ -134,13 +138,20 @@ def decode_transactions(blob: bytes, page: str) -> list[dict]:
     r, n = _unpack(blob, page, KIND_TRANSACTIONS)
     cols: dict[str, list] = {}
     for name, read in (
-        ("tsn", lambda: cl.read_numbers(r, n, False)), ("time", lambda: cl.read_times(r, n)),
-        ("type", lambda: cl.read_strings(r, n, False)), ("card", lambda: cl.read_numbers(r, n, False)),
-        ("amount", lambda: cl.read_amounts(r, n, False)), ("hostCode", lambda: cl.read_strings(r, n, False)),
-        ("hostRef", lambda: cl.read_numbers(r, n, True)), ("reversed", lambda: cl.read_flags(r, n)),
-        ("reversedAmount", lambda: cl.read_amounts(r, n, True)), ("taken", lambda: cl.read_cash(r, cols["amount"])),
-        ("retracted", lambda: cl.read_cash(r, cols["amount"])), ("deposited", lambda: cl.read_cash(r, cols["amount"])),
-        ("returned", lambda: cl.read_cash(r, cols["amount"])), ("unknown", lambda: cl.read_cash(r, cols["amount"])),
+        ("tsn", lambda: cl.read_numbers(r, n, False)),
+        ("time", lambda: cl.read_times(r, n)),
+        ("type", lambda: cl.read_strings(r, n, False)),
+        ("card", lambda: cl.read_numbers(r, n, False)),
+        ("amount", lambda: cl.read_amounts(r, n, False)),
+        ("hostCode", lambda: cl.read_strings(r, n, False)),
+        ("hostRef", lambda: cl.read_numbers(r, n, True)),
+        ("reversed", lambda: cl.read_flags(r, n)),
+        ("reversedAmount", lambda: cl.read_amounts(r, n, True)),
+        ("taken", lambda: cl.read_cash(r, cols["amount"])),
+        ("retracted", lambda: cl.read_cash(r, cols["amount"])),
+        ("deposited", lambda: cl.read_cash(r, cols["amount"])),
+        ("returned", lambda: cl.read_cash(r, cols["amount"])),
+        ("unknown", lambda: cl.read_cash(r, cols["amount"])),
     ):
         r.column = name
         cols[name] = read()
@@ -148,10 +159,17 @@ def decode_transactions(blob: bytes, page: str) -> list[dict]:
     c = cols
     out = []
     for i in range(n):  # the shape of atm-ledger/1, validated later with the whole ledger
-        tx = {"tsn": c["tsn"][i], "time": c["time"][i], "type": c["type"][i], "card": c["card"][i],
-              "amount": format_amount(c["amount"][i]), "host_code": c["hostCode"][i],
-              "host_ref": c["hostRef"][i], "reversed": c["reversed"][i],
-              "cash": {k: format_amount(c[k][i]) for k in ("taken", "retracted", "deposited", "returned")}}
+        tx = {
+            "tsn": c["tsn"][i],
+            "time": c["time"][i],
+            "type": c["type"][i],
+            "card": c["card"][i],
+            "amount": format_amount(c["amount"][i]),
+            "host_code": c["hostCode"][i],
+            "host_ref": c["hostRef"][i],
+            "reversed": c["reversed"][i],
+            "cash": {k: format_amount(c[k][i]) for k in ("taken", "retracted", "deposited", "returned")},
+        }
         if c["reversedAmount"][i] is not None:
             tx["reversed_amount"] = format_amount(c["reversedAmount"][i])
         if c["unknown"][i]:
@@ -190,8 +208,14 @@ def decode_notes(blob: bytes, page: str) -> list[dict]:
     i = 0
     for k, length in enumerate(lengths):
         for _ in range(length):
-            out.append({"serial": serial[i], "value": format_amount(value[i]), "tsn": tsn[k],
-                        "unit": unit[k], "event": event[k]})
+            out.append(
+                {
+                    "serial": serial[i],
+                    "value": format_amount(value[i]),
+                    "tsn": tsn[k],
+                    "unit": unit[k],
+                    "event": event[k],
+                }
+            )
             i += 1
     return out
-

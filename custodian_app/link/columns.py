@@ -80,12 +80,12 @@ def cash(out: bytearray, values: list[int], amounts: list[int]) -> None:
     amount: 0 = nothing, 1 = the transaction's amount, else the common factor's multiple + 2
     (the factor over the other values, first)."""
     factor = 0
-    for v, a in zip(values, amounts):
+    for v, a in zip(values, amounts, strict=True):
         if v not in (0, a):
             factor = math.gcd(factor, v)
     factor = factor or 1
     varint(out, factor)
-    for v, a in zip(values, amounts):
+    for v, a in zip(values, amounts, strict=True):
         varint(out, 0 if v == 0 else 1 if v == a else v // factor + 2)
 
 
@@ -98,7 +98,7 @@ MAX_SPAN = 1 << 64
 
 
 def group_bytes(span: int, n: int) -> int:
-    return ((span ** n - 1).bit_length() + 7) // 8
+    return ((span**n - 1).bit_length() + 7) // 8
 
 
 def window(values: list[int]) -> tuple[int, int]:
@@ -136,7 +136,7 @@ def packed(out: bytearray, values: list[int]) -> None:
         last = i
     inside = [v - low if low <= v < low + span else 0 for v in values]
     for i in range(0, len(inside), GROUP):
-        group = inside[i:i + GROUP]
+        group = inside[i : i + GROUP]
         n = 0
         for v in reversed(group):
             n = n * span + v
@@ -236,14 +236,13 @@ def times(out: bytearray, values: list[str], base: str) -> None:
     out += raw
 
 
-
 # ====================================================================== reading
 
 
 def shown(n: int) -> str:
     """A number for an error message: in full when short, else only its size, so that a
     page's digits (a card number sent where it should not be) are never echoed."""
-    return str(n) if -10**6 < n < 10**6 else f"of {len(str(abs(n)))} digits"
+    return str(n) if -(10**6) < n < 10**6 else f"of {len(str(abs(n)))} digits"
 
 
 class Reader:
@@ -256,8 +255,10 @@ class Reader:
         self.column = "header"
 
     def fail(self, what: str, at: int | None = None) -> ProtocolError:
-        return ProtocolError(f"{self.page}, column {self.column!r}, offset {self.pos if at is None else at} "
-                             f"of the page: {what}")
+        return ProtocolError(
+            f"{self.page}, column {self.column!r}, offset {self.pos if at is None else at} "
+            f"of the page: {what}"
+        )
 
     def byte(self) -> int:
         if self.pos >= len(self.data):
@@ -287,7 +288,7 @@ class Reader:
     def take(self, n: int, at: int | None = None) -> bytes:
         if n > len(self.data) - self.pos:
             raise self.fail(f"a length of {shown(n)} bytes runs past the end of the page", at)
-        b = self.data[self.pos:self.pos + n]
+        b = self.data[self.pos : self.pos + n]
         self.pos += n
         return b
 
@@ -315,8 +316,11 @@ def read_strings(r: Reader, count: int, optional: bool) -> list:
         elif 1 <= i <= len(entries):
             out.append(entries[i - 1])
         else:
-            raise r.fail(f"dictionary index {shown(i)} is out of range (the page's dictionary has "
-                         f"{len(entries)} entries{'' if optional else '; null is not allowed here'})", at)
+            raise r.fail(
+                f"dictionary index {shown(i)} is out of range (the page's dictionary has "
+                f"{len(entries)} entries{'' if optional else '; null is not allowed here'})",
+                at,
+            )
     return out
 
 
@@ -374,7 +378,7 @@ def read_packed(r: Reader, count: int) -> list[int]:
         g = min(GROUP, count - i)
         at = r.pos
         n = int.from_bytes(r.take(group_bytes(span, g)), "little")
-        if n >= span ** g:
+        if n >= span**g:
             raise r.fail("a packed group holds a value outside its span", at)
         for _ in range(g):
             n, v = divmod(n, span)
@@ -398,8 +402,11 @@ def read_numbers(r: Reader, count: int, optional: bool) -> list:
         if tag == NULL and not optional:
             raise r.fail("null where a value is required", at)
         if tag > NUMBER and mode == PREFIX_INLINE or mode == PREFIX_DICT and tag - NUMBER >= len(prefixes):
-            raise r.fail(f"prefix index {shown(tag - NUMBER)} is out of range (the page's dictionary has "
-                         f"{len(prefixes)} entries)", at)
+            raise r.fail(
+                f"prefix index {shown(tag - NUMBER)} is out of range (the page's dictionary has "
+                f"{len(prefixes)} entries)",
+                at,
+            )
         tags.append(tag)
     numbered = sum(1 for t in tags if t >= NUMBER)
     inline = []
@@ -413,7 +420,7 @@ def read_numbers(r: Reader, count: int, optional: bool) -> list:
         text = "".join(alphabet[i] for i in letters)
         pos = 0
         for n in lengths:
-            inline.append(text[pos:pos + n])
+            inline.append(text[pos : pos + n])
             pos += n
     widths = []
     for _ in range(numbered):
@@ -433,7 +440,7 @@ def read_numbers(r: Reader, count: int, optional: bool) -> list:
         else:
             n = values[k]
         n = prev + n if delta else n
-        if not 0 <= n < 10 ** w:
+        if not 0 <= n < 10**w:
             raise r.fail(f"the number {shown(n)} does not fit in {w} digits", at)
         numbers.append(n)
         prev = n
@@ -472,5 +479,3 @@ def read_times(r: Reader, count: int) -> list[str]:
             raise r.fail("a time lies outside the calendar", at) from None
         out.append(prev.strftime("%Y-%m-%dT%H:%M:%S") + zone)
     return out
-
-

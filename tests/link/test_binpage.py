@@ -12,7 +12,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from custodian_app.domain.formats import AtmTransaction, NoteRecord, atm_ledger_to_dict, dumps, parse_atm_ledger
+from custodian_app.domain.formats import (
+    AtmTransaction,
+    NoteRecord,
+    atm_ledger_to_dict,
+    dumps,
+    parse_atm_ledger,
+)
 from custodian_app.domain.generator import generate
 from custodian_app.domain.money import format_amount
 from custodian_app.link import binpage, columns, records
@@ -22,31 +28,61 @@ TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=24
 NUMBERED = st.from_regex(r"[A-Z*]{0,12}[0-9]{1,22}", fullmatch=True)  # 22 digits: over the limit too
 IDENT = st.one_of(NUMBERED, TEXT)
 TIMES = st.one_of(
-    st.from_regex(r"20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
-                  r"(\+08:00|Z|-05:30|\.[0-9]{1,6}\+08:00)", fullmatch=True),
-    st.from_regex(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\+08:00", fullmatch=True),  # 2026-13-45…
+    st.from_regex(
+        r"20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+        r"(\+08:00|Z|-05:30|\.[0-9]{1,6}\+08:00)",
+        fullmatch=True,
+    ),
+    st.from_regex(
+        r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\+08:00", fullmatch=True
+    ),  # 2026-13-45…
     TEXT,
 )
 MONEY = st.integers(0, 10**15)
-OPENED = st.sampled_from(["2026-11-20T08:00:00+08:00", "2026-11-20T00:00:00Z", "not a time", "2026-02-30T00:00:00+08:00"])
+OPENED = st.sampled_from(
+    ["2026-11-20T08:00:00+08:00", "2026-11-20T00:00:00Z", "not a time", "2026-02-30T00:00:00+08:00"]
+)
 
 transactions = st.builds(
-    AtmTransaction, tsn=IDENT, time=TIMES, type=st.sampled_from(["withdrawal", "deposit", "inquiry"]) | TEXT,
-    card=st.one_of(st.from_regex(r"62[0-9]{4}\*{6}[0-9]{4}", fullmatch=True), TEXT), amount=MONEY,
-    host_code=st.sampled_from(["00", "51", "68"]) | TEXT, host_ref=st.none() | IDENT, reversed=st.booleans(),
-    reversed_amount=st.none() | MONEY, taken=MONEY, retracted=MONEY, deposited=MONEY, returned=MONEY,
+    AtmTransaction,
+    tsn=IDENT,
+    time=TIMES,
+    type=st.sampled_from(["withdrawal", "deposit", "inquiry"]) | TEXT,
+    card=st.one_of(st.from_regex(r"62[0-9]{4}\*{6}[0-9]{4}", fullmatch=True), TEXT),
+    amount=MONEY,
+    host_code=st.sampled_from(["00", "51", "68"]) | TEXT,
+    host_ref=st.none() | IDENT,
+    reversed=st.booleans(),
+    reversed_amount=st.none() | MONEY,
+    taken=MONEY,
+    retracted=MONEY,
+    deposited=MONEY,
+    returned=MONEY,
     unknown=st.sampled_from([0, 0, 100]) | MONEY,
 )
-notes = st.builds(NoteRecord, serial=st.one_of(NUMBERED, st.from_regex(r"[A-Z]{2}[0-9?]{8}", fullmatch=True), TEXT),
-                  value=st.sampled_from([10000, 5000, 100]) | MONEY, tsn=st.none() | IDENT,
-                  unit=st.sampled_from(["CST1", "CIN1"]) | TEXT, event=st.sampled_from(["taken", "deposited"]) | TEXT)
+notes = st.builds(
+    NoteRecord,
+    serial=st.one_of(NUMBERED, st.from_regex(r"[A-Z]{2}[0-9?]{8}", fullmatch=True), TEXT),
+    value=st.sampled_from([10000, 5000, 100]) | MONEY,
+    tsn=st.none() | IDENT,
+    unit=st.sampled_from(["CST1", "CIN1"]) | TEXT,
+    event=st.sampled_from(["taken", "deposited"]) | TEXT,
+)
 
 
 def tx_dict(t: AtmTransaction) -> dict:
     """What the client must rebuild from a page: the transaction in the shape of atm-ledger/1."""
-    d = {"tsn": t.tsn, "time": t.time, "type": t.type, "card": t.card, "amount": format_amount(t.amount),
-         "host_code": t.host_code, "host_ref": t.host_ref, "reversed": t.reversed,
-         "cash": {k: format_amount(getattr(t, k)) for k in ("taken", "retracted", "deposited", "returned")}}
+    d = {
+        "tsn": t.tsn,
+        "time": t.time,
+        "type": t.type,
+        "card": t.card,
+        "amount": format_amount(t.amount),
+        "host_code": t.host_code,
+        "host_ref": t.host_ref,
+        "reversed": t.reversed,
+        "cash": {k: format_amount(getattr(t, k)) for k in ("taken", "retracted", "deposited", "returned")},
+    }
     if t.reversed_amount is not None:
         d["reversed_amount"] = format_amount(t.reversed_amount)
     if t.unknown:
@@ -55,7 +91,13 @@ def tx_dict(t: AtmTransaction) -> dict:
 
 
 def note_dict(n: NoteRecord) -> dict:
-    return {"serial": n.serial, "value": format_amount(n.value), "tsn": n.tsn, "unit": n.unit, "event": n.event}
+    return {
+        "serial": n.serial,
+        "value": format_amount(n.value),
+        "tsn": n.tsn,
+        "unit": n.unit,
+        "event": n.event,
+    }
 
 
 def travel(kind: str, items: list, layout: int, opened_at: str = "2026-11-20T08:00:00+08:00") -> list[dict]:
@@ -87,12 +129,16 @@ def test_generated_cycle_with_every_fault_reads_back_byte_for_byte(seed, layout)
     assert any(t.unknown for t in ledger.transactions)
     txs, ns = [], []
     for i in range(0, len(ledger.transactions), 70):
-        txs += travel("transactions", ledger.transactions[i:i + 70], layout, ledger.opened_at)
+        txs += travel("transactions", ledger.transactions[i : i + 70], layout, ledger.opened_at)
     for i in range(0, len(ledger.notes), 500):
-        ns += travel("notes", ledger.notes[i:i + 500], layout, ledger.opened_at)
+        ns += travel("notes", ledger.notes[i : i + 500], layout, ledger.opened_at)
     header = records.decode_totals(orjson.loads(orjson.dumps(records.encode_totals(ledger))))
-    doc = dict(header, units=records.decode_units(orjson.loads(orjson.dumps(records.encode_units(ledger.units)))),
-               transactions=txs, notes=ns)
+    doc = dict(
+        header,
+        units=records.decode_units(orjson.loads(orjson.dumps(records.encode_units(ledger.units)))),
+        transactions=txs,
+        notes=ns,
+    )
     got = parse_atm_ledger(doc, "the ledger read")
     assert dumps(atm_ledger_to_dict(got)) == dumps(atm_ledger_to_dict(ledger))
 
@@ -108,7 +154,7 @@ def test_layout_2_is_much_smaller_than_layout_1() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.one_of(st.integers(-5, 9000), st.integers(-2**63, 2**63)), max_size=300))
+@given(st.lists(st.one_of(st.integers(-5, 9000), st.integers(-(2**63), 2**63)), max_size=300))
 def test_packed_numbers_travel_exactly(values) -> None:
     out = bytearray()
     columns.packed(out, values)
@@ -123,7 +169,9 @@ def test_serials_in_sequence_pack_to_under_three_bytes_each() -> None:
     columns.numbers(body, [n.serial for n in ns], delta=True)
     assert body[0] & 8  # packed, not varints
     # two random letters (9.2 bits) and a difference of up to 9,000 (13.1 bits): 2.8 bytes at best
-    assert len(lzma.compress(bytes(body), format=lzma.FORMAT_RAW, filters=binpage.LZMA_FILTERS)) < 3.3 * len(ns)
+    assert len(lzma.compress(bytes(body), format=lzma.FORMAT_RAW, filters=binpage.LZMA_FILTERS)) < 3.3 * len(
+        ns
+    )
 
 
 def test_a_packed_group_beyond_its_span_is_refused() -> None:
@@ -131,7 +179,9 @@ def test_a_packed_group_beyond_its_span_is_refused() -> None:
     columns.packed(out, [0, 2, 1])  # low 0, span 3, no values apart, one group of one byte
     assert out[:3] == b"\x00\x02\x00" and len(out) == 4
     out[3] = 27  # 3**3 = 27 is one past the largest group
-    with pytest.raises(ProtocolError, match="offset 3 of the page: a packed group holds a value outside its span"):
+    with pytest.raises(
+        ProtocolError, match="offset 3 of the page: a packed group holds a value outside its span"
+    ):
         columns.read_packed(columns.Reader(bytes(out), "page 7"), 3)
     bad = bytes([0, 2, 1, 5, 0])  # one value set apart, at position 5 of 3
     with pytest.raises(ProtocolError, match="offset 3 of the page: a value set apart names position 5 of 3"):
@@ -139,6 +189,7 @@ def test_a_packed_group_beyond_its_span_is_refused() -> None:
 
 
 # --------------------------------------------------------------------- malformed pages
+
 
 def plain_page(kind: str = "notes") -> bytes:
     ledger = generate(4, 30, "all").atm
@@ -205,17 +256,24 @@ def test_a_dictionary_index_out_of_range_is_refused() -> None:
 
 
 def test_runs_that_do_not_add_up_are_refused() -> None:
-    ns = [NoteRecord("AB00000001", 10000, "000001", "CST1", "taken"),
-          NoteRecord("AB00000002", 10000, "000002", "CST1", "taken")]
+    ns = [
+        NoteRecord("AB00000001", 10000, "000001", "CST1", "taken"),
+        NoteRecord("AB00000002", 10000, "000002", "CST1", "taken"),
+    ]
     blob = bytearray(binpage.encode_notes(ns, codecs=(binpage.CODEC_NONE,)))
     body = blob[2:]
     runs_at = body.index(bytes([2, 1, 1]), 10)  # two runs of one note each, after serial and value
     body[runs_at + 2] = 2  # the second run now claims two notes
-    with pytest.raises(ProtocolError, match=r"column 'runs', offset \d+ of the page: a number is too large|"
-                                            r"the runs hold 3 records, the page 2"):
+    with pytest.raises(
+        ProtocolError,
+        match=r"column 'runs', offset \d+ of the page: a number is too large|"
+        r"the runs hold 3 records, the page 2",
+    ):
         decode("notes", bytes(blob[:2] + body), 2)
     body[runs_at + 2] = 0
-    with pytest.raises(ProtocolError, match=f"column 'runs', offset {runs_at + 2} of the page: a run of no records"):
+    with pytest.raises(
+        ProtocolError, match=f"column 'runs', offset {runs_at + 2} of the page: a run of no records"
+    ):
         decode("notes", bytes(blob[:2] + body), 2)
 
 

@@ -42,13 +42,18 @@ def wire(monkeypatch):
     return seen
 
 
-@pytest.mark.parametrize("atm_layouts,app_layouts,expected", [
-    ((1, 2), (1, 2), 2),
-    ((1,), (1, 2), 1),  # an older ATM agent
-    ((1, 2), (1,), 1),  # an older application
-], ids=["both-new", "old-atm", "old-app"])
-def test_the_best_layout_both_know_is_used_and_the_ledger_is_exact(atm_layouts, app_layouts, expected,
-                                                                    wire, simulators) -> None:
+@pytest.mark.parametrize(
+    "atm_layouts,app_layouts,expected",
+    [
+        ((1, 2), (1, 2), 2),
+        ((1,), (1, 2), 1),  # an older ATM agent
+        ((1, 2), (1,), 1),  # an older application
+    ],
+    ids=["both-new", "old-atm", "old-app"],
+)
+def test_the_best_layout_both_know_is_used_and_the_ledger_is_exact(
+    atm_layouts, app_layouts, expected, wire, simulators
+) -> None:
     ledger = generate(5, 200, "all").atm
     sim = simulators(ledger, page_size=500)
     sim.record_layouts = atm_layouts
@@ -88,9 +93,16 @@ def test_a_layout_the_atm_does_not_know_is_refused(simulators) -> None:
     assert err.value.completion_code == messages.INVALID_DATA
 
 
-@pytest.mark.parametrize("caps,expected", [
-    ({}, 1), ({"recordLayouts": [1]}, 1), ({"recordLayouts": [1, 2]}, 2), ({"recordLayouts": [2, 3]}, 2),
-    ({"recordLayouts": [3]}, 1), ({"recordLayouts": "2"}, 1),
-])
+@pytest.mark.parametrize(
+    "caps,expected",
+    [
+        ({}, 1),
+        ({"recordLayouts": [1]}, 1),
+        ({"recordLayouts": [1, 2]}, 2),
+        ({"recordLayouts": [2, 3]}, 2),
+        ({"recordLayouts": [3]}, 1),
+        ({"recordLayouts": "2"}, 1),
+    ],
+)
 def test_choose_layout(caps, expected) -> None:
     assert records.choose_layout((1, 2), caps) == expected
