@@ -123,7 +123,7 @@ def packed(out: bytearray, values: list[int]) -> None:
     """Whole numbers packed tight: the smallest, the span, the values outside the window
     (index, value), then groups of GROUP values, each written as one number in base ``span``
     (log2(span) bits per value, where a varint spends whole bytes: nine thousand possible
-    differences take 13.2 bits, not 16)."""
+    differences take 13.2 bits, not 16). The caller keeps the whole range within 2**64."""
     low, span = window(values) if values else (0, 1)
     outside = [(i, v) for i, v in enumerate(values) if not low <= v < low + span]
     varint(out, zigzag(low))
