@@ -58,6 +58,7 @@ class AtmStatus:
     safe_door: str = "closed"
     agent: str = ""
     commands: tuple[str, ...] = ()
+    record_layout: int = 1  # the record-page layout both sides know (records.choose_layout)
     # the agent's sources: name -> SourceHealth (empty from an agent that does not say)
     sources: dict = field(default_factory=dict)
     raw: dict = field(default_factory=dict, repr=False, compare=False)
@@ -81,7 +82,8 @@ class AtmClient:
                  compression: tuple[str, ...] = ("zlib", "none"), max_frame: int = 4096, window: int = 8,
                  connect_timeout: float = 10.0, response_timeout: float = 5.0,
                  reconnect_timeout: float = 30.0, command_timeout: float = 30.0,
-                 page_size: int = 500, on_event: Callable[[AtmEvent], None] | None = None) -> None:
+                 page_size: int = 500, on_event: Callable[[AtmEvent], None] | None = None,
+                 record_layouts: tuple[int, ...] = records.LAYOUTS) -> None:
         self.url = url
         self.baud = baud
         self.options = SessionOptions(versions=tuple(versions), compression=tuple(compression),
@@ -91,6 +93,7 @@ class AtmClient:
         self.reconnect_timeout = reconnect_timeout
         self.command_timeout = command_timeout
         self.page_size = page_size
+        self.record_layouts = tuple(record_layouts)
         self.on_event = on_event
         self.events: deque[AtmEvent] = deque(maxlen=1000)  # unsolicited, until poll_events
         self.status: AtmStatus | None = None
@@ -210,12 +213,19 @@ class AtmClient:
               timeout: float | None = None) -> dict:
         """Send one command and wait for its completion; reconnect and resend on link loss
         when ``retry`` (only for commands that are safe to repeat)."""
+        return self._call_message(name, payload, retry=retry, timeout=timeout).payload
+
+    def _call_message(self, name: str, payload: dict | None = None, *, retry: bool = True,
+                      timeout: float | None = None) -> Message:
+        """``_call``, returning the whole completion (with its binary attachment, if any)."""
         for attempt in range(MAX_ATTEMPTS):
             session = self._session_or_connect()
             try:
                 pending = session.submit(name, payload)
                 session.pump(lambda: pending.done, timeout or self.command_timeout)
-                return self._result(pending)
+                self._result(pending)
+                assert pending.completion is not None
+                return pending.completion
             except _RECOVERABLE as exc:
                 if not retry or attempt == MAX_ATTEMPTS - 1:
                     raise
@@ -259,6 +269,7 @@ class AtmClient:
                 note_count=int(status.get("noteCount", 0)),
                 safe_door=str(status.get("safeDoor", "closed")), agent=str(acc.get("agent", "")),
                 commands=tuple(caps.get("commands", ())), sources=parse_sources(status.get("sources")),
+                record_layout=records.choose_layout(self.record_layouts, caps),
                 raw={"status": status, "capabilities": caps},
             )
         except (KeyError, TypeError, ValueError) as exc:
@@ -278,9 +289,10 @@ class AtmClient:
     def read_notes_for_tsn(self, tsn: str) -> list[NoteRecord]:
         """The banknote records (冠字号) of one transaction."""
         cycle = self._cycle_id()
-        page = self._call(messages.GET_NOTES_FOR_TSN, {"cycleId": cycle, "tsn": tsn})
+        msg = self._call_message(messages.GET_NOTES_FOR_TSN, {"cycleId": cycle, "tsn": tsn} | self._layout())
+        found = records.decode_page("notes", msg.payload, msg.blob, f"the banknote records of TSN {tsn}")
         header = self._header()
-        doc = dict(header, units=[], transactions=[], notes=records.decode_notes(page))
+        doc = dict(header, units=[], transactions=[], notes=found)
         notes = self._parse(doc).notes
         return list(notes or ())
 
@@ -353,6 +365,12 @@ class AtmClient:
         out = list(self.events)
         self.events.clear()
         return out
+
+    def _layout(self) -> dict:
+        """The ``layout`` key of a read command: asked for only when beyond layout 1, so that
+        an ATM agent that knows no layouts gets the commands it has always had."""
+        layout = self.status.record_layout if self.status is not None else 1
+        return {"layout": layout} if layout > 1 else {}
 
     def _cycle_id(self) -> str:
         if self.status is None:
@@ -483,10 +501,12 @@ class _LedgerRead:
             submit(messages.GET_STORAGE)
         if not self.tx_done:
             submit(messages.READ_TRANSACTIONS, {"cycleId": self.cycle_id, "cursor": len(self.tx),
-                                                "pageSize": self.client.page_size}, self._on_tx_page)
+                                                "pageSize": self.client.page_size} | self.client._layout(),
+                   self._on_tx_page)
         if self.want_notes and not self.notes_done:
             submit(messages.READ_NOTES, {"cycleId": self.cycle_id, "cursor": len(self.notes),
-                                         "pageSize": self.client.page_size}, self._on_notes_page)
+                                         "pageSize": self.client.page_size} | self.client._layout(),
+                   self._on_notes_page)
         self._report()
         try:
             session.pump(lambda: all(p.done for p in submitted) or self._cancelled(), None)
@@ -546,22 +566,22 @@ class _LedgerRead:
                 pass
         raise ReadCancelled("the read was cancelled")
 
-    def _page(self, msg: Message, got: list, decode) -> None:
+    def _page(self, msg: Message, got: list, kind: str) -> None:
         p = msg.payload
         cursor = p.get("cursor")
         if cursor != len(got):
             raise ProtocolError(f"the ATM sent a page at cursor {cursor!r}, expected {len(got)}")
-        got.extend(decode(p))
+        got.extend(records.decode_page(kind, p, msg.blob, f"the page of {kind} at cursor {cursor}"))
         if self.t_first is None:
             self.t_first = time.monotonic()
             self.r_first = len(self.tx) + len(self.notes)
         self._report()
 
     def _on_tx_page(self, msg: Message) -> None:
-        self._page(msg, self.tx, records.decode_transactions)
+        self._page(msg, self.tx, "transactions")
 
     def _on_notes_page(self, msg: Message) -> None:
-        self._page(msg, self.notes, records.decode_notes)
+        self._page(msg, self.notes, "notes")
 
     def _report(self) -> None:
         if self.progress is None:

@@ -7,7 +7,9 @@
 ``type`` is ``command`` (application -> ATM), ``acknowledge`` (the ATM accepted or rejected the
 command), ``event`` (intermediate, tied to a command by its requestId; or unsolicited with
 requestId 0) or ``completion`` (the end of a command, with its completionCode). Encoded as
-compact UTF-8 JSON; amounts inside payloads are integers of minor units.
+compact UTF-8 JSON; amounts inside payloads are integers of minor units. A message may carry
+a binary attachment after the JSON, separated by one zero byte (JSON never holds a raw zero
+byte): a record page of layout 2, sent only to a peer that asked for that layout.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ class Message:
     payload: dict[str, Any] = field(default_factory=dict)
     completion_code: str | None = None
     error_description: str | None = None
+    blob: bytes | None = None  # binary attachment (a layout-2 record page)
 
     @property
     def ok(self) -> bool:
@@ -79,7 +82,8 @@ class Message:
             header["completionCode"] = self.completion_code
         if self.error_description:
             header["errorDescription"] = self.error_description
-        return orjson.dumps({"header": header, "payload": self.payload})
+        doc = orjson.dumps({"header": header, "payload": self.payload})
+        return doc if self.blob is None else doc + b"\x00" + self.blob
 
 
 def command(name: str, request_id: int, payload: dict | None = None) -> Message:
@@ -92,17 +96,21 @@ def acknowledge(cmd: Message, status: str | None = None, description: str | None
                    None, description)
 
 
-def event(name: str, request_id: int, payload: dict) -> Message:
-    return Message(name, request_id, EVENT, payload)
+def event(name: str, request_id: int, payload: dict, blob: bytes | None = None) -> Message:
+    return Message(name, request_id, EVENT, payload, blob=blob)
 
 
 def completion(cmd: Message, code: str = SUCCESS, payload: dict | None = None,
-               description: str | None = None) -> Message:
-    return Message(cmd.name, cmd.request_id, COMPLETION, payload or {}, code, description)
+               description: str | None = None, blob: bytes | None = None) -> Message:
+    return Message(cmd.name, cmd.request_id, COMPLETION, payload or {}, code, description, blob)
 
 
 def decode(data: bytes) -> Message:
     """Bytes of one message -> Message, or MessageError saying what is wrong with it."""
+    blob = None
+    cut = data.find(b"\x00")
+    if cut >= 0:
+        data, blob = data[:cut], bytes(data[cut + 1:])
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -132,4 +140,4 @@ def decode(data: bytes) -> Message:
         raise MessageError(f"message {name}: 'completionCode' must be a string")
     if desc is not None and type(desc) is not str:
         desc = None
-    return Message(name, rid, mtype, payload, code, desc)
+    return Message(name, rid, mtype, payload, code, desc, blob)

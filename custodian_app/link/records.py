@@ -1,5 +1,10 @@
 """How ledger records travel: column by column (docs/protocol.md, "Record pages").
 
+Two page layouts: 1, JSON columns (this module), and 2, binary columns compressed
+(binpage.py). The ATM lists the layouts it knows in Common.Capabilities (``recordLayouts``;
+absent: layout 1 only); the client asks for the highest both know with ``layout`` in its read
+commands, and a page says its layout, so an old peer on either side still works.
+
 A page of records is sent as one object of columns, each column a JSON array of that field's
 values, so that similar values sit next to each other and the zlib stream squeezes them well.
 A column whose values come in runs (the TSN of a note, its unit, its value, its event) may
@@ -23,6 +28,7 @@ from typing import Any
 
 from custodian_app.domain.formats import AtmLedger, AtmTransaction, NoteRecord, Unit, retained_card_dict
 from custodian_app.domain.money import format_amount
+from custodian_app.link import binpage
 from custodian_app.link.errors import ProtocolError
 
 TX_FIELDS = ("tsn", "time", "type", "card", "amount", "hostCode", "hostRef", "reversed",
@@ -30,6 +36,45 @@ TX_FIELDS = ("tsn", "time", "type", "card", "amount", "hostCode", "hostRef", "re
 NOTE_FIELDS = ("serial", "value", "tsn", "unit", "event")
 _MONEY_TX = ("amount", "taken", "retracted", "deposited", "returned")
 TX_FIELDS_REV2 = ("reversedAmount", "unknown")  # optional columns (rules revision 2)
+LAYOUTS = (1, binpage.LAYOUT)  # record-page layouts this side knows
+
+
+def choose_layout(ours: tuple[int, ...], capabilities: dict) -> int:
+    """The highest record layout both sides know (an ATM that does not say knows layout 1)."""
+    theirs = capabilities.get("recordLayouts", [1])
+    if type(theirs) is not list:
+        theirs = [1]
+    common = [v for v in ours if v in theirs and type(v) is int]
+    return max(common, default=1)
+
+
+def encode_page(kind: str, items: list, layout: int, opened_at: str) -> tuple[dict, bytes | None]:
+    """A page of ``kind`` ("transactions" or "notes") in ``layout``: the payload, and the
+    binary attachment of layout 2 (None for layout 1)."""
+    if layout == binpage.LAYOUT:
+        blob = (binpage.encode_transactions(items, opened_at) if kind == "transactions"
+                else binpage.encode_notes(items))
+        return {"count": len(items), "layout": binpage.LAYOUT}, blob
+    return (encode_transactions(items) if kind == "transactions" else encode_notes(items)), None
+
+
+def decode_page(kind: str, payload: dict, blob: bytes | None, where: str) -> list[dict]:
+    """A page as it arrived -> records in the shape of atm-ledger/1; the page says its layout."""
+    layout = payload.get("layout", 1)
+    if layout == 1:
+        if blob is not None:
+            raise ProtocolError(f"{where}: a layout-1 page carries a binary attachment")
+        return decode_transactions(payload) if kind == "transactions" else decode_notes(payload)
+    if layout != binpage.LAYOUT:
+        raise ProtocolError(f"{where}: record layout {layout!r} is not one this application knows")
+    if blob is None:
+        raise ProtocolError(f"{where}: a layout-2 page without its binary part")
+    records = (binpage.decode_transactions(blob, where) if kind == "transactions"
+               else binpage.decode_notes(blob, where))
+    if payload.get("count") != len(records):
+        raise ProtocolError(f"{where}: the page says it holds {payload.get('count')!r} records, "
+                            f"its columns hold {len(records)}")
+    return records
 
 
 def _column(values: list) -> Any:

@@ -25,6 +25,40 @@ def test_envelope_round_trip() -> None:
     assert not back.ok and messages.decode(messages.completion(cmd).encode()).ok
 
 
+def test_a_binary_attachment_travels_after_the_json() -> None:
+    cmd = messages.command(messages.READ_NOTES, 4)
+    blob = b"\x00\x02\xff{}\x00" * 3  # zero bytes inside the attachment are fine
+    ev = messages.event(messages.NOTES_PAGE, 4, {"count": 1, "layout": 2, "note": "a\x00b"}, blob)
+    raw = ev.encode()
+    assert raw.index(b"\x00") == len(raw) - len(blob) - 1  # JSON escapes its own zero bytes
+    back = messages.decode(raw)
+    assert back.blob == blob and back.payload["note"] == "a\x00b" and back == ev
+    done = messages.completion(cmd, payload={"tsn": "1"}, blob=b"")
+    assert messages.decode(done.encode()).blob == b""
+    assert messages.decode(messages.completion(cmd).encode()).blob is None
+
+
+def test_a_full_card_number_in_a_layout_2_page_is_never_echoed() -> None:
+    from custodian_app.link import binpage, columns
+
+    ledger = make_ledger(transactions=2)
+    full = "6222021234567890123"
+    txs = [dataclasses.replace(t, card=full) for t in ledger.transactions]
+    page, blob = records.encode_page("transactions", txs, 2, ledger.opened_at)
+    doc = dict(records.decode_totals(records.encode_totals(ledger)), units=[],
+               transactions=records.decode_page("transactions", page, blob, "page 1"))
+    with pytest.raises(formats.FormatError) as err:
+        formats.parse_atm_ledger(doc)
+    assert full not in str(err.value)
+    # a page whose number does not fit its digit count names neither the number nor the card
+    body = bytes([binpage.KIND_NOTES, 1, columns.PREFIX_INLINE, columns.NUMBER, 0, 0, 0, 0, 0, 2])
+    varint = bytearray()
+    columns.varint(varint, int(full))
+    with pytest.raises(ProtocolError) as err:
+        binpage.decode_notes(bytes([2, 0]) + body + bytes(varint), "page 1")
+    assert full not in str(err.value) and "of 19 digits does not fit in 2 digits" in str(err.value)
+
+
 @pytest.mark.parametrize("raw,what", [
     (b"not json", "not valid JSON"),
     (b"[1]", "JSON object"),

@@ -36,6 +36,7 @@ class AtmCommands:
     """The command handlers of ``AtmSimulator``; each is a generator of the messages it answers."""
 
     source: AtmSource
+    record_layouts: tuple[int, ...] = records.LAYOUTS  # a test sets (1,) to play an older agent
 
     def _handler(self, cmd: Message) -> Iterator[Message | None]:
         handler = {
@@ -90,7 +91,13 @@ class AtmCommands:
             "protocolVersions": list(self.versions), "compression": list(self.compression),
             "maxFrame": self.max_frame, "window": self.window, "lineSpeeds": list(self.line_speeds),
             "commands": list(COMMANDS), "maxPageSize": MAX_PAGE,
+            "recordLayouts": list(self.record_layouts),
         })
+
+    def _layout(self, cmd: Message) -> int | None:
+        """The record layout a read asks for (1 when it does not say); None: one we do not know."""
+        layout = cmd.payload.get("layout", 1)
+        return layout if type(layout) is int and layout in self.record_layouts else None
 
     def _storage(self, cmd: Message) -> Iterator[Message | None]:
         units = yield from _wait(self.source.units())
@@ -106,7 +113,15 @@ class AtmCommands:
             return self._error(cmd, "cycleChanged", f"the current cycle is {cycle_id}, not {cycle}")
         return None
 
-    def _stream(self, cmd: Message, items_of, encode, event_name: str) -> Iterator[Message | None]:
+    def _bad_layout(self, cmd: Message) -> Message:
+        return messages.completion(cmd, messages.INVALID_DATA,
+                                   description=f"layout must be one of {list(self.record_layouts)}")
+
+    def _stream(self, cmd: Message, items_of, kind: str, event_name: str) -> Iterator[Message | None]:
+        layout = self._layout(cmd)
+        if layout is None:
+            yield self._bad_layout(cmd)
+            return
         ledger = yield from _wait(self.source.cycle())
         wrong = self._wrong_cycle(cmd, ledger.cycle_id)
         if wrong is not None:
@@ -126,20 +141,23 @@ class AtmCommands:
         self.stats.cursors.append((cmd.name, cursor))
         while cursor < total:
             end = min(total, cursor + size)
-            page = encode(items[cursor:end])
+            page, blob = records.encode_page(kind, items[cursor:end], layout, ledger.opened_at)
             page.update(cursor=cursor, nextCursor=end, total=total)
-            yield messages.event(event_name, cmd.request_id, page)
+            yield messages.event(event_name, cmd.request_id, page, blob)
             cursor = end
         yield messages.completion(cmd, payload={"total": total, "cursor": total})
 
     def _read_transactions(self, cmd: Message) -> Iterator[Message | None]:
-        return self._stream(cmd, lambda lg: lg.transactions, records.encode_transactions,
-                            messages.TRANSACTIONS_PAGE)
+        return self._stream(cmd, lambda lg: lg.transactions, "transactions", messages.TRANSACTIONS_PAGE)
 
     def _read_notes(self, cmd: Message) -> Iterator[Message | None]:
-        return self._stream(cmd, lambda lg: lg.notes or [], records.encode_notes, messages.NOTES_PAGE)
+        return self._stream(cmd, lambda lg: lg.notes or [], "notes", messages.NOTES_PAGE)
 
     def _notes_for_tsn(self, cmd: Message) -> Iterator[Message | None]:
+        layout = self._layout(cmd)
+        if layout is None:
+            yield self._bad_layout(cmd)
+            return
         ledger = yield from _wait(self.source.cycle())
         wrong = self._wrong_cycle(cmd, ledger.cycle_id)
         if wrong is not None:
@@ -150,9 +168,9 @@ class AtmCommands:
             yield messages.completion(cmd, messages.INVALID_DATA, description="tsn must be a string")
             return
         found = [n for n in ledger.notes or () if n.tsn == tsn]
-        page = records.encode_notes(found)
+        page, blob = records.encode_page("notes", found, layout, ledger.opened_at)
         page["tsn"] = tsn
-        yield messages.completion(cmd, payload=page)
+        yield messages.completion(cmd, payload=page, blob=blob)
 
     def _now(self) -> str:
         """Now, in the time zone of the cycle's opening (the ATM's clock)."""
