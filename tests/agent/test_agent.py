@@ -49,6 +49,7 @@ def test_branch_pc_reads_the_journal_ledger_with_the_xfs4iot_units_then_exchange
         (want.cycle_id, want.opened_at, want.closed_at, want.totals)
     assert got.transactions == want.transactions
     assert got.notes == want.notes and len(got.notes) > 100
+    assert got.retained_cards == want.retained_cards and got.retained_cards  # rules revision 2
     # ... with the units XFS4IoT reports, not the journal's last counter print
     reported = xfs_units(world.doc)
     assert _doc_units(got.units) == [{k: u[k] for k in ("id", "initial", "out", "in")} for u in reported]
