@@ -204,6 +204,9 @@ def decode(data: bytes | bytearray | memoryview | str | dict[str, Any], source: 
                 doc = orjson.loads(view)
                 data = bytes(view)  # the standard library's decoder wants bytes or str
     except orjson.JSONDecodeError as exc:
+        if bytes(data[:3]) == b"\xef\xbb\xbf" if not isinstance(data, str) else data[:1] == "\ufeff":
+            raise FormatError(source, "$", "the file starts with a byte order mark (BOM), which "
+                                           "JSON does not allow; save it as UTF-8 without BOM") from None
         raise FormatError(source, "$", f"not valid JSON: {exc}") from None
     if type(doc) is not dict:
         raise FormatError(source, "$", f"expected a JSON object, found {show(doc)}")

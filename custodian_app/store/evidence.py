@@ -314,7 +314,7 @@ def _parse(parser, data: bytes, what: str):
     try:
         return parser(bytes(data), what)
     except FullCardNumber as exc:  # the reader's rule (free text included), the store's words
-        raise CardNumberRefused(f"{what} {exc.path}") from exc
+        raise CardNumberRefused(f"{what} {exc.path}", exc.message) from exc
     except FormatError as exc:
         raise EvidenceError(f"the {what} is not valid, nothing was saved: {exc}") from exc
 
