@@ -22,7 +22,6 @@ from custodian_app.backend.errors import BackendReplyError
 from custodian_app.backend.simulator import BackendSimulator
 from custodian_app.domain.generator import build_documents
 from custodian_app.errors import CustodianError
-
 from tests.cli import run_custodian_app
 
 PAN = "6222021234567894"

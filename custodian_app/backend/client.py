@@ -39,7 +39,6 @@ from dataclasses import dataclass
 from typing import Any, Callable
 from urllib.parse import quote, urlencode, urlsplit
 
-
 from custodian_app import __version__
 from custodian_app.backend.errors import (
     BackendAuthError,

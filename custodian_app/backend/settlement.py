@@ -24,7 +24,6 @@ from datetime import datetime
 
 from custodian_app.backend.errors import SettlementError
 from custodian_app.domain import fields, formats
-from custodian_app.domain.reading import CARD_IN_TEXT
 from custodian_app.domain.formats import (
     FormatError,
     HostLedger,
@@ -32,6 +31,7 @@ from custodian_app.domain.formats import (
     Totals,
     TypeTotals,
 )
+from custodian_app.domain.reading import CARD_IN_TEXT
 
 # Column and preamble names: the canonical English name first, then accepted aliases. Matched
 # after stripping spaces and lower-casing, so "Host Ref", "host_ref" and "HOST_REF" all match.

@@ -61,7 +61,7 @@ def _read_journal_files(journals: list[str], fsn_dir: str | None, dialect: str, 
     return ledger, list(read.gaps)
 
 
-def _read_over_the_port(flow, store, recorder: "SessionRecorder", port: str, baud: int, log) -> None:
+def _read_over_the_port(flow, store, recorder: SessionRecorder, port: str, baud: int, log) -> None:
     from custodian_app.link.client import AtmClient
 
     with AtmClient(port, baud=baud) as client:
@@ -150,8 +150,10 @@ def clear_headless(*, port: str | None = None, url: str, out: str, pdf: str, cus
                 recorder.sync(store, snapshot(flow))
                 flow.advance()
                 flow.record_atm_ledger(ledger)
-            else:
+            elif port:
                 _read_over_the_port(flow, store, recorder, port, baud, log)
+            else:
+                raise FlowError("give the ATM's maintenance port or its journal files")
         except (JournalError, formats.FormatError) as exc:
             log(f"custodian-app clear: invalid input, nothing kept: {exc}")
             return EXIT_USAGE
@@ -166,7 +168,7 @@ def clear_headless(*, port: str | None = None, url: str, out: str, pdf: str, cus
             return EXIT_LINK
         if journals and recorder.session_id is not None:  # where the ledger came from, audited
             store.log("atm_journal_read", actor=custodians[0], session_id=recorder.session_id,
-                      terminal_id=flow.atm.terminal_id,
+                      terminal_id=ledger.terminal_id,
                       detail={"journals": [os.path.basename(j) for j in journals],
                               "dialect": dialect, "gaps": len(gaps)})
         recorder.sync(store, snapshot(flow))

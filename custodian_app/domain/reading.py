@@ -5,8 +5,8 @@ that both the ATM ledger and the result carry."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -124,10 +124,10 @@ class Reader:
              what: str = "a string", max_len: int | None = None) -> str:
         """A string that is stored or printed (a TSN, a reference, a name): ``string``, and no
         full card number in it (``fields``' rule; the one place the readers apply it)."""
-        value = self.string(value, path, pattern, what, max_len)
-        if rules.has_full_card(value):
+        text = self.string(value, path, pattern, what, max_len)
+        if rules.has_full_card(text):
             raise FullCardNumber(self.source, path)
-        return value
+        return text
 
     def money(self, value: Any, path: str) -> int:
         if type(value) is not str:
@@ -197,9 +197,9 @@ def decode(data: bytes | bytearray | memoryview | str | dict[str, Any], source: 
     if isinstance(data, dict):
         return data
     try:
-        if isinstance(data, (bytes, bytearray, memoryview, str)):
+        if isinstance(data, (bytes, bytearray, str)):
             doc = orjson.loads(data)
-        else:  # a memory-mapped file or another buffer: a view, released right after
+        else:  # a view, a memory-mapped file or another buffer: a view, released right after
             with memoryview(data) as view:
                 doc = orjson.loads(view)
                 data = bytes(view)  # the standard library's decoder wants bytes or str

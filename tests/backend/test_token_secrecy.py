@@ -12,7 +12,6 @@ import orjson
 import pytest
 
 from custodian_app import paths
-
 from tests.cli import run_custodian_app
 
 T, C = "NJ-0001", "NJ-0001-20261120"

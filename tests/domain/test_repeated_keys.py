@@ -75,7 +75,8 @@ def test_the_c_scanner_still_reads_a_few_distinct_unknown_keys():
 
 def test_a_key_twice_in_a_host_ledger_counts_and_a_result_is_named(engine):
     host = _twice(DOCS.host, b'{"host_ref":', 3, b'"status":"reversed"')
-    with pytest.raises(FormatError, match=r"host\.json: \$\.transactions\[3\]\.status: the key 'status' is given twice"):
+    words = r"host\.json: \$\.transactions\[3\]\.status: the key 'status' is given twice"
+    with pytest.raises(FormatError, match=words):
         formats.parse_host_ledger(host, "host.json")
     counts = DOCS.counts.replace(b'"counted_by"', b'"cycle_id": "X", "counted_by"', 1)
     with pytest.raises(FormatError, match=r"\$\.cycle_id: the key 'cycle_id' is given twice"):
@@ -177,3 +178,12 @@ def test_a_host_ref_booked_twice_is_refused_and_a_reversed_one_may_share_it(engi
     doc = orjson.loads(DOCS.host)
     doc["transactions"][reversed_[0]]["host_ref"] = doc["transactions"][booked[0]]["host_ref"]
     assert len(formats.parse_host_ledger(orjson.dumps(doc)).transactions) == len(txs)
+
+
+@pytest.mark.parametrize("wrap", [bytes, bytearray, memoryview, lambda b: b.decode()],
+                         ids=["bytes", "bytearray", "memoryview", "str"])
+def test_a_key_twice_is_found_in_any_kind_of_buffer(wrap):
+    bad = DOCS.counts.replace(b'"counted_by"', b'"currency": "CNY", "counted_by"', 1)
+    assert formats.parse_counts(wrap(DOCS.counts)).currency == "CNY"
+    with pytest.raises(FormatError, match=r"\$\.currency: the key 'currency' is given twice"):
+        formats.parse_counts(wrap(bad), "counts.json")
