@@ -5,7 +5,9 @@ raw bytes (or an already decoded dict) of one document and return a plain object
 (``documents``), or raise ``FormatError`` naming the source, the JSON path and the offending
 value. A document is accepted or refused as a whole. Money becomes integer minor units; a JSON
 number where money belongs is refused. A card number that is not masked is refused without
-being echoed. This is the one reader of each format that gives errors their words.
+being echoed, and so is a full card number in free text (a TSN, a reference, a name: the
+reader's rule, which every path relies on); so is a key given twice in one object. This is
+the one reader of each format that gives errors their words.
 
 For bytes, the ledgers' readers first try the optional C scanner (``_ledgerscan``): one pass
 over the bytes by the same rules, no object per banknote. It returns None on anything unusual,
@@ -80,12 +82,12 @@ __all__ = [
     "HOST_STATUSES", "IN_COUNTERS", "IN_COUNTERS_OPTIONAL", "NOTE_EVENTS", "OUT_COUNTERS",
     "OUT_COUNTERS_OPTIONAL", "RETAIN_REASONS", "TOTALS_ITEMS", "TX_TYPES", "UNIT_TYPES",
     "AtmLedger", "AtmTransaction", "CashPosition", "ClearingResult", "Counts", "FormatError",
-    "FullCardNumber",
-    "HostLedger", "HostTransaction", "Mismatch", "NoteRecord", "NoteTrail", "RetainedCard",
-    "Totals", "TotalsItem", "TypeTotals", "Unit",
-    "atm_ledger_to_dict", "check_host_refs", "check_same_clearing", "check_transaction", "counts_to_dict", "decode",
-    "dumps", "host_ledger_to_dict", "native", "parse_any", "parse_atm_ledger", "parse_counts",
-    "parse_host_ledger", "parse_result", "result_to_dict", "retained_card_dict",
+    "FullCardNumber", "HostLedger", "HostTransaction", "Mismatch", "NoteRecord", "NoteTrail",
+    "RetainedCard", "Totals", "TotalsItem", "TypeTotals", "Unit",
+    "atm_ledger_to_dict", "check_host_refs", "check_same_clearing", "check_transaction",
+    "counts_to_dict", "decode", "dumps", "host_ledger_to_dict", "native", "parse_any",
+    "parse_atm_ledger", "parse_counts", "parse_host_ledger", "parse_result", "result_to_dict",
+    "retained_card_dict",
 ]
 
 # The C scanner's transaction columns, in AtmTransaction's field order

@@ -114,3 +114,10 @@ def test_clear_never_shows_the_token_nor_a_password(echoing_backend, tmp_path):
     logged = _log_text()
     assert "clear" in logged and TOKEN not in logged
     assert "alice-pw-1" not in logged + done.stderr and "bob-pw-123" not in logged + done.stderr
+
+    bundle = tmp_path / "diag.zip"
+    made = run("diagnostics", "--out", str(bundle))
+    assert made.returncode == 0, made.stderr
+    with zipfile.ZipFile(bundle) as archive:
+        everything = "".join(archive.read(n).decode("utf-8", "replace") for n in archive.namelist())
+    assert ": clear" in everything and TOKEN not in everything and "alice-pw-1" not in everything
