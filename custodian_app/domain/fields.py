@@ -67,9 +67,9 @@ def first_full_card(values: Iterable[str | None]) -> int | None:
     ten thousand TSNs and references are mostly shorter than the shortest card number: their
     lengths alone clear them, and the rest take one regex pass over them joined by a newline
     (which no card candidate spans)."""
-    values = list(values)
-    present = list(filter(None, values))
-    if max(map(len, present), default=0) < CARD_DIGITS[0] or not has_full_card("\n".join(present)):
+    values = values if isinstance(values, (list, tuple)) else list(values)
+    if max(map(len, filter(None, values)), default=0) < CARD_DIGITS[0] or \
+            not has_full_card("\n".join(filter(None, values))):
         return None
     return next(i for i, v in enumerate(values) if v and has_full_card(v))
 
