@@ -15,6 +15,7 @@ HEADLESS_SKIP_REASON = "no count given to the headless clear command (custodian-
 # one of them (the ATM or the backend did not answer: exit 3) is taken up again by the same
 # custodians' next clear of that ATM.
 _HEADLESS_STEPS = ("signed_in", "atm_read", "counted", "backend_fetched")
+_AUDITED_GAPS = 1000  # accepted journal gaps named one by one in the audit entry (all are counted)
 
 
 def _resume_left_open(store, recorder: "SessionRecorder", terminal_id: str, log) -> None:
@@ -170,7 +171,10 @@ def clear_headless(*, port: str | None = None, url: str, out: str, pdf: str, cus
             store.log("atm_journal_read", actor=custodians[0], session_id=recorder.session_id,
                       terminal_id=ledger.terminal_id,
                       detail={"journals": [os.path.basename(j) for j in journals],
-                              "dialect": dialect, "gaps": len(gaps)})
+                              "dialect": dialect, "gaps": len(gaps),
+                              # what the report lists, covered by the chain too
+                              "gap_lines": [f"{os.path.basename(g.file)}:{g.line}"
+                                            for g in gaps[:_AUDITED_GAPS]]})
         recorder.sync(store, snapshot(flow))
         flow.advance()
         try:

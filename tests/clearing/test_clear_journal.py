@@ -104,10 +104,12 @@ def test_clear_from_journal_files_reconciles_and_lists_the_accepted_gaps(cycle, 
     store = clearing.open_store()
     try:
         (info,) = store.history()
-        actions = [a.action for a in store.audit_entries(session_id=info.id)]
+        entries = {a.action: a for a in store.audit_entries(session_id=info.id)}
     finally:
         store.close()
-    assert info.state == "reconciled" and "atm_journal_read" in actions
+    assert info.state == "reconciled" and "atm_journal_read" in entries
+    detail = entries["atm_journal_read"].detail
+    assert detail["dialect"] == dialect and detail["gap_lines"] == [f"journal.txt:{GAP_LINE}"]
 
 
 def test_gaps_not_accepted_stop_the_clear_and_nothing_is_written(cycle, backend, users, tmp_path):
