@@ -255,7 +255,6 @@ def read_passwords(names: list[str], from_stdin: bool) -> list[str] | None:
 
 def run_clear(args) -> int:
     from custodian_app.clearing import clear_headless
-
     from custodian_app.errors import add_secret
 
     add_secret(args.token)  # before anything can print or log it (the client adds it again)
