@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
-import re
 import sys
 import threading
 import traceback
@@ -19,7 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from custodian_app import paths
-from custodian_app.errors import scrub
+from custodian_app.errors import add_secret, scrub
 
 __all__ = ["BACKUP_COUNT", "ENV_LEVEL", "FORMAT", "LOG_FILE_NAME", "MAX_BYTES", "ScrubFilter",
            "add_secret", "clean", "log_files", "setup_logging", "shutdown_logging"]
@@ -30,33 +29,13 @@ BACKUP_COUNT = 5  # so at most 12 MB of logs on the branch PC
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(threadName)s] %(message)s"
 ENV_LEVEL = "CUSTODIAN_LOG_LEVEL"
 
-# errors.scrub catches 12-19 digits in a row; people and some ATMs also write card numbers in
-# groups (6222 0212 3456 7890, 6222-0212-3456-7890-123).
-_GROUPED_PAN = re.compile(r"(?<!\d)\d{4}(?:[ -]\d{4}){2}[ -]\d{4}(?:[ -]?\d{1,3})?(?!\d)")
-
-_lock = threading.Lock()
-_secrets: set[str] = set()
 _installed_factory = None
 
 
-def add_secret(value: str | None) -> None:
-    """Never let ``value`` reach a log (a token typed into the settings dialog, a password)."""
-    if value and len(value) >= 4:  # a 1-3 character "secret" would mangle every line
-        with _lock:
-            _secrets.add(value)
-
-
 def clean(text: str) -> str:
-    """``text`` with card numbers and the registered secrets withheld."""
-    if not text:
-        return text
-    with _lock:
-        secrets = sorted(_secrets, key=len, reverse=True)
-    for secret in secrets:
-        if secret in text:
-            text = text.replace(secret, "<secret withheld>")
-    text = _GROUPED_PAN.sub(lambda m: f"<{sum(c.isdigit() for c in m.group())} digits withheld>", text)
-    return scrub(text)
+    """``text`` with card numbers and the registered secrets withheld: ``errors.scrub``, the one
+    scrubber (its secrets are those given to ``errors.add_secret``, also offered here)."""
+    return scrub(text) if text else text
 
 
 def _clean_record(record: logging.LogRecord) -> logging.LogRecord:

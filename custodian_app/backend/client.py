@@ -39,8 +39,6 @@ from dataclasses import dataclass
 from typing import Any, Callable
 from urllib.parse import quote, urlencode, urlsplit
 
-import orjson
-
 from custodian_app import __version__
 from custodian_app.backend.errors import (
     BackendAuthError,
@@ -55,7 +53,6 @@ from custodian_app.backend.errors import (
     BackendTLSError,
     BackendUnreachable,
 )
-from custodian_app.backend.hostrefs import host_ref_problem
 from custodian_app.domain import fields, formats
 from custodian_app.domain.formats import FormatError, HostLedger
 from custodian_app.errors import add_secret, scrub
@@ -221,11 +218,11 @@ class BackendClient:
         finally:
             session.close()
         try:
-            doc = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise BackendReplyError(f"the backend's health reply is not JSON ({exc}); "
-                                    "is the URL that of the clearing interface?", "$") from None
-        if type(doc) is not dict or type(doc.get("status")) is not str:
+            doc = formats.decode(body, "the health reply")
+        except FormatError as exc:
+            raise BackendReplyError(f"the backend's health reply is refused ({exc}); "
+                                    "is the URL that of the clearing interface?", exc.path) from None
+        if type(doc.get("status")) is not str:
             raise BackendReplyError("the backend's health reply has no 'status'; "
                                     "is the URL that of the clearing interface?", "$.status")
         auth = doc.get("authenticated")
@@ -401,17 +398,12 @@ class BackendClient:
 
     @staticmethod
     def _decode(body: bytes, source: str, where: str) -> dict:
+        """The reply as a dict, by the formats' own JSON reader (a key given twice refused)."""
         try:
-            doc = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise BackendReplyError(
-                f"{source}: {where}: $: not valid JSON ({exc}); the reply was refused as a whole",
-                "$") from None
-        if type(doc) is not dict:
-            raise BackendReplyError(
-                f"{source}: {where}: $: expected a JSON object, found {fields.show(doc)}; the reply "
-                "was refused as a whole", "$")
-        return doc
+            return formats.decode(body, source)
+        except FormatError as exc:
+            raise BackendReplyError(f"{source}: {where}: {exc.path}: {exc.message}; the reply was "
+                                    "refused as a whole", exc.path) from None
 
     @staticmethod
     def _transactions(doc: dict, path: str, source: str) -> list:
@@ -456,12 +448,6 @@ class BackendClient:
         except FormatError as exc:
             raise BackendReplyError(f"{exc}; the reply was refused as a whole, nothing was kept",
                                     exc.path) from exc
-        problem = host_ref_problem(ledger.transactions)
-        if problem is not None:
-            index, name, message = problem
-            path = f"$.transactions[{index}].{name}"
-            raise BackendReplyError(f"{source}: {path}: {message}; the reply was refused as a whole, "
-                                    "nothing was kept", path)
         return ledger
 
 
@@ -699,10 +685,10 @@ class _Session:
 def _error_of(body: bytes) -> tuple[str | None, str | None]:
     """The code and message of an error reply ``{"error": {"code", "message"}}``, if any."""
     try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError:
+        doc = formats.decode(body, "the error reply")
+    except FormatError:  # not JSON, or a key twice: no code nor message to trust
         return None, None
-    if type(doc) is not dict or type(doc.get("error")) is not dict:
+    if type(doc.get("error")) is not dict:
         return None, None
     code, message = doc["error"].get("code"), doc["error"].get("message")
     return (_short(code, 40) if type(code) is str else None,

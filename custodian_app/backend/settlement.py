@@ -23,7 +23,6 @@ import re
 from datetime import datetime
 
 from custodian_app.backend.errors import SettlementError
-from custodian_app.backend.hostrefs import host_ref_problem
 from custodian_app.domain import fields, formats
 from custodian_app.domain.formats import (
     FormatError,
@@ -32,6 +31,7 @@ from custodian_app.domain.formats import (
     Totals,
     TypeTotals,
 )
+from custodian_app.domain.reading import CARD_IN_TEXT
 
 # Column and preamble names: the canonical English name first, then accepted aliases. Matched
 # after stripping spaces and lower-casing, so "Host Ref", "host_ref" and "HOST_REF" all match.
@@ -122,10 +122,6 @@ def import_settlement(
         ledger = _import_json(data, source)
     else:
         ledger = _CsvImport(text, source, terminal_id, cycle_id, currency).run()
-    problem = host_ref_problem(ledger.transactions)  # the same verdict as a fetched ledger
-    if problem is not None:
-        raise SettlementError(source, f"record {problem[0] + 1}, {problem[1]}: {problem[2]}; "
-                              "nothing was imported", column=problem[1])
     for key, want in (("terminal_id", terminal_id), ("cycle_id", cycle_id), ("currency", currency)):
         got = getattr(ledger, key)
         if want is not None and got != want:
@@ -189,7 +185,7 @@ class _CsvImport:
         meta_line: dict[str, int] = {}
         columns: dict[str, int] | None = None
         transactions: list[HostTransaction] = []
-        ref_line: dict[str, int] = {}
+        lines: list[int] = []  # each record's line, for the checks of the whole ledger
         totals: dict[str, TypeTotals] = {}
         end_count: int | None = None
         booked = {"withdrawal": [0, 0], "deposit": [0, 0]}
@@ -236,15 +232,18 @@ class _CsvImport:
             if totals:
                 raise self.fail("a record after the TOTAL rows; TOTAL and END come last")
             tx = self._record(cells, columns)
-            if tx.host_ref in ref_line:
-                raise self.fail(f"backend reference {tx.host_ref!r} appears twice (also on line "
-                                f"{ref_line[tx.host_ref]}); the file is damaged", columns["host_ref"])
-            ref_line[tx.host_ref] = self.line
+            lines.append(self.line)
             transactions.append(tx)
             if tx.status == "booked":
                 booked[tx.type][0] += 1
                 booked[tx.type][1] += tx.amount
 
+        def twice(second: int, message: str) -> SettlementError:
+            self.line = lines[second]
+            return self.fail(message, columns["host_ref"])
+
+        # the rule of every host-ledger reader, with lines for records
+        formats.check_host_refs(transactions, twice, lambda first: f"on line {lines[first]}")
         self.line = None  # from here on, faults concern the whole file
         if columns is None:
             raise self.fail("no column-header row (host_ref,tsn,time,type,card,amount,status) was "
@@ -318,6 +317,9 @@ class _CsvImport:
         if tsn is not None and fields.TSN.match(tsn) is None:
             raise self.fail(f"expected a TSN (1 to 20 of 0-9 A-Z a-z -) or nothing, found "
                             f"{fields.show(tsn)}", columns["tsn"])
+        for name, value in (("host_ref", host_ref), ("tsn", tsn)):
+            if value is not None and fields.has_full_card(value):  # as the JSON reader's Reader.text
+                raise self.fail(f"the {name} {CARD_IN_TEXT}", columns[name])
         kind = TYPES.get(c["type"]) or TYPES.get(_norm(c["type"]))
         if kind is None:
             raise self.fail(f"expected withdrawal/取款 or deposit/存款, found {fields.show(c['type'])}",

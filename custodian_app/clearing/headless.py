@@ -15,6 +15,7 @@ HEADLESS_SKIP_REASON = "no count given to the headless clear command (custodian-
 # one of them (the ATM or the backend did not answer: exit 3) is taken up again by the same
 # custodians' next clear of that ATM.
 _HEADLESS_STEPS = ("signed_in", "atm_read", "counted", "backend_fetched")
+_AUDITED_GAPS = 1000  # accepted journal gaps named one by one in the audit entry (all are counted)
 
 
 def _resume_left_open(store, recorder: "SessionRecorder", terminal_id: str, log) -> None:
@@ -38,11 +39,55 @@ def _left_open(recorder: "SessionRecorder", custodians: list[str]) -> str:
             f"{custodians[0]}'")
 
 
-def clear_headless(*, port: str, url: str, out: str, pdf: str, custodians: list[str],
+def _read_journal_files(journals: list[str], fsn_dir: str | None, dialect: str, accept_gaps: bool,
+                        settings, log):
+    """The ATM's ledger from its journal and FSN files (a USB stick), read as ``import-atm``
+    reads them and then by the formats' reader, as a ledger from the maintenance port is.
+    Returns (ledger, gaps); raises JournalError or FormatError (nothing is kept then)."""
+    from custodian_app.clearing.steps import success_codes
+    from custodian_app.journal import JournalGapsError, read_journals
+
+    log(f"reading the journal {', '.join(journals)} (dialect {dialect})"
+        + (f" and the FSN files of {fsn_dir}" if fsn_dir else "") + "…")
+    try:
+        read = read_journals(journals, fsn_dir, dialect, accept_gaps=accept_gaps,
+                             success_codes=success_codes(settings))
+    except JournalGapsError as exc:
+        for gap in exc.gaps[:10]:
+            log(f"  {gap}")
+        raise
+    ledger = formats.parse_atm_ledger(formats.dumps(read.ledger), journals[-1])
+    for gap in read.gaps:
+        log(f"journal line accepted as a gap (not read): {gap}")
+    return ledger, list(read.gaps)
+
+
+def _read_over_the_port(flow, store, recorder: SessionRecorder, port: str, baud: int, log) -> None:
+    from custodian_app.link.client import AtmClient
+
+    with AtmClient(port, baud=baud) as client:
+        status = client.connect()
+        flow.record_atm_status(status.terminal_id, status.cycle_id, status.cycle_state)
+        _resume_left_open(store, recorder, status.terminal_id, log)
+        recorder.sync(store, snapshot(flow))
+        flow.advance()
+        for source in status.troubled_sources:  # a source the ATM agent has lost
+            log(f"the ATM agent reports: {source.english or source.name + ' ' + source.state}")
+        log(f"reading the ledger of {status.terminal_id} cycle {status.cycle_id} on {port}…")
+        flow.record_atm_ledger(client.read_ledger())
+
+
+def clear_headless(*, port: str | None = None, url: str, out: str, pdf: str, custodians: list[str],
                    passwords: list[str], baud: int | None = None, token: str | None = None, counts_path: str | None = None,
                    db_url: str | None = None, language: str | None = None, settings=None,
-                   log=print, store_options: dict | None = None) -> int:
+                   log=print, store_options: dict | None = None, journals: list[str] | None = None,
+                   fsn_dir: str | None = None, dialect: str | None = None,
+                   accept_gaps: bool = False) -> int:
     """The wizard's flow without a window; returns the exit status (see ``clear --help``).
+
+    The ATM's ledger comes from the maintenance ``port``, or from the ATM's ``journals`` (and
+    the FSN files in ``fsn_dir``) in the ``dialect`` named; journal lines no rule describes
+    stop the clearing unless ``accept_gaps``, and are then listed in the report.
 
     Nothing is written to ``out`` or ``pdf`` unless the whole clearing succeeded. The session
     is kept in the store like the wizard's, marked in the audit log and on the report as a
@@ -50,6 +95,7 @@ def clear_headless(*, port: str, url: str, out: str, pdf: str, custodians: list[
     past the review and the supervisor's signature), so the custodians resume it in the
     application for the sign-off and the next cycle.
     """
+    import dataclasses
     import os
 
     from custodian_app import files
@@ -92,20 +138,26 @@ def clear_headless(*, port: str, url: str, out: str, pdf: str, custodians: list[
             return EXIT_USAGE
         flow.advance()
         recorder = SessionRecorder(users=users)
+        gaps: list = []
 
-        from custodian_app.link.client import AtmClient
+        from custodian_app.journal import JournalError
 
         try:
-            with AtmClient(port, baud=baud) as client:
-                status = client.connect()
-                flow.record_atm_status(status.terminal_id, status.cycle_id, status.cycle_state)
-                _resume_left_open(store, recorder, status.terminal_id, log)
+            if journals:
+                ledger, gaps = _read_journal_files(journals, fsn_dir, dialect or "", accept_gaps,
+                                                   settings, log)
+                flow.record_atm_status(ledger.terminal_id, ledger.cycle_id)
+                _resume_left_open(store, recorder, ledger.terminal_id, log)
                 recorder.sync(store, snapshot(flow))
                 flow.advance()
-                for source in status.troubled_sources:  # a source the ATM agent has lost
-                    log(f"the ATM agent reports: {source.english or source.name + ' ' + source.state}")
-                log(f"reading the ledger of {status.terminal_id} cycle {status.cycle_id} on {port}…")
-                flow.record_atm_ledger(client.read_ledger())
+                flow.record_atm_ledger(ledger)
+            elif port:
+                _read_over_the_port(flow, store, recorder, port, baud, log)
+            else:
+                raise FlowError("give the ATM's maintenance port or its journal files")
+        except (JournalError, formats.FormatError) as exc:
+            log(f"custodian-app clear: invalid input, nothing kept: {exc}")
+            return EXIT_USAGE
         except FlowError as exc:
             log(f"custodian-app clear: {exc}")
             return EXIT_USAGE
@@ -115,6 +167,14 @@ def clear_headless(*, port: str, url: str, out: str, pdf: str, custodians: list[
                 return EXIT_USAGE
             log(f"custodian-app clear: the ATM on {port}: {exc}{_left_open(recorder, custodians)}")
             return EXIT_LINK
+        if journals and recorder.session_id is not None:  # where the ledger came from, audited
+            store.log("atm_journal_read", actor=custodians[0], session_id=recorder.session_id,
+                      terminal_id=ledger.terminal_id,
+                      detail={"journals": [os.path.basename(j) for j in journals],
+                              "dialect": dialect, "gaps": len(gaps),
+                              # what the report lists, covered by the chain too
+                              "gap_lines": [f"{os.path.basename(g.file)}:{g.line}"
+                                            for g in gaps[:_AUDITED_GAPS]]})
         recorder.sync(store, snapshot(flow))
         flow.advance()
         try:
@@ -150,6 +210,8 @@ def clear_headless(*, port: str, url: str, out: str, pdf: str, custodians: list[
 
         meta = report_meta(flow, settings=settings, session_id=recorder.session_id, language=language,
                            evidence=evidence, printed_by=custodians[0])
+        if gaps:  # accepted knowingly: the supervisor sees which lines were not read
+            meta = dataclasses.replace(meta, journal_gaps=tuple((g.file, g.line) for g in gaps))
         report = build_report(flow.result, flow.atm, meta=meta, host=flow.host,
                               counts=flow.counts_document(),
                               appendix=bool(getattr(settings, "report_appendix", False)))

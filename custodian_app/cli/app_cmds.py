@@ -44,9 +44,21 @@ def register(sub) -> None:
         "clear", help="clear an ATM without the window: read, fetch, reconcile, report",
         description="The wizard's flow without a window, for automation: read the ATM's ledger, "
                     "fetch the backend's, reconcile, write the result and the report, and record the "
-                    "session in the database (marked as a clearing without the wizard). Exit status: "
+                    "session in the database (marked as a clearing without the wizard). The ledger "
+                    "comes from the maintenance port (--port) or from the ATM's journal and FSN "
+                    "files (--journal --fsn --dialect). Exit status: "
                     "0 balanced, 1 mismatches, 2 invalid input, 3 the ATM or the backend failed.")
-    p.add_argument("--port", required=True, metavar="DEVICE", help="the ATM's maintenance port")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--port", metavar="DEVICE", help="the ATM's maintenance port")
+    source.add_argument("--journal", nargs="+", metavar="FILE",
+                        help="or the ATM's electronic journal files, in order (a USB stick): "
+                             "the ledger is read from them as import-atm reads it")
+    p.add_argument("--fsn", metavar="DIR", help="with --journal: the folder of the ATM's FSN "
+                   "(banknote serial) files")
+    p.add_argument("--dialect", metavar="NAME", help="with --journal: the journal's layout "
+                   "(ncr, hyosung, grg or a bank's own; see docs/journals.md)")
+    p.add_argument("--accept-gaps", action="store_true", help="with --journal: go on although some "
+                   "journal lines match no rule of the dialect; they are listed in the report")
     p.add_argument("--baud", type=int, default=None, help="line speed (default: the settings')")
     p.add_argument("--url", required=True, help="the backend's base URL")
     p.add_argument("--token", default=None, help="the backend's access token "
@@ -153,17 +165,30 @@ def read_passwords(names: list[str], from_stdin: bool) -> list[str] | None:
 
 def run_clear(args) -> int:
     from custodian_app.clearing import clear_headless
+    from custodian_app.errors import add_secret
 
+    add_secret(args.token)  # before anything can print or log it (the client adds it again)
     names = [n.strip() for n in args.custodians.split(",")]
     if len(names) != 2 or not all(names):
         print("custodian-app clear: --custodians takes two user names: A,B", file=sys.stderr)
+        return EXIT_USAGE
+    if args.journal and not args.dialect:
+        print("custodian-app clear: --journal needs --dialect NAME (the journal's layout: ncr, "
+              "hyosung, grg or a bank's own)", file=sys.stderr)
+        return EXIT_USAGE
+    if not args.journal and (args.fsn or args.dialect or args.accept_gaps):
+        print("custodian-app clear: --fsn, --dialect and --accept-gaps go with --journal",
+              file=sys.stderr)
         return EXIT_USAGE
     passwords = read_passwords(names, args.password_stdin)
     if passwords is None:
         print("custodian-app clear: the two custodians sign in: give their passwords on standard "
               "input with --password-stdin, or run the command on a terminal", file=sys.stderr)
         return EXIT_USAGE
+    for password in passwords:  # a store or backend message never repeats one
+        add_secret(password)
     return clear_headless(port=args.port, baud=args.baud, url=args.url, token=args.token,
                           counts_path=args.counts, out=args.out, pdf=args.pdf, custodians=names,
-                          passwords=passwords,
+                          passwords=passwords, journals=args.journal, fsn_dir=args.fsn,
+                          dialect=args.dialect, accept_gaps=args.accept_gaps,
                           db_url=args.db, language=args.language, log=lambda m: print(m, file=sys.stderr))

@@ -8,7 +8,7 @@
  * (taken, retracted, deposited, returned) and to the unit it went into.
  *
  * On anything unusual (an escape, a character outside ASCII, a value that might be wrong, a
- * duplicate key, a layout not foreseen) a scan returns None, and formats.py reads the document
+ * duplicate key, known or not, a layout not foreseen) a scan returns None, and formats.py reads the document
  * itself and names the fault exactly. So this code never decides that input is invalid; it
  * only accepts what formats.py accepts, and the tests fuzz the two against each other. Every
  * key of rules revision 2 inside the arrays is read here (reversed_amount, cash.unknown);
@@ -101,6 +101,26 @@ static inline int pbool(Cur *c, int *v) {
     return GIVE_UP;
 }
 
+/* The keys an object of the big arrays gives that this scanner does not read (the spec lets a
+ * writer add some). A key given twice gives up, so that formats.py names it: a duplicate key is
+ * refused, and orjson would keep the last one without a word. Few are expected; more than
+ * OTHER_KEYS also gives up (the general reader then decides). */
+#define OTHER_KEYS 16
+typedef struct {
+    const unsigned char *k[OTHER_KEYS];
+    Py_ssize_t n[OTHER_KEYS];
+    int count;
+} OtherKeys;
+
+static int other_key(OtherKeys *o, const unsigned char *k, Py_ssize_t n) {
+    for (int i = 0; i < o->count; i++)
+        if (o->n[i] == n && memcmp(o->k[i], k, n) == 0) return GIVE_UP;
+    if (o->count == OTHER_KEYS) return GIVE_UP;
+    o->k[o->count] = k;
+    o->n[o->count++] = n;
+    return 0;
+}
+
 /* Any JSON value, checked strictly. strict: strings must be plain (inside the big arrays,
  * where nobody re-reads them); otherwise any valid JSON string (the head, which the general
  * reader decodes again). */
@@ -132,10 +152,12 @@ static int skip_value(Cur *c, int strict, int depth) {
         c->p++;
         ws(c);
         if (c->p < c->end && *c->p == '}') { c->p++; return 0; }
+        OtherKeys keys;
+        keys.count = 0;
         for (;;) {
             const unsigned char *s; Py_ssize_t n;
-            if (strict) TRY(pstr(c, &s, &n));
-            else TRY(skip_value(c, 0, depth + 1));  /* a key: checked as a string below */
+            if (strict) { TRY(pstr(c, &s, &n)); TRY(other_key(&keys, s, n)); }
+            else TRY(skip_value(c, 0, depth + 1));  /* a key: the head's decoder checks it */
             TRY(expect(c, ':'));
             TRY(skip_value(c, strict, depth + 1));
             ws(c);
@@ -417,6 +439,8 @@ typedef struct {
 static int atm_cash(Cur *c, i64 cash[5]) {
     TRY(expect(c, '{'));
     int seen = 0;
+    OtherKeys others;
+    others.count = 0;
     ws(c);
     if (c->p < c->end && *c->p == '}') return GIVE_UP;
     for (;;) {
@@ -426,7 +450,7 @@ static int atm_cash(Cur *c, i64 cash[5]) {
         int slot = key_is(k, kn, "taken", 5) ? 0 : key_is(k, kn, "retracted", 9) ? 1
                  : key_is(k, kn, "deposited", 9) ? 2 : key_is(k, kn, "returned", 8) ? 3
                  : key_is(k, kn, "unknown", 7) ? 4 : -1;
-        if (slot < 0) TRY(skip_value(c, 1, 3));
+        if (slot < 0) { TRY(other_key(&others, k, kn)); TRY(skip_value(c, 1, 3)); }
         else {
             if (seen & (1 << slot)) return GIVE_UP;
             seen |= 1 << slot;
@@ -590,6 +614,8 @@ static int tx_template(Cur *c, Tx *x) {
 static int tx_general(Cur *c, Tx *x) {
     TRY(expect(c, '{'));
     int seen = 0;
+    OtherKeys others;
+    others.count = 0;
     for (;;) {
         const unsigned char *k; Py_ssize_t kn;
         TRY(pstr(c, &k, &kn));
@@ -605,7 +631,7 @@ static int tx_general(Cur *c, Tx *x) {
         case 15: f = key_is(k, kn, "reversed_amount", 15) ? 9 : -1; break;
         default: f = -1;
         }
-        if (f < 0) TRY(skip_value(c, 1, 2));
+        if (f < 0) { TRY(other_key(&others, k, kn)); TRY(skip_value(c, 1, 2)); }
         else {
             if (seen & (1 << f)) return GIVE_UP;
             seen |= 1 << f;
@@ -779,6 +805,8 @@ static int note_general(Cur *c, i64 *value, const unsigned char **tsn, Py_ssize_
     const unsigned char *s;
     Py_ssize_t n;
     int seen = 0;
+    OtherKeys others;
+    others.count = 0;
     TRY(expect(c, '{'));
     for (;;) {
         const unsigned char *k; Py_ssize_t kn;
@@ -786,7 +814,7 @@ static int note_general(Cur *c, i64 *value, const unsigned char **tsn, Py_ssize_
         TRY(expect(c, ':'));
         int f = key_is(k, kn, "serial", 6) ? 0 : key_is(k, kn, "value", 5) ? 1 : key_is(k, kn, "tsn", 3) ? 2
               : key_is(k, kn, "unit", 4) ? 3 : key_is(k, kn, "event", 5) ? 4 : -1;
-        if (f < 0) TRY(skip_value(c, 1, 2));
+        if (f < 0) { TRY(other_key(&others, k, kn)); TRY(skip_value(c, 1, 2)); }
         else {
             if (seen & (1 << f)) return GIVE_UP;
             seen |= 1 << f;
@@ -1078,6 +1106,8 @@ static int host_transaction(Cur *c, PyObject **L) {
     ref_n = tsn_n = time_n = card_n = 0;
     is_w = booked = tsn_null = 0;
     amount = 0;
+    OtherKeys others;
+    others.count = 0;
     TRY(expect(c, '{'));
     for (;;) {
         const unsigned char *k; Py_ssize_t kn;
@@ -1086,7 +1116,7 @@ static int host_transaction(Cur *c, PyObject **L) {
         int f = key_is(k, kn, "host_ref", 8) ? 0 : key_is(k, kn, "tsn", 3) ? 1 : key_is(k, kn, "time", 4) ? 2
               : key_is(k, kn, "type", 4) ? 3 : key_is(k, kn, "card", 4) ? 4 : key_is(k, kn, "amount", 6) ? 5
               : key_is(k, kn, "status", 6) ? 6 : -1;
-        if (f < 0) TRY(skip_value(c, 1, 2));
+        if (f < 0) { TRY(other_key(&others, k, kn)); TRY(skip_value(c, 1, 2)); }
         else {
             if (seen & (1 << f)) return GIVE_UP;
             seen |= 1 << f;

@@ -21,6 +21,7 @@ This module imports nothing of the project, so that ``custodian_app.errors`` can
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 MONEY = re.compile(r"(?:0|[1-9][0-9]{0,14})\.[0-9]{2}\Z")
@@ -59,6 +60,18 @@ def is_full_card(value: object) -> bool:
 def has_full_card(text: str) -> bool:
     """``text`` holds a full card number somewhere."""
     return any(_is_card(m.group()) for m in FULL_CARD.finditer(text))
+
+
+def first_full_card(values: Iterable[str | None]) -> int | None:
+    """The index of the first of ``values`` that holds a full card number, or None. A ledger's
+    ten thousand TSNs and references are mostly shorter than the shortest card number: their
+    lengths alone clear them, and the rest take one regex pass over them joined by a newline
+    (which no card candidate spans)."""
+    values = values if isinstance(values, (list, tuple)) else list(values)
+    if max(map(len, filter(None, values)), default=0) < CARD_DIGITS[0] or \
+            not has_full_card("\n".join(filter(None, values))):
+        return None
+    return next(i for i, v in enumerate(values) if v and has_full_card(v))
 
 
 def mask_card(digits: str) -> str:

@@ -5,7 +5,9 @@ raw bytes (or an already decoded dict) of one document and return a plain object
 (``documents``), or raise ``FormatError`` naming the source, the JSON path and the offending
 value. A document is accepted or refused as a whole. Money becomes integer minor units; a JSON
 number where money belongs is refused. A card number that is not masked is refused without
-being echoed. This is the one reader of each format that gives errors their words.
+being echoed, and so is a full card number in free text (a TSN, a reference, a name: the
+reader's rule, which every path relies on); so is a key given twice in one object. This is
+the one reader of each format that gives errors their words.
 
 For bytes, the ledgers' readers first try the optional C scanner (``_ledgerscan``): one pass
 over the bytes by the same rules, no object per banknote. It returns None on anything unusual,
@@ -58,6 +60,7 @@ from custodian_app.domain.reading import (  # noqa: F401 - the shared names, off
     TX_TYPES,
     UNIT_TYPES,
     FormatError,
+    FullCardNumber,
     Reader,
     decode,
     dumps,
@@ -79,11 +82,12 @@ __all__ = [
     "HOST_STATUSES", "IN_COUNTERS", "IN_COUNTERS_OPTIONAL", "NOTE_EVENTS", "OUT_COUNTERS",
     "OUT_COUNTERS_OPTIONAL", "RETAIN_REASONS", "TOTALS_ITEMS", "TX_TYPES", "UNIT_TYPES",
     "AtmLedger", "AtmTransaction", "CashPosition", "ClearingResult", "Counts", "FormatError",
-    "HostLedger", "HostTransaction", "Mismatch", "NoteRecord", "NoteTrail", "RetainedCard",
-    "Totals", "TotalsItem", "TypeTotals", "Unit",
-    "atm_ledger_to_dict", "check_same_clearing", "check_transaction", "counts_to_dict", "decode",
-    "dumps", "host_ledger_to_dict", "native", "parse_any", "parse_atm_ledger", "parse_counts",
-    "parse_host_ledger", "parse_result", "result_to_dict", "retained_card_dict",
+    "FullCardNumber", "HostLedger", "HostTransaction", "Mismatch", "NoteRecord", "NoteTrail",
+    "RetainedCard", "Totals", "TotalsItem", "TypeTotals", "Unit",
+    "atm_ledger_to_dict", "check_host_refs", "check_same_clearing", "check_transaction",
+    "counts_to_dict", "decode", "dumps", "host_ledger_to_dict", "native", "parse_any",
+    "parse_atm_ledger", "parse_counts", "parse_host_ledger", "parse_result", "result_to_dict",
+    "retained_card_dict",
 ]
 
 # The C scanner's transaction columns, in AtmTransaction's field order
@@ -145,7 +149,7 @@ def parse_atm_ledger(data: bytes | str | dict[str, Any], source: str = "<atm led
             notes.append(NoteRecord(
                 serial=r.string(r.key(n, "serial", p), p + ".serial", rules.SERIAL, "a serial of 6 to 12 of A-Z 0-9 ?"),
                 value=r.money(r.key(n, "value", p), p + ".value"),
-                tsn=None if tsn is None else r.string(tsn, p + ".tsn", rules.TSN, "a TSN or null"),
+                tsn=None if tsn is None else r.text(tsn, p + ".tsn", rules.TSN, "a TSN or null"),
                 unit=r.string(r.key(n, "unit", p), p + ".unit", rules.UNIT_ID, "a unit id of 1 to 5 characters"),
                 event=r.enum(r.key(n, "event", p), p + ".event", NOTE_EVENTS),
             ))
@@ -163,13 +167,14 @@ def _atm_transaction(r: Reader, t: Any, p: str) -> AtmTransaction:
         raise r.fail(p + ".reversed", f"expected true or false, found {_show(reversed_)}")
     rev_raw = t.get("reversed_amount")
     tx = AtmTransaction(
-        tsn=r.string(r.key(t, "tsn", p), p + ".tsn", rules.TSN, "a TSN (1 to 20 of 0-9 A-Z a-z -)"),
+        tsn=r.text(r.key(t, "tsn", p), p + ".tsn", rules.TSN, "a TSN (1 to 20 of 0-9 A-Z a-z -)"),
         time=r.string(r.key(t, "time", p), p + ".time", rules.TIME, "an RFC 3339 time"),
         type=r.enum(r.key(t, "type", p), p + ".type", TX_TYPES),
         card=r.card(r.key(t, "card", p), p + ".card"),
         amount=r.money(r.key(t, "amount", p), p + ".amount"),
         host_code=r.string(r.key(t, "host_code", p), p + ".host_code", rules.HOST_CODE, "a response code like \"00\""),
-        host_ref=None if host_ref is None else r.string(host_ref, p + ".host_ref", None, "a backend reference", 32),
+        host_ref=None if host_ref is None else r.text(host_ref, p + ".host_ref", None,
+                                                      "a backend reference", 32),
         reversed=reversed_,
         reversed_amount=None if rev_raw is None else r.money(rev_raw, p + ".reversed_amount"),
         taken=r.money(r.key(cash, "taken", p + ".cash"), p + ".cash.taken"),
@@ -229,6 +234,12 @@ def _scanned_atm_ledger(data: Any, source: str) -> AtmLedger | None:
     try:  # header, totals, units, retained cards: few, read here
         ledger = parse_atm_ledger(doc, source)
     except FormatError:
+        return None
+    # the C scanner checks patterns only; a full card number in a TSN or a reference: the
+    # general reader names it (``Reader.text``)
+    if rules.first_full_card(columns[0]) is not None or rules.first_full_card(columns[6]) is not None:
+        return None
+    if notes is not None and rules.first_full_card(notes[2]) is not None:  # TSNs the notes name
         return None
     ledger.transactions = list(map(AtmTransaction, *columns))
     if notes is not None:
@@ -311,15 +322,36 @@ def parse_host_ledger(data: bytes | str | dict[str, Any], source: str = "<host l
         t = r.obj(t, p)
         tsn = r.key(t, "tsn", p)
         transactions.append(HostTransaction(
-            host_ref=r.string(r.key(t, "host_ref", p), p + ".host_ref", None, "a backend reference", 32),
-            tsn=None if tsn is None else r.string(tsn, p + ".tsn", rules.TSN, "a TSN or null"),
+            host_ref=r.text(r.key(t, "host_ref", p), p + ".host_ref", None, "a backend reference", 32),
+            tsn=None if tsn is None else r.text(tsn, p + ".tsn", rules.TSN, "a TSN or null"),
             time=r.string(r.key(t, "time", p), p + ".time", rules.TIME, "an RFC 3339 time"),
             type=r.enum(r.key(t, "type", p), p + ".type", TX_TYPES),
             card=r.card(r.key(t, "card", p), p + ".card"),
             amount=r.money(r.key(t, "amount", p), p + ".amount"),
             status=r.enum(r.key(t, "status", p), p + ".status", HOST_STATUSES),
         ))
+    check_host_refs(transactions, lambda j, message: r.fail(f"$.transactions[{j}].host_ref", message))
     return HostLedger(terminal_id, cycle_id, currency, totals, transactions, source)
+
+
+def check_host_refs(transactions: list[HostTransaction], fail: Callable[[int, str], Exception],
+                    where: Callable[[int], str] = lambda i: f"record {i + 1}") -> None:
+    """Two booked records with one ``host_ref`` are refused: the reconciliation ties records by
+    it (rev 2), and a backend's reference names one booking. ``fail(index, message)`` makes the
+    error for the second record, ``where(index)`` names the first (a record, a CSV line). A
+    reversed record may share its reference with the booking that replaced it: it counts
+    nowhere."""
+    booked = [t.host_ref for t in transactions if t.status == "booked"]
+    if len(set(booked)) == len(booked):
+        return
+    first: dict[str, int] = {}
+    for j, t in enumerate(transactions):
+        if t.status != "booked":
+            continue
+        i = first.setdefault(t.host_ref, j)
+        if i != j:
+            raise fail(j, f"backend reference {_show(t.host_ref)} is booked twice (also {where(i)}); "
+                          "the ledger is damaged; ask the bank's IT for a corrected one")
 
 
 def _scanned_host_ledger(data: Any, source: str) -> HostLedger | None:
@@ -330,11 +362,17 @@ def _scanned_host_ledger(data: Any, source: str) -> HostLedger | None:
     doc = _scanned_head(head, source, HOST_LEDGER)
     if doc is None:
         return None
+    if rules.first_full_card(columns[0]) is not None or rules.first_full_card(columns[1]) is not None:
+        return None  # a card number in a host_ref or TSN: the general reader names it
     try:
         ledger = parse_host_ledger(doc, source)
     except FormatError:
         return None  # read whole by the caller, which names the fault
     ledger.transactions = list(map(HostTransaction, *columns))
+    try:  # booked twice: the general reader names it
+        check_host_refs(ledger.transactions, lambda j, message: FormatError(source, "", message))
+    except FormatError:
+        return None
     return ledger
 
 
@@ -364,7 +402,7 @@ def parse_counts(data: bytes | str | dict[str, Any], source: str = "<counts>") -
     r.fmt(doc, COUNTS)
     terminal_id, cycle_id, currency = r.header(doc)
     by = r.arr(r.key(doc, "counted_by", "$"), "$.counted_by")
-    counted_by = [r.string(v, f"$.counted_by[{i}]", None, "a user name", 32) for i, v in enumerate(by)]
+    counted_by = [r.text(v, f"$.counted_by[{i}]", None, "a user name", 32) for i, v in enumerate(by)]
     if len(counted_by) < 2:
         raise r.fail("$.counted_by", "dual custody: at least two custodians must be named")
     if len(set(counted_by)) != len(counted_by):

@@ -5,6 +5,7 @@ that both the ATM ledger and the result carry."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -65,6 +66,19 @@ class FormatError(CustodianError, ValueError):
         super().__init__(f"{source}: {path}: {message}")
 
 
+class FullCardNumber(FormatError):
+    """A full card number in free text that is stored and printed (a TSN, a host_ref,
+    counted_by …); a card field that is not masked is a plain FormatError. The value is never
+    echoed. The store refuses it as ``CardNumberRefused``."""
+
+    def __init__(self, source: str, path: str) -> None:
+        super().__init__(source, path, CARD_IN_TEXT)
+
+
+CARD_IN_TEXT = ("looks like a full card number (the value is withheld); a clearing document must "
+                "never carry one; ask for a corrected file")
+
+
 # ---------------------------------------------------------------------------------------------
 # Validation helpers. Hand-written rather than a generic schema validator: each check must
 # say where it failed. The shipped JSON Schemas are the same rules; tests check that both agree.
@@ -106,6 +120,15 @@ class Reader:
             raise self.fail(path, f"expected {what} of 1 to {max_len} characters, found {show(value)}")
         return value
 
+    def text(self, value: Any, path: str, pattern: Any | None = None,
+             what: str = "a string", max_len: int | None = None) -> str:
+        """A string that is stored or printed (a TSN, a reference, a name): ``string``, and no
+        full card number in it (``fields``' rule; the one place the readers apply it)."""
+        text = self.string(value, path, pattern, what, max_len)
+        if rules.has_full_card(text):
+            raise FullCardNumber(self.source, path)
+        return text
+
     def money(self, value: Any, path: str) -> int:
         if type(value) is not str:
             raise self.fail(path, f"money must be a string with two decimals like \"1000.00\", found {show(value)}")
@@ -142,8 +165,8 @@ class Reader:
 
     def header(self, doc: dict[str, Any]) -> tuple[str, str, str]:
         return (
-            self.string(self.key(doc, "terminal_id", "$"), "$.terminal_id", None, "a terminal id", 32),
-            self.string(self.key(doc, "cycle_id", "$"), "$.cycle_id", None, "a cycle id", 32),
+            self.text(self.key(doc, "terminal_id", "$"), "$.terminal_id", None, "a terminal id", 32),
+            self.text(self.key(doc, "cycle_id", "$"), "$.cycle_id", None, "a cycle id", 32),
             self.string(self.key(doc, "currency", "$"), "$.currency", rules.CURRENCY, "an ISO 4217 code like CNY"),
         )
 
@@ -166,20 +189,80 @@ class Reader:
 
 
 def decode(data: bytes | bytearray | memoryview | str | dict[str, Any], source: str) -> dict[str, Any]:
-    """JSON bytes -> dict, or FormatError saying where the JSON breaks."""
+    """JSON bytes -> dict, or FormatError saying where the JSON breaks, or which key an object
+    gives twice. orjson decodes (its strictness is the formats' JSON), but it keeps the last of
+    two equal keys without a word; the standard library's decoder, given a hook that sees each
+    object's pairs, tells. That second pass costs about as much as the decoding: the C scanner
+    (formats) vouches for the big arrays itself, so it runs on a ledger's small head only."""
     if isinstance(data, dict):
         return data
     try:
-        if isinstance(data, (bytes, bytearray, memoryview, str)):
+        if isinstance(data, (bytes, bytearray, str)):
             doc = orjson.loads(data)
-        else:  # a memory-mapped file or another buffer: a view, released right after
+        else:  # a view, a memory-mapped file or another buffer: a view, released right after
             with memoryview(data) as view:
                 doc = orjson.loads(view)
+                data = bytes(view)  # the standard library's decoder wants bytes or str
     except orjson.JSONDecodeError as exc:
+        if bytes(data[:3]) == b"\xef\xbb\xbf" if not isinstance(data, str) else data[:1] == "\ufeff":
+            raise FormatError(source, "$", "the file starts with a byte order mark (BOM), which "
+                                           "JSON does not allow; save it as UTF-8 without BOM") from None
         raise FormatError(source, "$", f"not valid JSON: {exc}") from None
     if type(doc) is not dict:
         raise FormatError(source, "$", f"expected a JSON object, found {show(doc)}")
+    _refuse_repeated_keys(data, source)
     return doc
+
+
+class _Repeated(dict):  # type: ignore[type-arg]
+    """An object that gave ``key`` twice (the decoder's hook marks it; the walk names it)."""
+
+    key: str
+
+
+def _count_pairs(pairs: list[tuple[str, Any]]) -> Any:
+    if len(pairs) > 1 and len(dict(pairs)) != len(pairs):
+        raise _RepeatedKey
+    return None  # the values are orjson's; this pass only counts
+
+
+class _RepeatedKey(Exception):
+    pass
+
+
+def _mark_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    seen: set[str] = set()
+    marked = _Repeated(obj)
+    marked.key = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+    return marked
+
+
+def _refuse_repeated_keys(data: bytes | bytearray | str, source: str) -> None:
+    """FormatError naming the JSON path of the first object (in reading order) that gives a
+    key twice: which of the two values was meant cannot be known, so neither is taken."""
+    try:
+        json.loads(data, object_pairs_hook=_count_pairs)
+        return
+    except _RepeatedKey:
+        pass
+    except RecursionError:  # deeper than the standard library's decoder goes: nothing to trust
+        raise FormatError(source, "$", "the JSON is nested too deeply to be a clearing "
+                                       "document") from None
+    stack: list[tuple[Any, str]] = [(json.loads(data, object_pairs_hook=_mark_pairs), "$")]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, _Repeated):
+            raise FormatError(source, f"{path}.{value.key}",
+                              f"the key {show(value.key)} is given twice in one object; which "
+                              "value was meant cannot be known, so the document is refused; ask "
+                              "for a corrected file")
+        if type(value) is list:
+            stack.extend((v, f"{path}[{i}]") for i, v in reversed(list(enumerate(value))))
+        elif isinstance(value, dict):
+            stack.extend((v, f"{path}.{k}") for k, v in reversed(list(value.items())))
 
 
 def retained_cards(r: Reader, doc: dict[str, Any]) -> list[RetainedCard]:
@@ -191,7 +274,7 @@ def retained_cards(r: Reader, doc: dict[str, Any]) -> list[RetainedCard]:
         out.append(RetainedCard(
             time=r.string(r.key(c, "time", p), p + ".time", rules.TIME, "an RFC 3339 time"),
             card=r.card(r.key(c, "card", p), p + ".card"),
-            tsn=None if tsn is None else r.string(tsn, p + ".tsn", rules.TSN, "a TSN or null"),
+            tsn=None if tsn is None else r.text(tsn, p + ".tsn", rules.TSN, "a TSN or null"),
             reason=r.enum(r.key(c, "reason", p), p + ".reason", RETAIN_REASONS),
         ))
     return out

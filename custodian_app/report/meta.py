@@ -44,6 +44,9 @@ class ReportMeta:
     verify_command: str | None = None
     session_id: str | int | None = None
     draft: bool = False  # not signed off yet: every page is marked 草稿 DRAFT
+    # (file, line) of each journal line accepted as a gap when the ATM's ledger was read from
+    # its journal files (``clear --journal --accept-gaps``): listed on the report
+    journal_gaps: tuple[tuple[str, int], ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.report_no, str) or not self.report_no.strip():

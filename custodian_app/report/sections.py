@@ -4,6 +4,7 @@ for both layout passes."""
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 
 from custodian_app.domain.formats import (
@@ -81,7 +82,7 @@ class Content:
         self.mismatch_table = self._mismatches() if result.mismatches else None
         self.guide = self._guide() if result.mismatches else []
         self.retained_table = handover.retained_cards(self) if result.retained_cards else None
-        self.appendix_tables = self._appendix() if appendix else []
+        self.appendix_tables = (self._appendix() if appendix else []) + self._journal_gaps()
 
     # -- helpers ------------------------------------------------------------------------------
     def _tx(self, tsn: str | None, kind: str | None):
@@ -475,6 +476,21 @@ class Content:
                 ], {7: RED} if category else None)
             tables.append((("附录二 后台交易明细", "Appendix 2: the backend's transactions"), host_t))
         return tables
+
+
+    def _journal_gaps(self) -> list[tuple[tuple[str, str], Table]]:
+        """The journal lines accepted as gaps (the ledger was read from journal files): which
+        lines of which file the reading skipped, for the supervisor to weigh."""
+        if not self.meta.journal_gaps:
+            return []
+        w = self.w
+        cols = [Column(w.lines("日志文件", "Journal file"), 200), Column(w.lines("行号", "Line"), 60, "r")]
+        cols.append(Column(w.lines("说明", "Note"), BODY_W - 260))
+        t = Table(cols, TableStyle(size=7, leading=8.4, pad_y=1.8))
+        note = w.inline("未能识别，未读入", "not understood, not read")
+        for file, line in self.meta.journal_gaps:
+            t.add(self.metrics, [os.path.basename(file), str(line), note])
+        return [(("电子日志中未能识别的行", "Journal lines not understood"), t)]
 
 
 def _tz_of(text: str | None):

@@ -1,5 +1,5 @@
 """What every part of the store shares: the engine, the clock, one transaction per call, the
-audit chain's append, and the refusal of full card numbers in free text.
+audit chain's append, and the refusal of full card numbers in text typed into the store.
 
 Each method of the store is one transaction: a step of the clearing is committed as soon as it
 completes, with its transition record and its audit entry, or not at all. Every write first
@@ -14,7 +14,7 @@ import re
 import socket
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable, Iterator, Self
+from typing import Any, Callable, Iterator, Self
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -38,18 +38,12 @@ def _utcnow() -> datetime:
 
 
 def refuse_full_pan(text: str, where: str) -> str:
-    """Refuse free text that carries what looks like a full card number (custodian_app.pan)."""
+    """Refuse free text typed into the store (a remark, a reason, a name) that carries what
+    looks like a full card number (``domain.fields``). A document's fields are the reader's
+    (``domain.formats``): the store relies on it."""
     if has_full_pan(text):
         raise CardNumberRefused(where)
     return text
-
-
-def refuse_pans(fields: Iterable[tuple[str, str | None]], what: str) -> None:
-    """The free-text fields of a document (TSN, host_ref, counted_by …), which are stored and
-    printed, hold no full card number."""
-    for path, value in fields:
-        if value is not None and has_full_pan(value):
-            raise CardNumberRefused(f"{what} {path}")
 
 
 class StoreBase:

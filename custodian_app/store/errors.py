@@ -133,6 +133,7 @@ class EvidenceError(StoreError, ValueError):
 class CardNumberRefused(StoreError, ValueError):
     """A card number that is not masked; it is never stored, logged or echoed."""
 
-    def __init__(self, where: str) -> None:
-        super().__init__(f"{where}: card number must be masked like 622202******1234 "
-                         "(six digits, two to nine *, four digits); a full card number is never kept")
+    def __init__(self, where: str, message: str | None = None) -> None:
+        # ``message``: the reader's own words, so a document gets the same verdict everywhere
+        super().__init__(f"{where}: " + (message or "card number must be masked like 622202******1234 "
+                         "(six digits, two to nine *, four digits); a full card number is never kept"))

@@ -71,8 +71,8 @@ def test_a_duplicate_host_ref_is_refused_on_every_path(simulator, tmp_path):
     txs = list(ledger.transactions)
     txs[1] = replace(txs[1], host_ref=dup)
     ledger = replace(ledger, transactions=txs)
-    with pytest.raises(BackendReplyError, match=f"backend reference '{dup}' appears twice"):
+    with pytest.raises(BackendReplyError, match=f"backend reference '{dup}' is booked twice"):
         _fetch(simulator, ledger)
     for kind in ("json", "csv"):
-        with pytest.raises(SettlementError, match=f"backend reference '{dup}' appears twice"):
+        with pytest.raises(SettlementError, match=f"backend reference '{dup}' is booked twice"):
             _import(tmp_path, ledger, kind)

@@ -174,7 +174,7 @@ def test_a_file_for_another_terminal_is_refused(tmp_path):
         ("END,5", "END,6", 14, None, "says 6 records but the file has 5"),
         ("END,5\n", "", None, None, "no END trailer"),
         ("TOTAL,deposit,1,3000.00\n", "", None, None, "none for deposits"),
-        ("632409000118,000102", "632409000117,000102", 8, "1 (host_ref)", "appears twice .also on line 7"),
+        ("632409000118,000102", "632409000117,000102", 8, "1 (host_ref)", "booked twice .also on line 7"),
         ("loaded_amount,\"200,000.00\"", "loaded_amount,200000", 4, "2", "two decimals"),
         ("host_ref,tsn,time,type,card,amount,status", "host_ref,tsn,time,type,card,status", 6, None,
          "lacks amount"),

@@ -183,3 +183,20 @@ def test_a_crash_on_screen_is_scrubbed_too(tmp_path):
     assert PAN not in p.stderr and TOKEN not in p.stderr
     log = (tmp_path / "logs" / "custodian-app.log").read_text(encoding="utf-8")
     assert "unexpected error in thread reader" in log and PAN not in log
+
+
+def test_one_registry_of_secrets_for_messages_and_logs(logging_on):
+    """A secret given to the logs (a token typed into the settings dialog) is withheld from an
+    error's message too, and one given to the errors from every log line: one set, not two."""
+    from custodian_app import errors
+
+    assert logs.add_secret is errors.add_secret
+    logs.add_secret("dialog-token-5a7c-only-here")
+    assert "dialog-token-5a7c" not in str(errors.CustodianError("refused dialog-token-5a7c-only-here"))
+    errors.add_secret("message-token-91bd-only-here")
+    assert "message-token-91bd" not in logs.clean("sent message-token-91bd-only-here")
+    path = logs.setup_logging(secrets=[])
+    logging.getLogger("custodian_app.test").warning("both dialog-token-5a7c-only-here and "
+                                                    "message-token-91bd-only-here")
+    text = path.read_text(encoding="utf-8")
+    assert "both" in text and "dialog-token" not in text and "message-token" not in text
