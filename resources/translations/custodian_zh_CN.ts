@@ -678,12 +678,12 @@ The clearing can go on; call IT support if this happens again.</source>
         <translation>连接 ATM</translation>
     </message>
     <message>
-        <source>Plug the cable into the ATM&apos;s maintenance port and choose the port.</source>
-        <translation>将数据线插入 ATM 维护口，并选择端口。</translation>
+        <source>Plug the cable into the ATM&apos;s maintenance port and choose the port, or read the ATM&apos;s journal files from a USB stick.</source>
+        <translation>将数据线插入 ATM 维护口并选择端口，或从 U 盘读取 ATM 电子日志文件。</translation>
     </message>
     <message>
-        <source>The ATM on the &amp;serial port (its maintenance port)</source>
-        <translation>通过串口连接 ATM（维护端口）(&amp;S)</translation>
+        <source>The ATM on the serial p&amp;ort (its maintenance port)</source>
+        <translation>通过串口连接 ATM（维护端口）(&amp;O)</translation>
     </message>
     <message>
         <source>The ATM&apos;s &amp;journal files, from a USB stick or folder (no cable needed)</source>
@@ -928,8 +928,8 @@ Line speed: %7 bit/s · safe door: %8</source>
         <translation>存有冠字号（FSN）文件的文件夹</translation>
     </message>
     <message>
-        <source>Choose the FS&amp;N folder…</source>
-        <translation>选择冠字号（FSN）文件夹(&amp;N)…</translation>
+        <source>Choose the FSN f&amp;older…</source>
+        <translation>选择冠字号（FSN）文件夹(&amp;O)…</translation>
     </message>
     <message>
         <source>FSN folder</source>
@@ -944,8 +944,8 @@ Line speed: %7 bit/s · safe door: %8</source>
         <translation>日志格式(&amp;L)</translation>
     </message>
     <message>
-        <source>Read the &amp;journals</source>
-        <translation>读取电子日志(&amp;J)</translation>
+        <source>&amp;Read the journals</source>
+        <translation>读取电子日志(&amp;R)</translation>
     </message>
     <message>
         <source>&amp;Cancel reading</source>
@@ -956,8 +956,8 @@ Line speed: %7 bit/s · safe door: %8</source>
         <translation>与日志格式的任何规则都不匹配的日志行</translation>
     </message>
     <message>
-        <source>&amp;Accept these gaps knowingly (they are listed in the report)</source>
-        <translation>知悉并接受这些未识别的行（将列入清机报告）(&amp;A)</translation>
+        <source>Accept these gaps &amp;knowingly (they are listed in the report)</source>
+        <translation>知悉并接受这些未识别的行（将列入清机报告）(&amp;K)</translation>
     </message>
     <message>
         <source>%1 journal line(s) match no rule of the layout %2. Check that the layout is the ATM&apos;s; if it is, tick the box to read the journals without those lines, or ask IT to add a rule for them.</source>

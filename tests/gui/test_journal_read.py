@@ -143,3 +143,60 @@ def test_a_folder_without_journals_says_so(tmp_path, qtbot, make_ctx):
         journal_read.ask_folder = real
     qtbot.waitUntil(lambda: "No journal file" in page.status.text(), timeout=5000)
     assert not page.journal.read_button.isEnabled() and not d.next_enabled()
+
+
+def alt_letters(wizard) -> list[str]:
+    """The Alt+letters the current page answers to as shown: its visible buttons (the wizard's
+    own included) and the labels with a buddy."""
+    import re
+
+    from PySide6.QtWidgets import QAbstractButton, QLabel
+
+    texts = [w.text() for w in wizard.findChildren(QAbstractButton) if w.isVisible()]
+    texts += [w.text() for w in wizard.findChildren(QLabel) if w.isVisible() and w.buddy() is not None]
+    return [m.group(1).lower() for m in (re.search(r"&([^&])", t) for t in texts) if m]
+
+
+def fully_shown(widget) -> bool:
+    return widget.isVisible() and widget.visibleRegion().boundingRect().size() == widget.size()
+
+
+@pytest.mark.custodian_language("zh_CN")
+def test_the_journal_way_in_chinese_at_1366_by_768(tmp_path, qtbot, backend_simulator, make_ctx):
+    from PySide6.QtWidgets import QLineEdit
+
+    stick = usb_stick(tmp_path, "hyosung", transactions=30)
+    garble(stick)
+    backend = backend_simulator(stick.docs.host)
+    d = WizardDriver(qtbot, make_ctx(SimpleNamespace(device="", url=backend.url), language="zh_CN"))
+    d.wizard.resize(1366, 768)
+    to_journal_read(d, stick)
+    page = d.page(Step.READ_ATM)
+    assert page.journal.read_button.text() == "读取电子日志(&R)"
+    d.read_journal_files(stick.folder, "hyosung", wait_ok=False)
+    assert "不匹配" in page.status.text()
+    letters = alt_letters(d.wizard)
+    assert len(letters) == len(set(letters)), letters
+    for w in (page.journal.folder_button, page.journal.fsn_button, page.journal.dialect,
+              page.journal.accept_gaps, page.journal.gaps):
+        assert fully_shown(w), w.objectName()
+    d.accept_journal_gaps()
+    assert "已接受 2 行" in page.status.text()
+    d.next(Step.COUNT)
+    count = d.page(Step.COUNT)
+    fields = [*count.edits.values(), *(e for f in count.note_edits.values() for _v, e in f)]
+    qtbot.waitUntil(lambda: all(fully_shown(e) for e in fields), timeout=5000)
+    assert all(isinstance(e, QLineEdit) and e.accessibleName() for e in fields)
+    assert len({e.accessibleName() for e in fields}) == len(fields)
+    letters = alt_letters(d.wizard)
+    assert len(letters) == len(set(letters)), letters
+    d.count_notes({u.id: u.count for u in d.flow.atm.units if u.value is not None})
+    assert count.diff_labels["CST1"].text() == "相符"
+
+
+def test_the_connect_pages_alt_letters_are_unique(qtbot, make_ctx):
+    d = WizardDriver(qtbot, make_ctx())
+    d.sign_in()
+    d.next(Step.CONNECT)
+    letters = alt_letters(d.wizard)
+    assert len(letters) == len(set(letters)), letters

@@ -38,9 +38,10 @@ class ConnectPage(FlowPage):
     def __init__(self, wizard) -> None:
         super().__init__(wizard)
         self.setTitle(tr("Connect to the ATM"))
-        self.setSubTitle(tr("Plug the cable into the ATM's maintenance port and choose the port."))
+        self.setSubTitle(tr("Plug the cable into the ATM's maintenance port and choose the port, or read "
+                            "the ATM's journal files from a USB stick."))
         layout = QVBoxLayout(self)
-        self.serial_choice = QRadioButton(tr("The ATM on the &serial port (its maintenance port)"),
+        self.serial_choice = QRadioButton(tr("The ATM on the serial p&ort (its maintenance port)"),
                                           objectName="sourceSerialRadio")
         self.journal_choice = QRadioButton(tr("The ATM's &journal files, from a USB stick or folder (no cable "
                                               "needed)"), objectName="sourceJournalRadio")

@@ -106,7 +106,7 @@ class JournalBox(QWidget):
         self.fsn_edit.setReadOnly(True)
         self.fsn_edit.setPlaceholderText(tr("none found: the ledger is read without banknote records"))
         self.fsn_edit.setAccessibleName(tr("The folder with the FSN banknote files"))
-        self.fsn_button = QPushButton(tr("Choose the FS&N folder…"), objectName="chooseFsnButton")
+        self.fsn_button = QPushButton(tr("Choose the FSN f&older…"), objectName="chooseFsnButton")
         fsn_row.addWidget(self.fsn_edit, 1)
         fsn_row.addWidget(self.fsn_button)
         fsn_label = QLabel(tr("FSN folder"))
@@ -119,7 +119,7 @@ class JournalBox(QWidget):
         dialect_label.setBuddy(self.dialect)
         form.addRow(dialect_label, self.dialect)
         layout.addLayout(form)
-        self.read_button = QPushButton(tr("Read the &journals"), objectName="readJournalButton")
+        self.read_button = QPushButton(tr("&Read the journals"), objectName="readJournalButton")
         self.read_button.clicked.connect(on_read)
         self.read_button.setEnabled(False)
         buttons = QHBoxLayout()
@@ -139,7 +139,7 @@ class JournalBox(QWidget):
         self.gaps = QListWidget(objectName="gapsList")
         self.gaps.setAccessibleName(tr("Journal lines that match no rule of the layout"))
         self.gaps.setMaximumHeight(90)
-        self.accept_gaps = QCheckBox(tr("&Accept these gaps knowingly (they are listed in the report)"),
+        self.accept_gaps = QCheckBox(tr("Accept these gaps &knowingly (they are listed in the report)"),
                                      objectName="acceptGapsCheck")
         self.accept_gaps.toggled.connect(lambda _on: self.changed.emit())
         gaps.addWidget(self.gaps_label)
@@ -148,6 +148,9 @@ class JournalBox(QWidget):
         layout.addWidget(self.gaps_box)
         self.gaps_box.hide()
         self.changed.connect(self._sync)
+
+    def chain_tabs(self) -> None:
+        """Tab in reading order (once the box is in its window)."""
         for w, nxt in ((self.folder_button, self.files), (self.files, self.fsn_button),
                        (self.fsn_button, self.dialect), (self.dialect, self.read_button),
                        (self.read_button, self.cancel_button), (self.cancel_button, self.gaps),

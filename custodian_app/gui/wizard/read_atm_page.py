@@ -63,6 +63,7 @@ class ReadAtmPage(FlowPage):
         self.journal.dialect.currentIndexChanged.connect(lambda _i: self.journal.clear_gaps())
         self.journal.changed.connect(self.changed)
         layout.addWidget(self.journal)
+        self.journal.chain_tabs()
         self.journal.hide()
         self.progress = QProgressBar(objectName="readProgress")
         self.progress.setRange(0, 100)
@@ -412,6 +413,7 @@ class ReadAtmPage(FlowPage):
             show_info(self.status, tr("Reading was cancelled. Press Read the journals to start again."))
         elif isinstance(exc, JournalGapsError):
             self.journal.show_gaps(exc.gaps)
+            self.journal.accept_gaps.setFocus()
             show_error(self.status, tr("Some journal lines match no rule of the layout %1: see the list below.")
                        .replace("%1", self.journal.dialect_name()))
         elif isinstance(exc, JournalError):
