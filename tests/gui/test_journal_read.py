@@ -200,3 +200,40 @@ def test_the_connect_pages_alt_letters_are_unique(qtbot, make_ctx):
     d.next(Step.CONNECT)
     letters = alt_letters(d.wizard)
     assert len(letters) == len(set(letters)), letters
+
+
+def test_cancel_stops_a_journal_read_and_the_window_stays_live(tmp_path, qtbot, make_ctx, monkeypatch):
+    """The read runs on a worker: while it is held mid-way the window answers clicks, and
+    Cancel ends it with nothing recorded."""
+    import threading
+
+    import custodian_app.journal as journal
+
+    stick = usb_stick(tmp_path, "ncr", transactions=20)
+    held, release = threading.Event(), threading.Event()
+
+    def slow_read(paths, fsn_dir, dialect, *, progress, **kw):
+        progress(1024, 4096)
+        held.set()
+        assert release.wait(30)  # the test lets it go on once Cancel was clicked
+        progress(2048, 4096)  # the page's progress callback stops a cancelled read here
+        raise AssertionError("a cancelled read went on")
+
+    monkeypatch.setattr(journal, "read_journals", slow_read)
+    d = WizardDriver(qtbot, make_ctx())
+    to_journal_read(d, stick)
+    page = d.page(Step.READ_ATM)
+    box = page.journal
+    from custodian_app.gui.wizard import journal_read
+
+    monkeypatch.setattr(journal_read, "ask_folder", lambda _p, _t, callback: callback(str(stick.folder)))
+    d.click(box.folder_button)
+    qtbot.waitUntil(box.read_button.isEnabled, timeout=5000)
+    d.click(box.read_button)
+    qtbot.waitUntil(lambda: held.is_set() and page.figures.text() != "", timeout=5000)
+    assert "1 of 4 KiB" in page.figures.text() and not box.read_button.isEnabled()
+    d.click(box.cancel_button)
+    release.set()
+    qtbot.waitUntil(lambda: page._job is None, timeout=5000)
+    assert "cancelled" in page.status.text()
+    assert d.flow.atm is None and not d.next_enabled() and box.read_button.isEnabled()

@@ -170,6 +170,9 @@ class CountPage(FlowPage):
             row = QWidget(objectName=f"denominations_{u.id}")
             line = QHBoxLayout(row)
             line.setContentsMargins(0, 0, 0, 0)
+            # in the page before its fields join the Tab order (Qt orders only one window's widgets)
+            self.grid.addWidget(row, self.grid_host.rows, 1, 1, 4)
+            self.grid_host.rows += 1
             fields = []
             for value in denominations(atm):
                 yuan = format_grouped(value).removesuffix(".00")
@@ -185,8 +188,6 @@ class CountPage(FlowPage):
                 self._chain(notes)
             line.addStretch(1)
             self.note_edits[u.id] = fields
-            self.grid.addWidget(row, self.grid_host.rows, 1, 1, 4)
-            self.grid_host.rows += 1
         previous = self.grid_host.last_input
         # rows stay at the top, columns at their natural width
         self.grid.setRowStretch(self.grid.rowCount(), 1)
