@@ -118,6 +118,13 @@ def test_gaps_are_listed_and_refused_until_accepted(tmp_path, qtbot, backend_sim
     assert d.flow.atm is not None and d.next_enabled()
     assert "2" in page.status.text()
     d.wait_db()
+    store = clearing.open_store()
+    try:
+        (entry,) = [e for e in store.audit_entries(session_id=d.session_id) if e.action == "atm_journal_read"]
+    finally:
+        clearing.close_store(store)
+    assert entry.detail["dialect"] == "ncr" and entry.detail["gaps_accepted"] == 2
+    assert entry.detail["journals"] == ["journal.txt"] and entry.detail["fsn_files"] > 0
     gaps = stored_ledger(d.session_id)["source"]["gaps"]
     assert [(g["file"].rsplit("/", 1)[-1], g["line"]) for g in gaps] == [("journal.txt", n) for n in where]
     d.next(Step.COUNT)

@@ -385,10 +385,20 @@ class ReadAtmPage(FlowPage):
                 "%1 banknote record(s) could not be tied to a transaction by their time.")
                 .replace("%1", f"{read.notes_without_tsn:,}"))
         self._wizard.ledger_changed.emit()
-        # the store opens the session now that the terminal is known (one open clearing per ATM)
+        # the store opens the session now that the terminal is known (one open clearing per ATM);
+        # the audit log says the ledger came from files the custodians brought, and which
         recorder, snapshot = self._wizard.recorder, self.ctx.clearing.snapshot(self.flow)
-        self.ctx.run_db(self, lambda store: recorder.sync(store, snapshot), self._session_opened,
-                        self._session_refused, heavy=True)
+        actor = self.flow.custodians[0]
+        detail = {"dialect": read.dialect, "journals": [os.path.basename(p) for p in self.journal.journals()],
+                  "fsn_files": read.fsn_files, "gaps_accepted": len(read.gaps),
+                  "notes_without_tsn": read.notes_without_tsn}
+
+        def op(store):
+            sid = recorder.sync(store, snapshot)
+            store.log("atm_journal_read", actor=actor, session_id=sid, detail=detail)
+            return sid
+
+        self.ctx.run_db(self, op, self._session_opened, self._session_refused, heavy=True)
 
     def _session_opened(self, _sid) -> None:
         self._wizard.persisted.emit(self.flow.state.value)
