@@ -244,3 +244,23 @@ def test_cancel_stops_a_journal_read_and_the_window_stays_live(tmp_path, qtbot, 
     qtbot.waitUntil(lambda: page._job is None, timeout=5000)
     assert "cancelled" in page.status.text()
     assert d.flow.atm is None and not d.next_enabled() and box.read_button.isEnabled()
+
+
+def test_an_atm_already_being_cleared_is_refused_after_its_journal_is_read(tmp_path, qtbot, make_ctx):
+    """The journal names the terminal only once read: the store's one-open-clearing rule
+    refuses there, and Next stays closed."""
+    stick = usb_stick(tmp_path, "grg", transactions=20)
+    store = clearing.open_store()
+    try:  # another PC holds an open clearing of the same ATM
+        users = [clearing.authenticate(store, n, p, role="custodian")
+                 for n, p in (("alice", "alice123"), ("bob", "bob12345"))]
+        store.open_session(json.loads(stick.docs.atm)["terminal_id"], *users, host="PC-7")
+    finally:
+        store.close()
+    d = WizardDriver(qtbot, make_ctx())
+    to_journal_read(d, stick)
+    page = d.page(Step.READ_ATM)
+    d.read_journal_files(stick.folder, "grg", wait_ok=False)
+    qtbot.waitUntil(lambda: "PC-7" in page.status.text(), timeout=10_000)
+    assert "already being cleared" in page.status.text()
+    assert not d.next_enabled() and d.wizard.session_id is None
