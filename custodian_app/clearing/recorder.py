@@ -91,6 +91,9 @@ class SessionRecorder:
         self.remarks_sent: dict[tuple[str, str | None], str] = {}
         self._loaded = False
         self._objects: dict[str, object] = {}  # kind -> the document object last sent
+        # where a ledger read from the ATM's journal files came from (the ledger's "source":
+        # dialect, the gap lines accepted), kept with it so that the report can list them
+        self.atm_source: dict | None = None
 
     def _unchanged(self, kind: str, obj) -> bool:
         """The very object already sent: no need to serialise a big ledger again."""
@@ -136,7 +139,10 @@ class SessionRecorder:
             return True
 
         if snap["atm"] is not None and "atm-ledger" not in self.sent:
-            data = formats.dumps(formats.atm_ledger_to_dict(snap["atm"]))
+            doc = formats.atm_ledger_to_dict(snap["atm"])
+            if self.atm_source is not None:
+                doc["source"] = self.atm_source  # a journal read: its dialect and accepted gaps
+            data = formats.dumps(doc)
             self.sent["atm-ledger"] = hashlib.sha256(data).hexdigest()
             info = store.record_atm_ledger(sid, data, actor=actor)
         if "atm-ledger" not in self.sent:

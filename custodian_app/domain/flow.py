@@ -74,6 +74,9 @@ class ClearingFlow:
     custodians: tuple[str, str] | None = None
     authenticated: bool = False  # both signed in during this run (a resumed session asks again)
     atm_status: AtmStatusFacts | None = None
+    # the ATM's ledger comes from its journal files (a USB stick), not over the serial link:
+    # nothing to connect to, the terminal is known once the journals are read
+    atm_from_journal: bool = False
     # The ledger arrives in two parts: its core (totals, units, transactions; notes=None) at
     # about a fifth of the transfer, then the banknote records. The custodians count and fetch
     # the backend on the core; only the complete ledger is evidence and may be reconciled.
@@ -182,7 +185,8 @@ class ClearingFlow:
                 return [Missing.TWO_CUSTODIANS]
             return []
         if step is Step.CONNECT:
-            return [] if self.atm_status is not None or self.core_read else [Missing.ATM_STATUS]
+            return [] if self.atm_status is not None or self.core_read or self.atm_from_journal \
+                else [Missing.ATM_STATUS]
         if step is Step.READ_ATM:
             return [] if self.core_read else [Missing.ATM_LEDGER]
         if step is Step.COUNT:

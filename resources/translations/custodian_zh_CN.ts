@@ -654,52 +654,8 @@ The clearing can go on; call IT support if this happens again.</source>
         <translation>请按“从后台获取”重试，或导入后台部门发来的结算文件。</translation>
     </message>
     <message>
-        <source>Two custodians must sign in.</source>
-        <translation>需要两名管机员登录。</translation>
-    </message>
-    <message>
-        <source>The two custodians must be different people.</source>
-        <translation>两名管机员必须是不同的人。</translation>
-    </message>
-    <message>
-        <source>Connect to the ATM first.</source>
-        <translation>请先连接 ATM。</translation>
-    </message>
-    <message>
-        <source>Read the ATM&apos;s ledger first.</source>
-        <translation>请先读取 ATM 账务。</translation>
-    </message>
-    <message>
-        <source>Enter the counted cash for every unit, or skip counting with a reason.</source>
-        <translation>请录入每个钞箱的清点金额，或填写原因后跳过清点。</translation>
-    </message>
-    <message>
-        <source>Fetch the backend&apos;s ledger or import a settlement file.</source>
-        <translation>请获取后台账务或导入结算文件。</translation>
-    </message>
-    <message>
-        <source>The reconciliation has not been computed yet.</source>
-        <translation>尚未完成对账。</translation>
-    </message>
-    <message>
-        <source>Confirm the mismatch list first.</source>
-        <translation>请先确认不符账目列表。</translation>
-    </message>
-    <message>
-        <source>A supervisor must sign the report off.</source>
-        <translation>需要主管签字确认报告。</translation>
-    </message>
-    <message>
         <source>The supervisor must not be one of the custodians.</source>
         <translation>主管不能是两名管机员之一。</translation>
-    </message>
-    <message>
-        <source>Enter the cash loaded into every cassette.</source>
-        <translation>请录入每个钞箱的加钞数量。</translation>
-    </message>
-    <message>
-        <source>Start the new cycle on the ATM first.</source>
-        <translation>请先在 ATM 上开始新周期。</translation>
     </message>
     <message>
         <source>%1: user name</source>
@@ -722,8 +678,16 @@ The clearing can go on; call IT support if this happens again.</source>
         <translation>连接 ATM</translation>
     </message>
     <message>
-        <source>Plug the cable into the ATM&apos;s maintenance port and choose the port.</source>
-        <translation>将数据线插入 ATM 维护口，并选择端口。</translation>
+        <source>Plug the cable into the ATM&apos;s maintenance port and choose the port, or read the ATM&apos;s journal files from a USB stick.</source>
+        <translation>将数据线插入 ATM 维护口并选择端口，或从 U 盘读取 ATM 电子日志文件。</translation>
+    </message>
+    <message>
+        <source>The ATM on the serial p&amp;ort (its maintenance port)</source>
+        <translation>通过串口连接 ATM（维护端口）(&amp;O)</translation>
+    </message>
+    <message>
+        <source>The ATM&apos;s &amp;journal files, from a USB stick or folder (no cable needed)</source>
+        <translation>读取 ATM 电子日志文件，来自 U 盘或文件夹（无需连接线）(&amp;J)</translation>
     </message>
     <message>
         <source>&amp;Refresh</source>
@@ -744,6 +708,10 @@ The clearing can go on; call IT support if this happens again.</source>
     <message>
         <source>&lt;b&gt;Before connecting&lt;/b&gt;&lt;ol&gt;&lt;li&gt;Put the ATM in maintenance (supervisor) mode.&lt;/li&gt;&lt;li&gt;Plug the cable into the ATM&apos;s maintenance port and into this PC.&lt;/li&gt;&lt;li&gt;Choose the port: press Refresh, and the one that appears when the cable is plugged in is the ATM&apos;s.&lt;/li&gt;&lt;li&gt;The line speed is the ATM&apos;s setting, usually 115200.&lt;/li&gt;&lt;/ol&gt;</source>
         <translation>&lt;b&gt;连接之前&lt;/b&gt;&lt;ol&gt;&lt;li&gt;将 ATM 置于维护（主管）模式。&lt;/li&gt;&lt;li&gt;将数据线一端插入 ATM 维护口，另一端插入本机。&lt;/li&gt;&lt;li&gt;选择端口：按“刷新”，插上数据线后新出现的端口即为 ATM 的端口。&lt;/li&gt;&lt;li&gt;波特率为 ATM 的设置值，通常为 115200。&lt;/li&gt;&lt;/ol&gt;</translation>
+    </message>
+    <message>
+        <source>Press Next, then choose the USB stick or folder with the ATM&apos;s journal files.</source>
+        <translation>请按“下一步”，然后选择存有 ATM 电子日志文件的 U 盘或文件夹。</translation>
     </message>
     <message>
         <source>No serial port found. Plug in the cable and press Refresh.</source>
@@ -780,10 +748,6 @@ Line speed: %7 bit/s · safe door: %8</source>
         <translation>清点现金</translation>
     </message>
     <message>
-        <source>Enter the cash you counted in each unit, the retract and reject bins included (in yuan).</source>
-        <translation>录入每个钞箱清点出的现金（含回收箱和废钞箱，单位：元）。</translation>
-    </message>
-    <message>
         <source>S&amp;kip the count (a reason is required)</source>
         <translation>跳过清点（须填写原因）(&amp;K)</translation>
     </message>
@@ -794,10 +758,6 @@ Line speed: %7 bit/s · safe door: %8</source>
     <message>
         <source>Why was the cash not counted?</source>
         <translation>为什么没有清点现金？</translation>
-    </message>
-    <message>
-        <source>Expected (ATM)</source>
-        <translation>应有（ATM）</translation>
     </message>
     <message>
         <source>Counted</source>
@@ -816,8 +776,48 @@ Line speed: %7 bit/s · safe door: %8</source>
         <translation>混合钞箱</translation>
     </message>
     <message>
-        <source>Counted in total: %1. The ATM&apos;s unit counters show %2 in the units (notes counted × value; mixed bins not included).</source>
-        <translation>清点合计：%1。ATM 钞箱计数器显示钞箱内共 %2（张数 × 面额；混合面额钞箱不计）。</translation>
+        <source>Count each unit bundle by bundle: type the number of notes (the amount follows), or the amount in yuan. Retract and reject bins hold mixed notes: type the notes of each denomination.</source>
+        <translation>请逐把清点每个钞箱：输入张数（金额自动算出），或直接输入金额（元）。回收箱和废钞箱内为混合面额：请按面额分别输入张数。</translation>
+    </message>
+    <message>
+        <source>By its counters</source>
+        <translation>按计数器应有</translation>
+    </message>
+    <message>
+        <source>Notes</source>
+        <translation>张数</translation>
+    </message>
+    <message>
+        <source>Notes counted in %1 (%2 each)</source>
+        <translation>%1 清点张数（每张 %2）</translation>
+    </message>
+    <message>
+        <source>× %1</source>
+        <translation>× %1</translation>
+    </message>
+    <message>
+        <source>by denomination:</source>
+        <translation>按面额：</translation>
+    </message>
+    <message>
+        <source>%1: notes of %2</source>
+        <translation>%1：%2 元面额的张数</translation>
+    </message>
+    <message>
+        <source>waiting for the banknote records</source>
+        <translation>等待冠字号记录</translation>
+    </message>
+    <message>
+        <source>Not a number of notes in %1: type whole notes like 120.</source>
+        <translation>%1 的张数无效：请输入整数张数，如 120。</translation>
+    </message>
+    <message>
+        <source>Counted in total: %1. By the units&apos; counters the ATM should hold %2.</source>
+        <translation>清点合计：%1。按钞箱计数器，ATM 应有 %2。</translation>
+    </message>
+    <message>
+        <source>Counted in total: %1. By the units&apos; counters the cassettes should hold %2 (the mixed bins follow once the banknote records are read).</source>
+        <translation>清点合计：%1。按钞箱计数器，钞箱应有 %2（混合面额钞箱待冠字号记录读完后计入）。</translation>
     </message>
     <message>
         <source>The count is skipped; the reason is recorded in the session.</source>
@@ -896,12 +896,84 @@ Line speed: %7 bit/s · safe door: %8</source>
         <translation>读取账务(&amp;R)</translation>
     </message>
     <message>
+        <source>Choose the USB stick or folder with the ATM&apos;s journal files</source>
+        <translation>请选择存有 ATM 电子日志文件的 U 盘或文件夹</translation>
+    </message>
+    <message>
+        <source>The folder with the ATM&apos;s journal files</source>
+        <translation>存有 ATM 电子日志文件的文件夹</translation>
+    </message>
+    <message>
+        <source>Choose the &amp;folder…</source>
+        <translation>选择文件夹(&amp;F)…</translation>
+    </message>
+    <message>
+        <source>Fol&amp;der</source>
+        <translation>文件夹(&amp;D)</translation>
+    </message>
+    <message>
+        <source>Journal files to read, in order (untick one to leave it out)</source>
+        <translation>要读取的电子日志文件，按顺序（取消勾选即不读取）</translation>
+    </message>
+    <message>
+        <source>&amp;Journal files</source>
+        <translation>电子日志文件(&amp;J)</translation>
+    </message>
+    <message>
+        <source>none found: the ledger is read without banknote records</source>
+        <translation>未找到：流水将不含冠字号记录</translation>
+    </message>
+    <message>
+        <source>The folder with the FSN banknote files</source>
+        <translation>存有冠字号（FSN）文件的文件夹</translation>
+    </message>
+    <message>
+        <source>Choose the FSN f&amp;older…</source>
+        <translation>选择冠字号（FSN）文件夹(&amp;O)…</translation>
+    </message>
+    <message>
+        <source>FSN folder</source>
+        <translation>冠字号（FSN）文件夹</translation>
+    </message>
+    <message>
+        <source>The journal&apos;s layout (the ATM&apos;s vendor)</source>
+        <translation>电子日志格式（ATM 厂商）</translation>
+    </message>
+    <message>
+        <source>Journal &amp;layout</source>
+        <translation>日志格式(&amp;L)</translation>
+    </message>
+    <message>
+        <source>&amp;Read the journals</source>
+        <translation>读取电子日志(&amp;R)</translation>
+    </message>
+    <message>
         <source>&amp;Cancel reading</source>
         <translation>取消读取(&amp;C)</translation>
     </message>
     <message>
+        <source>Journal lines that match no rule of the layout</source>
+        <translation>与日志格式的任何规则都不匹配的日志行</translation>
+    </message>
+    <message>
+        <source>Accept these gaps &amp;knowingly (they are listed in the report)</source>
+        <translation>知悉并接受这些未识别的行（将列入清机报告）(&amp;K)</translation>
+    </message>
+    <message>
+        <source>%1 journal line(s) match no rule of the layout %2. Check that the layout is the ATM&apos;s; if it is, tick the box to read the journals without those lines, or ask IT to add a rule for them.</source>
+        <translation>有 %1 行日志与格式 %2 的任何规则都不匹配。请确认所选格式与该 ATM 相符；如相符，可勾选下方选项跳过这些行读取，或请科技部门为这些行补充规则。</translation>
+    </message>
+    <message>
+        <source>… and %1 more</source>
+        <translation>……另有 %1 行</translation>
+    </message>
+    <message>
         <source>Cassettes and bins read from the ATM</source>
         <translation>从 ATM 读取的钞箱</translation>
+    </message>
+    <message>
+        <source>The ATM&apos;s ledger for this cycle is read from its journal files: choose the USB stick or folder holding them.</source>
+        <translation>从 ATM 的电子日志文件读取本周期流水：请选择存有这些文件的 U 盘或文件夹。</translation>
     </message>
     <message>
         <source>Reading the ATM&apos;s ledger…</source>
@@ -942,6 +1014,56 @@ Line speed: %7 bit/s · safe door: %8</source>
     <message>
         <source>Check the cable and that the ATM is still in maintenance mode, then press Read ledger to try again (or Back to connect on another port).</source>
         <translation>请检查数据线以及 ATM 是否仍处于维护模式，然后按“读取账务”重试（或按“上一步”换一个端口连接）。</translation>
+    </message>
+    <message>
+        <source>Plug in the USB stick with the ATM&apos;s journal files and choose its folder.</source>
+        <translation>请插入存有 ATM 电子日志文件的 U 盘，并选择其文件夹。</translation>
+    </message>
+    <message>
+        <source>Looking for journal files in %1…</source>
+        <translation>正在 %1 中查找电子日志文件…</translation>
+    </message>
+    <message>
+        <source>No journal file in %1 (files ending .txt, .jrn, .log or .ej): choose the folder the ATM wrote its journal into.</source>
+        <translation>%1 中没有电子日志文件（扩展名为 .txt、.jrn、.log 或 .ej）：请选择 ATM 写入电子日志的文件夹。</translation>
+    </message>
+    <message>
+        <source>Found %1 journal file(s). Check the journal layout, then press Read the journals.</source>
+        <translation>找到 %1 个电子日志文件。请确认日志格式，然后按“读取电子日志”。</translation>
+    </message>
+    <message>
+        <source>The folder %1 cannot be read (%2): check the USB stick, then choose the folder again.</source>
+        <translation>无法读取文件夹 %1（%2）：请检查 U 盘后重新选择文件夹。</translation>
+    </message>
+    <message>
+        <source>Reading the ATM&apos;s journal files…</source>
+        <translation>正在读取 ATM 电子日志文件…</translation>
+    </message>
+    <message>
+        <source>%1 of %2 KiB read</source>
+        <translation>已读取 %1 / %2 KiB</translation>
+    </message>
+    <message>
+        <source>%1 journal line(s) were accepted as gaps; the report lists them.</source>
+        <translation>已接受 %1 行未识别的日志行；清机报告将列出这些行。</translation>
+    </message>
+    <message>
+        <source>%1 banknote record(s) could not be tied to a transaction by their time.</source>
+        <translation>有 %1 条冠字号记录无法按时间对应到交易。</translation>
+    </message>
+    <message>
+        <source>Reading was cancelled. Press Read the journals to start again.</source>
+        <translation>已取消读取。请按“读取电子日志”重新开始。</translation>
+    </message>
+    <message>
+        <source>Some journal lines match no rule of the layout %1: see the list below.</source>
+        <translation>部分日志行与格式 %1 的规则不匹配：见下方列表。</translation>
+    </message>
+    <message>
+        <source>The journal files cannot be read as the layout %1: %2
+Check that the layout is the ATM&apos;s and the files are complete, or ask IT support.</source>
+        <translation>无法按格式 %1 读取电子日志文件：%2
+请确认格式与该 ATM 相符且文件完整，或联系科技部门。</translation>
     </message>
     <message>
         <source>overage (长款)</source>
@@ -1196,6 +1318,50 @@ Check the cable, then press Read again. The clearing cannot be reconciled withou
     <message>
         <source>The read failed: %1</source>
         <translation>读取失败：%1</translation>
+    </message>
+    <message>
+        <source>Two custodians must sign in.</source>
+        <translation>需要两名管机员登录。</translation>
+    </message>
+    <message>
+        <source>The two custodians must be different people.</source>
+        <translation>两名管机员必须是不同的人。</translation>
+    </message>
+    <message>
+        <source>Connect to the ATM first.</source>
+        <translation>请先连接 ATM。</translation>
+    </message>
+    <message>
+        <source>Read the ATM&apos;s ledger first.</source>
+        <translation>请先读取 ATM 账务。</translation>
+    </message>
+    <message>
+        <source>Enter the counted cash for every unit, or skip counting with a reason.</source>
+        <translation>请录入每个钞箱的清点金额，或填写原因后跳过清点。</translation>
+    </message>
+    <message>
+        <source>Fetch the backend&apos;s ledger or import a settlement file.</source>
+        <translation>请获取后台账务或导入结算文件。</translation>
+    </message>
+    <message>
+        <source>The reconciliation has not been computed yet.</source>
+        <translation>尚未完成对账。</translation>
+    </message>
+    <message>
+        <source>Confirm the mismatch list first.</source>
+        <translation>请先确认不符账目列表。</translation>
+    </message>
+    <message>
+        <source>A supervisor must sign the report off.</source>
+        <translation>需要主管签字确认报告。</translation>
+    </message>
+    <message>
+        <source>Enter the cash loaded into every cassette.</source>
+        <translation>请录入每个钞箱的加钞数量。</translation>
+    </message>
+    <message>
+        <source>Start the new cycle on the ATM first.</source>
+        <translation>请先在 ATM 上开始新周期。</translation>
     </message>
 </context>
 </TS>

@@ -92,6 +92,13 @@ class WizardDriver:
         assert button.isVisible() and button.isEnabled(), f"{button.objectName()} cannot be clicked"
         self.qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
 
+    def tick(self, box: QAbstractButton) -> None:
+        """Click a check box or radio button on its mark (its row may be wider than its text)."""
+        from PySide6.QtCore import QPoint
+
+        assert box.isVisible() and box.isEnabled(), f"{box.objectName()} cannot be clicked"
+        self.qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(8, box.height() // 2))
+
     def type_into(self, field: QLineEdit, text: str) -> None:
         """Replace what the field holds by typing: select all, then the keys."""
         if field.text():
@@ -150,6 +157,50 @@ class WizardDriver:
         if wait_ok:
             self.qtbot.waitUntil(p.isComplete, timeout=SLOW)
 
+    def choose_journal_files(self) -> None:
+        """On the connect page: the ledger comes from the ATM's journal files, not the cable."""
+        p = self.page(Step.CONNECT)
+        self.qtbot.waitUntil(lambda: not p.listing, timeout=SLOW)
+        self.tick(p.journal_choice)
+        self.qtbot.waitUntil(p.isComplete, timeout=SLOW)
+
+    def read_journal_files(self, folder, dialect: str | None = None, *, wait_ok: bool = True) -> None:
+        """On the read page: choose ``folder`` (the folder dialog answered with it), the
+        journal layout ``dialect`` (typed into its list), and click Read the journals."""
+        from custodian_app.gui.wizard import journal_read
+
+        p = self.page(Step.READ_ATM)
+        box = p.journal
+        real = journal_read.ask_folder
+        journal_read.ask_folder = lambda _parent, _title, callback: callback(str(folder))
+        try:
+            self.click(box.folder_button)
+        finally:
+            journal_read.ask_folder = real
+        self.qtbot.waitUntil(lambda: box.folder == str(folder) and box.read_button.isEnabled(), timeout=SLOW)
+        if dialect is not None and box.dialect_name() != dialect:
+            box.dialect.setFocus()
+            self.qtbot.keyClicks(box.dialect, dialect)
+            assert box.dialect_name() == dialect, box.dialect_name()
+        self.click(box.read_button)
+        self.wait_journal(wait_ok=wait_ok)
+
+    def wait_journal(self, *, wait_ok: bool = True) -> None:
+        """The journal read has ended: the ledger is in and the session open (``wait_ok``), or
+        it stopped (gaps listed, an error shown)."""
+        p = self.page(Step.READ_ATM)
+        if wait_ok:  # the session opened on the database thread, and the page said so
+            self.qtbot.waitUntil(lambda: p.isComplete() and self.next_enabled(), timeout=SLOW)
+        else:
+            self.qtbot.waitUntil(lambda: p._job is None, timeout=SLOW)
+
+    def accept_journal_gaps(self) -> None:
+        """The custodians tick "accept these gaps knowingly" and read again."""
+        box = self.page(Step.READ_ATM).journal
+        self.tick(box.accept_gaps)
+        self.click(box.read_button)
+        self.wait_journal()
+
     def wait_core(self) -> None:
         """The ledger's core is in: Next leads to the count while the notes keep coming."""
         self.qtbot.waitUntil(self.page(Step.READ_ATM).isComplete, timeout=SLOW)
@@ -166,6 +217,20 @@ class WizardDriver:
         for uid, amount in counts.items():
             self.type_into(p.edits[uid], amount if isinstance(amount, str) else format_amount(amount))
         assert p.isComplete(), p.status.text()
+
+    def count_notes(self, notes: dict[str, int | dict[int, int]]) -> None:
+        """Type the notes counted per unit, as the custodians count them bundle by bundle: a
+        cassette's number of notes (``{"CST1": 120}``), a mixed bin's notes per denomination in
+        yuan (``{"RTR1": {100: 3, 50: 1}}``); the page fills the amounts."""
+        p = self.page(Step.COUNT)
+        for uid, n in notes.items():
+            if isinstance(n, dict):
+                fields = dict((value // 100, e) for value, e in p.note_edits[uid])
+                for yuan, k in n.items():
+                    self.type_into(fields[yuan], str(k))
+            else:
+                (_value, field), = p.note_edits[uid]
+                self.type_into(field, str(n))
 
     def skip_count(self, reason: str) -> None:
         p = self.page(Step.COUNT)

@@ -1,14 +1,19 @@
-"""Step 2: pick the ATM's maintenance port and line speed; show what the ATM says."""
+"""Step 2: where the ATM's ledger comes from. Over the serial link: pick the ATM's maintenance
+port and line speed, and show what the ATM says. From the ATM's journal files (a USB stick):
+nothing to connect, Next leads to the read page, which reads them."""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
+    QButtonGroup,
     QComboBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QRadioButton,
     QVBoxLayout,
+    QWidget,
 )
 
 from custodian_app.domain.flow import FlowError, Step
@@ -33,8 +38,23 @@ class ConnectPage(FlowPage):
     def __init__(self, wizard) -> None:
         super().__init__(wizard)
         self.setTitle(tr("Connect to the ATM"))
-        self.setSubTitle(tr("Plug the cable into the ATM's maintenance port and choose the port."))
+        self.setSubTitle(tr("Plug the cable into the ATM's maintenance port and choose the port, or read "
+                            "the ATM's journal files from a USB stick."))
         layout = QVBoxLayout(self)
+        self.serial_choice = QRadioButton(tr("The ATM on the serial p&ort (its maintenance port)"),
+                                          objectName="sourceSerialRadio")
+        self.journal_choice = QRadioButton(tr("The ATM's &journal files, from a USB stick or folder (no cable "
+                                              "needed)"), objectName="sourceJournalRadio")
+        self.choice = QButtonGroup(self)
+        self.choice.addButton(self.serial_choice)
+        self.choice.addButton(self.journal_choice)
+        self.serial_choice.setChecked(True)
+        self.journal_choice.toggled.connect(self._source_chosen)
+        layout.addWidget(self.serial_choice)
+        layout.addWidget(self.journal_choice)
+        self.serial_box = QWidget(objectName="serialBox")
+        serial = QVBoxLayout(self.serial_box)
+        serial.setContentsMargins(0, 0, 0, 0)
         form = QFormLayout()
         port_row = QHBoxLayout()
         self.port = QComboBox(objectName="portCombo")
@@ -51,13 +71,14 @@ class ConnectPage(FlowPage):
         for s in SPEEDS:
             self.speed.addItem(f"{s} bit/s", s)
         form.addRow(tr("Line &speed"), self.speed)
-        layout.addLayout(form)
+        serial.addLayout(form)
         self.connect_button = QPushButton(tr("&Connect"), objectName="connectButton")
         self.connect_button.clicked.connect(self.connect_atm)
-        layout.addWidget(self.connect_button)
+        serial.addWidget(self.connect_button)
         self.atm_info = QLabel(objectName="atmInfo")
         self.atm_info.setTextInteractionFlags(self.atm_info.textInteractionFlags())
-        layout.addWidget(self.atm_info)
+        serial.addWidget(self.atm_info)
+        layout.addWidget(self.serial_box)
         self.status = status_label("connectStatus")
         layout.addWidget(self.status)
         help_text = QLabel(tr(
@@ -68,8 +89,11 @@ class ConnectPage(FlowPage):
             "plugged in is the ATM's.</li>"
             "<li>The line speed is the ATM's setting, usually 115200.</li></ol>"), objectName="connectHelp")
         help_text.setWordWrap(True)
-        layout.addWidget(help_text)
+        serial.addWidget(help_text)
+        self.help_text = help_text
         layout.addStretch(1)
+        self.setTabOrder(self.serial_choice, self.journal_choice)
+        self.setTabOrder(self.journal_choice, self.port)
         self.setTabOrder(self.port, self.refresh_button)
         self.setTabOrder(self.refresh_button, self.speed)
         self.setTabOrder(self.speed, self.connect_button)
@@ -77,10 +101,32 @@ class ConnectPage(FlowPage):
         self.listing = False
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt API
+        if self.flow.atm_from_journal and not self.flow.core_read:
+            # the journal way opens the store's session once the read names the terminal
+            return super().isComplete()
         # the ATM answered AND the store opened the session (one open clearing per ATM)
         return super().isComplete() and self._wizard.session_id is not None
 
+    def _source_chosen(self, journal: bool) -> None:
+        if self.flow.step is not Step.CONNECT or self.flow.core_read:
+            return
+        self.flow.atm_from_journal = journal
+        self.serial_box.setEnabled(not journal)
+        if journal:
+            show_info(self.status, tr("Press Next, then choose the USB stick or folder with the ATM's journal "
+                                      "files."))
+        else:
+            self.status.clear()
+        self.changed()
+        if journal:
+            self._wizard.next_button_focus()
+
     def initializePage(self) -> None:  # noqa: N802 - Qt API
+        # a resumed clearing reconnects for the exchange: the ledger is in already
+        for choice in (self.serial_choice, self.journal_choice):
+            choice.setEnabled(not self.flow.core_read)
+        (self.journal_choice if self.flow.atm_from_journal else self.serial_choice).setChecked(True)
+        self.serial_box.setEnabled(not self.flow.atm_from_journal or self.flow.core_read)
         s = self.ctx.settings
         idx = self.speed.findData(s.serial_baud)
         self.speed.setCurrentIndex(idx if idx >= 0 else self.speed.count() - 1)

@@ -1,6 +1,10 @@
-"""Step 3: read the ATM's ledger (progress, cancel), then show its cassettes."""
+"""Step 3: read the ATM's ledger (progress, cancel), then show its cassettes. Two ways in:
+over the maintenance port, or from the ATM's journal files on a USB stick
+(``journal_read``; chosen on the connect page)."""
 
 from __future__ import annotations
+
+import os
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
@@ -16,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from custodian_app.domain.flow import FlowError, Step
 from custodian_app.gui.models import UnitLevelsChart, UnitsModel
+from custodian_app.gui.wizard import journal_read
 from custodian_app.gui.wizard.base import FlowPage, show_error, show_info, show_ok, status_label, table_view, tr
 from custodian_app.gui.workers import Job, JobCancelled, describe_error
 
@@ -36,7 +41,9 @@ class ReadAtmPage(FlowPage):
         self.setTitle(tr("Read the ATM"))
         self.setSubTitle(tr("The ATM's ledger for this cycle is read over the maintenance port."))
         layout = QVBoxLayout(self)
-        row = QHBoxLayout()
+        self.serial_box = QWidget(objectName="serialReadBox")
+        row = QHBoxLayout(self.serial_box)
+        row.setContentsMargins(0, 0, 0, 0)
         self.read_button = QPushButton(tr("&Read ledger"), objectName="readButton")
         self.read_button.clicked.connect(self.start_read)
         self.cancel_button = QPushButton(tr("&Cancel reading"), objectName="cancelReadButton")
@@ -48,7 +55,16 @@ class ReadAtmPage(FlowPage):
         row.addWidget(self.read_button)
         row.addWidget(self.cancel_button)
         row.addStretch(1)
-        layout.addLayout(row)
+        layout.addWidget(self.serial_box)
+        self.journal = journal_read.JournalBox(self.start_journal_read)
+        self.journal.folder_button.clicked.connect(self._choose_folder)
+        self.journal.fsn_button.clicked.connect(self._choose_fsn)
+        self.journal.cancel_button.clicked.connect(self.cancel_read)
+        self.journal.dialect.currentIndexChanged.connect(lambda _i: self.journal.clear_gaps())
+        self.journal.changed.connect(self.changed)
+        layout.addWidget(self.journal)
+        self.journal.chain_tabs()
+        self.journal.hide()
         self.progress = QProgressBar(objectName="readProgress")
         self.progress.setRange(0, 100)
         self.progress.setValue(0)
@@ -83,7 +99,26 @@ class ReadAtmPage(FlowPage):
     def reading(self) -> bool:
         return self._job is not None
 
+    @property
+    def from_journal(self) -> bool:
+        return self.flow.atm_from_journal
+
+    def isComplete(self) -> bool:  # noqa: N802 - Qt API
+        # a journal read opens the store's session once the terminal is known (the serial way
+        # opened it at connect): one open clearing per ATM
+        return super().isComplete() and (not self.from_journal or self._wizard.session_id is not None)
+
     def initializePage(self) -> None:  # noqa: N802 - Qt API
+        self.serial_box.setVisible(not self.from_journal)
+        self.journal.setVisible(self.from_journal)
+        if self.from_journal:
+            self.setSubTitle(tr("The ATM's ledger for this cycle is read from its journal files: choose the "
+                                "USB stick or folder holding them."))
+        else:
+            self.setSubTitle(tr("The ATM's ledger for this cycle is read over the maintenance port."))
+        if self.from_journal and self.flow.atm is None:
+            self._init_journal()
+            return
         if self.flow.atm is not None:
             self._show_ledger()
         elif self.flow.core_read:
@@ -96,7 +131,7 @@ class ReadAtmPage(FlowPage):
 
     def start_read(self) -> None:
         """Read the ledger; also the retry after a failure (the core must come back the same)."""
-        if self._job is not None or self.flow.atm is not None or self.flow.finished:
+        if self._job is not None or self.flow.atm is not None or self.flow.finished or self.from_journal:
             return
         self.read_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
@@ -237,3 +272,164 @@ class ReadAtmPage(FlowPage):
 
     def _port(self) -> str:
         return self.ctx.port
+
+    # -- the second way in: the ATM's journal files ----------------------------------------
+
+    def _init_journal(self) -> None:
+        from custodian_app.journal import available_dialects
+
+        if self.journal.dialect.count() == 0:
+            self.journal.set_dialects(available_dialects())
+        if self._job is None and not self.journal.folder:
+            show_info(self.status, tr("Plug in the USB stick with the ATM's journal files and choose its folder."))
+            self.journal.folder_button.setFocus()
+
+    def _choose_folder(self) -> None:
+        journal_read.ask_folder(self, tr("The folder with the ATM's journal files"), self._folder_chosen)
+
+    def _choose_fsn(self) -> None:
+        journal_read.ask_folder(self, tr("The folder with the FSN banknote files"), self._fsn_chosen)
+
+    def _fsn_chosen(self, folder: str) -> None:
+        if folder:
+            self.journal.fsn_edit.setText(folder)
+
+    def _folder_chosen(self, folder: str) -> None:
+        if not folder:
+            return
+        show_info(self.status, tr("Looking for journal files in %1…").replace("%1", folder))
+
+        def found(result) -> None:
+            journals, fsn_dir = result
+            self.journal.show_found(folder, journals, fsn_dir)
+            if not journals:
+                show_error(self.status, tr("No journal file in %1 (files ending .txt, .jrn, .log or .ej): choose "
+                                           "the folder the ATM wrote its journal into.").replace("%1", folder))
+                return
+            show_info(self.status, tr("Found %1 journal file(s). Check the journal layout, then press Read the "
+                                      "journals.").replace("%1", str(len(journals))))
+            self.journal.read_button.setFocus()
+
+        def failed(exc) -> None:
+            show_error(self.status, tr("The folder %1 cannot be read (%2): check the USB stick, then choose "
+                                       "the folder again.").replace("%1", folder)
+                       .replace("%2", getattr(exc, "strerror", None) or type(exc).__name__))
+
+        Job(self, lambda _ctx: journal_read.find_journal_files(folder), found).failure(failed) \
+            .run(self.ctx.runners.background)
+
+    def start_journal_read(self) -> None:
+        if self._job is not None or self.flow.atm is not None or self.flow.finished:
+            return
+        paths, fsn_dir, dialect = self.journal.journals(), self.journal.fsn_dir(), self.journal.dialect_name()
+        accept = self.journal.gaps_box.isVisible() and self.journal.accept_gaps.isChecked()
+        success = self.ctx.settings.success_code_set()
+        where = self.journal.folder or os.path.dirname(paths[0])
+
+        def op(ctx):
+            from custodian_app.domain import formats
+            from custodian_app.journal import read_journals
+
+            def progress(done: int, total: int) -> None:
+                ctx.check()  # Cancel stops the read between two steps
+                ctx.progress((done, total))
+
+            read = read_journals(paths, fsn_dir, dialect, accept_gaps=accept, progress=progress,
+                                 success_codes=success)
+            ctx.check()
+            return read, formats.parse_atm_ledger(read.ledger, f"journal in {where}")
+
+        self.journal.set_reading(True)
+        self.progress.setRange(0, 0)
+        self.figures.clear()
+        show_info(self.status, tr("Reading the ATM's journal files…"))
+        self.panel.set_reading()
+        self._job = Job(self, op, self._journal_read).failure(self._journal_failed) \
+            .with_progress(self._journal_progress).heavy().run(self.ctx.runners.background)
+        self.journal.cancel_button.setFocus()
+
+    def _journal_progress(self, value) -> None:
+        done, total = value
+        bar = self.progress
+        bar.setUpdatesEnabled(False)
+        try:
+            # QProgressBar counts in int: KiB keeps a month of journal well inside it
+            bar.setRange(0, max(total // 1024, 1))
+            bar.setValue(min(done, total) // 1024)
+        finally:
+            bar.setUpdatesEnabled(True)
+        self.figures.setText(tr("%1 of %2 KiB read").replace("%1", f"{done / 1024:,.0f}")
+                             .replace("%2", f"{total / 1024:,.0f}"))
+
+    def _journal_read(self, value) -> None:
+        read, ledger = value
+        self._job = None
+        self.journal.set_reading(False)
+        try:
+            self.flow.record_atm_ledger(ledger)
+        except FlowError as exc:
+            message = describe_error(exc)
+            show_error(self.status, message)
+            self.panel.set_read_failed(message)
+            return
+        # the ledger is kept with where it came from (the dialect, the gaps accepted)
+        self._wizard.recorder.atm_source = read.ledger.get("source")
+        self.journal.gaps_box.setVisible(bool(read.gaps))
+        self.journal.setEnabled(False)  # read: the ledger is the reference now
+        self._show_ledger()
+        if read.gaps:
+            show_ok(self.status, self.status.text() + "\n" + tr(
+                "%1 journal line(s) were accepted as gaps; the report lists them.").replace("%1", f"{len(read.gaps):,}"))
+        if read.notes_without_tsn:
+            show_ok(self.status, self.status.text() + "\n" + tr(
+                "%1 banknote record(s) could not be tied to a transaction by their time.")
+                .replace("%1", f"{read.notes_without_tsn:,}"))
+        self._wizard.ledger_changed.emit()
+        # the store opens the session now that the terminal is known (one open clearing per ATM);
+        # the audit log says the ledger came from files the custodians brought, and which
+        recorder, snapshot = self._wizard.recorder, self.ctx.clearing.snapshot(self.flow)
+        actor = self.flow.custodians[0]
+        detail = {"dialect": read.dialect, "journals": [os.path.basename(p) for p in self.journal.journals()],
+                  "fsn_files": read.fsn_files, "gaps_accepted": len(read.gaps),
+                  "notes_without_tsn": read.notes_without_tsn}
+
+        def op(store):
+            sid = recorder.sync(store, snapshot)
+            store.log("atm_journal_read", actor=actor, session_id=sid, detail=detail)
+            return sid
+
+        self.ctx.run_db(self, op, self._session_opened, self._session_refused, heavy=True)
+
+    def _session_opened(self, _sid) -> None:
+        self._wizard.persisted.emit(self.flow.state.value)
+        self.changed()
+        if self._wizard.currentId() == int(self.step):
+            self._wizard.next_button_focus()
+
+    def _session_refused(self, exc) -> None:
+        show_error(self.status, describe_error(exc))
+        self.changed()
+
+    def _journal_failed(self, exc) -> None:
+        from custodian_app.journal import JournalError, JournalGapsError
+
+        self._job = None
+        self.journal.set_reading(False)
+        self.progress.setRange(0, 100)
+        self.progress.setValue(0)
+        self.figures.clear()
+        self.panel.set_idle()
+        if isinstance(exc, JobCancelled):
+            show_info(self.status, tr("Reading was cancelled. Press Read the journals to start again."))
+        elif isinstance(exc, JournalGapsError):
+            self.journal.show_gaps(exc.gaps)
+            self.journal.accept_gaps.setFocus()
+            show_error(self.status, tr("Some journal lines match no rule of the layout %1: see the list below.")
+                       .replace("%1", self.journal.dialect_name()))
+        elif isinstance(exc, JournalError):
+            show_error(self.status, tr("The journal files cannot be read as the layout %1: %2\nCheck that the "
+                                       "layout is the ATM's and the files are complete, or ask IT support.")
+                       .replace("%1", self.journal.dialect_name()).replace("%2", str(exc)))
+        else:
+            show_error(self.status, describe_error(exc))
+        self.changed()
