@@ -95,7 +95,6 @@ def clear_headless(*, port: str | None = None, url: str, out: str, pdf: str, cus
     past the review and the supervisor's signature), so the custodians resume it in the
     application for the sign-off and the next cycle.
     """
-    import dataclasses
     import os
 
     from custodian_app import files
@@ -208,10 +207,10 @@ def clear_headless(*, port: str | None = None, url: str, out: str, pdf: str, cus
         evidence = Evidence(flow)
         from custodian_app.report import build_report
 
+        # gaps accepted knowingly: the supervisor sees which lines were not read
+        flow.journal_gaps = tuple((g.file, g.line) for g in gaps)
         meta = report_meta(flow, settings=settings, session_id=recorder.session_id, language=language,
                            evidence=evidence, printed_by=custodians[0])
-        if gaps:  # accepted knowingly: the supervisor sees which lines were not read
-            meta = dataclasses.replace(meta, journal_gaps=tuple((g.file, g.line) for g in gaps))
         report = build_report(flow.result, flow.atm, meta=meta, host=flow.host,
                               counts=flow.counts_document(),
                               appendix=bool(getattr(settings, "report_appendix", False)))

@@ -98,6 +98,7 @@ def report_meta(flow: ClearingFlow, *, settings=None, session_id=None, language:
         draft=flow.supervisor is None and not flow.headless,
         language=REPORT_LANGUAGE.get(language, "both"),
         session_id=None if session_id is None else str(session_id),
+        journal_gaps=flow.journal_gaps,
     )
 
 

@@ -77,6 +77,8 @@ class ClearingFlow:
     # the ATM's ledger comes from its journal files (a USB stick), not over the serial link:
     # nothing to connect to, the terminal is known once the journals are read
     atm_from_journal: bool = False
+    # (file, line) of each journal line the custodians accepted as a gap: the report lists them
+    journal_gaps: tuple[tuple[str, int], ...] = ()
     # The ledger arrives in two parts: its core (totals, units, transactions; notes=None) at
     # about a fifth of the transfer, then the banknote records. The custodians count and fetch
     # the backend on the core; only the complete ledger is evidence and may be reconciled.
@@ -216,6 +218,10 @@ class ClearingFlow:
             return self.resume_at
         if self.step is Step.CONNECT and self.core_read:
             return Step.COUNT  # a resumed session reconnects for the exchange, not to re-read
+        if self.step is Step.REPORT and self.atm_from_journal:
+            # no line to the ATM: the new cycle is loaded at the ATM itself, so the signed
+            # report ends the clearing
+            return Step.DONE
         return Step(min(self.step + 1, Step.DONE))
 
     def advance(self) -> Step:
@@ -463,10 +469,13 @@ class ClearingFlow:
         self.new_cycle_id = new_cycle_id
 
     def close(self) -> None:
-        """The session ends after the new cycle started (or, headless, after the report)."""
+        """The session ends after the new cycle started (or, headless, after the report; or,
+        read from the ATM's journal files, once the report is signed)."""
         if self.finished:
             raise FlowError(f"the session is already {self._state_name()}")
-        if self.new_cycle_id is None and not (self.headless and self.result is not None):
+        signed_from_journal = self.atm_from_journal and self.supervisor is not None
+        if self.new_cycle_id is None and not (self.headless and self.result is not None) \
+                and not signed_from_journal:
             raise FlowError("the session can close only after the new cycle has started")
         self.closed = True
         self.step = Step.DONE

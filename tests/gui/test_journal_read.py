@@ -5,12 +5,16 @@ describes are listed and must be accepted knowingly."""
 
 from __future__ import annotations
 
+import io
+import re
+
 import json
 from collections import Counter
 from types import SimpleNamespace
 
 import orjson
 import pytest
+from pypdf import PdfReader
 
 from custodian_app import clearing
 from custodian_app.domain.flow import Step
@@ -79,9 +83,11 @@ def test_clear_from_the_journal_files(dialect, tmp_path, qtbot, backend_simulato
     assert stored["source"]["kind"] == "atm-journal" and stored["source"]["dialect"] == dialect
     assert stored["source"]["gaps"] == []
     assert len(stored["transactions"]) == len(json.loads(stick.docs.atm)["transactions"])
+    # no line to the ATM: the signed report ends the clearing (the cash is loaded at the ATM)
+    assert d.finish() == "closed"
     store = clearing.open_store()
     try:
-        assert store.get_session(d.session_id).state == "signed"
+        assert store.get_session(d.session_id).state == "closed"
     finally:
         clearing.close_store(store)
 
@@ -131,6 +137,15 @@ def test_gaps_are_listed_and_refused_until_accepted(tmp_path, qtbot, backend_sim
     d.count(stick.counts)
     d.next(Step.BACKEND)
     d.wait_backend()
+    d.next(Step.RECONCILE)
+    d.wait_result()
+    d.next(Step.REPORT)
+    d.wait_report()
+    # the report lists the lines that were not read, by file and line
+    text = "".join(pg.extract_text() for pg in PdfReader(io.BytesIO(d.page(Step.REPORT).pdf_bytes)).pages)
+    assert "Journal lines not understood" in text
+    for n in where:
+        assert re.search(rf"journal\.txt\s*{n}\b", text), n
 
 
 def test_a_folder_without_journals_says_so(tmp_path, qtbot, make_ctx):

@@ -374,6 +374,7 @@ class ReadAtmPage(FlowPage):
             return
         # the ledger is kept with where it came from (the dialect, the gaps accepted)
         self._wizard.recorder.atm_source = read.ledger.get("source")
+        self.flow.journal_gaps = tuple((g.file, g.line) for g in read.gaps)  # listed on the report
         self.journal.gaps_box.setVisible(bool(read.gaps))
         self.journal.setEnabled(False)  # read: the ledger is the reference now
         self._show_ledger()
