@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import date, datetime, timezone
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -59,12 +61,22 @@ class Evidence(Sessions, AuditLog):
             raise InvalidTransition(row.id, row.state, "?", "the ATM ledger has not been read")
         return formats.parse_atm_ledger(doc.content, f"session {row.id} atm-ledger")
 
-    def record_atm_ledger(self, session_id: int, data: bytes, *, actor: User | str) -> SessionInfo:
-        """Keep the ATM ledger as read (``atm-ledger/1`` bytes) and its banknote records."""
-        ledger = _parse(formats.parse_atm_ledger, data, "ATM ledger")
-        refuse_pans([(f"$.transactions[{i}].{k}", getattr(t, k)) for i, t in enumerate(ledger.transactions)
-                     for k in ("tsn", "host_code", "host_ref")]
-                    + [(f"$.notes[{i}].tsn", n.tsn) for i, n in enumerate(ledger.notes or ())], "ATM ledger")
+    def record_atm_ledger(self, session_id: int, data: bytes, *, actor: User | str,
+                          parsed: formats.AtmLedger | None = None) -> SessionInfo:
+        """Keep the ATM ledger as read (``atm-ledger/1`` bytes) and its banknote records.
+
+        ``parsed``: the AtmLedger that ``data`` was written from in this process (the wizard's
+        read). The store then keeps that object's records instead of parsing the bytes again:
+        for a large cycle the parse holds the interpreter lock long enough to freeze the window.
+        The bytes must begin with that ledger's header, totals and units (EvidenceError else)."""
+        if parsed is None:
+            ledger = _parse(formats.parse_atm_ledger, data, "ATM ledger")
+        else:
+            ledger = _handed_atm_ledger(parsed, data)
+        # generators, not lists: freeing a list of a million paths is one long stretch
+        refuse_pans(chain(((f"$.transactions[{i}].{k}", getattr(t, k)) for i, t in enumerate(ledger.transactions)
+                           for k in ("tsn", "host_code", "host_ref")),
+                          ((f"$.notes[{i}].tsn", n.tsn) for i, n in enumerate(ledger.notes or ()))), "ATM ledger")
         with self._tx() as s:
             row, who = self._step(s, session_id, actor, "atm_read")
             if ledger.terminal_id != row.terminal_id:
@@ -93,16 +105,19 @@ class Evidence(Sessions, AuditLog):
                   for t in ledger.transactions}
         base = {"session_id": row.id, "terminal_id": row.terminal_id,
                 "cycle_id": ledger.cycle_id, "currency": ledger.currency}
-        rows = [{**base, **(by_tsn.get(n.tsn, no_tx) if n.tsn is not None else no_tx),
+        conn = s.connection()
+        table = m.Banknote.__table__
+        notes = ledger.notes
+        # executemany in batches, each batch's rows made and freed on its own: bounded memory,
+        # and no single long stretch freeing them all (the window waits for the lock meanwhile)
+        for start in range(0, len(notes), 5000):
+            conn.execute(insert(table), [
+                {**base, **(by_tsn.get(n.tsn, no_tx) if n.tsn is not None else no_tx),
                  "serial": n.serial, "serial_length": len(n.serial),
                  "unreadable": "?" in n.serial, "value": n.value, "tsn": n.tsn,
                  "unit": n.unit, "event": n.event}
-                for n in ledger.notes]
-        conn = s.connection()
-        table = m.Banknote.__table__
-        for start in range(0, len(rows), 5000):  # executemany in batches: bounded memory
-            conn.execute(insert(table), rows[start:start + 5000])
-        return len(rows)
+                for n in notes[start:start + 5000]])
+        return len(notes)
 
     def record_counts(self, session_id: int, data: bytes, *, actor: User | str) -> SessionInfo:
         """Keep what the custodians counted (``counts/1`` bytes)."""
@@ -322,6 +337,21 @@ def _parse(parser, data: bytes, what: str):
         return parser(bytes(data), what)
     except FormatError as exc:
         raise EvidenceError(f"the {what} is not valid, nothing was saved: {exc}") from exc
+
+
+def _handed_atm_ledger(ledger: formats.AtmLedger, data: bytes) -> formats.AtmLedger:
+    """A ledger handed with its bytes: trusted as their parse once the bytes are seen to begin
+    as ``formats.dumps`` writes that ledger (a cheap check: header, totals and units)."""
+    if not isinstance(ledger, formats.AtmLedger):
+        raise TypeError("parsed must be the AtmLedger the bytes were written from")
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError("the ATM ledger is kept as the bytes received")
+    head = formats.dumps(formats.atm_ledger_to_dict(replace(ledger, transactions=[], notes=None)))
+    head = head[:head.index(b'"transactions":[') + len(b'"transactions":[')]
+    if bytes(data[:len(head)]) != head:
+        raise EvidenceError("the ATM ledger's bytes are not those of the ledger handed with them; "
+                            "nothing was saved")
+    return ledger
 
 
 def _same_clearing(atm: formats.AtmLedger, other) -> None:
