@@ -4,7 +4,8 @@ session up to the flow (``SessionRecorder``) and rebuilding a flow from the stor
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import orjson
 

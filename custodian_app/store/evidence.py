@@ -55,7 +55,19 @@ class Evidence(Sessions, AuditLog):
                                                  m.Evidence.kind == kind)
                         .order_by(m.Evidence.version.desc()).limit(1))
 
+    # (session id, sha256, the ledger's head) of the last ATM ledger handed with its bytes: the
+    # later steps check their document against it without parsing 20 MB of evidence again
+    _handed_head: tuple[int, str, formats.AtmLedger] | None = None
+
     def _parsed_atm(self, s: Session, row: m.ClearingSession) -> formats.AtmLedger:
+        """The session's ATM ledger as far as ``_same_clearing`` needs it (header and units)."""
+        handed = self._handed_head
+        if handed is not None and handed[0] == row.id:
+            latest = s.scalar(select(m.Evidence.sha256)
+                              .where(m.Evidence.session_id == row.id, m.Evidence.kind == "atm-ledger")
+                              .order_by(m.Evidence.version.desc()).limit(1))
+            if latest == handed[1]:
+                return handed[2]
         doc = self._latest(s, row.id, "atm-ledger")
         if doc is None:
             raise InvalidTransition(row.id, row.state, "?", "the ATM ledger has not been read")
@@ -74,9 +86,10 @@ class Evidence(Sessions, AuditLog):
         else:
             ledger = _handed_atm_ledger(parsed, data)
         # generators, not lists: freeing a list of a million paths is one long stretch
-        refuse_pans(chain(((f"$.transactions[{i}].{k}", getattr(t, k)) for i, t in enumerate(ledger.transactions)
-                           for k in ("tsn", "host_code", "host_ref")),
-                          ((f"$.notes[{i}].tsn", n.tsn) for i, n in enumerate(ledger.notes or ()))), "ATM ledger")
+        txs, notes = enumerate(ledger.transactions), enumerate(ledger.notes or ())
+        refuse_pans(chain(((f"$.transactions[{i}].{k}", getattr(t, k))
+                           for i, t in txs for k in ("tsn", "host_code", "host_ref")),
+                          ((f"$.notes[{i}].tsn", n.tsn) for i, n in notes)), "ATM ledger")
         with self._tx() as s:
             row, who = self._step(s, session_id, actor, "atm_read")
             if ledger.terminal_id != row.terminal_id:
@@ -90,7 +103,10 @@ class Evidence(Sessions, AuditLog):
                         terminal_id=row.terminal_id,
                         detail={"cycle_id": ledger.cycle_id, "sha256": doc.sha256,
                                 "transactions": len(ledger.transactions), "notes": notes})
-            return self._info(s, row)
+            info = self._info(s, row)
+        if parsed is not None:  # kept: the head only (the records are the caller's to free)
+            self._handed_head = (row.id, doc.sha256, replace(ledger, transactions=[], notes=None))
+        return info
 
     def _insert_banknotes(self, s: Session, row: m.ClearingSession,
                           ledger: formats.AtmLedger) -> int:

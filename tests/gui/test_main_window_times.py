@@ -52,7 +52,8 @@ def test_times_in_chinese(qtbot, make_ctx, custodian_users):
     info, history, terminals = _shown(qtbot, make_ctx(), custodian_users)
     local = info.opened_at.astimezone()
     assert history == local_time(info.opened_at) and not OLD.match(history)
-    assert re.fullmatch(rf"{local.year}/0?{local.month}/0?{local.day} 0?{local.hour}:{local.minute:02d}", history)
+    assert re.fullmatch(rf"{local.year}/0?{local.month}/0?{local.day} 0?{local.hour}:{local.minute:02d}",
+                        history), history
     assert terminals == local_time(info.updated_at)
 
 

@@ -13,7 +13,6 @@ from custodian_app.domain.formats import atm_ledger_to_dict, dumps
 from custodian_app.files import read_atm_ledger
 from custodian_app.link.client import AtmClient
 from custodian_app.link.errors import AtmRefused
-
 from tests.cli import ROOT, run_custodian_app
 
 from .conftest import FAST, make_ledger, wait_for

@@ -38,9 +38,39 @@ def test_a_handed_ledger_is_kept_as_if_parsed_and_not_parsed_again(store, crew, 
     assert sorted(t.session_id for t in traced) == sorted([parsed_path.id, handed_path.id])
     by_session = {t.session_id: (t.tsn, t.value, t.unit, t.card) for t in traced}
     assert by_session[handed_path.id] == by_session[parsed_path.id]
-    # the stored bytes are a ledger the later steps read back
-    store.record_counts(handed_path.id, c.counts, actor=crew.bob)
-    assert store.record_host_ledger(handed_path.id, c.host, actor=crew.alice).state == "backend_fetched"
+    assert formats.parse_atm_ledger(store.document(handed_path.id, "atm-ledger").content) == c.ledger
+
+
+def test_the_later_steps_check_against_the_handed_ledger_without_parsing_it(store, crew, monkeypatch):
+    c = make_clearing("NJ-0001")
+    other = make_clearing("NJ-0001", cycle="NJ-0001-OTHER")
+    s = store.open_session("NJ-0001", crew.alice, crew.bob)
+    store.record_atm_ledger(s.id, c.atm, actor=crew.alice, parsed=c.ledger)
+    with monkeypatch.context() as mp:
+        _not_parsed(mp)
+        with pytest.raises(EvidenceError, match="cycle_id"):
+            store.record_counts(s.id, other.counts, actor=crew.bob)
+        store.record_counts(s.id, c.counts, actor=crew.bob)
+        with pytest.raises(EvidenceError, match="cycle_id"):
+            store.record_host_ledger(s.id, other.host, actor=crew.alice)
+        assert store.record_host_ledger(s.id, c.host, actor=crew.alice).state == "backend_fetched"
+    assert store.get_session(s.id).documents == ("atm-ledger", "counts", "host-ledger")
+
+
+def test_a_store_that_was_not_handed_the_ledger_reads_it_from_the_evidence(store, crew, db_url):
+    """Another process (or a restarted application) goes on from what the database keeps."""
+    from custodian_app.store import open_store
+
+    c = make_clearing("NJ-0001")
+    s = store.open_session("NJ-0001", crew.alice, crew.bob)
+    store.record_atm_ledger(s.id, c.atm, actor=crew.alice, parsed=c.ledger)
+    second = open_store(db_url)
+    try:
+        with pytest.raises(EvidenceError, match="cycle_id"):
+            second.record_counts(s.id, make_clearing("NJ-0001", cycle="NJ-0001-OTHER").counts, actor=crew.bob)
+        assert second.record_counts(s.id, c.counts, actor=crew.bob).state == "counted"
+    finally:
+        second.close()
 
 
 def test_bytes_of_another_ledger_are_refused_and_nothing_kept(store, crew):
