@@ -3,13 +3,10 @@ session up to the flow (``SessionRecorder``) and rebuilding a flow from the stor
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterator
 from typing import Any
 
-import orjson
-
 from custodian_app.clearing import ClearingError, WrongRole
+from custodian_app.clearing.steps import ledger_bytes
 from custodian_app.domain import formats
 from custodian_app.domain.flow import ClearingFlow, State, mismatch_key
 
@@ -72,39 +69,6 @@ def ensure_user(store, username: str, password: str, role: str) -> None:
         store.get_user(username)
     except (NotFound, UnknownUser):
         store.add_user(username, password, role, full_name=username.capitalize())
-
-
-# A 20,000-transaction ledger is ~2 million small objects. Written as one dict and one orjson
-# call, the call holds the interpreter lock ~75 ms and freeing the dict afterwards as long
-# again, both in one stretch that freezes the window (budget 100 ms). Written a few thousand
-# records at a time, the lock changes hands between pieces.
-_PIECE = 2000
-
-
-def ledger_bytes(ledger: formats.AtmLedger) -> bytes:
-    """``formats.dumps(formats.atm_ledger_to_dict(ledger))``, byte for byte, written a piece at
-    a time (it runs on the database thread while the custodians use the window)."""
-    notes = None if ledger.notes is None else list(ledger.notes)
-    head = formats.atm_ledger_to_dict(dataclasses.replace(
-        ledger, transactions=[], notes=None if notes is None else []))
-
-    def pieces(key: str, items: list) -> Iterator[bytes]:
-        for start in range(0, len(items), _PIECE):
-            part = items[start:start + _PIECE]
-            doc = formats.atm_ledger_to_dict(dataclasses.replace(
-                ledger, transactions=part if key == "transactions" else [],
-                notes=part if key == "notes" else None))
-            yield orjson.dumps(doc[key])[1:-1]
-
-    out = []
-    for key, value in head.items():
-        if key in ("transactions", "notes"):
-            items = ledger.transactions if key == "transactions" else notes
-            written = b"[" + b",".join(pieces(key, items)) + b"]"
-        else:
-            written = orjson.dumps(value)
-        out.append(orjson.dumps(key) + b":" + written)
-    return b"{" + b",".join(out) + b"}\n"
 
 
 def _counts_bytes(flow_counts: dict[str, int] | None, snap: dict) -> bytes | None:

@@ -105,14 +105,14 @@ def test_an_abandon_on_the_core_alone_still_reaches_the_store(store):
 def test_ledger_bytes_are_formats_dumps_byte_for_byte(monkeypatch, notes):
     import dataclasses
 
-    from custodian_app.clearing import recorder
+    from custodian_app.clearing import steps
 
-    monkeypatch.setattr(recorder, "_PIECE", 7)  # many pieces, and a last one that is short
+    monkeypatch.setattr(steps, "_PIECE", 7)  # many pieces, and a last one that is short
     atm = generate(seed=5, transactions=40, faults="realistic").atm
     assert atm.retained_cards or notes != "kept"  # the rev-2 list after the pieces is covered
     if notes != "kept":
         atm = dataclasses.replace(atm, notes=None if notes == "none" else [])
-    assert recorder.ledger_bytes(atm) == formats.dumps(formats.atm_ledger_to_dict(atm))
+    assert steps.ledger_bytes(atm) == formats.dumps(formats.atm_ledger_to_dict(atm))
 
 
 def test_the_wizard_s_ledger_goes_to_the_store_with_its_bytes_and_is_not_parsed_again(store, monkeypatch):
