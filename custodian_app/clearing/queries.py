@@ -12,16 +12,14 @@ def interrupted_sessions(store) -> list[dict]:
              "custodians": list(s.custodians)} for s in store.resumable_sessions()]
 
 
-def _when(dt) -> str:
-    return "" if dt is None else dt.astimezone().strftime("%Y-%m-%d %H:%M")
-
-
 def list_sessions(store, limit: int = 200) -> list[dict]:
+    """Times are kept as the store's moments: the window shows them in the branch's time,
+    formatted for its language (``gui.error_words.local_time``)."""
     return [{"id": s.id, "terminal_id": s.terminal_id, "cycle_id": s.cycle_id or "",
-             "state": s.state, "started_at": _when(s.opened_at),
+             "state": s.state, "started_at": s.opened_at,
              "custodians": " & ".join(s.custodians), "supervisor": s.supervisor or "",
              "mismatches": "" if s.mismatch_count is None else s.mismatch_count,
-             "balanced": s.balanced, "updated_at": _when(s.updated_at)}
+             "balanced": s.balanced, "updated_at": s.updated_at}
             for s in store.history(limit=limit)]
 
 
@@ -43,7 +41,7 @@ def find_serial(store, serial: str) -> list[dict]:
     from custodian_app.domain.money import format_grouped
 
     return [{"serial": n.serial, "value": format_grouped(n.value), "event": n.event, "tsn": n.tsn or "",
-             "time": _when(n.tx_time), "card": n.card or "", "terminal_id": n.terminal_id,
+             "time": n.tx_time, "card": n.card or "", "terminal_id": n.terminal_id,
              "cycle_id": n.cycle_id} for n in store.trace_note(serial)]
 
 

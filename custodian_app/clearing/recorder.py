@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from custodian_app.clearing import ClearingError, WrongRole
+from custodian_app.clearing.steps import ledger_bytes
 from custodian_app.domain import formats
 from custodian_app.domain.flow import ClearingFlow, State, mismatch_key
 
@@ -139,12 +140,15 @@ class SessionRecorder:
             return True
 
         if snap["atm"] is not None and "atm-ledger" not in self.sent:
-            doc = formats.atm_ledger_to_dict(snap["atm"])
-            if self.atm_source is not None:
-                doc["source"] = self.atm_source  # a journal read: its dialect and accepted gaps
-            data = formats.dumps(doc)
+            if self.atm_source is None:
+                data = ledger_bytes(snap["atm"])
+            else:  # a journal read: kept with its dialect and accepted gaps
+                doc = formats.atm_ledger_to_dict(snap["atm"])
+                doc["source"] = self.atm_source
+                data = formats.dumps(doc)
             self.sent["atm-ledger"] = hashlib.sha256(data).hexdigest()
-            info = store.record_atm_ledger(sid, data, actor=actor)
+            # the ledger goes with its bytes: the store need not parse 20 MB again
+            info = store.record_atm_ledger(sid, data, actor=actor, parsed=snap["atm"])
         if "atm-ledger" not in self.sent:
             # The custodians went on with the ledger's core while its banknote records are
             # still being read: their counts and the backend's ledger wait here until the

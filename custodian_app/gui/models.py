@@ -12,6 +12,7 @@ from custodian_app.catalogue_data import load_catalogue
 from custodian_app.domain.catalogue import CatalogueError
 from custodian_app.domain.formats import Mismatch, NoteRecord, TotalsItem, Unit
 from custodian_app.domain.money import format_grouped
+from custodian_app.gui.error_words import local_time
 
 GREEN = QColor("#1b5e20")
 RED = QColor("#b00020")
@@ -272,6 +273,8 @@ class RecordsModel(_Table):
 
     # columns whose stored words (English codes) are shown in the interface's language
     WORDS = {"state": state_name, "event": lambda v: tr(v)}
+    # moments, shown in the branch's local time as the interface's language writes them
+    TIMES = frozenset({"started_at", "updated_at", "time"})
 
     def __init__(self, columns: Sequence[tuple[str, str]], parent=None) -> None:
         super().__init__(parent)
@@ -285,6 +288,8 @@ class RecordsModel(_Table):
             value = row.get(key) if isinstance(row, dict) else getattr(row, key, None)
             if value is None:
                 return ""
+            if key in self.TIMES:
+                return local_time(value)
             words = self.WORDS.get(key)
             return words(str(value)) if words else str(value)
         return None

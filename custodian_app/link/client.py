@@ -304,6 +304,13 @@ class AtmClient:
         """Storage.StartExchange: the custodians are about to take the cassettes out."""
         try:
             self._call(messages.START_EXCHANGE, {}, retry=False)
+        except AtmRefused as exc:
+            # An exchange already active was left by an earlier attempt (its EndExchange
+            # refused, or the line or the application lost before it): the ATM refuses a second
+            # StartExchange with sequenceError. Finishing that exchange is this attempt's job.
+            if exc.completion_code != messages.SEQUENCE_ERROR or self.read_status().cycle_state != "exchange":
+                raise
+            log.info("the ATM's exchange was already started; going on with EndExchange")
         except _RECOVERABLE as exc:
             # Not blindly repeated: it may have been done before the line dropped.
             self._reconnect(exc)

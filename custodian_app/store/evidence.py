@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from custodian_app.domain import formats
+from custodian_app.domain import fields, formats
 from custodian_app.domain.evidence import evidence_digest
 from custodian_app.domain.flow import STATE_ORDER, State
 from custodian_app.domain.formats import FormatError, FullCardNumber
@@ -52,15 +53,37 @@ class Evidence(Sessions, AuditLog):
                                                  m.Evidence.kind == kind)
                         .order_by(m.Evidence.version.desc()).limit(1))
 
+    # (session id, sha256, the ledger's head) of the last ATM ledger handed with its bytes: the
+    # later steps check their document against it without parsing 20 MB of evidence again
+    _handed_head: tuple[int, str, formats.AtmLedger] | None = None
+
     def _parsed_atm(self, s: Session, row: m.ClearingSession) -> formats.AtmLedger:
+        """The session's ATM ledger as far as ``_same_clearing`` needs it (header and units)."""
+        handed = self._handed_head
+        if handed is not None and handed[0] == row.id:
+            latest = s.scalar(select(m.Evidence.sha256)
+                              .where(m.Evidence.session_id == row.id, m.Evidence.kind == "atm-ledger")
+                              .order_by(m.Evidence.version.desc()).limit(1))
+            if latest == handed[1]:
+                return handed[2]
         doc = self._latest(s, row.id, "atm-ledger")
         if doc is None:
             raise InvalidTransition(row.id, row.state, "?", "the ATM ledger has not been read")
         return formats.parse_atm_ledger(doc.content, f"session {row.id} atm-ledger")
 
-    def record_atm_ledger(self, session_id: int, data: bytes, *, actor: User | str) -> SessionInfo:
-        """Keep the ATM ledger as read (``atm-ledger/1`` bytes) and its banknote records."""
-        ledger = _parse(formats.parse_atm_ledger, data, "ATM ledger")
+    def record_atm_ledger(self, session_id: int, data: bytes, *, actor: User | str,
+                          parsed: formats.AtmLedger | None = None) -> SessionInfo:
+        """Keep the ATM ledger as read (``atm-ledger/1`` bytes) and its banknote records.
+
+        ``parsed``: the AtmLedger that ``data`` was written from in this process (the wizard's
+        read). The store then keeps that object's records instead of parsing the bytes again:
+        for a large cycle the parse holds the interpreter lock long enough to freeze the window.
+        The bytes must begin with that ledger's header, totals and units (EvidenceError else)."""
+        if parsed is None:  # the reader refuses a full card number in any free-text field
+            ledger = _parse(formats.parse_atm_ledger, data, "ATM ledger")
+        else:  # not parsed here: the same rule, on the object handed
+            ledger = _handed_atm_ledger(parsed, data)
+            _refuse_full_cards(ledger)
         with self._tx() as s:
             row, who = self._step(s, session_id, actor, "atm_read")
             if ledger.terminal_id != row.terminal_id:
@@ -74,7 +97,10 @@ class Evidence(Sessions, AuditLog):
                         terminal_id=row.terminal_id,
                         detail={"cycle_id": ledger.cycle_id, "sha256": doc.sha256,
                                 "transactions": len(ledger.transactions), "notes": notes})
-            return self._info(s, row)
+            info = self._info(s, row)
+        if parsed is not None:  # kept: the head only (the records are the caller's to free)
+            self._handed_head = (row.id, doc.sha256, replace(ledger, transactions=[], notes=None))
+        return info
 
     def _insert_banknotes(self, s: Session, row: m.ClearingSession,
                           ledger: formats.AtmLedger) -> int:
@@ -89,16 +115,19 @@ class Evidence(Sessions, AuditLog):
                   for t in ledger.transactions}
         base = {"session_id": row.id, "terminal_id": row.terminal_id,
                 "cycle_id": ledger.cycle_id, "currency": ledger.currency}
-        rows = [{**base, **(by_tsn.get(n.tsn, no_tx) if n.tsn is not None else no_tx),
+        conn = s.connection()
+        table = m.Banknote.__table__
+        notes = ledger.notes
+        # executemany in batches, each batch's rows made and freed on its own: bounded memory,
+        # and no single long stretch freeing them all (the window waits for the lock meanwhile)
+        for start in range(0, len(notes), 5000):
+            conn.execute(insert(table), [
+                {**base, **(by_tsn.get(n.tsn, no_tx) if n.tsn is not None else no_tx),
                  "serial": n.serial, "serial_length": len(n.serial),
                  "unreadable": "?" in n.serial, "value": n.value, "tsn": n.tsn,
                  "unit": n.unit, "event": n.event}
-                for n in ledger.notes]
-        conn = s.connection()
-        table = m.Banknote.__table__
-        for start in range(0, len(rows), 5000):  # executemany in batches: bounded memory
-            conn.execute(insert(table), rows[start:start + 5000])
-        return len(rows)
+                for n in notes[start:start + 5000]])
+        return len(notes)
 
     def record_counts(self, session_id: int, data: bytes, *, actor: User | str) -> SessionInfo:
         """Keep what the custodians counted (``counts/1`` bytes)."""
@@ -317,6 +346,33 @@ def _parse(parser, data: bytes, what: str):
         raise CardNumberRefused(f"{what} {exc.path}", exc.message) from exc
     except FormatError as exc:
         raise EvidenceError(f"the {what} is not valid, nothing was saved: {exc}") from exc
+
+
+def _refuse_full_cards(ledger: formats.AtmLedger) -> None:
+    """The reader's card rule (``domain.fields``) on the free-text fields of a handed ledger."""
+    for i, t in enumerate(ledger.transactions):
+        for key in ("tsn", "host_code", "host_ref"):
+            value = getattr(t, key)
+            if value is not None and fields.has_full_card(value):
+                raise CardNumberRefused(f"ATM ledger $.transactions[{i}].{key}")
+    for i, n in enumerate(ledger.notes or ()):
+        if n.tsn is not None and fields.has_full_card(n.tsn):
+            raise CardNumberRefused(f"ATM ledger $.notes[{i}].tsn")
+
+
+def _handed_atm_ledger(ledger: formats.AtmLedger, data: bytes) -> formats.AtmLedger:
+    """A ledger handed with its bytes: trusted as their parse once the bytes are seen to begin
+    as ``formats.dumps`` writes that ledger (a cheap check: header, totals and units)."""
+    if not isinstance(ledger, formats.AtmLedger):
+        raise TypeError("parsed must be the AtmLedger the bytes were written from")
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError("the ATM ledger is kept as the bytes received")
+    head = formats.dumps(formats.atm_ledger_to_dict(replace(ledger, transactions=[], notes=None)))
+    head = head[:head.index(b'"transactions":[') + len(b'"transactions":[')]
+    if bytes(data[:len(head)]) != head:
+        raise EvidenceError("the ATM ledger's bytes are not those of the ledger handed with them; "
+                            "nothing was saved")
+    return ledger
 
 
 def _same_clearing(atm: formats.AtmLedger, other) -> None:

@@ -99,3 +99,38 @@ def test_an_abandon_on_the_core_alone_still_reaches_the_store(store):
     flow.abandon("the ATM's port is broken")
     recorder.sync(store, clearing.snapshot(flow))
     assert store.get_session(sid).state == "abandoned"
+
+
+@pytest.mark.parametrize("notes", ["kept", "none", "empty"])
+def test_ledger_bytes_are_formats_dumps_byte_for_byte(monkeypatch, notes):
+    import dataclasses
+
+    from custodian_app.clearing import steps
+
+    monkeypatch.setattr(steps, "_PIECE", 7)  # many pieces, and a last one that is short
+    atm = generate(seed=5, transactions=40, faults="realistic").atm
+    assert atm.retained_cards or notes != "kept"  # the rev-2 list after the pieces is covered
+    if notes != "kept":
+        atm = dataclasses.replace(atm, notes=None if notes == "none" else [])
+    assert steps.ledger_bytes(atm) == formats.dumps(formats.atm_ledger_to_dict(atm))
+
+
+def test_the_wizard_s_ledger_goes_to_the_store_with_its_bytes_and_is_not_parsed_again(store, monkeypatch):
+    from custodian_app.domain.flow import ClearingFlow
+
+    atm = generate(seed=3, transactions=20, faults="none").atm
+    users = [store.authenticate("alice", "alice-pw-1"), store.authenticate("bob", "bob-pw-123")]
+    flow = ClearingFlow()
+    flow.record_sign_in("alice", "bob")
+    flow.advance()
+    flow.record_atm_status(atm.terminal_id, atm.cycle_id, "closed")
+    recorder = clearing.SessionRecorder(users=users)
+    sid = recorder.sync(store, clearing.snapshot(flow))
+    flow.advance()
+    flow.record_atm_ledger(atm)
+    with monkeypatch.context() as mp:
+        mp.setattr(formats, "parse_atm_ledger", lambda *a, **k: pytest.fail("parsed again"))
+        recorder.sync(store, clearing.snapshot(flow))
+    assert store.get_session(sid).state == "atm_read"
+    stored = formats.parse_atm_ledger(store.document(sid, "atm-ledger").content, "stored")
+    assert stored == atm
