@@ -116,13 +116,13 @@ WORDS: dict[str, tuple[str, str]] = {
         "The clearing record could not be saved: try again; if it happens again, call IT support.",
         "清机记录无法保存：请重试，如仍失败请联系科技部门。"),
     # documents, report, settings, the clearing itself
-    "custodian_app.domain.formats.FormatError": (
+    "custodian_app.domain.reading.FormatError": (
         "The file is not valid and was refused as a whole.",
         "文件无效，已整体拒收。"),
     "custodian_app.report.errors.ReportError": (
         "The clearing report could not be made: try again; if it happens again, call IT support.",
         "清机报告无法生成：请重试，如仍失败请联系科技部门。"),
-    "custodian_app.config.SettingsError": (
+    "custodian_app.config_keys.SettingsError": (
         "The settings are not valid: correct them in Settings.", "设置无效：请在“设置”中更正。"),
     "custodian_app.domain.flow.FlowError": (
         "This step is not possible now: go back to the step the wizard asks for.",
@@ -152,7 +152,7 @@ PORT_WORDS = {
 
 # Errors whose message names where and what (a file's line, another cycle's id, who may not):
 # the words above are followed by the layer's own sentence, which says exactly what is wrong
-DETAILED = {"custodian_app.domain.formats.FormatError", "custodian_app.backend.errors.SettlementError",
+DETAILED = {"custodian_app.domain.reading.FormatError", "custodian_app.backend.errors.SettlementError",
             "custodian_app.backend.errors.BackendMismatch", "custodian_app.backend.errors.BackendReplyError",
             "custodian_app.store.errors.CustodyError", "custodian_app.store.errors.InvalidTransition",
             "custodian_app.domain.flow.FlowError", "custodian_app.clearing.ClearingError",

@@ -168,3 +168,16 @@ def test_the_tables_show_stored_codes_in_the_language(language):
     assert model.index(0, 0).data() == "finished"
     assert counted(1, "1 session on record", "%1 sessions on record") == "1 session on record"
     assert counted(3, "1 session on record", "%1 sessions on record") == "3 sessions on record"
+
+
+def test_every_worded_error_names_the_class_where_it_is_defined():
+    """The words are found by the error's dotted name: a class that moves must take its key
+    along, or its users get no words in their language."""
+    import importlib
+
+    from custodian_app.gui import error_words
+
+    for key in [*error_words.WORDS, *error_words.DETAILED]:
+        module, _, name = key.rpartition(".")
+        cls = getattr(importlib.import_module(module), name)
+        assert f"{cls.__module__}.{cls.__qualname__}" == key
