@@ -88,7 +88,7 @@ class Ticks:
 
 
 def make_context(home: Path, device: str, url: str, token: str = ""):
-    from custodian_app.config import load_settings
+    from custodian_app.settings.config import load_settings
     import dataclasses
     from custodian_app.gui.app import make_application
     from custodian_app.gui.context import AppContext

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from custodian_app.domain.formats import atm_ledger_to_dict, dumps  # noqa: E402
 from custodian_app.domain.generator import generate  # noqa: E402
-from custodian_app.files import read_atm_ledger  # noqa: E402
+from custodian_app.support.files import read_atm_ledger  # noqa: E402
 from custodian_app.link import binpage  # noqa: E402
 from custodian_app.link.client import AtmClient  # noqa: E402
 from custodian_app.link.simulator import AtmSimulator, Faults  # noqa: E402

@@ -61,8 +61,8 @@ if "--work" in sys.argv:
 OURS_WORK = """
 import os, sys, tempfile, time
 from pathlib import Path
-from custodian_app import files
-from custodian_app.catalogue_data import load_catalogue
+from custodian_app.support import files
+from custodian_app.support.catalogue import load_catalogue
 from custodian_app.cli.domain_cmds import _mapped
 from custodian_app.domain import formats
 from custodian_app.domain.reconcile import reconcile

@@ -34,7 +34,7 @@ def inputs(rows: int):
     """A generated cycle with ``rows`` mismatches spread over every category the generator
     can inject in bulk, reconciled by the engine with the shipped catalogue: the real texts
     (catalogue actions with row details, reject meanings, backend references)."""
-    from custodian_app.catalogue_data import load_catalogue
+    from custodian_app.support.catalogue import load_catalogue
     from custodian_app.domain.formats import CATEGORIES
     from custodian_app.domain.generator import FAULT_LIMITS, generate
     from custodian_app.domain.reconcile import reconcile

@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from custodian_app.catalogue_data import load_catalogue
+from custodian_app.support.catalogue import load_catalogue
 from custodian_app.domain.formats import CATEGORIES, Mismatch
 from custodian_app.report import ReportMeta, build_report
 from custodian_app.report.labels import default_vocabulary

@@ -8,8 +8,8 @@ import stat
 
 import pytest
 
-from custodian_app import files
-from custodian_app.files import write_atomic
+from custodian_app.support import files
+from custodian_app.support.files import write_atomic
 
 
 def test_writes_all_and_leaves_nothing_beside(tmp_path):

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from custodian_app import files
+from custodian_app.support import files
 
 
 def test_a_failure_while_writing_the_second_leaves_neither(tmp_path):

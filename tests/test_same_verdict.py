@@ -21,7 +21,7 @@ from custodian_app.backend.client import BackendClient
 from custodian_app.backend.errors import BackendReplyError
 from custodian_app.backend.simulator import BackendSimulator
 from custodian_app.domain.generator import build_documents
-from custodian_app.errors import CustodianError
+from custodian_app.domain.errors import CustodianError
 from tests.cli import run_custodian_app
 
 PAN = "6222021234567894"

@@ -25,7 +25,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
-from custodian_app.errors import CustodianError
+from custodian_app.domain.errors import CustodianError
 
 # The sources an agent may have, in the order the status lists them.
 XFS4IOT = "xfs4iot"

@@ -55,7 +55,7 @@ from custodian_app.backend.errors import (
 )
 from custodian_app.domain import fields, formats
 from custodian_app.domain.formats import FormatError, HostLedger
-from custodian_app.errors import add_secret, scrub
+from custodian_app.domain.errors import add_secret, scrub
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +187,7 @@ class BackendClient:
 
     @classmethod
     def from_settings(cls, settings: Any, **overrides: Any) -> "BackendClient":
-        """A client from ``custodian_app.config.Settings`` (backend.url, .token, .ca_bundle,
+        """A client from ``custodian_app.settings.config.Settings`` (backend.url, .token, .ca_bundle,
         .timeout); keyword arguments override or add (retries, page_size ...)."""
         if not settings.backend_url:
             raise BackendError("no backend URL is configured; set it in the settings, or import "

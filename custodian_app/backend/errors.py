@@ -21,7 +21,7 @@ client never formats it into anything but the Authorization header.
 
 from __future__ import annotations
 
-from custodian_app.errors import CustodianError
+from custodian_app.domain.errors import CustodianError
 
 
 class BackendError(CustodianError):

@@ -109,7 +109,7 @@ def import_settlement(
     checked against what it does say (a file for another terminal, cycle or currency is
     refused). Raises SettlementError (with line and column for CSV); nothing is imported then.
     """
-    from custodian_app.files import read_bytes
+    from custodian_app.support.files import read_bytes
 
     source = str(path)
     try:

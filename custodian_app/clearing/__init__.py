@@ -6,7 +6,7 @@ worker threads (the store's on the database thread only).
 
 from __future__ import annotations
 
-from custodian_app.errors import CustodianError
+from custodian_app.domain.errors import CustodianError
 
 
 # Defined here, before the modules that raise it are imported: its dotted name

@@ -7,7 +7,7 @@ from custodian_app.clearing.steps import (
     Evidence, fetch_host_ledger, format_amount_signed, reconcile_flow, report_meta,
 )
 from custodian_app.domain import formats
-from custodian_app.errors import CustodianError
+from custodian_app.domain.errors import CustodianError
 
 EXIT_OK, EXIT_MISMATCH, EXIT_USAGE, EXIT_LINK = 0, 1, 2, 3
 HEADLESS_SKIP_REASON = "no count given to the headless clear command (custodian-app clear)"
@@ -97,11 +97,11 @@ def clear_headless(*, port: str | None = None, url: str, out: str, pdf: str, cus
     """
     import os
 
-    from custodian_app import files
+    from custodian_app.support import files
     from custodian_app.domain.flow import ClearingFlow, FlowError
 
     if settings is None:
-        from custodian_app.config import load_settings
+        from custodian_app.settings.config import load_settings
 
         try:
             settings = load_settings()

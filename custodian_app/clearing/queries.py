@@ -47,8 +47,8 @@ def find_serial(store, serial: str) -> list[dict]:
 
 def report_file(store, session_id: int) -> Path | None:
     """The latest report kept for a session, written to the data folder for the viewer."""
-    from custodian_app.files import write_atomic
-    from custodian_app.paths import data_dir
+    from custodian_app.support.files import write_atomic
+    from custodian_app.settings.paths import data_dir
 
     doc = store.document(session_id, "report-pdf")
     if doc is None:

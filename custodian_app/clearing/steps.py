@@ -29,7 +29,7 @@ def reconcile_flow(flow: ClearingFlow, settings) -> formats.ClearingResult:
     """The engine on the flow's documents, with the shipped catalogue of actions and the
     settings' success codes. ``settings`` has no default: the wizard once left it out and
     reconciled with ``00`` alone while ``clear`` honoured the bank's list (issue 14)."""
-    from custodian_app.catalogue_data import load_catalogue
+    from custodian_app.support.catalogue import load_catalogue
     from custodian_app.domain.reconcile import reconcile
 
     if flow.atm is None or flow.host is None:
@@ -149,8 +149,8 @@ def build_report_bytes(flow: ClearingFlow, *, settings=None, session_id=None, la
 
 def render_report(flow: ClearingFlow, *, settings=None, session_id=None, language="zh_CN") -> tuple[bytes, Path]:
     """Build the report and keep it in the data folder (QPdfView reads it from there)."""
-    from custodian_app.files import write_atomic
-    from custodian_app.paths import data_dir
+    from custodian_app.support.files import write_atomic
+    from custodian_app.settings.paths import data_dir
 
     pdf = build_report_bytes(flow, settings=settings, session_id=session_id, language=language)
     folder = data_dir() / "reports"

@@ -52,7 +52,7 @@ def run_agent(args) -> int:
     import threading
 
     from custodian_app.agent.real import AtmPcSource
-    from custodian_app.config import SettingsError, load_settings
+    from custodian_app.settings.config import SettingsError, load_settings
     from custodian_app.journal import JournalError
     from custodian_app.link.errors import LinkError
     from custodian_app.link.simulator import AtmSimulator

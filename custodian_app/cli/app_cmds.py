@@ -84,13 +84,13 @@ def _app_options(p) -> None:
 
 
 def _load_settings():
-    from custodian_app.config import load_settings
+    from custodian_app.settings.config import load_settings
 
     return load_settings()
 
 
 def run_app(args) -> int:
-    from custodian_app.errors import CustodianError
+    from custodian_app.domain.errors import CustodianError
 
     try:
         settings = _load_settings()
@@ -165,7 +165,7 @@ def read_passwords(names: list[str], from_stdin: bool) -> list[str] | None:
 
 def run_clear(args) -> int:
     from custodian_app.clearing import clear_headless
-    from custodian_app.errors import add_secret
+    from custodian_app.domain.errors import add_secret
 
     add_secret(args.token)  # before anything can print or log it (the client adds it again)
     names = [n.strip() for n in args.custodians.split(",")]

@@ -117,13 +117,13 @@ def _client(command: str, args: argparse.Namespace):
     or (None, exit status) after printing why."""
     from custodian_app.backend.client import BackendClient
     from custodian_app.backend.errors import BackendError
-    from custodian_app.errors import CustodianError
+    from custodian_app.domain.errors import CustodianError
 
     url, token, ca_bundle, timeout = args.url, args.token, args.ca_bundle, args.timeout
     url = url or os.environ.get(URL_ENV) or None
     token = token if token is not None else os.environ.get(TOKEN_ENV) or None
     try:
-        from custodian_app.config import load_settings
+        from custodian_app.settings.config import load_settings
 
         settings = load_settings()
     except CustodianError as exc:
@@ -148,7 +148,7 @@ def _client(command: str, args: argparse.Namespace):
 
 
 def fetch_host(args: argparse.Namespace) -> int:
-    from custodian_app import files
+    from custodian_app.support import files
     from custodian_app.backend.errors import BackendError
     from custodian_app.domain import formats
 
@@ -229,7 +229,7 @@ def simulate_host(args: argparse.Namespace) -> int:
 
 
 def import_host(args: argparse.Namespace) -> int:
-    from custodian_app import files
+    from custodian_app.support import files
     from custodian_app.backend.errors import SettlementError
     from custodian_app.backend.settlement import import_settlement
     from custodian_app.domain import formats

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
-from custodian_app.errors import scrub
+from custodian_app.domain.errors import scrub
 
 EXIT_OK = 0
 EXIT_MISMATCH = 1  # also: a verification failed, nothing found

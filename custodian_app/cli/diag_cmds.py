@@ -31,7 +31,7 @@ def register(sub) -> None:
 def run_diagnostics(args) -> int:
     from datetime import datetime
 
-    from custodian_app.diagnostics import export_diagnostics
+    from custodian_app.cli.diagnostics import export_diagnostics
 
     out = args.out or Path(f"custodian-app-diagnostics-{datetime.now():%Y%m%d-%H%M%S}.zip")
     if out.suffix.lower() != ".zip":
@@ -46,7 +46,7 @@ def run_diagnostics(args) -> int:
 
 
 def run_config_show(args) -> int:
-    from custodian_app.config import SettingsError, load_settings
+    from custodian_app.settings.config import SettingsError, load_settings
 
     try:
         settings = load_settings()
@@ -62,8 +62,8 @@ def run_config_show(args) -> int:
 
 
 def run_config_check(args) -> int:
-    from custodian_app import paths
-    from custodian_app.config import SettingsError, check_settings_file, load_settings, system_config_file
+    from custodian_app.settings import paths
+    from custodian_app.settings.config import SettingsError, check_settings_file, load_settings, system_config_file
 
     try:
         if args.file is not None:
@@ -81,8 +81,8 @@ def run_config_check(args) -> int:
 
 
 def run_config_paths(args) -> int:
-    from custodian_app import paths
-    from custodian_app.config import SettingsError, load_settings, redact_url, system_config_file
+    from custodian_app.settings import paths
+    from custodian_app.settings.config import SettingsError, load_settings, redact_url, system_config_file
 
     try:
         db = load_settings().effective_database_url()

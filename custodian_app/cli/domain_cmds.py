@@ -64,8 +64,8 @@ def _print(text: str) -> None:
 
 
 def run_reconcile(args: argparse.Namespace) -> int:
-    from custodian_app import files
-    from custodian_app.catalogue_data import load_catalogue
+    from custodian_app.support import files
+    from custodian_app.support.catalogue import load_catalogue
     from custodian_app.domain import formats
     from custodian_app.domain.catalogue import CatalogueError
     from custodian_app.domain.reconcile import reconcile
@@ -80,7 +80,7 @@ def run_reconcile(args: argparse.Namespace) -> int:
             return fail("--success-codes needs at least one code, e.g. 00", command="reconcile")
     else:
         # The bank's own list, as IT rolled it out; the same one the wizard and `clear` use.
-        from custodian_app.config import SettingsError, load_settings
+        from custodian_app.settings.config import SettingsError, load_settings
 
         try:
             success = load_settings().success_code_set()
@@ -131,7 +131,7 @@ def _mapped(path: str):
     read when it cannot be mapped (empty, a pipe)."""
     import mmap
 
-    from custodian_app import files
+    from custodian_app.support import files
     from custodian_app.domain.formats import FormatError
 
     fh = files.open_regular(path)  # a FIFO, a device or a folder: FormatError, no wait
@@ -154,7 +154,7 @@ def _write_pdf(args, result, atm, host, counts, evidence: dict, result_bytes: by
     import getpass
     from datetime import datetime
 
-    from custodian_app.config import SettingsError, load_settings
+    from custodian_app.settings.config import SettingsError, load_settings
     from custodian_app.domain.evidence import evidence_digest
     from custodian_app.report import ReportError, ReportMeta, default_report_no, report_for
 
@@ -218,7 +218,7 @@ def summary(result, catalogue, out_path: str | None = None) -> str:
 def run_generate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from custodian_app import files
+    from custodian_app.support import files
     from custodian_app.domain.generator import FaultSpecError, build_documents
 
     if args.transactions < 0:

@@ -47,8 +47,8 @@ def register(sub) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from custodian_app import files
-    from custodian_app.config import SettingsError, load_settings
+    from custodian_app.support import files
+    from custodian_app.settings.config import SettingsError, load_settings
     from custodian_app.domain import formats
     from custodian_app.journal import JournalError, JournalGapsError, read_journals
 
@@ -85,7 +85,7 @@ def run_import(args: argparse.Namespace) -> int:
 def run_write(args: argparse.Namespace) -> int:
     import json
 
-    from custodian_app import files
+    from custodian_app.support import files
     from custodian_app.domain import formats
     from custodian_app.journal import JournalError
     from custodian_app.journal.writer import CannotWrite, write_cycle

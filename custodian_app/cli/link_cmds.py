@@ -124,7 +124,7 @@ def read_atm(args) -> int:
     import os
 
     from custodian_app.domain.formats import atm_ledger_to_dict
-    from custodian_app.files import write_document
+    from custodian_app.support.files import write_document
     from custodian_app.link.client import AtmClient
     from custodian_app.link.errors import LinkError
 
@@ -162,8 +162,8 @@ def read_atm(args) -> int:
 
 def _settings_baud() -> int:
     """The line speed the settings name (serial.baud); 115200 if they cannot be read."""
-    from custodian_app.config import load_settings
-    from custodian_app.errors import CustodianError
+    from custodian_app.settings.config import load_settings
+    from custodian_app.domain.errors import CustodianError
 
     try:
         return int(load_settings().serial_baud) or 115200
@@ -187,7 +187,7 @@ def simulate_atm(args) -> int:
     import threading
 
     from custodian_app.domain.formats import FormatError
-    from custodian_app.files import read_atm_ledger
+    from custodian_app.support.files import read_atm_ledger
     from custodian_app.link.errors import LinkError
     from custodian_app.link.simulator import AtmSimulator, Faults
 

@@ -25,7 +25,7 @@ from custodian_app.cli import (
     store_cmds,
     xfs_cmds,
 )
-from custodian_app.logs import setup_logging
+from custodian_app.cli.logs import setup_logging
 
 COMMAND_MODULES = (
     domain_cmds,  # reconcile, generate

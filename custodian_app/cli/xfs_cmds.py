@@ -58,7 +58,7 @@ def simulate_xfs4iot(args: argparse.Namespace) -> int:
     import ssl
     import threading
 
-    from custodian_app import files
+    from custodian_app.support import files
     from custodian_app.domain import formats
     from custodian_app.xfs4iot.simulator import SimulatorThread
 
@@ -99,7 +99,7 @@ def simulate_xfs4iot(args: argparse.Namespace) -> int:
 
 
 def xfs4iot_read(args: argparse.Namespace) -> int:
-    from custodian_app import files
+    from custodian_app.support import files
     from custodian_app.xfs4iot.client import XfsStorageClient
     from custodian_app.xfs4iot.errors import (
         XfsConnectionLost,

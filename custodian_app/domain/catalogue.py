@@ -1,6 +1,6 @@
 """The reject-code and mismatch-category catalogue: what a code means, what to do about a mismatch.
 
-The content is data (``resources/catalogue.json``, loaded by ``custodian_app.catalogue_data``);
+The content is data (``resources/catalogue.json``, loaded by ``custodian_app.support.catalogue``);
 this module only gives it a shape. ``Catalogue.from_dict`` checks the document so that a bad
 edit of the JSON fails loudly at start-up rather than printing an empty action on a report.
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from custodian_app.domain.formats import CATEGORIES, RETAIN_REASONS
-from custodian_app.errors import CustodianError
+from custodian_app.domain.errors import CustodianError
 
 # The five totals items in the trade's words (Chinese, English): the engine's texts and the
 # report's tables both name them so.

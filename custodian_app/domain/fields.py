@@ -15,7 +15,7 @@ required: what is withheld must not depend on a checksum (a mistyped card number
 customer's card number, and test cards need not pass it). Groups other than fours
 (``NJ-0001-20261120``, dates) are not card numbers.
 
-This module imports nothing of the project, so that ``custodian_app.errors`` can use it.
+This module imports nothing of the project, so that ``custodian_app.domain.errors`` can use it.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from custodian_app.domain.formats import (
     check_same_clearing,
 )
 from custodian_app.domain.states import FINAL_STATES, RESUME_STEP, State, STATE_ORDER, Step
-from custodian_app.errors import CustodianError
+from custodian_app.domain.errors import CustodianError
 
 
 # A skip reason must say something; two characters is enough for "坏钞" but not for "x".

@@ -14,7 +14,7 @@ import orjson
 from custodian_app.domain import fields as rules
 from custodian_app.domain.documents import RetainedCard, Totals, TypeTotals
 from custodian_app.domain.money import format_amount
-from custodian_app.errors import CustodianError
+from custodian_app.domain.errors import CustodianError
 
 ATM_LEDGER = "atm-ledger/1"
 HOST_LEDGER = "host-ledger/1"

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from custodian_app import __version__
 from custodian_app.gui import i18n
-from custodian_app.resources_path import resource
+from custodian_app.support.resources import resource
 
 log = logging.getLogger(__name__)
 

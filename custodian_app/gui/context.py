@@ -28,7 +28,7 @@ EVENT_POLL_S = 0.05
 
 class AppContext:
     def __init__(self, settings, *, clearing=None, banner: str = "", save_settings: bool = True) -> None:
-        """``settings``: a ``custodian_app.config.Settings``. ``banner``: shown in the window
+        """``settings``: a ``custodian_app.settings.config.Settings``. ``banner``: shown in the window
         (the demo's users). ``save_settings``: remember the port and language in the file."""
         from custodian_app import clearing as clearing_mod
 
@@ -62,7 +62,7 @@ class AppContext:
         new = self.settings
 
         def op(_ctx):
-            from custodian_app.config import save_settings
+            from custodian_app.settings.config import save_settings
 
             save_settings(new)
 

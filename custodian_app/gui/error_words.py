@@ -122,7 +122,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "custodian_app.report.errors.ReportError": (
         "The clearing report could not be made: try again; if it happens again, call IT support.",
         "清机报告无法生成：请重试，如仍失败请联系科技部门。"),
-    "custodian_app.config_keys.SettingsError": (
+    "custodian_app.settings.keys.SettingsError": (
         "The settings are not valid: correct them in Settings.", "设置无效：请在“设置”中更正。"),
     "custodian_app.domain.flow.FlowError": (
         "This step is not possible now: go back to the step the wizard asks for.",
@@ -133,7 +133,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "custodian_app.clearing.ClearingError": (
         "The clearing cannot go on: go back and connect to the ATM again.",
         "清机无法继续：请返回并重新连接 ATM。"),
-    "custodian_app.errors.CustodianError": (
+    "custodian_app.domain.errors.CustodianError": (
         "This could not be done: try again; if it happens again, call IT support.",
         "无法完成此操作：请重试，如仍失败请联系科技部门。"),
 }
@@ -156,7 +156,7 @@ DETAILED = {"custodian_app.domain.reading.FormatError", "custodian_app.backend.e
             "custodian_app.backend.errors.BackendMismatch", "custodian_app.backend.errors.BackendReplyError",
             "custodian_app.store.errors.CustodyError", "custodian_app.store.errors.InvalidTransition",
             "custodian_app.domain.flow.FlowError", "custodian_app.clearing.ClearingError",
-            "custodian_app.errors.CustodianError"}
+            "custodian_app.domain.errors.CustodianError"}
 
 ROLE_NAMES = {"custodian": ("custodian", "管机员"), "supervisor": ("supervisor", "主管"),
               "admin": ("administrator", "管理员"), "administrator": ("administrator", "管理员")}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 
-from custodian_app.resources_path import resource
+from custodian_app.support.resources import resource
 
 LANGUAGES = {"zh_CN": "简体中文", "en": "English"}
 

@@ -8,7 +8,7 @@ from PySide6.QtCore import QT_TR_NOOP, QAbstractTableModel, QCoreApplication, QM
 from PySide6.QtGui import QBrush, QColor, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from custodian_app.catalogue_data import load_catalogue
+from custodian_app.support.catalogue import load_catalogue
 from custodian_app.domain.catalogue import CatalogueError
 from custodian_app.domain.formats import Mismatch, NoteRecord, TotalsItem, Unit
 from custodian_app.domain.money import format_grouped

@@ -87,7 +87,7 @@ class SettingsDialog(QDialog):
         new = dataclasses.replace(ctx.settings, **values)
 
         def op(_c):
-            from custodian_app.config import save_settings
+            from custodian_app.settings.config import save_settings
 
             save_settings(new)
             return new

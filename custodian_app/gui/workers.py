@@ -27,7 +27,7 @@ from typing import Any, Callable
 import shiboken6
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from custodian_app.errors import CustodianError
+from custodian_app.domain.errors import CustodianError
 from custodian_app.gui import error_words
 
 log = logging.getLogger(__name__)

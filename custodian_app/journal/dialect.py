@@ -225,13 +225,13 @@ def parse_dialect(text: str, source: str) -> Dialect:
 
 
 def shipped_folder() -> str:
-    from custodian_app.resources_path import resource
+    from custodian_app.support.resources import resource
 
     return str(resource("dialects"))
 
 
 def user_folder() -> str:
-    from custodian_app.paths import data_dir
+    from custodian_app.settings.paths import data_dir
 
     return str(data_dir() / "dialects")
 

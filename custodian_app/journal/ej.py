@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from custodian_app.errors import scrub
+from custodian_app.domain.errors import scrub
 from custodian_app.journal.cards import mask_card
 from custodian_app.journal.dialect import TX_EVENTS, Dialect
 from custodian_app.journal.errors import JournalError

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from custodian_app.errors import CustodianError
+from custodian_app.domain.errors import CustodianError
 
 
 class JournalError(CustodianError, ValueError):

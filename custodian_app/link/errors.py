@@ -21,7 +21,7 @@ GUI and the command line show ``str(error)`` as it is.
 
 from __future__ import annotations
 
-from custodian_app.errors import CustodianError
+from custodian_app.domain.errors import CustodianError
 
 
 class LinkError(CustodianError):

@@ -34,7 +34,7 @@ def meta_from_settings(settings, *, cycle_id: str, printed_by: str, custodians=(
                        evidence_sha256=None, headless: bool = False, session_id=None,
                        printed_at: datetime | None = None, report_no: str | None = None,
                        language: str = "both") -> ReportMeta:
-    """ReportMeta with the bank and branch from ``custodian_app.config.Settings`` (shown as
+    """ReportMeta with the bank and branch from ``custodian_app.settings.config.Settings`` (shown as
     "not set" when the settings leave them empty, so a headless run still prints), printed
     now, numbered ``<cycle>-<YYYYmmddHHMMSS>`` unless ``report_no`` is given. The report stays
     bilingual whatever the interface language: it is archived and read by auditors; pass

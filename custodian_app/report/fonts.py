@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 
 from custodian_app.report.errors import ReportError
-from custodian_app.resources_path import resource
+from custodian_app.support.resources import resource
 
 FONT_FILE = ("fonts", "wqy-microhei.ttc")
 FONT_NAME = "WQYMicroHei"  # proportional face, subfont 0 of the collection

@@ -2,7 +2,7 @@
 meanings, and amounts in words (Chinese capital numerals, 大写, and English).
 
 Category names and short actions come from the catalogue
-(``custodian_app.catalogue_data.load_catalogue()``), the one source of the words the screen
+(``custodian_app.support.catalogue.load_catalogue()``), the one source of the words the screen
 shows too; a report printed without it names the categories by their codes. Reject code
 meanings fall back to the table below so that a report can always be printed.
 """
@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from custodian_app.domain.catalogue import TOTALS_ITEM_NAMES  # noqa: F401 (re-exported)
-from custodian_app.errors import CustodianError
+from custodian_app.domain.errors import CustodianError
 
 # ISO 8583 response codes an ATM commonly records; the catalogue has the bank's full list
 REJECT_CODES: dict[str, tuple[str, str]] = {
@@ -175,7 +175,7 @@ def vocabulary_from_catalogue(catalogue: Any) -> Vocabulary:
 def default_vocabulary() -> Vocabulary:
     """The shipped catalogue's names when it loads, else the fallback tables above."""
     try:
-        from custodian_app.catalogue_data import load_catalogue  # lands with the engine
+        from custodian_app.support.catalogue import load_catalogue  # lands with the engine
     except ImportError:
         return Vocabulary({}, {})
     try:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from custodian_app.domain import fields
-from custodian_app.errors import scrub
+from custodian_app.domain.errors import scrub
 from custodian_app.report.errors import ReportInputError
 
 LANGUAGES = ("both", "zh", "en")

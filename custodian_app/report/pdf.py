@@ -127,8 +127,8 @@ def write_report(path: str | os.PathLike, result: ClearingResult, atm: AtmLedger
 
 
 def save_pdf(target: Path, data: bytes) -> None:
-    """Write report bytes all at once (custodian_app.files.write_atomic) or raise ReportError."""
-    from custodian_app.files import write_atomic
+    """Write report bytes all at once (custodian_app.support.files.write_atomic) or raise ReportError."""
+    from custodian_app.support.files import write_atomic
 
     try:
         write_atomic(target, data)

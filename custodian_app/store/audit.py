@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from custodian_app.errors import CustodianError, scrub
+from custodian_app.domain.errors import CustodianError, scrub
 
 GENESIS_HASH = "0" * 64
 

@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from custodian_app.domain import formats
 from custodian_app.domain.money import format_amount
-from custodian_app.errors import scrub
+from custodian_app.domain.errors import scrub
 from custodian_app.store import models as m
 
 # The audit action that moves a session, and the step it moves it to (Store._move's callers).

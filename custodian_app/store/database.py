@@ -26,7 +26,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from custodian_app import paths
+from custodian_app.settings import paths
 from custodian_app.store.errors import DatabaseBusy, DatabaseUnavailable
 
 # Bounded waits. Short enough that a custodian is told within seconds who blocks the step;
@@ -49,10 +49,10 @@ _MIGRATION_LOCK_KEY = 0x43555354  # "CUST"
 def _settings_url() -> str | None:
     """The database URL of the settings files (``[database] url``), or None when unset."""
     try:
-        from custodian_app.config import load_settings
+        from custodian_app.settings.config import load_settings
     except ImportError:  # a build without the settings module: env and default only
         return None
-    from custodian_app.errors import CustodianError
+    from custodian_app.domain.errors import CustodianError
 
     try:
         settings = load_settings()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from custodian_app.errors import CustodianError
+from custodian_app.domain.errors import CustodianError
 
 
 def _when(at: datetime) -> str:

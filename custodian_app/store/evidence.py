@@ -280,7 +280,7 @@ class Evidence(Sessions, AuditLog):
         entries with their hashes) and ``manifest.json`` (session facts, SHA-256 of every file,
         the evidence digest). Returns the manifest's path.
         """
-        from custodian_app.files import write_atomic
+        from custodian_app.support.files import write_atomic
 
         target = Path(directory)
         if target.exists() and (not target.is_dir() or any(target.iterdir())):

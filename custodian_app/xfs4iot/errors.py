@@ -20,7 +20,7 @@ the English sentence followed by the Chinese one, so a log line or the command l
 
 from __future__ import annotations
 
-from custodian_app.errors import CustodianError
+from custodian_app.domain.errors import CustodianError
 
 
 class XfsError(CustodianError):

@@ -72,7 +72,7 @@ def test_branch_pc_reads_the_journal_ledger_with_the_xfs4iot_units_then_exchange
 
 
 def test_read_atm_command_against_the_atm_agent_command(world, tmp_path):
-    from custodian_app.files import read_atm_ledger
+    from custodian_app.support.files import read_atm_ledger
     from tests.cli import run_custodian_app
     import subprocess
     import sys
@@ -297,7 +297,7 @@ def test_polled_port_as_on_windows_over_a_socat_pair(world, tmp_path):
 
 
 def test_read_atm_says_which_source_the_agent_lost(world, tmp_path):
-    from custodian_app.files import read_atm_ledger
+    from custodian_app.support.files import read_atm_ledger
     from tests.cli import run_custodian_app
 
     world.start_xfs()

@@ -148,7 +148,7 @@ def test_import_host_writes_the_ledger_or_nothing(tmp_path):
 
 
 def test_fetch_host_takes_url_and_token_from_the_settings(simulator, tmp_path):
-    from custodian_app.config import Settings, save_settings
+    from custodian_app.settings.config import Settings, save_settings
 
     ledger = make_ledger(7)
     sim = simulator([ledger])

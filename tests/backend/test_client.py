@@ -25,7 +25,7 @@ from custodian_app.backend.errors import (
 )
 from custodian_app.backend.simulator import BackendSimulator, Faults, tls_context
 from custodian_app.domain import formats
-from custodian_app.errors import CustodianError
+from custodian_app.domain.errors import CustodianError
 
 from .conftest import TOKEN, make_ledger
 
@@ -461,7 +461,7 @@ def test_health_at_a_wrong_url_says_to_check_it(simulator):
 
 
 def test_a_client_from_the_settings(simulator, ledger, test_ca):
-    from custodian_app.config import Settings
+    from custodian_app.settings.config import Settings
 
     sim = simulator([ledger], ssl_context=tls_context(test_ca["cert"], test_ca["key"]))
     settings = Settings(backend_url=sim.base_url, backend_token=TOKEN,

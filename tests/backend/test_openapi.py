@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from custodian_app.backend.simulator import ROUTES, Faults
-from custodian_app.resources_path import resource
+from custodian_app.support.resources import resource
 
 from .conftest import TOKEN, make_ledger
 

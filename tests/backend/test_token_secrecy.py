@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import orjson
 import pytest
 
-from custodian_app import paths
+from custodian_app.settings import paths
 from tests.cli import run_custodian_app
 
 T, C = "NJ-0001", "NJ-0001-20261120"

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from custodian_app.catalogue_data import load_catalogue
+from custodian_app.support.catalogue import load_catalogue
 from custodian_app.domain import catalogue as catalogue_mod
 from custodian_app.domain.catalogue import Catalogue, CatalogueError
 from custodian_app.domain.formats import CATEGORIES
-from custodian_app.resources_path import resource
+from custodian_app.support.resources import resource
 
 REQUIRED_CODES = "00 05 12 13 14 30 41 43 51 54 55 57 58 61 62 65 68 75 91 94 96".split()
 

@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from custodian_app.catalogue_data import load_catalogue
+from custodian_app.support.catalogue import load_catalogue
 from custodian_app.domain.catalogue import Catalogue, CatalogueError
 from custodian_app.domain.formats import CATEGORIES, RETAIN_REASONS
-from custodian_app.resources_path import resource
+from custodian_app.support.resources import resource
 
 
 def _doc():

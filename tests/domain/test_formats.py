@@ -14,7 +14,7 @@ from custodian_app.domain import formats
 from custodian_app.domain.formats import FormatError
 from custodian_app.domain.generator import generate
 from custodian_app.domain.reconcile import reconcile
-from custodian_app.resources_path import resource
+from custodian_app.support.resources import resource
 
 FULL_CARD = "6222021234567890123"
 

@@ -52,7 +52,7 @@ def test_the_new_faults_look_like_what_happened():
     assert all(u.out["distributed"] == u.out["presented"] for u in s.atm.units)  # never subtracted
     [card] = s.atm.retained_cards
     assert card.reason == "host" and "*" in card.card
-    from custodian_app.catalogue_data import load_catalogue
+    from custodian_app.support.catalogue import load_catalogue
 
     result = reconcile(s.atm, s.host, s.counts, catalogue=load_catalogue())
     [m] = [m for m in result.mismatches if m.category == "AMOUNT_MISMATCH"]

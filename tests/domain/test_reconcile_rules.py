@@ -110,7 +110,7 @@ def test_a_unit_counted_short_is_on_the_list_even_when_the_books_agree():
     # rev 2: CST1 should hold 2000 - 10 = 1990 notes of ¥100; one is missing
     units = [unit("CST1", 100, 2000, presented=10, distributed=10)]
     atm, host = ledgers([atx("101", W, 1000, T=1000)], [htx("R1", "101", W, 1000)], units=units)
-    from custodian_app.catalogue_data import load_catalogue
+    from custodian_app.support.catalogue import load_catalogue
 
     result = reconcile(atm, host, counts({"CST1": 198900}), catalogue=load_catalogue())
     [m] = result.mismatches
@@ -259,7 +259,7 @@ def test_cash_that_contradicts_the_type_is_refused(tx, field):
 
 
 def test_actions_come_from_the_catalogue_passed():
-    from custodian_app.catalogue_data import load_catalogue
+    from custodian_app.support.catalogue import load_catalogue
 
     cat = load_catalogue()
     atm, host = ledgers([atx("101", W, 500, "68", T=500)], [])

@@ -8,7 +8,7 @@ from collections import Counter
 
 from custodian_app.domain.flow import Step
 from custodian_app.domain.reconcile import reconcile
-from custodian_app.catalogue_data import load_catalogue
+from custodian_app.support.catalogue import load_catalogue
 from custodian_app.xfs4iot.client import XfsStorageClient
 
 

@@ -13,7 +13,7 @@ import pytest
 from pypdf import PdfReader
 
 from custodian_app import clearing
-from custodian_app.config import load_settings, save_settings
+from custodian_app.settings.config import load_settings, save_settings
 from custodian_app.domain import formats
 
 ROOT = Path(__file__).resolve().parents[2]

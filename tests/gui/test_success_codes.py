@@ -17,8 +17,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWizard
 
-from custodian_app.catalogue_data import load_catalogue
-from custodian_app.config import load_settings, save_settings
+from custodian_app.support.catalogue import load_catalogue
+from custodian_app.settings.config import load_settings, save_settings
 from custodian_app.domain import formats
 from custodian_app.domain.flow import Step
 from custodian_app.domain.generator import Scenario, build_documents

@@ -8,7 +8,7 @@ from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QApplication
 from pypdf import PdfReader
 
-from custodian_app.config import load_settings
+from custodian_app.settings.config import load_settings
 from custodian_app.domain.flow import Step
 from custodian_app.gui import dialogs, i18n, printing
 from custodian_app.gui.main_window import MainWindow

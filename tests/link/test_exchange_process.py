@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from custodian_app.domain.formats import atm_ledger_to_dict, dumps
-from custodian_app.files import read_atm_ledger
+from custodian_app.support.files import read_atm_ledger
 from custodian_app.link.client import AtmClient
 from custodian_app.link.errors import AtmRefused
 from tests.cli import ROOT, run_custodian_app

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from custodian_app import config, paths
-from custodian_app.config import Settings, SettingsError, load_settings, save_settings
+from custodian_app.settings import config, paths
+from custodian_app.settings.config import Settings, SettingsError, load_settings, save_settings
 
 TOKEN = "s3cr3t-T0KEN-value-9f8e7d"
 EXAMPLE = Path(__file__).resolve().parents[2] / "packaging" / "settings.example.toml"

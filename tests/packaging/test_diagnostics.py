@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from custodian_app import logs, paths
-from custodian_app.diagnostics import export_diagnostics
+from custodian_app.cli import logs
+from custodian_app.settings import paths
+from custodian_app.cli.diagnostics import export_diagnostics
 from tests.cli import ROOT, run_custodian_app
 
 PAN = "6222021234567890123"

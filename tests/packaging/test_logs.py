@@ -7,7 +7,8 @@ import logging
 
 import pytest
 
-from custodian_app import logs, paths
+from custodian_app.cli import logs
+from custodian_app.settings import paths
 
 PAN = "6222021234567890123"
 GROUPED_PAN = "6222 0212 3456 7890"
@@ -164,7 +165,7 @@ def test_a_crash_on_screen_is_scrubbed_too(tmp_path):
 
     code = textwrap.dedent(f"""
         import threading
-        from custodian_app import logs
+        from custodian_app.cli import logs
         logs.setup_logging(secrets=["{TOKEN}"])
 
         def boom():
@@ -188,7 +189,7 @@ def test_a_crash_on_screen_is_scrubbed_too(tmp_path):
 def test_one_registry_of_secrets_for_messages_and_logs(logging_on):
     """A secret given to the logs (a token typed into the settings dialog) is withheld from an
     error's message too, and one given to the errors from every log line: one set, not two."""
-    from custodian_app import errors
+    from custodian_app.domain import errors
 
     assert logs.add_secret is errors.add_secret
     logs.add_secret("dialog-token-5a7c-only-here")

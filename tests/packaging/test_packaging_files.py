@@ -43,7 +43,7 @@ def test_spec_bundles_resources_where_resources_path_looks_and_the_migrations(mo
     text = (PACKAGING / "custodian-app.spec").read_text(encoding="utf-8")
     assert '(ROOT / "resources").rglob' in text and 'Path("resources")' in text
     assert "sys._MEIPASS/resources" in text  # the contract with resources_path.py, stated
-    from custodian_app import resources_path
+    from custodian_app.support import resources as resources_path
 
     resources_path.resources_dir.cache_clear()
     monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)

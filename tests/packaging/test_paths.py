@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from custodian_app import paths
+from custodian_app.settings import paths
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="XDG_DATA_HOME is Linux's")
@@ -28,7 +28,7 @@ def test_custodian_home_wins(monkeypatch, tmp_path):
 def test_a_ca_bundle_behind_a_symlink_and_dot_dot_is_kept_as_written(tmp_path):
     # link/../ca.pem is real/ca.pem when link points into real/sub: collapsing the ".." would
     # name tmp_path/ca.pem, which does not exist
-    from custodian_app.config import load_settings
+    from custodian_app.settings.config import load_settings
 
     (tmp_path / "real" / "sub").mkdir(parents=True)
     (tmp_path / "real" / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")

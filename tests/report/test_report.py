@@ -325,7 +325,7 @@ def test_without_an_evidence_digest_the_report_says_it_cannot_be_verified(meta):
 def test_meta_from_settings_fills_what_the_settings_hold(meta):
     from datetime import datetime, timedelta, timezone
 
-    from custodian_app.config import Settings
+    from custodian_app.settings.config import Settings
     from custodian_app.report import meta_from_settings
 
     when = datetime(2026, 11, 22, 8, 30, tzinfo=timezone(timedelta(hours=8)))

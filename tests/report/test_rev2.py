@@ -9,7 +9,7 @@ import dataclasses
 
 import pytest
 
-from custodian_app.catalogue_data import load_catalogue
+from custodian_app.support.catalogue import load_catalogue
 from custodian_app.domain.evidence import evidence_digest
 from custodian_app.domain.formats import dumps, result_to_dict
 from custodian_app.domain.generator import generate

@@ -14,7 +14,7 @@ import pytest
 from pypdf import PdfReader
 
 from custodian_app import clearing
-from custodian_app.catalogue_data import load_catalogue
+from custodian_app.support.catalogue import load_catalogue
 from custodian_app.demo import DEMO_USERS, Demo
 from custodian_app.domain import formats
 from custodian_app.domain.generator import CASE_FAULTS

@@ -76,7 +76,7 @@ def test_short_text_is_one_line_and_empty_text_none(metrics):
 
 
 def test_the_font_comes_from_the_product_not_the_system():
-    from custodian_app.resources_path import resource
+    from custodian_app.support.resources import resource
 
     regular, mono = register_fonts()
     shipped = resource("fonts", "wqy-microhei.ttc")

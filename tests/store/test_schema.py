@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
-from custodian_app import paths
+from custodian_app.settings import paths
 from custodian_app.store import DatabaseUnavailable, open_store
 from custodian_app.store.database import alembic_config, resolve_url
 from custodian_app.store.models import Base

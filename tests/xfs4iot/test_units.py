@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 
 from custodian_app.domain import formats, generator
-from custodian_app.resources_path import resource
+from custodian_app.support.resources import resource
 from custodian_app.xfs4iot import units
 from custodian_app.xfs4iot.errors import XfsExchangeError, XfsReplyError
 from custodian_app.xfs4iot.messages import dumps, loads

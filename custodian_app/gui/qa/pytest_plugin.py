@@ -62,7 +62,7 @@ def custodian_users(custodian_home):
 
 @pytest.fixture
 def custodian_settings(custodian_home, request):
-    from custodian_app.config import load_settings
+    from custodian_app.settings.config import load_settings
     import dataclasses
 
     marker = request.node.get_closest_marker("custodian_language")
@@ -82,7 +82,7 @@ def _document(given, kind: str):
     parse = formats.parse_atm_ledger if kind == "atm" else formats.parse_host_ledger
     if isinstance(given, (dict, bytes)) or (isinstance(given, str) and given.lstrip().startswith("{")):
         return parse(given, f"<given {kind} ledger>")
-    from custodian_app import files
+    from custodian_app.support import files
 
     return (files.read_atm_ledger if kind == "atm" else files.read_host_ledger)(given)
 

@@ -77,7 +77,7 @@ SORT_KEY = "mismatchTable/sort"
 def _prefs():
     from PySide6.QtCore import QSettings
 
-    from custodian_app.paths import data_dir
+    from custodian_app.settings.paths import data_dir
 
     return QSettings(str(data_dir() / "window.ini"), QSettings.Format.IniFormat)
 

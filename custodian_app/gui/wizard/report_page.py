@@ -201,7 +201,7 @@ class ReportPage(FlowPage):
     def _save_to(self, path: str) -> None:
         if not path:
             return
-        from custodian_app.files import write_atomic
+        from custodian_app.support.files import write_atomic
 
         data = self.pdf_bytes
         Job(self, lambda ctx: write_atomic(path, data),

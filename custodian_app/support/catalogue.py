@@ -11,7 +11,7 @@ from functools import cache
 import orjson
 
 from custodian_app.domain.catalogue import Catalogue, CatalogueError, install_default
-from custodian_app.resources_path import resource
+from custodian_app.support.resources import resource
 
 
 @cache

@@ -1,5 +1,5 @@
 """The keys of the settings file, declared: each key's attribute, type, default, rule, and
-whether IT may lock it or it is a secret. ``custodian_app.config`` reads and writes the files;
+whether IT may lock it or it is a secret. ``custodian_app.settings.config`` reads and writes the files;
 this module says what a valid value is and how a bad one is reported (never echoing a secret).
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from custodian_app.errors import CustodianError
+from custodian_app.domain.errors import CustodianError
 
 LANGUAGES = ("zh_CN", "en")
 BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)

@@ -17,8 +17,8 @@ import traceback
 from collections.abc import Iterable
 from pathlib import Path
 
-from custodian_app import paths
-from custodian_app.errors import add_secret, scrub
+from custodian_app.settings import paths
+from custodian_app.domain.errors import add_secret, scrub
 
 __all__ = ["BACKUP_COUNT", "ENV_LEVEL", "FORMAT", "LOG_FILE_NAME", "MAX_BYTES", "ScrubFilter",
            "add_secret", "clean", "log_files", "setup_logging", "shutdown_logging"]
@@ -235,7 +235,7 @@ def _secrets_from_settings() -> list[str]:
     if token:
         out.append(token)
     try:
-        from custodian_app.config import load_settings
+        from custodian_app.settings.config import load_settings
 
         out.extend(load_settings().secrets())
     except Exception:  # logging must come up even when the settings are broken: that is

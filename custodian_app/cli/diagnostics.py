@@ -20,8 +20,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from custodian_app import __version__, logs, paths
-from custodian_app.files import write_atomic
+from custodian_app import __version__
+from custodian_app.cli import logs
+from custodian_app.settings import paths
+from custodian_app.support.files import write_atomic
 
 # Distribution names of what the application runs on, as support asks for them.
 COMPONENTS = ("PySide6", "shiboken6", "SQLAlchemy", "alembic", "reportlab", "pyserial", "orjson",
@@ -110,7 +112,7 @@ def _group_of(device: str) -> str | None:
 
 
 def _settings_report() -> dict[str, Any]:
-    from custodian_app.config import SettingsError, load_settings, system_config_file
+    from custodian_app.settings.config import SettingsError, load_settings, system_config_file
 
     report: dict[str, Any] = {"user_file": str(paths.config_file()),
                               "system_file": str(system_config_file())}
@@ -135,7 +137,7 @@ def _environment() -> dict[str, str]:
         if "TOKEN" in name or "PASSWORD" in name or "SECRET" in name:
             value = "<set>" if value else ""
         elif name == "CUSTODIAN_DB":
-            from custodian_app.config import redact_url
+            from custodian_app.settings.config import redact_url
 
             value = redact_url(value)
         out[name] = value
@@ -155,7 +157,7 @@ def export_diagnostics(dest_zip: str | os.PathLike, *, extra: dict[str, Any] | N
     The zip is written to a temporary file beside ``dest_zip`` and renamed over it, so a
     failure leaves nothing half-written. Returns the path written.
     """
-    from custodian_app.config import load_settings, redact_url
+    from custodian_app.settings.config import load_settings, redact_url
 
     target = Path(dest_zip)
     try:  # the secrets of the current settings, so that the logs are scrubbed of them too

@@ -3,10 +3,10 @@ environment variables.
 
 Where a value comes from, weakest first:
 
-1. the defaults (``custodian_app.config_keys.SETTINGS``, where every key is declared);
+1. the defaults (``custodian_app.settings.keys.SETTINGS``, where every key is declared);
 2. the system-wide file IT rolls out (``/etc/custodian-app/settings.toml`` on Linux,
    ``%PROGRAMDATA%\\custodian-app\\settings.toml`` on Windows, or ``$CUSTODIAN_SYSTEM_CONFIG``);
-3. the user's file (``custodian_app.paths.config_file()``), written by the settings dialog;
+3. the user's file (``custodian_app.settings.paths.config_file()``), written by the settings dialog;
 4. keys the system file lists in ``locked = [...]``: these beat the user's file, so IT can
    pin the backend URL, the CA bundle or the central database for every branch;
 5. the environment: ``CUSTODIAN_DB``, ``CUSTODIAN_BACKEND_URL``, ``CUSTODIAN_BACKEND_TOKEN``
@@ -27,8 +27,8 @@ from typing import Any
 
 import tomli_w
 
-from custodian_app import paths
-from custodian_app.config_keys import (
+from custodian_app.settings import paths
+from custodian_app.settings.keys import (
     BAUD_RATES,
     BY_ATTR,
     BY_KEY,
@@ -42,7 +42,7 @@ from custodian_app.config_keys import (
     redact_url,
     url_password,
 )
-from custodian_app.files import write_atomic
+from custodian_app.support.files import write_atomic
 
 __all__ = ["BAUD_RATES", "LANGUAGES", "SETTINGS", "Setting", "Settings", "SettingsError", "check_settings_file",
            "load_settings", "redact_url", "save_settings", "system_config_file", "validated"]
