@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from custodian_app import files  # noqa: E402
+from custodian_app.support import files  # noqa: E402
 from custodian_app.backend.client import BackendClient  # noqa: E402
 from custodian_app.backend.settlement import import_settlement, to_settlement_csv  # noqa: E402
 from custodian_app.backend.simulator import BackendSimulator  # noqa: E402
@@ -38,14 +38,27 @@ def build(n: int) -> HostLedger:
         kind = "deposit" if i % 4 == 3 else "withdrawal"
         amount = (i % 25 + 1) * 10000
         status = "reversed" if i % 97 == 5 else "booked"
-        txs.append(HostTransaction(f"63{i:010d}", f"{i:08d}",
-                                   f"2026-11-{20 + i % 2}T{i % 24:02d}:{i % 60:02d}:{i % 59:02d}+08:00",
-                                   kind, f"622202******{i % 10000:04d}", amount, status))
+        txs.append(
+            HostTransaction(
+                f"63{i:010d}",
+                f"{i:08d}",
+                f"2026-11-{20 + i % 2}T{i % 24:02d}:{i % 60:02d}:{i % 59:02d}+08:00",
+                kind,
+                f"622202******{i % 10000:04d}",
+                amount,
+                status,
+            )
+        )
         if status == "booked":
             booked[kind][0] += 1
             booked[kind][1] += amount
-    return HostLedger(T, C, "CNY", Totals(50_000_000, TypeTotals(*booked["withdrawal"]),
-                                          TypeTotals(*booked["deposit"])), txs)
+    return HostLedger(
+        T,
+        C,
+        "CNY",
+        Totals(50_000_000, TypeTotals(*booked["withdrawal"]), TypeTotals(*booked["deposit"])),
+        txs,
+    )
 
 
 def best(repeat: int, fn) -> float:
@@ -104,8 +117,10 @@ def main() -> None:
     ]
     for name, secs in rows:
         print(f"{name:58} {secs:8.3f} {n / secs:11,.0f}")
-    print(f"fetch overhead vs naive: {ours / reference:.2f}x; vs local file: {ours / floor:.2f}x; "
-          f"CSV vs JSON import: {csv_time / json_time:.2f}x")
+    print(
+        f"fetch overhead vs naive: {ours / reference:.2f}x; vs local file: {ours / floor:.2f}x; "
+        f"CSV vs JSON import: {csv_time / json_time:.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -47,8 +47,10 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
     scenario = generate(7, args.transactions, "realistic")
-    print(f"{len(scenario.atm.transactions):,} transactions, {len(scenario.atm.notes):,} banknote records, "
-          f"{args.baud} baud")
+    print(
+        f"{len(scenario.atm.transactions):,} transactions, {len(scenario.atm.notes):,} banknote records, "
+        f"{args.baud} baud"
+    )
     print(f"{'run':>3}  {'Count page (core)':>18}  {'reference: whole ledger':>24}  {'share':>6}")
     for run in range(1, args.runs + 1):
         core, full = one_read(scenario, args.baud)

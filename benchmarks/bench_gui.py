@@ -48,9 +48,13 @@ REPORT_BUDGET_S = 0.200
 
 def start_process(args: list[str], ready: str, stream: str = "stderr") -> tuple[subprocess.Popen, str]:
     """A simulator in its own process; returns it and its first line (which says it is ready)."""
-    proc = subprocess.Popen([sys.executable, "-m", "custodian_app", *args], cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE if stream == "stdout" else subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "custodian_app", *args],
+        cwd=ROOT,
+        text=True,
+        stdout=subprocess.PIPE if stream == "stdout" else subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     pipe = proc.stdout if stream == "stdout" else proc.stderr
     first = pipe.readline()
     if ready not in first:
@@ -82,24 +86,32 @@ class Ticks:
 
     def worst_by_page(self) -> dict[int, float]:
         worst: dict[int, float] = {}
-        for (a, _pa), (b, pb) in zip(self.ticks, self.ticks[1:]):
+        for (a, _pa), (b, pb) in zip(self.ticks, self.ticks[1:], strict=False):
             worst[pb] = max(worst.get(pb, 0.0), b - a)
         return worst
 
 
 def make_context(home: Path, device: str, url: str, token: str = ""):
-    from custodian_app.settings.config import load_settings
     import dataclasses
+
     from custodian_app.gui.app import make_application
     from custodian_app.gui.context import AppContext
     from custodian_app.gui.qa.users import demo_users, seed
+    from custodian_app.settings.config import load_settings
 
     os.environ["CUSTODIAN_HOME"] = str(home)
     os.environ["CUSTODIAN_SYSTEM_CONFIG"] = str(home / "none.toml")
     users = demo_users()
     seed(users)
-    settings = dataclasses.replace(load_settings(), bank_name="演示银行", branch_name="南京分行", language="en",
-                                   serial_port=device, backend_url=url, backend_token=token)
+    settings = dataclasses.replace(
+        load_settings(),
+        bank_name="演示银行",
+        branch_name="南京分行",
+        language="en",
+        serial_port=device,
+        backend_url=url,
+        backend_token=token,
+    )
     make_application(language="en")
     return AppContext(settings, save_settings=False), users
 
@@ -120,8 +132,10 @@ def wizard_gaps(transactions: int, rush: bool = False) -> dict[str, float]:
         del docs
         gc.collect()
         link = str(tmp / "atm")
-        atm, _ = start_process(["simulate-atm", "--ledger", str(tmp / "atm.json"), "--link", link,
-                                "--baud", "4000000"], "simulating ATM")
+        atm, _ = start_process(
+            ["simulate-atm", "--ledger", str(tmp / "atm.json"), "--link", link, "--baud", "4000000"],
+            "simulating ATM",
+        )
         host, url = start_process(["simulate-host", "--ledger", str(tmp / "host.json")], "http", "stdout")
         try:
             ctx, users = make_context(tmp / "home", link, url.split()[-1])
@@ -169,12 +183,17 @@ def report_latency(prebuild: bool, terminal: str, home: Path) -> float:
     Run in a process of its own (``--report-once``): the font is parsed once per process."""
     from custodian_app.demo import Demo
     from custodian_app.domain.flow import Step
-    from custodian_app.gui.wizard.report_page import ReportPage
     from custodian_app.gui.qa.bot import ScriptBot
     from custodian_app.gui.qa.driver import WizardDriver
+    from custodian_app.gui.wizard.report_page import ReportPage
 
-    scenario = generate(5, 3000, "DUPLICATE_BOOKING=5,HOST_LOST_BOOKING=5,DISPENSED_NOT_DEBITED=5,"
-                        "RETRACTED=5,AMOUNT_MISMATCH=5,HOST_ONLY=5", terminal_id=terminal)
+    scenario = generate(
+        5,
+        3000,
+        "DUPLICATE_BOOKING=5,HOST_LOST_BOOKING=5,DISPENSED_NOT_DEBITED=5,"
+        "RETRACTED=5,AMOUNT_MISMATCH=5,HOST_ONLY=5",
+        terminal_id=terminal,
+    )
     demo = Demo(scenario=scenario, atm_options={"pace": False})
     device, url = demo.start()
     from custodian_app.gui.wizard import ClearingWizard
@@ -235,8 +254,10 @@ def main() -> int:
             args.transactions = 8000
         return main_read(args)
     app = QApplication.instance() or QApplication([])  # noqa: F841 - the application must exist
-    print(f"wizard on a cycle of {args.transactions:,} transactions; worst gap per page "
-          f"(budget {BUDGET_S * 1000:.0f} ms); load average before: {os.getloadavg()[0]:.1f}")
+    print(
+        f"wizard on a cycle of {args.transactions:,} transactions; worst gap per page "
+        f"(budget {BUDGET_S * 1000:.0f} ms); load average before: {os.getloadavg()[0]:.1f}"
+    )
     gaps = wizard_gaps(args.transactions, args.rush)
     print(f"  (load average after: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
     for page, worst in gaps.items():
@@ -248,14 +269,21 @@ def main() -> int:
     if not args.skip_report:
         latency = {}
         for mode in ("reference", "ours"):
-            out = subprocess.run([sys.executable, __file__, "--report-once", mode], cwd=ROOT, text=True,
-                                 capture_output=True, timeout=600)
+            out = subprocess.run(
+                [sys.executable, __file__, "--report-once", mode],
+                cwd=ROOT,
+                text=True,
+                capture_output=True,
+                timeout=600,
+            )
             if out.returncode:
                 raise SystemExit(out.stderr)
             latency[mode] = float(out.stdout.split()[-1])
         reference, ours = latency["reference"], latency["ours"]
-        print(f"report page, 3,000 transactions / 30 mismatches: Next until the PDF shows "
-              f"(budget {REPORT_BUDGET_S * 1000:.0f} ms)")
+        print(
+            f"report page, 3,000 transactions / 30 mismatches: Next until the PDF shows "
+            f"(budget {REPORT_BUDGET_S * 1000:.0f} ms)"
+        )
         print(f"  reference: built on arrival, font cold {reference * 1000:8.0f} ms")
         print(f"  custodian_app: built during review     {ours * 1000:8.0f} ms")
     return 0
@@ -300,7 +328,7 @@ def read_once(app, link: str, policy) -> tuple[float, float, int]:
     if "error" in done:
         raise done["error"]
     ledger = done["ledger"]
-    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+    gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
     return max(gaps), elapsed, len(ledger.transactions) + len(ledger.notes or ())
 
 
@@ -313,9 +341,24 @@ def main_read(args) -> int:
         del scenario
         gc.collect()
         link = str(Path(tmp) / "atm")
-        proc = subprocess.Popen([sys.executable, "-m", "custodian_app", "simulate-atm", "--ledger",
-                                 str(ledger_path), "--link", link, "--baud", "4000000"], cwd=ROOT,
-                                stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "custodian_app",
+                "simulate-atm",
+                "--ledger",
+                str(ledger_path),
+                "--link",
+                link,
+                "--baud",
+                "4000000",
+            ],
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+        )
         try:
             first = proc.stderr.readline()
             if "simulating ATM" not in first:
@@ -324,8 +367,10 @@ def main_read(args) -> int:
             drain = threading.Thread(target=proc.stderr.read)
             drain.start()
             results = {}
-            for name, policy in (("reference: default collector", _NoPolicy()),
-                                 ("custodian_app: quiet_gc", workers.quiet_gc)):
+            for name, policy in (
+                ("reference: default collector", _NoPolicy()),
+                ("custodian_app: quiet_gc", workers.quiet_gc),
+            ):
                 results[name] = read_once(app, link, policy)
             gc.unfreeze()
         finally:
@@ -336,7 +381,6 @@ def main_read(args) -> int:
     for name, (worst, elapsed, records) in results.items():
         print(f"{name:32} {worst * 1000:11.0f} ms {elapsed:8.2f} s {records:9,}")
     return 0
-
 
 
 if __name__ == "__main__":

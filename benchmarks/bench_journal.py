@@ -95,16 +95,20 @@ def main() -> None:
         t_plain, _ = best(lambda: parse_journals([(jpath, text)], d, predict=False), args.repeat)
         t_base, (matched, unmatched) = best(lambda: baseline(text, rules), args.repeat)
     led = read.ledger
-    print(f"dialect {d.name}: {len(led['transactions'])} transactions, {len(text.splitlines())} journal lines "
-          f"({len(text) / 1e6:.1f} MB), {len(led.get('notes', ()))} notes in FSN ({fsn_bytes / 1e6:.1f} MB), "
-          f"{read.notes_without_tsn} notes without a TSN")
+    print(
+        f"dialect {d.name}: {len(led['transactions'])} transactions, {len(text.splitlines())} journal lines "
+        f"({len(text) / 1e6:.1f} MB), {len(led.get('notes', ()))} notes in FSN ({fsn_bytes / 1e6:.1f} MB), "
+        f"{read.notes_without_tsn} notes without a TSN"
+    )
     print(f"baseline matched {matched} lines, {unmatched} unmatched")
     print(f"{'ours, whole read (journal + FSN + tying + ledger)':52} {t_whole:7.2f} s CPU")
     print(f"{'ours, journal lines only':52} {t_lines:7.2f} s CPU")
     print(f"{'same reader, rules in order for every line':52} {t_plain:7.2f} s CPU")
     print(f"{'baseline: line by line, rule by rule (matching only)':52} {t_base:7.2f} s CPU")
-    print(f"journal lines with transactions built: {t_plain / t_lines:.1f}x faster than rules in order; "
-          f"{t_base / t_lines:.2f}x the time of bare matching in order")
+    print(
+        f"journal lines with transactions built: {t_plain / t_lines:.1f}x faster than rules in order; "
+        f"{t_base / t_lines:.2f}x the time of bare matching in order"
+    )
 
 
 if __name__ == "__main__":

@@ -33,10 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from custodian_app.domain.formats import atm_ledger_to_dict, dumps  # noqa: E402
 from custodian_app.domain.generator import generate  # noqa: E402
-from custodian_app.support.files import read_atm_ledger  # noqa: E402
 from custodian_app.link import binpage  # noqa: E402
 from custodian_app.link.client import AtmClient  # noqa: E402
 from custodian_app.link.simulator import AtmSimulator, Faults  # noqa: E402
+from custodian_app.support.files import read_atm_ledger  # noqa: E402
 
 GOAL = 0.6
 
@@ -52,17 +52,23 @@ def _zstd(data: bytes) -> int | None:
 
 def _references(ledger) -> tuple[list[tuple[str, int | None]], int, int]:
     compact = dumps(atm_ledger_to_dict(ledger)).rstrip(b"\n")
-    columns = (binpage.encode_transactions(ledger.transactions, ledger.opened_at, codecs=(binpage.CODEC_NONE,))[2:]
-               + binpage.encode_notes(ledger.notes or [], codecs=(binpage.CODEC_NONE,))[2:])
+    columns = (
+        binpage.encode_transactions(ledger.transactions, ledger.opened_at, codecs=(binpage.CODEC_NONE,))[2:]
+        + binpage.encode_notes(ledger.notes or [], codecs=(binpage.CODEC_NONE,))[2:]
+    )
     xz = 9 | lzma.PRESET_EXTREME
-    return [
-        ("compact JSON, zlib-9", len(zlib.compress(compact, 9))),
-        ("compact JSON, zstd-22", _zstd(compact)),
-        ("compact JSON, xz-9e", len(lzma.compress(compact, preset=xz))),
-        ("column-wise layout, zlib-9", len(zlib.compress(columns, 9))),
-        ("column-wise layout, zstd-22", _zstd(columns)),
-        ("column-wise layout, xz-9e", len(lzma.compress(columns, preset=xz))),
-    ], len(compact), len(columns)
+    return (
+        [
+            ("compact JSON, zlib-9", len(zlib.compress(compact, 9))),
+            ("compact JSON, zstd-22", _zstd(compact)),
+            ("compact JSON, xz-9e", len(lzma.compress(compact, preset=xz))),
+            ("column-wise layout, zlib-9", len(zlib.compress(columns, 9))),
+            ("column-wise layout, zstd-22", _zstd(columns)),
+            ("column-wise layout, xz-9e", len(lzma.compress(columns, preset=xz))),
+        ],
+        len(compact),
+        len(columns),
+    )
 
 
 def _in_process(ledger, args, layouts: tuple[int, ...], seed: int) -> dict:
@@ -78,8 +84,15 @@ def _in_process(ledger, args, layouts: tuple[int, ...], seed: int) -> dict:
             total = time.monotonic() - t0
     finally:
         sim.stop()
-    return {"status": status, "connected": connected, "core": core_at[0], "total": total,
-            "out": sim.stats.bytes_out, "in": sim.stats.bytes_in, "same": got == ledger}
+    return {
+        "status": status,
+        "connected": connected,
+        "core": core_at[0],
+        "total": total,
+        "out": sim.stats.bytes_out,
+        "in": sim.stats.bytes_in,
+        "same": got == ledger,
+    }
 
 
 def _command(ledger, args, seed: int) -> dict:
@@ -90,9 +103,24 @@ def _command(ledger, args, seed: int) -> dict:
         try:
             device = sim.start_on_pty()
             t0 = time.monotonic()
-            proc = subprocess.run([sys.executable, "-m", "custodian_app", "read-atm", "--port", device,
-                                   "--baud", str(args.baud), "--out", str(out), "--quiet"],
-                                  capture_output=True, text=True, timeout=120)
+            proc = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "custodian_app",
+                    "read-atm",
+                    "--port",
+                    device,
+                    "--baud",
+                    str(args.baud),
+                    "--out",
+                    str(out),
+                    "--quiet",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
             total = time.monotonic() - t0
         finally:
             sim.stop()
@@ -108,7 +136,9 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--baud", type=int, default=115200)
     ap.add_argument("--runs", type=int, default=1)
-    ap.add_argument("--corrupt", type=float, default=0.0, help="simulated line noise: byte corruption probability")
+    ap.add_argument(
+        "--corrupt", type=float, default=0.0, help="simulated line noise: byte corruption probability"
+    )
     ap.add_argument("--drop", type=float, default=0.0, help="simulated line noise: byte loss probability")
     args = ap.parse_args()
 
@@ -119,10 +149,12 @@ def main() -> int:
     assert ref_bytes is not None
     ref_time = ref_bytes / rate
 
-    print(f"ATM link benchmark: {len(ledger.transactions)} transactions, {len(ledger.notes or ())} "
-          f"banknote records, {args.baud} baud 8N1 = {rate:,.0f} bytes/s; load average "
-          + " ".join(f"{x:.2f}" for x in os.getloadavg())
-          + (f"; noise: corrupt {args.corrupt}, drop {args.drop} per byte" if args.corrupt or args.drop else ""))
+    print(
+        f"ATM link benchmark: {len(ledger.transactions)} transactions, {len(ledger.notes or ())} "
+        f"banknote records, {args.baud} baud 8N1 = {rate:,.0f} bytes/s; load average "
+        + " ".join(f"{x:.2f}" for x in os.getloadavg())
+        + (f"; noise: corrupt {args.corrupt}, drop {args.drop} per byte" if args.corrupt or args.drop else "")
+    )
     print(f"  compact JSON {json_size:,} bytes; column-wise layout (uncompressed) {columns_size:,} bytes")
     head = f"    {'':44}{'bytes':>10}{'seconds':>10}{'x ref':>8}"
     print("  references (size at line rate):")
@@ -143,20 +175,32 @@ def main() -> int:
         ratio = cmd["total"] / ref_time
         ok = ok and ratio <= GOAL
         st = new["status"]
-        print(f"  run {run + 1}: protocol {st.protocol_version}, {st.compression}, frames up to "
-              f"{st.max_frame} bytes, window {st.window}; record layout {st.record_layout} "
-              f"(and 1, as an older agent sends)")
+        print(
+            f"  run {run + 1}: protocol {st.protocol_version}, {st.compression}, frames up to "
+            f"{st.max_frame} bytes, window {st.window}; record layout {st.record_layout} "
+            f"(and 1, as an older agent sends)"
+        )
         print(head)
-        print(f"    {'custodian-app read-atm, whole command':44}{cmd['out']:>10,}{cmd['total']:>10.2f}{ratio:>8.2f}")
+        print(
+            f"    {'custodian-app read-atm, whole command':44}{cmd['out']:>10,}{cmd['total']:>10.2f}{ratio:>8.2f}"
+        )
         for label, r in (("layout 2", new), ("layout 1", old)):
-            print(f"    {'in process, ' + label + ': session open + status':44}{'':>10}"
-                  f"{r['connected']:>10.2f}{r['connected'] / ref_time:>8.2f}")
-            print(f"    {'in process, ' + label + ': core (totals+units+tx)':44}{'':>10}"
-                  f"{r['core']:>10.2f}{r['core'] / ref_time:>8.2f}")
-            print(f"    {'in process, ' + label + ': whole cycle incl. notes':44}{r['out']:>10,}"
-                  f"{r['total']:>10.2f}{r['total'] / ref_time:>8.2f}")
-        print(f"    (layout 2: ATM -> application {new['out']:,} bytes, application -> ATM {new['in']:,} "
-              f"bytes, line busy {new['out'] / rate:.2f} s)")
+            print(
+                f"    {'in process, ' + label + ': session open + status':44}{'':>10}"
+                f"{r['connected']:>10.2f}{r['connected'] / ref_time:>8.2f}"
+            )
+            print(
+                f"    {'in process, ' + label + ': core (totals+units+tx)':44}{'':>10}"
+                f"{r['core']:>10.2f}{r['core'] / ref_time:>8.2f}"
+            )
+            print(
+                f"    {'in process, ' + label + ': whole cycle incl. notes':44}{r['out']:>10,}"
+                f"{r['total']:>10.2f}{r['total'] / ref_time:>8.2f}"
+            )
+        print(
+            f"    (layout 2: ATM -> application {new['out']:,} bytes, application -> ATM {new['in']:,} "
+            f"bytes, line busy {new['out'] / rate:.2f} s)"
+        )
     print(f"  goal: whole command <= {GOAL}x zlib-9 JSON at line rate: {'MET' if ok else 'NOT MET'}")
     return 0 if ok else 1
 

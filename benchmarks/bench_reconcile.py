@@ -27,7 +27,6 @@ interpreter's start and the imports) is measured inside a child process with
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -103,16 +102,37 @@ def ensure_data(base: Path, size: int) -> Path:
     if not ((folder / "atm.json").exists() and (folder / "host.json").exists()):
         # The generator in its own process: a parent that had built a big cycle would make every
         # child forked after it look bigger (Linux counts the parent's pages in ru_maxrss).
-        subprocess.run([sys.executable, "-m", "custodian_app", "generate", "--seed", "2026",
-                        "--transactions", str(size), "--faults", "realistic", "--out", str(folder)],
-                       cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "custodian_app",
+                "generate",
+                "--seed",
+                "2026",
+                "--transactions",
+                str(size),
+                "--faults",
+                "realistic",
+                "--out",
+                str(folder),
+            ],
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     return folder
 
 
 def summary(runs: list[tuple[float, float, int]]) -> dict[str, float]:
-    cpu, wall, peak = zip(*runs)
-    return {"cpu_best": min(cpu), "cpu_median": statistics.median(cpu), "wall_best": min(wall),
-            "wall_median": statistics.median(wall), "peak": max(peak)}
+    cpu, wall, peak = zip(*runs, strict=False)
+    return {
+        "cpu_best": min(cpu),
+        "cpu_median": statistics.median(cpu),
+        "wall_best": min(wall),
+        "wall_median": statistics.median(wall),
+        "peak": max(peak),
+    }
 
 
 def main() -> None:
@@ -120,16 +140,20 @@ def main() -> None:
     ap.add_argument("--sizes", default="10000,100000")
     ap.add_argument("--repeat", type=int, default=9, metavar="N", help="rounds per size (default 9)")
     ap.add_argument("--data", default=str(Path(tempfile.gettempdir()) / "custodian-bench-reconcile"))
-    ap.add_argument("--pure-python", action="store_true",
-                    help="ours without the C scanner (CUSTODIAN_PURE_PYTHON=1), as on a machine "
-                         "where it could not be built")
+    ap.add_argument(
+        "--pure-python",
+        action="store_true",
+        help="ours without the C scanner (CUSTODIAN_PURE_PYTHON=1), as on a machine "
+        "where it could not be built",
+    )
     args = ap.parse_args()
 
     py = sys.executable
     # The command as a user runs it: the console script, with the package's bytecode compiled
     # (as pip, scripts/setup and the bundle have it).
-    subprocess.run([py, "-m", "compileall", "-q", str(ROOT / "custodian_app")], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [py, "-m", "compileall", "-q", str(ROOT / "custodian_app")], check=True, stdout=subprocess.DEVNULL
+    )
     script = Path(py).with_name("custodian-app")
     command = [str(script)] if script.exists() else [py, "-m", "custodian_app"]
     if args.pure_python:
@@ -137,8 +161,10 @@ def main() -> None:
     from custodian_app.domain import formats
 
     native = formats.native is not None and not args.pure_python
-    print(f"ledger scanner: {'C accelerator' if native else 'pure Python (no C accelerator)'}; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(
+        f"ledger scanner: {'C accelerator' if native else 'pure Python (no C accelerator)'}; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -147,40 +173,58 @@ def main() -> None:
         for size in (int(s) for s in args.sizes.split(",")):
             data = ensure_data(Path(args.data), size)
             atm, host = str(data / "atm.json"), str(data / "host.json")
-            ours_cmd = [*command, "reconcile", "--atm", atm, "--host", host,
-                        "--out", str(Path(tmp) / "result.json"), "--quiet"]
+            ours_cmd = [
+                *command,
+                "reconcile",
+                "--atm",
+                atm,
+                "--host",
+                host,
+                "--out",
+                str(Path(tmp) / "result.json"),
+                "--quiet",
+            ]
             ref_cmd = [py, "-c", REFERENCE, atm, host]
             ours, ref, ours_work, ref_work = [], [], [], []
             for i in range(args.repeat):
                 pair = [(ours_cmd, ours), (ref_cmd, ref)]
-                for cmd, runs in (pair if i % 2 == 0 else pair[::-1]):
+                for cmd, runs in pair if i % 2 == 0 else pair[::-1]:
                     runs.append(measure(cmd)[:3])
                 ours_work.append(float(measure([py, "-c", OURS_WORK, atm, host])[3]))
                 ref_work.append(float(measure([*ref_cmd, "--work"])[3]))
             o, r = summary(ours), summary(ref)
             rows.append((size, o, r, min(ours_work), min(ref_work)))
-            print(f"{size:,} transactions, {args.repeat} rounds (load average now {os.getloadavg()[0]:.1f}):\n"
-                  f"  ours      CPU best {o['cpu_best']:.3f} s, median {o['cpu_median']:.3f} s; wall best "
-                  f"{o['wall_best']:.3f} s, median {o['wall_median']:.3f} s; peak {o['peak']} MB\n"
-                  f"  reference CPU best {r['cpu_best']:.3f} s, median {r['cpu_median']:.3f} s; wall best "
-                  f"{r['wall_best']:.3f} s, median {r['wall_median']:.3f} s; peak {r['peak']} MB\n"
-                  f"  work alone (no start-up, no imports): ours {min(ours_work):.3f} s, reference "
-                  f"{min(ref_work):.3f} s CPU", flush=True)
+            print(
+                f"{size:,} transactions, {args.repeat} rounds (load average now {os.getloadavg()[0]:.1f}):\n"
+                f"  ours      CPU best {o['cpu_best']:.3f} s, median {o['cpu_median']:.3f} s; wall best "
+                f"{o['wall_best']:.3f} s, median {o['wall_median']:.3f} s; peak {o['peak']} MB\n"
+                f"  reference CPU best {r['cpu_best']:.3f} s, median {r['cpu_median']:.3f} s; wall best "
+                f"{r['wall_best']:.3f} s, median {r['wall_median']:.3f} s; peak {r['peak']} MB\n"
+                f"  work alone (no start-up, no imports): ours {min(ours_work):.3f} s, reference "
+                f"{min(ref_work):.3f} s CPU",
+                flush=True,
+            )
             if size == 10_000:
                 met = o["cpu_best"] < GOAL_10K
-                print(f"  goal: whole command under {GOAL_10K} s at 10,000: "
-                      f"{'met' if met else 'MISSED'} (best {o['cpu_best']:.3f} s CPU, "
-                      f"{o['wall_best']:.3f} s wall)")
+                print(
+                    f"  goal: whole command under {GOAL_10K} s at 10,000: "
+                    f"{'met' if met else 'MISSED'} (best {o['cpu_best']:.3f} s CPU, "
+                    f"{o['wall_best']:.3f} s wall)"
+                )
 
-    print("\n| transactions | ours: whole command, CPU best / median | wall best / median | peak | "
-          "reference: whole process, CPU best / median | wall best / median | peak | speed-up (CPU best) | "
-          "work alone: ours / reference |")
+    print(
+        "\n| transactions | ours: whole command, CPU best / median | wall best / median | peak | "
+        "reference: whole process, CPU best / median | wall best / median | peak | speed-up (CPU best) | "
+        "work alone: ours / reference |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size, o, r, ow, rw in rows:
-        print(f"| {size:,} | {o['cpu_best']:.3f} / {o['cpu_median']:.3f} s | {o['wall_best']:.3f} / "
-              f"{o['wall_median']:.3f} s | {o['peak']} MB | {r['cpu_best']:.3f} / {r['cpu_median']:.3f} s | "
-              f"{r['wall_best']:.3f} / {r['wall_median']:.3f} s | {r['peak']} MB | "
-              f"**{r['cpu_best'] / o['cpu_best']:.1f}×** | {ow:.3f} / {rw:.3f} s |")
+        print(
+            f"| {size:,} | {o['cpu_best']:.3f} / {o['cpu_median']:.3f} s | {o['wall_best']:.3f} / "
+            f"{o['wall_median']:.3f} s | {o['peak']} MB | {r['cpu_best']:.3f} / {r['cpu_median']:.3f} s | "
+            f"{r['wall_best']:.3f} / {r['wall_median']:.3f} s | {r['peak']} MB | "
+            f"**{r['cpu_best'] / o['cpu_best']:.1f}×** | {ow:.3f} / {rw:.3f} s |"
+        )
 
 
 if __name__ == "__main__":

@@ -23,8 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from custodian_app.report import ReportMeta, build_report  # noqa: E402
-from custodian_app.report import labels, page, sections  # noqa: E402
+from custodian_app.report import ReportMeta, build_report, labels, page, sections  # noqa: E402  # noqa: E402
 from custodian_app.report.fonts import FONT_NAME, register_fonts  # noqa: E402
 from custodian_app.report.layout import Metrics  # noqa: E402
 from tests.report import clearing  # noqa: E402
@@ -34,18 +33,27 @@ def inputs(rows: int):
     """A generated cycle with ``rows`` mismatches spread over every category the generator
     can inject in bulk, reconciled by the engine with the shipped catalogue: the real texts
     (catalogue actions with row details, reject meanings, backend references)."""
-    from custodian_app.support.catalogue import load_catalogue
     from custodian_app.domain.formats import CATEGORIES
     from custodian_app.domain.generator import FAULT_LIMITS, generate
     from custodian_app.domain.reconcile import reconcile
+    from custodian_app.support.catalogue import load_catalogue
 
     bulk = [c for c in CATEGORIES if c not in FAULT_LIMITS]
     faults = {c: rows // len(bulk) for c in bulk}
     faults["HOST_ONLY"] += rows - sum(faults.values())
     scenario = generate(5, rows * 2, faults=faults)
     result = reconcile(scenario.atm, scenario.host, scenario.counts, catalogue=load_catalogue())
-    meta = ReportMeta("中国某银行 南京分行", "鼓楼支行", "R-BENCH-1", "2026-11-22T08:30:00+08:00", "王五",
-                      ("张三", "李四"), "赵六", clearing.DIGEST, session_id="S-BENCH")
+    meta = ReportMeta(
+        "中国某银行 南京分行",
+        "鼓楼支行",
+        "R-BENCH-1",
+        "2026-11-22T08:30:00+08:00",
+        "王五",
+        ("张三", "李四"),
+        "赵六",
+        clearing.DIGEST,
+        session_id="S-BENCH",
+    )
     return scenario.atm, result, meta
 
 
@@ -62,8 +70,9 @@ def reference(atm, result, meta) -> tuple[float, bytes]:
 
     font, _ = register_fonts()
     # the same cell text our report prints (prepared outside the timing, as for ours below)
-    content = sections.Content(result, atm, None, None, meta, False, Metrics(font),
-                           labels.default_vocabulary(), None)
+    content = sections.Content(
+        result, atm, None, None, meta, False, Metrics(font), labels.default_vocabulary(), None
+    )
     table = content.mismatch_table
     data = [["\n".join(c.title) for c in table.columns]]
     data += [["\n".join(lines) for lines in row.cells] for row in table.rows]
@@ -71,21 +80,29 @@ def reference(atm, result, meta) -> tuple[float, bytes]:
 
     t0 = time.perf_counter()
     buf = io.BytesIO()
-    doc = SimpleDocTemplate(buf, pagesize=(page.PAGE_W, page.PAGE_H), leftMargin=page.LEFT,
-                            rightMargin=page.RIGHT, topMargin=page.TOP + 20, bottomMargin=page.BOTTOM + 16)
-    style = TableStyle([
-        ("FONT", (0, 0), (-1, -1), FONT_NAME, 7, 8.4),
-        ("GRID", (0, 0), (-1, -1), 0.45, colors.grey),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.93, 0.93, 0.93)),
-        ("ALIGN", (0, 0), (0, -1), "RIGHT"),
-        ("ALIGN", (5, 0), (6, -1), "RIGHT"),
-        ("ALIGN", (8, 0), (8, -1), "RIGHT"),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("TOPPADDING", (0, 0), (-1, -1), 2),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-        ("LEFTPADDING", (0, 0), (-1, -1), 2.5),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 2.5),
-    ])
+    doc = SimpleDocTemplate(
+        buf,
+        pagesize=(page.PAGE_W, page.PAGE_H),
+        leftMargin=page.LEFT,
+        rightMargin=page.RIGHT,
+        topMargin=page.TOP + 20,
+        bottomMargin=page.BOTTOM + 16,
+    )
+    style = TableStyle(
+        [
+            ("FONT", (0, 0), (-1, -1), FONT_NAME, 7, 8.4),
+            ("GRID", (0, 0), (-1, -1), 0.45, colors.grey),
+            ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.93, 0.93, 0.93)),
+            ("ALIGN", (0, 0), (0, -1), "RIGHT"),
+            ("ALIGN", (5, 0), (6, -1), "RIGHT"),
+            ("ALIGN", (8, 0), (8, -1), "RIGHT"),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("TOPPADDING", (0, 0), (-1, -1), 2),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+            ("LEFTPADDING", (0, 0), (-1, -1), 2.5),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 2.5),
+        ]
+    )
     doc.build([LongTable(data, colWidths=widths, repeatRows=1, style=style)])
     return time.perf_counter() - t0, buf.getvalue()
 
@@ -97,7 +114,9 @@ def main() -> int:
     args = parser.parse_args()
     register_fonts()  # parsing the font file is a one-off cost of the process, for both
     atm, result, meta = inputs(args.rows)
-    build_report(clearing.balanced_result(clearing.atm_ledger(5)), clearing.atm_ledger(5), meta=meta)  # warm-up
+    build_report(
+        clearing.balanced_result(clearing.atm_ledger(5)), clearing.atm_ledger(5), meta=meta
+    )  # warm-up
 
     ours_t, ref_t = [], []
     for _ in range(args.repeat):

@@ -32,7 +32,8 @@ from argon2 import profiles  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from custodian_app.domain import formats  # noqa: E402
-from custodian_app.store import models as m, open_store  # noqa: E402
+from custodian_app.store import models as m  # noqa: E402
+from custodian_app.store import open_store
 from custodian_app.store.passwords import PasswordHasher  # noqa: E402
 from tests.store.documents import make_clearing  # noqa: E402
 
@@ -46,8 +47,10 @@ def run(url: str, cycles: int, notes: int) -> None:
             store.add_user(name, "benchmark password", "custodian")
         alice = store.authenticate("alice", "benchmark password")
         bob = store.authenticate("bob", "benchmark password")
-        clearings = [make_clearing(f"BM-{i:04d}", transactions=notes // NOTES_PER_TX,
-                                   notes_per_tx=NOTES_PER_TX) for i in range(cycles)]
+        clearings = [
+            make_clearing(f"BM-{i:04d}", transactions=notes // NOTES_PER_TX, notes_per_tx=NOTES_PER_TX)
+            for i in range(cycles)
+        ]
 
         # 1. ours
         ours = []
@@ -66,20 +69,30 @@ def run(url: str, cycles: int, notes: int) -> None:
             with Session(store.engine) as orm, orm.begin():
                 for n in ledger.notes:
                     tx = by_tsn[n.tsn]
-                    orm.add(m.Banknote(session_id=session_id, terminal_id="REF",
-                                       cycle_id=ledger.cycle_id, serial=n.serial,
-                                       serial_length=len(n.serial), unreadable="?" in n.serial,
-                                       value=n.value, currency=ledger.currency, tsn=n.tsn,
-                                       unit=n.unit, event=n.event, card=tx.card,
-                                       card_key=tx.card[:6] + tx.card[-4:], tx_time=None,
-                                       tx_date=None))
+                    orm.add(
+                        m.Banknote(
+                            session_id=session_id,
+                            terminal_id="REF",
+                            cycle_id=ledger.cycle_id,
+                            serial=n.serial,
+                            serial_length=len(n.serial),
+                            unreadable="?" in n.serial,
+                            value=n.value,
+                            currency=ledger.currency,
+                            tsn=n.tsn,
+                            unit=n.unit,
+                            event=n.event,
+                            card=tx.card,
+                            card_key=tx.card[:6] + tx.card[-4:],
+                            tx_time=None,
+                            tx_date=None,
+                        )
+                    )
             ref.append(time.perf_counter() - t0)
         o, r = statistics.median(ours), statistics.median(ref)
         print(f"1. keep one cycle's ATM ledger with {notes:,} banknote records ({store.dialect})")
-        print(f"   ours  record_atm_ledger (whole step)      {o * 1000:9.1f} ms  "
-              f"{notes / o:10,.0f} notes/s")
-        print(f"   ref   ORM session.add per note (notes only){r * 1000:9.1f} ms  "
-              f"{notes / r:10,.0f} notes/s")
+        print(f"   ours  record_atm_ledger (whole step)      {o * 1000:9.1f} ms  {notes / o:10,.0f} notes/s")
+        print(f"   ref   ORM session.add per note (notes only){r * 1000:9.1f} ms  {notes / r:10,.0f} notes/s")
         print(f"   speed-up {r / o:.1f}x")
 
         # 2. trace a serial
@@ -92,8 +105,9 @@ def run(url: str, cycles: int, notes: int) -> None:
         stored = [d.content for c in range(1, cycles + 1) for d in store.evidence(c, "atm-ledger")]
         t0 = time.perf_counter()
         for serial in wanted[:5]:
-            hits = [n for doc in stored for n in (formats.parse_atm_ledger(doc).notes or ())
-                    if n.serial == serial]
+            hits = [
+                n for doc in stored for n in (formats.parse_atm_ledger(doc).notes or ()) if n.serial == serial
+            ]
             assert hits
         r = (time.perf_counter() - t0) / 5
         total = cycles * notes
@@ -112,9 +126,11 @@ def run(url: str, cycles: int, notes: int) -> None:
         check = store.verify_audit()
         dt = time.perf_counter() - t0
         assert check.ok
-        print(f"3. audit: {appends / da:,.0f} appends/s (each its own committed transaction); "
-              f"verify {check.entries} entries in {dt * 1000:.1f} ms ({check.entries / dt:,.0f} "
-              "entries/s)")
+        print(
+            f"3. audit: {appends / da:,.0f} appends/s (each its own committed transaction); "
+            f"verify {check.entries} entries in {dt * 1000:.1f} ms ({check.entries / dt:,.0f} "
+            "entries/s)"
+        )
     finally:
         store.close()
 

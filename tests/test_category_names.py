@@ -7,18 +7,27 @@ import dataclasses
 
 import pytest
 
-from custodian_app.support.catalogue import load_catalogue
 from custodian_app.domain.formats import CATEGORIES, Mismatch
 from custodian_app.report import ReportMeta, build_report
 from custodian_app.report.labels import default_vocabulary
+from custodian_app.support.catalogue import load_catalogue
 from tests.report import clearing
 from tests.report.conftest import pages_text
 
 
 def _one_of_each() -> list[Mismatch]:
-    return [Mismatch(category=c, tsn=f"{900 + i:06d}", type="withdrawal", atm_amount=10000,
-                     host_amount=None, reject_code=None, cash_effect=0)
-            for i, c in enumerate(CATEGORIES)]
+    return [
+        Mismatch(
+            category=c,
+            tsn=f"{900 + i:06d}",
+            type="withdrawal",
+            atm_amount=10000,
+            host_amount=None,
+            reject_code=None,
+            cash_effect=0,
+        )
+        for i, c in enumerate(CATEGORIES)
+    ]
 
 
 def _screen_names(qapp, language: str) -> dict[str, str]:
@@ -56,8 +65,17 @@ def test_the_printed_report_carries_the_screen_names(qapp, language, index):
     screen = _screen_names(qapp, "zh_CN" if language == "zh" else "en")
     atm = clearing.atm_ledger(10)
     result = dataclasses.replace(clearing.unbalanced_result(atm, 1), mismatches=_one_of_each())
-    meta = ReportMeta("银行", "网点", "R-1", "2026-11-22T08:30:00+08:00", "王五", ("张三", "李四"), "赵六",
-                      clearing.DIGEST, language=language)
+    meta = ReportMeta(
+        "银行",
+        "网点",
+        "R-1",
+        "2026-11-22T08:30:00+08:00",
+        "王五",
+        ("张三", "李四"),
+        "赵六",
+        clearing.DIGEST,
+        language=language,
+    )
     text = "\n".join(pages_text(build_report(result, atm, meta=meta, host=clearing.host_ledger(atm))))
     flat = text.replace("\n", " ")
     for category in CATEGORIES:

@@ -32,7 +32,7 @@ def test_a_process_killed_while_writing_leaves_no_target_and_its_part_is_cleaned
     # the result's part is on disk and while the report's is being written.
     script = (
         "import os, signal, sys\n"
-        "from custodian_app import files\n"
+        "from custodian_app.support import files\n"
         "real = os.fsync\n"
         "def fsync(fd, n=[0]):\n"
         "    real(fd); n[0] += 1\n"
@@ -41,8 +41,11 @@ def test_a_process_killed_while_writing_leaves_no_target_and_its_part_is_cleaned
         "files.write_together([(sys.argv[1], b'{}'), (sys.argv[2], b'%PDF' * 1000)])\n"
     )
     result, report = tmp_path / "result.json", tmp_path / "report.pdf"
-    done = subprocess.run([sys.executable, "-c", script, str(result), str(report)],
-                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))), timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(result), str(report)],
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        timeout=60,
+    )
     assert done.returncode == -9
     assert not result.exists() and not report.exists()  # neither
     (stale,) = tmp_path.glob(".result.json.*.part")

@@ -40,8 +40,17 @@ def test_a_fifo_is_refused_by_reconcile_for_either_ledger(cycle, fifo, tmp_path)
         for extra in ((), ("--pdf", str(tmp_path / "r.pdf"), "--custodians", "a,b")):
             p = run("reconcile", "--atm", str(atm), "--host", str(host), "--out", str(out), *extra)
             assert p.returncode == 2 and "not a regular file" in p.stderr, p.stderr
-    p = run("reconcile", "--atm", str(cycle / "atm.json"), "--host", str(cycle / "host.json"),
-            "--counts", str(fifo), "--out", str(out))
+    p = run(
+        "reconcile",
+        "--atm",
+        str(cycle / "atm.json"),
+        "--host",
+        str(cycle / "host.json"),
+        "--counts",
+        str(fifo),
+        "--out",
+        str(out),
+    )
     assert p.returncode == 2 and "not a regular file" in p.stderr
     assert not out.exists()
 
@@ -54,8 +63,15 @@ def test_a_fifo_is_refused_by_import_host(fifo, tmp_path):
 
 def test_a_device_and_a_folder_are_refused_before_a_byte_is_read(cycle, tmp_path):
     for bad in ("/dev/zero", str(tmp_path)):
-        p = run("reconcile", "--atm", bad, "--host", str(cycle / "host.json"),
-                "--out", str(tmp_path / "result.json"))
+        p = run(
+            "reconcile",
+            "--atm",
+            bad,
+            "--host",
+            str(cycle / "host.json"),
+            "--out",
+            str(tmp_path / "result.json"),
+        )
         assert p.returncode == 2 and "not a regular file" in p.stderr, p.stderr
         q = run("import-host", bad, "--out", str(tmp_path / "host.json"))
         assert q.returncode == 2 and "not a regular file" in q.stderr, q.stderr
@@ -64,8 +80,15 @@ def test_a_device_and_a_folder_are_refused_before_a_byte_is_read(cycle, tmp_path
 def test_a_byte_order_mark_gets_the_same_verdict_on_both_paths(cycle, tmp_path):
     bom = tmp_path / "host.json"
     bom.write_bytes(b"\xef\xbb\xbf" + (cycle / "host.json").read_bytes())
-    rec = run("reconcile", "--atm", str(cycle / "atm.json"), "--host", str(bom),
-              "--out", str(tmp_path / "result.json"))
+    rec = run(
+        "reconcile",
+        "--atm",
+        str(cycle / "atm.json"),
+        "--host",
+        str(bom),
+        "--out",
+        str(tmp_path / "result.json"),
+    )
     imp = run("import-host", str(bom), "--out", str(tmp_path / "imported.json"))
     assert (rec.returncode, imp.returncode) == (2, 2), (rec.stderr, imp.stderr)
     assert "byte order mark" in rec.stderr and "byte order mark" in imp.stderr

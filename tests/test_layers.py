@@ -11,9 +11,29 @@ PACKAGE = Path(__file__).resolve().parent.parent / "custodian_app"
 
 # Modules the domain core must not import: GUI, I/O, network, database, files, threads.
 DOMAIN_FORBIDDEN = {
-    "PySide6", "shiboken6", "serial", "sqlalchemy", "alembic", "psycopg", "socket", "http",
-    "urllib", "aiohttp", "requests", "reportlab", "subprocess", "threading", "asyncio",
-    "os", "pathlib", "shutil", "tempfile", "io", "sqlite3", "select", "selectors",
+    "PySide6",
+    "shiboken6",
+    "serial",
+    "sqlalchemy",
+    "alembic",
+    "psycopg",
+    "socket",
+    "http",
+    "urllib",
+    "aiohttp",
+    "requests",
+    "reportlab",
+    "subprocess",
+    "threading",
+    "asyncio",
+    "os",
+    "pathlib",
+    "shutil",
+    "tempfile",
+    "io",
+    "sqlite3",
+    "select",
+    "selectors",
 }
 
 

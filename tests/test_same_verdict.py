@@ -20,8 +20,8 @@ from custodian_app import clearing
 from custodian_app.backend.client import BackendClient
 from custodian_app.backend.errors import BackendReplyError
 from custodian_app.backend.simulator import BackendSimulator
-from custodian_app.domain.generator import build_documents
 from custodian_app.domain.errors import CustodianError
+from custodian_app.domain.generator import build_documents
 from tests.cli import run_custodian_app
 
 PAN = "6222021234567894"
@@ -61,6 +61,7 @@ def _atm(change) -> bytes:
 def _set(i, key, value):
     def change(txs):
         txs[i][key] = value
+
     return change
 
 
@@ -70,36 +71,79 @@ def _booked_twice(txs):
 
 # (case, bad bytes, the JSON path named, words of the verdict)
 HOST_CASES = [
-    ("key twice in a record", _repeat_key(DOCS.host, b'{"host_ref":', 2, b'"status":"booked"'),
-     "$.transactions[2].status", "given twice"),
-    ("key twice in the head", DOCS.host.replace(b'"currency":', b'"currency":"USD","currency":', 1),
-     "$.currency", "given twice"),
-    ("card number as TSN", _host(_set(4, "tsn", PAN)), "$.transactions[4].tsn",
-     "looks like a full card number"),
-    ("card number as host_ref", _host(_set(5, "host_ref", PAN_GROUPED)), "$.transactions[5].host_ref",
-     "looks like a full card number"),
-    ("host_ref booked twice", _host(_booked_twice), f"$.transactions[{BOOKED[3]}].host_ref",
-     "booked twice"),
+    (
+        "key twice in a record",
+        _repeat_key(DOCS.host, b'{"host_ref":', 2, b'"status":"booked"'),
+        "$.transactions[2].status",
+        "given twice",
+    ),
+    (
+        "key twice in the head",
+        DOCS.host.replace(b'"currency":', b'"currency":"USD","currency":', 1),
+        "$.currency",
+        "given twice",
+    ),
+    (
+        "card number as TSN",
+        _host(_set(4, "tsn", PAN)),
+        "$.transactions[4].tsn",
+        "looks like a full card number",
+    ),
+    (
+        "card number as host_ref",
+        _host(_set(5, "host_ref", PAN_GROUPED)),
+        "$.transactions[5].host_ref",
+        "looks like a full card number",
+    ),
+    ("host_ref booked twice", _host(_booked_twice), f"$.transactions[{BOOKED[3]}].host_ref", "booked twice"),
     ("byte order mark", b"\xef\xbb\xbf" + DOCS.host, "$", "byte order mark"),
 ]
 ATM_CASES = [
-    ("key twice in a transaction", _repeat_key(DOCS.atm, b'{"tsn":', 3, b'"type":"deposit"'),
-     "$.transactions[3].type", "given twice"),
-    ("key twice in a note", _repeat_key(DOCS.atm, b'{"serial":', 7, b'"x":1,"x":2'),
-     "$.notes[7].x", "given twice"),
-    ("card number as TSN", _atm(lambda d: d["transactions"][6].update(tsn=PAN)),
-     "$.transactions[6].tsn", "looks like a full card number"),
-    ("card number as host_ref", _atm(lambda d: d["transactions"][1].update(host_ref=f"R{PAN}")),
-     "$.transactions[1].host_ref", "looks like a full card number"),
-    ("card number as terminal", _atm(lambda d: d.update(terminal_id=PAN_GROUPED)), "$.terminal_id",
-     "looks like a full card number"),
+    (
+        "key twice in a transaction",
+        _repeat_key(DOCS.atm, b'{"tsn":', 3, b'"type":"deposit"'),
+        "$.transactions[3].type",
+        "given twice",
+    ),
+    (
+        "key twice in a note",
+        _repeat_key(DOCS.atm, b'{"serial":', 7, b'"x":1,"x":2'),
+        "$.notes[7].x",
+        "given twice",
+    ),
+    (
+        "card number as TSN",
+        _atm(lambda d: d["transactions"][6].update(tsn=PAN)),
+        "$.transactions[6].tsn",
+        "looks like a full card number",
+    ),
+    (
+        "card number as host_ref",
+        _atm(lambda d: d["transactions"][1].update(host_ref=f"R{PAN}")),
+        "$.transactions[1].host_ref",
+        "looks like a full card number",
+    ),
+    (
+        "card number as terminal",
+        _atm(lambda d: d.update(terminal_id=PAN_GROUPED)),
+        "$.terminal_id",
+        "looks like a full card number",
+    ),
     ("byte order mark", b"\xef\xbb\xbf" + DOCS.atm, "$", "byte order mark"),
 ]
 COUNTS_CASES = [
-    ("card number in counted_by", DOCS.counts.replace(b'"custodian-b"', f'"{PAN}"'.encode()),
-     "$.counted_by[1]", "looks like a full card number"),
-    ("key twice", DOCS.counts.replace(b'"units": {', b'"units": {"CST1": "0.00",', 1), "$.units.CST1",
-     "given twice"),
+    (
+        "card number in counted_by",
+        DOCS.counts.replace(b'"custodian-b"', f'"{PAN}"'.encode()),
+        "$.counted_by[1]",
+        "looks like a full card number",
+    ),
+    (
+        "key twice",
+        DOCS.counts.replace(b'"units": {', b'"units": {"CST1": "0.00",', 1),
+        "$.units.CST1",
+        "given twice",
+    ),
 ]
 
 
@@ -139,21 +183,32 @@ def _session(store):
 
 @pytest.mark.parametrize("native", [True, False], ids=["C scanner", "pure Python"])
 @pytest.mark.parametrize("name,bad,path,words", HOST_CASES, ids=[c[0] for c in HOST_CASES])
-def test_a_bad_backend_ledger_gets_one_verdict_everywhere(name, bad, path, words, native, good_files,
-                                                          store, tmp_path):
+def test_a_bad_backend_ledger_gets_one_verdict_everywhere(
+    name, bad, path, words, native, good_files, store, tmp_path
+):
     bad_file = tmp_path / "host.json"
     bad_file.write_bytes(bad)
     env = dict(os.environ)
     if not native:
         env["CUSTODIAN_PURE_PYTHON"] = "1"
     out = tmp_path / "result.json"
-    rec = run_custodian_app("reconcile", "--atm", str(good_files / "atm.json"), "--host", str(bad_file),
-                            "--out", str(out), env=env, timeout=120)
+    rec = run_custodian_app(
+        "reconcile",
+        "--atm",
+        str(good_files / "atm.json"),
+        "--host",
+        str(bad_file),
+        "--out",
+        str(out),
+        env=env,
+        timeout=120,
+    )
     assert rec.returncode == 2 and not out.exists(), rec.stderr
     _assert_verdict(rec.stderr, path, words)
 
-    imp = run_custodian_app("import-host", str(bad_file), "--out", str(tmp_path / "imported.json"),
-                            env=env, timeout=120)
+    imp = run_custodian_app(
+        "import-host", str(bad_file), "--out", str(tmp_path / "imported.json"), env=env, timeout=120
+    )
     assert imp.returncode == 2 and not (tmp_path / "imported.json").exists(), imp.stderr
     _assert_verdict(imp.stderr, path, words)
 
@@ -179,21 +234,40 @@ def test_a_bad_backend_ledger_gets_one_verdict_everywhere(name, bad, path, words
 
 @pytest.mark.parametrize("native", [True, False], ids=["C scanner", "pure Python"])
 @pytest.mark.parametrize("name,bad,path,words", ATM_CASES, ids=[c[0] for c in ATM_CASES])
-def test_a_bad_atm_ledger_gets_one_verdict_everywhere(name, bad, path, words, native, good_files,
-                                                      store, tmp_path):
+def test_a_bad_atm_ledger_gets_one_verdict_everywhere(
+    name, bad, path, words, native, good_files, store, tmp_path
+):
     bad_file = tmp_path / "atm.json"
     bad_file.write_bytes(bad)
     env = dict(os.environ)
     if not native:
         env["CUSTODIAN_PURE_PYTHON"] = "1"
     out = tmp_path / "result.json"
-    rec = run_custodian_app("reconcile", "--atm", str(bad_file), "--host", str(good_files / "host.json"),
-                            "--out", str(out), env=env, timeout=120)
+    rec = run_custodian_app(
+        "reconcile",
+        "--atm",
+        str(bad_file),
+        "--host",
+        str(good_files / "host.json"),
+        "--out",
+        str(out),
+        env=env,
+        timeout=120,
+    )
     assert rec.returncode == 2 and not out.exists(), rec.stderr
     _assert_verdict(rec.stderr, path, words)
 
-    journal = run_custodian_app("write-journal", "--atm", str(bad_file), "--dialect", "ncr",
-                                "--out", str(tmp_path / "usb"), env=env, timeout=120)
+    journal = run_custodian_app(
+        "write-journal",
+        "--atm",
+        str(bad_file),
+        "--dialect",
+        "ncr",
+        "--out",
+        str(tmp_path / "usb"),
+        env=env,
+        timeout=120,
+    )
     assert journal.returncode == 2 and not (tmp_path / "usb" / "journal.txt").exists(), journal.stderr
     _assert_verdict(journal.stderr, path, words)
 
@@ -209,9 +283,18 @@ def test_a_bad_count_gets_one_verdict_everywhere(name, bad, path, words, good_fi
     bad_file = tmp_path / "counts.json"
     bad_file.write_bytes(bad)
     out = tmp_path / "result.json"
-    rec = run_custodian_app("reconcile", "--atm", str(good_files / "atm.json"), "--host",
-                            str(good_files / "host.json"), "--counts", str(bad_file), "--out", str(out),
-                            timeout=120)
+    rec = run_custodian_app(
+        "reconcile",
+        "--atm",
+        str(good_files / "atm.json"),
+        "--host",
+        str(good_files / "host.json"),
+        "--counts",
+        str(bad_file),
+        "--out",
+        str(out),
+        timeout=120,
+    )
     assert rec.returncode == 2 and not out.exists(), rec.stderr
     _assert_verdict(rec.stderr, path, words)
 
@@ -230,8 +313,16 @@ def test_a_reversed_record_may_share_its_host_ref_on_every_path(good_files, stor
     data = _host(_set(reversed_[0], "host_ref", HOST["transactions"][BOOKED[0]]["host_ref"]))
     bad_file = tmp_path / "host.json"
     bad_file.write_bytes(data)
-    rec = run_custodian_app("reconcile", "--atm", str(good_files / "atm.json"), "--host", str(bad_file),
-                            "--out", str(tmp_path / "result.json"), timeout=120)
+    rec = run_custodian_app(
+        "reconcile",
+        "--atm",
+        str(good_files / "atm.json"),
+        "--host",
+        str(bad_file),
+        "--out",
+        str(tmp_path / "result.json"),
+        timeout=120,
+    )
     assert rec.returncode in (0, 1), rec.stderr
     imp = run_custodian_app("import-host", str(bad_file), "--out", str(tmp_path / "imported.json"))
     assert imp.returncode == 0, imp.stderr

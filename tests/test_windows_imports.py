@@ -61,14 +61,22 @@ CHILD = """
 
 def test_every_module_imports_without_posix_only_modules():
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    p = subprocess.run([sys.executable, "-c", textwrap.dedent(CHILD), ",".join(POSIX_ONLY),
-                        ",".join(sorted(NOT_IMPORTED))], cwd=ROOT, env=env, capture_output=True,
-                       text=True, timeout=300)
+    p = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(CHILD), ",".join(POSIX_ONLY), ",".join(sorted(NOT_IMPORTED))],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert p.returncode == 0, p.stderr
     report = json.loads(p.stdout.splitlines()[-1])
     assert report["refused"] == list(POSIX_ONLY)  # the block holds: these really are missing
     assert report["broken"] == {}
     # the walk sees the whole package, the simulator's pty module included
-    assert {"custodian_app.link.simulator.ports", "custodian_app.store.service",
-            "custodian_app.gui.app"} <= set(report["imported"]), report["imported"]
+    assert {
+        "custodian_app.link.simulator.ports",
+        "custodian_app.store.service",
+        "custodian_app.gui.app",
+    } <= set(report["imported"]), report["imported"]
     assert len(report["imported"]) > 80

@@ -4,7 +4,7 @@ the next cycle, closing one. Pure functions over the domain's records (no I/O)."
 from __future__ import annotations
 
 import copy
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from custodian_app.agent.source import ExchangeRefused
 from custodian_app.domain.formats import AtmLedger, Totals, TypeTotals, Unit
@@ -48,15 +48,26 @@ def loaded_amount(units: Iterable[Unit]) -> int:
 def fresh_units(units: Iterable[Unit], initial: Mapping[str, int]) -> list[Unit]:
     """The units of a new cycle: the new initial counts, every counter at 0. Built explicitly
     (not by replacing fields) so it works whatever record class the domain uses."""
-    return [Unit(u.id, u.type, u.currency, u.value, initial[u.id], {k: 0 for k in u.out},
-                 {k: 0 for k in u.in_}) for u in units]
+    return [
+        Unit(u.id, u.type, u.currency, u.value, initial[u.id], {k: 0 for k in u.out}, {k: 0 for k in u.in_})
+        for u in units
+    ]
 
 
 def empty_cycle(old: AtmLedger, cycle_id: str, opened_at: str, units: list[Unit]) -> AtmLedger:
     """A cycle just opened: no transactions, no banknote records yet (if the old one kept them)."""
-    return AtmLedger(old.terminal_id, cycle_id, old.currency, opened_at, None,
-                     Totals(loaded_amount(units), TypeTotals(0, 0), TypeTotals(0, 0)), units, [],
-                     [] if old.notes is not None else None, source=old.source)
+    return AtmLedger(
+        old.terminal_id,
+        cycle_id,
+        old.currency,
+        opened_at,
+        None,
+        Totals(loaded_amount(units), TypeTotals(0, 0), TypeTotals(0, 0)),
+        units,
+        [],
+        [] if old.notes is not None else None,
+        source=old.source,
+    )
 
 
 def closed(ledger: AtmLedger, closed_at: str) -> AtmLedger:

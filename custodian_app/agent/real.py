@@ -15,30 +15,49 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
-from typing import Callable, Mapping
 
 from custodian_app import __version__
 from custodian_app.agent import cycles
-from custodian_app.agent.source import (ERROR, FSN, JOURNAL, LOST, OFF, OK, XFS4IOT, AtmSource, CycleInfo,
-                                        ExchangeRefused, SourceState, SourceUnavailable, done, failed)
+from custodian_app.agent.source import (
+    ERROR,
+    FSN,
+    JOURNAL,
+    LOST,
+    OFF,
+    OK,
+    XFS4IOT,
+    AtmSource,
+    CycleInfo,
+    ExchangeRefused,
+    SourceState,
+    SourceUnavailable,
+    failed,
+)
 from custodian_app.domain import formats
 from custodian_app.domain.formats import AtmLedger, Totals, TypeTotals, Unit
 
 log = logging.getLogger(__name__)
 
 _OFF_WORDS = {
-    XFS4IOT: ("No XFS4IoT service is configured: the counters come from the journal's last counter "
-              "print, and the new cycle cannot be loaded from here (start the agent with --xfs4iot).",
-              "未配置 XFS4IoT 服务：钞箱计数取自电子日志最后一次打印的计数，且无法由此加载新周期"
-              "（启动代理时请加 --xfs4iot）。"),
-    JOURNAL: ("No journal folder is configured: the agent cannot serve the ledger (start it with "
-              "--journal DIR --dialect NAME).",
-              "未配置电子日志目录：代理无法提供流水（启动时请加 --journal 目录 --dialect 格式）。"),
-    FSN: ("No FSN folder is configured: the ledger is served without the banknote serials "
-          "(start the agent with --fsn DIR).",
-          "未配置冠字号（FSN）目录：流水不含冠字号记录（启动代理时请加 --fsn 目录）。"),
+    XFS4IOT: (
+        "No XFS4IoT service is configured: the counters come from the journal's last counter "
+        "print, and the new cycle cannot be loaded from here (start the agent with --xfs4iot).",
+        "未配置 XFS4IoT 服务：钞箱计数取自电子日志最后一次打印的计数，且无法由此加载新周期"
+        "（启动代理时请加 --xfs4iot）。",
+    ),
+    JOURNAL: (
+        "No journal folder is configured: the agent cannot serve the ledger (start it with "
+        "--journal DIR --dialect NAME).",
+        "未配置电子日志目录：代理无法提供流水（启动时请加 --journal 目录 --dialect 格式）。",
+    ),
+    FSN: (
+        "No FSN folder is configured: the ledger is served without the banknote serials "
+        "(start the agent with --fsn DIR).",
+        "未配置冠字号（FSN）目录：流水不含冠字号记录（启动代理时请加 --fsn 目录）。",
+    ),
 }
 
 
@@ -59,11 +78,21 @@ def _signature(paths: list[str]) -> tuple:
 class AtmPcSource(AtmSource):
     agent = f"custodian-atm-agent {__version__}"
 
-    def __init__(self, *, xfs4iot_url: str | None = None, ca_bundle: str | None = None,
-                 journal_dir: str | None = None, dialect: str | None = None, fsn_dir: str | None = None,
-                 terminal_id: str | None = None, success_codes=frozenset({"00"}),
-                 accept_gaps: bool = False, check_interval: float = 5.0, xfs_timeout: float = 10.0,
-                 xfs_style: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        xfs4iot_url: str | None = None,
+        ca_bundle: str | None = None,
+        journal_dir: str | None = None,
+        dialect: str | None = None,
+        fsn_dir: str | None = None,
+        terminal_id: str | None = None,
+        success_codes=frozenset({"00"}),
+        accept_gaps: bool = False,
+        check_interval: float = 5.0,
+        xfs_timeout: float = 10.0,
+        xfs_style: str | None = None,
+    ) -> None:
         from custodian_app.journal import load_dialect
 
         if journal_dir and not dialect:
@@ -115,8 +144,14 @@ class AtmPcSource(AtmSource):
 
     def _submit(self, pool: ThreadPoolExecutor | None, fn, *args) -> Future:
         if pool is None or self._closed:
-            return failed(SourceUnavailable(XFS4IOT if pool is None else JOURNAL, OFF,
-                                            "The ATM agent is stopping.", "ATM 代理程序正在停止。"))
+            return failed(
+                SourceUnavailable(
+                    XFS4IOT if pool is None else JOURNAL,
+                    OFF,
+                    "The ATM agent is stopping.",
+                    "ATM 代理程序正在停止。",
+                )
+            )
         fut = pool.submit(fn, *args)
         fut.add_done_callback(lambda _f: self._wake())
         return fut
@@ -144,10 +179,19 @@ class AtmPcSource(AtmSource):
         with self._lock:
             view, state = self._view, self._state
         if view is None:
-            return CycleInfo(self.terminal_id or "UNKNOWN", "UNKNOWN", self.currency, state,
-                             self._started, None, 0, 0)
-        return CycleInfo(view.terminal_id, view.cycle_id, view.currency, state, view.opened_at,
-                         view.closed_at, len(view.transactions), len(view.notes or ()))
+            return CycleInfo(
+                self.terminal_id or "UNKNOWN", "UNKNOWN", self.currency, state, self._started, None, 0, 0
+            )
+        return CycleInfo(
+            view.terminal_id,
+            view.cycle_id,
+            view.currency,
+            state,
+            view.opened_at,
+            view.closed_at,
+            len(view.transactions),
+            len(view.notes or ()),
+        )
 
     # ------------------------------------------------------------------ the journal and FSN
     def _read_journal(self) -> AtmLedger:
@@ -163,12 +207,15 @@ class AtmPcSource(AtmSource):
             sig = _signature(paths)
         except OSError as exc:
             detail = exc.strerror or str(exc)
-            self._set(JOURNAL, LOST,
-                      f"The ATM's journal folder {self.journal_dir} cannot be read ({detail}). Check that "
-                      "it exists and that the agent's account may read it; the ledger cannot be served "
-                      "until then.",
-                      f"无法读取 ATM 电子日志目录 {self.journal_dir}（{detail}）：请确认目录存在且代理程序"
-                      "的账户有读取权限；在此之前无法提供流水。")
+            self._set(
+                JOURNAL,
+                LOST,
+                f"The ATM's journal folder {self.journal_dir} cannot be read ({detail}). Check that "
+                "it exists and that the agent's account may read it; the ledger cannot be served "
+                "until then.",
+                f"无法读取 ATM 电子日志目录 {self.journal_dir}（{detail}）：请确认目录存在且代理程序"
+                "的账户有读取权限；在此之前无法提供流水。",
+            )
             raise self._unavailable(JOURNAL) from None
         fsn_dir, fsn_sig = None, ()
         if self.fsn_dir:
@@ -178,11 +225,14 @@ class AtmPcSource(AtmSource):
                 fsn_dir = self.fsn_dir
             except OSError as exc:
                 detail = exc.strerror or str(exc)
-                self._set(FSN, LOST,
-                          f"The FSN folder {self.fsn_dir} cannot be read ({detail}); the ledger is served "
-                          "without the banknote serials. Check the folder and the agent's rights.",
-                          f"无法读取冠字号（FSN）目录 {self.fsn_dir}（{detail}）：流水照常提供，但不含冠字号"
-                          "记录；请检查该目录及代理程序的权限。")
+                self._set(
+                    FSN,
+                    LOST,
+                    f"The FSN folder {self.fsn_dir} cannot be read ({detail}); the ledger is served "
+                    "without the banknote serials. Check the folder and the agent's rights.",
+                    f"无法读取冠字号（FSN）目录 {self.fsn_dir}（{detail}）：流水照常提供，但不含冠字号"
+                    "记录；请检查该目录及代理程序的权限。",
+                )
         with self._lock:
             cached = self._journal if self._signature == (sig, fsn_sig, fsn_dir) else None
         if cached is not None:
@@ -192,26 +242,44 @@ class AtmPcSource(AtmSource):
             return cached
         try:
             try:
-                read = read_journals(paths, fsn_dir, self.dialect, accept_gaps=self.accept_gaps,
-                                     success_codes=self.success_codes, terminal_id=self.terminal_id)
+                read = read_journals(
+                    paths,
+                    fsn_dir,
+                    self.dialect,
+                    accept_gaps=self.accept_gaps,
+                    success_codes=self.success_codes,
+                    terminal_id=self.terminal_id,
+                )
             except JournalError as exc:
                 if fsn_dir is None or not exc.where.startswith(fsn_dir):
                     raise
-                self._set(FSN, ERROR,
-                          f"An FSN file cannot be read ({exc}); the ledger is served without the "
-                          "banknote serials. Ask the bank's IT to check the FSN files.",
-                          f"冠字号（FSN）文件无法读取（{exc}）：流水照常提供，但不含冠字号记录；请科技部门"
-                          "检查 FSN 文件。")
+                self._set(
+                    FSN,
+                    ERROR,
+                    f"An FSN file cannot be read ({exc}); the ledger is served without the "
+                    "banknote serials. Ask the bank's IT to check the FSN files.",
+                    f"冠字号（FSN）文件无法读取（{exc}）：流水照常提供，但不含冠字号记录；请科技部门"
+                    "检查 FSN 文件。",
+                )
                 fsn_dir = None
-                read = read_journals(paths, None, self.dialect, accept_gaps=self.accept_gaps,
-                                     success_codes=self.success_codes, terminal_id=self.terminal_id)
+                read = read_journals(
+                    paths,
+                    None,
+                    self.dialect,
+                    accept_gaps=self.accept_gaps,
+                    success_codes=self.success_codes,
+                    terminal_id=self.terminal_id,
+                )
             ledger = formats.parse_atm_ledger(read.ledger, f"journal in {self.journal_dir}")
         except (JournalError, JournalGapsError, formats.FormatError) as exc:
-            self._set(JOURNAL, ERROR,
-                      f"The ATM's journal cannot be read as dialect {self.dialect.name}: {exc}. Check the "
-                      "dialect (--dialect), or ask the bank's IT to add a rule for these lines.",
-                      f"无法按 {self.dialect.name} 格式读取 ATM 电子日志：{exc}。请检查日志格式（--dialect），"
-                      "或请科技部门为这些行补充规则。")
+            self._set(
+                JOURNAL,
+                ERROR,
+                f"The ATM's journal cannot be read as dialect {self.dialect.name}: {exc}. Check the "
+                "dialect (--dialect), or ask the bank's IT to add a rule for these lines.",
+                f"无法按 {self.dialect.name} 格式读取 ATM 电子日志：{exc}。请检查日志格式（--dialect），"
+                "或请科技部门为这些行补充规则。",
+            )
             raise self._unavailable(JOURNAL) from None
         self._set(JOURNAL, OK)
         if fsn_dir is not None:
@@ -261,12 +329,21 @@ class AtmPcSource(AtmSource):
         return self._unavailable(XFS4IOT)
 
     def _units_from(self, docs: list[dict]) -> list[Unit]:
-        doc = {"format": "atm-ledger/1", "terminal_id": self.terminal_id or "UNKNOWN",
-               "cycle_id": "units", "currency": self.currency, "opened_at": self._started,
-               "closed_at": None, "totals": {"loaded_amount": "0.00",
-                                             "withdrawals": {"count": 0, "amount": "0.00"},
-                                             "deposits": {"count": 0, "amount": "0.00"}},
-               "units": docs, "transactions": []}
+        doc = {
+            "format": "atm-ledger/1",
+            "terminal_id": self.terminal_id or "UNKNOWN",
+            "cycle_id": "units",
+            "currency": self.currency,
+            "opened_at": self._started,
+            "closed_at": None,
+            "totals": {
+                "loaded_amount": "0.00",
+                "withdrawals": {"count": 0, "amount": "0.00"},
+                "deposits": {"count": 0, "amount": "0.00"},
+            },
+            "units": docs,
+            "transactions": [],
+        }
         return formats.parse_atm_ledger(doc, f"XFS4IoT {self.xfs4iot_url}").units
 
     def _read_units(self) -> list[Unit]:
@@ -278,8 +355,12 @@ class AtmPcSource(AtmSource):
         except XfsError as exc:
             raise self._xfs_failed(exc) from None
         except formats.FormatError as exc:
-            self._set(XFS4IOT, ERROR, f"XFS4IoT: the units do not make a valid ledger ({exc}); ask the bank's IT.",
-                      f"XFS4IoT：钞箱数据不构成有效的流水（{exc}）：请联系科技部门。")
+            self._set(
+                XFS4IOT,
+                ERROR,
+                f"XFS4IoT: the units do not make a valid ledger ({exc}); ask the bank's IT.",
+                f"XFS4IoT：钞箱数据不构成有效的流水（{exc}）：请联系科技部门。",
+            )
             raise self._unavailable(XFS4IOT) from None
         self._set(XFS4IOT, OK)
         with self._lock:
@@ -348,8 +429,17 @@ class AtmPcSource(AtmSource):
         return self.info()
 
     def _placeholder(self, now: str) -> AtmLedger:
-        return AtmLedger(self.terminal_id or "UNKNOWN", "UNKNOWN", self.currency, self._started, now,
-                         Totals(0, TypeTotals(0, 0), TypeTotals(0, 0)), [], [], None)
+        return AtmLedger(
+            self.terminal_id or "UNKNOWN",
+            "UNKNOWN",
+            self.currency,
+            self._started,
+            now,
+            Totals(0, TypeTotals(0, 0), TypeTotals(0, 0)),
+            [],
+            [],
+            None,
+        )
 
     # ------------------------------------------------------------------ background checks
     def tick(self, now: float) -> None:

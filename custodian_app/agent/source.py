@@ -21,9 +21,9 @@ and keeps answering everything else (docs/agent.md, "Status words").
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
 from custodian_app.domain.errors import CustodianError
 

@@ -3,11 +3,19 @@ benchmarks). Everything is at hand, so every future it returns is already done."
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from custodian_app.agent import cycles
-from custodian_app.agent.source import (MEMORY, OK, AtmSource, CycleInfo, ExchangeRefused, SourceState,
-                                        done, failed)
+from custodian_app.agent.source import (
+    MEMORY,
+    OK,
+    AtmSource,
+    CycleInfo,
+    ExchangeRefused,
+    SourceState,
+    done,
+    failed,
+)
 from custodian_app.domain.formats import AtmLedger
 
 
@@ -22,8 +30,16 @@ class StaticSource(AtmSource):
 
     def info(self) -> CycleInfo:
         lg = self.ledger
-        return CycleInfo(lg.terminal_id, lg.cycle_id, lg.currency, self.cycle_state, lg.opened_at,
-                         lg.closed_at, len(lg.transactions), len(lg.notes or ()))
+        return CycleInfo(
+            lg.terminal_id,
+            lg.cycle_id,
+            lg.currency,
+            self.cycle_state,
+            lg.opened_at,
+            lg.closed_at,
+            len(lg.transactions),
+            len(lg.notes or ()),
+        )
 
     def states(self) -> Mapping[str, SourceState]:
         return self._states

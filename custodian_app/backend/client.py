@@ -31,12 +31,12 @@ import http.client
 import ipaddress
 import logging
 import os
-import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from custodian_app import __version__
@@ -54,8 +54,8 @@ from custodian_app.backend.errors import (
     BackendUnreachable,
 )
 from custodian_app.domain import fields, formats
-from custodian_app.domain.formats import FormatError, HostLedger
 from custodian_app.domain.errors import add_secret, scrub
+from custodian_app.domain.formats import FormatError, HostLedger
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +71,17 @@ _ERROR_BODY_LIMIT = 64 * 1024  # an error reply is small; more is not read
 _MAX_PAGES = 100_000  # a hard stop against a backend that pages forever
 _MAX_RESTARTS = 2  # when the ledger changes between pages
 # TLS alerts by which a server refuses the client (its certificate or its absence)
-_TLS_REFUSALS = ("CERTIFICATE_REQUIRED", "BAD_CERTIFICATE", "UNKNOWN_CA", "CERTIFICATE_UNKNOWN",
-                 "CERTIFICATE_REVOKED", "CERTIFICATE_EXPIRED", "UNSUPPORTED_CERTIFICATE",
-                 "ACCESS_DENIED", "HANDSHAKE_FAILURE")
+_TLS_REFUSALS = (
+    "CERTIFICATE_REQUIRED",
+    "BAD_CERTIFICATE",
+    "UNKNOWN_CA",
+    "CERTIFICATE_UNKNOWN",
+    "CERTIFICATE_REVOKED",
+    "CERTIFICATE_EXPIRED",
+    "UNSUPPORTED_CERTIFICATE",
+    "ACCESS_DENIED",
+    "HANDSHAKE_FAILURE",
+)
 _MAX_ID_LEN = 32  # host-ledger/1: terminal_id and cycle_id are 1 to 32 characters
 
 
@@ -142,18 +150,24 @@ class BackendClient:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise BackendError(
                 f"backend URL {_short(base_url, 80)!r} is not an http(s) URL like "
-                "https://backend.bank.example:8443; check the backend URL in the settings")
+                "https://backend.bank.example:8443; check the backend URL in the settings"
+            )
         if parts.username or parts.password or parts.query or parts.fragment:
             # credentials in the URL would end up in logs; the token has its own setting
-            raise BackendError("the backend URL must not carry credentials, a query or a fragment; "
-                               "put the token in the token setting")
+            raise BackendError(
+                "the backend URL must not carry credentials, a query or a fragment; "
+                "put the token in the token setting"
+            )
         if parts.scheme == "http" and not allow_plain_http and not _is_loopback(parts.hostname):
             raise BackendError(
                 f"refusing plain http to {parts.hostname}: the token and the ledger would cross the "
-                "network unencrypted; use an https:// backend URL")
+                "network unencrypted; use an https:// backend URL"
+            )
         if token is not None and (not token or any(c in token for c in "\r\n\0 ")):
-            raise BackendError("the backend token is empty or contains spaces or line breaks; "
-                               "check the token in the settings (it is not shown here)")
+            raise BackendError(
+                "the backend token is empty or contains spaces or line breaks; "
+                "check the token in the settings (it is not shown here)"
+            )
         # from here on no message or log line may show it, whatever repeats it (a server's
         # error text, a traceback): the token may come from --token, not only the settings
         add_secret(token)
@@ -186,12 +200,14 @@ class BackendClient:
         self._ssl_context = self._make_ssl_context() if self.scheme == "https" else None
 
     @classmethod
-    def from_settings(cls, settings: Any, **overrides: Any) -> "BackendClient":
+    def from_settings(cls, settings: Any, **overrides: Any) -> BackendClient:
         """A client from ``custodian_app.settings.config.Settings`` (backend.url, .token, .ca_bundle,
         .timeout); keyword arguments override or add (retries, page_size ...)."""
         if not settings.backend_url:
-            raise BackendError("no backend URL is configured; set it in the settings, or import "
-                               "the backend's settlement file instead")
+            raise BackendError(
+                "no backend URL is configured; set it in the settings, or import "
+                "the backend's settlement file instead"
+            )
         options: dict[str, Any] = {
             "token": settings.backend_token or None,
             "ca_bundle": settings.backend_ca_bundle or None,
@@ -213,18 +229,23 @@ class BackendClient:
         (``authenticated``); a refused token raises BackendAuthError."""
         session = _Session(self, None, time.monotonic() + self.deadline)
         try:
-            body = session.get(f"{API_PREFIX}/health", {}, what="the health check", cancel=cancel,
-                               not_found=None)
+            body = session.get(
+                f"{API_PREFIX}/health", {}, what="the health check", cancel=cancel, not_found=None
+            )
         finally:
             session.close()
         try:
             doc = formats.decode(body, "the health reply")
         except FormatError as exc:
-            raise BackendReplyError(f"the backend's health reply is refused ({exc}); "
-                                    "is the URL that of the clearing interface?", exc.path) from None
+            raise BackendReplyError(
+                f"the backend's health reply is refused ({exc}); is the URL that of the clearing interface?",
+                exc.path,
+            ) from None
         if type(doc.get("status")) is not str:
-            raise BackendReplyError("the backend's health reply has no 'status'; "
-                                    "is the URL that of the clearing interface?", "$.status")
+            raise BackendReplyError(
+                "the backend's health reply has no 'status'; is the URL that of the clearing interface?",
+                "$.status",
+            )
         auth = doc.get("authenticated")
         server_time = doc.get("server_time")
         return Health(
@@ -251,8 +272,9 @@ class BackendClient:
         for name, value in (("terminal id", terminal_id), ("cycle id", cycle_id)):
             if type(value) is not str or not (1 <= len(value) <= _MAX_ID_LEN) or not value.isprintable():
                 raise BackendError(f"the {name} must be 1 to {_MAX_ID_LEN} printable characters")
-        path = (f"{API_PREFIX}/terminals/{quote(terminal_id, safe='')}"
-                f"/cycles/{quote(cycle_id, safe='')}/ledger")
+        path = (
+            f"{API_PREFIX}/terminals/{quote(terminal_id, safe='')}/cycles/{quote(cycle_id, safe='')}/ledger"
+        )
         source = f"backend ledger of terminal {terminal_id} cycle {cycle_id}"
         started = time.monotonic()
         fetch = _Fetch(progress)
@@ -266,9 +288,14 @@ class BackendClient:
                     raise BackendReplyError(
                         f"{source}: the backend's ledger kept changing while it was being fetched "
                         f"({changed}); try again when the backend has finished booking the cycle",
-                        "$.page") from None
-                log.info("the backend's ledger of %s/%s changed during the fetch (%s); starting again",
-                         terminal_id, cycle_id, changed)
+                        "$.page",
+                    ) from None
+                log.info(
+                    "the backend's ledger of %s/%s changed during the fetch (%s); starting again",
+                    terminal_id,
+                    cycle_id,
+                    changed,
+                )
                 fetch.restart()
         wanted = {"terminal_id": terminal_id, "cycle_id": cycle_id}
         if expect_currency is not None:
@@ -279,21 +306,42 @@ class BackendClient:
                 raise BackendMismatch(
                     f"{source}: $.{key} is {fields.show(got)}, not {want!r} as "
                     f"{'the ATM has' if key == 'currency' else 'asked'}; the backend's ledger is for "
-                    "another clearing and was refused as a whole", f"$.{key}")
-        log.info("fetched the backend ledger of %s/%s: %d transaction(s), %d page(s), %d bytes, %.2f s",
-                 terminal_id, cycle_id, len(ledger.transactions), fetch.pages_done,
-                 fetch.bytes_done, time.monotonic() - started)
+                    "another clearing and was refused as a whole",
+                    f"$.{key}",
+                )
+        log.info(
+            "fetched the backend ledger of %s/%s: %d transaction(s), %d page(s), %d bytes, %.2f s",
+            terminal_id,
+            cycle_id,
+            len(ledger.transactions),
+            fetch.pages_done,
+            fetch.bytes_done,
+            time.monotonic() - started,
+        )
         return ledger
 
     # ------------------------------------------------------------------------------ internals
 
-    def _fetch_pages(self, path: str, terminal_id: str, cycle_id: str, source: str, fetch: "_Fetch",
-                     cancel: threading.Event | None, ends: float) -> HostLedger:
+    def _fetch_pages(
+        self,
+        path: str,
+        terminal_id: str,
+        cycle_id: str,
+        source: str,
+        fetch: _Fetch,
+        cancel: threading.Event | None,
+        ends: float,
+    ) -> HostLedger:
         """One pass over the pages; raises _LedgerChanged when the books change in between."""
         session = _Session(self, fetch, ends)
         try:
-            body = session.get(path, {"page_size": self.page_size}, what="the ledger", cancel=cancel,
-                               not_found=(terminal_id, cycle_id))
+            body = session.get(
+                path,
+                {"page_size": self.page_size},
+                what="the ledger",
+                cancel=cancel,
+                not_found=(terminal_id, cycle_id),
+            )
             doc = self._decode(body, source, "the first page")
             if doc.get("format") != formats.HOST_LEDGER:
                 # let the format code word it (wrong version, missing key, ...)
@@ -309,11 +357,17 @@ class BackendClient:
                     if fetch.pages_done >= pages_total:
                         raise BackendReplyError(
                             f"{source}: the backend sent more pages than the {pages_total} it "
-                            "announced; the reply was refused as a whole", "$.page.next_cursor")
+                            "announced; the reply was refused as a whole",
+                            "$.page.next_cursor",
+                        )
                     try:
-                        body = session.get(path, {"page_size": self.page_size, "cursor": cursor},
-                                           what=f"page {fetch.pages_done + 1} of the ledger",
-                                           cancel=cancel, not_found=(terminal_id, cycle_id))
+                        body = session.get(
+                            path,
+                            {"page_size": self.page_size, "cursor": cursor},
+                            what=f"page {fetch.pages_done + 1} of the ledger",
+                            cancel=cancel,
+                            not_found=(terminal_id, cycle_id),
+                        )
                     except BackendRequestError as exc:
                         if exc.code == "bad_cursor":  # the books changed between two pages
                             raise _LedgerChanged(str(exc)) from None
@@ -324,21 +378,28 @@ class BackendClient:
                         raise BackendReplyError(
                             f"{source}: {where}: $.format: expected {PAGE_FORMAT!r}, found "
                             f"{fields.show(part.get('format'))}; the reply was refused as a whole",
-                            "$.format")
+                            "$.format",
+                        )
                     for key, want in (("terminal_id", terminal_id), ("cycle_id", cycle_id)):
                         if part.get(key) != want:
                             raise BackendMismatch(
                                 f"{source}: {where}: $.{key} is {fields.show(part.get(key))}, not "
-                                f"{want!r} as asked; the reply was refused as a whole", f"$.{key}")
+                                f"{want!r} as asked; the reply was refused as a whole",
+                                f"$.{key}",
+                            )
                     more = self._transactions(part, "$", f"{source}: {where}")
                     index, pt, tt, cursor = self._page_info(part.get("page"), source, fetch.pages_done)
                     if (pt, tt) != (pages_total, tx_total):
-                        raise _LedgerChanged(f"{where} announces {pt} page(s) and {tt} transaction(s), "
-                                             f"the first page {pages_total} and {tx_total}")
+                        raise _LedgerChanged(
+                            f"{where} announces {pt} page(s) and {tt} transaction(s), "
+                            f"the first page {pages_total} and {tx_total}"
+                        )
                     if cursor in seen:
                         raise BackendReplyError(
                             f"{source}: {where}: the backend sent a cursor it had sent before "
-                            "(a paging loop); the reply was refused as a whole", "$.page.next_cursor")
+                            "(a paging loop); the reply was refused as a whole",
+                            "$.page.next_cursor",
+                        )
                     seen.add(cursor)
                     transactions.extend(more)
                     fetch.page_done()
@@ -346,7 +407,9 @@ class BackendClient:
                     raise BackendReplyError(
                         f"{source}: the backend announced {pages_total} page(s) and {tx_total} "
                         f"transaction(s) but sent {fetch.pages_done} and {len(transactions)}; "
-                        "the reply was refused as a whole", "$.page")
+                        "the reply was refused as a whole",
+                        "$.page",
+                    )
             else:
                 fetch.pages_total = 1
                 fetch.page_done()
@@ -355,7 +418,6 @@ class BackendClient:
         finally:
             session.close()
 
-
     def _make_ssl_context(self) -> ssl.SSLContext:
         try:
             if self.ca_bundle is not None:
@@ -363,34 +425,43 @@ class BackendClient:
             else:
                 ctx = ssl.create_default_context()
         except FileNotFoundError as exc:
-            raise BackendError(f"the CA bundle {self.ca_bundle} does not exist; check the CA bundle "
-                               "in the settings") from exc
+            raise BackendError(
+                f"the CA bundle {self.ca_bundle} does not exist; check the CA bundle in the settings"
+            ) from exc
         except (ssl.SSLError, OSError) as exc:
-            raise BackendError(f"the CA bundle {self.ca_bundle} cannot be loaded ({exc}); it must be "
-                               "PEM certificates; check the CA bundle in the settings") from exc
+            raise BackendError(
+                f"the CA bundle {self.ca_bundle} cannot be loaded ({exc}); it must be "
+                "PEM certificates; check the CA bundle in the settings"
+            ) from exc
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         if self.client_cert is not None:
             try:
                 ctx.load_cert_chain(self.client_cert, self.client_key)
             except (ssl.SSLError, OSError) as exc:
                 reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or exc
-                raise BackendError(f"the client certificate {self.client_cert} (key "
-                                   f"{self.client_key or 'in the same file'}) cannot be loaded "
-                                   f"({reason}); it must be PEM; check the client certificate "
-                                   "setting") from exc
+                raise BackendError(
+                    f"the client certificate {self.client_cert} (key "
+                    f"{self.client_key or 'in the same file'}) cannot be loaded "
+                    f"({reason}); it must be PEM; check the client certificate "
+                    "setting"
+                ) from exc
         return ctx
 
     def _headers(self) -> dict[str, str]:
-        headers = {"Accept": "application/json", "User-Agent": f"custodian-app/{__version__}",
-                   "Accept-Encoding": "identity"}
+        headers = {
+            "Accept": "application/json",
+            "User-Agent": f"custodian-app/{__version__}",
+            "Accept-Encoding": "identity",
+        }
         if self._token is not None:
             headers["Authorization"] = f"Bearer {self._token}"
         return headers
 
     def _connect(self) -> http.client.HTTPConnection:
         if self.scheme == "https":
-            return http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout,
-                                               context=self._ssl_context)
+            return http.client.HTTPSConnection(
+                self.host, self.port, timeout=self.timeout, context=self._ssl_context
+            )
         return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
 
     def _url(self, path: str, query: dict[str, Any]) -> str:
@@ -402,8 +473,9 @@ class BackendClient:
         try:
             return formats.decode(body, source)
         except FormatError as exc:
-            raise BackendReplyError(f"{source}: {where}: {exc.path}: {exc.message}; the reply was "
-                                    "refused as a whole", exc.path) from None
+            raise BackendReplyError(
+                f"{source}: {where}: {exc.path}: {exc.message}; the reply was refused as a whole", exc.path
+            ) from None
 
     @staticmethod
     def _transactions(doc: dict, path: str, source: str) -> list:
@@ -411,34 +483,50 @@ class BackendClient:
         if type(value) is not list:
             raise BackendReplyError(
                 f"{source}: {path}.transactions: expected an array, found {fields.show(value)}; "
-                "the reply was refused as a whole", f"{path}.transactions")
+                "the reply was refused as a whole",
+                f"{path}.transactions",
+            )
         return value
 
     @staticmethod
     def _page_info(page: Any, source: str, index: int) -> tuple[int, int, int, str | None]:
         where = f"{source}: page {index + 1}: $.page"
         if type(page) is not dict:
-            raise BackendReplyError(f"{where}: expected the paging object, found {fields.show(page)}; "
-                                    "the reply was refused as a whole", "$.page")
+            raise BackendReplyError(
+                f"{where}: expected the paging object, found {fields.show(page)}; "
+                "the reply was refused as a whole",
+                "$.page",
+            )
         got_index = page.get("index")
         pages_total = page.get("pages_total")
         tx_total = page.get("transactions_total")
         cursor = page.get("next_cursor")
         if got_index != index:
-            raise BackendReplyError(f"{where}.index: expected {index}, found {fields.show(got_index)} "
-                                    "(pages out of order); the reply was refused as a whole", "$.page.index")
+            raise BackendReplyError(
+                f"{where}.index: expected {index}, found {fields.show(got_index)} "
+                "(pages out of order); the reply was refused as a whole",
+                "$.page.index",
+            )
         for name, value in (("pages_total", pages_total), ("transactions_total", tx_total)):
             if type(value) is not int or value < (1 if name == "pages_total" else 0):
-                raise BackendReplyError(f"{where}.{name}: expected a whole number, found "
-                                        f"{fields.show(value)}; the reply was refused as a whole",
-                                        f"$.page.{name}")
+                raise BackendReplyError(
+                    f"{where}.{name}: expected a whole number, found "
+                    f"{fields.show(value)}; the reply was refused as a whole",
+                    f"$.page.{name}",
+                )
         if pages_total > _MAX_PAGES:
-            raise BackendReplyError(f"{where}.pages_total: {pages_total} pages is beyond the limit of "
-                                    f"{_MAX_PAGES}; the reply was refused as a whole", "$.page.pages_total")
-        if cursor is not None and (type(cursor) is not str or not 1 <= len(cursor) <= 512
-                                   or not cursor.isprintable()):
-            raise BackendReplyError(f"{where}.next_cursor: expected a string or null; the reply was "
-                                    "refused as a whole", "$.page.next_cursor")
+            raise BackendReplyError(
+                f"{where}.pages_total: {pages_total} pages is beyond the limit of "
+                f"{_MAX_PAGES}; the reply was refused as a whole",
+                "$.page.pages_total",
+            )
+        if cursor is not None and (
+            type(cursor) is not str or not 1 <= len(cursor) <= 512 or not cursor.isprintable()
+        ):
+            raise BackendReplyError(
+                f"{where}.next_cursor: expected a string or null; the reply was refused as a whole",
+                "$.page.next_cursor",
+            )
         return got_index, pages_total, tx_total, cursor
 
     @staticmethod
@@ -446,8 +534,9 @@ class BackendClient:
         try:
             ledger = formats.parse_host_ledger(doc, source)
         except FormatError as exc:
-            raise BackendReplyError(f"{exc}; the reply was refused as a whole, nothing was kept",
-                                    exc.path) from exc
+            raise BackendReplyError(
+                f"{exc}; the reply was refused as a whole, nothing was kept", exc.path
+            ) from exc
         return ledger
 
 
@@ -495,7 +584,8 @@ class _Session:
             raise BackendTimeout(
                 f"the backend at {c.base_url} did not deliver {what} within the deadline of "
                 f"{c.deadline:g} s ({self.fetch.bytes_done} bytes of accepted pages); it answers "
-                "too slowly; try again later, or import the settlement file; nothing was kept")
+                "too slowly; try again later, or import the settlement file; nothing was kept"
+            )
         return left
 
     def close(self) -> None:
@@ -503,8 +593,15 @@ class _Session:
             self.conn.close()
             self.conn = None
 
-    def get(self, path: str, query: dict, *, what: str, cancel: threading.Event | None,
-            not_found: tuple[str, str] | None) -> bytes:
+    def get(
+        self,
+        path: str,
+        query: dict,
+        *,
+        what: str,
+        cancel: threading.Event | None,
+        not_found: tuple[str, str] | None,
+    ) -> bytes:
         """GET with retries; returns the body of a 200, raises a BackendError otherwise."""
         c = self.client
         waiter = cancel if cancel is not None else threading.Event()
@@ -517,8 +614,14 @@ class _Session:
                 if last is not None and last.retry_after is not None:
                     delay = max(delay, min(last.retry_after, 30.0))
                 delay = min(delay, self._left(what))
-                log.info("retrying %s in %.2f s (attempt %d of %d): %s", what, delay, attempt + 1,
-                         c.retries + 1, last.reason if last else "")
+                log.info(
+                    "retrying %s in %.2f s (attempt %d of %d): %s",
+                    what,
+                    delay,
+                    attempt + 1,
+                    c.retries + 1,
+                    last.reason if last else "",
+                )
                 if waiter.wait(delay):
                     raise BackendCancelled(f"fetching {what} was cancelled; nothing was kept")
             self._left(what)
@@ -535,8 +638,9 @@ class _Session:
         assert last is not None
         raise last.error
 
-    def _once(self, path: str, query: dict, what: str, cancel: threading.Event,
-              not_found: tuple[str, str] | None) -> bytes:
+    def _once(
+        self, path: str, query: dict, what: str, cancel: threading.Event, not_found: tuple[str, str] | None
+    ) -> bytes:
         c = self.client
         url = c._url(path, query)
         target = f"{c.base_url}{path}"  # for messages and logs: no query, no token
@@ -558,7 +662,8 @@ class _Session:
             raise BackendTLSError(
                 f"the backend's certificate could not be verified ({exc.verify_message}) at "
                 f"{c.base_url}; check the backend URL and the CA bundle in the settings "
-                "(the bank's IT provides the CA certificate)") from exc
+                "(the bank's IT provides the CA certificate)"
+            ) from exc
         except ssl.SSLError as exc:
             reason = exc.reason or _short(exc)
             if any(alert in str(reason).upper() for alert in _TLS_REFUSALS):
@@ -566,22 +671,35 @@ class _Session:
                 raise BackendTLSError(
                     f"the backend at {c.base_url} refused the TLS connection ({reason}); it may want "
                     "a client certificate it trusts: check the client certificate setting, or ask "
-                    "the bank's IT") from exc
-            raise _Retry(BackendUnreachable(
-                f"the TLS connection to the backend at {c.base_url} failed ({reason}; "
-                f"{c.retries + 1} tries) while fetching {what}; try again later; if the backend "
-                "requires a client certificate, check that setting"), f"SSLError: {reason}") from exc
-        except (TimeoutError, socket.timeout) as exc:
-            raise _Retry(BackendTimeout(
-                f"the backend at {c.base_url} did not answer within {c.timeout:g} s "
-                f"({c.retries + 1} tries) while fetching {what}; check the network, or try again "
-                "later or import the settlement file"), f"no answer within {c.timeout:g} s") from exc
+                    "the bank's IT"
+                ) from exc
+            raise _Retry(
+                BackendUnreachable(
+                    f"the TLS connection to the backend at {c.base_url} failed ({reason}; "
+                    f"{c.retries + 1} tries) while fetching {what}; try again later; if the backend "
+                    "requires a client certificate, check that setting"
+                ),
+                f"SSLError: {reason}",
+            ) from exc
+        except TimeoutError as exc:
+            raise _Retry(
+                BackendTimeout(
+                    f"the backend at {c.base_url} did not answer within {c.timeout:g} s "
+                    f"({c.retries + 1} tries) while fetching {what}; check the network, or try again "
+                    "later or import the settlement file"
+                ),
+                f"no answer within {c.timeout:g} s",
+            ) from exc
         except (OSError, http.client.HTTPException) as exc:
             reason = _short(exc) or type(exc).__name__
-            raise _Retry(BackendUnreachable(
-                f"cannot reach the backend at {c.base_url} ({type(exc).__name__}: {reason}; "
-                f"{c.retries + 1} tries) while fetching {what}; check the network and the backend "
-                "URL in the settings, or import the settlement file"), f"{type(exc).__name__}: {reason}") from exc
+            raise _Retry(
+                BackendUnreachable(
+                    f"cannot reach the backend at {c.base_url} ({type(exc).__name__}: {reason}; "
+                    f"{c.retries + 1} tries) while fetching {what}; check the network and the backend "
+                    "URL in the settings, or import the settlement file"
+                ),
+                f"{type(exc).__name__}: {reason}",
+            ) from exc
         elapsed = time.monotonic() - started
         log.debug("GET %s -> %d (%d bytes, %.3f s)", target, status, len(body), elapsed)
         if status == 200:
@@ -594,18 +712,25 @@ class _Session:
                 retry_after = float(resp.getheader("Retry-After") or "")
             except ValueError:
                 pass
-            raise _Retry(BackendServerError(
-                f"the backend at {c.base_url} failed with a server error ({detail}) on every one of "
-                f"{c.retries + 1} tries while fetching {what}; try again later, or import the "
-                "settlement file", status, code), detail, retry_after)
+            raise _Retry(
+                BackendServerError(
+                    f"the backend at {c.base_url} failed with a server error ({detail}) on every one of "
+                    f"{c.retries + 1} tries while fetching {what}; try again later, or import the "
+                    "settlement file",
+                    status,
+                    code,
+                ),
+                detail,
+                retry_after,
+            )
         if status == 401:
             raise BackendAuthError(
-                f"the backend refused the token ({detail}); check the backend token in the settings",
-                status)
+                f"the backend refused the token ({detail}); check the backend token in the settings", status
+            )
         if status == 403:
             raise BackendAuthError(
-                f"the token is not allowed to fetch {what} ({detail}); ask the bank's IT to grant it",
-                status)
+                f"the token is not allowed to fetch {what} ({detail}); ask the bank's IT to grant it", status
+            )
         if status == 404 and not_found is not None:
             terminal_id, cycle_id = not_found
             if code == "terminal_not_found":
@@ -616,21 +741,34 @@ class _Session:
                 cycle = cycle_id
             raise BackendNotFound(
                 f"{text} ({detail}); check the terminal and cycle ids (they must be the ones the ATM "
-                "reports)", terminal_id, cycle)
+                "reports)",
+                terminal_id,
+                cycle,
+            )
         if 300 <= status < 400:
             # not followed: a redirect could carry the token to another host
             where = _short(resp.getheader("Location") or "?", 100)
             raise BackendRequestError(
                 f"the backend redirects {target} to {where} (HTTP {status}); redirects are not "
-                "followed; put the right address in the backend URL setting", status, code)
+                "followed; put the right address in the backend URL setting",
+                status,
+                code,
+            )
         if status == 404:
             raise BackendRequestError(
-                f"{target} does not exist ({detail}); check the backend URL in the settings",
-                status, code)
+                f"{target} does not exist ({detail}); check the backend URL in the settings", status, code
+            )
         raise BackendRequestError(f"the backend refused the request for {what} ({detail})", status, code)
 
-    def _read(self, resp: http.client.HTTPResponse, limit: int, cancel: threading.Event,
-              *, count: bool, truncate_ok: bool) -> bytes:
+    def _read(
+        self,
+        resp: http.client.HTTPResponse,
+        limit: int,
+        cancel: threading.Event,
+        *,
+        count: bool,
+        truncate_ok: bool,
+    ) -> bytes:
         """Read the body in chunks: progress, cancellation, and a size limit on what a backend
         may make us hold in memory."""
         c = self.client
@@ -639,7 +777,9 @@ class _Session:
             self.close()
             raise BackendReplyError(
                 f"the backend's reply of {int(declared)} bytes is beyond the limit of {limit} bytes; "
-                "it was refused as a whole", "$")
+                "it was refused as a whole",
+                "$",
+            )
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -660,15 +800,18 @@ class _Session:
                     break
                 self.close()
                 raise BackendReplyError(
-                    f"the backend's reply is beyond the limit of {limit} bytes; it was refused as a "
-                    "whole", "$")
+                    f"the backend's reply is beyond the limit of {limit} bytes; it was refused as a whole",
+                    "$",
+                )
             chunks.append(chunk)
             if count:
                 if self.fetch.bytes_done + size > c.max_ledger_bytes:
                     self.close()
                     raise BackendReplyError(
                         f"the backend's ledger is beyond the limit of {c.max_ledger_bytes} bytes; it "
-                        "was refused as a whole", "$")
+                        "was refused as a whole",
+                        "$",
+                    )
                 self.fetch.report(size)
         if not resp.isclosed():
             resp.read()  # read1 does not mark a finished body done; the connection is reused
@@ -691,5 +834,7 @@ def _error_of(body: bytes) -> tuple[str | None, str | None]:
     if type(doc.get("error")) is not dict:
         return None, None
     code, message = doc["error"].get("code"), doc["error"].get("message")
-    return (_short(code, 40) if type(code) is str else None,
-            _short(message) if type(message) is str else None)
+    return (
+        _short(code, 40) if type(code) is str else None,
+        _short(message) if type(message) is str else None,
+    )

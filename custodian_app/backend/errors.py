@@ -96,8 +96,14 @@ class BackendCancelled(BackendError):
 class SettlementError(BackendError, ValueError):
     """A settlement file that cannot be imported. Says the line and the column; nothing imported."""
 
-    def __init__(self, source: str, message: str, line: int | None = None,
-                 column: str | None = None, path: str | None = None) -> None:
+    def __init__(
+        self,
+        source: str,
+        message: str,
+        line: int | None = None,
+        column: str | None = None,
+        path: str | None = None,
+    ) -> None:
         self.source = source
         self.path = path  # the JSON path, for a JSON file
         self.line = line

@@ -36,7 +36,16 @@ from custodian_app.domain.reading import CARD_IN_TEXT
 # Column and preamble names: the canonical English name first, then accepted aliases. Matched
 # after stripping spaces and lower-casing, so "Host Ref", "host_ref" and "HOST_REF" all match.
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "host_ref": ("host_ref", "hostref", "reference", "主机流水号", "后台流水号", "系统参考号", "参考号", "记账流水号"),
+    "host_ref": (
+        "host_ref",
+        "hostref",
+        "reference",
+        "主机流水号",
+        "后台流水号",
+        "系统参考号",
+        "参考号",
+        "记账流水号",
+    ),
     "tsn": ("tsn", "atm_tsn", "流水号", "终端流水号", "atm流水号", "交易流水号"),
     "time": ("time", "transaction_time", "交易时间", "时间", "记账时间"),
     "type": ("type", "transaction_type", "交易类型", "类型"),
@@ -53,19 +62,37 @@ PREAMBLE: dict[str, tuple[str, ...]] = {
 }
 TOTAL_WORDS = ("total", "合计")
 END_WORDS = ("end", "记录数", "文件尾")
-TYPES = {"withdrawal": "withdrawal", "取款": "withdrawal", "取现": "withdrawal",
-         "deposit": "deposit", "存款": "deposit"}
-STATUSES = {"booked": "booked", "成功": "booked", "已记账": "booked", "记账成功": "booked",
-            "已入账": "booked",
-            "reversed": "reversed", "冲正": "reversed", "已冲正": "reversed", "撤销": "reversed"}
+TYPES = {
+    "withdrawal": "withdrawal",
+    "取款": "withdrawal",
+    "取现": "withdrawal",
+    "deposit": "deposit",
+    "存款": "deposit",
+}
+STATUSES = {
+    "booked": "booked",
+    "成功": "booked",
+    "已记账": "booked",
+    "记账成功": "booked",
+    "已入账": "booked",
+    "reversed": "reversed",
+    "冲正": "reversed",
+    "已冲正": "reversed",
+    "撤销": "reversed",
+}
 CURRENCIES = {"人民币": "CNY", "156": "CNY", "rmb": "CNY"}
 DEFAULT_UTC_OFFSET = "+08:00"  # China Standard Time: what a Chinese bank's local times mean
 
 _AMOUNT = re.compile(r"(?:0|[1-9][0-9]{0,14}|[1-9][0-9]{0,2}(?:,[0-9]{3}){1,4})\.[0-9]{2}\Z")
 _COUNT = re.compile(r"[0-9]{1,9}\Z")
 _OFFSET = re.compile(r"(?:[+-](?:0[0-9]|1[0-4]):[0-5][0-9]|Z)\Z")
-_LOCAL_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y%m%d%H%M%S", "%Y%m%d %H%M%S",
-                       "%Y-%m-%dT%H:%M:%S")
+_LOCAL_TIME_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y%m%d%H%M%S",
+    "%Y%m%d %H%M%S",
+    "%Y-%m-%dT%H:%M:%S",
+)
 _RFC3339 = fields.TIME  # a time as host-ledger/1 writes it
 
 
@@ -91,9 +118,11 @@ def decode_text(data: bytes, source: str) -> str:
         except UnicodeDecodeError:
             line = data.count(b"\n", 0, utf8_error.start) + 1
             raise SettlementError(
-                source, "the file is neither UTF-8 nor GB18030 text (first bad byte at offset "
+                source,
+                "the file is neither UTF-8 nor GB18030 text (first bad byte at offset "
                 f"{utf8_error.start}); ask for the file again in one of those encodings",
-                line) from None
+                line,
+            ) from None
 
 
 def import_settlement(
@@ -126,8 +155,12 @@ def import_settlement(
         got = getattr(ledger, key)
         if want is not None and got != want:
             raise SettlementError(
-                source, f"the file is for {key.replace('_id', '')} {got!r}, not {want!r} as asked; "
-                "nothing was imported (is it the right file?)", None, key)
+                source,
+                f"the file is for {key.replace('_id', '')} {got!r}, not {want!r} as asked; "
+                "nothing was imported (is it the right file?)",
+                None,
+                key,
+            )
     return ledger
 
 
@@ -135,15 +168,17 @@ def _import_json(data: bytes, source: str) -> HostLedger:
     try:
         return formats.parse_host_ledger(data, source)
     except FormatError as exc:
-        raise SettlementError(source, f"{exc.path}: {exc.message}; nothing was imported",
-                              path=exc.path) from exc
+        raise SettlementError(
+            source, f"{exc.path}: {exc.message}; nothing was imported", path=exc.path
+        ) from exc
 
 
 class _CsvImport:
     """One pass over the rows; the first fault stops everything."""
 
-    def __init__(self, text: str, source: str, terminal_id: str | None, cycle_id: str | None,
-                 currency: str | None) -> None:
+    def __init__(
+        self, text: str, source: str, terminal_id: str | None, cycle_id: str | None, currency: str | None
+    ) -> None:
         self.text = text
         self.source = source
         self.given = {"terminal_id": terminal_id, "cycle_id": cycle_id, "currency": currency}
@@ -173,8 +208,9 @@ class _CsvImport:
             self.line = previous_end + 1  # where the record starts (a quoted field may span lines)
             previous_end = reader.line_num
             # ="000101" is how spreadsheet exports keep leading zeros: it means 000101
-            cells = [c[2:-1].strip() if c[:2] == '="' and c[-1:] == '"' else c
-                     for c in (c.strip() for c in row)]
+            cells = [
+                c[2:-1].strip() if c[:2] == '="' and c[-1:] == '"' else c for c in (c.strip() for c in row)
+            ]
             while cells and cells[-1] == "":
                 cells.pop()
             if cells:
@@ -206,7 +242,8 @@ class _CsvImport:
                 if len(cells) != 2:
                     raise self.fail(
                         "expected a 'key,value' row (terminal_id, cycle_id, currency, loaded_amount) "
-                        "or the column-header row (host_ref,tsn,time,type,card,amount,status)")
+                        "or the column-header row (host_ref,tsn,time,type,card,amount,status)"
+                    )
                 key = _PREAMBLE_OF.get(first)
                 if key is None:
                     continue  # other facts a bank adds (branch, file date ...) are not needed
@@ -227,7 +264,8 @@ class _CsvImport:
                 if end_count != len(transactions):
                     raise self.fail(
                         f"the END trailer says {end_count} records but the file has "
-                        f"{len(transactions)}; the file is incomplete or damaged")
+                        f"{len(transactions)}; the file is incomplete or damaged"
+                    )
                 continue
             if totals:
                 raise self.fail("a record after the TOTAL rows; TOTAL and END come last")
@@ -246,15 +284,20 @@ class _CsvImport:
         formats.check_host_refs(transactions, twice, lambda first: f"on line {lines[first]}")
         self.line = None  # from here on, faults concern the whole file
         if columns is None:
-            raise self.fail("no column-header row (host_ref,tsn,time,type,card,amount,status) was "
-                            "found: is this a settlement file?")
+            raise self.fail(
+                "no column-header row (host_ref,tsn,time,type,card,amount,status) was "
+                "found: is this a settlement file?"
+            )
         if end_count is None:
-            raise self.fail("the file has no END trailer ('END,<number of records>' as the last row); "
-                            "it may have been cut short")
+            raise self.fail(
+                "the file has no END trailer ('END,<number of records>' as the last row); "
+                "it may have been cut short"
+            )
         if len(totals) == 1:
             missing = ({"withdrawal", "deposit"} - set(totals)).pop()
-            raise self.fail(f"there is a TOTAL row for {set(totals).pop()}s but none for {missing}s; "
-                            "give both or neither")
+            raise self.fail(
+                f"there is a TOTAL row for {set(totals).pop()}s but none for {missing}s; give both or neither"
+            )
         if not totals:  # no backend totals in the file: they are the sums of its booked records
             totals = {k: TypeTotals(*v) for k, v in booked.items()}
         header = {}
@@ -262,24 +305,35 @@ class _CsvImport:
             value = meta.get(key) or self.given[key]
             if not value:
                 flag = {"terminal_id": "--terminal", "cycle_id": "--cycle", "currency": "--currency"}[key]
-                raise self.fail(f"the file does not say its {key}; add a '{key},...' row at the top "
-                                f"or give it ({flag})")
+                raise self.fail(
+                    f"the file does not say its {key}; add a '{key},...' row at the top or give it ({flag})"
+                )
             header[key] = value
         header["currency"] = CURRENCIES.get(_norm(header["currency"]), header["currency"])
         if "loaded_amount" not in meta:
-            raise self.fail("the file does not give the loaded amount; add a 'loaded_amount,<amount>' "
-                            "row at the top (加钞金额)")
+            raise self.fail(
+                "the file does not give the loaded amount; add a 'loaded_amount,<amount>' "
+                "row at the top (加钞金额)"
+            )
         self.line = meta_line["loaded_amount"]
         loaded = self._amount(meta["loaded_amount"], 1, named=False)
-        ledger = HostLedger(header["terminal_id"], header["cycle_id"], header["currency"],
-                            Totals(loaded, totals["withdrawal"], totals["deposit"]), transactions,
-                            self.source)
+        ledger = HostLedger(
+            header["terminal_id"],
+            header["cycle_id"],
+            header["currency"],
+            Totals(loaded, totals["withdrawal"], totals["deposit"]),
+            transactions,
+            self.source,
+        )
         # The header and totals pass the same checks as a JSON file's (lengths, currency code):
         # one rule book. The records were checked row by row above, with the same patterns.
         try:
-            formats.parse_host_ledger(formats.host_ledger_to_dict(
-                HostLedger(ledger.terminal_id, ledger.cycle_id, ledger.currency, ledger.totals, [])),
-                self.source)
+            formats.parse_host_ledger(
+                formats.host_ledger_to_dict(
+                    HostLedger(ledger.terminal_id, ledger.cycle_id, ledger.currency, ledger.totals, [])
+                ),
+                self.source,
+            )
         except FormatError as exc:
             key = exc.path.removeprefix("$.")
             self.line = meta_line.get(key)
@@ -294,19 +348,26 @@ class _CsvImport:
             if canonical is None:
                 continue  # extra columns (branch, channel ...) are ignored
             if canonical in columns:
-                raise self.fail(f"two columns mean {canonical} ({cells[columns[canonical]]!r} and "
-                                f"{name!r})", i)
+                raise self.fail(
+                    f"two columns mean {canonical} ({cells[columns[canonical]]!r} and {name!r})", i
+                )
             columns[canonical] = i
         missing = [c for c in COLUMNS if c not in columns]
         if missing:
-            raise self.fail("the column-header row lacks " + ", ".join(missing)
-                            + " (accepted names are in docs/backend-api.md)")
+            raise self.fail(
+                "the column-header row lacks "
+                + ", ".join(missing)
+                + " (accepted names are in docs/backend-api.md)"
+            )
         return columns
 
     def _record(self, cells: list[str], columns: dict[str, int]) -> HostTransaction:
         if len(cells) > len(self.headers):
-            raise self.fail(f"{len(cells)} cells but the header has {len(self.headers)} columns "
-                            "(an unquoted comma in a field?)", len(self.headers))
+            raise self.fail(
+                f"{len(cells)} cells but the header has {len(self.headers)} columns "
+                "(an unquoted comma in a field?)",
+                len(self.headers),
+            )
         if len(cells) < len(self.headers):
             cells = cells + [""] * (len(self.headers) - len(cells))  # trailing empty cells were cut
         c = {name: cells[i] for name, i in columns.items()}
@@ -315,43 +376,61 @@ class _CsvImport:
             raise self.fail("the backend reference must be 1 to 32 characters", columns["host_ref"])
         tsn = c["tsn"] or None
         if tsn is not None and fields.TSN.match(tsn) is None:
-            raise self.fail(f"expected a TSN (1 to 20 of 0-9 A-Z a-z -) or nothing, found "
-                            f"{fields.show(tsn)}", columns["tsn"])
+            raise self.fail(
+                f"expected a TSN (1 to 20 of 0-9 A-Z a-z -) or nothing, found {fields.show(tsn)}",
+                columns["tsn"],
+            )
         for name, value in (("host_ref", host_ref), ("tsn", tsn)):
             if value is not None and fields.has_full_card(value):  # as the JSON reader's Reader.text
                 raise self.fail(f"the {name} {CARD_IN_TEXT}", columns[name])
         kind = TYPES.get(c["type"]) or TYPES.get(_norm(c["type"]))
         if kind is None:
-            raise self.fail(f"expected withdrawal/取款 or deposit/存款, found {fields.show(c['type'])}",
-                            columns["type"])
+            raise self.fail(
+                f"expected withdrawal/取款 or deposit/存款, found {fields.show(c['type'])}", columns["type"]
+            )
         status = STATUSES.get(c["status"]) or STATUSES.get(_norm(c["status"]))
         if status is None:
-            raise self.fail(f"expected booked/成功 or reversed/冲正, found {fields.show(c['status'])}",
-                            columns["status"])
+            raise self.fail(
+                f"expected booked/成功 or reversed/冲正, found {fields.show(c['status'])}", columns["status"]
+            )
         card = c["card"]
         if not fields.is_masked_card(card):
             # never echo: it may be a full card number
             what = "a full card number" if fields.is_full_card(card) else "not a masked card number"
-            raise self.fail(f"{what}; card numbers must be masked like 622202******1234 (the value "
-                            "is withheld; the file must not carry full card numbers)", columns["card"])
-        return HostTransaction(host_ref, tsn, self._time(c["time"], columns["time"]), kind, card,
-                               self._amount(c["amount"], columns["amount"]), status)
+            raise self.fail(
+                f"{what}; card numbers must be masked like 622202******1234 (the value "
+                "is withheld; the file must not carry full card numbers)",
+                columns["card"],
+            )
+        return HostTransaction(
+            host_ref,
+            tsn,
+            self._time(c["time"], columns["time"]),
+            kind,
+            card,
+            self._amount(c["amount"], columns["amount"]),
+            status,
+        )
 
     def _total(self, cells: list[str]) -> tuple[str, TypeTotals]:
         if len(cells) != 4:
             raise self.fail("a TOTAL row is 'TOTAL,<withdrawal|deposit>,<count>,<amount>'")
         kind = TYPES.get(_norm(cells[1]))
         if kind is None:
-            raise self.fail(f"expected withdrawal/取款 or deposit/存款, found {fields.show(cells[1])}",
-                            1, named=False)
+            raise self.fail(
+                f"expected withdrawal/取款 or deposit/存款, found {fields.show(cells[1])}", 1, named=False
+            )
         if _COUNT.match(cells[2]) is None:
             raise self.fail(f"expected a count, found {fields.show(cells[2])}", 2, named=False)
         return kind, TypeTotals(int(cells[2]), self._amount(cells[3], 3, named=False))
 
     def _amount(self, text: str, column: int, *, named: bool = True) -> int:
         if _AMOUNT.match(text) is None:
-            raise self.fail(f"expected an amount with two decimals like 1000.00, found "
-                            f"{fields.show(text)}", column, named=named)
+            raise self.fail(
+                f"expected an amount with two decimals like 1000.00, found {fields.show(text)}",
+                column,
+                named=named,
+            )
         return int(text.replace(",", "").replace(".", "", 1))
 
     def _time(self, text: str, column: int) -> str:
@@ -367,8 +446,11 @@ class _CsvImport:
             except ValueError:
                 continue
             return moment.strftime("%Y-%m-%dT%H:%M:%S") + self.utc_offset
-        raise self.fail("expected a time like 2026-11-20 09:12:04 or 2026-11-20T09:12:04+08:00, "
-                        f"found {fields.show(text)}", column)
+        raise self.fail(
+            "expected a time like 2026-11-20 09:12:04 or 2026-11-20T09:12:04+08:00, "
+            f"found {fields.show(text)}",
+            column,
+        )
 
 
 def to_settlement_csv(ledger: HostLedger, *, chinese: bool = False) -> str:
@@ -378,19 +460,39 @@ def to_settlement_csv(ledger: HostLedger, *, chinese: bool = False) -> str:
     from custodian_app.domain.money import format_amount
 
     names = ["终端号", "清机周期", "币种", "加钞金额"] if chinese else list(PREAMBLE)[:4]
-    columns = ["主机流水号", "流水号", "交易时间", "交易类型", "卡号", "金额", "状态"] if chinese else list(COLUMNS)
-    kinds = {"withdrawal": "取款", "deposit": "存款"} if chinese else {"withdrawal": "withdrawal", "deposit": "deposit"}
-    statuses = {"booked": "成功", "reversed": "冲正"} if chinese else {"booked": "booked", "reversed": "reversed"}
+    columns = (
+        ["主机流水号", "流水号", "交易时间", "交易类型", "卡号", "金额", "状态"] if chinese else list(COLUMNS)
+    )
+    kinds = (
+        {"withdrawal": "取款", "deposit": "存款"}
+        if chinese
+        else {"withdrawal": "withdrawal", "deposit": "deposit"}
+    )
+    statuses = (
+        {"booked": "成功", "reversed": "冲正"} if chinese else {"booked": "booked", "reversed": "reversed"}
+    )
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     t = ledger.totals
-    for name, value in zip(names, (ledger.terminal_id, ledger.cycle_id, ledger.currency,
-                                   format_amount(t.loaded_amount))):
+    for name, value in zip(
+        names,
+        (ledger.terminal_id, ledger.cycle_id, ledger.currency, format_amount(t.loaded_amount)),
+        strict=False,
+    ):
         w.writerow([name, value])
     w.writerow(columns)
     for x in ledger.transactions:
-        w.writerow([x.host_ref, x.tsn or "", x.time, kinds[x.type], x.card, format_amount(x.amount),
-                    statuses[x.status]])
+        w.writerow(
+            [
+                x.host_ref,
+                x.tsn or "",
+                x.time,
+                kinds[x.type],
+                x.card,
+                format_amount(x.amount),
+                statuses[x.status],
+            ]
+        )
     total = "合计" if chinese else "TOTAL"
     w.writerow([total, kinds["withdrawal"], t.withdrawals.count, format_amount(t.withdrawals.amount)])
     w.writerow([total, kinds["deposit"], t.deposits.count, format_amount(t.deposits.amount)])

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from custodian_app.clearing.recorder import SessionRecorder, authenticate, open_store, snapshot
 from custodian_app.clearing.steps import (
-    Evidence, fetch_host_ledger, format_amount_signed, reconcile_flow, report_meta,
+    Evidence,
+    fetch_host_ledger,
+    format_amount_signed,
+    reconcile_flow,
+    report_meta,
 )
 from custodian_app.domain import formats
 from custodian_app.domain.errors import CustodianError
@@ -18,40 +22,49 @@ _HEADLESS_STEPS = ("signed_in", "atm_read", "counted", "backend_fetched")
 _AUDITED_GAPS = 1000  # accepted journal gaps named one by one in the audit entry (all are counted)
 
 
-def _resume_left_open(store, recorder: "SessionRecorder", terminal_id: str, log) -> None:
+def _resume_left_open(store, recorder: SessionRecorder, terminal_id: str, log) -> None:
     names = {u.username for u in recorder.users}
     for info in store.resumable_sessions(terminal_id=terminal_id):
         if set(info.custodians) == names and info.state in _HEADLESS_STEPS:
             store.resume_session(info.id, *recorder.users)
             recorder.session_id = info.id
-            log(f"taking up session {info.id} of {terminal_id}, left open at step {info.state} "
-                "by an earlier clear")
+            log(
+                f"taking up session {info.id} of {terminal_id}, left open at step {info.state} "
+                "by an earlier clear"
+            )
             return
 
 
-def _left_open(recorder: "SessionRecorder", custodians: list[str]) -> str:
+def _left_open(recorder: SessionRecorder, custodians: list[str]) -> str:
     """What a clear that stops with exit 3 says about the session it leaves open."""
     if recorder.session_id is None:
         return ""
-    return (f"; the clearing stays open as session {recorder.session_id}: run the same clear "
-            f"again when the line is back (the same custodians take it up), or abandon it with "
-            f"'custodian-app session abandon {recorder.session_id} --reason TEXT --by "
-            f"{custodians[0]}'")
+    return (
+        f"; the clearing stays open as session {recorder.session_id}: run the same clear "
+        f"again when the line is back (the same custodians take it up), or abandon it with "
+        f"'custodian-app session abandon {recorder.session_id} --reason TEXT --by "
+        f"{custodians[0]}'"
+    )
 
 
-def _read_journal_files(journals: list[str], fsn_dir: str | None, dialect: str, accept_gaps: bool,
-                        settings, log):
+def _read_journal_files(
+    journals: list[str], fsn_dir: str | None, dialect: str, accept_gaps: bool, settings, log
+):
     """The ATM's ledger from its journal and FSN files (a USB stick), read as ``import-atm``
     reads them and then by the formats' reader, as a ledger from the maintenance port is.
     Returns (ledger, gaps); raises JournalError or FormatError (nothing is kept then)."""
     from custodian_app.clearing.steps import success_codes
     from custodian_app.journal import JournalGapsError, read_journals
 
-    log(f"reading the journal {', '.join(journals)} (dialect {dialect})"
-        + (f" and the FSN files of {fsn_dir}" if fsn_dir else "") + "…")
+    log(
+        f"reading the journal {', '.join(journals)} (dialect {dialect})"
+        + (f" and the FSN files of {fsn_dir}" if fsn_dir else "")
+        + "…"
+    )
     try:
-        read = read_journals(journals, fsn_dir, dialect, accept_gaps=accept_gaps,
-                             success_codes=success_codes(settings))
+        read = read_journals(
+            journals, fsn_dir, dialect, accept_gaps=accept_gaps, success_codes=success_codes(settings)
+        )
     except JournalGapsError as exc:
         for gap in exc.gaps[:10]:
             log(f"  {gap}")
@@ -77,12 +90,27 @@ def _read_over_the_port(flow, store, recorder: SessionRecorder, port: str, baud:
         flow.record_atm_ledger(client.read_ledger())
 
 
-def clear_headless(*, port: str | None = None, url: str, out: str, pdf: str, custodians: list[str],
-                   passwords: list[str], baud: int | None = None, token: str | None = None, counts_path: str | None = None,
-                   db_url: str | None = None, language: str | None = None, settings=None,
-                   log=print, store_options: dict | None = None, journals: list[str] | None = None,
-                   fsn_dir: str | None = None, dialect: str | None = None,
-                   accept_gaps: bool = False) -> int:
+def clear_headless(
+    *,
+    port: str | None = None,
+    url: str,
+    out: str,
+    pdf: str,
+    custodians: list[str],
+    passwords: list[str],
+    baud: int | None = None,
+    token: str | None = None,
+    counts_path: str | None = None,
+    db_url: str | None = None,
+    language: str | None = None,
+    settings=None,
+    log=print,
+    store_options: dict | None = None,
+    journals: list[str] | None = None,
+    fsn_dir: str | None = None,
+    dialect: str | None = None,
+    accept_gaps: bool = False,
+) -> int:
     """The wizard's flow without a window; returns the exit status (see ``clear --help``).
 
     The ATM's ledger comes from the maintenance ``port``, or from the ATM's ``journals`` (and
@@ -97,8 +125,8 @@ def clear_headless(*, port: str | None = None, url: str, out: str, pdf: str, cus
     """
     import os
 
-    from custodian_app.support import files
     from custodian_app.domain.flow import ClearingFlow, FlowError
+    from custodian_app.support import files
 
     if settings is None:
         from custodian_app.settings.config import load_settings
@@ -108,8 +136,11 @@ def clear_headless(*, port: str | None = None, url: str, out: str, pdf: str, cus
         except CustodianError as exc:
             log(f"custodian-app clear: {exc}")
             return EXIT_USAGE
-    token = token if token is not None else (os.environ.get("CUSTODIAN_BACKEND_TOKEN")
-                                             or settings.backend_token or None)
+    token = (
+        token
+        if token is not None
+        else (os.environ.get("CUSTODIAN_BACKEND_TOKEN") or settings.backend_token or None)
+    )
     baud = baud or settings.serial_baud
     language = language or settings.language or "zh_CN"
     flow = ClearingFlow(headless=True)
@@ -131,7 +162,10 @@ def clear_headless(*, port: str | None = None, url: str, out: str, pdf: str, cus
     try:
         try:
             flow.record_sign_in(*custodians)
-            users = [authenticate(store, n, p, role="custodian") for n, p in zip(custodians, passwords)]
+            users = [
+                authenticate(store, n, p, role="custodian")
+                for n, p in zip(custodians, passwords, strict=False)
+            ]
         except (CustodianError, FlowError) as exc:
             log(f"custodian-app clear: {exc}")
             return EXIT_USAGE
@@ -143,8 +177,9 @@ def clear_headless(*, port: str | None = None, url: str, out: str, pdf: str, cus
 
         try:
             if journals:
-                ledger, gaps = _read_journal_files(journals, fsn_dir, dialect or "", accept_gaps,
-                                                   settings, log)
+                ledger, gaps = _read_journal_files(
+                    journals, fsn_dir, dialect or "", accept_gaps, settings, log
+                )
                 flow.record_atm_status(ledger.terminal_id, ledger.cycle_id)
                 _resume_left_open(store, recorder, ledger.terminal_id, log)
                 recorder.sync(store, snapshot(flow))
@@ -167,13 +202,19 @@ def clear_headless(*, port: str | None = None, url: str, out: str, pdf: str, cus
             log(f"custodian-app clear: the ATM on {port}: {exc}{_left_open(recorder, custodians)}")
             return EXIT_LINK
         if journals and recorder.session_id is not None:  # where the ledger came from, audited
-            store.log("atm_journal_read", actor=custodians[0], session_id=recorder.session_id,
-                      terminal_id=ledger.terminal_id,
-                      detail={"journals": [os.path.basename(j) for j in journals],
-                              "dialect": dialect, "gaps": len(gaps),
-                              # what the report lists, covered by the chain too
-                              "gap_lines": [f"{os.path.basename(g.file)}:{g.line}"
-                                            for g in gaps[:_AUDITED_GAPS]]})
+            store.log(
+                "atm_journal_read",
+                actor=custodians[0],
+                session_id=recorder.session_id,
+                terminal_id=ledger.terminal_id,
+                detail={
+                    "journals": [os.path.basename(j) for j in journals],
+                    "dialect": dialect,
+                    "gaps": len(gaps),
+                    # what the report lists, covered by the chain too
+                    "gap_lines": [f"{os.path.basename(g.file)}:{g.line}" for g in gaps[:_AUDITED_GAPS]],
+                },
+            )
         recorder.sync(store, snapshot(flow))
         flow.advance()
         try:
@@ -189,9 +230,14 @@ def clear_headless(*, port: str | None = None, url: str, out: str, pdf: str, cus
         flow.advance()
         try:
             log(f"fetching the backend's ledger from {url}…")
-            host = fetch_host_ledger(url, token, flow.atm.terminal_id, flow.atm.cycle_id,
-                                     ca_bundle=settings.backend_ca_bundle or None,
-                                     timeout=settings.backend_timeout)
+            host = fetch_host_ledger(
+                url,
+                token,
+                flow.atm.terminal_id,
+                flow.atm.cycle_id,
+                ca_bundle=settings.backend_ca_bundle or None,
+                timeout=settings.backend_timeout,
+            )
         except CustodianError as exc:
             log(f"custodian-app clear: the backend at {url}: {exc}{_left_open(recorder, custodians)}")
             return EXIT_LINK
@@ -209,24 +255,40 @@ def clear_headless(*, port: str | None = None, url: str, out: str, pdf: str, cus
 
         # gaps accepted knowingly: the supervisor sees which lines were not read
         flow.journal_gaps = tuple((g.file, g.line) for g in gaps)
-        meta = report_meta(flow, settings=settings, session_id=recorder.session_id, language=language,
-                           evidence=evidence, printed_by=custodians[0])
-        report = build_report(flow.result, flow.atm, meta=meta, host=flow.host,
-                              counts=flow.counts_document(),
-                              appendix=bool(getattr(settings, "report_appendix", False)))
+        meta = report_meta(
+            flow,
+            settings=settings,
+            session_id=recorder.session_id,
+            language=language,
+            evidence=evidence,
+            printed_by=custodians[0],
+        )
+        report = build_report(
+            flow.result,
+            flow.atm,
+            meta=meta,
+            host=flow.host,
+            counts=flow.counts_document(),
+            appendix=bool(getattr(settings, "report_appendix", False)),
+        )
         recorder.save_report(store, report, custodians[0])
         try:  # the result and the report both, or neither
-            files.write_together([(out, formats.dumps(formats.result_to_dict(flow.result), indent=True)),
-                                  (pdf, report)])
+            files.write_together(
+                [(out, formats.dumps(formats.result_to_dict(flow.result), indent=True)), (pdf, report)]
+            )
         except OSError as exc:
-            log(f"custodian-app clear: cannot write {exc.filename or out}: {exc.strerror or exc}; "
+            log(
+                f"custodian-app clear: cannot write {exc.filename or out}: {exc.strerror or exc}; "
                 f"neither the result nor the report was written; the clearing is kept as session "
                 f"{recorder.session_id}: take it up in the application, or abandon it with "
-                f"'custodian-app session abandon {recorder.session_id} --reason TEXT --by {custodians[0]}'")
+                f"'custodian-app session abandon {recorder.session_id} --reason TEXT --by {custodians[0]}'"
+            )
             return EXIT_USAGE
         r = flow.result
-        log(f"session {recorder.session_id}: {'balanced' if r.balanced else f'{len(r.mismatches)} mismatches'}; "
-            f"difference {format_amount_signed(r.cash_position.difference)}; result {out}, report {pdf}")
+        log(
+            f"session {recorder.session_id}: {'balanced' if r.balanced else f'{len(r.mismatches)} mismatches'}; "
+            f"difference {format_amount_signed(r.cash_position.difference)}; result {out}, report {pdf}"
+        )
         return EXIT_OK if r.balanced else EXIT_MISMATCH
     finally:
         store.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from custodian_app.clearing import ClearingError, WrongRole
+from custodian_app.clearing import WrongRole
 from custodian_app.clearing.steps import ledger_bytes
 from custodian_app.domain import formats
 from custodian_app.domain.flow import ClearingFlow, State, mismatch_key
@@ -16,10 +16,20 @@ def snapshot(flow: ClearingFlow) -> dict[str, Any]:
     return {
         "state": flow.state.value if flow.state else None,
         "custodians": list(flow.custodians or ()),
-        "terminal_id": (flow.core_ledger.terminal_id if flow.core_ledger else
-                        flow.atm_status.terminal_id if flow.atm_status else None),
-        "cycle_id": (flow.core_ledger.cycle_id if flow.core_ledger else
-                     flow.atm_status.cycle_id if flow.atm_status else None),
+        "terminal_id": (
+            flow.core_ledger.terminal_id
+            if flow.core_ledger
+            else flow.atm_status.terminal_id
+            if flow.atm_status
+            else None
+        ),
+        "cycle_id": (
+            flow.core_ledger.cycle_id
+            if flow.core_ledger
+            else flow.atm_status.cycle_id
+            if flow.atm_status
+            else None
+        ),
         "atm": flow.atm,  # only the complete ledger is evidence (the core alone never is)
         "host": flow.host,
         "host_source": flow.host_source,
@@ -75,8 +85,9 @@ def _counts_bytes(flow_counts: dict[str, int] | None, snap: dict) -> bytes | Non
     if flow_counts is None or snap["atm"] is None:
         return None
     atm = snap["atm"]
-    doc = formats.Counts(atm.terminal_id, atm.cycle_id, atm.currency, list(snap["custodians"]),
-                         dict(flow_counts))
+    doc = formats.Counts(
+        atm.terminal_id, atm.cycle_id, atm.currency, list(snap["custodians"]), dict(flow_counts)
+    )
     return formats.dumps(formats.counts_to_dict(doc))
 
 
@@ -121,9 +132,15 @@ class SessionRecorder:
             self.session_id = info.id
             self._loaded = True
             if snap["headless"]:
-                store.log("headless_clearing", actor=actor, session_id=info.id,
-                          detail={"how": "custodian-app clear, without the wizard",
-                                  "custodians": list(snap["custodians"])})
+                store.log(
+                    "headless_clearing",
+                    actor=actor,
+                    session_id=info.id,
+                    detail={
+                        "how": "custodian-app clear, without the wizard",
+                        "custodians": list(snap["custodians"]),
+                    },
+                )
         self._load(store)
         sid = self.session_id
         info = store.get_session(sid)
@@ -159,8 +176,11 @@ class SessionRecorder:
         counts = _counts_bytes(snap["counts"], snap)
         if changed("counts", counts):
             info = store.record_counts(sid, counts, actor=actor)
-        elif snap["counts"] is None and snap["count_skip_reason"] and \
-                info.count_skip_reason != snap["count_skip_reason"]:
+        elif (
+            snap["counts"] is None
+            and snap["count_skip_reason"]
+            and info.count_skip_reason != snap["count_skip_reason"]
+        ):
             info = store.skip_count(sid, snap["count_skip_reason"], actor=actor)
         if snap["host"] is not None and not self._unchanged("host-ledger", snap["host"]):
             data = formats.dumps(formats.host_ledger_to_dict(snap["host"]))
@@ -222,11 +242,18 @@ def resume_flow(store, session_id: int) -> ClearingFlow:
     if state == "atm_read" and info.count_skip_reason:
         state = "counted"
     flow = ClearingFlow.resumed(
-        state, custodians=tuple(info.custodians), atm=atm,
+        state,
+        custodians=tuple(info.custodians),
+        atm=atm,
         # A skip recorded after a count supersedes it: the stored counts no longer stand.
         counts=None if counts is None or info.count_skip_reason else dict(counts.units),
-        count_skip_reason=info.count_skip_reason, host=host, result=result, remarks=remarks,
-        supervisor=info.supervisor, new_cycle_id=info.new_cycle_id)
+        count_skip_reason=info.count_skip_reason,
+        host=host,
+        result=result,
+        remarks=remarks,
+        supervisor=info.supervisor,
+        new_cycle_id=info.new_cycle_id,
+    )
     if host is not None:
         flow.host_source = "stored"
     return flow

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -29,13 +29,18 @@ def reconcile_flow(flow: ClearingFlow, settings) -> formats.ClearingResult:
     """The engine on the flow's documents, with the shipped catalogue of actions and the
     settings' success codes. ``settings`` has no default: the wizard once left it out and
     reconciled with ``00`` alone while ``clear`` honoured the bank's list (issue 14)."""
-    from custodian_app.support.catalogue import load_catalogue
     from custodian_app.domain.reconcile import reconcile
+    from custodian_app.support.catalogue import load_catalogue
 
     if flow.atm is None or flow.host is None:
         raise ClearingError("the ATM's and the backend's ledgers are both needed to reconcile")
-    return reconcile(flow.atm, flow.host, flow.counts_document(),
-                     success_codes=success_codes(settings), catalogue=load_catalogue())
+    return reconcile(
+        flow.atm,
+        flow.host,
+        flow.counts_document(),
+        success_codes=success_codes(settings),
+        catalogue=load_catalogue(),
+    )
 
 
 # A 20,000-transaction ledger is ~2 million small objects. Written as one dict and one orjson
@@ -49,15 +54,20 @@ def ledger_bytes(ledger: formats.AtmLedger) -> bytes:
     """``formats.dumps(formats.atm_ledger_to_dict(ledger))``, byte for byte, written a piece at
     a time (it runs on the database thread while the custodians use the window)."""
     notes = None if ledger.notes is None else list(ledger.notes)
-    head = formats.atm_ledger_to_dict(dataclasses.replace(
-        ledger, transactions=[], notes=None if notes is None else []))
+    head = formats.atm_ledger_to_dict(
+        dataclasses.replace(ledger, transactions=[], notes=None if notes is None else [])
+    )
 
     def pieces(key: str, items: list) -> Iterator[bytes]:
         for start in range(0, len(items), _PIECE):
-            part = items[start:start + _PIECE]
-            doc = formats.atm_ledger_to_dict(dataclasses.replace(
-                ledger, transactions=part if key == "transactions" else [],
-                notes=part if key == "notes" else None))
+            part = items[start : start + _PIECE]
+            doc = formats.atm_ledger_to_dict(
+                dataclasses.replace(
+                    ledger,
+                    transactions=part if key == "transactions" else [],
+                    notes=part if key == "notes" else None,
+                )
+            )
             yield orjson.dumps(doc[key])[1:-1]
 
     out = []
@@ -88,9 +98,17 @@ class Evidence:
 # -- the backend --------------------------------------------------------------------------
 
 
-def fetch_host_ledger(url: str, token: str | None, terminal_id: str, cycle_id: str, *,
-                      progress=None, cancel=None, ca_bundle: str | None = None,
-                      timeout: float = 30.0) -> formats.HostLedger:
+def fetch_host_ledger(
+    url: str,
+    token: str | None,
+    terminal_id: str,
+    cycle_id: str,
+    *,
+    progress=None,
+    cancel=None,
+    ca_bundle: str | None = None,
+    timeout: float = 30.0,
+) -> formats.HostLedger:
     from custodian_app.backend.client import BackendClient
 
     client = BackendClient(url, token=token or None, ca_bundle=ca_bundle or None, timeout=timeout)
@@ -114,12 +132,19 @@ def import_settlement(path: str, atm: formats.AtmLedger | None = None) -> format
 REPORT_LANGUAGE = {"zh_CN": "both", "en": "en"}
 
 
-def report_meta(flow: ClearingFlow, *, settings=None, session_id=None, language: str = "zh_CN",
-                evidence: Evidence | None = None, printed_by: str | None = None):
+def report_meta(
+    flow: ClearingFlow,
+    *,
+    settings=None,
+    session_id=None,
+    language: str = "zh_CN",
+    evidence: Evidence | None = None,
+    printed_by: str | None = None,
+):
     from custodian_app.report import ReportMeta
 
     evidence = evidence or Evidence(flow)
-    now = datetime.now(timezone.utc).astimezone()
+    now = datetime.now(UTC).astimezone()
     cycle = flow.atm.cycle_id if flow.atm else "?"
     number = f"{cycle}-{session_id}" if session_id is not None else cycle
     return ReportMeta(
@@ -143,14 +168,22 @@ def build_report_bytes(flow: ClearingFlow, *, settings=None, session_id=None, la
     from custodian_app.report import build_report
 
     meta = report_meta(flow, settings=settings, session_id=session_id, language=language)
-    return build_report(flow.result, flow.atm, meta=meta, host=flow.host, counts=flow.counts_document(),
-                        appendix=bool(getattr(settings, "report_appendix", False)))
+    return build_report(
+        flow.result,
+        flow.atm,
+        meta=meta,
+        host=flow.host,
+        counts=flow.counts_document(),
+        appendix=bool(getattr(settings, "report_appendix", False)),
+    )
 
 
-def render_report(flow: ClearingFlow, *, settings=None, session_id=None, language="zh_CN") -> tuple[bytes, Path]:
+def render_report(
+    flow: ClearingFlow, *, settings=None, session_id=None, language="zh_CN"
+) -> tuple[bytes, Path]:
     """Build the report and keep it in the data folder (QPdfView reads it from there)."""
-    from custodian_app.support.files import write_atomic
     from custodian_app.settings.paths import data_dir
+    from custodian_app.support.files import write_atomic
 
     pdf = build_report_bytes(flow, settings=settings, session_id=session_id, language=language)
     folder = data_dir() / "reports"

@@ -11,9 +11,15 @@ from custodian_app.cli.common import EXIT_OK, cannot_write, fail
 
 def register(sub) -> None:
     """Add this group's commands to the ``custodian-app`` parser."""
-    p = sub.add_parser("diagnostics", help="bundle logs, versions, settings (no secrets) and serial ports for support")
-    p.add_argument("--out", metavar="FILE.zip", type=Path,
-                   help="where to write the zip (default: custodian-app-diagnostics-DATE.zip here)")
+    p = sub.add_parser(
+        "diagnostics", help="bundle logs, versions, settings (no secrets) and serial ports for support"
+    )
+    p.add_argument(
+        "--out",
+        metavar="FILE.zip",
+        type=Path,
+        help="where to write the zip (default: custodian-app-diagnostics-DATE.zip here)",
+    )
     p.set_defaults(func=run_diagnostics)
 
     p = sub.add_parser("config", help="show the effective settings or check a settings file")
@@ -21,8 +27,9 @@ def register(sub) -> None:
     show = csub.add_parser("show", help="the effective settings, where each comes from (token hidden)")
     show.set_defaults(func=run_config_show)
     check = csub.add_parser("check", help="validate a settings file (e.g. before IT rolls it out)")
-    check.add_argument("file", type=Path, nargs="?",
-                       help="the file to check (default: the user's and the system's files)")
+    check.add_argument(
+        "file", type=Path, nargs="?", help="the file to check (default: the user's and the system's files)"
+    )
     check.set_defaults(func=run_config_check)
     where = csub.add_parser("paths", help="where the settings, logs and data are")
     where.set_defaults(func=run_config_paths)
@@ -63,7 +70,12 @@ def run_config_show(args) -> int:
 
 def run_config_check(args) -> int:
     from custodian_app.settings import paths
-    from custodian_app.settings.config import SettingsError, check_settings_file, load_settings, system_config_file
+    from custodian_app.settings.config import (
+        SettingsError,
+        check_settings_file,
+        load_settings,
+        system_config_file,
+    )
 
     try:
         if args.file is not None:

@@ -15,7 +15,7 @@ import os
 import platform
 import sys
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -26,8 +26,18 @@ from custodian_app.settings import paths
 from custodian_app.support.files import write_atomic
 
 # Distribution names of what the application runs on, as support asks for them.
-COMPONENTS = ("PySide6", "shiboken6", "SQLAlchemy", "alembic", "reportlab", "pyserial", "orjson",
-              "psycopg", "argon2-cffi", "platformdirs")
+COMPONENTS = (
+    "PySide6",
+    "shiboken6",
+    "SQLAlchemy",
+    "alembic",
+    "reportlab",
+    "pyserial",
+    "orjson",
+    "psycopg",
+    "argon2-cffi",
+    "platformdirs",
+)
 
 
 # ----------------------------------------------------------------------------------------
@@ -57,7 +67,9 @@ def versions() -> dict[str, Any]:
     from custodian_app.domain import formats
 
     # the ledgers' C scanner is optional: without it, reconcile is right but several times slower
-    out["ledger_scanner"] = "C accelerator" if formats.native is not None else "pure Python (no C accelerator)"
+    out["ledger_scanner"] = (
+        "C accelerator" if formats.native is not None else "pure Python (no C accelerator)"
+    )
     # PySide6 wheels carry the Qt of the same version; reading it from QtCore would need a
     # Qt import outside the GUI package. The GUI adds the runtime qVersion() if it has it.
     out["Qt"] = out.get("PySide6")
@@ -72,8 +84,7 @@ def serial_ports() -> list[dict[str, Any]]:
         return []
     out = []
     for port in sorted(list_ports.comports(), key=lambda p: p.device):
-        entry: dict[str, Any] = {"device": port.device, "description": port.description,
-                                 "hwid": port.hwid}
+        entry: dict[str, Any] = {"device": port.device, "description": port.description, "hwid": port.hwid}
         if os.name == "posix":
             entry["readable_writable"] = os.access(port.device, os.R_OK | os.W_OK)
             entry["group"] = _group_of(port.device)
@@ -114,8 +125,7 @@ def _group_of(device: str) -> str | None:
 def _settings_report() -> dict[str, Any]:
     from custodian_app.settings.config import SettingsError, load_settings, system_config_file
 
-    report: dict[str, Any] = {"user_file": str(paths.config_file()),
-                              "system_file": str(system_config_file())}
+    report: dict[str, Any] = {"user_file": str(paths.config_file()), "system_file": str(system_config_file())}
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -168,7 +178,7 @@ def export_diagnostics(dest_zip: str | os.PathLike, *, extra: dict[str, Any] | N
     token = os.environ.get("CUSTODIAN_BACKEND_TOKEN")
     logs.add_secret(token)
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     try:
         database_url = redact_url(load_settings().effective_database_url())
     except Exception:
@@ -176,8 +186,11 @@ def export_diagnostics(dest_zip: str | os.PathLike, *, extra: dict[str, Any] | N
     summary = {
         "created_at": now.isoformat(timespec="seconds"),
         "versions": versions(),
-        "paths": {"data_dir": str(paths.data_dir()), "logs_dir": str(paths.logs_dir()),
-                  "database_url": database_url},
+        "paths": {
+            "data_dir": str(paths.data_dir()),
+            "logs_dir": str(paths.logs_dir()),
+            "database_url": database_url,
+        },
         "environment": _environment(),
         "user_groups": user_groups(),
     }

@@ -17,11 +17,22 @@ import traceback
 from collections.abc import Iterable
 from pathlib import Path
 
-from custodian_app.settings import paths
 from custodian_app.domain.errors import add_secret, scrub
+from custodian_app.settings import paths
 
-__all__ = ["BACKUP_COUNT", "ENV_LEVEL", "FORMAT", "LOG_FILE_NAME", "MAX_BYTES", "ScrubFilter",
-           "add_secret", "clean", "log_files", "setup_logging", "shutdown_logging"]
+__all__ = [
+    "BACKUP_COUNT",
+    "ENV_LEVEL",
+    "FORMAT",
+    "LOG_FILE_NAME",
+    "MAX_BYTES",
+    "ScrubFilter",
+    "add_secret",
+    "clean",
+    "log_files",
+    "setup_logging",
+    "shutdown_logging",
+]
 
 LOG_FILE_NAME = "custodian-app.log"
 MAX_BYTES = 2 * 1024 * 1024  # per file; 2 MB is weeks of clearings at INFO
@@ -89,9 +100,15 @@ def _remove_our_handlers(logger: logging.Logger) -> None:
         handler.close()
 
 
-def setup_logging(level: int | str | None = None, console: bool = False, *,
-                  secrets: Iterable[str] | None = None, log_dir: str | os.PathLike | None = None,
-                  max_bytes: int = MAX_BYTES, backup_count: int = BACKUP_COUNT) -> Path:
+def setup_logging(
+    level: int | str | None = None,
+    console: bool = False,
+    *,
+    secrets: Iterable[str] | None = None,
+    log_dir: str | os.PathLike | None = None,
+    max_bytes: int = MAX_BYTES,
+    backup_count: int = BACKUP_COUNT,
+) -> Path:
     """Send the application's logs to a rotating file (and stderr with ``console``).
 
     ``level``: a logging level or its name; default ``$CUSTODIAN_LOG_LEVEL`` or INFO.
@@ -127,8 +144,11 @@ def setup_logging(level: int | str | None = None, console: bool = False, *,
     formatter = logging.Formatter(FORMAT)
     handlers: list[logging.Handler] = []
     if not problem:
-        handlers.append(logging.handlers.RotatingFileHandler(
-            log_file, maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8", delay=True))
+        handlers.append(
+            logging.handlers.RotatingFileHandler(
+                log_file, maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8", delay=True
+            )
+        )
     if console:
         handlers.append(logging.StreamHandler(sys.stderr))
     for handler in handlers:
@@ -171,14 +191,20 @@ def _install_excepthooks() -> None:
         if hook_args.exc_type is not SystemExit:
             name = hook_args.thread.name if hook_args.thread else "?"
             logging.getLogger("custodian_app").critical(
-                "unexpected error in thread %s", name,
-                exc_info=(hook_args.exc_type, hook_args.exc_value, hook_args.exc_traceback))
+                "unexpected error in thread %s",
+                name,
+                exc_info=(hook_args.exc_type, hook_args.exc_value, hook_args.exc_traceback),
+            )
         previous = _previous_hooks[1] if _previous_hooks else previous_thread
         if previous is threading.__excepthook__:
             if hook_args.exc_type is not SystemExit:  # as Python's own: silent on SystemExit
                 name = hook_args.thread.name if hook_args.thread else threading.get_ident()
-                _print_scrubbed(f"Exception in thread {name}:\n", hook_args.exc_type,
-                                hook_args.exc_value, hook_args.exc_traceback)
+                _print_scrubbed(
+                    f"Exception in thread {name}:\n",
+                    hook_args.exc_type,
+                    hook_args.exc_value,
+                    hook_args.exc_traceback,
+                )
         else:
             previous(hook_args)
 
@@ -223,7 +249,7 @@ def log_files(log_dir: str | os.PathLike | None = None) -> list[Path]:
     found = [p for p in folder.glob(LOG_FILE_NAME + "*") if p.is_file()]
 
     def order(p: Path) -> int:
-        suffix = p.name[len(LOG_FILE_NAME):].lstrip(".")
+        suffix = p.name[len(LOG_FILE_NAME) :].lstrip(".")
         return int(suffix) if suffix.isdigit() else 0
 
     return sorted(found, key=order)

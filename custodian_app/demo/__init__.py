@@ -15,8 +15,10 @@ DEMO_DIALECT = "ncr"  # the journal layout the demo's ATM PC writes
 
 
 def demo_banner() -> str:
-    return ("演示 DEMO — 管机员 custodians alice / alice123, bob / bob12345 · 主管 supervisor "
-            "carol / carol123 · ATM 与后台均为模拟 the ATM and the backend are simulated")
+    return (
+        "演示 DEMO — 管机员 custodians alice / alice123, bob / bob12345 · 主管 supervisor "
+        "carol / carol123 · ATM 与后台均为模拟 the ATM and the backend are simulated"
+    )
 
 
 class Demo:
@@ -27,10 +29,18 @@ class Demo:
     the cycle from memory instead (``simulate-atm``). ``start()`` returns (device, base URL);
     ``stop()`` ends it all."""
 
-    def __init__(self, *, seed: int = DEMO_SEED, transactions: int = DEMO_TRANSACTIONS,
-                 faults: str | None = "realistic", atm_options: dict | None = None,
-                 backend_options: dict | None = None, scenario=None, link: str | None = None,
-                 agent: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        seed: int = DEMO_SEED,
+        transactions: int = DEMO_TRANSACTIONS,
+        faults: str | None = "realistic",
+        atm_options: dict | None = None,
+        backend_options: dict | None = None,
+        scenario=None,
+        link: str | None = None,
+        agent: bool = True,
+    ) -> None:
         self.seed, self.transactions = seed, transactions
         self.atm_options = atm_options or {}
         self.backend_options = backend_options or {}
@@ -80,8 +90,13 @@ class Demo:
             logging.getLogger(__name__).warning("demo ATM served from memory: %s", exc)
             return AtmSimulator(self.scenario.atm, **self.atm_options)
         self.xfs_sim = SimulatorThread(doc["units"]).start()
-        source = AtmPcSource(xfs4iot_url=self.xfs_sim.publisher_url, journal_dir=self.atm_folder,
-                             dialect=DEMO_DIALECT, fsn_dir=fsn_dir, check_interval=2.0)
+        source = AtmPcSource(
+            xfs4iot_url=self.xfs_sim.publisher_url,
+            journal_dir=self.atm_folder,
+            dialect=DEMO_DIALECT,
+            fsn_dir=fsn_dir,
+            check_interval=2.0,
+        )
         return AtmSimulator(source, **self.atm_options)
 
     def stop(self) -> None:

@@ -12,12 +12,11 @@ and says to consult the full catalogue (no file I/O in the domain core).
 from __future__ import annotations
 
 from collections.abc import Mapping
-
 from dataclasses import dataclass, field
 from typing import Any
 
-from custodian_app.domain.formats import CATEGORIES, RETAIN_REASONS
 from custodian_app.domain.errors import CustodianError
+from custodian_app.domain.formats import CATEGORIES, RETAIN_REASONS
 
 # The five totals items in the trade's words (Chinese, English): the engine's texts and the
 # report's tables both name them so.
@@ -68,8 +67,11 @@ class CategoryInfo:
         return self.variant_shorts.get(variant, self.short) if variant is not None else self.short
 
     def action(self, lang: str = "zh", variant: str | None = None) -> str:
-        custodian, back_office = self.variants.get(variant, (self.custodian, self.back_office)) \
-            if variant is not None else (self.custodian, self.back_office)
+        custodian, back_office = (
+            self.variants.get(variant, (self.custodian, self.back_office))
+            if variant is not None
+            else (self.custodian, self.back_office)
+        )
         if lang == "en":
             return f"Custodians: {custodian.en} Back office: {back_office.en}"
         return f"管机员：{custodian.zh}后台：{back_office.zh}"
@@ -86,7 +88,7 @@ class Catalogue:
     retain_reasons: Mapping[str, Text] = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, doc: Mapping[str, Any], source: str = "<catalogue>") -> "Catalogue":
+    def from_dict(cls, doc: Mapping[str, Any], source: str = "<catalogue>") -> Catalogue:
         def fail(path: str, msg: str) -> CatalogueError:
             return CatalogueError(f"{source}: {path}: {msg}")
 
@@ -123,25 +125,41 @@ class Catalogue:
             if not isinstance(variants_raw, Mapping):
                 raise fail(p + ".variants", "expected an object")
             variants = {
-                str(k): (text(w.get("custodian") if isinstance(w, Mapping) else None, f"{p}.variants.{k}.custodian"),
-                         text(w.get("back_office") if isinstance(w, Mapping) else None, f"{p}.variants.{k}.back_office"))
+                str(k): (
+                    text(
+                        w.get("custodian") if isinstance(w, Mapping) else None, f"{p}.variants.{k}.custodian"
+                    ),
+                    text(
+                        w.get("back_office") if isinstance(w, Mapping) else None,
+                        f"{p}.variants.{k}.back_office",
+                    ),
+                )
                 for k, w in variants_raw.items()
             }
-            variant_shorts = {str(k): text(w["short"], f"{p}.variants.{k}.short")
-                              for k, w in variants_raw.items() if "short" in w}
+            variant_shorts = {
+                str(k): text(w["short"], f"{p}.variants.{k}.short")
+                for k, w in variants_raw.items()
+                if "short" in w
+            }
             short = text(v["short"], p + ".short") if "short" in v else None
-            cats[c] = CategoryInfo(c, text(v.get("name"), p + ".name"),
-                                   text(v.get("custodian"), p + ".custodian"),
-                                   text(v.get("back_office"), p + ".back_office"), variants,
-                                   short, variant_shorts)
+            cats[c] = CategoryInfo(
+                c,
+                text(v.get("name"), p + ".name"),
+                text(v.get("custodian"), p + ".custodian"),
+                text(v.get("back_office"), p + ".back_office"),
+                variants,
+                short,
+                variant_shorts,
+            )
         reasons_raw = doc.get("retain_reasons", {})
         if not isinstance(reasons_raw, Mapping):
             raise fail("$.retain_reasons", "expected an object")
         unknown = [r for r in reasons_raw if r not in RETAIN_REASONS]
         if unknown:
             raise fail("$.retain_reasons", f"unknown reasons: {', '.join(map(str, unknown))}")
-        reasons = {r: text(reasons_raw[r], f"$.retain_reasons.{r}") for r in RETAIN_REASONS
-                   if r in reasons_raw}
+        reasons = {
+            r: text(reasons_raw[r], f"$.retain_reasons.{r}") for r in RETAIN_REASONS if r in reasons_raw
+        }
         return cls(codes, text(doc.get("fallback_reject"), "$.fallback_reject"), cats, reasons)
 
     def reject_meaning(self, code: str, lang: str = "zh") -> str:
@@ -157,8 +175,9 @@ class Catalogue:
         text = self.retain_reasons.get(reason)
         return reason if text is None else text.get(lang)
 
-    def action(self, category: str, reject_code: str | None = None, lang: str = "zh",
-               variant: str | None = None) -> str:
+    def action(
+        self, category: str, reject_code: str | None = None, lang: str = "zh", variant: str | None = None
+    ) -> str:
         """The suggested action for one mismatch, with the reject code's meaning in front."""
         text = self.categories[category].action(lang, variant)
         if reject_code is None:

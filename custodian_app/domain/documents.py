@@ -6,9 +6,8 @@ backend connector, the store and the report use them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -44,8 +43,15 @@ def unit_count(initial: int, in_: Mapping[str, int], out: Mapping[str, int]) -> 
     in.deposited + in.retracted + in.rejected − out.presented − out.rejected − out.unknown.
     ``out.distributed`` overlaps ``presented`` and is never subtracted. The one place of this
     rule: the ledger's units, the journal's counter prints and XFS4IoT's counters use it."""
-    return (initial + in_["deposited"] + in_["retracted"] + in_["rejected"]
-            - out["presented"] - out["rejected"] - out["unknown"])
+    return (
+        initial
+        + in_["deposited"]
+        + in_["retracted"]
+        + in_["rejected"]
+        - out["presented"]
+        - out["rejected"]
+        - out["unknown"]
+    )
 
 
 @dataclass(slots=True)
@@ -129,8 +135,13 @@ class NoteTrail(Sequence[NoteRecord]):
 
     __slots__ = ("_array", "_len", "_items", "flows", "into_units")
 
-    def __init__(self, array: bytes, length: int, flows: dict[str, tuple[int, int, int, int]],
-                 into_units: dict[str, int]) -> None:
+    def __init__(
+        self,
+        array: bytes,
+        length: int,
+        flows: dict[str, tuple[int, int, int, int]],
+        into_units: dict[str, int],
+    ) -> None:
         self._array = array
         self._len = length
         self._items: list[NoteRecord] | None = None
@@ -310,6 +321,4 @@ class ClearingResult:
         cp = self.cash_position
         if self.mismatches or not all(t.equal for t in self.totals):
             return False
-        if cp.counted is not None and not (cp.counted == cp.atm_expected == cp.host_expected):
-            return False
-        return True
+        return cp.counted is None or cp.counted == cp.atm_expected == cp.host_expected

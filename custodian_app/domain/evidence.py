@@ -16,9 +16,12 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def evidence_digest(atm_ledger: bytes, host_ledger: bytes, counts: bytes | None,
-                    clearing_result: bytes) -> str:
+def evidence_digest(
+    atm_ledger: bytes, host_ledger: bytes, counts: bytes | None, clearing_result: bytes
+) -> str:
     lines = []
-    for name, data in zip(EVIDENCE_DOCUMENTS, (atm_ledger, host_ledger, counts, clearing_result)):
+    for name, data in zip(
+        EVIDENCE_DOCUMENTS, (atm_ledger, host_ledger, counts, clearing_result), strict=False
+    ):
         lines.append(f"{name} {'-' if data is None else sha256_hex(data)}\n")
     return sha256_hex("".join(lines).encode("ascii"))

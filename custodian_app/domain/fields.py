@@ -68,8 +68,9 @@ def first_full_card(values: Iterable[str | None]) -> int | None:
     lengths alone clear them, and the rest take one regex pass over them joined by a newline
     (which no card candidate spans)."""
     values = values if isinstance(values, (list, tuple)) else list(values)
-    if max(map(len, filter(None, values)), default=0) < CARD_DIGITS[0] or \
-            not has_full_card("\n".join(filter(None, values))):
+    if max(map(len, filter(None, values)), default=0) < CARD_DIGITS[0] or not has_full_card(
+        "\n".join(filter(None, values))
+    ):
         return None
     return next(i for i, v in enumerate(values) if v and has_full_card(v))
 
@@ -82,6 +83,7 @@ def mask_card(digits: str) -> str:
 
 def withhold_cards(text: str) -> str:
     """``text`` with every full card number replaced by ``<N digits withheld>``."""
+
     def withhold(m: re.Match[str]) -> str:
         found = m.group()
         return f"<{_digit_count(found)} digits withheld>" if _is_card(found) else found

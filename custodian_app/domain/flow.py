@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from custodian_app.domain.errors import CustodianError
 from custodian_app.domain.formats import (
     AtmLedger,
     ClearingResult,
@@ -22,9 +23,7 @@ from custodian_app.domain.formats import (
     Mismatch,
     check_same_clearing,
 )
-from custodian_app.domain.states import FINAL_STATES, RESUME_STEP, State, STATE_ORDER, Step
-from custodian_app.domain.errors import CustodianError
-
+from custodian_app.domain.states import FINAL_STATES, RESUME_STEP, STATE_ORDER, State, Step
 
 # A skip reason must say something; two characters is enough for "坏钞" but not for "x".
 MIN_REASON_CHARS = 2
@@ -187,8 +186,11 @@ class ClearingFlow:
                 return [Missing.TWO_CUSTODIANS]
             return []
         if step is Step.CONNECT:
-            return [] if self.atm_status is not None or self.core_read or self.atm_from_journal \
+            return (
+                []
+                if self.atm_status is not None or self.core_read or self.atm_from_journal
                 else [Missing.ATM_STATUS]
+            )
         if step is Step.READ_ATM:
             return [] if self.core_read else [Missing.ATM_LEDGER]
         if step is Step.COUNT:
@@ -276,8 +278,9 @@ class ClearingFlow:
         if self.finished:
             raise FlowError(f"the session is {self._state_name()}; start a new clearing")
         if self.step is not step:
-            raise FlowError(f"this belongs to the {step.name.lower()} step; the session is at "
-                            f"{self.step.name.lower()}")
+            raise FlowError(
+                f"this belongs to the {step.name.lower()} step; the session is at {self.step.name.lower()}"
+            )
 
     def record_sign_in(self, first: str, second: str) -> None:
         """Two custodians, authenticated by the caller. Dual custody: two different people."""
@@ -290,8 +293,11 @@ class ClearingFlow:
         if self.custodians is not None and {a.casefold(), b.casefold()} != {
             c.casefold() for c in self.custodians
         }:
-            raise FlowError("the session was started by " + " and ".join(self.custodians)
-                            + "; the same two custodians must sign in to resume it")
+            raise FlowError(
+                "the session was started by "
+                + " and ".join(self.custodians)
+                + "; the same two custodians must sign in to resume it"
+            )
         if self.custodians is None:
             self.custodians = (a, b)
         self.authenticated = True
@@ -309,14 +315,17 @@ class ClearingFlow:
         if core is not None and (terminal_id, cycle_id) != (core.terminal_id, core.cycle_id):
             raise FlowError(
                 f"this ATM is {terminal_id} in cycle {cycle_id}, but the session clears "
-                f"{core.terminal_id} cycle {core.cycle_id}; connect the right ATM")
+                f"{core.terminal_id} cycle {core.cycle_id}; connect the right ATM"
+            )
         self.atm_status = AtmStatusFacts(terminal_id, cycle_id, status)
 
     def _check_connected(self, atm: AtmLedger) -> None:
         st = self.atm_status
         if st is not None and (st.terminal_id, st.cycle_id) != (atm.terminal_id, atm.cycle_id):
-            raise FlowError(f"the ledger read is for {atm.terminal_id} cycle {atm.cycle_id}, "
-                            f"not the connected {st.terminal_id} cycle {st.cycle_id}")
+            raise FlowError(
+                f"the ledger read is for {atm.terminal_id} cycle {atm.cycle_id}, "
+                f"not the connected {st.terminal_id} cycle {st.cycle_id}"
+            )
 
     def record_atm_core(self, core: AtmLedger) -> None:
         """The ledger's core arrived (totals, units, transactions); the banknote records are
@@ -329,8 +338,9 @@ class ClearingFlow:
             # a retried read: its core must be the one the custodians counted against
             self._check_same_core(self.atm_core, core)
         elif self.step is not Step.READ_ATM:
-            raise FlowError(f"the ATM's ledger belongs to the read_atm step; the session is at "
-                            f"{self.step.name.lower()}")
+            raise FlowError(
+                f"the ATM's ledger belongs to the read_atm step; the session is at {self.step.name.lower()}"
+            )
         self._check_connected(core)
         self.atm_core = core
         self.atm_read_error = None
@@ -360,12 +370,14 @@ class ClearingFlow:
     @staticmethod
     def _check_same_core(core: AtmLedger, atm: AtmLedger) -> None:
         if (core.terminal_id, core.cycle_id) != (atm.terminal_id, atm.cycle_id):
-            raise FlowError(f"the ledger read is for {atm.terminal_id} cycle {atm.cycle_id}, but the "
-                            f"custodians counted against {core.terminal_id} cycle {core.cycle_id}")
-        if (core.units != atm.units or core.transactions != atm.transactions
-                or core.currency != atm.currency):
-            raise FlowError("the ATM's transactions or units changed between reads; abandon this "
-                            "clearing and start again")
+            raise FlowError(
+                f"the ledger read is for {atm.terminal_id} cycle {atm.cycle_id}, but the "
+                f"custodians counted against {core.terminal_id} cycle {core.cycle_id}"
+            )
+        if core.units != atm.units or core.transactions != atm.transactions or core.currency != atm.currency:
+            raise FlowError(
+                "the ATM's transactions or units changed between reads; abandon this clearing and start again"
+            )
 
     def record_counts(self, counts: dict[str, int]) -> None:
         """Counted cash per unit (minor units); every unit of the ATM must have a figure."""
@@ -474,8 +486,11 @@ class ClearingFlow:
         if self.finished:
             raise FlowError(f"the session is already {self._state_name()}")
         signed_from_journal = self.atm_from_journal and self.supervisor is not None
-        if self.new_cycle_id is None and not (self.headless and self.result is not None) \
-                and not signed_from_journal:
+        if (
+            self.new_cycle_id is None
+            and not (self.headless and self.result is not None)
+            and not signed_from_journal
+        ):
             raise FlowError("the session can close only after the new cycle has started")
         self.closed = True
         self.step = Step.DONE
@@ -513,7 +528,7 @@ class ClearingFlow:
         supervisor: str | None = None,
         loaded: dict[str, int] | None = None,
         new_cycle_id: str | None = None,
-    ) -> "ClearingFlow":
+    ) -> ClearingFlow:
         """Rebuild an interrupted session from what the store kept. It starts at sign-in (the
         same two custodians must sign in again) and then continues where it stopped."""
         state = State(state)
@@ -529,8 +544,10 @@ class ClearingFlow:
         reached = STATE_ORDER.index(state)
         for need, present in needs.items():
             if STATE_ORDER.index(need) <= reached and not present:
-                raise FlowError(f"the stored session is {state.value} but lacks what "
-                                f"{need.value} needs; abandon it and start again")
+                raise FlowError(
+                    f"the stored session is {state.value} but lacks what "
+                    f"{need.value} needs; abandon it and start again"
+                )
         flow = cls(custodians=tuple(custodians))  # type: ignore[arg-type]
         if STATE_ORDER.index(State.ATM_READ) <= reached:
             flow.atm = flow.atm_core = atm

@@ -78,21 +78,74 @@ except ImportError:  # pragma: no cover - depends on the build
     native = None
 
 __all__ = [
-    "ATM_COLUMNS", "ATM_LEDGER", "CATEGORIES", "CLEARING_RESULT", "COUNTS", "HOST_LEDGER",
-    "HOST_STATUSES", "IN_COUNTERS", "IN_COUNTERS_OPTIONAL", "NOTE_EVENTS", "OUT_COUNTERS",
-    "OUT_COUNTERS_OPTIONAL", "RETAIN_REASONS", "TOTALS_ITEMS", "TX_TYPES", "UNIT_TYPES",
-    "AtmLedger", "AtmTransaction", "CashPosition", "ClearingResult", "Counts", "FormatError",
-    "FullCardNumber", "HostLedger", "HostTransaction", "Mismatch", "NoteRecord", "NoteTrail",
-    "RetainedCard", "Totals", "TotalsItem", "TypeTotals", "Unit",
-    "atm_ledger_to_dict", "check_host_refs", "check_same_clearing", "check_transaction",
-    "counts_to_dict", "decode", "dumps", "host_ledger_to_dict", "native", "parse_any",
-    "parse_atm_ledger", "parse_counts", "parse_host_ledger", "parse_result", "result_to_dict",
+    "ATM_COLUMNS",
+    "ATM_LEDGER",
+    "CATEGORIES",
+    "CLEARING_RESULT",
+    "COUNTS",
+    "HOST_LEDGER",
+    "HOST_STATUSES",
+    "IN_COUNTERS",
+    "IN_COUNTERS_OPTIONAL",
+    "NOTE_EVENTS",
+    "OUT_COUNTERS",
+    "OUT_COUNTERS_OPTIONAL",
+    "RETAIN_REASONS",
+    "TOTALS_ITEMS",
+    "TX_TYPES",
+    "UNIT_TYPES",
+    "AtmLedger",
+    "AtmTransaction",
+    "CashPosition",
+    "ClearingResult",
+    "Counts",
+    "FormatError",
+    "FullCardNumber",
+    "HostLedger",
+    "HostTransaction",
+    "Mismatch",
+    "NoteRecord",
+    "NoteTrail",
+    "RetainedCard",
+    "Totals",
+    "TotalsItem",
+    "TypeTotals",
+    "Unit",
+    "atm_ledger_to_dict",
+    "check_host_refs",
+    "check_same_clearing",
+    "check_transaction",
+    "counts_to_dict",
+    "decode",
+    "dumps",
+    "host_ledger_to_dict",
+    "native",
+    "parse_any",
+    "parse_atm_ledger",
+    "parse_counts",
+    "parse_host_ledger",
+    "parse_result",
+    "result_to_dict",
     "retained_card_dict",
 ]
 
 # The C scanner's transaction columns, in AtmTransaction's field order
-ATM_COLUMNS = ("tsn", "time", "type", "card", "amount", "host_code", "host_ref", "reversed",
-               "reversed_amount", "taken", "retracted", "deposited", "returned", "unknown")
+ATM_COLUMNS = (
+    "tsn",
+    "time",
+    "type",
+    "card",
+    "amount",
+    "host_code",
+    "host_ref",
+    "reversed",
+    "reversed_amount",
+    "taken",
+    "retracted",
+    "deposited",
+    "returned",
+    "unknown",
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -112,7 +165,11 @@ def parse_atm_ledger(data: bytes | str | dict[str, Any], source: str = "<atm led
     terminal_id, cycle_id, currency = r.header(doc)
     opened_at = r.string(r.key(doc, "opened_at", "$"), "$.opened_at", rules.TIME, "an RFC 3339 time")
     closed_raw = r.key(doc, "closed_at", "$")
-    closed_at = None if closed_raw is None else r.string(closed_raw, "$.closed_at", rules.TIME, "an RFC 3339 time or null")
+    closed_at = (
+        None
+        if closed_raw is None
+        else r.string(closed_raw, "$.closed_at", rules.TIME, "an RFC 3339 time or null")
+    )
     totals = r.totals(r.key(doc, "totals", "$"), "$.totals")
 
     units: list[Unit] = []
@@ -120,23 +177,30 @@ def parse_atm_ledger(data: bytes | str | dict[str, Any], source: str = "<atm led
         p = f"$.units[{i}]"
         u = r.obj(u, p)
         value = r.key(u, "value", p)
-        units.append(Unit(
-            id=r.string(r.key(u, "id", p), p + ".id", rules.UNIT_ID, "a unit id of 1 to 5 characters"),
-            type=r.enum(r.key(u, "type", p), p + ".type", UNIT_TYPES),
-            currency=r.string(r.key(u, "currency", p), p + ".currency", rules.CURRENCY, "an ISO 4217 code"),
-            value=None if value is None else r.money(value, p + ".value"),
-            initial=r.integer(r.key(u, "initial", p), p + ".initial"),
-            out=_counters(r, r.key(u, "out", p), p + ".out", OUT_COUNTERS, OUT_COUNTERS_OPTIONAL),
-            in_=_counters(r, r.key(u, "in", p), p + ".in", IN_COUNTERS, IN_COUNTERS_OPTIONAL),
-        ))
+        units.append(
+            Unit(
+                id=r.string(r.key(u, "id", p), p + ".id", rules.UNIT_ID, "a unit id of 1 to 5 characters"),
+                type=r.enum(r.key(u, "type", p), p + ".type", UNIT_TYPES),
+                currency=r.string(
+                    r.key(u, "currency", p), p + ".currency", rules.CURRENCY, "an ISO 4217 code"
+                ),
+                value=None if value is None else r.money(value, p + ".value"),
+                initial=r.integer(r.key(u, "initial", p), p + ".initial"),
+                out=_counters(r, r.key(u, "out", p), p + ".out", OUT_COUNTERS, OUT_COUNTERS_OPTIONAL),
+                in_=_counters(r, r.key(u, "in", p), p + ".in", IN_COUNTERS, IN_COUNTERS_OPTIONAL),
+            )
+        )
 
-    transactions = [_atm_transaction(r, t, f"$.transactions[{i}]")
-                    for i, t in enumerate(r.arr(r.key(doc, "transactions", "$"), "$.transactions"))]
+    transactions = [
+        _atm_transaction(r, t, f"$.transactions[{i}]")
+        for i, t in enumerate(r.arr(r.key(doc, "transactions", "$"), "$.transactions"))
+    ]
     seen: set[str] = set()
     for i, t in enumerate(transactions):
         if t.tsn in seen:
-            raise r.fail(f"$.transactions[{i}].tsn",
-                         f"TSN {t.tsn!r} appears twice; a TSN is unique within a cycle")
+            raise r.fail(
+                f"$.transactions[{i}].tsn", f"TSN {t.tsn!r} appears twice; a TSN is unique within a cycle"
+            )
         seen.add(t.tsn)
 
     notes: list[NoteRecord] | None = None
@@ -146,16 +210,33 @@ def parse_atm_ledger(data: bytes | str | dict[str, Any], source: str = "<atm led
             p = f"$.notes[{i}]"
             n = r.obj(n, p)
             tsn = r.key(n, "tsn", p)
-            notes.append(NoteRecord(
-                serial=r.string(r.key(n, "serial", p), p + ".serial", rules.SERIAL, "a serial of 6 to 12 of A-Z 0-9 ?"),
-                value=r.money(r.key(n, "value", p), p + ".value"),
-                tsn=None if tsn is None else r.text(tsn, p + ".tsn", rules.TSN, "a TSN or null"),
-                unit=r.string(r.key(n, "unit", p), p + ".unit", rules.UNIT_ID, "a unit id of 1 to 5 characters"),
-                event=r.enum(r.key(n, "event", p), p + ".event", NOTE_EVENTS),
-            ))
+            notes.append(
+                NoteRecord(
+                    serial=r.string(
+                        r.key(n, "serial", p), p + ".serial", rules.SERIAL, "a serial of 6 to 12 of A-Z 0-9 ?"
+                    ),
+                    value=r.money(r.key(n, "value", p), p + ".value"),
+                    tsn=None if tsn is None else r.text(tsn, p + ".tsn", rules.TSN, "a TSN or null"),
+                    unit=r.string(
+                        r.key(n, "unit", p), p + ".unit", rules.UNIT_ID, "a unit id of 1 to 5 characters"
+                    ),
+                    event=r.enum(r.key(n, "event", p), p + ".event", NOTE_EVENTS),
+                )
+            )
 
-    return AtmLedger(terminal_id, cycle_id, currency, opened_at, closed_at, totals, units,
-                     transactions, notes, source, retained_cards(r, doc))
+    return AtmLedger(
+        terminal_id,
+        cycle_id,
+        currency,
+        opened_at,
+        closed_at,
+        totals,
+        units,
+        transactions,
+        notes,
+        source,
+        retained_cards(r, doc),
+    )
 
 
 def _atm_transaction(r: Reader, t: Any, p: str) -> AtmTransaction:
@@ -172,9 +253,12 @@ def _atm_transaction(r: Reader, t: Any, p: str) -> AtmTransaction:
         type=r.enum(r.key(t, "type", p), p + ".type", TX_TYPES),
         card=r.card(r.key(t, "card", p), p + ".card"),
         amount=r.money(r.key(t, "amount", p), p + ".amount"),
-        host_code=r.string(r.key(t, "host_code", p), p + ".host_code", rules.HOST_CODE, "a response code like \"00\""),
-        host_ref=None if host_ref is None else r.text(host_ref, p + ".host_ref", None,
-                                                      "a backend reference", 32),
+        host_code=r.string(
+            r.key(t, "host_code", p), p + ".host_code", rules.HOST_CODE, 'a response code like "00"'
+        ),
+        host_ref=None
+        if host_ref is None
+        else r.text(host_ref, p + ".host_ref", None, "a backend reference", 32),
         reversed=reversed_,
         reversed_amount=None if rev_raw is None else r.money(rev_raw, p + ".reversed_amount"),
         taken=r.money(r.key(cash, "taken", p + ".cash"), p + ".cash.taken"),
@@ -192,22 +276,33 @@ def check_transaction(t: AtmTransaction, fail: Callable[[str, str], FormatError]
     the error. The engine calls it too, for ledgers built in code."""
     # The spec: a withdrawal's deposited/returned and a deposit's taken/retracted are "0.00",
     # and only a withdrawal loses notes (rev 2). Else a cent could move that no row explains.
-    wrong = (("deposited", t.deposited), ("returned", t.returned)) if t.type == "withdrawal" \
+    wrong = (
+        (("deposited", t.deposited), ("returned", t.returned))
+        if t.type == "withdrawal"
         else (("taken", t.taken), ("retracted", t.retracted), ("unknown", t.unknown))
+    )
     for name, value in wrong:
         if value:
-            raise fail(f"cash.{name}",
-                       f"a {t.type} cannot have cash {name}; expected \"0.00\" or no such key, "
-                       f"found {_show(format_amount(value))}")
+            raise fail(
+                f"cash.{name}",
+                f'a {t.type} cannot have cash {name}; expected "0.00" or no such key, '
+                f"found {_show(format_amount(value))}",
+            )
     ra = t.reversed_amount
     if ra is not None:
         if t.reversed:
-            raise fail("reversed_amount", f"{_show(format_amount(ra))} with reversed: true; a partial "
-                                          "reversal is recorded with reversed: false")
+            raise fail(
+                "reversed_amount",
+                f"{_show(format_amount(ra))} with reversed: true; a partial "
+                "reversal is recorded with reversed: false",
+            )
         if not 0 < ra < t.amount:
-            raise fail("reversed_amount", f"{_show(format_amount(ra))} is outside its bounds: a partial "
-                                          f"reversal is more than 0.00 and less than the amount "
-                                          f"{format_amount(t.amount)}")
+            raise fail(
+                "reversed_amount",
+                f"{_show(format_amount(ra))} is outside its bounds: a partial "
+                f"reversal is more than 0.00 and less than the amount "
+                f"{format_amount(t.amount)}",
+            )
 
 
 def _scanned_head(head: bytes, source: str, fmt: str) -> dict[str, Any] | None:
@@ -248,7 +343,9 @@ def _scanned_atm_ledger(data: Any, source: str) -> AtmLedger | None:
     return ledger
 
 
-def _counters(r: Reader, value: Any, path: str, required: tuple[str, ...], optional: tuple[str, ...]) -> dict[str, int]:
+def _counters(
+    r: Reader, value: Any, path: str, required: tuple[str, ...], optional: tuple[str, ...]
+) -> dict[str, int]:
     obj = r.obj(value, path)
     out = {name: r.integer(r.key(obj, name, path), f"{path}.{name}") for name in required}
     for name in optional:
@@ -268,9 +365,15 @@ def atm_ledger_to_dict(ledger: AtmLedger) -> dict[str, Any]:
         "closed_at": ledger.closed_at,
         "totals": totals_to_dict(ledger.totals),
         "units": [
-            {"id": u.id, "type": u.type, "currency": u.currency,
-             "value": None if u.value is None else fa(u.value), "initial": u.initial,
-             "out": dict(u.out), "in": dict(u.in_)}
+            {
+                "id": u.id,
+                "type": u.type,
+                "currency": u.currency,
+                "value": None if u.value is None else fa(u.value),
+                "initial": u.initial,
+                "out": dict(u.out),
+                "in": dict(u.in_),
+            }
             for u in ledger.units
         ],
         "transactions": [_atm_transaction_dict(t) for t in ledger.transactions],
@@ -288,13 +391,24 @@ def atm_ledger_to_dict(ledger: AtmLedger) -> dict[str, Any]:
 def _atm_transaction_dict(t: AtmTransaction) -> dict[str, Any]:
     """Rev-2 keys only when they say something, so a revision-1 ledger is written as it was."""
     fa = format_amount
-    d: dict[str, Any] = {"tsn": t.tsn, "time": t.time, "type": t.type, "card": t.card,
-                         "amount": fa(t.amount), "host_code": t.host_code, "host_ref": t.host_ref,
-                         "reversed": t.reversed}
+    d: dict[str, Any] = {
+        "tsn": t.tsn,
+        "time": t.time,
+        "type": t.type,
+        "card": t.card,
+        "amount": fa(t.amount),
+        "host_code": t.host_code,
+        "host_ref": t.host_ref,
+        "reversed": t.reversed,
+    }
     if t.reversed_amount is not None:
         d["reversed_amount"] = fa(t.reversed_amount)
-    cash = {"taken": fa(t.taken), "retracted": fa(t.retracted), "deposited": fa(t.deposited),
-            "returned": fa(t.returned)}
+    cash = {
+        "taken": fa(t.taken),
+        "retracted": fa(t.retracted),
+        "deposited": fa(t.deposited),
+        "returned": fa(t.returned),
+    }
     if t.unknown:
         cash["unknown"] = fa(t.unknown)
     d["cash"] = cash
@@ -321,21 +435,26 @@ def parse_host_ledger(data: bytes | str | dict[str, Any], source: str = "<host l
         p = f"$.transactions[{i}]"
         t = r.obj(t, p)
         tsn = r.key(t, "tsn", p)
-        transactions.append(HostTransaction(
-            host_ref=r.text(r.key(t, "host_ref", p), p + ".host_ref", None, "a backend reference", 32),
-            tsn=None if tsn is None else r.text(tsn, p + ".tsn", rules.TSN, "a TSN or null"),
-            time=r.string(r.key(t, "time", p), p + ".time", rules.TIME, "an RFC 3339 time"),
-            type=r.enum(r.key(t, "type", p), p + ".type", TX_TYPES),
-            card=r.card(r.key(t, "card", p), p + ".card"),
-            amount=r.money(r.key(t, "amount", p), p + ".amount"),
-            status=r.enum(r.key(t, "status", p), p + ".status", HOST_STATUSES),
-        ))
+        transactions.append(
+            HostTransaction(
+                host_ref=r.text(r.key(t, "host_ref", p), p + ".host_ref", None, "a backend reference", 32),
+                tsn=None if tsn is None else r.text(tsn, p + ".tsn", rules.TSN, "a TSN or null"),
+                time=r.string(r.key(t, "time", p), p + ".time", rules.TIME, "an RFC 3339 time"),
+                type=r.enum(r.key(t, "type", p), p + ".type", TX_TYPES),
+                card=r.card(r.key(t, "card", p), p + ".card"),
+                amount=r.money(r.key(t, "amount", p), p + ".amount"),
+                status=r.enum(r.key(t, "status", p), p + ".status", HOST_STATUSES),
+            )
+        )
     check_host_refs(transactions, lambda j, message: r.fail(f"$.transactions[{j}].host_ref", message))
     return HostLedger(terminal_id, cycle_id, currency, totals, transactions, source)
 
 
-def check_host_refs(transactions: list[HostTransaction], fail: Callable[[int, str], Exception],
-                    where: Callable[[int], str] = lambda i: f"record {i + 1}") -> None:
+def check_host_refs(
+    transactions: list[HostTransaction],
+    fail: Callable[[int, str], Exception],
+    where: Callable[[int], str] = lambda i: f"record {i + 1}",
+) -> None:
     """Two booked records with one ``host_ref`` are refused: the reconciliation ties records by
     it (rev 2), and a backend's reference names one booking. ``fail(index, message)`` makes the
     error for the second record, ``where(index)`` names the first (a record, a CSV line). A
@@ -350,8 +469,11 @@ def check_host_refs(transactions: list[HostTransaction], fail: Callable[[int, st
             continue
         i = first.setdefault(t.host_ref, j)
         if i != j:
-            raise fail(j, f"backend reference {_show(t.host_ref)} is booked twice (also {where(i)}); "
-                          "the ledger is damaged; ask the bank's IT for a corrected one")
+            raise fail(
+                j,
+                f"backend reference {_show(t.host_ref)} is booked twice (also {where(i)}); "
+                "the ledger is damaged; ask the bank's IT for a corrected one",
+            )
 
 
 def _scanned_host_ledger(data: Any, source: str) -> HostLedger | None:
@@ -385,8 +507,15 @@ def host_ledger_to_dict(ledger: HostLedger) -> dict[str, Any]:
         "currency": ledger.currency,
         "totals": totals_to_dict(ledger.totals),
         "transactions": [
-            {"host_ref": t.host_ref, "tsn": t.tsn, "time": t.time, "type": t.type, "card": t.card,
-             "amount": fa(t.amount), "status": t.status}
+            {
+                "host_ref": t.host_ref,
+                "tsn": t.tsn,
+                "time": t.time,
+                "type": t.type,
+                "card": t.card,
+                "amount": fa(t.amount),
+                "status": t.status,
+            }
             for t in ledger.transactions
         ],
     }
@@ -431,13 +560,17 @@ def counts_to_dict(counts: Counts) -> dict[str, Any]:
 # Any document; one clearing
 
 
-def parse_any(data: bytes | str | dict[str, Any],
-              source: str = "<document>") -> AtmLedger | HostLedger | Counts | ClearingResult:
+def parse_any(
+    data: bytes | str | dict[str, Any], source: str = "<document>"
+) -> AtmLedger | HostLedger | Counts | ClearingResult:
     """Parse a document of whichever of the four formats its ``format`` key names."""
     doc = decode(data, source)
     parsers: dict[str, Callable[[dict[str, Any], str], AtmLedger | HostLedger | Counts | ClearingResult]] = {
-        ATM_LEDGER: parse_atm_ledger, HOST_LEDGER: parse_host_ledger,
-        COUNTS: parse_counts, CLEARING_RESULT: parse_result}
+        ATM_LEDGER: parse_atm_ledger,
+        HOST_LEDGER: parse_host_ledger,
+        COUNTS: parse_counts,
+        CLEARING_RESULT: parse_result,
+    }
     fmt = doc.get("format")
     if fmt not in parsers:
         raise FormatError(source, "$.format", f"expected one of {', '.join(parsers)}; found {_show(fmt)}")
@@ -453,14 +586,18 @@ def check_same_clearing(atm: AtmLedger, *others: HostLedger | Counts | None) -> 
         for name in ("terminal_id", "cycle_id", "currency"):
             mine, theirs = getattr(atm, name), getattr(other, name)
             if mine != theirs:
-                raise FormatError(other.source, f"$.{name}",
-                                  f"{_show(theirs)} does not match {_show(mine)} of the ATM ledger {atm.source}")
+                raise FormatError(
+                    other.source,
+                    f"$.{name}",
+                    f"{_show(theirs)} does not match {_show(mine)} of the ATM ledger {atm.source}",
+                )
         if isinstance(other, Counts):
             have = {u.id for u in atm.units}
             for uid in other.units:
                 if uid not in have:
-                    raise FormatError(other.source, f"$.units.{uid}",
-                                      f"the ATM ledger {atm.source} has no unit {_show(uid)} "
-                                      f"(its units: {', '.join(sorted(have)) or 'none'})")
-
-
+                    raise FormatError(
+                        other.source,
+                        f"$.units.{uid}",
+                        f"the ATM ledger {atm.source} has no unit {_show(uid)} "
+                        f"(its units: {', '.join(sorted(have)) or 'none'})",
+                    )

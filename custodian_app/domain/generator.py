@@ -25,10 +25,9 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Mapping
 
 from custodian_app.domain import formats
 from custodian_app.domain.formats import CATEGORIES, AtmLedger, Counts, HostLedger
@@ -54,32 +53,80 @@ NAMED_MIXES: dict[str, dict[str, int]] = {
     "all": {c: 1 for c in FAULTS},
     # What a branch sees in a busy week: a retract or two, a timeout each way, a jam, a partial
     # reversal, a record the backend could not tie by TSN, a captured card.
-    "realistic": {"RETRACTED": 2, "DISPENSED_NOT_DEBITED": 1, "DEBITED_NOT_DISPENSED": 1,
-                  "PARTIAL_DISPENSE": 1, "DEPOSIT_NOT_CREDITED": 1, "HOST_ONLY": 1,
-                  "PARTIAL_REVERSAL": 1, "TSN_LOST": 1, "RETAINED_CARD": 1},
+    "realistic": {
+        "RETRACTED": 2,
+        "DISPENSED_NOT_DEBITED": 1,
+        "DEBITED_NOT_DISPENSED": 1,
+        "PARTIAL_DISPENSE": 1,
+        "DEPOSIT_NOT_CREDITED": 1,
+        "HOST_ONLY": 1,
+        "PARTIAL_REVERSAL": 1,
+        "TSN_LOST": 1,
+        "RETAINED_CARD": 1,
+    },
 }
 
 # Faults that need an ATM transaction of their own (the others live in the backend or totals).
 _ATM_FAULTS = (
-    "DUPLICATE_BOOKING", "HOST_LOST_BOOKING", "DISPENSED_NOT_DEBITED", "DEPOSIT_NOT_CREDITED",
-    "CODE_DISAGREES", "AMOUNT_MISMATCH", "RETRACTED", "DEBITED_NOT_DISPENSED", "PARTIAL_DISPENSE",
-    "OVER_DISPENSE", "CREDITED_NOT_DEPOSITED", "DEPOSIT_COUNT_DIFFERS", "NOTE_FLOW_MISMATCH",
-    "UNKNOWN_OUTCOME", "PARTIAL_REVERSAL", "PARTIAL_REVERSAL_IGNORED", "TSN_LOST", "TSN_GARBLED",
-    "UNKNOWN_OUTCOME_FOUND", "RETAINED_CARD",
+    "DUPLICATE_BOOKING",
+    "HOST_LOST_BOOKING",
+    "DISPENSED_NOT_DEBITED",
+    "DEPOSIT_NOT_CREDITED",
+    "CODE_DISAGREES",
+    "AMOUNT_MISMATCH",
+    "RETRACTED",
+    "DEBITED_NOT_DISPENSED",
+    "PARTIAL_DISPENSE",
+    "OVER_DISPENSE",
+    "CREDITED_NOT_DEPOSITED",
+    "DEPOSIT_COUNT_DIFFERS",
+    "NOTE_FLOW_MISMATCH",
+    "UNKNOWN_OUTCOME",
+    "PARTIAL_REVERSAL",
+    "PARTIAL_REVERSAL_IGNORED",
+    "TSN_LOST",
+    "TSN_GARBLED",
+    "UNKNOWN_OUTCOME_FOUND",
+    "RETAINED_CARD",
 )
 _CASSETTES = ("CST1", "CST2", "CST3", "CST4")
 
 Y100, Y50, Y20, Y10 = 10000, 5000, 2000, 1000
 # (id, type, value) in the order an ATM reports them.
 UNITS = (
-    ("CST1", "recycling", Y100), ("CST2", "cashOut", Y100), ("CST3", "cashOut", Y50),
-    ("CST4", "cashOut", Y10), ("CIN1", "cashIn", None), ("REJ1", "reject", None),
+    ("CST1", "recycling", Y100),
+    ("CST2", "cashOut", Y100),
+    ("CST3", "cashOut", Y50),
+    ("CST4", "cashOut", Y10),
+    ("CIN1", "cashIn", None),
+    ("REJ1", "reject", None),
     ("RTR1", "retract", None),
 )
 _DISPENSE = (("CST3", Y50), ("CST4", Y10))  # after the ¥100 cassettes, greedy
 
 # Withdrawal amounts in yuan and their weights: mostly round hundreds, some fifties and tens.
-_WD_AMOUNTS = (100, 200, 300, 500, 600, 800, 1000, 1500, 2000, 2500, 3000, 5000, 150, 250, 350, 450, 1050, 120, 280, 1990)
+_WD_AMOUNTS = (
+    100,
+    200,
+    300,
+    500,
+    600,
+    800,
+    1000,
+    1500,
+    2000,
+    2500,
+    3000,
+    5000,
+    150,
+    250,
+    350,
+    450,
+    1050,
+    120,
+    280,
+    1990,
+)
 _WD_WEIGHTS = (6, 9, 8, 14, 3, 5, 20, 6, 11, 3, 4, 2, 3, 2, 1, 1, 1, 1, 1, 1)
 _CARD_BINS = ("622202", "621226", "621700", "623668", "622848", "621661", "622588", "622609", "621483")
 _DECLINE_WD = ("51", "51", "51", "55", "55", "61", "05", "75", "65", "14", "54")
@@ -92,7 +139,7 @@ class FaultSpecError(ValueError):
 
 
 def parse_fault_spec(spec: str | Mapping[str, int] | None) -> Counter[str]:
-    """"RETRACTED=2,HOST_ONLY=1", "all", "realistic,RETRACTED=3", "none" -> Counter[str].
+    """ "RETRACTED=2,HOST_ONLY=1", "all", "realistic,RETRACTED=3", "none" -> Counter[str].
     A mix name adds its faults; ``CATEGORY=N`` sets that category's count; ``CATEGORY`` is =1."""
     out: Counter[str] = Counter()
     if spec is None:
@@ -109,8 +156,9 @@ def parse_fault_spec(spec: str | Mapping[str, int] | None) -> Counter[str]:
             continue
         name = name.upper()
         if name not in FAULTS:
-            raise FaultSpecError(f"unknown fault {name!r}; use one of {', '.join(FAULTS)} "
-                                 f"or a mix: {', '.join(NAMED_MIXES)}")
+            raise FaultSpecError(
+                f"unknown fault {name!r}; use one of {', '.join(FAULTS)} or a mix: {', '.join(NAMED_MIXES)}"
+            )
         try:
             n = int(count) if count else 1
         except ValueError:
@@ -142,12 +190,29 @@ class Scenario:
     documents: Documents | None = None
 
 
-def generate(seed: int, transactions: int, faults: str | Mapping[str, int] | None = None, *, notes: bool = True,
-             terminal_id: str = "NJ-0001", cycle_id: str | None = None, currency: str = "CNY",
-             opened_at: datetime | None = None, keep_documents: bool = False) -> Scenario:
+def generate(
+    seed: int,
+    transactions: int,
+    faults: str | Mapping[str, int] | None = None,
+    *,
+    notes: bool = True,
+    terminal_id: str = "NJ-0001",
+    cycle_id: str | None = None,
+    currency: str = "CNY",
+    opened_at: datetime | None = None,
+    keep_documents: bool = False,
+) -> Scenario:
     """A consistent cycle of ``transactions`` ATM transactions with ``faults`` injected."""
-    docs = build_documents(seed, transactions, faults, notes=notes, terminal_id=terminal_id,
-                           cycle_id=cycle_id, currency=currency, opened_at=opened_at)
+    docs = build_documents(
+        seed,
+        transactions,
+        faults,
+        notes=notes,
+        terminal_id=terminal_id,
+        cycle_id=cycle_id,
+        currency=currency,
+        opened_at=opened_at,
+    )
     return Scenario(
         formats.parse_atm_ledger(docs.atm, "<generated atm ledger>"),
         formats.parse_host_ledger(docs.host, "<generated host ledger>"),
@@ -165,6 +230,7 @@ def _money_formatter() -> Callable[[int], str]:
         if s is None:
             s = cache[minor] = f"{'-' if minor < 0 else ''}{abs(minor) // 100}.{abs(minor) % 100:02d}"
         return s
+
     return fa
 
 
@@ -226,14 +292,15 @@ class _Cycle:
         s = f"{_SERIAL_LETTERS[self.serial_no % 24]}{_SERIAL_LETTERS[(self.serial_no // 24) % 24]}{self.serial_no % 100000000:08d}"
         if r.random() < 0.01:
             k = r.randrange(2, 10)
-            s = s[:k] + "?" + s[k + 1:]
+            s = s[:k] + "?" + s[k + 1 :]
         return s
 
     def note(self, value: int, tsn: str | None, unit: str, event: str) -> None:
         if self.notes_on:
             t = "null" if tsn is None else f'"{tsn}"'
             self.note_lines.append(
-                f'{{"serial":"{self.serial()}","value":"{self.fa(value)}","tsn":{t},"unit":"{unit}","event":"{event}"}}')
+                f'{{"serial":"{self.serial()}","value":"{self.fa(value)}","tsn":{t},"unit":"{unit}","event":"{event}"}}'
+            )
 
     def notes_for(self, amount: int) -> list[tuple[str, int]]:
         """The notes a dispense of ``amount`` takes, greedy, ¥100 from CST1 or CST2."""
@@ -250,25 +317,54 @@ class _Cycle:
     def deposit_notes(self) -> list[int]:
         r = self.rng
         k = max(1, min(60, int(r.expovariate(1 / 9)) + 1))
-        return [Y100 if x < 0.86 else Y50 if x < 0.93 else Y20 if x < 0.97 else Y10
-                for x in (r.random() for _ in range(k))]
+        return [
+            Y100 if x < 0.86 else Y50 if x < 0.93 else Y20 if x < 0.97 else Y10
+            for x in (r.random() for _ in range(k))
+        ]
 
-    def book_host(self, sec: int, tsn: str | None, typ: str, card: str, amount: int,
-                  status: str = "booked", ref: str | None = None) -> str:
+    def book_host(
+        self,
+        sec: int,
+        tsn: str | None,
+        typ: str,
+        card: str,
+        amount: int,
+        status: str = "booked",
+        ref: str | None = None,
+    ) -> str:
         ref = ref or self.next_ref()
         t = "null" if tsn is None else f'"{tsn}"'
-        self.host_lines.append((ref, f'{{"host_ref":"{ref}","tsn":{t},"time":"{self.when(sec)}",'
-                                     f'"type":"{typ}","card":"{card}","amount":"{self.fa(amount)}",'
-                                     f'"status":"{status}"}}'))
+        self.host_lines.append(
+            (
+                ref,
+                f'{{"host_ref":"{ref}","tsn":{t},"time":"{self.when(sec)}",'
+                f'"type":"{typ}","card":"{card}","amount":"{self.fa(amount)}",'
+                f'"status":"{status}"}}',
+            )
+        )
         if status == "booked":
             tot = self.host_w if typ == "withdrawal" else self.host_d
             tot[0] += 1
             tot[1] += amount
         return ref
 
-    def atm_tx(self, tsn: str, sec: int, typ: str, card: str, amount: int, code: str,
-               ref: str | None, reversed_: bool, taken: int = 0, retracted: int = 0, deposited: int = 0,
-               returned: int = 0, reversed_amount: int | None = None, unknown: int = 0) -> None:
+    def atm_tx(
+        self,
+        tsn: str,
+        sec: int,
+        typ: str,
+        card: str,
+        amount: int,
+        code: str,
+        ref: str | None,
+        reversed_: bool,
+        taken: int = 0,
+        retracted: int = 0,
+        deposited: int = 0,
+        returned: int = 0,
+        reversed_amount: int | None = None,
+        unknown: int = 0,
+    ) -> None:
         fa = self.fa
         r = "null" if ref is None else f'"{ref}"'
         partial = "" if reversed_amount is None else f',"reversed_amount":"{fa(reversed_amount)}"'
@@ -277,7 +373,8 @@ class _Cycle:
             f'{{"tsn":"{tsn}","time":"{self.when(sec)}","type":"{typ}","card":"{card}",'
             f'"amount":"{fa(amount)}","host_code":"{code}","host_ref":{r},'
             f'"reversed":{"true" if reversed_ else "false"}{partial},"cash":{{"taken":"{fa(taken)}",'
-            f'"retracted":"{fa(retracted)}","deposited":"{fa(deposited)}","returned":"{fa(returned)}"{lost}}}}}')
+            f'"retracted":"{fa(retracted)}","deposited":"{fa(deposited)}","returned":"{fa(returned)}"{lost}}}}}'
+        )
         if code == "00" and not reversed_:
             tot = self.atm_w if typ == "withdrawal" else self.atm_d
             tot[0] += 1
@@ -322,9 +419,17 @@ class _Cycle:
         return sum(values)
 
 
-def build_documents(seed: int, transactions: int, faults: str | Mapping[str, int] | None = None, *, notes: bool = True,
-                    terminal_id: str = "NJ-0001", cycle_id: str | None = None,
-                    currency: str = "CNY", opened_at: datetime | None = None) -> Documents:
+def build_documents(
+    seed: int,
+    transactions: int,
+    faults: str | Mapping[str, int] | None = None,
+    *,
+    notes: bool = True,
+    terminal_id: str = "NJ-0001",
+    cycle_id: str | None = None,
+    currency: str = "CNY",
+    opened_at: datetime | None = None,
+) -> Documents:
     """The ATM ledger, the backend ledger and the counts of one cycle, as JSON bytes."""
     if type(transactions) is not int or transactions < 0:
         raise ValueError(f"transactions must be a whole number >= 0, found {transactions!r}")
@@ -415,7 +520,9 @@ def build_documents(seed: int, transactions: int, faults: str | Mapping[str, int
                 got = c.accept(tsn, c.deposit_notes())
                 c.atm_tx(tsn, s, "deposit", card, got, "00", ref, False, deposited=got)
         elif kind == "DISPENSED_NOT_DEBITED":
-            c.atm_tx(tsn, s, "withdrawal", card, amount, rng.choice(("68", "91", "96")), None, False, taken=amount)
+            c.atm_tx(
+                tsn, s, "withdrawal", card, amount, rng.choice(("68", "91", "96")), None, False, taken=amount
+            )
             c.dispense(tsn, amount)
         elif kind == "DEPOSIT_NOT_CREDITED":
             got = c.accept(tsn, c.deposit_notes())
@@ -488,8 +595,18 @@ def build_documents(seed: int, transactions: int, faults: str | Mapping[str, int
             paid = (amount // 2) // Y100 * Y100
             booked = paid if kind == "PARTIAL_REVERSAL" else amount
             ref = c.book_host(s + 1, tsn, "withdrawal", card, booked)
-            c.atm_tx(tsn, s, "withdrawal", card, amount, "00", ref, False, taken=paid,
-                     reversed_amount=amount - paid)
+            c.atm_tx(
+                tsn,
+                s,
+                "withdrawal",
+                card,
+                amount,
+                "00",
+                ref,
+                False,
+                taken=paid,
+                reversed_amount=amount - paid,
+            )
             c.dispense(tsn, paid)
         elif kind == "TSN_LOST" or kind == "TSN_GARBLED":
             # The backend's record lost the TSN, or got it garbled; its own reference, which
@@ -537,12 +654,14 @@ def build_documents(seed: int, transactions: int, faults: str | Mapping[str, int
         host_loaded = loaded + 10000 * 100  # the loading slip keyed one bundle too many
     # TOTALS_INCONSISTENT: each fault bends one (side, item) of a side's stated totals.
     slots = [(side, t, f) for side in (atm_totals, host_totals) for t in (0, 1) for f in (0, 1)]
-    for side, t, f in slots[:wanted["TOTALS_INCONSISTENT"]]:
+    for side, t, f in slots[: wanted["TOTALS_INCONSISTENT"]]:
         side[t][f] += 1 if f == 0 else 5000
 
     def totals(loaded_amount: int, tot: list[list[int]]) -> str:
-        return (f'{{"loaded_amount":"{fa(loaded_amount)}","withdrawals":{{"count":{tot[0][0]},'
-                f'"amount":"{fa(tot[0][1])}"}},"deposits":{{"count":{tot[1][0]},"amount":"{fa(tot[1][1])}"}}}}')
+        return (
+            f'{{"loaded_amount":"{fa(loaded_amount)}","withdrawals":{{"count":{tot[0][0]},'
+            f'"amount":"{fa(tot[0][1])}"}},"deposits":{{"count":{tot[1][0]},"amount":"{fa(tot[1][1])}"}}}}'
+        )
 
     units_json = ",\n".join(
         f'{{"id":"{uid}","type":"{utype}","currency":"{currency}",'
@@ -550,10 +669,13 @@ def build_documents(seed: int, transactions: int, faults: str | Mapping[str, int
         f'"out":{{"presented":{c.out_presented[uid]},"rejected":{c.out_rejected[uid]},'
         f'"distributed":{c.out_presented[uid]},"unknown":{c.out_unknown[uid]}}},'
         f'"in":{{"deposited":{c.in_deposited[uid]},"retracted":{c.in_retracted[uid]},"rejected":{c.in_rejected[uid]}}}}}'
-        for uid, utype, value, initial in unit_docs)
-    head = (f'{{"format":"atm-ledger/1","terminal_id":"{terminal_id}","cycle_id":"{cycle_id}",'
-            f'"currency":"{currency}","opened_at":"{c.when(0)}","closed_at":"{closed}",'
-            f'"totals":{totals(loaded, atm_totals)},\n"units":[\n{units_json}\n],\n"transactions":[\n')
+        for uid, utype, value, initial in unit_docs
+    )
+    head = (
+        f'{{"format":"atm-ledger/1","terminal_id":"{terminal_id}","cycle_id":"{cycle_id}",'
+        f'"currency":"{currency}","opened_at":"{c.when(0)}","closed_at":"{closed}",'
+        f'"totals":{totals(loaded, atm_totals)},\n"units":[\n{units_json}\n],\n"transactions":[\n'
+    )
     parts = [head, ",\n".join(c.tx_lines), "\n]"]
     if c.retained:
         parts += [',\n"retained_cards":[', ",".join(c.retained), "]"]
@@ -563,27 +685,43 @@ def build_documents(seed: int, transactions: int, faults: str | Mapping[str, int
     atm = "".join(parts).encode()
 
     c.host_lines.sort()  # the backend lists by its own reference
-    host = (f'{{"format":"host-ledger/1","terminal_id":"{terminal_id}","cycle_id":"{cycle_id}",'
-            f'"currency":"{currency}","totals":{totals(host_loaded, host_totals)},\n"transactions":[\n'
-            + ",\n".join(line for _, line in c.host_lines) + "\n]}\n").encode()
+    host = (
+        f'{{"format":"host-ledger/1","terminal_id":"{terminal_id}","cycle_id":"{cycle_id}",'
+        f'"currency":"{currency}","totals":{totals(host_loaded, host_totals)},\n"transactions":[\n'
+        + ",\n".join(line for _, line in c.host_lines)
+        + "\n]}\n"
+    ).encode()
 
     counted = {}
-    for uid, utype, value, initial in unit_docs:
+    for uid, _utype, value, initial in unit_docs:
         if value is None:
             counted[uid] = c.bin_value[uid]
         else:
-            counted[uid] = (initial + c.in_deposited[uid] + c.in_retracted[uid] + c.in_rejected[uid]
-                            - c.out_presented[uid] - c.out_rejected[uid] - c.out_unknown[uid]) * value
+            counted[uid] = (
+                initial
+                + c.in_deposited[uid]
+                + c.in_retracted[uid]
+                + c.in_rejected[uid]
+                - c.out_presented[uid]
+                - c.out_rejected[uid]
+                - c.out_unknown[uid]
+            ) * value
         counted[uid] += found[uid]
     # COUNT_DIFFERS: a note short in a cassette (one cassette per fault)
     for k in range(wanted["COUNT_DIFFERS"]):
         uid = _CASSETTES[k]
         counted[uid] -= next(v for u, _t, v in UNITS if u == uid and v is not None)
-    counts = formats.dumps({
-        "format": "counts/1", "terminal_id": terminal_id, "cycle_id": cycle_id, "currency": currency,
-        "counted_by": ["custodian-a", "custodian-b"],
-        "units": {uid: fa(v) for uid, v in counted.items()},
-    }, indent=True)
+    counts = formats.dumps(
+        {
+            "format": "counts/1",
+            "terminal_id": terminal_id,
+            "cycle_id": cycle_id,
+            "currency": currency,
+            "counted_by": ["custodian-a", "custodian-b"],
+            "units": {uid: fa(v) for uid, v in counted.items()},
+        },
+        indent=True,
+    )
     expected = Counter({k: v for k, v in wanted.items() if v and k in CATEGORIES})
     for name, produces in CASE_FAULTS.items():
         for category, n in produces.items():

@@ -12,10 +12,10 @@ MINOR_PER_MAJOR = 100
 
 
 def parse_amount(text: str, *, signed: bool = False) -> int:
-    """"1000.05" -> 100005. Raises ValueError for anything that is not a money string of the
+    """ "1000.05" -> 100005. Raises ValueError for anything that is not a money string of the
     clearing formats, and TypeError for a float (or any non-string)."""
     if type(text) is not str:
-        raise TypeError(f"money must be a string like \"1000.00\", not {type(text).__name__}")
+        raise TypeError(f'money must be a string like "1000.00", not {type(text).__name__}')
     if (SIGNED_MONEY if signed else MONEY).match(text) is None:
         raise ValueError(f"not an amount with two decimals: {text!r}")
     return int(text.replace(".", "", 1))
@@ -38,4 +38,3 @@ def format_grouped(minor: int, currency: str | None = None, *, plus: bool = Fals
     sign = "-" if minor < 0 else ("+" if plus and minor > 0 else "")
     body = f"{sign}{whole:,}.{cents:02d}"
     return f"{currency} {body}" if currency else body
-

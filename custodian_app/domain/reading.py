@@ -13,8 +13,8 @@ import orjson
 
 from custodian_app.domain import fields as rules
 from custodian_app.domain.documents import RetainedCard, Totals, TypeTotals
-from custodian_app.domain.money import format_amount
 from custodian_app.domain.errors import CustodianError
+from custodian_app.domain.money import format_amount
 
 ATM_LEDGER = "atm-ledger/1"
 HOST_LEDGER = "host-ledger/1"
@@ -75,13 +75,16 @@ class FullCardNumber(FormatError):
         super().__init__(source, path, CARD_IN_TEXT)
 
 
-CARD_IN_TEXT = ("looks like a full card number (the value is withheld); a clearing document must "
-                "never carry one; ask for a corrected file")
+CARD_IN_TEXT = (
+    "looks like a full card number (the value is withheld); a clearing document must "
+    "never carry one; ask for a corrected file"
+)
 
 
 # ---------------------------------------------------------------------------------------------
 # Validation helpers. Hand-written rather than a generic schema validator: each check must
 # say where it failed. The shipped JSON Schemas are the same rules; tests check that both agree.
+
 
 class Reader:
     """Walks one decoded document, raising FormatError with the JSON path on the first fault."""
@@ -110,8 +113,14 @@ class Reader:
         except KeyError:
             raise self.fail(path, f"required key {name!r} is missing") from None
 
-    def string(self, value: Any, path: str, pattern: Any | None = None,
-               what: str = "a string", max_len: int | None = None) -> str:
+    def string(
+        self,
+        value: Any,
+        path: str,
+        pattern: Any | None = None,
+        what: str = "a string",
+        max_len: int | None = None,
+    ) -> str:
         if type(value) is not str:
             raise self.fail(path, f"expected {what}, found {show(value)}")
         if pattern is not None and pattern.match(value) is None:
@@ -120,8 +129,14 @@ class Reader:
             raise self.fail(path, f"expected {what} of 1 to {max_len} characters, found {show(value)}")
         return value
 
-    def text(self, value: Any, path: str, pattern: Any | None = None,
-             what: str = "a string", max_len: int | None = None) -> str:
+    def text(
+        self,
+        value: Any,
+        path: str,
+        pattern: Any | None = None,
+        what: str = "a string",
+        max_len: int | None = None,
+    ) -> str:
         """A string that is stored or printed (a TSN, a reference, a name): ``string``, and no
         full card number in it (``fields``' rule; the one place the readers apply it)."""
         text = self.string(value, path, pattern, what, max_len)
@@ -131,9 +146,13 @@ class Reader:
 
     def money(self, value: Any, path: str) -> int:
         if type(value) is not str:
-            raise self.fail(path, f"money must be a string with two decimals like \"1000.00\", found {show(value)}")
+            raise self.fail(
+                path, f'money must be a string with two decimals like "1000.00", found {show(value)}'
+            )
         if rules.MONEY.match(value) is None:
-            raise self.fail(path, f"money must have exactly two decimals, like \"1000.00\", found {show(value)}")
+            raise self.fail(
+                path, f'money must have exactly two decimals, like "1000.00", found {show(value)}'
+            )
         return int(value.replace(".", "", 1))
 
     def integer(self, value: Any, path: str) -> int:
@@ -144,8 +163,11 @@ class Reader:
     def card(self, value: Any, path: str) -> str:
         if type(value) is not str or rules.MASKED_CARD.match(value) is None:
             # Never echo: whatever is there may be a full card number.
-            raise self.fail(path, "card number must be masked like 622202******1234 "
-                                  "(six digits, 2 to 9 '*', four digits); the value is withheld")
+            raise self.fail(
+                path,
+                "card number must be masked like 622202******1234 "
+                "(six digits, 2 to 9 '*', four digits); the value is withheld",
+            )
         return value
 
     def enum(self, value: Any, path: str, allowed: Iterable[str]) -> str:
@@ -167,7 +189,9 @@ class Reader:
         return (
             self.text(self.key(doc, "terminal_id", "$"), "$.terminal_id", None, "a terminal id", 32),
             self.text(self.key(doc, "cycle_id", "$"), "$.cycle_id", None, "a cycle id", 32),
-            self.string(self.key(doc, "currency", "$"), "$.currency", rules.CURRENCY, "an ISO 4217 code like CNY"),
+            self.string(
+                self.key(doc, "currency", "$"), "$.currency", rules.CURRENCY, "an ISO 4217 code like CNY"
+            ),
         )
 
     def totals(self, value: Any, path: str) -> Totals:
@@ -205,8 +229,12 @@ def decode(data: bytes | bytearray | memoryview | str | dict[str, Any], source: 
                 data = bytes(view)  # the standard library's decoder wants bytes or str
     except orjson.JSONDecodeError as exc:
         if bytes(data[:3]) == b"\xef\xbb\xbf" if not isinstance(data, str) else data[:1] == "\ufeff":
-            raise FormatError(source, "$", "the file starts with a byte order mark (BOM), which "
-                                           "JSON does not allow; save it as UTF-8 without BOM") from None
+            raise FormatError(
+                source,
+                "$",
+                "the file starts with a byte order mark (BOM), which "
+                "JSON does not allow; save it as UTF-8 without BOM",
+            ) from None
         raise FormatError(source, "$", f"not valid JSON: {exc}") from None
     if type(doc) is not dict:
         raise FormatError(source, "$", f"expected a JSON object, found {show(doc)}")
@@ -249,16 +277,18 @@ def _refuse_repeated_keys(data: bytes | bytearray | str, source: str) -> None:
     except _RepeatedKey:
         pass
     except RecursionError:  # deeper than the standard library's decoder goes: nothing to trust
-        raise FormatError(source, "$", "the JSON is nested too deeply to be a clearing "
-                                       "document") from None
+        raise FormatError(source, "$", "the JSON is nested too deeply to be a clearing document") from None
     stack: list[tuple[Any, str]] = [(json.loads(data, object_pairs_hook=_mark_pairs), "$")]
     while stack:
         value, path = stack.pop()
         if isinstance(value, _Repeated):
-            raise FormatError(source, f"{path}.{value.key}",
-                              f"the key {show(value.key)} is given twice in one object; which "
-                              "value was meant cannot be known, so the document is refused; ask "
-                              "for a corrected file")
+            raise FormatError(
+                source,
+                f"{path}.{value.key}",
+                f"the key {show(value.key)} is given twice in one object; which "
+                "value was meant cannot be known, so the document is refused; ask "
+                "for a corrected file",
+            )
         if type(value) is list:
             stack.extend((v, f"{path}[{i}]") for i, v in reversed(list(enumerate(value))))
         elif isinstance(value, dict):
@@ -271,12 +301,14 @@ def retained_cards(r: Reader, doc: dict[str, Any]) -> list[RetainedCard]:
         p = f"$.retained_cards[{i}]"
         c = r.obj(c, p)
         tsn = r.key(c, "tsn", p)
-        out.append(RetainedCard(
-            time=r.string(r.key(c, "time", p), p + ".time", rules.TIME, "an RFC 3339 time"),
-            card=r.card(r.key(c, "card", p), p + ".card"),
-            tsn=None if tsn is None else r.text(tsn, p + ".tsn", rules.TSN, "a TSN or null"),
-            reason=r.enum(r.key(c, "reason", p), p + ".reason", RETAIN_REASONS),
-        ))
+        out.append(
+            RetainedCard(
+                time=r.string(r.key(c, "time", p), p + ".time", rules.TIME, "an RFC 3339 time"),
+                card=r.card(r.key(c, "card", p), p + ".card"),
+                tsn=None if tsn is None else r.text(tsn, p + ".tsn", rules.TSN, "a TSN or null"),
+                reason=r.enum(r.key(c, "reason", p), p + ".reason", RETAIN_REASONS),
+            )
+        )
     return out
 
 

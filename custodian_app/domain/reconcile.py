@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
 from contextlib import contextmanager
+from typing import Any
 
 from custodian_app.domain.catalogue import TOTALS_ITEM_NAMES, Catalogue, default_catalogue
 from custodian_app.domain.documents import (
@@ -95,14 +95,17 @@ def _paused_gc() -> Iterator[None]:
 
 
 class _Engine:
-    def __init__(self, atm: AtmLedger, host: HostLedger, counts: Counts | None, success: frozenset[str],
-                 cat: Catalogue) -> None:
+    def __init__(
+        self, atm: AtmLedger, host: HostLedger, counts: Counts | None, success: frozenset[str], cat: Catalogue
+    ) -> None:
         self.atm, self.host, self.counts, self.success, self.cat = atm, host, counts, success, cat
         self.mismatches: list[Mismatch] = []
 
     def action(self, category: str, reject: str | None = None, variant: str | None = None) -> tuple[str, str]:
-        return (self.cat.action(category, reject, "zh", variant=variant),
-                self.cat.action(category, reject, "en", variant=variant))
+        return (
+            self.cat.action(category, reject, "zh", variant=variant),
+            self.cat.action(category, reject, "en", variant=variant),
+        )
 
     def run(self) -> ClearingResult:
         atm, host = self.atm, self.host
@@ -117,8 +120,11 @@ class _Engine:
         for i, t in enumerate(txs):
             is_w = t.type == WITHDRAWAL
             T, C, U = t.taken, t.deposited, t.unknown
-            if (is_w and (C or t.returned)) or (not is_w and (T or t.retracted or U)) \
-                    or t.reversed_amount is not None:
+            if (
+                (is_w and (C or t.returned))
+                or (not is_w and (T or t.retracted or U))
+                or t.reversed_amount is not None
+            ):
                 check_transaction(t, _at(atm.source, f"$.transactions[{i}]"))
             A = t.amount - (t.reversed_amount or 0)
             ok = t.host_code in success
@@ -135,8 +141,13 @@ class _Engine:
             hosts = tied.get(i, [])
             n = len(hosts)
             # the usual case first: booked once, the same amount, the cash agrees (row 15)
-            if n == 1 and booked and not U and h[hosts[0]].amount == A and \
-                    ((is_w and T == A and T and not t.retracted) or (not is_w and C == A and C)):
+            if (
+                n == 1
+                and booked
+                and not U
+                and h[hosts[0]].amount == A
+                and ((is_w and T == A and T and not t.retracted) or (not is_w and C == A and C))
+            ):
                 continue
             if n == 0 and not booked and not (T if is_w else C) and not U:
                 continue  # row 6: a clean decline
@@ -145,15 +156,29 @@ class _Engine:
             if category is None:
                 continue
             reject = None if ok else t.host_code
-            variant = "partial_reversal" if t.reversed_amount is not None and category == "AMOUNT_MISMATCH" else None
+            variant = (
+                "partial_reversal"
+                if t.reversed_amount is not None and category == "AMOUNT_MISMATCH"
+                else None
+            )
             zh, en = self.action(category, reject, variant)
-            add(Mismatch(
-                category=category, tsn=t.tsn, type=t.type, atm_amount=t.amount, host_amount=H,
-                reject_code=reject,
-                cash_effect=((H or 0) - T - U) if is_w else (C - (H or 0)),
-                action=zh, action_en=en, host_refs=self._refs(hosts), time=t.time, card=t.card,
-                reversed_amount=t.reversed_amount,
-            ))
+            add(
+                Mismatch(
+                    category=category,
+                    tsn=t.tsn,
+                    type=t.type,
+                    atm_amount=t.amount,
+                    host_amount=H,
+                    reject_code=reject,
+                    cash_effect=((H or 0) - T - U) if is_w else (C - (H or 0)),
+                    action=zh,
+                    action_en=en,
+                    host_refs=self._refs(hosts),
+                    time=t.time,
+                    card=t.card,
+                    reversed_amount=t.reversed_amount,
+                )
+            )
 
         for key, js in host_only:
             is_w = h[js[0]].type == WITHDRAWAL
@@ -161,20 +186,39 @@ class _Engine:
             # time and card of the lowest reference: the same whatever the record order
             first = min((h[j] for j in js), key=lambda r: (r.host_ref, r.time, r.card))
             zh, en = self.action("HOST_ONLY")
-            add(Mismatch(
-                category="HOST_ONLY", tsn=key, type=first.type, atm_amount=None, host_amount=H,
-                reject_code=None, cash_effect=H if is_w else -H, action=zh, action_en=en,
-                host_refs=self._refs(js), time=first.time, card=first.card,
-            ))
+            add(
+                Mismatch(
+                    category="HOST_ONLY",
+                    tsn=key,
+                    type=first.type,
+                    atm_amount=None,
+                    host_amount=H,
+                    reject_code=None,
+                    cash_effect=H if is_w else -H,
+                    action=zh,
+                    action_en=en,
+                    host_refs=self._refs(js),
+                    time=first.time,
+                    card=first.card,
+                )
+            )
 
         atm_loaded, host_loaded = atm.totals.loaded_amount, host.totals.loaded_amount
         if atm_loaded != host_loaded:
             zh, en = self.action("LOADING_MISMATCH")
-            add(Mismatch(
-                category="LOADING_MISMATCH", tsn=None, type=None, atm_amount=atm_loaded,
-                host_amount=host_loaded, reject_code=None, cash_effect=atm_loaded - host_loaded,
-                action=zh, action_en=en,
-            ))
+            add(
+                Mismatch(
+                    category="LOADING_MISMATCH",
+                    tsn=None,
+                    type=None,
+                    atm_amount=atm_loaded,
+                    host_amount=host_loaded,
+                    reject_code=None,
+                    cash_effect=atm_loaded - host_loaded,
+                    action=zh,
+                    action_en=en,
+                )
+            )
 
         if atm.notes is not None:
             self._note_flows(atm.notes, tied)
@@ -188,9 +232,13 @@ class _Engine:
             ("atm", atm.totals, (w_count, w_amount, d_count, d_amount)),
             ("host", host.totals, (len(hw), sum(hw), len(hd), sum(hd))),
         ):
-            figures = (stated.withdrawals.count, stated.withdrawals.amount,
-                       stated.deposits.count, stated.deposits.amount)
-            for item, said, found in zip(_ITEM_RANK, figures, computed):
+            figures = (
+                stated.withdrawals.count,
+                stated.withdrawals.amount,
+                stated.deposits.count,
+                stated.deposits.amount,
+            )
+            for item, said, found in zip(_ITEM_RANK, figures, computed, strict=False):
                 if said != found:
                     add(self._totals_inconsistent(side, item, said, found))
 
@@ -208,8 +256,15 @@ class _Engine:
             counted=None if self.counts is None else self.counts.total,
         )
         retained = sorted(atm.retained_cards, key=lambda c: (c.time, c.tsn or "", c.card, c.reason))
-        return ClearingResult(atm.terminal_id, atm.cycle_id, atm.currency, totals, cash_position,
-                              self.mismatches, retained_cards=retained)
+        return ClearingResult(
+            atm.terminal_id,
+            atm.cycle_id,
+            atm.currency,
+            totals,
+            cash_position,
+            self.mismatches,
+            retained_cards=retained,
+        )
 
     def _refs(self, hosts: list[int] | None) -> list[str]:
         h = self.host.transactions
@@ -231,21 +286,39 @@ class _Engine:
             reject = None if t.host_code in self.success else t.host_code
             zh, en = _note_detail(got, want)
             base_zh, base_en = self.action("NOTE_FLOW_MISMATCH")
-            self.mismatches.append(Mismatch(
-                category="NOTE_FLOW_MISMATCH", tsn=t.tsn, type=t.type, atm_amount=t.amount,
-                host_amount=H, reject_code=reject, cash_effect=0,
-                action=zh + base_zh, action_en=en + base_en, host_refs=self._refs(hosts),
-                time=t.time, card=t.card, reversed_amount=t.reversed_amount,
-            ))
+            self.mismatches.append(
+                Mismatch(
+                    category="NOTE_FLOW_MISMATCH",
+                    tsn=t.tsn,
+                    type=t.type,
+                    atm_amount=t.amount,
+                    host_amount=H,
+                    reject_code=reject,
+                    cash_effect=0,
+                    action=zh + base_zh,
+                    action_en=en + base_en,
+                    host_refs=self._refs(hosts),
+                    time=t.time,
+                    card=t.card,
+                    reversed_amount=t.reversed_amount,
+                )
+            )
         for tsn in sorted(set(flows) - known):
             zh, en = _note_detail(flows[tsn], _ZERO_FLOW)
             base_zh, base_en = self.action("NOTE_FLOW_MISMATCH")
-            self.mismatches.append(Mismatch(
-                category="NOTE_FLOW_MISMATCH", tsn=tsn, type=None, atm_amount=None, host_amount=None,
-                reject_code=None, cash_effect=0,
-                action="流水中无此流水号。" + zh + base_zh,
-                action_en="The ledger has no transaction with this TSN. " + en + base_en,
-            ))
+            self.mismatches.append(
+                Mismatch(
+                    category="NOTE_FLOW_MISMATCH",
+                    tsn=tsn,
+                    type=None,
+                    atm_amount=None,
+                    host_amount=None,
+                    reject_code=None,
+                    cash_effect=0,
+                    action="流水中无此流水号。" + zh + base_zh,
+                    action_en="The ledger has no transaction with this TSN. " + en + base_en,
+                )
+            )
 
     def _unit_counts(self) -> None:
         """COUNT_DIFFERS (rev 2): each counted unit against its derived amount."""
@@ -259,14 +332,23 @@ class _Engine:
                 continue
             variant = "shortage" if counted < derived else "overage"
             zh, en = self.action("COUNT_DIFFERS", variant=variant)
-            self.mismatches.append(Mismatch(
-                category="COUNT_DIFFERS", tsn=None, type=None, atm_amount=None, host_amount=None,
-                reject_code=None, cash_effect=0,
-                action=f"{uid}：清点 {format_amount(counted)}，应有 {format_amount(derived)}。" + zh,
-                action_en=f"{uid}: counted {format_amount(counted)}, should hold "
-                          f"{format_amount(derived)}. " + en,
-                unit=uid, counted=counted, derived=derived,
-            ))
+            self.mismatches.append(
+                Mismatch(
+                    category="COUNT_DIFFERS",
+                    tsn=None,
+                    type=None,
+                    atm_amount=None,
+                    host_amount=None,
+                    reject_code=None,
+                    cash_effect=0,
+                    action=f"{uid}：清点 {format_amount(counted)}，应有 {format_amount(derived)}。" + zh,
+                    action_en=f"{uid}: counted {format_amount(counted)}, should hold "
+                    f"{format_amount(derived)}. " + en,
+                    unit=uid,
+                    counted=counted,
+                    derived=derived,
+                )
+            )
 
     def _totals_inconsistent(self, side: str, item: str, said: int, found: int) -> Mismatch:
         show = format_amount if item.endswith(".amount") else str
@@ -274,18 +356,24 @@ class _Engine:
         name_zh, name_en = TOTALS_ITEM_NAMES[item]
         zh, en = self.action("TOTALS_INCONSISTENT")
         return Mismatch(
-            category="TOTALS_INCONSISTENT", tsn=None,
+            category="TOTALS_INCONSISTENT",
+            tsn=None,
             type=WITHDRAWAL if item.startswith("withdrawals") else DEPOSIT,
-            atm_amount=None, host_amount=None, reject_code=None, cash_effect=0,
+            atm_amount=None,
+            host_amount=None,
+            reject_code=None,
+            cash_effect=0,
             action=f"{who_zh}汇总的{name_zh}为 {show(said)}，其明细合计为 {show(found)}。" + zh,
             action_en=f"The {who_en} totals give {name_en.lower()} = {show(said)}; its details add "
-                      f"up to {show(found)}. " + en,
-            side=side, item=item,
+            f"up to {show(found)}. " + en,
+            side=side,
+            item=item,
         )
 
 
-def tie(atm_txs: Sequence[AtmTransaction],
-        host_txs: Sequence[HostTransaction]) -> tuple[dict[int, list[int]], list[tuple[str | None, list[int]]]]:
+def tie(
+    atm_txs: Sequence[AtmTransaction], host_txs: Sequence[HostTransaction]
+) -> tuple[dict[int, list[int]], list[tuple[str | None, list[int]]]]:
     """The spec's tying: each booked backend record goes to the ATM transaction of its type with
     its TSN; else (rev 2) to the one of its type with its ``host_ref``. Returns (ATM index ->
     backend indices, the untied records grouped as HOST_ONLY entries: (TSN or None, indices))."""
@@ -317,8 +405,9 @@ def tie(atm_txs: Sequence[AtmTransaction],
     return tied, [(tsn, js) for (tsn, _type), js in untied.items()] + loose
 
 
-def table_row(wd: bool, n: int, A: int, H: int, atm_booked: bool, T: int, R: int, C: int,
-              U: int = 0) -> str | None:
+def table_row(
+    wd: bool, n: int, A: int, H: int, atm_booked: bool, T: int, R: int, C: int, U: int = 0
+) -> str | None:
     """The spec's table for one ATM transaction; first match wins; None: no entry."""
     if n >= 2:
         return "DUPLICATE_BOOKING"  # 1
@@ -386,7 +475,7 @@ def notes_into_units(notes: Sequence[NoteRecord]) -> dict[str, int]:
 
 def _note_detail(notes: Iterable[int], cash: Iterable[int]) -> tuple[str, str]:
     zh, en = [], []
-    for event, got, want in zip(_EVENTS, notes, cash):
+    for event, got, want in zip(_EVENTS, notes, cash, strict=False):
         if got != want:
             zh.append(f"{_EVENT_ZH[event]}：冠字号合计 {format_amount(got)}，流水 {format_amount(want)}")
             en.append(f"{event}: notes {format_amount(got)}, ledger {format_amount(want)}")
@@ -404,10 +493,16 @@ def _tsn_key(tsn: str) -> tuple[int, str]:
 
 
 def _canonical_key(m: Mismatch) -> tuple[Any, ...]:
-    if m.tsn is None:
-        head = (0, _NO_TSN_RANK.get(m.category, 4), 0, "")
-    else:
-        head = (1, 0, *_tsn_key(m.tsn))
-    return (*head, _TYPE_RANK[m.type], _CATEGORY_RANK[m.category], m.side or "",
-            _ITEM_RANK.get(m.item or "", -1), m.unit or "", m.host_refs, m.host_amount or 0, m.time or "",
-            m.card or "")
+    head = (0, _NO_TSN_RANK.get(m.category, 4), 0, "") if m.tsn is None else (1, 0, *_tsn_key(m.tsn))
+    return (
+        *head,
+        _TYPE_RANK[m.type],
+        _CATEGORY_RANK[m.category],
+        m.side or "",
+        _ITEM_RANK.get(m.item or "", -1),
+        m.unit or "",
+        m.host_refs,
+        m.host_amount or 0,
+        m.time or "",
+        m.card or "",
+    )

@@ -22,7 +22,7 @@ from custodian_app.domain.reading import (
 
 def _signed(r: Reader, value: Any, path: str) -> int:
     if type(value) is not str or rules.SIGNED_MONEY.match(value) is None:
-        raise r.fail(path, f"expected a signed amount like \"-50.00\", found {show(value)}")
+        raise r.fail(path, f'expected a signed amount like "-50.00", found {show(value)}')
     return int(value.replace(".", "", 1))
 
 
@@ -70,29 +70,42 @@ def parse_result(data: bytes | str | dict[str, Any], source: str = "<clearing re
         refs = r.arr(r.key(m, "host_refs", p), p + ".host_refs")
         side = m.get("side")
         card = m.get("card")
-        mismatches.append(Mismatch(
-            category=r.enum(r.key(m, "category", p), p + ".category", CATEGORIES),
-            tsn=None if tsn is None else r.text(tsn, p + ".tsn", rules.TSN, "a TSN or null"),
-            type=None if typ is None else r.enum(typ, p + ".type", TX_TYPES),
-            atm_amount=None if atm_amount is None else r.money(atm_amount, p + ".atm_amount"),
-            host_amount=None if host_amount is None else r.money(host_amount, p + ".host_amount"),
-            reject_code=None if reject_code is None else r.text(reject_code, p + ".reject_code"),
-            cash_effect=_signed(r, r.key(m, "cash_effect", p), p + ".cash_effect"),
-            action=r.text(r.key(m, "action", p), p + ".action"),
-            action_en=r.text(m.get("action_en", ""), p + ".action_en"),
-            host_refs=[r.text(v, f"{p}.host_refs[{j}]", None, "a backend reference", 32) for j, v in enumerate(refs)],
-            side=None if side is None else r.enum(side, p + ".side", ("atm", "host")),
-            item=None if m.get("item") is None else r.text(m["item"], p + ".item"),
-            time=None if m.get("time") is None else r.string(m["time"], p + ".time", rules.TIME, "an RFC 3339 time"),
-            card=None if card is None else r.card(card, p + ".card"),
-            unit=None if m.get("unit") is None else r.string(m["unit"], p + ".unit", rules.UNIT_ID, "a unit id"),
-            counted=None if m.get("counted") is None else r.money(m["counted"], p + ".counted"),
-            derived=None if m.get("derived") is None else r.money(m["derived"], p + ".derived"),
-            reversed_amount=(None if m.get("reversed_amount") is None
-                             else r.money(m["reversed_amount"], p + ".reversed_amount")),
-        ))
-    result = ClearingResult(terminal_id, cycle_id, currency, totals, cp, mismatches, source,
-                            retained_cards(r, doc))
+        mismatches.append(
+            Mismatch(
+                category=r.enum(r.key(m, "category", p), p + ".category", CATEGORIES),
+                tsn=None if tsn is None else r.text(tsn, p + ".tsn", rules.TSN, "a TSN or null"),
+                type=None if typ is None else r.enum(typ, p + ".type", TX_TYPES),
+                atm_amount=None if atm_amount is None else r.money(atm_amount, p + ".atm_amount"),
+                host_amount=None if host_amount is None else r.money(host_amount, p + ".host_amount"),
+                reject_code=None if reject_code is None else r.text(reject_code, p + ".reject_code"),
+                cash_effect=_signed(r, r.key(m, "cash_effect", p), p + ".cash_effect"),
+                action=r.text(r.key(m, "action", p), p + ".action"),
+                action_en=r.text(m.get("action_en", ""), p + ".action_en"),
+                host_refs=[
+                    r.text(v, f"{p}.host_refs[{j}]", None, "a backend reference", 32)
+                    for j, v in enumerate(refs)
+                ],
+                side=None if side is None else r.enum(side, p + ".side", ("atm", "host")),
+                item=None if m.get("item") is None else r.text(m["item"], p + ".item"),
+                time=None
+                if m.get("time") is None
+                else r.string(m["time"], p + ".time", rules.TIME, "an RFC 3339 time"),
+                card=None if card is None else r.card(card, p + ".card"),
+                unit=None
+                if m.get("unit") is None
+                else r.string(m["unit"], p + ".unit", rules.UNIT_ID, "a unit id"),
+                counted=None if m.get("counted") is None else r.money(m["counted"], p + ".counted"),
+                derived=None if m.get("derived") is None else r.money(m["derived"], p + ".derived"),
+                reversed_amount=(
+                    None
+                    if m.get("reversed_amount") is None
+                    else r.money(m["reversed_amount"], p + ".reversed_amount")
+                ),
+            )
+        )
+    result = ClearingResult(
+        terminal_id, cycle_id, currency, totals, cp, mismatches, source, retained_cards(r, doc)
+    )
     if r.key(doc, "balanced", "$") is not result.balanced:
         raise r.fail("$.balanced", "does not follow from the totals, the mismatches and the cash position")
     return result
@@ -108,10 +121,16 @@ def result_to_dict(result: ClearingResult) -> dict[str, Any]:
     mismatches = []
     for m in result.mismatches:
         d = {
-            "category": m.category, "tsn": m.tsn, "host_refs": list(m.host_refs), "type": m.type,
-            "atm_amount": opt(m.atm_amount), "host_amount": opt(m.host_amount),
-            "reject_code": m.reject_code, "cash_effect": fa(m.cash_effect),
-            "action": m.action, "action_en": m.action_en,
+            "category": m.category,
+            "tsn": m.tsn,
+            "host_refs": list(m.host_refs),
+            "type": m.type,
+            "atm_amount": opt(m.atm_amount),
+            "host_amount": opt(m.host_amount),
+            "reject_code": m.reject_code,
+            "cash_effect": fa(m.cash_effect),
+            "action": m.action,
+            "action_en": m.action_en,
         }
         if m.side is not None:
             d["side"] = m.side
@@ -136,20 +155,23 @@ def result_to_dict(result: ClearingResult) -> dict[str, Any]:
         "cycle_id": result.cycle_id,
         "currency": result.currency,
         "totals": [
-            {"item": t.item,
-             "atm": fa(t.atm) if t.is_amount else t.atm,
-             "host": fa(t.host) if t.is_amount else t.host,
-             "equal": t.equal}
+            {
+                "item": t.item,
+                "atm": fa(t.atm) if t.is_amount else t.atm,
+                "host": fa(t.host) if t.is_amount else t.host,
+                "equal": t.equal,
+            }
             for t in result.totals
         ],
         "cash_position": {
-            "atm_expected": fa(cp.atm_expected), "host_expected": fa(cp.host_expected),
-            "difference": fa(cp.difference), "counted": opt(cp.counted),
-            "counted_vs_atm": opt(cp.counted_vs_atm), "counted_vs_host": opt(cp.counted_vs_host),
+            "atm_expected": fa(cp.atm_expected),
+            "host_expected": fa(cp.host_expected),
+            "difference": fa(cp.difference),
+            "counted": opt(cp.counted),
+            "counted_vs_atm": opt(cp.counted_vs_atm),
+            "counted_vs_host": opt(cp.counted_vs_host),
         },
         "balanced": result.balanced,
         "mismatches": mismatches,
         "retained_cards": [retained_card_dict(c) for c in result.retained_cards],
     }
-
-

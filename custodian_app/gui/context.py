@@ -80,10 +80,12 @@ class AppContext:
 
     def reopen_store(self) -> None:
         """The database URL changed: the next database job opens the new one."""
+
         def op():
             if self._store is not None:
                 store, self._store = self._store, None
                 self.clearing.close_store(store)
+
         self.runners.database.submit(op)
 
     def store(self):
@@ -120,6 +122,7 @@ class AppContext:
             self.link = client
             self._last_port, self._last_baud = port, baud
             return status
+
         return op
 
     def _event_seen(self, event) -> None:
@@ -154,15 +157,20 @@ class AppContext:
     def op_read_ledger(self, on_core=None, *, core_as_partial: bool = False):
         """Read the ledger. ``core_as_partial``: the ledger's core (notes=None) goes to the
         job's ``with_partial`` callback on the GUI thread as soon as it is in."""
+
         def op(ctx: JobContext):
             link = self._ensure_link()
             callback = ctx.partial if core_as_partial else on_core
             try:
-                return link.read_ledger(progress=lambda *a: ctx.progress(a), cancel=ctx.cancel,
-                                        **({"on_core": callback} if callback else {}))
+                return link.read_ledger(
+                    progress=lambda *a: ctx.progress(a),
+                    cancel=ctx.cancel,
+                    **({"on_core": callback} if callback else {}),
+                )
             except BaseException:
                 self._close_link()  # a broken line is reopened on the next attempt
                 raise
+
         return op
 
     def op_exchange(self, loaded: dict[str, int]):
@@ -170,6 +178,7 @@ class AppContext:
             link = self._ensure_link()
             link.start_exchange()
             return link.end_exchange(loaded)
+
         return op
 
     def _close_link(self) -> None:

@@ -7,7 +7,7 @@ Callers must call them as ``dialogs.ask(...)`` (module attribute), so a replacem
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMessageBox, QWidget
@@ -31,9 +31,17 @@ def tr(text: str) -> str:
     return QCoreApplication.translate("", text)
 
 
-def ask(parent: QWidget | None, title: str, text: str, *, kind: str = "question",
-        buttons: tuple[str, ...] = ("ok",), default: str | None = None,
-        callback: Callable[[str], None] | None = None, details: str | None = None) -> QMessageBox:
+def ask(
+    parent: QWidget | None,
+    title: str,
+    text: str,
+    *,
+    kind: str = "question",
+    buttons: tuple[str, ...] = ("ok",),
+    default: str | None = None,
+    callback: Callable[[str], None] | None = None,
+    details: str | None = None,
+) -> QMessageBox:
     """Show a window-modal message box; ``callback`` gets the key of the button pressed
     ("ok", "yes", "no", "cancel", "retry"). Escape counts as "cancel" or the last button."""
     box = QMessageBox(_ICONS[kind], title, text, QMessageBox.StandardButton.NoButton, parent)
@@ -60,8 +68,14 @@ def ask(parent: QWidget | None, title: str, text: str, *, kind: str = "question"
     return box
 
 
-def ask_text(parent: QWidget | None, title: str, label: str,
-             callback: Callable[[str | None], None], *, password: bool = False) -> QInputDialog:
+def ask_text(
+    parent: QWidget | None,
+    title: str,
+    label: str,
+    callback: Callable[[str | None], None],
+    *,
+    password: bool = False,
+) -> QInputDialog:
     """Ask for one line of text (a reason); ``callback`` gets it, or None when cancelled."""
     dlg = QInputDialog(parent)
     dlg.setObjectName("askTextBox")
@@ -76,8 +90,9 @@ def ask_text(parent: QWidget | None, title: str, label: str,
     return dlg
 
 
-def choose_open_file(parent: QWidget | None, title: str, filters: str,
-                     callback: Callable[[str], None]) -> QFileDialog:
+def choose_open_file(
+    parent: QWidget | None, title: str, filters: str, callback: Callable[[str], None]
+) -> QFileDialog:
     dlg = QFileDialog(parent, title, "", filters)
     dlg.setObjectName("openFileDialog")
     dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -88,8 +103,9 @@ def choose_open_file(parent: QWidget | None, title: str, filters: str,
     return dlg
 
 
-def choose_save_file(parent: QWidget | None, title: str, filters: str, suggested: str,
-                     callback: Callable[[str], None]) -> QFileDialog:
+def choose_save_file(
+    parent: QWidget | None, title: str, filters: str, suggested: str, callback: Callable[[str], None]
+) -> QFileDialog:
     dlg = QFileDialog(parent, title, "", filters)
     dlg.setObjectName("saveFileDialog")
     dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -25,8 +25,11 @@ def install(language: str) -> bool:
     _installed.clear()
     if language not in LANGUAGES:
         language = "zh_CN"
-    QLocale.setDefault(QLocale(QLocale.Language.Chinese, QLocale.Country.China) if language == "zh_CN"
-                       else QLocale(QLocale.Language.English, QLocale.Country.UnitedKingdom))
+    QLocale.setDefault(
+        QLocale(QLocale.Language.Chinese, QLocale.Country.China)
+        if language == "zh_CN"
+        else QLocale(QLocale.Language.English, QLocale.Country.UnitedKingdom)
+    )
     if language == "en":
         return True
     ok = True

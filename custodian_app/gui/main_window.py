@@ -118,9 +118,13 @@ class MainWindow(QMainWindow):
         self.new_button.clicked.connect(self.new_clearing)
         self.new_button.setDefault(True)
         top.addWidget(self.new_button)
-        self.empty_hint = QLabel(tr("No clearing on record yet. Press New clearing (Ctrl+N) to clear "
-                                    "an ATM: two custodians sign in, then the wizard leads the way."),
-                                 objectName="emptyHint")
+        self.empty_hint = QLabel(
+            tr(
+                "No clearing on record yet. Press New clearing (Ctrl+N) to clear "
+                "an ATM: two custodians sign in, then the wizard leads the way."
+            ),
+            objectName="emptyHint",
+        )
         self.empty_hint.setWordWrap(True)
         self.empty_hint.hide()
         top.addWidget(self.empty_hint, 3)
@@ -130,9 +134,17 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.tabs, 1)
 
         # terminals and their last clearing
-        self.terminals_model = RecordsModel([
-            ("terminal_id", tr("Terminal")), ("cycle_id", tr("Cycle")), ("state", tr("Last clearing")),
-            ("updated_at", tr("When")), ("balanced", tr("Balanced")), ("custodians", tr("Custodians"))], self)
+        self.terminals_model = RecordsModel(
+            [
+                ("terminal_id", tr("Terminal")),
+                ("cycle_id", tr("Cycle")),
+                ("state", tr("Last clearing")),
+                ("updated_at", tr("When")),
+                ("balanced", tr("Balanced")),
+                ("custodians", tr("Custodians")),
+            ],
+            self,
+        )
         self.terminals = _table("terminalsTable", self.terminals_model)
         self.terminals.setAccessibleName(tr("Terminals and their last clearing"))
         self.tabs.addTab(self.terminals, tr("&Terminals"))
@@ -140,10 +152,19 @@ class MainWindow(QMainWindow):
         # history with reprint
         hist = QWidget()
         hl = QVBoxLayout(hist)
-        self.history_model = RecordsModel([
-            ("id", tr("Session")), ("terminal_id", tr("Terminal")), ("cycle_id", tr("Cycle")),
-            ("state", tr("State")), ("started_at", tr("Started")), ("custodians", tr("Custodians")),
-            ("supervisor", tr("Supervisor")), ("mismatches", tr("Mismatches"))], self)
+        self.history_model = RecordsModel(
+            [
+                ("id", tr("Session")),
+                ("terminal_id", tr("Terminal")),
+                ("cycle_id", tr("Cycle")),
+                ("state", tr("State")),
+                ("started_at", tr("Started")),
+                ("custodians", tr("Custodians")),
+                ("supervisor", tr("Supervisor")),
+                ("mismatches", tr("Mismatches")),
+            ],
+            self,
+        )
         self.history = _table("historyTable", self.history_model)
         self.history.setAccessibleName(tr("Clearing history"))
         self.history.doubleClicked.connect(lambda _i: self.reprint())
@@ -163,7 +184,9 @@ class MainWindow(QMainWindow):
         sl = QVBoxLayout(search)
         srow = QHBoxLayout()
         self.serial_edit = QLineEdit(objectName="serialSearchEdit")
-        self.serial_edit.setPlaceholderText(tr("Banknote serial, e.g. AB12345678 (? for an unreadable character)"))
+        self.serial_edit.setPlaceholderText(
+            tr("Banknote serial, e.g. AB12345678 (? for an unreadable character)")
+        )
         self.serial_edit.returnPressed.connect(self.search_serial)
         self.serial_button = QPushButton(tr("&Search"), objectName="serialSearchButton")
         self.serial_button.clicked.connect(self.search_serial)
@@ -173,10 +196,19 @@ class MainWindow(QMainWindow):
         srow.addWidget(self.serial_edit, 1)
         srow.addWidget(self.serial_button)
         sl.addLayout(srow)
-        self.serial_model = RecordsModel([
-            ("serial", tr("Serial")), ("value", tr("Value")), ("event", tr("Event")), ("tsn", tr("TSN")),
-            ("time", tr("Time")), ("card", tr("Card")), ("terminal_id", tr("Terminal")),
-            ("cycle_id", tr("Cycle"))], self)
+        self.serial_model = RecordsModel(
+            [
+                ("serial", tr("Serial")),
+                ("value", tr("Value")),
+                ("event", tr("Event")),
+                ("tsn", tr("TSN")),
+                ("time", tr("Time")),
+                ("card", tr("Card")),
+                ("terminal_id", tr("Terminal")),
+                ("cycle_id", tr("Cycle")),
+            ],
+            self,
+        )
         self.serial_table = _table("serialSearchTable", self.serial_model)
         self.serial_table.setAccessibleName(tr("Banknote movements found"))
         sl.addWidget(self.serial_table, 1)
@@ -196,8 +228,9 @@ class MainWindow(QMainWindow):
         old.deleteLater()
         self.refresh()
         if self.wizard is not None:
-            self.statusBar().showMessage(tr("The open clearing keeps its language until it is finished "
-                                            "or reopened."))
+            self.statusBar().showMessage(
+                tr("The open clearing keeps its language until it is finished or reopened.")
+            )
 
     # -- data -----------------------------------------------------------------------------
 
@@ -212,8 +245,9 @@ class MainWindow(QMainWindow):
             self.terminals_model.set_rows(terminals)
             self.history_model.set_rows(sessions)
             self.empty_hint.setVisible(not sessions)
-            self.statusBar().showMessage(counted(len(sessions), QT_TR_NOOP("1 session on record"),
-                                                 QT_TR_NOOP("%1 sessions on record")))
+            self.statusBar().showMessage(
+                counted(len(sessions), QT_TR_NOOP("1 session on record"), QT_TR_NOOP("%1 sessions on record"))
+            )
 
         self.ctx.run_db(self, op, got, lambda e: self.statusBar().showMessage(describe_error(e)))
 
@@ -227,11 +261,20 @@ class MainWindow(QMainWindow):
 
         def got(rows) -> None:
             self.serial_model.set_rows(rows)
-            self.serial_status.setText(counted(len(rows), QT_TR_NOOP("1 banknote movement found."),
-                                               QT_TR_NOOP("%1 banknote movements found.")))
+            self.serial_status.setText(
+                counted(
+                    len(rows),
+                    QT_TR_NOOP("1 banknote movement found."),
+                    QT_TR_NOOP("%1 banknote movements found."),
+                )
+            )
 
-        self.ctx.run_db(self, lambda store: clearing.find_serial(store, text), got,
-                        lambda e: self.serial_status.setText(describe_error(e)))
+        self.ctx.run_db(
+            self,
+            lambda store: clearing.find_serial(store, text),
+            got,
+            lambda e: self.serial_status.setText(describe_error(e)),
+        )
 
     def selected_session(self):
         idx = self.history.currentIndex()
@@ -257,8 +300,12 @@ class MainWindow(QMainWindow):
             viewer.show()
             self.history_status.setText("")
 
-        self.ctx.run_db(self, lambda store: clearing.report_file(store, sid), got,
-                        lambda e: self.history_status.setText(describe_error(e)))
+        self.ctx.run_db(
+            self,
+            lambda store: clearing.report_file(store, sid),
+            got,
+            lambda e: self.history_status.setText(describe_error(e)),
+        )
 
     # -- clearings ------------------------------------------------------------------------
 
@@ -269,8 +316,9 @@ class MainWindow(QMainWindow):
             return
         from custodian_app.gui.wizard import ClearingWizard
 
-        self.wizard = ClearingWizard(self.ctx, flow if flow is not None and not isinstance(flow, bool) else None,
-                                     session_id, self)
+        self.wizard = ClearingWizard(
+            self.ctx, flow if flow is not None and not isinstance(flow, bool) else None, session_id, self
+        )
         self.wizard.setWindowModality(Qt.WindowModality.NonModal)
         self.wizard.finished.connect(self._wizard_done)
         self.wizard.show()
@@ -291,19 +339,33 @@ class MainWindow(QMainWindow):
                     dialogs.ask(self, tr("Resume"), tr("No interrupted clearing is waiting."), kind="info")
                 return
             s = sessions[0]
-            text = (tr("The clearing of terminal %1 (cycle %2) by %3 was interrupted at \"%4\". Resume it?")
-                    .replace("%1", str(s["terminal_id"] or "?")).replace("%2", str(s["cycle_id"] or "?"))
-                    .replace("%3", " & ".join(s["custodians"])).replace("%4", s["state"]))
+            text = (
+                tr('The clearing of terminal %1 (cycle %2) by %3 was interrupted at "%4". Resume it?')
+                .replace("%1", str(s["terminal_id"] or "?"))
+                .replace("%2", str(s["cycle_id"] or "?"))
+                .replace("%3", " & ".join(s["custodians"]))
+                .replace("%4", s["state"])
+            )
 
             def answered(key: str) -> None:
                 if key == "yes":
                     self.resume(s["id"])
 
-            dialogs.ask(self, tr("Resume the interrupted clearing?"), text, buttons=("yes", "no"),
-                        default="yes", callback=answered)
+            dialogs.ask(
+                self,
+                tr("Resume the interrupted clearing?"),
+                text,
+                buttons=("yes", "no"),
+                default="yes",
+                callback=answered,
+            )
 
-        self.ctx.run_db(self, clearing.interrupted_sessions, got,
-                        lambda e: self.statusBar().showMessage(describe_error(e)))
+        self.ctx.run_db(
+            self,
+            clearing.interrupted_sessions,
+            got,
+            lambda e: self.statusBar().showMessage(describe_error(e)),
+        )
 
     def resume(self, session_id) -> None:
         clearing = self.ctx.clearing
@@ -312,8 +374,12 @@ class MainWindow(QMainWindow):
             self.new_clearing(flow, session_id)
 
         def failed(exc) -> None:
-            dialogs.ask(self, tr("Resume"), tr("The session cannot be resumed: %1").replace("%1", describe_error(exc)),
-                        kind="warning")
+            dialogs.ask(
+                self,
+                tr("Resume"),
+                tr("The session cannot be resumed: %1").replace("%1", describe_error(exc)),
+                kind="warning",
+            )
 
         self.ctx.run_db(self, lambda store: clearing.resume_flow(store, session_id), got, failed)
 

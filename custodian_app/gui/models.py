@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from PySide6.QtCore import QT_TR_NOOP, QAbstractTableModel, QCoreApplication, QModelIndex, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from custodian_app.support.catalogue import load_catalogue
 from custodian_app.domain.catalogue import CatalogueError
 from custodian_app.domain.formats import Mismatch, NoteRecord, TotalsItem, Unit
 from custodian_app.domain.money import format_grouped
 from custodian_app.gui.error_words import local_time
+from custodian_app.support.catalogue import load_catalogue
 
 GREEN = QColor("#1b5e20")
 RED = QColor("#b00020")
@@ -29,17 +30,31 @@ def tr(text: str) -> str:
 
 
 # words shown through tr() at run time, listed here for the translators
-_WORDS = (QT_TR_NOOP("withdrawal"), QT_TR_NOOP("deposit"), QT_TR_NOOP("taken"), QT_TR_NOOP("retracted"),
-          QT_TR_NOOP("deposited"), QT_TR_NOOP("returned"), QT_TR_NOOP("rejected"), QT_TR_NOOP("open"),
-          QT_TR_NOOP("closed"), QT_TR_NOOP("exchange"))
+_WORDS = (
+    QT_TR_NOOP("withdrawal"),
+    QT_TR_NOOP("deposit"),
+    QT_TR_NOOP("taken"),
+    QT_TR_NOOP("retracted"),
+    QT_TR_NOOP("deposited"),
+    QT_TR_NOOP("returned"),
+    QT_TR_NOOP("rejected"),
+    QT_TR_NOOP("open"),
+    QT_TR_NOOP("closed"),
+    QT_TR_NOOP("exchange"),
+)
 
 
 STATE_NAMES = {
-    "signed_in": QT_TR_NOOP("signed in"), "atm_read": QT_TR_NOOP("ATM ledger read"),
-    "counted": QT_TR_NOOP("cash counted"), "backend_fetched": QT_TR_NOOP("backend ledger fetched"),
-    "reconciled": QT_TR_NOOP("reconciled"), "reviewed": QT_TR_NOOP("reviewed"),
-    "signed": QT_TR_NOOP("signed off"), "new_cycle_started": QT_TR_NOOP("new cycle started"),
-    "closed": QT_TR_NOOP("finished"), "abandoned": QT_TR_NOOP("abandoned"),
+    "signed_in": QT_TR_NOOP("signed in"),
+    "atm_read": QT_TR_NOOP("ATM ledger read"),
+    "counted": QT_TR_NOOP("cash counted"),
+    "backend_fetched": QT_TR_NOOP("backend ledger fetched"),
+    "reconciled": QT_TR_NOOP("reconciled"),
+    "reviewed": QT_TR_NOOP("reviewed"),
+    "signed": QT_TR_NOOP("signed off"),
+    "new_cycle_started": QT_TR_NOOP("new cycle started"),
+    "closed": QT_TR_NOOP("finished"),
+    "abandoned": QT_TR_NOOP("abandoned"),
 }
 
 
@@ -80,12 +95,26 @@ class _Table(QAbstractTableModel):
         self.endResetModel()
 
 
-UNIT_TYPE_NAMES = {"cashOut": QT_TR_NOOP("cash out"), "cashIn": QT_TR_NOOP("cash in"), "recycling": QT_TR_NOOP("recycling"),
-                   "reject": QT_TR_NOOP("reject bin"), "retract": QT_TR_NOOP("retract bin")}
+UNIT_TYPE_NAMES = {
+    "cashOut": QT_TR_NOOP("cash out"),
+    "cashIn": QT_TR_NOOP("cash in"),
+    "recycling": QT_TR_NOOP("recycling"),
+    "reject": QT_TR_NOOP("reject bin"),
+    "retract": QT_TR_NOOP("retract bin"),
+}
 
 
 class UnitsModel(_Table):
-    headers = (QT_TR_NOOP("Unit"), QT_TR_NOOP("Type"), QT_TR_NOOP("Value"), QT_TR_NOOP("Initial"), QT_TR_NOOP("Out"), QT_TR_NOOP("In"), QT_TR_NOOP("Count"), QT_TR_NOOP("Amount"))
+    headers = (
+        QT_TR_NOOP("Unit"),
+        QT_TR_NOOP("Type"),
+        QT_TR_NOOP("Value"),
+        QT_TR_NOOP("Initial"),
+        QT_TR_NOOP("Out"),
+        QT_TR_NOOP("In"),
+        QT_TR_NOOP("Count"),
+        QT_TR_NOOP("Amount"),
+    )
 
     def set_units(self, units: Sequence[Unit], currency: str = "") -> None:
         self.set_rows(units)
@@ -96,8 +125,16 @@ class UnitsModel(_Table):
         if role == Qt.ItemDataRole.DisplayRole:
             out, in_ = sum(u.out.values()), sum(u.in_.values())
             amount = None if u.value is None else u.value * u.count
-            return [u.id, tr(UNIT_TYPE_NAMES.get(u.type, u.type)), money(u.value) or tr("mixed"),
-                    str(u.initial), str(out), str(in_), str(u.count), money(amount)][col]
+            return [
+                u.id,
+                tr(UNIT_TYPE_NAMES.get(u.type, u.type)),
+                money(u.value) or tr("mixed"),
+                str(u.initial),
+                str(out),
+                str(in_),
+                str(u.count),
+                money(amount),
+            ][col]
         if role == Qt.ItemDataRole.TextAlignmentRole and col >= 2:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -127,9 +164,10 @@ class UnitLevelsChart(QWidget):
         the largest cassette load instead of itself (else 8 rejected notes look like a full bin)."""
         loads = [max(u.initial, u.count) for u in self.units if u.type not in self.BINS]
         bin_scale = max(loads, default=1)
-        return [(u.id, max(u.count, 0),
-                 max(bin_scale if u.type in self.BINS else u.initial, u.count, 1))
-                for u in self.units]
+        return [
+            (u.id, max(u.count, 0), max(bin_scale if u.type in self.BINS else u.initial, u.count, 1))
+            for u in self.units
+        ]
 
     def is_bin(self, index: int) -> bool:
         return self.units[index].type in self.BINS
@@ -163,10 +201,16 @@ class UnitLevelsChart(QWidget):
             p.setPen(Qt.PenStyle.NoPen)
             p.drawRect(QRectF(x, rect.top() + bar_area_h - h, w, h))
             p.setPen(self.palette().text().color())
-            p.drawText(QRectF(x - slot * 0.2, rect.top() + bar_area_h + 2, slot, label_h / 2),
-                       Qt.AlignmentFlag.AlignCenter, uid)
-            p.drawText(QRectF(x - slot * 0.2, rect.top() + bar_area_h + 2 + label_h / 2, slot, label_h / 2),
-                       Qt.AlignmentFlag.AlignCenter, str(count))
+            p.drawText(
+                QRectF(x - slot * 0.2, rect.top() + bar_area_h + 2, slot, label_h / 2),
+                Qt.AlignmentFlag.AlignCenter,
+                uid,
+            )
+            p.drawText(
+                QRectF(x - slot * 0.2, rect.top() + bar_area_h + 2 + label_h / 2, slot, label_h / 2),
+                Qt.AlignmentFlag.AlignCenter,
+                str(count),
+            )
         p.end()
 
 
@@ -187,8 +231,12 @@ class TotalsModel(_Table):
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             fmt = money if t.is_amount else str
-            return [tr(TOTALS_NAMES.get(t.item, t.item)), fmt(t.atm), fmt(t.host),
-                    tr("equal") if t.equal else tr("differs")][col]
+            return [
+                tr(TOTALS_NAMES.get(t.item, t.item)),
+                fmt(t.atm),
+                fmt(t.host),
+                tr("equal") if t.equal else tr("differs"),
+            ][col]
         if role == Qt.ItemDataRole.ForegroundRole:
             return QBrush(GREEN if t.equal else RED)
         if role == Qt.ItemDataRole.BackgroundRole:
@@ -213,15 +261,26 @@ def is_chinese() -> bool:
 def work_order(mismatches: Sequence[Mismatch]) -> list[Mismatch]:
     """The order the custodians work the list in: shortages first, then overages, then items
     with no cash effect; the largest amount first within each."""
+
     def key(m: Mismatch) -> tuple[int, int]:
         side = 0 if m.cash_effect < 0 else 1 if m.cash_effect > 0 else 2
         return side, -abs(m.cash_effect)
+
     return sorted(mismatches, key=key)
 
 
 class MismatchModel(_Table):
-    headers = (QT_TR_NOOP("Category"), QT_TR_NOOP("TSN"), QT_TR_NOOP("Type"), QT_TR_NOOP("ATM amount"), QT_TR_NOOP("Backend amount"), QT_TR_NOOP("Reject code"),
-               QT_TR_NOOP("Cash effect"), QT_TR_NOOP("Action"), QT_TR_NOOP("Remark"))
+    headers = (
+        QT_TR_NOOP("Category"),
+        QT_TR_NOOP("TSN"),
+        QT_TR_NOOP("Type"),
+        QT_TR_NOOP("ATM amount"),
+        QT_TR_NOOP("Backend amount"),
+        QT_TR_NOOP("Reject code"),
+        QT_TR_NOOP("Cash effect"),
+        QT_TR_NOOP("Action"),
+        QT_TR_NOOP("Remark"),
+    )
     COL_REMARK = 8
 
     def __init__(self, parent=None) -> None:
@@ -234,10 +293,17 @@ class MismatchModel(_Table):
         col = index.column()
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             action = m.action if is_chinese() else (m.action_en or m.action)
-            values = [category_name(m.category), m.tsn or "", tr(m.type) if m.type else "",
-                      money(m.atm_amount), money(m.host_amount), m.reject_code or "",
-                      format_grouped(m.cash_effect, plus=True), action,
-                      self.remarks.get(self.key(m), "")]
+            values = [
+                category_name(m.category),
+                m.tsn or "",
+                tr(m.type) if m.type else "",
+                money(m.atm_amount),
+                money(m.host_amount),
+                m.reject_code or "",
+                format_grouped(m.cash_effect, plus=True),
+                action,
+                self.remarks.get(self.key(m), ""),
+            ]
             return values[col]
         if role == CATEGORY_ROLE:
             return m.category
@@ -246,7 +312,7 @@ class MismatchModel(_Table):
             numeric = {3: m.atm_amount, 4: m.host_amount, 6: m.cash_effect}
             if col in numeric:
                 v = numeric[col]
-                return -(10 ** 18) if v is None else v
+                return -(10**18) if v is None else v
             return self.data(index, Qt.ItemDataRole.DisplayRole)
         if role == Qt.ItemDataRole.ForegroundRole and col == 6 and m.cash_effect:
             return QBrush(RED if m.cash_effect < 0 else GREEN)
@@ -259,7 +325,13 @@ class MismatchModel(_Table):
 
 
 class NotesModel(_Table):
-    headers = (QT_TR_NOOP("Serial"), QT_TR_NOOP("Value"), QT_TR_NOOP("Event"), QT_TR_NOOP("Unit"), QT_TR_NOOP("TSN"))
+    headers = (
+        QT_TR_NOOP("Serial"),
+        QT_TR_NOOP("Value"),
+        QT_TR_NOOP("Event"),
+        QT_TR_NOOP("Unit"),
+        QT_TR_NOOP("TSN"),
+    )
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         n: NoteRecord = self.rows[index.row()]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPainter
@@ -31,7 +31,9 @@ def print_pdf(document: QPdfDocument, printer: QPrinter) -> int:
         painter.end()
 
 
-def ask_print(parent: QWidget, document: QPdfDocument, callback: Callable[[int | None], None]) -> QPrintDialog:
+def ask_print(
+    parent: QWidget, document: QPdfDocument, callback: Callable[[int | None], None]
+) -> QPrintDialog:
     """Open the system print dialog; on OK print the document; ``callback(pages or None)``."""
     printer = QPrinter(QPrinter.PrinterMode.HighResolution)
     dlg = QPrintDialog(printer, parent)

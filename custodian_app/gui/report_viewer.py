@@ -42,8 +42,20 @@ class ReportViewer(QDialog):
         layout.addLayout(row)
 
     def print_report(self) -> None:
-        printing.ask_print(self, self.document, lambda pages: pages and self.status.setText(
-            counted(pages, QT_TR_NOOP("Sent 1 page to the printer."), QT_TR_NOOP("Sent %1 pages to the printer."))))
+        printing.ask_print(
+            self,
+            self.document,
+            lambda pages: (
+                pages
+                and self.status.setText(
+                    counted(
+                        pages,
+                        QT_TR_NOOP("Sent 1 page to the printer."),
+                        QT_TR_NOOP("Sent %1 pages to the printer."),
+                    )
+                )
+            ),
+        )
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.document.close()

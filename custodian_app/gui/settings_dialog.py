@@ -70,7 +70,9 @@ class SettingsDialog(QDialog):
         self.status = QLabel(objectName="settingsStatus")
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
@@ -102,5 +104,6 @@ class SettingsDialog(QDialog):
                 self.parent().set_language(settings.language)
             self.accept()
 
-        Job(self, op, saved).failure(lambda e: self.status.setText(describe_error(e))) \
-            .run(ctx.runners.background)
+        Job(self, op, saved).failure(lambda e: self.status.setText(describe_error(e))).run(
+            ctx.runners.background
+        )

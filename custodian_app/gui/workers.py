@@ -21,8 +21,9 @@ import queue
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 PROGRESS_INTERVAL_S = 0.05
 
 # Jobs whose result has not been delivered yet; keeps their bridge alive until it is.
-_ACTIVE: set["Job"] = set()
+_ACTIVE: set[Job] = set()
 
 
 class _QuietGc:
@@ -74,7 +75,7 @@ class JobCancelled(CustodianError):
 class JobContext:
     """What a background op gets: a cancel flag and a way to report progress."""
 
-    def __init__(self, job: "Job") -> None:
+    def __init__(self, job: Job) -> None:
         self._job = job
         self.cancel = job.cancel_event
         self._last = 0.0
@@ -109,8 +110,12 @@ class _Bridge(QObject):
 
 
 class Job:
-    def __init__(self, parent: QObject | None, op: Callable[[JobContext], Any],
-                 success: Callable[[Any], None] | None = None) -> None:
+    def __init__(
+        self,
+        parent: QObject | None,
+        op: Callable[[JobContext], Any],
+        success: Callable[[Any], None] | None = None,
+    ) -> None:
         self.parent = parent
         self.op = op
         self._success = success
@@ -120,26 +125,26 @@ class Job:
         self.cancel_event = threading.Event()
         self.finished = False
         self._heavy = False
-        self.runner: "Runner | None" = None
+        self.runner: Runner | None = None
         self._bridge = _Bridge()
         self._bridge.done.connect(self._on_done)
         self._bridge.failed.connect(self._on_failed)
         self._bridge.progressed.connect(self._on_progress)
         self._bridge.partial.connect(self._on_partial)
 
-    def failure(self, cb: Callable[[BaseException], None]) -> "Job":
+    def failure(self, cb: Callable[[BaseException], None]) -> Job:
         self._failure = cb
         return self
 
-    def with_progress(self, cb: Callable[[Any], None]) -> "Job":
+    def with_progress(self, cb: Callable[[Any], None]) -> Job:
         self._progress = cb
         return self
 
-    def with_partial(self, cb: Callable[[Any], None]) -> "Job":
+    def with_partial(self, cb: Callable[[Any], None]) -> Job:
         self._partial = cb
         return self
 
-    def heavy(self) -> "Job":
+    def heavy(self) -> Job:
         """A job that builds or walks a whole ledger: runs with the collector held off."""
         self._heavy = True
         return self
@@ -147,7 +152,7 @@ class Job:
     def cancel(self) -> None:
         self.cancel_event.set()
 
-    def run(self, runner: "Runner") -> "Job":
+    def run(self, runner: Runner) -> Job:
         if getattr(runner, "_closed", False):
             self.finished = True  # the application has stopped: nothing will deliver it
             return self

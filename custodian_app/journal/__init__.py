@@ -13,5 +13,13 @@ from custodian_app.journal.ej import Gap
 from custodian_app.journal.errors import JournalError
 from custodian_app.journal.ledger import JournalGapsError, JournalRead, read_journals
 
-__all__ = ["Dialect", "Gap", "JournalError", "JournalGapsError", "JournalRead", "available_dialects",
-           "load_dialect", "read_journals"]
+__all__ = [
+    "Dialect",
+    "Gap",
+    "JournalError",
+    "JournalGapsError",
+    "JournalRead",
+    "available_dialects",
+    "load_dialect",
+    "read_journals",
+]

@@ -23,26 +23,62 @@ from custodian_app.journal.errors import JournalError
 
 # What a line can stand for. Transaction events apply to the open transaction.
 EVENTS = (
-    "tx_start", "tx_field", "tx_end",
-    "notes_presented", "notes_taken", "cash_retracted", "power_failure",
-    "reversal", "card_retained", "deposit_accepted", "deposit_returned",
-    "counters_start", "terminal", "counter_unit", "counters_end",
+    "tx_start",
+    "tx_field",
+    "tx_end",
+    "notes_presented",
+    "notes_taken",
+    "cash_retracted",
+    "power_failure",
+    "reversal",
+    "card_retained",
+    "deposit_accepted",
+    "deposit_returned",
+    "counters_start",
+    "terminal",
+    "counter_unit",
+    "counters_end",
     "ignore",
 )
 TX_EVENTS = frozenset(EVENTS[:11])
 # Named groups a pattern may use (anything else is a mistake in the dialect).
-FIELDS = frozenset({
-    "date", "time",  # when the line was written
-    "tsn", "card", "type", "amount", "code", "ref",  # the transaction's own fields
-    "counts", "cash", "reason",  # an event's notes per cassette, its cash, a card's retention reason
-    "terminal", "cycle",
-    "unit", "unit_type", "currency", "value", "loaded", "dispensed", "rejected", "unknown",
-    "deposited", "retracted", "count", "remaining",  # a counter print's unit line
-})
+FIELDS = frozenset(
+    {
+        "date",
+        "time",  # when the line was written
+        "tsn",
+        "card",
+        "type",
+        "amount",
+        "code",
+        "ref",  # the transaction's own fields
+        "counts",
+        "cash",
+        "reason",  # an event's notes per cassette, its cash, a card's retention reason
+        "terminal",
+        "cycle",
+        "unit",
+        "unit_type",
+        "currency",
+        "value",
+        "loaded",
+        "dispensed",
+        "rejected",
+        "unknown",
+        "deposited",
+        "retracted",
+        "count",
+        "remaining",  # a counter print's unit line
+    }
+)
 # Groups each event cannot do without.
 REQUIRED = {
-    "tx_start": {"time"}, "counters_start": {"time"}, "notes_presented": {"counts"},
-    "deposit_accepted": {"cash"}, "deposit_returned": {"cash"}, "terminal": {"terminal"},
+    "tx_start": {"time"},
+    "counters_start": {"time"},
+    "notes_presented": {"counts"},
+    "deposit_accepted": {"cash"},
+    "deposit_returned": {"cash"},
+    "terminal": {"terminal"},
     "counter_unit": {"unit", "unit_type"},
 }
 TX_TYPES = ("withdrawal", "deposit", "other")
@@ -137,7 +173,7 @@ def parse_dialect(text: str, source: str) -> Dialect:
         raise _bad(source, f"not valid TOML ({exc})") from None
     name = doc.get("name")
     if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,31}", name):
-        raise _bad(source, "name must be a short lower-case word, e.g. name = \"ncr\"")
+        raise _bad(source, 'name must be a short lower-case word, e.g. name = "ncr"')
     raw_rules = doc.get("rule")
     if not isinstance(raw_rules, list) or not raw_rules:
         raise _bad(source, "no [[rule]] tables: a dialect needs at least the transaction start")
@@ -168,8 +204,9 @@ def parse_dialect(text: str, source: str) -> Dialect:
         names = _GROUP.findall(pattern)
         unknown = [n for n in names if n not in FIELDS]
         if unknown:
-            raise _bad(source, f"{where}: unknown group(s) {', '.join(unknown)}; "
-                               f"use {', '.join(sorted(FIELDS))}")
+            raise _bad(
+                source, f"{where}: unknown group(s) {', '.join(unknown)}; use {', '.join(sorted(FIELDS))}"
+            )
         missing = REQUIRED.get(event, set()) - set(names)
         if missing:
             raise _bad(source, f"{where}: a {event} line needs the group(s) {', '.join(sorted(missing))}")
@@ -205,16 +242,25 @@ def parse_dialect(text: str, source: str) -> Dialect:
     tags = dict(DEFAULT_FSN_TAGS)
     tags.update(fsn.get("tags", {}))
     d = Dialect(
-        name=name, title=str(doc.get("title", name)), source=source, rules=rules,
+        name=name,
+        title=str(doc.get("title", name)),
+        source=source,
+        rules=rules,
         date_format=str(doc.get("date_format", "%Y-%m-%d")),
         time_format=str(doc.get("time_format", "%H:%M:%S")),
         utc_offset=str(doc.get("utc_offset", "+08:00")),
         currency=str(doc.get("currency", "CNY")),
         no_answer_code=str(doc.get("no_answer_code", "68")),
-        types=types, unit_types=unit_types, retain_reasons=reasons,
-        fsn_names=fsn_names, fsn_tags=tags, ignore_case=bool(flags),
+        types=types,
+        unit_types=unit_types,
+        retain_reasons=reasons,
+        fsn_names=fsn_names,
+        fsn_tags=tags,
+        ignore_case=bool(flags),
         counts_separator=str(doc.get("counts_separator", ",")),
-        matchers=matchers, types_written=types_w, unit_types_written=unit_types_w,
+        matchers=matchers,
+        types_written=types_w,
+        unit_types_written=unit_types_w,
         retain_reasons_written=reasons_w,
     )
     if not re.fullmatch(r"[+-]\d\d:\d\d", d.utc_offset):
@@ -264,11 +310,15 @@ def load_dialect(name_or_path: str) -> Dialect:
         path = _files().get(name_or_path)
         if path is None:
             known = ", ".join(available_dialects()) or "none"
-            raise JournalError(name_or_path, f"no such journal dialect; known: {known} "
-                                             f"(a bank's own dialects go into {user_folder()})")
+            raise JournalError(
+                name_or_path,
+                f"no such journal dialect; known: {known} (a bank's own dialects go into {user_folder()})",
+            )
     try:
         with open(path, encoding="utf-8") as fh:
             text = fh.read()
     except (OSError, UnicodeDecodeError) as exc:
-        raise JournalError(path, f"cannot read the dialect: {getattr(exc, 'strerror', None) or exc}") from None
+        raise JournalError(
+            path, f"cannot read the dialect: {getattr(exc, 'strerror', None) or exc}"
+        ) from None
     return parse_dialect(text, path)

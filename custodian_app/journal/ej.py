@@ -100,7 +100,7 @@ class JournalParse:
 
 
 def parse_money(text: str, where: str) -> int:
-    """"1,000.00", "1000.5", "1000" -> minor units; never a float."""
+    """ "1,000.00", "1000.5", "1000" -> minor units; never a float."""
     m = _MONEY.match(text.strip().replace(",", ""))
     if m is None:
         raise JournalError(where, f"not an amount: {scrub(text)!r}")
@@ -137,8 +137,15 @@ class _Clock:
 
     def time(self, text: str, where: str) -> int:
         v = self.times.get(text)
-        if v is None and self.time_format == "%H:%M:%S" and len(text) == 8 and text[2] == text[5] == ":" \
-                and text[:2].isdigit() and text[3:5].isdigit() and text[6:].isdigit():
+        if (
+            v is None
+            and self.time_format == "%H:%M:%S"
+            and len(text) == 8
+            and text[2] == text[5] == ":"
+            and text[:2].isdigit()
+            and text[3:5].isdigit()
+            and text[6:].isdigit()
+        ):
             h, m, s = int(text[:2]), int(text[3:5]), int(text[6:])
             if h < 24 and m < 60 and s < 60:  # strptime is 10x slower for the usual layout
                 v = self.times[text] = h * 3600 + m * 60 + s
@@ -151,8 +158,9 @@ class _Clock:
         return v
 
 
-def parse_journals(sources: list[tuple[str, str]], dialect: Dialect, *, progress=None,
-                   predict: bool = True) -> JournalParse:
+def parse_journals(
+    sources: list[tuple[str, str]], dialect: Dialect, *, progress=None, predict: bool = True
+) -> JournalParse:
     """Parse ``(name, text)`` journals in order (a cycle may span several files).
 
     Faults in what a recognised line says (a bad date, a card that is not a card number, a
@@ -227,15 +235,25 @@ def parse_journals(sources: list[tuple[str, str]], dialect: Dialect, *, progress
                     if card is not None:
                         card = mask_card(card)
                         if card is None:
-                            raise JournalError(where, "the retained card is neither a masked nor a full card number")
+                            raise JournalError(
+                                where, "the retained card is neither a masked nor a full card number"
+                            )
                     if tx is None:
                         if card is None or when is None:
-                            out.gaps.append(Gap(name, lineno, _shown(line),
-                                                "a card retained outside a transaction needs its card number and time"))
+                            out.gaps.append(
+                                Gap(
+                                    name,
+                                    lineno,
+                                    _shown(line),
+                                    "a card retained outside a transaction needs its card number and time",
+                                )
+                            )
                             continue
                         out.retained.append(Retained(where, when, card, None, reason))
                     else:
-                        r = Retained(where, when if when is not None else tx.start, card or tx.card, None, reason)
+                        r = Retained(
+                            where, when if when is not None else tx.start, card or tx.card, None, reason
+                        )
                         out.retained.append(r)
                         pending.append(r)
                     continue
@@ -253,7 +271,9 @@ def parse_journals(sources: list[tuple[str, str]], dialect: Dialect, *, progress
                 if "type" in vals:
                     tx.type = lookup_type(vals["type"].strip().upper())
                     if tx.type is None:
-                        raise JournalError(where, f"transaction type {vals['type']!r} is not in the dialect's [types]")
+                        raise JournalError(
+                            where, f"transaction type {vals['type']!r} is not in the dialect's [types]"
+                        )
                 if "amount" in vals:
                     tx.amount = parse_money(vals["amount"], where)
                 if "code" in vals:
@@ -266,8 +286,11 @@ def parse_journals(sources: list[tuple[str, str]], dialect: Dialect, *, progress
                         tx.presented = counts
                     else:
                         n = max(len(counts), len(tx.presented))
-                        tx.presented = [(tx.presented[i] if i < len(tx.presented) else 0)
-                                        + (counts[i] if i < len(counts) else 0) for i in range(n)]
+                        tx.presented = [
+                            (tx.presented[i] if i < len(tx.presented) else 0)
+                            + (counts[i] if i < len(counts) else 0)
+                            for i in range(n)
+                        ]
                 elif event == "notes_taken":
                     tx.taken = True
                 elif event == "cash_retracted":
@@ -319,8 +342,11 @@ def _finish(tx: Tx, out: JournalParse, d: Dialect) -> bool:
         return False
     missing = [n for n in ("tsn", "card", "amount") if getattr(tx, n) is None]
     if missing:
-        raise JournalError(tx.where, f"the {tx.type} that starts here has no {', '.join(missing)}; "
-                                     "the journal is cut or the dialect misses the line that carries it")
+        raise JournalError(
+            tx.where,
+            f"the {tx.type} that starts here has no {', '.join(missing)}; "
+            "the journal is cut or the dialect misses the line that carries it",
+        )
     if tx.code is None:
         tx.code = d.no_answer_code  # the ATM had no answer from the host
     out.transactions.append(tx)

@@ -124,8 +124,9 @@ class _Dates:
             try:
                 ordinal = date(year, month, day).toordinal()
             except ValueError:
-                raise JournalError(where, f"record date {d:#06x} is no calendar date "
-                                          f"({year}-{month:02d}-{day:02d})") from None
+                raise JournalError(
+                    where, f"record date {d:#06x} is no calendar date ({year}-{month:02d}-{day:02d})"
+                ) from None
             if h > 23 or mi > 59 or s > 59:
                 raise JournalError(where, f"record time {t:#06x} is no time of day ({h}:{mi:02d}:{s:02d})")
             v = self.cache[key] = (ordinal - _EPOCH_ORD) * 86400 + h * 3600 + mi * 60 + s
@@ -138,12 +139,19 @@ def read_header(data: bytes, name: str) -> tuple[FsnHeader, int]:
         raise JournalError(f"{name}@0", f"{len(data)} bytes: too short for an FSN header (32 bytes at least)")
     start = struct.unpack_from("<4H", data, 0)
     if start != HEAD_START:
-        raise JournalError(f"{name}@0", f"not an FSN file: HeadStart is {list(start)}, expected {list(HEAD_START)}")
+        raise JournalError(
+            f"{name}@0", f"not an FSN file: HeadStart is {list(start)}, expected {list(HEAD_START)}"
+        )
     hs = struct.unpack_from("<6H", data, 8)
     if hs[0] != 0 or hs[1] != 1 or tuple(hs[3:]) != (ord("S"), ord("N"), ord("o")):
-        raise JournalError(f"{name}@8", f"not an FSN file: HeadString is {list(hs)}, expected 0, 1, 0x2E or 0x2D, 'S', 'N', 'o'")
+        raise JournalError(
+            f"{name}@8",
+            f"not an FSN file: HeadString is {list(hs)}, expected 0, 1, 0x2E or 0x2D, 'S', 'N', 'o'",
+        )
     if hs[2] not in (WITH_IMAGE, WITHOUT_IMAGE):
-        raise JournalError(f"{name}@12", f"HeadString[2] is {hs[2]:#x}; expected 0x2E (with images) or 0x2D (without)")
+        raise JournalError(
+            f"{name}@12", f"HeadString[2] is {hs[2]:#x}; expected 0x2E (with images) or 0x2D (without)"
+        )
     with_image = hs[2] == WITH_IMAGE
     if struct.unpack_from("<4H", data, 24) == HEAD_END:
         count = struct.unpack_from("<I", data, 20)[0]
@@ -153,15 +161,19 @@ def read_header(data: bytes, name: str) -> tuple[FsnHeader, int]:
         i = 10
         data_type, count = f[i], f[i + 1]
         i += 2
-        inst = _text(f[i:i + 6]); i += 6
-        enabled = f[i]; i += 1
+        inst = _text(f[i : i + 6])
+        i += 6
+        enabled = f[i]
+        i += 1
         parts = []
         for n in (24, 15, 24, 24, 24, 6, 14, 14, 4):
-            parts.append(_text(f[i:i + n]))
+            parts.append(_text(f[i : i + n]))
             i += n
         return FsnHeader("2018", with_image, count, data_type, inst, enabled, *parts), HEADER_2018
-    raise JournalError(f"{name}@24", "no HeadEnd (0, 1, 2, 3) where the classic (byte 24) or the 2018 "
-                                     "header (byte 342) puts it")
+    raise JournalError(
+        f"{name}@24",
+        "no HeadEnd (0, 1, 2, 3) where the classic (byte 24) or the 2018 header (byte 342) puts it",
+    )
 
 
 def read_fsn(data: bytes, name: str) -> FsnFile:
@@ -173,8 +185,11 @@ def read_fsn(data: bytes, name: str) -> FsnFile:
         fmt += f"{IMAGE_SIZE}x"
     body = len(data) - pos
     if body != header.count * size:
-        raise JournalError(f"{name}@{pos}", f"the header says {header.count} records of {size} bytes "
-                                            f"({header.count * size} bytes); the file holds {body} bytes after the header")
+        raise JournalError(
+            f"{name}@{pos}",
+            f"the header says {header.count} records of {size} bytes "
+            f"({header.count * size} bytes); the file holds {body} bytes after the header",
+        )
     dates = _Dates()
     notes = []
     append = notes.append
@@ -184,25 +199,41 @@ def read_fsn(data: bytes, name: str) -> FsnFile:
     for rec in struct.iter_unpack(fmt, memoryview(data)[pos:]):
         d, t, tf, e1, e2, e3, money, ver, valuta, charnum, sno = rec[:11]
         if tf > 3:
-            raise JournalError(f"{name}@{offset + 4}", f"tfFlag is {tf}; expected 0 (counterfeit), 1 (genuine), 2 (damaged) or 3 (worn)")
+            raise JournalError(
+                f"{name}@{offset + 4}",
+                f"tfFlag is {tf}; expected 0 (counterfeit), 1 (genuine), 2 (damaged) or 3 (worn)",
+            )
         if not 0 < charnum <= 12:
-            raise JournalError(f"{name}@{offset + (24 if classic else 30)}", f"CharNUM is {charnum}; a serial has 1 to 12 characters")
-        if sno[1:charnum * 2:2] == _ZEROS[:charnum]:  # plain ASCII, as serials are
-            serial = sno[0:charnum * 2:2].decode("latin-1")
+            raise JournalError(
+                f"{name}@{offset + (24 if classic else 30)}",
+                f"CharNUM is {charnum}; a serial has 1 to 12 characters",
+            )
+        if sno[1 : charnum * 2 : 2] == _ZEROS[:charnum]:  # plain ASCII, as serials are
+            serial = sno[0 : charnum * 2 : 2].decode("latin-1")
         else:
-            serial = sno[:charnum * 2].decode("utf-16-le", "replace")
+            serial = sno[: charnum * 2].decode("utf-16-le", "replace")
         if _SERIAL.match(serial) is None:
-            raise JournalError(f"{name}@{offset + (26 if classic else 32)}", f"serial {serial!r} is not 6 to 12 of A-Z, 0-9 and ?")
+            raise JournalError(
+                f"{name}@{offset + (26 if classic else 32)}",
+                f"serial {serial!r} is not 6 to 12 of A-Z, 0-9 and ?",
+            )
         cur = decode_cache.get(money)
         if cur is None:
             cur = decode_cache[money] = money.decode("utf-16-le", "replace").rstrip("\0")
-        append(FsnNote(dates(d, t, f"{name}@{offset}"), tf, valuta * 100, serial, cur, ver, (e1, e2, e3), offset))
+        append(
+            FsnNote(dates(d, t, f"{name}@{offset}"), tf, valuta * 100, serial, cur, ver, (e1, e2, e3), offset)
+        )
         offset += size
     return FsnFile(name, header, notes)
 
 
-def write_fsn(notes: list[FsnNote], *, variant: str = "classic", with_image: bool = False,
-              header: FsnHeader | None = None) -> bytes:
+def write_fsn(
+    notes: list[FsnNote],
+    *,
+    variant: str = "classic",
+    with_image: bool = False,
+    header: FsnHeader | None = None,
+) -> bytes:
     """The bytes of an FSN file holding ``notes`` (for tests, the generator and benchmarks).
     The serial image, when asked for, is blank: the product never has one to write."""
     if variant not in ("classic", "2018"):
@@ -214,9 +245,17 @@ def write_fsn(notes: list[FsnNote], *, variant: str = "classic", with_image: boo
         out = [_HC.pack(*HEAD_START, *head_string, len(notes), *HEAD_END)]
     else:
         fields = [*HEAD_START, *head_string, h.data_type, len(notes), *_units(h.institution, 6), h.enabled_at]
-        for text, n in ((h.machine_sno, 24), (h.machine_type, 15), (h.machine_model, 24),
-                        (h.hardware_version, 24), (h.software_version, 24), (h.denominations, 6),
-                        (h.bank, 14), (h.outlet, 14), (h.operator, 4)):
+        for text, n in (
+            (h.machine_sno, 24),
+            (h.machine_type, 15),
+            (h.machine_model, 24),
+            (h.hardware_version, 24),
+            (h.software_version, 24),
+            (h.denominations, 6),
+            (h.bank, 14),
+            (h.outlet, 14),
+            (h.operator, 4),
+        ):
             fields += _units(text, n)
         out = [_H18.pack(*fields, 0, *HEAD_END)]
     image = bytes(IMAGE_SIZE) if with_image else b""
@@ -231,9 +270,22 @@ def write_fsn(notes: list[FsnNote], *, variant: str = "classic", with_image: boo
             money = money_cache[n.currency] = struct.pack("<4H", *_units(n.currency, 4))
         sno = struct.pack("<12H", *_units(n.serial, 12))
         if variant == "classic":
-            out.append(struct.pack("<HHH3H", d, t, n.tf, *n.errors) + money
-                       + struct.pack("<HHH", n.version, n.value // 100, len(n.serial)) + sno + machine + b"\0\0" + image)
+            out.append(
+                struct.pack("<HHH3H", d, t, n.tf, *n.errors)
+                + money
+                + struct.pack("<HHH", n.version, n.value // 100, len(n.serial))
+                + sno
+                + machine
+                + b"\0\0"
+                + image
+            )
         else:
-            out.append(struct.pack("<HHH3H", d, t, n.tf, *n.errors) + money
-                       + struct.pack("<HQH", n.version, n.value // 100, len(n.serial)) + sno + bytes(32) + image)
+            out.append(
+                struct.pack("<HHH3H", d, t, n.tf, *n.errors)
+                + money
+                + struct.pack("<HQH", n.version, n.value // 100, len(n.serial))
+                + sno
+                + bytes(32)
+                + image
+            )
     return b"".join(out)

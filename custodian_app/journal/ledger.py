@@ -32,10 +32,12 @@ class JournalGapsError(JournalError):
         self.gaps = gaps
         shown = "; ".join(f"{g.file}:{g.line}" for g in gaps[:5])
         more = f" and {len(gaps) - 5} more" if len(gaps) > 5 else ""
-        super().__init__(f"{gaps[0].file}:{gaps[0].line}",
-                         f"{len(gaps)} journal line(s) match no rule of the dialect ({shown}{more}); "
-                         "choose the right dialect, or accept the gaps knowingly (--accept-gaps) "
-                         "and have them listed in the report")
+        super().__init__(
+            f"{gaps[0].file}:{gaps[0].line}",
+            f"{len(gaps)} journal line(s) match no rule of the dialect ({shown}{more}); "
+            "choose the right dialect, or accept the gaps knowingly (--accept-gaps) "
+            "and have them listed in the report",
+        )
 
 
 @dataclass
@@ -69,6 +71,7 @@ def _iso_maker(offset: str):
         h, rest = divmod(rest, 3600)
         m, s = divmod(rest, 60)
         return f"{prefix}{h:02d}:{m:02d}:{s:02d}{offset}"
+
     return iso
 
 
@@ -83,8 +86,11 @@ def _count(text: str | None, where: str, what: str) -> int:
 
 def _units(parse: JournalParse, d: Dialect, where: str) -> list[dict]:
     if not parse.prints or not parse.prints[-1].units:
-        raise JournalError(where, "no supervisor counter print with the cassettes in the journal; "
-                                      "the ledger needs the units' counters (print them at clearing)")
+        raise JournalError(
+            where,
+            "no supervisor counter print with the cassettes in the journal; "
+            "the ledger needs the units' counters (print them at clearing)",
+        )
     units = []
     seen = set()
     for cu in parse.prints[-1].units:
@@ -96,8 +102,19 @@ def _units(parse: JournalParse, d: Dialect, where: str) -> list[dict]:
         if uid in seen:
             raise JournalError(where, f"unit {uid} is printed twice in one counter print")
         seen.add(uid)
-        n = {k: _count(f.get(k), where, k) for k in
-             ("loaded", "dispensed", "rejected", "unknown", "deposited", "retracted", "count", "remaining")}
+        n = {
+            k: _count(f.get(k), where, k)
+            for k in (
+                "loaded",
+                "dispensed",
+                "rejected",
+                "unknown",
+                "deposited",
+                "retracted",
+                "count",
+                "remaining",
+            )
+        }
         out = {"presented": 0, "rejected": 0, "distributed": 0, "unknown": 0}
         in_ = {"deposited": 0, "retracted": 0, "rejected": 0}
         if utype in _CASSETTES:
@@ -106,19 +123,35 @@ def _units(parse: JournalParse, d: Dialect, where: str) -> list[dict]:
             value = format_amount(parse_money(f["value"], where))
             # a journal's "dispensed" is both counters: the notes presented, which rules revision
             # 2's informational `distributed` overlaps (never subtracted)
-            out.update(presented=n["dispensed"], distributed=n["dispensed"], rejected=n["rejected"],
-                       unknown=n["unknown"])
+            out.update(
+                presented=n["dispensed"],
+                distributed=n["dispensed"],
+                rejected=n["rejected"],
+                unknown=n["unknown"],
+            )
             in_.update(deposited=n["deposited"], retracted=n["retracted"])
             derived = unit_count(n["loaded"], in_, out)
             if "remaining" in f and derived != n["remaining"]:
-                raise JournalError(where, f"cassette {uid}: loaded {n['loaded']} − dispensed {out['presented']} − "
-                                          f"rejected {out['rejected']} − unknown {out['unknown']} = {derived}, "
-                                          f"but the print says {n['remaining']} remain")
+                raise JournalError(
+                    where,
+                    f"cassette {uid}: loaded {n['loaded']} − dispensed {out['presented']} − "
+                    f"rejected {out['rejected']} − unknown {out['unknown']} = {derived}, "
+                    f"but the print says {n['remaining']} remain",
+                )
         else:
             value = None
             in_[_BIN_COUNTER[utype]] = n["count"]
-        units.append({"id": uid, "type": utype, "currency": f.get("currency") or d.currency, "value": value,
-                      "initial": n["loaded"], "out": out, "in": in_})
+        units.append(
+            {
+                "id": uid,
+                "type": utype,
+                "currency": f.get("currency") or d.currency,
+                "value": value,
+                "initial": n["loaded"],
+                "out": out,
+                "in": in_,
+            }
+        )
     return units
 
 
@@ -134,9 +167,11 @@ def _cash(tx: Tx, values: list[int]) -> _Cash:
     c = _Cash()
     if tx.presented:
         if len(tx.presented) > len(values):
-            raise JournalError(tx.where, f"notes presented from {len(tx.presented)} cassettes; "
-                                         f"the counter print lists {len(values)}")
-        c.presented = sum(k * v for k, v in zip(tx.presented, values))
+            raise JournalError(
+                tx.where,
+                f"notes presented from {len(tx.presented)} cassettes; the counter print lists {len(values)}",
+            )
+        c.presented = sum(k * v for k, v in zip(tx.presented, values, strict=False))
     if tx.retracted is not None:
         c.retracted = c.presented if tx.retracted < 0 else tx.retracted
         if c.retracted > c.presented:
@@ -196,8 +231,11 @@ def fsn_direction(fname: str, d: Dialect) -> str:
     hits = [direction for direction, rx in d.fsn_names.items() if rx.search(stem)]
     if len(hits) != 1:
         why = "matches none" if not hits else f"matches several ({', '.join(hits)})"
-        raise JournalError(fname, f"cannot tell which way this FSN file's notes went: its name {why} of "
-                                  f"the dialect's FSN name patterns (dispense, deposit, retract, return)")
+        raise JournalError(
+            fname,
+            f"cannot tell which way this FSN file's notes went: its name {why} of "
+            f"the dialect's FSN name patterns (dispense, deposit, retract, return)",
+        )
     return hits[0]
 
 
@@ -228,7 +266,9 @@ def _transactions(txs: list[Tx], values: list[int], iso, success_codes):
     booked_by = {"withdrawal": [0, 0], "deposit": [0, 0]}
     for tx in txs:
         if tx.tsn in seen:
-            raise JournalError(tx.where, f"TSN {tx.tsn} was used already at {seen[tx.tsn]}; a TSN is unique in a cycle")
+            raise JournalError(
+                tx.where, f"TSN {tx.tsn} was used already at {seen[tx.tsn]}; a TSN is unique in a cycle"
+            )
         seen[tx.tsn] = tx.where
         c = _cash(tx, values) if tx.type == "withdrawal" else _Cash()
         if tx.type == "deposit" and tx.presented:
@@ -238,20 +278,39 @@ def _transactions(txs: list[Tx], values: list[int], iso, success_codes):
         reversed_, partial = tx.reversed, None
         if tx.reversed and tx.reversal_cash is not None and tx.reversal_cash != tx.amount:
             if not 0 < tx.reversal_cash < tx.amount:
-                raise JournalError(tx.where, f"reversal of {format_amount(tx.reversal_cash)} for a transaction "
-                                             f"of {format_amount(tx.amount)}")
+                raise JournalError(
+                    tx.where,
+                    f"reversal of {format_amount(tx.reversal_cash)} for a transaction "
+                    f"of {format_amount(tx.amount)}",
+                )
             reversed_, partial = False, tx.reversal_cash  # a partial reversal (rev 2)
         if tx.type == "withdrawal":
-            cash = {"taken": format_amount(c.taken), "retracted": format_amount(c.retracted),
-                    "deposited": "0.00", "returned": "0.00"}
+            cash = {
+                "taken": format_amount(c.taken),
+                "retracted": format_amount(c.retracted),
+                "deposited": "0.00",
+                "returned": "0.00",
+            }
             if c.unknown:
                 cash["unknown"] = format_amount(c.unknown)
         else:
-            cash = {"taken": "0.00", "retracted": "0.00", "deposited": format_amount(tx.deposited),
-                    "returned": format_amount(tx.returned)}
-        doc = {"tsn": tx.tsn, "time": iso(tx.start), "type": tx.type, "card": tx.card,
-               "amount": format_amount(tx.amount), "host_code": tx.code, "host_ref": tx.ref,
-               "reversed": reversed_, "cash": cash}
+            cash = {
+                "taken": "0.00",
+                "retracted": "0.00",
+                "deposited": format_amount(tx.deposited),
+                "returned": format_amount(tx.returned),
+            }
+        doc = {
+            "tsn": tx.tsn,
+            "time": iso(tx.start),
+            "type": tx.type,
+            "card": tx.card,
+            "amount": format_amount(tx.amount),
+            "host_code": tx.code,
+            "host_ref": tx.ref,
+            "reversed": reversed_,
+            "cash": cash,
+        }
         if partial is not None:
             doc["reversed_amount"] = format_amount(partial)
         docs.append(doc)
@@ -262,9 +321,17 @@ def _transactions(txs: list[Tx], values: list[int], iso, success_codes):
     return docs, cash_of, tx_of, booked_by
 
 
-def read_journals(journals, fsn_dir: str | None, dialect: str | Dialect, *, accept_gaps: bool = False,
-                  progress=None, success_codes=frozenset({"00"}), terminal_id: str | None = None,
-                  cycle_id: str | None = None) -> JournalRead:
+def read_journals(
+    journals,
+    fsn_dir: str | None,
+    dialect: str | Dialect,
+    *,
+    accept_gaps: bool = False,
+    progress=None,
+    success_codes=frozenset({"00"}),
+    terminal_id: str | None = None,
+    cycle_id: str | None = None,
+) -> JournalRead:
     """Read an ATM's journal files (in the order given) and the FSN files of ``fsn_dir`` into
     an atm-ledger/1 document. ``progress(done, total)`` is called with bytes read so far.
 
@@ -291,8 +358,9 @@ def read_journals(journals, fsn_dir: str | None, dialect: str | Dialect, *, acce
     jbytes = sum(len(b) for _, b in raw)
     chars = sum(len(t) for _, t in sources) or 1
     # the journal's share of the progress, from characters read to bytes
-    parse = parse_journals(sources, d, progress=None if progress is None else
-                           lambda c, _: progress(jbytes * c // chars, total))
+    parse = parse_journals(
+        sources, d, progress=None if progress is None else lambda c, _: progress(jbytes * c // chars, total)
+    )
     step(jbytes)
     if parse.gaps and not accept_gaps:
         raise JournalGapsError(parse.gaps)
@@ -303,8 +371,10 @@ def read_journals(journals, fsn_dir: str | None, dialect: str | Dialect, *, acce
     iso = _iso_maker(d.utc_offset)
     terminal = terminal_id or parse.terminal
     if not terminal:
-        raise JournalError(paths[0], "the journal names no terminal (no terminal line in its counter "
-                                     "print); give the terminal id")
+        raise JournalError(
+            paths[0],
+            "the journal names no terminal (no terminal line in its counter print); give the terminal id",
+        )
     opened = parse.prints[0].time
     closed = parse.prints[-1].time if len(parse.prints) > 1 else None
 
@@ -315,34 +385,55 @@ def read_journals(journals, fsn_dir: str | None, dialect: str | Dialect, *, acce
     loaded = sum(u["initial"] * parse_money(u["value"], u["id"]) for u in cassettes)
     for r in parse.retained:
         if r.card is None:
-            raise JournalError(r.where, "a card retained before the journal said which card; "
-                                        "the custodians' hand-over list needs it")
-    retained = [{"time": iso(r.time), "card": r.card, "tsn": r.tsn, "reason": r.reason}
-                for r in sorted(parse.retained, key=lambda r: r.time)]
+            raise JournalError(
+                r.where,
+                "a card retained before the journal said which card; the custodians' hand-over list needs it",
+            )
+    retained = [
+        {"time": iso(r.time), "card": r.card, "tsn": r.tsn, "reason": r.reason}
+        for r in sorted(parse.retained, key=lambda r: r.time)
+    ]
     ledger = {
-        "format": "atm-ledger/1", "terminal_id": terminal,
+        "format": "atm-ledger/1",
+        "terminal_id": terminal,
         "cycle_id": cycle_id or parse.cycle or f"{terminal}-{iso(opened)[:10].replace('-', '')}",
-        "currency": d.currency, "opened_at": iso(opened), "closed_at": None if closed is None else iso(closed),
-        "totals": {"loaded_amount": format_amount(loaded),
-                   "withdrawals": {"count": w_count, "amount": format_amount(w_amount)},
-                   "deposits": {"count": d_count, "amount": format_amount(d_amount)}},
-        "units": units, "transactions": docs,
+        "currency": d.currency,
+        "opened_at": iso(opened),
+        "closed_at": None if closed is None else iso(closed),
+        "totals": {
+            "loaded_amount": format_amount(loaded),
+            "withdrawals": {"count": w_count, "amount": format_amount(w_amount)},
+            "deposits": {"count": d_count, "amount": format_amount(d_amount)},
+        },
+        "units": units,
+        "transactions": docs,
     }
     if retained:
         ledger["retained_cards"] = retained
-    result = JournalRead(ledger, d.name, parse.gaps, skipped_transactions=parse.skipped,
-                         journal_lines=parse.lines, fsn_files=len(fsn_paths))
+    result = JournalRead(
+        ledger,
+        d.name,
+        parse.gaps,
+        skipped_transactions=parse.skipped,
+        journal_lines=parse.lines,
+        fsn_files=len(fsn_paths),
+    )
     if fsn_paths:
         ledger["notes"] = _notes(fsn_paths, d, txs, cash_of, tx_of, units, cassettes, values, result, step)
     # Unknown keys are ignored by every reader; this one says where the ledger came from and
     # what the report must list (gap lines by file and line only: their text stays out).
-    ledger["source"] = {"kind": "atm-journal", "dialect": d.name,
-                        "gaps": [{"file": g.file, "line": g.line, "reason": g.reason} for g in parse.gaps],
-                        "notes_without_tsn": result.notes_without_tsn}
+    ledger["source"] = {
+        "kind": "atm-journal",
+        "dialect": d.name,
+        "gaps": [{"file": g.file, "line": g.line, "reason": g.reason} for g in parse.gaps],
+        "notes_without_tsn": result.notes_without_tsn,
+    }
     return result
 
 
-def _notes(paths, d: Dialect, txs, cash_of, tx_of, units, cassettes, values, result: JournalRead, step) -> list[dict]:
+def _notes(
+    paths, d: Dialect, txs, cash_of, tx_of, units, cassettes, values, result: JournalRead, step
+) -> list[dict]:
     money: dict[int, str] = {}
 
     def fa(minor: int) -> str:  # a few denominations, 300,000 notes
@@ -353,10 +444,26 @@ def _notes(paths, d: Dialect, txs, cash_of, tx_of, units, cassettes, values, res
 
     ends = _windows(txs)
     tiers = {
-        "dispense": _Tier([(t.start, e, t.tsn) for t, e in zip(txs, ends) if cash_of[t.tsn].presented]),
-        "retract": _Tier([(t.start, e, t.tsn) for t, e in zip(txs, ends) if cash_of[t.tsn].retracted]),
-        "deposit": _Tier([(t.start, e, t.tsn) for t, e in zip(txs, ends) if t.type == "deposit" and t.deposited]),
-        "return": _Tier([(t.start, e, t.tsn) for t, e in zip(txs, ends) if t.type == "deposit" and t.returned]),
+        "dispense": _Tier(
+            [(t.start, e, t.tsn) for t, e in zip(txs, ends, strict=False) if cash_of[t.tsn].presented]
+        ),
+        "retract": _Tier(
+            [(t.start, e, t.tsn) for t, e in zip(txs, ends, strict=False) if cash_of[t.tsn].retracted]
+        ),
+        "deposit": _Tier(
+            [
+                (t.start, e, t.tsn)
+                for t, e in zip(txs, ends, strict=False)
+                if t.type == "deposit" and t.deposited
+            ]
+        ),
+        "return": _Tier(
+            [
+                (t.start, e, t.tsn)
+                for t, e in zip(txs, ends, strict=False)
+                if t.type == "deposit" and t.returned
+            ]
+        ),
     }
     first = {}
     for u in units:
@@ -378,7 +485,9 @@ def _notes(paths, d: Dialect, txs, cash_of, tx_of, units, cassettes, values, res
 
     def need(unit: str | None, what: str, f) -> str:
         if unit is None:
-            raise JournalError(f.name, f"{what} notes in this FSN file, but the counter print has no such unit")
+            raise JournalError(
+                f.name, f"{what} notes in this FSN file, but the counter print has no such unit"
+            )
         return unit
 
     def tie(tier: _Tier, t: int) -> str | None:
@@ -415,8 +524,15 @@ def _notes(paths, d: Dialect, txs, cash_of, tx_of, units, cassettes, values, res
         for n in f.notes:
             if n.tf != fsnlib.GENUINE:
                 tsn = tie(tiers["dispense"], n.time)
-                append({"serial": n.serial, "value": fa(n.value), "tsn": tsn,
-                        "unit": need(reject_unit, "rejected", f), "event": "rejected"})
+                append(
+                    {
+                        "serial": n.serial,
+                        "value": fa(n.value),
+                        "tsn": tsn,
+                        "unit": need(reject_unit, "rejected", f),
+                        "event": "rejected",
+                    }
+                )
                 continue
             r = retracted.get(n.serial)
             if r is not None and not r[1]:
@@ -428,15 +544,29 @@ def _notes(paths, d: Dialect, txs, cash_of, tx_of, units, cassettes, values, res
                         result.ambiguous_notes += 1
                     else:
                         result.untied_notes += 1
-                append({"serial": n.serial, "value": fa(n.value), "tsn": tsn,
-                        "unit": need(retract_unit, "retracted", f), "event": "retracted"})
+                append(
+                    {
+                        "serial": n.serial,
+                        "value": fa(n.value),
+                        "tsn": tsn,
+                        "unit": need(retract_unit, "retracted", f),
+                        "event": "retracted",
+                    }
+                )
                 continue
             tsn = tie(tiers["dispense"], n.time)
             if tsn is not None and cash_of[tsn].unknown and not cash_of[tsn].taken:
                 result.unknown_fate_notes += 1  # left the cassettes; where they went is not known
                 continue
-            append({"serial": n.serial, "value": fa(n.value), "tsn": tsn,
-                    "unit": cassette_for(tsn, n.value), "event": "taken"})
+            append(
+                {
+                    "serial": n.serial,
+                    "value": fa(n.value),
+                    "tsn": tsn,
+                    "unit": cassette_for(tsn, n.value),
+                    "event": "taken",
+                }
+            )
     for serial, (tsn, used, n, count) in retracted.items():
         if not used:
             if tsn is None:
@@ -444,12 +574,26 @@ def _notes(paths, d: Dialect, txs, cash_of, tx_of, units, cassettes, values, res
                     result.ambiguous_notes += 1
                 else:
                     result.untied_notes += 1
-            append({"serial": serial, "value": fa(n.value), "tsn": tsn,
-                    "unit": need(retract_unit, "retracted", files["retract"][0]), "event": "retracted"})
+            append(
+                {
+                    "serial": serial,
+                    "value": fa(n.value),
+                    "tsn": tsn,
+                    "unit": need(retract_unit, "retracted", files["retract"][0]),
+                    "event": "retracted",
+                }
+            )
     for direction, event in (("deposit", "deposited"), ("return", "returned")):
         for f in files[direction]:
             unit = need(cashin_unit, event, f)
             for n in f.notes:
-                append({"serial": n.serial, "value": fa(n.value),
-                        "tsn": tie(tiers[direction], n.time), "unit": unit, "event": event})
+                append(
+                    {
+                        "serial": n.serial,
+                        "value": fa(n.value),
+                        "tsn": tie(tiers[direction], n.time),
+                        "unit": unit,
+                        "event": event,
+                    }
+                )
     return out

@@ -30,6 +30,7 @@ def _render(template: str, ctx: dict) -> str | None:
     def opt(m):
         names = _PLACE.findall(m.group(1))
         return m.group(1) if all(ctx.get(n) is not None for n in names) else ""
+
     text = _OPTIONAL.sub(opt, template)
     if any(ctx.get(n) is None for n in _PLACE.findall(text)):
         return None
@@ -100,7 +101,9 @@ def journal_text(ledger: dict, dialect: str | Dialect) -> str:
     opened = _local(ledger["opened_at"], off)
     txs = ledger["transactions"]
     times = [_local(t["time"], off) for t in txs]
-    closed = _local(ledger["closed_at"], off) if ledger.get("closed_at") else (max(times, default=opened) + 60)
+    closed = (
+        _local(ledger["closed_at"], off) if ledger.get("closed_at") else (max(times, default=opened) + 60)
+    )
     hints: dict[str, Counter] = {}
     for n in ledger.get("notes") or ():
         if n["event"] == "taken" and n["tsn"] is not None:
@@ -119,24 +122,55 @@ def journal_text(ledger: dict, dialect: str | Dialect) -> str:
         p.emit("terminal", base)
         for u in units:
             o, i = u["out"], u["in"]
-            ctx = dict(base, unit=u["id"], unit_type=d.word_for("unit_types", u["type"]),
-                       currency=u["currency"], value=u["value"], loaded=u["initial"])
+            ctx = dict(
+                base,
+                unit=u["id"],
+                unit_type=d.word_for("unit_types", u["type"]),
+                currency=u["currency"],
+                value=u["value"],
+                loaded=u["initial"],
+            )
             if final:
-                ctx.update(dispensed=o["presented"], rejected=o["rejected"], unknown=o["unknown"],
-                           deposited=i["deposited"], retracted=i["retracted"],
-                           count=i["deposited"] + i["retracted"] + i["rejected"],
-                           remaining=u["initial"] + i["deposited"] + i["retracted"] + i["rejected"]
-                           - o["presented"] - o["rejected"] - o["unknown"])
+                ctx.update(
+                    dispensed=o["presented"],
+                    rejected=o["rejected"],
+                    unknown=o["unknown"],
+                    deposited=i["deposited"],
+                    retracted=i["retracted"],
+                    count=i["deposited"] + i["retracted"] + i["rejected"],
+                    remaining=u["initial"]
+                    + i["deposited"]
+                    + i["retracted"]
+                    + i["rejected"]
+                    - o["presented"]
+                    - o["rejected"]
+                    - o["unknown"],
+                )
             else:
-                ctx.update(dispensed=0, rejected=0, unknown=0, deposited=0, retracted=0, count=0, remaining=u["initial"])
+                ctx.update(
+                    dispensed=0,
+                    rejected=0,
+                    unknown=0,
+                    deposited=0,
+                    retracted=0,
+                    count=0,
+                    remaining=u["initial"],
+                )
             p.emit("counter_unit", ctx, units=u["type"])
         p.emit("counters_end", base)
 
     def loose_card(r) -> None:
         sec = _local(r["time"], off)
         date, time = p.stamp(sec)
-        p.emit("card_retained", {"date": date, "time": time, "card": r["card"],
-                                 "reason": d.word_for("retain_reasons", r["reason"])})
+        p.emit(
+            "card_retained",
+            {
+                "date": date,
+                "time": time,
+                "card": r["card"],
+                "reason": d.word_for("retain_reasons", r["reason"]),
+            },
+        )
 
     counters(opened, False)
     li = 0
@@ -148,9 +182,16 @@ def journal_text(ledger: dict, dialect: str | Dialect) -> str:
         nxt = times[k + 1] if k + 1 < len(txs) else start + 10 * TX_SECONDS
         end = max(start, min(start + TX_SECONDS, nxt - 2))
         date, time = p.stamp(start)
-        ctx = {"date": date, "time": time, "tsn": t["tsn"], "card": t["card"],
-               "type": d.word_for("types", t["type"]), "amount": t["amount"], "code": t["host_code"],
-               "ref": t["host_ref"]}
+        ctx = {
+            "date": date,
+            "time": time,
+            "tsn": t["tsn"],
+            "card": t["card"],
+            "type": d.word_for("types", t["type"]),
+            "amount": t["amount"],
+            "code": t["host_code"],
+            "ref": t["host_ref"],
+        }
         p.emit("tx_start", ctx)
         p.emit("tx_field", ctx, first=False)
         cash = t["cash"]
@@ -160,9 +201,15 @@ def journal_text(ledger: dict, dialect: str | Dialect) -> str:
             if taken + retr + unk:
                 if unk and taken:
                     raise CannotWrite(f"TSN {t['tsn']}: notes both taken and of unknown fate")
-                p.emit("notes_presented", dict(ctx, counts=_breakdown(taken + retr + unk, cassettes,
-                                                                       hints.get(t["tsn"], Counter()),
-                                                                       d.counts_separator)))
+                p.emit(
+                    "notes_presented",
+                    dict(
+                        ctx,
+                        counts=_breakdown(
+                            taken + retr + unk, cassettes, hints.get(t["tsn"], Counter()), d.counts_separator
+                        ),
+                    ),
+                )
                 if taken:
                     p.emit("notes_taken", ctx)
                 if retr:
@@ -180,8 +227,16 @@ def journal_text(ledger: dict, dialect: str | Dialect) -> str:
             p.emit("reversal", dict(ctx, cash=t["reversed_amount"]))
         for r in by_tsn.get(t["tsn"], ()):
             rdate, rtime = p.stamp(_local(r["time"], off))
-            p.emit("card_retained", dict(ctx, date=rdate, time=rtime, card=None if r["card"] == t["card"] else r["card"],
-                                         reason=d.word_for("retain_reasons", r["reason"])))
+            p.emit(
+                "card_retained",
+                dict(
+                    ctx,
+                    date=rdate,
+                    time=rtime,
+                    card=None if r["card"] == t["card"] else r["card"],
+                    reason=d.word_for("retain_reasons", r["reason"]),
+                ),
+            )
         edate, etime = p.stamp(end)
         p.emit("tx_end", dict(ctx, date=edate, time=etime))
     for r in loose[li:]:
@@ -190,8 +245,9 @@ def journal_text(ledger: dict, dialect: str | Dialect) -> str:
     return "\n".join(p.lines) + "\n"
 
 
-def fsn_documents(ledger: dict, dialect: str | Dialect, *, variant: str = "classic",
-                  with_image: bool = False) -> dict[str, bytes]:
+def fsn_documents(
+    ledger: dict, dialect: str | Dialect, *, variant: str = "classic", with_image: bool = False
+) -> dict[str, bytes]:
     """The cycle's notes as FSN files, one per day and direction, named as the dialect's FSN
     name patterns expect: {file name: bytes}."""
     d = dialect if isinstance(dialect, Dialect) else load_dialect(dialect)
@@ -203,7 +259,8 @@ def fsn_documents(ledger: dict, dialect: str | Dialect, *, variant: str = "class
 
     def add(direction: str, sec: int, tf: int, n: dict) -> None:
         files.setdefault((direction, sec // 86400), []).append(
-            fsnlib.FsnNote(sec, tf, parse_amount(n["value"]), n["serial"], cur))
+            fsnlib.FsnNote(sec, tf, parse_amount(n["value"]), n["serial"], cur)
+        )
 
     for n in ledger.get("notes") or ():
         sec = start_of.get(n["tsn"], before) if n["tsn"] is not None else before
@@ -219,8 +276,14 @@ def fsn_documents(ledger: dict, dialect: str | Dialect, *, variant: str = "class
             add("deposit", sec, fsnlib.GENUINE, n)
         else:
             add("return", sec, fsnlib.GENUINE, n)
-    header = fsnlib.FsnHeader(variant, with_image, 0, machine_sno=ledger["terminal_id"][:24],
-                              bank="CUSTODIAN", outlet=ledger["terminal_id"][:14])
+    header = fsnlib.FsnHeader(
+        variant,
+        with_image,
+        0,
+        machine_sno=ledger["terminal_id"][:24],
+        bank="CUSTODIAN",
+        outlet=ledger["terminal_id"][:14],
+    )
     out = {}
     for (direction, day), notes in sorted(files.items()):
         stamp = (_EPOCH + timedelta(days=day)).strftime("%Y%m%d")
@@ -229,8 +292,14 @@ def fsn_documents(ledger: dict, dialect: str | Dialect, *, variant: str = "class
     return out
 
 
-def write_cycle(ledger: dict, dialect: str | Dialect, folder: str | os.PathLike, *,
-                variant: str = "classic", with_image: bool = False) -> tuple[str, str]:
+def write_cycle(
+    ledger: dict,
+    dialect: str | Dialect,
+    folder: str | os.PathLike,
+    *,
+    variant: str = "classic",
+    with_image: bool = False,
+) -> tuple[str, str]:
     """Write the journal (``journal.txt``) and the FSN files (``fsn/``) into ``folder``;
     returns (journal path, FSN folder)."""
     d = dialect if isinstance(dialect, Dialect) else load_dialect(dialect)

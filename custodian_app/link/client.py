@@ -17,14 +17,25 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
 
 from custodian_app.domain import formats
 from custodian_app.domain.formats import AtmLedger, FormatError, NoteRecord, Unit
 from custodian_app.link import messages, records
-from custodian_app.link.errors import (AtmRefused, AtmSourceLost, CycleChanged, LinkClosed, LinkError, LinkReset,
-                                       LinkTimeout, PortError, ProtocolError, ReadCancelled)
+from custodian_app.link.errors import (
+    AtmRefused,
+    AtmSourceLost,
+    CycleChanged,
+    LinkClosed,
+    LinkError,
+    LinkReset,
+    LinkTimeout,
+    PortError,
+    ProtocolError,
+    ReadCancelled,
+)
 from custodian_app.link.messages import Message
 from custodian_app.link.session import PROTOCOL_VERSIONS, Pending, Session, SessionOptions
 from custodian_app.link.sources import SourceHealth, parse_sources
@@ -78,18 +89,34 @@ class AtmEvent:
 
 
 class AtmClient:
-    def __init__(self, url: str, baud: int = 115200, *, versions: tuple[int, ...] = PROTOCOL_VERSIONS,
-                 compression: tuple[str, ...] = ("zlib", "none"), max_frame: int = 4096, window: int = 8,
-                 connect_timeout: float = 10.0, response_timeout: float = 5.0,
-                 reconnect_timeout: float = 30.0, command_timeout: float = 30.0,
-                 page_size: int = 500, on_event: Callable[[AtmEvent], None] | None = None,
-                 record_layouts: tuple[int, ...] = records.LAYOUTS) -> None:
+    def __init__(
+        self,
+        url: str,
+        baud: int = 115200,
+        *,
+        versions: tuple[int, ...] = PROTOCOL_VERSIONS,
+        compression: tuple[str, ...] = ("zlib", "none"),
+        max_frame: int = 4096,
+        window: int = 8,
+        connect_timeout: float = 10.0,
+        response_timeout: float = 5.0,
+        reconnect_timeout: float = 30.0,
+        command_timeout: float = 30.0,
+        page_size: int = 500,
+        on_event: Callable[[AtmEvent], None] | None = None,
+        record_layouts: tuple[int, ...] = records.LAYOUTS,
+    ) -> None:
         self.url = url
         self.baud = baud
-        self.options = SessionOptions(versions=tuple(versions), compression=tuple(compression),
-                                      max_frame=max_frame, window=window,
-                                      connect_timeout=connect_timeout, response_timeout=response_timeout,
-                                      probe_interval=max(0.2, response_timeout / 4))
+        self.options = SessionOptions(
+            versions=tuple(versions),
+            compression=tuple(compression),
+            max_frame=max_frame,
+            window=window,
+            connect_timeout=connect_timeout,
+            response_timeout=response_timeout,
+            probe_interval=max(0.2, response_timeout / 4),
+        )
         self.reconnect_timeout = reconnect_timeout
         self.command_timeout = command_timeout
         self.page_size = page_size
@@ -104,7 +131,7 @@ class AtmClient:
         self._unfinished: _LedgerRead | None = None  # a read that failed, kept to resume
 
     # ------------------------------------------------------------------ connection
-    def __enter__(self) -> "AtmClient":
+    def __enter__(self) -> AtmClient:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -137,9 +164,16 @@ class AtmClient:
             raise
         self._transport, self._session = transport, session
         acc = session.accept
-        log.info("session open with ATM %s on %s: protocol %s, %s, frames %s, window %s, agent %s",
-                 acc.get("terminalId"), self.url, acc.get("version"), acc.get("compression"),
-                 acc.get("maxFrame"), acc.get("window"), acc.get("agent"))
+        log.info(
+            "session open with ATM %s on %s: protocol %s, %s, frames %s, window %s, agent %s",
+            acc.get("terminalId"),
+            self.url,
+            acc.get("version"),
+            acc.get("compression"),
+            acc.get("maxFrame"),
+            acc.get("window"),
+            acc.get("agent"),
+        )
 
     def _drop(self) -> None:
         session, transport = self._session, self._transport
@@ -165,8 +199,12 @@ class AtmClient:
     def _reconnect(self, reason: Exception) -> None:
         """Reopen port and session until ``reconnect_timeout``; the ATM must still be in the
         same cycle (else CycleChanged). Raises the last error when it never comes back."""
-        log.warning("link to the ATM on %s lost (%s); reconnecting for up to %.0f s",
-                    self.url, reason, self.reconnect_timeout)
+        log.warning(
+            "link to the ATM on %s lost (%s); reconnecting for up to %.0f s",
+            self.url,
+            reason,
+            self.reconnect_timeout,
+        )
         self._drop()
         deadline = time.monotonic() + self.reconnect_timeout
         last: Exception = reason
@@ -185,14 +223,20 @@ class AtmClient:
                 waiter.wait(0.1)  # the cable is out: try again shortly
         else:
             if isinstance(last, LinkError):
-                raise type(last)(f"{last} (gave up reconnecting after {self.reconnect_timeout:.0f} s)") from reason
+                raise type(last)(
+                    f"{last} (gave up reconnecting after {self.reconnect_timeout:.0f} s)"
+                ) from reason
             raise LinkClosed("the ATM did not come back") from reason
         self.reconnects += 1
         log.info("reconnected to the ATM on %s (reconnect %d)", self.url, self.reconnects)
-        if before is not None and (status.terminal_id, status.cycle_id) != (before.terminal_id, before.cycle_id):
+        if before is not None and (status.terminal_id, status.cycle_id) != (
+            before.terminal_id,
+            before.cycle_id,
+        ):
             raise CycleChanged(
                 f"after reconnecting, the ATM is {status.terminal_id} in cycle {status.cycle_id}, not "
-                f"{before.terminal_id} in cycle {before.cycle_id}; read the ATM again")
+                f"{before.terminal_id} in cycle {before.cycle_id}; read the ATM again"
+            )
 
     def _session_or_connect(self) -> Session:
         if self._session is None:
@@ -209,20 +253,22 @@ class AtmClient:
             self.on_event(ev)
 
     # ------------------------------------------------------------------ one command
-    def _call(self, name: str, payload: dict | None = None, *, retry: bool = True,
-              timeout: float | None = None) -> dict:
+    def _call(
+        self, name: str, payload: dict | None = None, *, retry: bool = True, timeout: float | None = None
+    ) -> dict:
         """Send one command and wait for its completion; reconnect and resend on link loss
         when ``retry`` (only for commands that are safe to repeat)."""
         return self._call_message(name, payload, retry=retry, timeout=timeout).payload
 
-    def _call_message(self, name: str, payload: dict | None = None, *, retry: bool = True,
-                      timeout: float | None = None) -> Message:
+    def _call_message(
+        self, name: str, payload: dict | None = None, *, retry: bool = True, timeout: float | None = None
+    ) -> Message:
         """``_call``, returning the whole completion (with its binary attachment, if any)."""
         for attempt in range(MAX_ATTEMPTS):
             session = self._session_or_connect()
             try:
                 pending = session.submit(name, payload)
-                session.pump(lambda: pending.done, timeout or self.command_timeout)
+                session.pump(lambda pending=pending: pending.done, timeout or self.command_timeout)
                 self._result(pending)
                 assert pending.completion is not None
                 return pending.completion
@@ -238,11 +284,20 @@ class AtmClient:
         assert msg is not None
         p = msg.payload
         if msg.completion_code != messages.SUCCESS and p.get("errorCode") == "sourceUnavailable":
-            raise AtmSourceLost(pending.name, str(p.get("source", "?")), str(p.get("state", "lost")),
-                                str(p.get("en") or msg.error_description or ""), str(p.get("zh") or ""))
+            raise AtmSourceLost(
+                pending.name,
+                str(p.get("source", "?")),
+                str(p.get("state", "lost")),
+                str(p.get("en") or msg.error_description or ""),
+                str(p.get("zh") or ""),
+            )
         if msg.completion_code != messages.SUCCESS:
-            raise AtmRefused(pending.name, msg.completion_code or "?", msg.payload.get("errorCode"),
-                             msg.error_description or msg.payload.get("errorDescription") or "")
+            raise AtmRefused(
+                pending.name,
+                msg.completion_code or "?",
+                msg.payload.get("errorCode"),
+                msg.error_description or msg.payload.get("errorDescription") or "",
+            )
         return msg.payload
 
     # ------------------------------------------------------------------ commands
@@ -258,17 +313,24 @@ class AtmClient:
         acc = session.accept
         try:
             self.status = AtmStatus(
-                terminal_id=status["terminalId"], cycle_id=status["cycleId"], currency=status["currency"],
-                cycle_state=status["cycleState"], opened_at=status["openedAt"], closed_at=status.get("closedAt"),
-                protocol_version=acc["version"], compression=acc.get("compression", "none"),
+                terminal_id=status["terminalId"],
+                cycle_id=status["cycleId"],
+                currency=status["currency"],
+                cycle_state=status["cycleState"],
+                opened_at=status["openedAt"],
+                closed_at=status.get("closedAt"),
+                protocol_version=acc["version"],
+                compression=acc.get("compression", "none"),
                 max_frame=session.endpoint.max_payload if session.endpoint else acc.get("maxFrame", 0),
                 window=session.endpoint.window if session.endpoint else acc.get("window", 1),
                 line_speed=int(status.get("lineSpeed", self.baud)),
                 line_speeds=tuple(int(s) for s in caps.get("lineSpeeds", ())),
                 transaction_count=int(status.get("transactionCount", 0)),
                 note_count=int(status.get("noteCount", 0)),
-                safe_door=str(status.get("safeDoor", "closed")), agent=str(acc.get("agent", "")),
-                commands=tuple(caps.get("commands", ())), sources=parse_sources(status.get("sources")),
+                safe_door=str(status.get("safeDoor", "closed")),
+                agent=str(acc.get("agent", "")),
+                commands=tuple(caps.get("commands", ())),
+                sources=parse_sources(status.get("sources")),
                 record_layout=records.choose_layout(self.record_layouts, caps),
                 raw={"status": status, "capabilities": caps},
             )
@@ -392,8 +454,14 @@ class AtmClient:
             raise ProtocolError(f"the ATM sent records that are not a valid ledger: {exc}") from exc
 
     # ------------------------------------------------------------------ the ledger
-    def read_ledger(self, progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
-                    on_core: Callable[[AtmLedger], None] | None = None, *, notes: bool = True) -> AtmLedger:
+    def read_ledger(
+        self,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+        on_core: Callable[[AtmLedger], None] | None = None,
+        *,
+        notes: bool = True,
+    ) -> AtmLedger:
         """Read the whole current cycle.
 
         The core (totals, units, transactions) comes first; ``on_core(ledger_without_notes)``
@@ -481,9 +549,15 @@ class _LedgerRead:
                 self.bytes0 = client._transport.bytes_in if client._transport else 0
         ledger = self._build(with_notes=True)
         self._report()
-        log.info("read ATM %s cycle %s: %d transactions, %d banknote records, %d bytes, %.1f s",
-                 ledger.terminal_id, ledger.cycle_id, len(ledger.transactions), len(ledger.notes or ()),
-                 self._bytes(), time.monotonic() - self.t0)
+        log.info(
+            "read ATM %s cycle %s: %d transactions, %d banknote records, %d bytes, %.1f s",
+            ledger.terminal_id,
+            ledger.cycle_id,
+            len(ledger.transactions),
+            len(ledger.notes or ()),
+            self._bytes(),
+            time.monotonic() - self.t0,
+        )
         return ledger
 
     def _held(self) -> tuple:
@@ -507,13 +581,19 @@ class _LedgerRead:
         if self.units is None:
             submit(messages.GET_STORAGE)
         if not self.tx_done:
-            submit(messages.READ_TRANSACTIONS, {"cycleId": self.cycle_id, "cursor": len(self.tx),
-                                                "pageSize": self.client.page_size} | self.client._layout(),
-                   self._on_tx_page)
+            submit(
+                messages.READ_TRANSACTIONS,
+                {"cycleId": self.cycle_id, "cursor": len(self.tx), "pageSize": self.client.page_size}
+                | self.client._layout(),
+                self._on_tx_page,
+            )
         if self.want_notes and not self.notes_done:
-            submit(messages.READ_NOTES, {"cycleId": self.cycle_id, "cursor": len(self.notes),
-                                         "pageSize": self.client.page_size} | self.client._layout(),
-                   self._on_notes_page)
+            submit(
+                messages.READ_NOTES,
+                {"cycleId": self.cycle_id, "cursor": len(self.notes), "pageSize": self.client.page_size}
+                | self.client._layout(),
+                self._on_notes_page,
+            )
         self._report()
         try:
             session.pump(lambda: all(p.done for p in submitted) or self._cancelled(), None)
@@ -552,7 +632,9 @@ class _LedgerRead:
         if msg.completion_code == messages.CANCELED:
             raise ReadCancelled("the read was cancelled")
         if msg.completion_code != messages.SUCCESS and msg.payload.get("errorCode") == "cycleChanged":
-            raise CycleChanged(f"the ATM's cycle changed during the read: {msg.error_description or ''}; read it again")
+            raise CycleChanged(
+                f"the ATM's cycle changed during the read: {msg.error_description or ''}; read it again"
+            )
         return AtmClient._result(pending)
 
     @staticmethod
@@ -599,7 +681,12 @@ class _LedgerRead:
         if self.t_first is not None and done > self.r_first:
             rate = (done - self.r_first) / max(1e-6, time.monotonic() - self.t_first)
             eta = (total - done) / rate if rate > 0 else None
-        if done >= total and self.header is not None and (self.notes_done or not self.want_notes) and self.tx_done:
+        if (
+            done >= total
+            and self.header is not None
+            and (self.notes_done or not self.want_notes)
+            and self.tx_done
+        ):
             eta = 0.0
         self.progress(self._bytes(), done, total, eta)
 

@@ -72,9 +72,17 @@ class EndpointStats:
 
 
 class Endpoint:
-    def __init__(self, *, max_payload: int = 4096, window: int = 8, line_rate: float | None = None,
-                 compression: str = "none", rto_base: float = 0.3, max_retries: int = 10,
-                 level: int = 9) -> None:
+    def __init__(
+        self,
+        *,
+        max_payload: int = 4096,
+        window: int = 8,
+        line_rate: float | None = None,
+        compression: str = "none",
+        rto_base: float = 0.3,
+        max_retries: int = 10,
+        level: int = 9,
+    ) -> None:
         if compression not in ("zlib", "none"):
             raise ProtocolError(f"unknown compression {compression!r}")
         self.max_payload = max(MIN_PAYLOAD, min(max_payload, framer.MAX_PAYLOAD))
@@ -126,7 +134,7 @@ class Endpoint:
     def rto(self) -> float:
         """Resend timer: a frame's trip, the peer's reply queued behind one of its own frames."""
         base = self.rto_base + 2 * self.frame_time(self.max_payload)
-        return base * min(2 ** self._retries, 4)
+        return base * min(2**self._retries, 4)
 
     @property
     def nak_holdoff(self) -> float:
@@ -196,7 +204,7 @@ class Endpoint:
         stop = min(end, start + self.cur_payload)
         if stop == end:
             flags |= FLAG_FINAL
-        chunk = bytes(self._tx_buf[start - self._tx_base: stop - self._tx_base])
+        chunk = bytes(self._tx_buf[start - self._tx_base : stop - self._tx_base])
         wire = framer.encode_parts(DATA, flags, self._seq, OFFSET.pack(start % OFF_MOD) + chunk)
         self._seq = (self._seq + 1) & 0xFFFF
         if start < self._tx_high:
@@ -281,8 +289,9 @@ class Endpoint:
                 return  # about bytes it has since received, or nothing outstanding
             # Ignore it if a resend from there is already under way (not yet fully sent).
             first = self._inflight[0] if self._inflight else None
-            if self._tx_next == self._tx_base or (first is not None and first.start == self._tx_base
-                                                   and first.sent_at is None):
+            if self._tx_next == self._tx_base or (
+                first is not None and first.start == self._tx_base and first.sent_at is None
+            ):
                 return
             self._go_back()
         elif ftype == PING:
@@ -295,7 +304,7 @@ class Endpoint:
         if len(frame.payload) < OFFSET.size:
             return  # cannot be ours (the CRC was right, so it is a peer's mistake): ignore
         (off,) = OFFSET.unpack_from(frame.payload)
-        data = memoryview(frame.payload)[OFFSET.size:]
+        data = memoryview(frame.payload)[OFFSET.size :]
         d = off_diff(off, self._rx_off % OFF_MOD)
         if d > 0:
             self.stats.out_of_order += 1
@@ -382,10 +391,14 @@ class Endpoint:
             if self._retries > self.max_retries:
                 raise LinkTimeout(
                     f"the ATM acknowledged nothing after {self.max_retries} resends; "
-                    "check the cable and that the ATM's maintenance port is enabled")
+                    "check the cable and that the ATM's maintenance port is enabled"
+                )
             self._go_back()
         # A frame stuck half-received (its tail was lost): ask for it again.
-        if rx_pending and now - last_rx > max(0.1, 4 * self.frame_time(64)):
-            self._request_resend(now)
-        elif self._nak_wanted and now - self._last_nak[1] >= self.nak_holdoff:
+        if (
+            rx_pending
+            and now - last_rx > max(0.1, 4 * self.frame_time(64))
+            or self._nak_wanted
+            and now - self._last_nak[1] >= self.nak_holdoff
+        ):
             self._request_resend(now)

@@ -68,8 +68,9 @@ class LinkReset(ProtocolError):
 class AtmRefused(LinkError):
     """The ATM completed a command with an error completion code."""
 
-    def __init__(self, command: str, completion_code: str, error_code: str | None = None,
-                 description: str = "") -> None:
+    def __init__(
+        self, command: str, completion_code: str, error_code: str | None = None, description: str = ""
+    ) -> None:
         self.command = command
         self.completion_code = completion_code
         self.error_code = error_code

@@ -47,8 +47,16 @@ PING = 0x20  # are you there? (answered by PONG)
 PONG = 0x21
 
 TYPE_NAMES = {
-    DATA: "DATA", ACK: "ACK", NAK: "NAK", CONNECT: "CONNECT", ACCEPT: "ACCEPT",
-    REFUSE: "REFUSE", NOSESSION: "NOSESSION", DISCONNECT: "DISCONNECT", PING: "PING", PONG: "PONG",
+    DATA: "DATA",
+    ACK: "ACK",
+    NAK: "NAK",
+    CONNECT: "CONNECT",
+    ACCEPT: "ACCEPT",
+    REFUSE: "REFUSE",
+    NOSESSION: "NOSESSION",
+    DISCONNECT: "DISCONNECT",
+    PING: "PING",
+    PONG: "PONG",
 }
 
 FLAG_FINAL = 0x01
@@ -95,7 +103,9 @@ def encode_parts(ftype: int, flags: int, seq: int, payload: bytes = b"") -> byte
     return b"".join((head, payload, _CRC.pack(crc)))
 
 
-def decode(buffer: bytes | bytearray | memoryview, max_payload: int = MAX_PAYLOAD) -> tuple[int, Frame | None]:
+def decode(
+    buffer: bytes | bytearray | memoryview, max_payload: int = MAX_PAYLOAD
+) -> tuple[int, Frame | None]:
     """Look at the start of ``buffer``; return ``(consumed, frame)``.
 
     - ``(n, Frame)``: a whole, intact frame occupied the first n bytes.
@@ -142,8 +152,15 @@ class Deframer:
     waiting frame was cut off and is dropped like a damaged one (docs/protocol.md §2).
     """
 
-    __slots__ = ("buffer", "max_payload", "garbage_bytes", "damaged_frames", "frames_ok",
-                 "cut_frames", "_scan_from")
+    __slots__ = (
+        "buffer",
+        "max_payload",
+        "garbage_bytes",
+        "damaged_frames",
+        "frames_ok",
+        "cut_frames",
+        "_scan_from",
+    )
 
     def __init__(self, max_payload: int = MAX_PAYLOAD) -> None:
         self.buffer = bytearray()

@@ -36,8 +36,16 @@ UNSUPPORTED_COMMAND = "unsupportedCommand"
 SEQUENCE_ERROR = "sequenceError"
 INVALID_REQUEST_ID = "invalidRequestID"
 INTERNAL_ERROR = "internalError"
-COMPLETION_CODES = (SUCCESS, CANCELED, COMMAND_ERROR, INVALID_DATA, UNSUPPORTED_COMMAND,
-                    SEQUENCE_ERROR, INVALID_REQUEST_ID, INTERNAL_ERROR)
+COMPLETION_CODES = (
+    SUCCESS,
+    CANCELED,
+    COMMAND_ERROR,
+    INVALID_DATA,
+    UNSUPPORTED_COMMAND,
+    SEQUENCE_ERROR,
+    INVALID_REQUEST_ID,
+    INTERNAL_ERROR,
+)
 
 # Command names (docs/protocol.md lists each with its payloads)
 STATUS = "Common.Status"
@@ -92,16 +100,22 @@ def command(name: str, request_id: int, payload: dict | None = None) -> Message:
 
 def acknowledge(cmd: Message, status: str | None = None, description: str | None = None) -> Message:
     """status None: accepted; otherwise the reason it was not (e.g. invalidRequestID)."""
-    return Message(cmd.name, cmd.request_id, ACKNOWLEDGE, {} if status is None else {"status": status},
-                   None, description)
+    return Message(
+        cmd.name, cmd.request_id, ACKNOWLEDGE, {} if status is None else {"status": status}, None, description
+    )
 
 
 def event(name: str, request_id: int, payload: dict, blob: bytes | None = None) -> Message:
     return Message(name, request_id, EVENT, payload, blob=blob)
 
 
-def completion(cmd: Message, code: str = SUCCESS, payload: dict | None = None,
-               description: str | None = None, blob: bytes | None = None) -> Message:
+def completion(
+    cmd: Message,
+    code: str = SUCCESS,
+    payload: dict | None = None,
+    description: str | None = None,
+    blob: bytes | None = None,
+) -> Message:
     return Message(cmd.name, cmd.request_id, COMPLETION, payload or {}, code, description, blob)
 
 
@@ -110,7 +124,7 @@ def decode(data: bytes) -> Message:
     blob = None
     cut = data.find(b"\x00")
     if cut >= 0:
-        data, blob = data[:cut], bytes(data[cut + 1:])
+        data, blob = data[:cut], bytes(data[cut + 1 :])
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as exc:

@@ -31,8 +31,20 @@ from custodian_app.domain.money import format_amount
 from custodian_app.link import binpage
 from custodian_app.link.errors import ProtocolError
 
-TX_FIELDS = ("tsn", "time", "type", "card", "amount", "hostCode", "hostRef", "reversed",
-             "taken", "retracted", "deposited", "returned")
+TX_FIELDS = (
+    "tsn",
+    "time",
+    "type",
+    "card",
+    "amount",
+    "hostCode",
+    "hostRef",
+    "reversed",
+    "taken",
+    "retracted",
+    "deposited",
+    "returned",
+)
 NOTE_FIELDS = ("serial", "value", "tsn", "unit", "event")
 _MONEY_TX = ("amount", "taken", "retracted", "deposited", "returned")
 TX_FIELDS_REV2 = ("reversedAmount", "unknown")  # optional columns (rules revision 2)
@@ -52,8 +64,11 @@ def encode_page(kind: str, items: list, layout: int, opened_at: str) -> tuple[di
     """A page of ``kind`` ("transactions" or "notes") in ``layout``: the payload, and the
     binary attachment of layout 2 (None for layout 1)."""
     if layout == binpage.LAYOUT:
-        blob = (binpage.encode_transactions(items, opened_at) if kind == "transactions"
-                else binpage.encode_notes(items))
+        blob = (
+            binpage.encode_transactions(items, opened_at)
+            if kind == "transactions"
+            else binpage.encode_notes(items)
+        )
         return {"count": len(items), "layout": binpage.LAYOUT}, blob
     return (encode_transactions(items) if kind == "transactions" else encode_notes(items)), None
 
@@ -69,11 +84,16 @@ def decode_page(kind: str, payload: dict, blob: bytes | None, where: str) -> lis
         raise ProtocolError(f"{where}: record layout {layout!r} is not one this application knows")
     if blob is None:
         raise ProtocolError(f"{where}: a layout-2 page without its binary part")
-    records = (binpage.decode_transactions(blob, where) if kind == "transactions"
-               else binpage.decode_notes(blob, where))
+    records = (
+        binpage.decode_transactions(blob, where)
+        if kind == "transactions"
+        else binpage.decode_notes(blob, where)
+    )
     if payload.get("count") != len(records):
-        raise ProtocolError(f"{where}: the page says it holds {payload.get('count')!r} records, "
-                            f"its columns hold {len(records)}")
+        raise ProtocolError(
+            f"{where}: the page says it holds {payload.get('count')!r} records, "
+            f"its columns hold {len(records)}"
+        )
     return records
 
 
@@ -109,11 +129,17 @@ def _expand(col: Any, name: str, count: int) -> list:
 
 def encode_transactions(txs: list[AtmTransaction]) -> dict:
     cols = {
-        "tsn": [t.tsn for t in txs], "time": [t.time for t in txs], "type": [t.type for t in txs],
-        "card": [t.card for t in txs], "amount": [t.amount for t in txs],
-        "hostCode": [t.host_code for t in txs], "hostRef": [t.host_ref for t in txs],
-        "reversed": [t.reversed for t in txs], "taken": [t.taken for t in txs],
-        "retracted": [t.retracted for t in txs], "deposited": [t.deposited for t in txs],
+        "tsn": [t.tsn for t in txs],
+        "time": [t.time for t in txs],
+        "type": [t.type for t in txs],
+        "card": [t.card for t in txs],
+        "amount": [t.amount for t in txs],
+        "hostCode": [t.host_code for t in txs],
+        "hostRef": [t.host_ref for t in txs],
+        "reversed": [t.reversed for t in txs],
+        "taken": [t.taken for t in txs],
+        "retracted": [t.retracted for t in txs],
+        "deposited": [t.deposited for t in txs],
         "returned": [t.returned for t in txs],
     }
     if any(t.reversed_amount is not None for t in txs):
@@ -150,8 +176,13 @@ def _serial_column(serials: list[str]) -> dict:
         width.append(len(m.group(2)))
         prev = number
     # the letters as one string (no quotes and commas between them), their lengths beside
-    return {"letters": "".join(prefix), "letterCount": _column([len(p) for p in prefix]),
-            "delta": delta, "width": _column(width), "raw": raw}
+    return {
+        "letters": "".join(prefix),
+        "letterCount": _column([len(p) for p in prefix]),
+        "delta": delta,
+        "width": _column(width),
+        "raw": raw,
+    }
 
 
 def _expand_serials(col: Any, count: int) -> list:
@@ -166,7 +197,7 @@ def _expand_serials(col: Any, count: int) -> list:
     for n in lengths:
         if type(n) is not int or not 0 <= n <= 4:
             raise ProtocolError("column 'serial': bad letter count")
-        prefix.append(letters[pos:pos + n])
+        prefix.append(letters[pos : pos + n])
         pos += n
     if pos != len(letters):
         raise ProtocolError("column 'serial': letters and letter counts disagree")
@@ -189,7 +220,7 @@ def _expand_serials(col: Any, count: int) -> list:
         if type(d) is not int or type(w) is not int or not 0 < w <= 12 or type(p) is not str:
             raise ProtocolError(f"column 'serial': serial {i} is malformed")
         prev += d
-        if not 0 <= prev < 10 ** w:
+        if not 0 <= prev < 10**w:
             raise ProtocolError(f"column 'serial': serial {i} does not fit its width")
         out.append(f"{p}{prev:0{w}d}")
     return out
@@ -197,8 +228,10 @@ def _expand_serials(col: Any, count: int) -> list:
 
 def encode_notes(notes: list[NoteRecord]) -> dict:
     cols = {
-        "serial": _serial_column([n.serial for n in notes]), "value": [n.value for n in notes],
-        "tsn": [n.tsn for n in notes], "unit": [n.unit for n in notes],
+        "serial": _serial_column([n.serial for n in notes]),
+        "value": [n.value for n in notes],
+        "tsn": [n.tsn for n in notes],
+        "unit": [n.unit for n in notes],
         "event": [n.event for n in notes],
     }
     return {"count": len(notes), "columns": {k: v if k == "serial" else _column(v) for k, v in cols.items()}}
@@ -234,11 +267,20 @@ def decode_transactions(page: dict) -> list[dict]:
         where = f"transaction {i} of a page"
         m = {k: _money(c[k][i], where) for k in _MONEY_TX}
         tx = {
-            "tsn": c["tsn"][i], "time": c["time"][i], "type": c["type"][i], "card": c["card"][i],
-            "amount": m["amount"], "host_code": c["hostCode"][i], "host_ref": c["hostRef"][i],
+            "tsn": c["tsn"][i],
+            "time": c["time"][i],
+            "type": c["type"][i],
+            "card": c["card"][i],
+            "amount": m["amount"],
+            "host_code": c["hostCode"][i],
+            "host_ref": c["hostRef"][i],
             "reversed": c["reversed"][i],
-            "cash": {"taken": m["taken"], "retracted": m["retracted"],
-                     "deposited": m["deposited"], "returned": m["returned"]},
+            "cash": {
+                "taken": m["taken"],
+                "retracted": m["retracted"],
+                "deposited": m["deposited"],
+                "returned": m["returned"],
+            },
         }
         if partial is not None and partial[i] is not None:
             tx["reversed_amount"] = _money(partial[i], where)
@@ -254,8 +296,13 @@ def decode_notes(page: dict) -> list[dict]:
     count, c = _page_columns(page, NOTE_FIELDS[1:])
     c["serial"] = _expand_serials(serial, count)
     return [
-        {"serial": c["serial"][i], "value": _money(c["value"][i], f"note {i} of a page"),
-         "tsn": c["tsn"][i], "unit": c["unit"][i], "event": c["event"][i]}
+        {
+            "serial": c["serial"][i],
+            "value": _money(c["value"][i], f"note {i} of a page"),
+            "tsn": c["tsn"][i],
+            "unit": c["unit"][i],
+            "event": c["event"][i],
+        }
         for i in range(count)
     ]
 
@@ -266,8 +313,13 @@ def decode_notes(page: dict) -> list[dict]:
 def encode_units(units: list[Unit]) -> list[dict]:
     """XFS4IoT storage: counters as the ATM keeps them; the count is derived, shown for people."""
     return [
-        {"id": u.id, "unitType": u.type, "currency": u.currency, "value": u.value,
-         "status": {"initial": u.initial, "out": dict(u.out), "in": dict(u.in_), "count": u.count}}
+        {
+            "id": u.id,
+            "unitType": u.type,
+            "currency": u.currency,
+            "value": u.value,
+            "status": {"initial": u.initial, "out": dict(u.out), "in": dict(u.in_), "count": u.count},
+        }
         for u in units
     ]
 
@@ -281,27 +333,39 @@ def decode_units(storage: Any) -> list[dict]:
             raise ProtocolError(f"Storage.GetStorage: unit {i} is malformed")
         st = u["status"]
         value = u.get("value")
-        out.append({
-            "id": u.get("id"), "type": u.get("unitType"), "currency": u.get("currency"),
-            "value": None if value is None else _money(value, f"unit {i}"),
-            "initial": st.get("initial"), "out": st.get("out"), "in": st.get("in"),
-        })
+        out.append(
+            {
+                "id": u.get("id"),
+                "type": u.get("unitType"),
+                "currency": u.get("currency"),
+                "value": None if value is None else _money(value, f"unit {i}"),
+                "initial": st.get("initial"),
+                "out": st.get("out"),
+                "in": st.get("in"),
+            }
+        )
     return out
 
 
 def encode_totals(ledger: AtmLedger) -> dict:
     t = ledger.totals
     return {
-        "terminalId": ledger.terminal_id, "cycleId": ledger.cycle_id, "currency": ledger.currency,
-        "openedAt": ledger.opened_at, "closedAt": ledger.closed_at,
+        "terminalId": ledger.terminal_id,
+        "cycleId": ledger.cycle_id,
+        "currency": ledger.currency,
+        "openedAt": ledger.opened_at,
+        "closedAt": ledger.closed_at,
         "loadedAmount": t.loaded_amount,
         "withdrawals": {"count": t.withdrawals.count, "amount": t.withdrawals.amount},
         "deposits": {"count": t.deposits.count, "amount": t.deposits.amount},
         "transactionCount": len(ledger.transactions),
         "notesRecorded": ledger.notes is not None,
         "noteCount": len(ledger.notes or ()),
-    } | ({"retainedCards": [retained_card_dict(c) for c in ledger.retained_cards]}
-         if ledger.retained_cards else {})
+    } | (
+        {"retainedCards": [retained_card_dict(c) for c in ledger.retained_cards]}
+        if ledger.retained_cards
+        else {}
+    )
 
 
 def decode_totals(p: dict) -> dict:
@@ -312,14 +376,21 @@ def decode_totals(p: dict) -> dict:
             raise ProtocolError("Ledger.GetTotals: 'retainedCards' must be a list")
         return {
             "format": "atm-ledger/1",
-            "terminal_id": p["terminalId"], "cycle_id": p["cycleId"], "currency": p["currency"],
-            "opened_at": p["openedAt"], "closed_at": p["closedAt"],
+            "terminal_id": p["terminalId"],
+            "cycle_id": p["cycleId"],
+            "currency": p["currency"],
+            "opened_at": p["openedAt"],
+            "closed_at": p["closedAt"],
             "totals": {
                 "loaded_amount": _money(p["loadedAmount"], "loadedAmount"),
-                "withdrawals": {"count": p["withdrawals"]["count"],
-                                "amount": _money(p["withdrawals"]["amount"], "withdrawals.amount")},
-                "deposits": {"count": p["deposits"]["count"],
-                             "amount": _money(p["deposits"]["amount"], "deposits.amount")},
+                "withdrawals": {
+                    "count": p["withdrawals"]["count"],
+                    "amount": _money(p["withdrawals"]["amount"], "withdrawals.amount"),
+                },
+                "deposits": {
+                    "count": p["deposits"]["count"],
+                    "amount": _money(p["deposits"]["amount"], "deposits.amount"),
+                },
             },
         } | ({} if retained is None else {"retained_cards": retained})  # checked with the ledger
     except (KeyError, TypeError) as exc:

@@ -17,15 +17,14 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import orjson
 
 from custodian_app.link import framer, messages
 from custodian_app.link.endpoint import OFFSET, Endpoint
-from custodian_app.link.errors import (LinkClosed, LinkReset, LinkTimeout, ProtocolError,
-                                       ProtocolVersionError)
+from custodian_app.link.errors import LinkClosed, LinkReset, LinkTimeout, ProtocolError, ProtocolVersionError
 from custodian_app.link.framer import ACCEPT, CONNECT, DISCONNECT, NOSESSION, REFUSE, Deframer
 from custodian_app.link.messages import Message
 from custodian_app.link.transport import SerialTransport
@@ -43,7 +42,7 @@ class Pending:
     request_id: int
     name: str
     on_event: Callable[[Message], None] | None = None
-    on_completion: "Callable[[Pending], None] | None" = None
+    on_completion: Callable[[Pending], None] | None = None
     acknowledged: bool = False
     completion: Message | None = None
     events: int = 0
@@ -67,8 +66,13 @@ class SessionOptions:
 
 
 class Session:
-    def __init__(self, transport: SerialTransport, options: SessionOptions | None = None,
-                 *, on_unsolicited: Callable[[Message], None] | None = None) -> None:
+    def __init__(
+        self,
+        transport: SerialTransport,
+        options: SessionOptions | None = None,
+        *,
+        on_unsolicited: Callable[[Message], None] | None = None,
+    ) -> None:
         self.transport = transport
         self.options = options or SessionOptions()
         self.on_unsolicited = on_unsolicited
@@ -91,11 +95,18 @@ class Session:
         """CONNECT until the ATM accepts or refuses. Returns the ACCEPT payload."""
         opt = self.options
         nonce = os.urandom(8).hex()
-        offer = orjson.dumps({
-            "protocol": PROTOCOL, "versions": list(opt.versions), "compression": list(opt.compression),
-            "maxFrame": opt.max_frame, "window": opt.window, "lineSpeed": self.transport.baud,
-            "nonce": nonce, "agent": "custodian-app",
-        })
+        offer = orjson.dumps(
+            {
+                "protocol": PROTOCOL,
+                "versions": list(opt.versions),
+                "compression": list(opt.compression),
+                "maxFrame": opt.max_frame,
+                "window": opt.window,
+                "lineSpeed": self.transport.baud,
+                "nonce": nonce,
+                "agent": "custodian-app",
+            }
+        )
         wire = framer.encode_parts(CONNECT, 0, 0, offer)
         deadline = time.monotonic() + opt.connect_timeout
         retry = max(0.3, 4 * (len(wire) + 600) / self.line_rate)
@@ -105,7 +116,8 @@ class Session:
                 raise LinkTimeout(
                     f"the ATM on {self.transport.url} did not answer; check that the cable is "
                     "plugged into the maintenance port, the port name and the line speed "
-                    f"({self.transport.baud} baud)")
+                    f"({self.transport.baud} baud)"
+                )
             self.transport.write(wire)
             until = min(deadline, now + retry)
             while time.monotonic() < until:
@@ -141,7 +153,9 @@ class Session:
             raise ProtocolVersionError(
                 f"the ATM chose protocol version {version!r}, which this application does not "
                 f"speak (it speaks {list(opt.versions)}); update the application",
-                ours=opt.versions, theirs=(version,) if type(version) is int else ())
+                ours=opt.versions,
+                theirs=(version,) if type(version) is int else (),
+            )
         compression = accept.get("compression", "none")
         if compression not in opt.compression:
             raise ProtocolError(f"the ATM chose compression {compression!r}, which was not offered")
@@ -149,8 +163,13 @@ class Session:
         window = accept.get("window", 1)
         if type(max_frame) is not int or type(window) is not int or max_frame < 128 or window < 1:
             raise ProtocolError("the ATM's ACCEPT has an invalid frame size or window")
-        self.endpoint = Endpoint(max_payload=min(max_frame, opt.max_frame), window=min(window, opt.window),
-                                 line_rate=self.line_rate, compression=compression, rto_base=opt.rto_base)
+        self.endpoint = Endpoint(
+            max_payload=min(max_frame, opt.max_frame),
+            window=min(window, opt.window),
+            line_rate=self.line_rate,
+            compression=compression,
+            rto_base=opt.rto_base,
+        )
         # frames longer than negotiated are damaged headers: dropped at once, not waited for
         self.deframer.max_payload = self.endpoint.max_payload + DATA_OFFSET_SIZE
         self.accept = accept
@@ -170,13 +189,22 @@ class Session:
                 advice = "the application and the ATM agent share no protocol version"
             raise ProtocolVersionError(
                 f"the ATM refused the connection: it speaks protocol version(s) {list(theirs)}, this "
-                f"application speaks {list(ours)}; {advice}", ours=ours, theirs=theirs)
-        raise ProtocolError(f"the ATM refused the connection: {refuse.get('message') or reason or 'no reason given'}")
+                f"application speaks {list(ours)}; {advice}",
+                ours=ours,
+                theirs=theirs,
+            )
+        raise ProtocolError(
+            f"the ATM refused the connection: {refuse.get('message') or reason or 'no reason given'}"
+        )
 
     # ------------------------------------------------------------------ commands
-    def submit(self, name: str, payload: dict | None = None,
-               on_event: Callable[[Message], None] | None = None,
-               on_completion: Callable[[Pending], None] | None = None) -> Pending:
+    def submit(
+        self,
+        name: str,
+        payload: dict | None = None,
+        on_event: Callable[[Message], None] | None = None,
+        on_completion: Callable[[Pending], None] | None = None,
+    ) -> Pending:
         """Send a command. ``on_event`` gets its events, ``on_completion`` the Pending once the
         completion is in (both on this thread, from inside ``pump``)."""
         ep = self._require()
@@ -258,8 +286,9 @@ class Session:
             pending.acknowledged = True
             status = msg.payload.get("status")
             if status:
-                pending.completion = messages.Message(msg.name, msg.request_id, messages.COMPLETION, {},
-                                                      status, msg.error_description)
+                pending.completion = messages.Message(
+                    msg.name, msg.request_id, messages.COMPLETION, {}, status, msg.error_description
+                )
                 del self.pending[msg.request_id]
                 if pending.on_completion is not None:
                     pending.on_completion(pending)

@@ -25,6 +25,7 @@ def parse_sources(raw) -> dict[str, SourceHealth]:
     for name, entry in raw.items():
         if isinstance(name, str) and isinstance(entry, dict) and isinstance(entry.get("state"), str):
             en, zh = entry.get("en"), entry.get("zh")
-            out[name] = SourceHealth(name, entry["state"], en if isinstance(en, str) else "",
-                                     zh if isinstance(zh, str) else "")
+            out[name] = SourceHealth(
+                name, entry["state"], en if isinstance(en, str) else "", zh if isinstance(zh, str) else ""
+            )
     return out

@@ -35,21 +35,30 @@ class SerialTransport:
         if self._port is not None:
             return
         try:
-            port = serial.serial_for_url(self.url, baudrate=self.baud, timeout=0,
-                                         write_timeout=self.write_timeout, exclusive=True)
+            port = serial.serial_for_url(
+                self.url, baudrate=self.baud, timeout=0, write_timeout=self.write_timeout, exclusive=True
+            )
         except FileNotFoundError as exc:
-            raise PortError(f"serial port {self.url} does not exist; check the cable and the "
-                            "port name (custodian-app ports lists them)") from exc
+            raise PortError(
+                f"serial port {self.url} does not exist; check the cable and the "
+                "port name (custodian-app ports lists them)"
+            ) from exc
         except serial.SerialException as exc:
             text = str(exc)
             if "exclusively lock" in text or getattr(exc, "errno", None) in (errno.EAGAIN, errno.EWOULDBLOCK):
-                raise PortError(f"serial port {self.url} is in use by another program; close it and retry") from exc
+                raise PortError(
+                    f"serial port {self.url} is in use by another program; close it and retry"
+                ) from exc
             if getattr(exc, "errno", None) == errno.ENOENT or "No such file" in text:
-                raise PortError(f"serial port {self.url} does not exist; check the cable and the "
-                                "port name (custodian-app ports lists them)") from exc
+                raise PortError(
+                    f"serial port {self.url} does not exist; check the cable and the "
+                    "port name (custodian-app ports lists them)"
+                ) from exc
             if getattr(exc, "errno", None) == errno.EACCES or "Permission denied" in text:
-                raise PortError(f"no permission to open {self.url}; ask IT to add this user to the "
-                                "serial port group (dialout)") from exc
+                raise PortError(
+                    f"no permission to open {self.url}; ask IT to add this user to the "
+                    "serial port group (dialout)"
+                ) from exc
             raise PortError(f"cannot open serial port {self.url}: {text}") from exc
         except (OSError, ValueError) as exc:
             raise PortError(f"cannot open serial port {self.url}: {exc}") from exc
@@ -117,7 +126,7 @@ class SerialTransport:
             except (serial.SerialException, OSError):
                 pass  # closing a port that already went away
 
-    def __enter__(self) -> "SerialTransport":
+    def __enter__(self) -> SerialTransport:
         self.open()
         return self
 

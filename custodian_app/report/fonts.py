@@ -28,7 +28,7 @@ def register_fonts() -> tuple[object, object]:
     with _lock:
         if not _fonts:
             from reportlab.pdfbase import pdfmetrics
-            from reportlab.pdfbase.ttfonts import TTFont, TTFError
+            from reportlab.pdfbase.ttfonts import TTFError, TTFont
 
             path = resource(*FONT_FILE)
             try:
@@ -37,7 +37,8 @@ def register_fonts() -> tuple[object, object]:
             except (OSError, TTFError) as exc:
                 raise ReportError(
                     f"cannot load the report font {path}: {exc}; reinstall custodian-app "
-                    "(the font ships in resources/fonts/)") from exc
+                    "(the font ships in resources/fonts/)"
+                ) from exc
             pdfmetrics.registerFont(regular)
             pdfmetrics.registerFont(mono)
             _fonts[FONT_NAME] = regular

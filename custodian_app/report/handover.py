@@ -47,12 +47,26 @@ def retained_cards(content: Any) -> Table:
     """One row per card the ATM captured: when, the masked card, its TSN and why, for the two
     custodians to hand over and the receiver to sign for (dual control)."""
     w, vocab = content.w, content.vocab
-    cols = [Column(w.lines("序号", "No."), 30, "r"), Column(w.lines("时间", "Time"), 110),
-            Column(w.lines("卡号", "Card"), 110), Column(w.lines("流水号", "TSN"), 70),
-            Column(w.lines("吞卡原因", "Reason"), 180), Column(w.lines("接收人核对", "Checked by receiver"), 0)]
+    cols = [
+        Column(w.lines("序号", "No."), 30, "r"),
+        Column(w.lines("时间", "Time"), 110),
+        Column(w.lines("卡号", "Card"), 110),
+        Column(w.lines("流水号", "TSN"), 70),
+        Column(w.lines("吞卡原因", "Reason"), 180),
+        Column(w.lines("接收人核对", "Checked by receiver"), 0),
+    ]
     cols[-1].width = BODY_W - sum(c.width for c in cols)
     t = Table(cols, TableStyle(size=8, leading=10))
     for i, card in enumerate(content.result.retained_cards, 1):
-        t.add(content.metrics, [str(i), " ".join(content._time(card.time)), mask_card(card.card),
-                                card.tsn or DASH, w.pair(vocab.retain_reason(card.reason)), ""])
+        t.add(
+            content.metrics,
+            [
+                str(i),
+                " ".join(content._time(card.time)),
+                mask_card(card.card),
+                card.tsn or DASH,
+                w.pair(vocab.retain_reason(card.reason)),
+                "",
+            ],
+        )
     return t

@@ -73,8 +73,9 @@ class Vocabulary:
     actions: dict[tuple[str, str | None], tuple[str, str]] = field(default_factory=dict)
     retain_reasons: dict[str, tuple[str, str]] = field(default_factory=dict)
     # (category, variant) -> the variant's steps, as ``guides``
-    variant_guides: dict[tuple[str, str], list[tuple[tuple[str, str], tuple[str, str]]]] = \
-        field(default_factory=dict)
+    variant_guides: dict[tuple[str, str], list[tuple[tuple[str, str], tuple[str, str]]]] = field(
+        default_factory=dict
+    )
 
     def category(self, code: str) -> tuple[str, str]:
         return self.categories.get(code) or (code, code)
@@ -93,8 +94,9 @@ class Vocabulary:
             return self.variant_guides[(code, variant)]
         return self.guides.get(code, [])
 
-    def standard_action(self, code: str, reject_code: str | None, lang: str,
-                        variant: str | None = None) -> str | None:
+    def standard_action(
+        self, code: str, reject_code: str | None, lang: str, variant: str | None = None
+    ) -> str | None:
         """The action text the engine writes for this category from the catalogue, or None."""
         fn = getattr(self.catalogue, "action", None)
         if fn is None:
@@ -153,8 +155,10 @@ def vocabulary_from_catalogue(catalogue: Any) -> Vocabulary:
         for variant, pair in dict(getattr(info, "variants", {}) or {}).items():
             texts = [_text_pair(t) for t in pair]
             if all(texts):
-                variant_guides[(code, variant)] = [(("管机员", "Custodians"), texts[0]),
-                                                   (("后台", "Back office"), texts[1])]
+                variant_guides[(code, variant)] = [
+                    (("管机员", "Custodians"), texts[0]),
+                    (("后台", "Back office"), texts[1]),
+                ]
     rejects = {}
     for code, text in dict(getattr(catalogue, "reject_codes", {}) or {}).items():
         pair = _text_pair(text)
@@ -166,9 +170,16 @@ def vocabulary_from_catalogue(catalogue: Any) -> Vocabulary:
         if pair:
             reasons[str(code)] = pair
     fallback = _text_pair(getattr(catalogue, "fallback_reject", None))
-    return Vocabulary(categories, rejects, guides,
-                      (fallback[0], _capital(fallback[1])) if fallback else ("未知代码", "Unknown code"),
-                      catalogue, actions, reasons, variant_guides)
+    return Vocabulary(
+        categories,
+        rejects,
+        guides,
+        (fallback[0], _capital(fallback[1])) if fallback else ("未知代码", "Unknown code"),
+        catalogue,
+        actions,
+        reasons,
+        variant_guides,
+    )
 
 
 @lru_cache(maxsize=1)
@@ -250,9 +261,29 @@ def amount_in_chinese(minor: int, currency: str = "CNY") -> str:
     return prefix + "".join(parts)
 
 
-_EN_ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen "
-            "fourteen fifteen sixteen seventeen eighteen nineteen").split()
-_EN_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+_EN_ONES = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_EN_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 _EN_SCALES = ("", " thousand", " million", " billion", " trillion")
 
 

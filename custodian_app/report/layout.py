@@ -10,8 +10,8 @@ once per document and reused. A page's text goes into the page as one text block
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 ELLIPSIS = "…"
 BLACK = (0, 0, 0)
@@ -145,8 +145,9 @@ class Pen:
             ops = self._ops[key] = " ".join(parts)
         return ops
 
-    def text(self, x: float, y: float, text: str, size: float, color=BLACK, align: str = "l",
-             bold: bool = False) -> None:
+    def text(
+        self, x: float, y: float, text: str, size: float, color=BLACK, align: str = "l", bold: bool = False
+    ) -> None:
         """Draw one line of text; ``align`` "r" puts its right end at x, "c" its middle.
         ``bold`` strokes the outlines too: the font has no bold face."""
         if self.canvas is None or not text:
@@ -160,7 +161,9 @@ class Pen:
             buf.append("%.3f %.3f %.3f rg %.3f %.3f %.3f RG" % (color + color))
             self._color = color
         if bold:
-            buf.append(f"2 Tr {size * 0.035:.2f} w 1 0 0 1 {x:.2f} {y:.2f} Tm {self._encode(text, size)} 0 Tr")
+            buf.append(
+                f"2 Tr {size * 0.035:.2f} w 1 0 0 1 {x:.2f} {y:.2f} Tm {self._encode(text, size)} 0 Tr"
+            )
         else:
             buf.append(f"1 0 0 1 {x:.2f} {y:.2f} Tm {self._encode(text, size)}")
 
@@ -246,17 +249,21 @@ class Table:
         lines = max(len(c.title) for c in self.columns)
         self.header_height = lines * s.leading + 2 * s.pad_y
 
-    def add(self, metrics: Metrics, values: Sequence[str | tuple[str, ...]],
-            colors: dict[int, tuple[float, float, float]] | None = None) -> Row:
+    def add(
+        self,
+        metrics: Metrics,
+        values: Sequence[str | tuple[str, ...]],
+        colors: dict[int, tuple[float, float, float]] | None = None,
+    ) -> Row:
         """Wrap one row's values to their columns. A value may be a tuple of lines already
         (e.g. Chinese name, English name): each line is then fitted on its own."""
         s = self.style
         cells: list[tuple[str, ...]] = []
         n = 1
-        for col, value in zip(self.columns, values):
+        for col, value in zip(self.columns, values, strict=False):
             inner = col.width - 2 * s.pad_x
             if isinstance(value, tuple):
-                lines = tuple(metrics.fit(v, s.size, inner) for v in value[:col.max_lines] if v)
+                lines = tuple(metrics.fit(v, s.size, inner) for v in value[: col.max_lines] if v)
             else:
                 lines = metrics.wrap(value, s.size, inner, col.max_lines) if value else ()
             cells.append(lines)
@@ -317,7 +324,7 @@ def draw_row(pen: Pen, rules: Rules, table: Table, row: Row, x: float, top: floa
     width = pen.metrics.width
     colors = row.colors
     cx = x
-    for ci, (col, lines) in enumerate(zip(table.columns, row.cells)):
+    for ci, (col, lines) in enumerate(zip(table.columns, row.cells, strict=False)):
         if lines:
             color = colors.get(ci, BLACK) if colors else BLACK
             if color != pen._color:
@@ -336,8 +343,16 @@ def draw_row(pen: Pen, rules: Rules, table: Table, row: Row, x: float, top: floa
     return top - row.height
 
 
-def draw_table(table: Table, x: float, y: float, bottom: float, pen: Pen, rules: Rules,
-               new_page: Callable[[bool], float], keep_together: float = 0.0) -> float:
+def draw_table(
+    table: Table,
+    x: float,
+    y: float,
+    bottom: float,
+    pen: Pen,
+    rules: Rules,
+    new_page: Callable[[bool], float],
+    keep_together: float = 0.0,
+) -> float:
     """Draw ``table`` from ``y`` down, repeating the header on every page it runs onto. A row
     is never split: when it does not fit above ``bottom``, ``new_page(rows_drawn)`` is called,
     which finishes the page and returns the top y of the next one. A table no taller than

@@ -60,26 +60,35 @@ class ReportMeta:
             if not (value or "").strip():
                 object.__setattr__(self, name, NOT_SET if name != "printed_by" else DASH)
         if self.language not in LANGUAGES:
-            raise ReportInputError(f"report: language must be one of {', '.join(LANGUAGES)}, not {self.language!r}")
+            raise ReportInputError(
+                f"report: language must be one of {', '.join(LANGUAGES)}, not {self.language!r}"
+            )
         custodians = tuple(self.custodians or ())
-        if custodians and (len(custodians) != 2 or
-                           not all(isinstance(c, str) and c.strip() for c in custodians)):
-            raise ReportInputError("report: name the two custodians (dual custody), or none to "
-                                   f"leave their names to be written by hand; got {len(custodians)} name(s)")
+        if custodians and (
+            len(custodians) != 2 or not all(isinstance(c, str) and c.strip() for c in custodians)
+        ):
+            raise ReportInputError(
+                "report: name the two custodians (dual custody), or none to "
+                f"leave their names to be written by hand; got {len(custodians)} name(s)"
+            )
         object.__setattr__(self, "custodians", custodians or ("", ""))
         if self.evidence_sha256 is not None:
             digest = self.evidence_sha256.lower() if isinstance(self.evidence_sha256, str) else None
             if digest is None or not _SHA256.match(digest):
-                raise ReportInputError("report: evidence_sha256 must be 64 hexadecimal digits "
-                                       "(custodian_app.domain.evidence.evidence_digest)")
+                raise ReportInputError(
+                    "report: evidence_sha256 must be 64 hexadecimal digits "
+                    "(custodian_app.domain.evidence.evidence_digest)"
+                )
             object.__setattr__(self, "evidence_sha256", digest)
         object.__setattr__(self, "printed_at", _aware(self.printed_at))
 
     def command(self, filename: str | None = None) -> str:
         if self.verify_command:
             return self.verify_command
-        return (f"custodian-app session verify {self.session_id or '<session>'} "
-                f"--pdf {filename or '<report.pdf>'}")
+        return (
+            f"custodian-app session verify {self.session_id or '<session>'} "
+            f"--pdf {filename or '<report.pdf>'}"
+        )
 
 
 def _aware(value: datetime | str) -> datetime:

@@ -21,7 +21,12 @@ from pathlib import Path
 
 from custodian_app import __version__
 from custodian_app.domain.formats import (
-    AtmLedger, ClearingResult, Counts, FormatError, HostLedger, check_same_clearing,
+    AtmLedger,
+    ClearingResult,
+    Counts,
+    FormatError,
+    HostLedger,
+    check_same_clearing,
 )
 from custodian_app.report import labels
 from custodian_app.report.composer import Composer
@@ -37,18 +42,27 @@ APPENDIX_LIMIT = 50_000  # transactions (both ledgers) an appendix may list: abo
 def _check(result: ClearingResult, atm: AtmLedger, host: HostLedger | None, counts: Counts | None) -> None:
     for name in ("terminal_id", "cycle_id", "currency"):
         if getattr(result, name) != getattr(atm, name):
-            raise ReportInputError(f"report: the clearing result's {name} {getattr(result, name)!r} does not "
-                                   f"match the ATM ledger's {getattr(atm, name)!r}; print the report of one clearing")
+            raise ReportInputError(
+                f"report: the clearing result's {name} {getattr(result, name)!r} does not "
+                f"match the ATM ledger's {getattr(atm, name)!r}; print the report of one clearing"
+            )
     try:
         check_same_clearing(atm, host, counts)
     except FormatError as exc:
         raise ReportInputError(f"report: {exc}") from exc
 
 
-def build_report(result: ClearingResult, atm: AtmLedger, *, meta: ReportMeta,
-                 host: HostLedger | None = None, counts: Counts | None = None,
-                 appendix: bool = False, filename: str | None = None,
-                 vocabulary: labels.Vocabulary | None = None) -> bytes:
+def build_report(
+    result: ClearingResult,
+    atm: AtmLedger,
+    *,
+    meta: ReportMeta,
+    host: HostLedger | None = None,
+    counts: Counts | None = None,
+    appendix: bool = False,
+    filename: str | None = None,
+    vocabulary: labels.Vocabulary | None = None,
+) -> bytes:
     """The clearing report as PDF bytes. ``filename`` only goes into the default verify
     command; ``vocabulary`` overrides the catalogue's names (tests)."""
     if not isinstance(meta, ReportMeta):
@@ -57,22 +71,39 @@ def build_report(result: ClearingResult, atm: AtmLedger, *, meta: ReportMeta,
     if appendix:
         listed = len(atm.transactions) + (len(host.transactions) if host is not None else 0)
         if listed > APPENDIX_LIMIT:
-            raise ReportInputError(f"report: an appendix of {listed:,} transactions would run to about "
-                                   f"{listed // 45:,} pages; print the report without the appendix and "
-                                   "keep the ledgers with the session instead")
+            raise ReportInputError(
+                f"report: an appendix of {listed:,} transactions would run to about "
+                f"{listed // 45:,} pages; print the report without the appendix and "
+                "keep the ledgers with the session instead"
+            )
     from reportlab.pdfgen.canvas import Canvas
 
     from custodian_app.report.fonts import register_fonts
 
     font, mono = register_fonts()
     metrics = Metrics(font)
-    content = Content(result, atm, host, counts, meta, appendix, metrics,
-                       vocabulary or labels.default_vocabulary(), filename)
+    content = Content(
+        result,
+        atm,
+        host,
+        counts,
+        meta,
+        appendix,
+        metrics,
+        vocabulary or labels.default_vocabulary(),
+        filename,
+    )
     pages = Composer(content, None, font, mono).run()
     buf = io.BytesIO()
     # initialFontName: otherwise every page names Helvetica, a font that is not embedded
-    canvas = Canvas(buf, pagesize=(PAGE_W, PAGE_H), pageCompression=1, invariant=1,
-                    initialFontName=font.fontName, initialFontSize=8)
+    canvas = Canvas(
+        buf,
+        pagesize=(PAGE_W, PAGE_H),
+        pageCompression=1,
+        invariant=1,
+        initialFontName=font.fontName,
+        initialFontSize=8,
+    )
     canvas.setTitle(f"ATM 清机对账报告 {meta.report_no}")
     canvas.setAuthor(meta.printed_by)
     canvas.setSubject(f"{atm.terminal_id} {atm.cycle_id}")
@@ -116,13 +147,24 @@ def embedded_evidence_digest(pdf: bytes) -> str | None:
     return found[-1].decode("ascii") if found else None
 
 
-def write_report(path: str | os.PathLike, result: ClearingResult, atm: AtmLedger, *, meta: ReportMeta,
-                 host: HostLedger | None = None, counts: Counts | None = None,
-                 appendix: bool = False) -> Path:
+def write_report(
+    path: str | os.PathLike,
+    result: ClearingResult,
+    atm: AtmLedger,
+    *,
+    meta: ReportMeta,
+    host: HostLedger | None = None,
+    counts: Counts | None = None,
+    appendix: bool = False,
+) -> Path:
     """Build the report and write it to ``path`` all at once (never a half-written PDF)."""
     target = Path(path)
-    save_pdf(target, build_report(result, atm, meta=meta, host=host, counts=counts, appendix=appendix,
-                                  filename=target.name))
+    save_pdf(
+        target,
+        build_report(
+            result, atm, meta=meta, host=host, counts=counts, appendix=appendix, filename=target.name
+        ),
+    )
     return target
 
 
@@ -133,5 +175,6 @@ def save_pdf(target: Path, data: bytes) -> None:
     try:
         write_atomic(target, data)
     except OSError as exc:
-        raise ReportError(f"cannot write the report to {target}: {exc.strerror or exc}; "
-                          "choose a folder you can write to") from exc
+        raise ReportError(
+            f"cannot write the report to {target}: {exc.strerror or exc}; choose a folder you can write to"
+        ) from exc

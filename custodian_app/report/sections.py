@@ -8,13 +8,23 @@ import os
 from datetime import datetime
 
 from custodian_app.domain.formats import (
-    AtmLedger, ClearingResult, Counts, HostLedger, Mismatch,
+    AtmLedger,
+    ClearingResult,
+    Counts,
+    HostLedger,
+    Mismatch,
 )
 from custodian_app.domain.money import format_grouped
 from custodian_app.domain.reconcile import notes_into_units
 from custodian_app.report import handover, labels
 from custodian_app.report.layout import (
-    BLACK, GREEN, RED, Column, Metrics, Table, TableStyle,
+    BLACK,
+    GREEN,
+    RED,
+    Column,
+    Metrics,
+    Table,
+    TableStyle,
 )
 from custodian_app.report.meta import DASH, ReportMeta, mask_card
 from custodian_app.report.page import BODY_W
@@ -55,9 +65,18 @@ def _red_if_negative(minor: int | None):
 class Content:
     """Everything the report prints, prepared (wrapped to its columns) once for both passes."""
 
-    def __init__(self, result: ClearingResult, atm: AtmLedger, host: HostLedger | None,
-                 counts: Counts | None, meta: ReportMeta, appendix: bool, metrics: Metrics,
-                 vocab: labels.Vocabulary, filename: str | None) -> None:
+    def __init__(
+        self,
+        result: ClearingResult,
+        atm: AtmLedger,
+        host: HostLedger | None,
+        counts: Counts | None,
+        meta: ReportMeta,
+        appendix: bool,
+        metrics: Metrics,
+        vocab: labels.Vocabulary,
+        filename: str | None,
+    ) -> None:
         self.result = result
         self.atm = atm
         self.host = host
@@ -115,8 +134,14 @@ class Content:
     # -- the tables ---------------------------------------------------------------------------
     def _header(self) -> Table:
         w, meta, atm = self.w, self.meta, self.atm
-        cols = [Column((), 100), Column((), 150), Column((), 100), Column((), 150),
-                Column((), 100), Column((), BODY_W - 600)]
+        cols = [
+            Column((), 100),
+            Column((), 150),
+            Column((), 100),
+            Column((), 150),
+            Column((), 100),
+            Column((), BODY_W - 600),
+        ]
         t = Table(cols, TableStyle(size=8, leading=10, pad_y=2.2, zebra=False))
         t.header_height = 0.0
         pairs = [
@@ -127,38 +152,55 @@ class Content:
             (w.inline("清机周期", "Cycle"), atm.cycle_id),
             (w.inline("币种", "Currency"), atm.currency),
             (w.inline("周期开始", "Cycle opened"), " ".join(self._time(atm.opened_at))),
-            (w.inline("周期结束", "Cycle closed"), " ".join(self._time(atm.closed_at)) if atm.closed_at
-             else w.inline("未结束", "not closed")),
+            (
+                w.inline("周期结束", "Cycle closed"),
+                " ".join(self._time(atm.closed_at)) if atm.closed_at else w.inline("未结束", "not closed"),
+            ),
             (w.inline("打印时间", "Printed at"), _show_time(meta.printed_at)),
             (w.inline("打印人", "Printed by"), meta.printed_by),
             (w.inline("管机员", "Custodians"), " / ".join(meta.custodians) if any(meta.custodians) else DASH),
             (w.inline("主管", "Supervisor"), meta.supervisor or DASH),
-            (w.inline("清点人", "Counted by"), " / ".join(self.counts.counted_by) if self.counts is not None
-             else w.inline("未清点", "not counted")),
-            (w.inline("清机方式", "Cleared with"), w.inline("命令行（无向导）", "command line (headless)")
-             if meta.headless else w.inline("清机向导", "the wizard")),
+            (
+                w.inline("清点人", "Counted by"),
+                " / ".join(self.counts.counted_by)
+                if self.counts is not None
+                else w.inline("未清点", "not counted"),
+            ),
+            (
+                w.inline("清机方式", "Cleared with"),
+                w.inline("命令行（无向导）", "command line (headless)")
+                if meta.headless
+                else w.inline("清机向导", "the wizard"),
+            ),
             (w.inline("会话", "Session"), DASH if meta.session_id is None else str(meta.session_id)),
         ]
         for i in range(0, len(pairs), 3):
             row = []
-            for label, value in pairs[i:i + 3]:
+            for label, value in pairs[i : i + 3]:
                 row += [label, value]
             t.add(self.metrics, row)
         return t
 
     def _totals(self) -> Table:
         w = self.w
-        cols = [Column(w.lines("项目", "Item"), 200), Column(w.lines("ATM", "ATM"), 150, "r"),
-                Column(w.lines("后台", "Backend"), 150, "r"),
-                Column(w.lines("差额（ATM − 后台）", "Difference (ATM − backend)"), 150, "r"),
-                Column(w.lines("结果", "Result"), BODY_W - 650, "c")]
+        cols = [
+            Column(w.lines("项目", "Item"), 200),
+            Column(w.lines("ATM", "ATM"), 150, "r"),
+            Column(w.lines("后台", "Backend"), 150, "r"),
+            Column(w.lines("差额（ATM − 后台）", "Difference (ATM − backend)"), 150, "r"),
+            Column(w.lines("结果", "Result"), BODY_W - 650, "c"),
+        ]
         t = Table(cols, TableStyle(size=8, leading=10, zebra=False))
         for item in self.result.totals:
             name = w.inline(*labels.TOTALS_ITEM_NAMES.get(item.item, (item.item, item.item)))
             diff = item.atm - item.host
             if item.is_amount:
-                values = [name, _money(item.atm, self.cur), _money(item.host, self.cur),
-                          _money(diff, self.cur, plus=True)]
+                values = [
+                    name,
+                    _money(item.atm, self.cur),
+                    _money(item.host, self.cur),
+                    _money(diff, self.cur, plus=True),
+                ]
             else:
                 values = [name, str(item.atm), str(item.host), f"{diff:+d}" if diff else "0"]
             values.append(w.inline("相符", "agree") if item.equal else w.inline("不符", "differ"))
@@ -167,24 +209,55 @@ class Content:
 
     def _cash_position(self) -> Table:
         w, cp, cur = self.w, self.result.cash_position, self.cur
-        cols = [Column(w.lines("项目", "Item"), 250), Column(w.lines("金额", "Amount"), 140, "r"),
-                Column(w.lines("长款 / 短款", "Overage / shortage"), 110, "c"),
-                Column(w.lines("大写", "In words"), BODY_W - 500)]
+        cols = [
+            Column(w.lines("项目", "Item"), 250),
+            Column(w.lines("金额", "Amount"), 140, "r"),
+            Column(w.lines("长款 / 短款", "Overage / shortage"), 110, "c"),
+            Column(w.lines("大写", "In words"), BODY_W - 500),
+        ]
         t = Table(cols, TableStyle(size=8, leading=9.6, pad_y=2.0, zebra=False))
 
         def words(minor: int) -> tuple[str, ...]:
             return w.lines(labels.amount_in_chinese(minor, cur), labels.amount_in_english(minor, cur))
 
-        t.add(self.metrics, [w.inline("ATM 账面应有现金", "Cash by the ATM's books"),
-                             _money(cp.atm_expected, cur), "", words(cp.atm_expected)])
-        t.add(self.metrics, [w.inline("后台账面应有现金", "Cash by the backend's books"),
-                             _money(cp.host_expected, cur), "", words(cp.host_expected)])
+        t.add(
+            self.metrics,
+            [
+                w.inline("ATM 账面应有现金", "Cash by the ATM's books"),
+                _money(cp.atm_expected, cur),
+                "",
+                words(cp.atm_expected),
+            ],
+        )
+        t.add(
+            self.metrics,
+            [
+                w.inline("后台账面应有现金", "Cash by the backend's books"),
+                _money(cp.host_expected, cur),
+                "",
+                words(cp.host_expected),
+            ],
+        )
         if cp.counted is None:
-            t.add(self.metrics, [w.inline("管机员实点现金", "Cash counted by the custodians"),
-                                 w.inline("未清点", "not counted"), "", ""])
+            t.add(
+                self.metrics,
+                [
+                    w.inline("管机员实点现金", "Cash counted by the custodians"),
+                    w.inline("未清点", "not counted"),
+                    "",
+                    "",
+                ],
+            )
         else:
-            t.add(self.metrics, [w.inline("管机员实点现金", "Cash counted by the custodians"),
-                                 _money(cp.counted, cur), "", words(cp.counted)])
+            t.add(
+                self.metrics,
+                [
+                    w.inline("管机员实点现金", "Cash counted by the custodians"),
+                    _money(cp.counted, cur),
+                    "",
+                    words(cp.counted),
+                ],
+            )
         comparisons = [
             (w.inline("ATM 账 对 后台账", "ATM's books against the backend's"), cp.difference),
             (w.inline("实点 对 ATM 账", "Counted against the ATM's books"), cp.counted_vs_atm),
@@ -199,20 +272,37 @@ class Content:
                 verdict = w.inline("短款", "shortage")
             else:
                 verdict = w.inline("相符", "agree")
-            t.add(self.metrics, [label, _money(diff, cur, plus=True), verdict,
-                                 words(diff) if diff else w.inline("无差额", "no difference")],
-                  {1: RED, 2: RED} if diff < 0 else ({1: GREEN, 2: GREEN} if diff == 0 else None))
+            t.add(
+                self.metrics,
+                [
+                    label,
+                    _money(diff, cur, plus=True),
+                    verdict,
+                    words(diff) if diff else w.inline("无差额", "no difference"),
+                ],
+                {1: RED, 2: RED} if diff < 0 else ({1: GREEN, 2: GREEN} if diff == 0 else None),
+            )
         return t
 
     def _units(self) -> Table:
         w = self.w
         widths = [40, 62, 62, 46, 46, 46, 46, 46, 46, 52, 84, 84, 0]
         widths[-1] = BODY_W - sum(widths)
-        titles = [w.lines("钞箱", "Unit"), w.lines("类型", "Type"), w.lines("面额", "Denomination"),
-                  w.lines("初始", "Initial"), w.lines("出钞", "Dispensed"), w.lines("存入", "Deposited"),
-                  w.lines("回收", "Retracted"), w.lines("废钞", "Rejected"), w.lines("去向不明", "Unknown"),
-                  w.lines("推算张数", "Derived count"), w.lines("推算金额", "Derived amount"),
-                  w.lines("清点金额", "Counted amount"), w.lines("差额", "Counted − derived")]
+        titles = [
+            w.lines("钞箱", "Unit"),
+            w.lines("类型", "Type"),
+            w.lines("面额", "Denomination"),
+            w.lines("初始", "Initial"),
+            w.lines("出钞", "Dispensed"),
+            w.lines("存入", "Deposited"),
+            w.lines("回收", "Retracted"),
+            w.lines("废钞", "Rejected"),
+            w.lines("去向不明", "Unknown"),
+            w.lines("推算张数", "Derived count"),
+            w.lines("推算金额", "Derived amount"),
+            w.lines("清点金额", "Counted amount"),
+            w.lines("差额", "Counted − derived"),
+        ]
         cols = [Column(titles[0], widths[0]), Column(titles[1], widths[1])]
         cols += [Column(titles[i], widths[i], "r") for i in range(2, 13)]
         t = Table(cols, TableStyle(size=7.5, leading=9))
@@ -226,26 +316,59 @@ class Content:
             derived = u.derived_amount(into)
             got = counted.get(u.id)
             diff = None if got is None or derived is None else got - derived
-            t.add(self.metrics, [
-                u.id, w.inline(*labels.UNIT_TYPE_NAMES.get(u.type, (u.type, u.type))),
-                DASH if u.value is None else format_grouped(u.value),
-                f"{u.initial:,}", f"{dispensed:,}", f"{u.in_.get('deposited', 0):,}",
-                f"{u.in_.get('retracted', 0):,}", f"{rejected:,}", f"{other_out:,}", f"{u.count:,}",
-                _money(derived), _money(got), DASH if diff is None else format_grouped(diff, plus=True),
-            ], {12: RED} if diff is not None and diff < 0 else None)
+            t.add(
+                self.metrics,
+                [
+                    u.id,
+                    w.inline(*labels.UNIT_TYPE_NAMES.get(u.type, (u.type, u.type))),
+                    DASH if u.value is None else format_grouped(u.value),
+                    f"{u.initial:,}",
+                    f"{dispensed:,}",
+                    f"{u.in_.get('deposited', 0):,}",
+                    f"{u.in_.get('retracted', 0):,}",
+                    f"{rejected:,}",
+                    f"{other_out:,}",
+                    f"{u.count:,}",
+                    _money(derived),
+                    _money(got),
+                    DASH if diff is None else format_grouped(diff, plus=True),
+                ],
+                {12: RED} if diff is not None and diff < 0 else None,
+            )
         if counted:
             known = {u.id for u in self.atm.units}
             for uid, amount in counted.items():
                 if uid not in known:  # counted a bin the ATM did not report: show it, do not drop it
-                    t.add(self.metrics, [uid, w.inline("未知", "unknown")] + [DASH] * 9 + [_money(amount), DASH])
-            t.add(self.metrics, [w.inline("合计", "Total"), "", "", "", "", "", "", "", "", "", "",
-                                 _money(sum(counted.values())), ""])
+                    t.add(
+                        self.metrics, [uid, w.inline("未知", "unknown")] + [DASH] * 9 + [_money(amount), DASH]
+                    )
+            t.add(
+                self.metrics,
+                [
+                    w.inline("合计", "Total"),
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    _money(sum(counted.values())),
+                    "",
+                ],
+            )
         return t
 
     def _category_summary(self) -> Table:
         w = self.w
-        cols = [Column(w.lines("类别", "Category"), 300), Column(w.lines("笔数", "Count"), 80, "r"),
-                Column(w.lines("现金影响合计", "Cash effect, total"), 160, "r")]
+        cols = [
+            Column(w.lines("类别", "Category"), 300),
+            Column(w.lines("笔数", "Count"), 80, "r"),
+            Column(w.lines("现金影响合计", "Cash effect, total"), 160, "r"),
+        ]
         t = Table(cols, TableStyle(size=8, leading=10, zebra=False))
         counts: dict[str, list[int]] = {}
         for m in self.result.mismatches:
@@ -255,10 +378,24 @@ class Content:
         total = 0
         for category, (n, effect) in counts.items():
             total += effect
-            t.add(self.metrics, [w.inline(*self.vocab.category(category)), f"{n:,}",
-                                 format_grouped(effect, self.cur, plus=True)], {2: _red_if_negative(effect)})
-        t.add(self.metrics, [w.inline("合计", "Total"), f"{len(self.result.mismatches):,}",
-                             format_grouped(total, self.cur, plus=True)], {2: _red_if_negative(total)})
+            t.add(
+                self.metrics,
+                [
+                    w.inline(*self.vocab.category(category)),
+                    f"{n:,}",
+                    format_grouped(effect, self.cur, plus=True),
+                ],
+                {2: _red_if_negative(effect)},
+            )
+        t.add(
+            self.metrics,
+            [
+                w.inline("合计", "Total"),
+                f"{len(self.result.mismatches):,}",
+                format_grouped(total, self.cur, plus=True),
+            ],
+            {2: _red_if_negative(total)},
+        )
         return t
 
     def _mismatches(self) -> Table:
@@ -286,23 +423,28 @@ class Content:
             colors = {8: RED} if m.cash_effect < 0 else {}
             if m.category == "UNKNOWN_OUTCOME":  # never to be reversed on the ledger alone
                 colors[9] = RED
-            t.add(m_, [
-                str(i),
-                w.pair(vocab.category(m.category)),
-                m.tsn or DASH,
-                self._time(m.time),
-                mask_card(m.card),
-                _money(m.atm_amount),
-                _money(m.host_amount),
-                self._reason(m, detail, i),
-                self._effect(m.cash_effect),
-                self._action(m, detail),
-                "",
-            ], colors or None)
+            t.add(
+                m_,
+                [
+                    str(i),
+                    w.pair(vocab.category(m.category)),
+                    m.tsn or DASH,
+                    self._time(m.time),
+                    mask_card(m.card),
+                    _money(m.atm_amount),
+                    _money(m.host_amount),
+                    self._reason(m, detail, i),
+                    self._effect(m.cash_effect),
+                    self._action(m, detail),
+                    "",
+                ],
+                colors or None,
+            )
         return t
 
-    def _standard(self, category: str, reject_code: str | None, lang: str,
-                  variant: str | None = None) -> str | None:
+    def _standard(
+        self, category: str, reject_code: str | None, lang: str, variant: str | None = None
+    ) -> str | None:
         key = (category, reject_code, lang, variant)
         try:
             return self._std_cache[key]
@@ -327,7 +469,7 @@ class Content:
             if text == base or text == self._standard(m.category, m.reject_code, lang, variant):
                 out.append("")
             elif text.endswith(base):
-                out.append(text[:-len(base)].strip())
+                out.append(text[: -len(base)].strip())
             else:
                 return None
         return out[0], out[1]
@@ -424,13 +566,18 @@ class Content:
         for m in self.result.mismatches:
             found.setdefault((m.tsn, m.type), m.category)
         cols = [
-            Column(w.lines("流水号", "TSN"), 50), Column(w.lines("时间", "Time"), 78),
-            Column(w.lines("类型", "Type"), 72), Column(w.lines("卡号", "Card"), 68),
+            Column(w.lines("流水号", "TSN"), 50),
+            Column(w.lines("时间", "Time"), 78),
+            Column(w.lines("类型", "Type"), 72),
+            Column(w.lines("卡号", "Card"), 68),
             Column(w.lines(f"金额 {cur}", f"Amount {cur}"), 60, "r"),
-            Column(w.lines("应答码", "Code"), 30, "c"), Column(w.lines("后台参考号", "Backend ref."), 66),
+            Column(w.lines("应答码", "Code"), 30, "c"),
+            Column(w.lines("后台参考号", "Backend ref."), 66),
             Column(w.lines("冲正", "Reversed"), 38, "c"),
-            Column(w.lines("取走", "Taken"), 54, "r"), Column(w.lines("回收", "Retracted"), 50, "r"),
-            Column(w.lines("存入", "Deposited"), 54, "r"), Column(w.lines("退回", "Returned"), 50, "r"),
+            Column(w.lines("取走", "Taken"), 54, "r"),
+            Column(w.lines("回收", "Retracted"), 50, "r"),
+            Column(w.lines("存入", "Deposited"), 54, "r"),
+            Column(w.lines("退回", "Returned"), 50, "r"),
             Column(w.lines("对账结果", "Result"), 0),
         ]
         cols[-1].width = BODY_W - sum(c.width for c in cols)
@@ -442,20 +589,38 @@ class Content:
         for tx in self.atm.transactions:
             category = found.get((tx.tsn, tx.type))
             result = w.inline(*self.vocab.category(category)) if category else matched
-            atm_t.add(m_, [
-                tx.tsn, " ".join(self._time(tx.time)), w.inline(*labels.TX_TYPE_NAMES.get(tx.type, (tx.type,) * 2)),
-                mask_card(tx.card), format_grouped(tx.amount), tx.host_code, tx.host_ref or DASH,
-                yes if tx.reversed else (format_grouped(tx.reversed_amount) if tx.reversed_amount else no),
-                format_grouped(tx.taken), format_grouped(tx.retracted),
-                format_grouped(tx.deposited), format_grouped(tx.returned), result,
-            ], {12: RED} if category else None)
+            atm_t.add(
+                m_,
+                [
+                    tx.tsn,
+                    " ".join(self._time(tx.time)),
+                    w.inline(*labels.TX_TYPE_NAMES.get(tx.type, (tx.type,) * 2)),
+                    mask_card(tx.card),
+                    format_grouped(tx.amount),
+                    tx.host_code,
+                    tx.host_ref or DASH,
+                    yes
+                    if tx.reversed
+                    else (format_grouped(tx.reversed_amount) if tx.reversed_amount else no),
+                    format_grouped(tx.taken),
+                    format_grouped(tx.retracted),
+                    format_grouped(tx.deposited),
+                    format_grouped(tx.returned),
+                    result,
+                ],
+                {12: RED} if category else None,
+            )
         tables = [(("附录一 ATM 交易明细", "Appendix 1: the ATM's transactions"), atm_t)]
         if self.host is not None:
             cols = [
-                Column(w.lines("后台参考号", "Backend ref."), 90), Column(w.lines("流水号", "TSN"), 60),
-                Column(w.lines("时间", "Time"), 90), Column(w.lines("类型", "Type"), 70),
-                Column(w.lines("卡号", "Card"), 80), Column(w.lines(f"金额 {cur}", f"Amount {cur}"), 80, "r"),
-                Column(w.lines("状态", "Status"), 70, "c"), Column(w.lines("对账结果", "Result"), 0),
+                Column(w.lines("后台参考号", "Backend ref."), 90),
+                Column(w.lines("流水号", "TSN"), 60),
+                Column(w.lines("时间", "Time"), 90),
+                Column(w.lines("类型", "Type"), 70),
+                Column(w.lines("卡号", "Card"), 80),
+                Column(w.lines(f"金额 {cur}", f"Amount {cur}"), 80, "r"),
+                Column(w.lines("状态", "Status"), 70, "c"),
+                Column(w.lines("对账结果", "Result"), 0),
             ]
             cols[-1].width = BODY_W - sum(c.width for c in cols)
             for col in cols:
@@ -468,15 +633,22 @@ class Content:
             booked, reversed_ = w.inline("已记账", "booked"), w.inline("已冲正", "reversed")
             for tx in self.host.transactions:
                 category = by_ref.get(tx.host_ref) or (found.get((tx.tsn, tx.type)) if tx.tsn else None)
-                host_t.add(m_, [
-                    tx.host_ref, tx.tsn or DASH, " ".join(self._time(tx.time)),
-                    w.inline(*labels.TX_TYPE_NAMES.get(tx.type, (tx.type,) * 2)), mask_card(tx.card),
-                    format_grouped(tx.amount), booked if tx.status == "booked" else reversed_,
-                    w.inline(*self.vocab.category(category)) if category else matched,
-                ], {7: RED} if category else None)
+                host_t.add(
+                    m_,
+                    [
+                        tx.host_ref,
+                        tx.tsn or DASH,
+                        " ".join(self._time(tx.time)),
+                        w.inline(*labels.TX_TYPE_NAMES.get(tx.type, (tx.type,) * 2)),
+                        mask_card(tx.card),
+                        format_grouped(tx.amount),
+                        booked if tx.status == "booked" else reversed_,
+                        w.inline(*self.vocab.category(category)) if category else matched,
+                    ],
+                    {7: RED} if category else None,
+                )
             tables.append((("附录二 后台交易明细", "Appendix 2: the backend's transactions"), host_t))
         return tables
-
 
     def _journal_gaps(self) -> list[tuple[tuple[str, str], Table]]:
         """The journal lines accepted as gaps (the ledger was read from journal files): which

@@ -44,8 +44,20 @@ from custodian_app.settings.keys import (
 )
 from custodian_app.support.files import write_atomic
 
-__all__ = ["BAUD_RATES", "LANGUAGES", "SETTINGS", "Setting", "Settings", "SettingsError", "check_settings_file",
-           "load_settings", "redact_url", "save_settings", "system_config_file", "validated"]
+__all__ = [
+    "BAUD_RATES",
+    "LANGUAGES",
+    "SETTINGS",
+    "Setting",
+    "Settings",
+    "SettingsError",
+    "check_settings_file",
+    "load_settings",
+    "redact_url",
+    "save_settings",
+    "system_config_file",
+    "validated",
+]
 
 
 def _default(attr: str) -> Any:
@@ -90,7 +102,9 @@ class Settings:
                 pass
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{s.attr}={v!r}" for s, v in zip(SETTINGS, self.to_dict(redact=True).values()))
+        shown = ", ".join(
+            f"{s.attr}={v!r}" for s, v in zip(SETTINGS, self.to_dict(redact=True).values(), strict=False)
+        )
         return f"Settings({shown})"
 
     __str__ = __repr__
@@ -159,8 +173,12 @@ def system_config_file() -> Path:
 # Loading
 
 
-def load_settings(path: str | os.PathLike | None = None, *, system_path: str | os.PathLike | None = None,
-                  environ: dict[str, str] | None = None) -> Settings:
+def load_settings(
+    path: str | os.PathLike | None = None,
+    *,
+    system_path: str | os.PathLike | None = None,
+    environ: dict[str, str] | None = None,
+) -> Settings:
     """Effective settings: defaults < system file < user file < locked system keys < env.
 
     Raises SettingsError naming the file, the key and the bad value (never the token) when a
@@ -208,12 +226,20 @@ def load_settings(path: str | os.PathLike | None = None, *, system_path: str | o
 
     ca = values["backend.ca_bundle"]
     if ca and not os.path.isfile(ca):
-        warnings.append(f"backend.ca_bundle: the CA bundle {ca} does not exist; HTTPS to the backend "
-                        f"will fail until it does")
+        warnings.append(
+            f"backend.ca_bundle: the CA bundle {ca} does not exist; HTTPS to the backend "
+            f"will fail until it does"
+        )
 
     kwargs = {s.attr: values[s.key] for s in SETTINGS}
-    return Settings(**kwargs, locked=frozenset(locked), sources=sources, warnings=tuple(warnings),
-                    _baseline=baseline, _user_keys=frozenset(user_values))
+    return Settings(
+        **kwargs,
+        locked=frozenset(locked),
+        sources=sources,
+        warnings=tuple(warnings),
+        _baseline=baseline,
+        _user_keys=frozenset(user_values),
+    )
 
 
 def check_settings_file(path: str | os.PathLike) -> list[str]:
@@ -227,8 +253,10 @@ def check_settings_file(path: str | os.PathLike) -> list[str]:
     _locked_keys(doc, path)
     values = _validated(doc, path, warnings)
     if "backend.token" in values:
-        warnings.append(f"{path}: holds backend.token; a system-wide file is readable by every user — "
-                        f"prefer the user's file or CUSTODIAN_BACKEND_TOKEN")
+        warnings.append(
+            f"{path}: holds backend.token; a system-wide file is readable by every user — "
+            f"prefer the user's file or CUSTODIAN_BACKEND_TOKEN"
+        )
     ca = values.get("backend.ca_bundle")
     if ca and not os.path.isfile(ca):
         warnings.append(f"backend.ca_bundle: the CA bundle {ca} does not exist on this machine")
@@ -239,15 +267,19 @@ def _locked_keys(doc: dict[str, Any], path: Path) -> set[str]:
     """The system file's ``locked = [...]``, taken out of ``doc`` and checked."""
     raw_locked = doc.pop("locked", [])
     if not isinstance(raw_locked, list) or not all(isinstance(k, str) for k in raw_locked):
-        raise SettingsError(f"{path}: 'locked' must be a list of keys like \"backend.url\"; "
-                            "fix the file or ask IT")
+        raise SettingsError(
+            f"{path}: 'locked' must be a list of keys like \"backend.url\"; fix the file or ask IT"
+        )
     for key in raw_locked:
         if key not in BY_KEY:
-            raise SettingsError(f"{path}: 'locked' names an unknown key {key!r}; "
-                                f"known keys: {', '.join(BY_KEY)}")
+            raise SettingsError(
+                f"{path}: 'locked' names an unknown key {key!r}; known keys: {', '.join(BY_KEY)}"
+            )
         if not BY_KEY[key].lockable:
-            raise SettingsError(f"{path}: 'locked' names {key}, which cannot be locked: it is a "
-                                "secret and the system file is readable by every user; take it out")
+            raise SettingsError(
+                f"{path}: 'locked' names {key}, which cannot be locked: it is a "
+                "secret and the system file is readable by every user; take it out"
+            )
     return set(raw_locked)
 
 
@@ -325,8 +357,11 @@ def save_settings(settings: Settings, path: str | os.PathLike | None = None) -> 
         section, name = key.split(".")
         value = check(key, getattr(settings, s.attr), "settings")
         baseline = settings._baseline.get(key, s.default)
-        if settings.sources.get(key) == "env" and key in env_values and value == check(
-                key, env_values[key], "env"):
+        if (
+            settings.sources.get(key) == "env"
+            and key in env_values
+            and value == check(key, env_values[key], "env")
+        ):
             if key in settings._user_keys:
                 value = baseline  # keep what the file had; the environment is not persisted
             else:
@@ -348,8 +383,9 @@ def save_settings(settings: Settings, path: str | os.PathLike | None = None) -> 
         # profile's ACL does this job; chmod only clears the read-only bit there.)
         os.chmod(target, 0o600)
     except OSError as exc:
-        raise SettingsError(f"{target}: cannot be written ({exc.strerror}); check the folder's "
-                            f"permissions and free space") from exc
+        raise SettingsError(
+            f"{target}: cannot be written ({exc.strerror}); check the folder's permissions and free space"
+        ) from exc
     return target
 
 

@@ -91,8 +91,9 @@ def _backend_url(value: str) -> str:
     if parts.scheme not in ("http", "https") or not hostname:
         raise _Invalid("must be an http:// or https:// URL, e.g. https://clearing.bank.example/api")
     if parts.username or parts.password:
-        raise _Invalid("must not carry a user or password; put the token in backend.token",
-                       shown="(value withheld)")
+        raise _Invalid(
+            "must not carry a user or password; put the token in backend.token", shown="(value withheld)"
+        )
     return value
 
 
@@ -115,8 +116,10 @@ def _timeout(value: float) -> float:
 
 def _database_url(value: str) -> str:
     if value and not _SCHEME.match(value):
-        raise _Invalid("must be a database URL such as sqlite:////path/custodian.sqlite3 "
-                       "or postgresql+psycopg://user@host/custodian (or empty)")
+        raise _Invalid(
+            "must be a database URL such as sqlite:////path/custodian.sqlite3 "
+            "or postgresql+psycopg://user@host/custodian (or empty)"
+        )
     return value
 
 
@@ -142,15 +145,32 @@ SETTINGS: tuple[Setting, ...] = (
     # Not lockable: a locked token would have to sit in the system file, which every user reads.
     Setting("backend.token", "backend_token", str, "", rule=_token, lockable=False, secret=True),
     Setting("backend.ca_bundle", "backend_ca_bundle", str, "", rule=_file_path),  # "" = the OS's store
-    Setting("backend.timeout", "backend_timeout", float, 30.0,
-            "must be a number of seconds between 1 and 600", _timeout),
+    Setting(
+        "backend.timeout",
+        "backend_timeout",
+        float,
+        30.0,
+        "must be a number of seconds between 1 and 600",
+        _timeout,
+    ),
     Setting("database.url", "database_url", str, "", rule=_database_url),  # "" = local SQLite
     Setting("bank.name", "bank_name", str, "", rule=_at_most(100)),
     Setting("bank.branch", "branch_name", str, "", rule=_at_most(100)),
-    Setting("interface.language", "language", str, "zh_CN",
-            rule=_one_of(LANGUAGES, 'must be "zh_CN" (简体中文) or "en" (English)')),
-    Setting("reconciliation.success_codes", "success_codes", tuple, ("00",),
-            'must be a list of codes, e.g. ["00"]', _success_codes),
+    Setting(
+        "interface.language",
+        "language",
+        str,
+        "zh_CN",
+        rule=_one_of(LANGUAGES, 'must be "zh_CN" (简体中文) or "en" (English)'),
+    ),
+    Setting(
+        "reconciliation.success_codes",
+        "success_codes",
+        tuple,
+        ("00",),
+        'must be a list of codes, e.g. ["00"]',
+        _success_codes,
+    ),
     Setting("report.appendix", "report_appendix", bool, False, "must be true or false (no quotes)"),
 )
 BY_KEY = {s.key: s for s in SETTINGS}

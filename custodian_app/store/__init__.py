@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # the heavy imports wait until a store is opened
 ROLES = ("custodian", "supervisor", "administrator")
 
 
-def open_store(url: str | None = None, **options: Any) -> "Store":
+def open_store(url: str | None = None, **options: Any) -> Store:
     """Open the store and bring its schema to the current version.
 
     ``options`` go to ``Store`` (``hasher``, ``clock``, ``host``, ``max_failed_sign_ins``,
@@ -65,8 +65,24 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "open_store", "Store", "STATES", "ROLES",
-    "StoreError", "DatabaseUnavailable", "DatabaseBusy", "NotFound", "AuthenticationError", "UnknownUser",
-    "WrongPassword", "AccountLocked", "AccountDisabled", "InvalidUser", "CustodyError",
-    "TerminalBusy", "InvalidTransition", "EvidenceError", "CardNumberRefused", "Conflict",
+    "open_store",
+    "Store",
+    "STATES",
+    "ROLES",
+    "StoreError",
+    "DatabaseUnavailable",
+    "DatabaseBusy",
+    "NotFound",
+    "AuthenticationError",
+    "UnknownUser",
+    "WrongPassword",
+    "AccountLocked",
+    "AccountDisabled",
+    "InvalidUser",
+    "CustodyError",
+    "TerminalBusy",
+    "InvalidTransition",
+    "EvidenceError",
+    "CardNumberRefused",
+    "Conflict",
 ]

@@ -13,25 +13,27 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from custodian_app.domain.errors import CustodianError, scrub
 
 GENESIS_HASH = "0" * 64
 
 # Keys that must never reach the log (a programming error if they do).
-_FORBIDDEN_WORDS = frozenset({"password", "passwd", "token", "secret", "pan", "pin",
-                              "credential", "credentials"})
+_FORBIDDEN_WORDS = frozenset(
+    {"password", "passwd", "token", "secret", "pan", "pin", "credential", "credentials"}
+)
 # Values under these keys are hex digests, not card numbers: the scrubber would mangle them.
 _DIGEST_KEY = re.compile(r"(sha256|digest|hash)$", re.I)
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 
 
 def format_time(at: datetime) -> str:
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def clean_detail(detail: dict[str, Any] | None) -> str:
@@ -66,14 +68,31 @@ def canonical_json(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def entry_hash(*, seq: int, at: datetime, actor: str | None, action: str,
-               session_id: int | None, terminal_id: str | None, host: str, detail: str,
-               prev_hash: str) -> str:
-    body = canonical_json({
-        "seq": seq, "at": format_time(at), "actor": actor, "action": action,
-        "session_id": session_id, "terminal_id": terminal_id, "host": host,
-        "detail": detail, "prev_hash": prev_hash,
-    })
+def entry_hash(
+    *,
+    seq: int,
+    at: datetime,
+    actor: str | None,
+    action: str,
+    session_id: int | None,
+    terminal_id: str | None,
+    host: str,
+    detail: str,
+    prev_hash: str,
+) -> str:
+    body = canonical_json(
+        {
+            "seq": seq,
+            "at": format_time(at),
+            "actor": actor,
+            "action": action,
+            "session_id": session_id,
+            "terminal_id": terminal_id,
+            "host": host,
+            "detail": detail,
+            "prev_hash": prev_hash,
+        }
+    )
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
@@ -93,10 +112,18 @@ class AuditRecord:
     entry_hash: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"seq": self.seq, "at": format_time(self.at), "actor": self.actor,
-                "action": self.action, "session_id": self.session_id,
-                "terminal_id": self.terminal_id, "host": self.host, "detail": self.detail,
-                "prev_hash": self.prev_hash, "entry_hash": self.entry_hash}
+        return {
+            "seq": self.seq,
+            "at": format_time(self.at),
+            "actor": self.actor,
+            "action": self.action,
+            "session_id": self.session_id,
+            "terminal_id": self.terminal_id,
+            "host": self.host,
+            "detail": self.detail,
+            "prev_hash": self.prev_hash,
+            "entry_hash": self.entry_hash,
+        }
 
 
 @dataclass(slots=True)
@@ -132,20 +159,34 @@ def verify_chain(rows: Iterable[Any], head: tuple[int, str] | None) -> AuditVeri
         result.entries += 1
         if row.seq != expected_seq:
             if row.seq > expected_seq:
-                missing = (f"entry {expected_seq}" if row.seq == expected_seq + 1
-                           else f"entries {expected_seq}–{row.seq - 1}")
+                missing = (
+                    f"entry {expected_seq}"
+                    if row.seq == expected_seq + 1
+                    else f"entries {expected_seq}–{row.seq - 1}"
+                )
                 problem(f"{missing} missing (deleted): the log jumps to entry {row.seq}")
             else:
                 problem(f"entry {row.seq} out of order")
         if row.prev_hash != prev:
-            problem(f"entry {row.seq}: link to the previous entry broken (an entry before it "
-                    "was changed or deleted)")
-        computed = entry_hash(seq=row.seq, at=row.at, actor=row.actor, action=row.action,
-                              session_id=row.session_id, terminal_id=row.terminal_id,
-                              host=row.host, detail=row.detail, prev_hash=row.prev_hash)
+            problem(
+                f"entry {row.seq}: link to the previous entry broken (an entry before it "
+                "was changed or deleted)"
+            )
+        computed = entry_hash(
+            seq=row.seq,
+            at=row.at,
+            actor=row.actor,
+            action=row.action,
+            session_id=row.session_id,
+            terminal_id=row.terminal_id,
+            host=row.host,
+            detail=row.detail,
+            prev_hash=row.prev_hash,
+        )
         if computed != row.entry_hash:
-            problem(f"entry {row.seq} ({row.action}): content does not match its hash "
-                    "(the entry was changed)")
+            problem(
+                f"entry {row.seq} ({row.action}): content does not match its hash (the entry was changed)"
+            )
         prev = row.entry_hash
         expected_seq = row.seq + 1
         result.last_seq, result.last_hash = row.seq, row.entry_hash
@@ -156,14 +197,17 @@ def verify_chain(rows: Iterable[Any], head: tuple[int, str] | None) -> AuditVeri
         head_seq, head_hash = head
         if head_seq != result.last_seq:
             if head_seq > result.last_seq:
-                problem(f"the head names entry {head_seq} but the log ends at entry "
-                        f"{result.last_seq}: the last entries were deleted")
+                problem(
+                    f"the head names entry {head_seq} but the log ends at entry "
+                    f"{result.last_seq}: the last entries were deleted"
+                )
             else:
-                problem(f"the log goes on to entry {result.last_seq} past the head "
-                        f"({head_seq}): entries were added outside the store")
+                problem(
+                    f"the log goes on to entry {result.last_seq} past the head "
+                    f"({head_seq}): entries were added outside the store"
+                )
         elif head_hash != result.last_hash:
-            problem(f"the last entry {result.last_seq} does not match the head's hash "
-                    "(it was replaced)")
+            problem(f"the last entry {result.last_seq} does not match the head's hash (it was replaced)")
     return result
 
 
@@ -179,10 +223,18 @@ class AnchorError(CustodianError, ValueError):
 def anchor_document(result: AuditVerification, database: str, at: datetime) -> dict[str, Any]:
     """What ``audit anchor`` exports: the head of a chain that has just verified intact."""
     if not result.ok:
-        raise AnchorError("the audit log is not intact; an anchor of it would vouch for the "
-                          "tampering — run 'custodian-app audit verify' and call IT")
-    return {"format": ANCHOR_FORMAT, "database": database, "entries": result.entries,
-            "last_seq": result.last_seq, "last_hash": result.last_hash, "exported_at": format_time(at)}
+        raise AnchorError(
+            "the audit log is not intact; an anchor of it would vouch for the "
+            "tampering — run 'custodian-app audit verify' and call IT"
+        )
+    return {
+        "format": ANCHOR_FORMAT,
+        "database": database,
+        "entries": result.entries,
+        "last_seq": result.last_seq,
+        "last_hash": result.last_hash,
+        "exported_at": format_time(at),
+    }
 
 
 def write_anchor(path: str | os.PathLike, doc: dict[str, Any]) -> Path:
@@ -214,16 +266,23 @@ def read_anchor(path: str | os.PathLike) -> dict[str, Any]:
         doc = json.loads(raw) if len(raw) <= 64 * 1024 else None
     except ValueError:
         doc = None
-    if (type(doc) is not dict or doc.get("format") != ANCHOR_FORMAT
-            or type(doc.get("last_seq")) is not int or doc["last_seq"] < 0
-            or type(doc.get("last_hash")) is not str or not _HEX64.match(doc["last_hash"])):
-        raise AnchorError(f"{where}: not an audit anchor ({ANCHOR_FORMAT}) as 'custodian-app audit "
-                          "anchor' writes it")
+    if (
+        type(doc) is not dict
+        or doc.get("format") != ANCHOR_FORMAT
+        or type(doc.get("last_seq")) is not int
+        or doc["last_seq"] < 0
+        or type(doc.get("last_hash")) is not str
+        or not _HEX64.match(doc["last_hash"])
+    ):
+        raise AnchorError(
+            f"{where}: not an audit anchor ({ANCHOR_FORMAT}) as 'custodian-app audit anchor' writes it"
+        )
     return doc
 
 
-def check_anchor(result: AuditVerification, anchor: dict[str, Any],
-                 entry_hash_at: Callable[[int], str | None]) -> list[str]:
+def check_anchor(
+    result: AuditVerification, anchor: dict[str, Any], entry_hash_at: Callable[[int], str | None]
+) -> list[str]:
     """The problems of a chain (already checked in itself: ``result``) against an anchor.
 
     The chain only ever grows, so the anchor's last entry must still be there with the same
@@ -235,10 +294,14 @@ def check_anchor(result: AuditVerification, anchor: dict[str, Any],
     if seq == 0:
         return []
     if result.last_seq < seq:
-        return [f"the anchor of {when} names entry {seq}, but the log ends at entry "
-                f"{result.last_seq}: entries were removed, or the whole chain was rewritten"]
+        return [
+            f"the anchor of {when} names entry {seq}, but the log ends at entry "
+            f"{result.last_seq}: entries were removed, or the whole chain was rewritten"
+        ]
     got = entry_hash_at(seq)
     if got != want:
-        return [f"entry {seq} does not have the hash the anchor of {when} recorded: the chain "
-                "up to that entry was rewritten (its head with it)"]
+        return [
+            f"entry {seq} does not have the hash the anchor of {when} recorded: the chain "
+            "up to that entry was rewritten (its head with it)"
+        ]
     return []

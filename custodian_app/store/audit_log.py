@@ -18,8 +18,15 @@ from custodian_app.store.records import User
 class AuditLog(StoreBase):
     """The audit log as the store's users read and extend it."""
 
-    def log(self, action: str, *, actor: User | str | None = None, session_id: int | None = None,
-            terminal_id: str | None = None, detail: dict[str, Any] | None = None) -> AuditRecord:
+    def log(
+        self,
+        action: str,
+        *,
+        actor: User | str | None = None,
+        session_id: int | None = None,
+        terminal_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> AuditRecord:
         """Append an audit entry for an action the store does not see itself (export, a view).
 
         ``detail`` is JSON-able; passwords, tokens and full card numbers are refused or hidden.
@@ -31,11 +38,13 @@ class AuditLog(StoreBase):
             if session_id is not None and terminal_id is None:
                 row = s.get(m.ClearingSession, session_id)
                 terminal_id = row.terminal_id if row else None
-            return self._audit(s, action, actor=name, session_id=session_id,
-                               terminal_id=terminal_id, detail=detail)
+            return self._audit(
+                s, action, actor=name, session_id=session_id, terminal_id=terminal_id, detail=detail
+            )
 
-    def audit_entries(self, *, session_id: int | None = None, since_seq: int = 0,
-                      limit: int | None = None) -> list[AuditRecord]:
+    def audit_entries(
+        self, *, session_id: int | None = None, since_seq: int = 0, limit: int | None = None
+    ) -> list[AuditRecord]:
         with self._tx(write=False) as s:
             q = select(m.AuditEntry).where(m.AuditEntry.seq > since_seq).order_by(m.AuditEntry.seq)
             if session_id is not None:
@@ -49,8 +58,9 @@ class AuditLog(StoreBase):
         with self._tx(write=False) as s:
             head = s.get(m.AuditHead, 1)
             if head is None:
-                raise StoreError("the audit chain's head record is missing: run "
-                                 "'custodian-app audit verify' and call IT")
+                raise StoreError(
+                    "the audit chain's head record is missing: run 'custodian-app audit verify' and call IT"
+                )
             return head.last_seq, head.last_hash
 
     def verify_audit(self) -> AuditVerification:
@@ -64,18 +74,34 @@ class AuditLog(StoreBase):
             head_row = s.get(m.AuditHead, 1)
             head = None if head_row is None else (head_row.last_seq, head_row.last_hash)
             rows = s.execute(
-                select(m.AuditEntry.seq, m.AuditEntry.at, m.AuditEntry.actor,
-                       m.AuditEntry.action, m.AuditEntry.session_id, m.AuditEntry.terminal_id,
-                       m.AuditEntry.host, m.AuditEntry.detail, m.AuditEntry.prev_hash,
-                       m.AuditEntry.entry_hash).order_by(m.AuditEntry.seq)
+                select(
+                    m.AuditEntry.seq,
+                    m.AuditEntry.at,
+                    m.AuditEntry.actor,
+                    m.AuditEntry.action,
+                    m.AuditEntry.session_id,
+                    m.AuditEntry.terminal_id,
+                    m.AuditEntry.host,
+                    m.AuditEntry.detail,
+                    m.AuditEntry.prev_hash,
+                    m.AuditEntry.entry_hash,
+                )
+                .order_by(m.AuditEntry.seq)
                 .execution_options(yield_per=2000)
             )
             return audit_mod.verify_chain(rows, head)
 
 
 def _audit_record(e: m.AuditEntry) -> AuditRecord:
-    return AuditRecord(seq=e.seq, at=e.at, actor=e.actor, action=e.action,
-                       session_id=e.session_id, terminal_id=e.terminal_id, host=e.host,
-                       detail=audit_mod.json.loads(e.detail), prev_hash=e.prev_hash,
-                       entry_hash=e.entry_hash)
-
+    return AuditRecord(
+        seq=e.seq,
+        at=e.at,
+        actor=e.actor,
+        action=e.action,
+        session_id=e.session_id,
+        terminal_id=e.terminal_id,
+        host=e.host,
+        detail=audit_mod.json.loads(e.detail),
+        prev_hash=e.prev_hash,
+        entry_hash=e.entry_hash,
+    )

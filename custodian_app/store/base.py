@@ -10,11 +10,11 @@ one after another and the chain never forks.
 
 from __future__ import annotations
 
-import re
 import socket
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterator, Self
+from datetime import UTC, datetime, timedelta
+from typing import Any, Self
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -33,8 +33,9 @@ from custodian_app.store.records import User
 MAX_FAILED_SIGN_INS = 5
 LOCKOUT = timedelta(minutes=15)
 
+
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def refuse_full_pan(text: str, where: str) -> str:
@@ -49,14 +50,21 @@ def refuse_full_pan(text: str, where: str) -> str:
 class StoreBase:
     """The engine, the clock, one transaction per call and the audit chain's append."""
 
-    def __init__(self, engine: Engine, *, hasher: PasswordHasher | None = None,
-                 clock: Callable[[], datetime] = _utcnow, host: str | None = None,
-                 max_failed_sign_ins: int = MAX_FAILED_SIGN_INS,
-                 lockout: timedelta = LOCKOUT) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        hasher: PasswordHasher | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+        host: str | None = None,
+        max_failed_sign_ins: int = MAX_FAILED_SIGN_INS,
+        lockout: timedelta = LOCKOUT,
+    ) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
-        self._read_sessions = sessionmaker(engine.execution_options(**{READ_ONLY_OPTION: True}),
-                                           expire_on_commit=False)
+        self._read_sessions = sessionmaker(
+            engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False
+        )
         self._hasher = hasher or PasswordHasher()
         self._clock = clock
         self.host = host or socket.gethostname() or "unknown-pc"
@@ -87,7 +95,7 @@ class StoreBase:
         now = self._clock()
         if now.tzinfo is None:
             raise ValueError("the store's clock must return aware datetimes")
-        return now.astimezone(timezone.utc)
+        return now.astimezone(UTC)
 
     @contextmanager
     def _tx(self, *, write: bool = True) -> Iterator[Session]:
@@ -100,16 +108,20 @@ class StoreBase:
         except StoreError:
             raise
         except IntegrityError as exc:
-            raise Conflict(f"the database refused the change: {getattr(exc, 'orig', exc)}; "
-                           "nothing of this step was saved — reload and try again") from exc
+            raise Conflict(
+                f"the database refused the change: {getattr(exc, 'orig', exc)}; "
+                "nothing of this step was saved — reload and try again"
+            ) from exc
         except OperationalError as exc:
             raise DatabaseUnavailable(
                 f"the database {self.url} failed: {getattr(exc, 'orig', exc)}; nothing of this "
                 "step was saved — check the connection and try the step again"
             ) from exc
         except SQLAlchemyError as exc:
-            raise StoreError(f"the database {self.url} refused the step: "
-                             f"{getattr(exc, 'orig', exc)}; nothing of it was saved") from exc
+            raise StoreError(
+                f"the database {self.url} refused the step: "
+                f"{getattr(exc, 'orig', exc)}; nothing of it was saved"
+            ) from exc
 
     def _lock_chain(self, s: Session) -> m.AuditHead:
         head = s.info.get("audit_head")
@@ -117,38 +129,73 @@ class StoreBase:
             return head
         head = s.scalar(select(m.AuditHead).where(m.AuditHead.id == 1).with_for_update())
         if head is None:
-            raise StoreError("the audit chain's head record is missing: the audit log was "
-                             "tampered with; run 'custodian-app audit verify' and call IT")
+            raise StoreError(
+                "the audit chain's head record is missing: the audit log was "
+                "tampered with; run 'custodian-app audit verify' and call IT"
+            )
         s.info["audit_head"] = head
         return head
 
-
     # -- audit ---------------------------------------------------------------------------------
 
-    def _audit(self, s: Session, action: str, *, actor: str | None = None,
-               session_id: int | None = None, terminal_id: str | None = None,
-               detail: dict[str, Any] | None = None, host: str | None = None) -> AuditRecord:
+    def _audit(
+        self,
+        s: Session,
+        action: str,
+        *,
+        actor: str | None = None,
+        session_id: int | None = None,
+        terminal_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+        host: str | None = None,
+    ) -> AuditRecord:
         head = self._lock_chain(s)  # taken when the transaction began
         seq = head.last_seq + 1
         at = self._now()
         detail_json = audit_mod.clean_detail(detail)
         host = host or self.host
-        digest = audit_mod.entry_hash(seq=seq, at=at, actor=actor, action=action,
-                                      session_id=session_id, terminal_id=terminal_id, host=host,
-                                      detail=detail_json, prev_hash=head.last_hash)
-        s.add(m.AuditEntry(seq=seq, at=at, actor=actor, action=action, session_id=session_id,
-                           terminal_id=terminal_id, host=host, detail=detail_json,
-                           prev_hash=head.last_hash, entry_hash=digest))
+        digest = audit_mod.entry_hash(
+            seq=seq,
+            at=at,
+            actor=actor,
+            action=action,
+            session_id=session_id,
+            terminal_id=terminal_id,
+            host=host,
+            detail=detail_json,
+            prev_hash=head.last_hash,
+        )
+        s.add(
+            m.AuditEntry(
+                seq=seq,
+                at=at,
+                actor=actor,
+                action=action,
+                session_id=session_id,
+                terminal_id=terminal_id,
+                host=host,
+                detail=detail_json,
+                prev_hash=head.last_hash,
+                entry_hash=digest,
+            )
+        )
         prev_hash = head.last_hash
         head.last_seq, head.last_hash = seq, digest
         s.flush()
-        return AuditRecord(seq=seq, at=at, actor=actor, action=action, session_id=session_id,
-                           terminal_id=terminal_id, host=host,
-                           detail=audit_mod.json.loads(detail_json), prev_hash=prev_hash,
-                           entry_hash=digest)
+        return AuditRecord(
+            seq=seq,
+            at=at,
+            actor=actor,
+            action=action,
+            session_id=session_id,
+            terminal_id=terminal_id,
+            host=host,
+            detail=audit_mod.json.loads(detail_json),
+            prev_hash=prev_hash,
+            entry_hash=digest,
+        )
 
     def _actor_name(self, s: Session, actor: User | str | None) -> str | None:
         if actor is None:
             return None
         return actor.username if isinstance(actor, User) else str(actor)
-

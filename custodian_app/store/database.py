@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, text
@@ -77,8 +77,10 @@ def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise DatabaseUnavailable(f"database URL {url!r} is not valid: {exc}; use "
-                                  "sqlite:///PATH or postgresql+psycopg://USER@HOST/DB") from exc
+        raise DatabaseUnavailable(
+            f"database URL {url!r} is not valid: {exc}; use "
+            "sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
+        ) from exc
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         return _sqlite_engine(parsed)
@@ -90,10 +92,13 @@ def make_engine(url: str) -> Engine:
         except ImportError as exc:  # psycopg is the optional extra "postgresql"
             raise DatabaseUnavailable(
                 f"the database {describe(url)} is PostgreSQL, but its driver psycopg is not "
-                "installed; install it with pip install \"custodian-app[postgresql]\", or use "
-                "SQLite (sqlite:///PATH)") from exc
-    raise DatabaseUnavailable(f"database {describe(url)} is not supported; use SQLite "
-                              "(sqlite:///PATH) or PostgreSQL (postgresql+psycopg://...)")
+                'installed; install it with pip install "custodian-app[postgresql]", or use '
+                "SQLite (sqlite:///PATH)"
+            ) from exc
+    raise DatabaseUnavailable(
+        f"database {describe(url)} is not supported; use SQLite "
+        "(sqlite:///PATH) or PostgreSQL (postgresql+psycopg://...)"
+    )
 
 
 def application_name() -> str:
@@ -104,8 +109,11 @@ def application_name() -> str:
 
 
 def _postgresql_engine(parsed) -> Engine:
-    engine = create_engine(parsed, pool_pre_ping=True,
-                           connect_args={"connect_timeout": 10, "application_name": application_name()})
+    engine = create_engine(
+        parsed,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": 10, "application_name": application_name()},
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -169,8 +177,9 @@ def _pg_holders(engine: Engine) -> str:
     return "; ".join(
         f"held by {r.application_name or 'an unnamed program'} (server pid {r.pid}, from "
         f"{r.client_hostname or r.client_addr or 'this server'}, in a transaction since "
-        f"{r.xact_start.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC, {r.state}; holds {r.locks})"
-        for r in rows)
+        f"{r.xact_start.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC, {r.state}; holds {r.locks})"
+        for r in rows
+    )
 
 
 def _writer_file(database: str) -> Path:
@@ -180,8 +189,10 @@ def _writer_file(database: str) -> Path:
 def _sqlite_holder(database: str) -> str:
     try:
         who = json.loads(_writer_file(database).read_text(encoding="utf-8"))
-        return (f"the write lock was last taken by {who['program']} (pid {who['pid']}) on PC "
-                f"{who['host']} at {who['since']}")
+        return (
+            f"the write lock was last taken by {who['program']} (pid {who['pid']}) on PC "
+            f"{who['host']} at {who['since']}"
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return "who holds it is not recorded"
 
@@ -189,8 +200,7 @@ def _sqlite_holder(database: str) -> str:
 def _sqlite_engine(parsed) -> Engine:
     database = parsed.database
     if not database or database == ":memory:":
-        raise DatabaseUnavailable("an in-memory SQLite database keeps nothing; give a file, "
-                                  "sqlite:///PATH")
+        raise DatabaseUnavailable("an in-memory SQLite database keeps nothing; give a file, sqlite:///PATH")
     Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
 
@@ -218,11 +228,17 @@ def _sqlite_engine(parsed) -> Engine:
             # Holding the write lock now: say who, for a writer that has to wait (SQLite itself
             # cannot tell). Not synced: it only explains, it proves nothing.
             try:
-                writer.write_text(json.dumps({
-                    "program": "custodian-app", "pid": os.getpid(),
-                    "host": socket.gethostname() or "unknown-pc",
-                    "since": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")}),
-                    encoding="utf-8")
+                writer.write_text(
+                    json.dumps(
+                        {
+                            "program": "custodian-app",
+                            "pid": os.getpid(),
+                            "host": socket.gethostname() or "unknown-pc",
+                            "since": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+                        }
+                    ),
+                    encoding="utf-8",
+                )
             except OSError:
                 pass
 
@@ -276,9 +292,11 @@ def has_store(url: str) -> bool:
     try:
         return current_revision(engine) is not None
     except SQLAlchemyError as exc:
-        raise DatabaseUnavailable(f"cannot open the database {describe(url)}: "
-                                  f"{getattr(exc, 'orig', exc)}; check the URL and that the "
-                                  "server is running") from exc
+        raise DatabaseUnavailable(
+            f"cannot open the database {describe(url)}: "
+            f"{getattr(exc, 'orig', exc)}; check the URL and that the "
+            "server is running"
+        ) from exc
     finally:
         engine.dispose()
 

@@ -51,9 +51,12 @@ class UnknownUser(AuthenticationError):
     into the user-name field (``username`` keeps it, for the caller's eyes only)."""
 
     def __init__(self, username: str) -> None:
-        super().__init__(username, "no user by the name typed; check the spelling (and that it "
-                                   "is not the password in the name field), or ask an "
-                                   "administrator to add you")
+        super().__init__(
+            username,
+            "no user by the name typed; check the spelling (and that it "
+            "is not the password in the name field), or ask an "
+            "administrator to add you",
+        )
 
     def __repr__(self) -> str:  # tracebacks and logs show the repr: keep the name out of it too
         return f"{type(self).__name__}({str(self)!r})"
@@ -98,8 +101,15 @@ class CustodyError(StoreError):
 class TerminalBusy(StoreError):
     """Another clearing of the same ATM is open (on this PC or another)."""
 
-    def __init__(self, terminal_id: str, session_id: int, custodians: tuple[str, ...],
-                 host: str, since: datetime, state: str) -> None:
+    def __init__(
+        self,
+        terminal_id: str,
+        session_id: int,
+        custodians: tuple[str, ...],
+        host: str,
+        since: datetime,
+        state: str,
+    ) -> None:
         self.terminal_id = terminal_id
         self.session_id = session_id
         self.custodians = custodians
@@ -135,5 +145,11 @@ class CardNumberRefused(StoreError, ValueError):
 
     def __init__(self, where: str, message: str | None = None) -> None:
         # ``message``: the reader's own words, so a document gets the same verdict everywhere
-        super().__init__(f"{where}: " + (message or "card number must be masked like 622202******1234 "
-                         "(six digits, two to nine *, four digits); a full card number is never kept"))
+        super().__init__(
+            f"{where}: "
+            + (
+                message
+                or "card number must be masked like 622202******1234 "
+                "(six digits, two to nine *, four digits); a full card number is never kept"
+            )
+        )

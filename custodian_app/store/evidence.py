@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,34 +24,51 @@ from custodian_app.store.records import EvidenceDoc, SessionInfo, SessionVerific
 from custodian_app.store.sessions import Sessions
 
 # A report can be printed from the reconciliation on (never for an abandoned clearing).
-REPORT_STATES = frozenset(STATE_ORDER[STATE_ORDER.index(State.RECONCILED):])
+REPORT_STATES = frozenset(STATE_ORDER[STATE_ORDER.index(State.RECONCILED) :])
 
 
 def _parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
 class Evidence(Sessions, AuditLog):
     """The steps that keep a document, and the documents kept."""
 
-    def _put_evidence(self, s: Session, row: m.ClearingSession, kind: str, data: bytes,
-                      who: m.User) -> m.Evidence:
+    def _put_evidence(
+        self, s: Session, row: m.ClearingSession, kind: str, data: bytes, who: m.User
+    ) -> m.Evidence:
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError("evidence is kept as the bytes received")
         data = bytes(data)
-        version = (s.scalar(select(func.max(m.Evidence.version)).where(
-            m.Evidence.session_id == row.id, m.Evidence.kind == kind)) or 0) + 1
-        doc = m.Evidence(session_id=row.id, kind=kind, version=version, content=data,
-                         sha256=hashlib.sha256(data).hexdigest(), size=len(data),
-                         received_at=self._now(), received_by_id=who.id)
+        version = (
+            s.scalar(
+                select(func.max(m.Evidence.version)).where(
+                    m.Evidence.session_id == row.id, m.Evidence.kind == kind
+                )
+            )
+            or 0
+        ) + 1
+        doc = m.Evidence(
+            session_id=row.id,
+            kind=kind,
+            version=version,
+            content=data,
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data),
+            received_at=self._now(),
+            received_by_id=who.id,
+        )
         s.add(doc)
         s.flush()
         return doc
 
     def _latest(self, s: Session, session_id: int, kind: str) -> m.Evidence | None:
-        return s.scalar(select(m.Evidence).where(m.Evidence.session_id == session_id,
-                                                 m.Evidence.kind == kind)
-                        .order_by(m.Evidence.version.desc()).limit(1))
+        return s.scalar(
+            select(m.Evidence)
+            .where(m.Evidence.session_id == session_id, m.Evidence.kind == kind)
+            .order_by(m.Evidence.version.desc())
+            .limit(1)
+        )
 
     # (session id, sha256, the ledger's head) of the last ATM ledger handed with its bytes: the
     # later steps check their document against it without parsing 20 MB of evidence again
@@ -61,9 +78,12 @@ class Evidence(Sessions, AuditLog):
         """The session's ATM ledger as far as ``_same_clearing`` needs it (header and units)."""
         handed = self._handed_head
         if handed is not None and handed[0] == row.id:
-            latest = s.scalar(select(m.Evidence.sha256)
-                              .where(m.Evidence.session_id == row.id, m.Evidence.kind == "atm-ledger")
-                              .order_by(m.Evidence.version.desc()).limit(1))
+            latest = s.scalar(
+                select(m.Evidence.sha256)
+                .where(m.Evidence.session_id == row.id, m.Evidence.kind == "atm-ledger")
+                .order_by(m.Evidence.version.desc())
+                .limit(1)
+            )
             if latest == handed[1]:
                 return handed[2]
         doc = self._latest(s, row.id, "atm-ledger")
@@ -71,8 +91,9 @@ class Evidence(Sessions, AuditLog):
             raise InvalidTransition(row.id, row.state, "?", "the ATM ledger has not been read")
         return formats.parse_atm_ledger(doc.content, f"session {row.id} atm-ledger")
 
-    def record_atm_ledger(self, session_id: int, data: bytes, *, actor: User | str,
-                          parsed: formats.AtmLedger | None = None) -> SessionInfo:
+    def record_atm_ledger(
+        self, session_id: int, data: bytes, *, actor: User | str, parsed: formats.AtmLedger | None = None
+    ) -> SessionInfo:
         """Keep the ATM ledger as read (``atm-ledger/1`` bytes) and its banknote records.
 
         ``parsed``: the AtmLedger that ``data`` was written from in this process (the wizard's
@@ -87,46 +108,76 @@ class Evidence(Sessions, AuditLog):
         with self._tx() as s:
             row, who = self._step(s, session_id, actor, "atm_read")
             if ledger.terminal_id != row.terminal_id:
-                raise EvidenceError(f"the ATM ledger is of terminal {ledger.terminal_id}, but "
-                                    f"session {session_id} clears {row.terminal_id}")
+                raise EvidenceError(
+                    f"the ATM ledger is of terminal {ledger.terminal_id}, but "
+                    f"session {session_id} clears {row.terminal_id}"
+                )
             doc = self._put_evidence(s, row, "atm-ledger", data, who)
             row.cycle_id, row.currency = ledger.cycle_id, ledger.currency
             notes = self._insert_banknotes(s, row, ledger)
             self._move(s, row, who, "atm_read")
-            self._audit(s, "atm_read", actor=who.username, session_id=row.id,
-                        terminal_id=row.terminal_id,
-                        detail={"cycle_id": ledger.cycle_id, "sha256": doc.sha256,
-                                "transactions": len(ledger.transactions), "notes": notes})
+            self._audit(
+                s,
+                "atm_read",
+                actor=who.username,
+                session_id=row.id,
+                terminal_id=row.terminal_id,
+                detail={
+                    "cycle_id": ledger.cycle_id,
+                    "sha256": doc.sha256,
+                    "transactions": len(ledger.transactions),
+                    "notes": notes,
+                },
+            )
             info = self._info(s, row)
         if parsed is not None:  # kept: the head only (the records are the caller's to free)
             self._handed_head = (row.id, doc.sha256, replace(ledger, transactions=[], notes=None))
         return info
 
-    def _insert_banknotes(self, s: Session, row: m.ClearingSession,
-                          ledger: formats.AtmLedger) -> int:
+    def _insert_banknotes(self, s: Session, row: m.ClearingSession, ledger: formats.AtmLedger) -> int:
         if not ledger.notes:
             return 0
         # What every note of a transaction shares, worked out once per transaction.
         no_tx = {"card": None, "card_key": None, "tx_time": None, "tx_date": None}
-        by_tsn = {t.tsn: {"card": t.card, "card_key": t.card[:6] + t.card[-4:],
-                          "tx_time": _parse_time(t.time),
-                          # the ATM's local date, as a customer names the day
-                          "tx_date": date.fromisoformat(t.time[:10])}
-                  for t in ledger.transactions}
-        base = {"session_id": row.id, "terminal_id": row.terminal_id,
-                "cycle_id": ledger.cycle_id, "currency": ledger.currency}
+        by_tsn = {
+            t.tsn: {
+                "card": t.card,
+                "card_key": t.card[:6] + t.card[-4:],
+                "tx_time": _parse_time(t.time),
+                # the ATM's local date, as a customer names the day
+                "tx_date": date.fromisoformat(t.time[:10]),
+            }
+            for t in ledger.transactions
+        }
+        base = {
+            "session_id": row.id,
+            "terminal_id": row.terminal_id,
+            "cycle_id": ledger.cycle_id,
+            "currency": ledger.currency,
+        }
         conn = s.connection()
         table = m.Banknote.__table__
         notes = ledger.notes
         # executemany in batches, each batch's rows made and freed on its own: bounded memory,
         # and no single long stretch freeing them all (the window waits for the lock meanwhile)
         for start in range(0, len(notes), 5000):
-            conn.execute(insert(table), [
-                {**base, **(by_tsn.get(n.tsn, no_tx) if n.tsn is not None else no_tx),
-                 "serial": n.serial, "serial_length": len(n.serial),
-                 "unreadable": "?" in n.serial, "value": n.value, "tsn": n.tsn,
-                 "unit": n.unit, "event": n.event}
-                for n in notes[start:start + 5000]])
+            conn.execute(
+                insert(table),
+                [
+                    {
+                        **base,
+                        **(by_tsn.get(n.tsn, no_tx) if n.tsn is not None else no_tx),
+                        "serial": n.serial,
+                        "serial_length": len(n.serial),
+                        "unreadable": "?" in n.serial,
+                        "value": n.value,
+                        "tsn": n.tsn,
+                        "unit": n.unit,
+                        "event": n.event,
+                    }
+                    for n in notes[start : start + 5000]
+                ],
+            )
         return len(notes)
 
     def record_counts(self, session_id: int, data: bytes, *, actor: User | str) -> SessionInfo:
@@ -138,14 +189,17 @@ class Evidence(Sessions, AuditLog):
             doc = self._put_evidence(s, row, "counts", data, who)
             row.count_skip_reason = None
             self._move(s, row, who, "counted")
-            self._audit(s, "count_entered", actor=who.username, session_id=row.id,
-                        terminal_id=row.terminal_id,
-                        detail={"sha256": doc.sha256, "version": doc.version,
-                                "units": sorted(counts.units)})
+            self._audit(
+                s,
+                "count_entered",
+                actor=who.username,
+                session_id=row.id,
+                terminal_id=row.terminal_id,
+                detail={"sha256": doc.sha256, "version": doc.version, "units": sorted(counts.units)},
+            )
             return self._info(s, row)
 
-    def record_host_ledger(self, session_id: int, data: bytes, *,
-                           actor: User | str) -> SessionInfo:
+    def record_host_ledger(self, session_id: int, data: bytes, *, actor: User | str) -> SessionInfo:
         """Keep the backend's ledger as fetched (``host-ledger/1`` bytes)."""
         host = _parse(formats.parse_host_ledger, data, "backend ledger")
         with self._tx() as s:
@@ -153,10 +207,14 @@ class Evidence(Sessions, AuditLog):
             _same_clearing(self._parsed_atm(s, row), host)
             doc = self._put_evidence(s, row, "host-ledger", data, who)
             self._move(s, row, who, "backend_fetched")
-            self._audit(s, "backend_fetched", actor=who.username, session_id=row.id,
-                        terminal_id=row.terminal_id,
-                        detail={"sha256": doc.sha256, "version": doc.version,
-                                "transactions": len(host.transactions)})
+            self._audit(
+                s,
+                "backend_fetched",
+                actor=who.username,
+                session_id=row.id,
+                terminal_id=row.terminal_id,
+                detail={"sha256": doc.sha256, "version": doc.version, "transactions": len(host.transactions)},
+            )
             return self._info(s, row)
 
     def record_result(self, session_id: int, data: bytes, *, actor: User | str) -> SessionInfo:
@@ -172,26 +230,40 @@ class Evidence(Sessions, AuditLog):
             # A skip decided after counts were entered leaves them out of the evidence.
             counts = None if row.count_skip_reason else self._latest(s, row.id, "counts")
             if host is None:
-                raise InvalidTransition(session_id, row.state, "reconciled",
-                                        "the backend ledger has not been fetched")
+                raise InvalidTransition(
+                    session_id, row.state, "reconciled", "the backend ledger has not been fetched"
+                )
             if counts is None and not row.count_skip_reason:
-                raise InvalidTransition(session_id, row.state, "reconciled",
-                                        "enter the counts, or skip the count with a reason")
+                raise InvalidTransition(
+                    session_id, row.state, "reconciled", "enter the counts, or skip the count with a reason"
+                )
             if (result.terminal_id, result.cycle_id) != (row.terminal_id, row.cycle_id):
-                raise EvidenceError(f"the result is of {result.terminal_id}/{result.cycle_id}, "
-                                    f"not of this clearing {row.terminal_id}/{row.cycle_id}")
+                raise EvidenceError(
+                    f"the result is of {result.terminal_id}/{result.cycle_id}, "
+                    f"not of this clearing {row.terminal_id}/{row.cycle_id}"
+                )
             doc = self._put_evidence(s, row, "clearing-result", data, who)
-            row.evidence_digest = evidence_digest(atm.content, host.content,
-                                                  counts.content if counts else None, doc.content)
+            row.evidence_digest = evidence_digest(
+                atm.content, host.content, counts.content if counts else None, doc.content
+            )
             row.balanced = result.balanced
             row.mismatch_count = len(result.mismatches)
             row.cash_difference = result.cash_position.difference
             self._move(s, row, who, "reconciled")
-            self._audit(s, "reconciled", actor=who.username, session_id=row.id,
-                        terminal_id=row.terminal_id,
-                        detail={"sha256": doc.sha256, "evidence_digest": row.evidence_digest,
-                                "balanced": row.balanced, "mismatches": row.mismatch_count,
-                                "difference": format_amount(row.cash_difference)})
+            self._audit(
+                s,
+                "reconciled",
+                actor=who.username,
+                session_id=row.id,
+                terminal_id=row.terminal_id,
+                detail={
+                    "sha256": doc.sha256,
+                    "evidence_digest": row.evidence_digest,
+                    "balanced": row.balanced,
+                    "mismatches": row.mismatch_count,
+                    "difference": format_amount(row.cash_difference),
+                },
+            )
             return self._info(s, row)
 
     def record_report(self, session_id: int, pdf: bytes, *, actor: User | str) -> EvidenceDoc:
@@ -199,27 +271,39 @@ class Evidence(Sessions, AuditLog):
         if not bytes(pdf[:5]) == b"%PDF-":
             raise EvidenceError("the report is not a PDF (it does not start with %PDF-)")
         with self._tx() as s:
-            row, who = self._step(s, session_id, actor, None,
-                                  roles=("custodian", "supervisor", "administrator"))
+            row, who = self._step(
+                s, session_id, actor, None, roles=("custodian", "supervisor", "administrator")
+            )
             if row.state not in REPORT_STATES:
-                raise InvalidTransition(session_id, row.state, row.state,
-                                        "a report can be printed once the clearing is reconciled")
+                raise InvalidTransition(
+                    session_id,
+                    row.state,
+                    row.state,
+                    "a report can be printed once the clearing is reconciled",
+                )
             doc = self._put_evidence(s, row, "report-pdf", pdf, who)
-            self._audit(s, "report_printed" if doc.version == 1 else "reprint",
-                        actor=who.username, session_id=row.id, terminal_id=row.terminal_id,
-                        detail={"sha256": doc.sha256, "version": doc.version,
-                                "evidence_digest": row.evidence_digest})
+            self._audit(
+                s,
+                "report_printed" if doc.version == 1 else "reprint",
+                actor=who.username,
+                session_id=row.id,
+                terminal_id=row.terminal_id,
+                detail={"sha256": doc.sha256, "version": doc.version, "evidence_digest": row.evidence_digest},
+            )
             return _evidence(doc, who.username)
 
-    def evidence(self, session_id: int, kind: str | None = None, *,
-                 all_versions: bool = False) -> list[EvidenceDoc]:
+    def evidence(
+        self, session_id: int, kind: str | None = None, *, all_versions: bool = False
+    ) -> list[EvidenceDoc]:
         """The documents kept for a session (latest version of each kind unless all_versions)."""
         with self._tx(write=False) as s:
             self._session_row(s, session_id)
-            q = (select(m.Evidence, m.User.username)
-                 .outerjoin(m.User, m.User.id == m.Evidence.received_by_id)
-                 .where(m.Evidence.session_id == session_id)
-                 .order_by(m.Evidence.kind, m.Evidence.version))
+            q = (
+                select(m.Evidence, m.User.username)
+                .outerjoin(m.User, m.User.id == m.Evidence.received_by_id)
+                .where(m.Evidence.session_id == session_id)
+                .order_by(m.Evidence.kind, m.Evidence.version)
+            )
             if kind is not None:
                 q = q.where(m.Evidence.kind == kind)
             docs = [_evidence(e, name) for e, name in s.execute(q)]
@@ -242,21 +326,29 @@ class Evidence(Sessions, AuditLog):
         result = SessionVerification(session_id, info.evidence_digest, None)
         for d in docs:
             if hashlib.sha256(d.content).hexdigest() != d.sha256 or len(d.content) != d.size:
-                result.problems.append(f"{d.kind} version {d.version} does not match its recorded "
-                                       "SHA-256 (the stored document was changed)")
+                result.problems.append(
+                    f"{d.kind} version {d.version} does not match its recorded "
+                    "SHA-256 (the stored document was changed)"
+                )
         latest = {d.kind: d for d in docs}
         if all(k in latest for k in ("atm-ledger", "host-ledger", "clearing-result")):
             counts = None if info.count_skip_reason else latest.get("counts")
             result.computed_digest = evidence_digest(
-                latest["atm-ledger"].content, latest["host-ledger"].content,
-                counts.content if counts else None, latest["clearing-result"].content)
+                latest["atm-ledger"].content,
+                latest["host-ledger"].content,
+                counts.content if counts else None,
+                latest["clearing-result"].content,
+            )
         if info.evidence_digest is None:
-            result.problems.append(f"session {session_id} has no evidence digest yet (it was "
-                                   f"not reconciled; step: {info.state})")
+            result.problems.append(
+                f"session {session_id} has no evidence digest yet (it was not reconciled; step: {info.state})"
+            )
         elif result.computed_digest != info.evidence_digest:
-            result.problems.append("the evidence digest recomputed from the stored documents "
-                                   f"({result.computed_digest}) differs from the recorded one "
-                                   f"({info.evidence_digest})")
+            result.problems.append(
+                "the evidence digest recomputed from the stored documents "
+                f"({result.computed_digest}) differs from the recorded one "
+                f"({info.evidence_digest})"
+            )
         # the rows themselves against what the audit chain recorded (store/crosscheck.py)
         from custodian_app.store.crosscheck import session_problems
 
@@ -267,13 +359,16 @@ class Evidence(Sessions, AuditLog):
                 if d.kind == "report-pdf" and d.sha256 == sha:
                     result.pdf_version = d.version
             if result.pdf_version is None:
-                result.problems.append(f"the PDF (SHA-256 {sha}) is not a report kept for "
-                                       f"session {session_id}: it was changed or is of another "
-                                       "clearing")
+                result.problems.append(
+                    f"the PDF (SHA-256 {sha}) is not a report kept for "
+                    f"session {session_id}: it was changed or is of another "
+                    "clearing"
+                )
         return result
 
-    def export_session(self, session_id: int, directory: str | Path, *,
-                       actor: User | str | None = None) -> Path:
+    def export_session(
+        self, session_id: int, directory: str | Path, *, actor: User | str | None = None
+    ) -> Path:
         """Write the evidence bundle of a session into ``directory`` (new or empty).
 
         The documents as received, the report PDF(s), ``audit.jsonl`` (the session's audit
@@ -284,8 +379,10 @@ class Evidence(Sessions, AuditLog):
 
         target = Path(directory)
         if target.exists() and (not target.is_dir() or any(target.iterdir())):
-            raise StoreError(f"{target} exists and is not an empty folder; export into a new "
-                             "folder so nothing is overwritten")
+            raise StoreError(
+                f"{target} exists and is not an empty folder; export into a new "
+                "folder so nothing is overwritten"
+            )
         info = self.get_session(session_id)
         docs = self.evidence(session_id, all_versions=True)
         check = self.verify_session(session_id)
@@ -296,34 +393,62 @@ class Evidence(Sessions, AuditLog):
         for d in docs:
             base = "report" if d.kind == "report-pdf" else d.kind
             suffix = ext.get(d.kind, "json")
-            name = (f"{base}.{suffix}" if d.version == latest_version[d.kind]
-                    else f"{base}-v{d.version}.{suffix}")
+            name = (
+                f"{base}.{suffix}" if d.version == latest_version[d.kind] else f"{base}-v{d.version}.{suffix}"
+            )
             write_atomic(target / name, d.content)
-            files.append({"name": name, "kind": d.kind, "version": d.version,
-                          "sha256": d.sha256, "size": d.size,
-                          "received_at": audit_mod.format_time(d.received_at),
-                          "received_by": d.received_by})
-        exported = self.log("export", actor=actor, session_id=session_id,
-                            detail={"files": len(files), "folder": target.name})
+            files.append(
+                {
+                    "name": name,
+                    "kind": d.kind,
+                    "version": d.version,
+                    "sha256": d.sha256,
+                    "size": d.size,
+                    "received_at": audit_mod.format_time(d.received_at),
+                    "received_by": d.received_by,
+                }
+            )
+        exported = self.log(
+            "export", actor=actor, session_id=session_id, detail={"files": len(files), "folder": target.name}
+        )
         entries = self.audit_entries(session_id=session_id)
         head_seq, head_hash = self.audit_head()
-        audit_bytes = "".join(audit_mod.canonical_json(e.to_dict()) + "\n"
-                              for e in entries).encode("utf-8")
+        audit_bytes = "".join(audit_mod.canonical_json(e.to_dict()) + "\n" for e in entries).encode("utf-8")
         write_atomic(target / "audit.jsonl", audit_bytes)
-        files.append({"name": "audit.jsonl", "kind": "audit",
-                      "sha256": hashlib.sha256(audit_bytes).hexdigest(), "size": len(audit_bytes)})
+        files.append(
+            {
+                "name": "audit.jsonl",
+                "kind": "audit",
+                "sha256": hashlib.sha256(audit_bytes).hexdigest(),
+                "size": len(audit_bytes),
+            }
+        )
         manifest = {
             "format": "custodian-evidence-bundle/1",
             "session": _session_dict(info),
             "evidence_digest": info.evidence_digest,
             "evidence_digest_recomputed": check.computed_digest,
             "verification": {"ok": check.ok, "problems": check.problems},
-            "transitions": [{"from": t.from_state, "to": t.to_state, "actor": t.actor,
-                             "host": t.host, "at": audit_mod.format_time(t.at)}
-                            for t in self.transitions(session_id)],
-            "remarks": [{"category": r.category, "tsn": r.tsn, "text": r.text,
-                         "author": r.author, "at": audit_mod.format_time(r.at)}
-                        for r in self.remarks(session_id)],
+            "transitions": [
+                {
+                    "from": t.from_state,
+                    "to": t.to_state,
+                    "actor": t.actor,
+                    "host": t.host,
+                    "at": audit_mod.format_time(t.at),
+                }
+                for t in self.transitions(session_id)
+            ],
+            "remarks": [
+                {
+                    "category": r.category,
+                    "tsn": r.tsn,
+                    "text": r.text,
+                    "author": r.author,
+                    "at": audit_mod.format_time(r.at),
+                }
+                for r in self.remarks(session_id)
+            ],
             "files": files,
             "exported_at": audit_mod.format_time(exported.at),
             "export_audit_seq": exported.seq,
@@ -332,8 +457,9 @@ class Evidence(Sessions, AuditLog):
             "audit_head": {"seq": head_seq, "hash": head_hash},
         }
         path = target / "manifest.json"
-        write_atomic(path, (audit_mod.json.dumps(manifest, indent=2, ensure_ascii=False)
-                            + "\n").encode("utf-8"))
+        write_atomic(
+            path, (audit_mod.json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+        )
         return path
 
 
@@ -368,10 +494,11 @@ def _handed_atm_ledger(ledger: formats.AtmLedger, data: bytes) -> formats.AtmLed
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError("the ATM ledger is kept as the bytes received")
     head = formats.dumps(formats.atm_ledger_to_dict(replace(ledger, transactions=[], notes=None)))
-    head = head[:head.index(b'"transactions":[') + len(b'"transactions":[')]
-    if bytes(data[:len(head)]) != head:
-        raise EvidenceError("the ATM ledger's bytes are not those of the ledger handed with them; "
-                            "nothing was saved")
+    head = head[: head.index(b'"transactions":[') + len(b'"transactions":[')]
+    if bytes(data[: len(head)]) != head:
+        raise EvidenceError(
+            "the ATM ledger's bytes are not those of the ledger handed with them; nothing was saved"
+        )
     return ledger
 
 
@@ -383,21 +510,35 @@ def _same_clearing(atm: formats.AtmLedger, other) -> None:
 
 
 def _evidence(e: m.Evidence, received_by: str | None) -> EvidenceDoc:
-    return EvidenceDoc(session_id=e.session_id, kind=e.kind, version=e.version, sha256=e.sha256,
-                       size=e.size, received_at=e.received_at, received_by=received_by,
-                       content=bytes(e.content))
+    return EvidenceDoc(
+        session_id=e.session_id,
+        kind=e.kind,
+        version=e.version,
+        sha256=e.sha256,
+        size=e.size,
+        received_at=e.received_at,
+        received_by=received_by,
+        content=bytes(e.content),
+    )
 
 
 def _session_dict(info: SessionInfo) -> dict[str, Any]:
     t = audit_mod.format_time
     return {
-        "id": info.id, "terminal_id": info.terminal_id, "cycle_id": info.cycle_id,
-        "currency": info.currency, "state": info.state, "custodians": list(info.custodians),
-        "supervisor": info.supervisor, "host": info.host, "opened_at": t(info.opened_at),
+        "id": info.id,
+        "terminal_id": info.terminal_id,
+        "cycle_id": info.cycle_id,
+        "currency": info.currency,
+        "state": info.state,
+        "custodians": list(info.custodians),
+        "supervisor": info.supervisor,
+        "host": info.host,
+        "opened_at": t(info.opened_at),
         "ended_at": t(info.ended_at) if info.ended_at else None,
-        "abandon_reason": info.abandon_reason, "count_skip_reason": info.count_skip_reason,
-        "balanced": info.balanced, "mismatch_count": info.mismatch_count,
-        "cash_difference": (None if info.cash_difference is None
-                            else format_amount(info.cash_difference)),
+        "abandon_reason": info.abandon_reason,
+        "count_skip_reason": info.count_skip_reason,
+        "balanced": info.balanced,
+        "mismatch_count": info.mismatch_count,
+        "cash_difference": (None if info.cash_difference is None else format_amount(info.cash_difference)),
         "new_cycle_id": info.new_cycle_id,
     }

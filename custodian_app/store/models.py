@@ -13,7 +13,7 @@ Rules that must hold across processes and PCs live in the database itself:
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     BigInteger,
@@ -69,16 +69,16 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the store; use an aware UTC datetime")
-        if value.tzinfo is not timezone.utc:  # thousands per cycle: skip the no-op conversion
-            value = value.astimezone(timezone.utc)
+        if value.tzinfo is not UTC:  # thousands per cycle: skip the no-op conversion
+            value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 NAMING = {
@@ -128,8 +128,7 @@ class ClearingSession(Base):
         CheckConstraint(_in("state", STATES), name="state"),
         CheckConstraint("custodian_a_id <> custodian_b_id", name="two_custodians"),
         CheckConstraint(
-            "supervisor_id IS NULL OR (supervisor_id <> custodian_a_id "
-            "AND supervisor_id <> custodian_b_id)",
+            "supervisor_id IS NULL OR (supervisor_id <> custodian_a_id AND supervisor_id <> custodian_b_id)",
             name="supervisor_third_person",
         ),
         Index(

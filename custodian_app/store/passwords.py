@@ -6,8 +6,8 @@ A hash made with other parameters is upgraded on the next successful sign-in.
 
 from __future__ import annotations
 
-from argon2 import PasswordHasher as _Argon2Hasher
 from argon2 import Parameters
+from argon2 import PasswordHasher as _Argon2Hasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 MIN_LENGTH = 8
@@ -15,8 +15,7 @@ MIN_LENGTH = 8
 
 class PasswordHasher:
     def __init__(self, parameters: Parameters | None = None) -> None:
-        self._hasher = (_Argon2Hasher() if parameters is None
-                        else _Argon2Hasher.from_parameters(parameters))
+        self._hasher = _Argon2Hasher() if parameters is None else _Argon2Hasher.from_parameters(parameters)
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)

@@ -27,5 +27,12 @@ class Store(Evidence, Sessions, Users, AuditLog, Trace):
     """The clearing-session store on one database (see ``open_store``)."""
 
 
-__all__ = ["Store", "NEXT_STATES", "REPORT_STATES", "LOCKOUT", "MAX_FAILED_SIGN_INS",
-           "SIGN_IN_VALID", "refuse_full_pan"]
+__all__ = [
+    "Store",
+    "NEXT_STATES",
+    "REPORT_STATES",
+    "LOCKOUT",
+    "MAX_FAILED_SIGN_INS",
+    "SIGN_IN_VALID",
+    "refuse_full_pan",
+]

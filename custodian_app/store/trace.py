@@ -28,20 +28,23 @@ class Trace(StoreBase):
         """
         query = (serial or "").strip().upper()
         if not _SERIAL_QUERY.match(query):
-            raise StoreError(f"serial {serial!r} is not valid: up to 12 of A–Z, 0–9 and ? for an "
-                             "unreadable character")
-        exact = (m.Banknote.serial == query if "?" not in query
-                 else m.Banknote.serial.like(query.replace("?", "_")))
-        unreadable = and_(m.Banknote.unreadable.is_(True),
-                          m.Banknote.serial_length == len(query))
+            raise StoreError(
+                f"serial {serial!r} is not valid: up to 12 of A–Z, 0–9 and ? for an unreadable character"
+            )
+        exact = (
+            m.Banknote.serial == query
+            if "?" not in query
+            else m.Banknote.serial.like(query.replace("?", "_"))
+        )
+        unreadable = and_(m.Banknote.unreadable.is_(True), m.Banknote.serial_length == len(query))
         with self._tx(write=False) as s:
-            rows = s.scalars(select(m.Banknote).where(or_(exact, unreadable))
-                             .order_by(m.Banknote.tx_time, m.Banknote.id))
+            rows = s.scalars(
+                select(m.Banknote).where(or_(exact, unreadable)).order_by(m.Banknote.tx_time, m.Banknote.id)
+            )
             found = [_note(n) for n in rows if _serial_matches(query, n.serial)]
         return found[:limit]
 
-    def trace_card(self, masked_card: str, start: date | datetime,
-                   end: date | datetime) -> list[NoteTrace]:
+    def trace_card(self, masked_card: str, start: date | datetime, end: date | datetime) -> list[NoteTrace]:
         """The banknotes of a card's transactions between two days (inclusive) or moments.
 
         The card must be masked (``622202******1234``); matching uses its first six and last
@@ -59,19 +62,29 @@ class Trace(StoreBase):
         else:
             cond += [m.Banknote.tx_date >= start, m.Banknote.tx_date <= end]
         with self._tx(write=False) as s:
-            rows = s.scalars(select(m.Banknote).where(*cond)
-                             .order_by(m.Banknote.tx_time, m.Banknote.tsn, m.Banknote.id))
+            rows = s.scalars(
+                select(m.Banknote).where(*cond).order_by(m.Banknote.tx_time, m.Banknote.tsn, m.Banknote.id)
+            )
             return [_note(n) for n in rows]
 
 
 def _serial_matches(query: str, serial: str) -> bool:
     return len(query) == len(serial) and all(
-        q == "?" or c == "?" or q == c for q, c in zip(query, serial))
+        q == "?" or c == "?" or q == c for q, c in zip(query, serial, strict=False)
+    )
 
 
 def _note(n: m.Banknote) -> NoteTrace:
-    return NoteTrace(serial=n.serial, value=n.value, currency=n.currency, event=n.event,
-                     unit=n.unit, tsn=n.tsn, card=n.card, tx_time=n.tx_time,
-                     terminal_id=n.terminal_id, cycle_id=n.cycle_id, session_id=n.session_id)
-
-
+    return NoteTrace(
+        serial=n.serial,
+        value=n.value,
+        currency=n.currency,
+        event=n.event,
+        unit=n.unit,
+        tsn=n.tsn,
+        card=n.card,
+        tx_time=n.tx_time,
+        terminal_id=n.terminal_id,
+        cycle_id=n.cycle_id,
+        session_id=n.session_id,
+    )

@@ -29,12 +29,15 @@ _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 class Users(StoreBase):
     """The accounts that sign in, and signing in itself."""
 
-    def add_user(self, username: str, password: str, role: str, *, full_name: str = "",
-                 actor: User | str | None = None) -> User:
+    def add_user(
+        self, username: str, password: str, role: str, *, full_name: str = "", actor: User | str | None = None
+    ) -> User:
         """Add a user. Raises ``InvalidUser`` for a taken name, an unknown role, a weak password."""
         if not _USERNAME.match(username or ""):
-            raise InvalidUser(f"user name {username!r} is not valid: letters, digits, '.', '_', "
-                              "'-', up to 64, starting with a letter or digit")
+            raise InvalidUser(
+                f"user name {username!r} is not valid: letters, digits, '.', '_', "
+                "'-', up to 64, starting with a letter or digit"
+            )
         if role not in m.ROLES:
             raise InvalidUser(f"role {role!r} is not one of {', '.join(m.ROLES)}")
         weak = check_strength(password)
@@ -46,13 +49,20 @@ class Users(StoreBase):
         with self._tx() as s:
             if s.scalar(select(m.User.id).where(m.User.username == username)) is not None:
                 raise InvalidUser(f"a user named {username!r} exists already; choose another name")
-            user = m.User(username=username, full_name=full_name, role=role,
-                          password_hash=password_hash, failed_attempts=0, disabled=False,
-                          created_at=now)
+            user = m.User(
+                username=username,
+                full_name=full_name,
+                role=role,
+                password_hash=password_hash,
+                failed_attempts=0,
+                disabled=False,
+                created_at=now,
+            )
             s.add(user)
             s.flush()
-            self._audit(s, "user_added", actor=self._actor_name(s, actor),
-                        detail={"username": username, "role": role})
+            self._audit(
+                s, "user_added", actor=self._actor_name(s, actor), detail={"username": username, "role": role}
+            )
             return _user(user)
 
     def get_user(self, username: str) -> User:
@@ -73,8 +83,9 @@ class Users(StoreBase):
             if not user.disabled:
                 user.disabled = True
                 user.disabled_at = self._now()
-                self._audit(s, "user_disabled", actor=self._actor_name(s, actor),
-                            detail={"username": username})
+                self._audit(
+                    s, "user_disabled", actor=self._actor_name(s, actor), detail={"username": username}
+                )
             return _user(user)
 
     def set_password(self, username: str, password: str, *, actor: User) -> User:
@@ -82,11 +93,11 @@ class Users(StoreBase):
         from ``authenticate``), is an administrator or the user themself (who thereby gave the
         old password); the change is audited as theirs."""
         if not isinstance(actor, User) or actor.signed_in_at is None:
-            raise CustodyError("setting a password needs the user's current password or an "
-                               "administrator's sign-in")
+            raise CustodyError(
+                "setting a password needs the user's current password or an administrator's sign-in"
+            )
         if actor.role != "administrator" and actor.username != username:
-            raise CustodyError(f"{actor.username} may not set another user's password; ask an "
-                               "administrator")
+            raise CustodyError(f"{actor.username} may not set another user's password; ask an administrator")
         weak = check_strength(password)
         if weak:
             raise InvalidUser(f"{weak} (user {username!r})")
@@ -96,8 +107,7 @@ class Users(StoreBase):
             user.password_hash = password_hash
             user.failed_attempts = 0
             user.locked_until = None
-            self._audit(s, "password_set", actor=self._actor_name(s, actor),
-                        detail={"username": username})
+            self._audit(s, "password_set", actor=self._actor_name(s, actor), detail={"username": username})
             return _user(user)
 
     def unlock_user(self, username: str, *, actor: User | str | None = None) -> User:
@@ -106,8 +116,7 @@ class Users(StoreBase):
             user = self._user_row(s, username)
             user.locked_until = None
             user.failed_attempts = 0
-            self._audit(s, "user_unlocked", actor=self._actor_name(s, actor),
-                        detail={"username": username})
+            self._audit(s, "user_unlocked", actor=self._actor_name(s, actor), detail={"username": username})
             return _user(user)
 
     def authenticate(self, username: str, password: str) -> User:
@@ -122,8 +131,7 @@ class Users(StoreBase):
             stored_hash = row.password_hash if row is not None else None
         # Argon2 is slow on purpose; no database lock is held while it runs.
         good = stored_hash is not None and self._hasher.verify(stored_hash, password)
-        new_hash = (self._hasher.hash(password)
-                    if good and self._hasher.needs_rehash(stored_hash) else None)
+        new_hash = self._hasher.hash(password) if good and self._hasher.needs_rehash(stored_hash) else None
         refusal: Exception | None = None
         with self._tx() as s:
             user = s.scalar(select(m.User).where(m.User.username == username))
@@ -143,16 +151,25 @@ class Users(StoreBase):
                 if user.failed_attempts >= self.max_failed_sign_ins:
                     user.locked_until = now + self.lockout
                     user.failed_attempts = 0
-                    self._audit(s, "sign_in_failed", actor=username,
-                                detail={"reason": "wrong password", "locked_until":
-                                        audit_mod.format_time(user.locked_until)})
+                    self._audit(
+                        s,
+                        "sign_in_failed",
+                        actor=username,
+                        detail={
+                            "reason": "wrong password",
+                            "locked_until": audit_mod.format_time(user.locked_until),
+                        },
+                    )
                     refusal = AccountLocked(username, user.locked_until)
                 else:
                     left = self.max_failed_sign_ins - user.failed_attempts
-                    self._audit(s, "sign_in_failed", actor=username,
-                                detail={"reason": "wrong password", "attempts_left": left})
-                    refusal = WrongPassword(username, left,
-                                            int(self.lockout.total_seconds() // 60))
+                    self._audit(
+                        s,
+                        "sign_in_failed",
+                        actor=username,
+                        detail={"reason": "wrong password", "attempts_left": left},
+                    )
+                    refusal = WrongPassword(username, left, int(self.lockout.total_seconds() // 60))
             else:
                 user.failed_attempts = 0
                 user.locked_until = None
@@ -178,7 +195,14 @@ class Users(StoreBase):
 
 
 def _user(u: m.User, signed_in_at: datetime | None = None) -> User:
-    return User(id=u.id, username=u.username, full_name=u.full_name, role=u.role,
-                disabled=u.disabled, locked_until=u.locked_until, created_at=u.created_at,
-                last_sign_in_at=u.last_sign_in_at, signed_in_at=signed_in_at)
-
+    return User(
+        id=u.id,
+        username=u.username,
+        full_name=u.full_name,
+        role=u.role,
+        disabled=u.disabled,
+        locked_until=u.locked_until,
+        created_at=u.created_at,
+        last_sign_in_at=u.last_sign_in_at,
+        signed_in_at=signed_in_at,
+    )

@@ -22,8 +22,9 @@ def load_catalogue(path: str | None = None) -> Catalogue:
         with open(where, "rb") as fh:
             doc = orjson.loads(fh.read())
     except OSError as exc:
-        raise CatalogueError(f"{where}: cannot read the catalogue: {exc.strerror or exc}; "
-                             "reinstall custodian-app") from exc
+        raise CatalogueError(
+            f"{where}: cannot read the catalogue: {exc.strerror or exc}; reinstall custodian-app"
+        ) from exc
     except orjson.JSONDecodeError as exc:
         raise CatalogueError(f"{where}: the catalogue is not valid JSON: {exc}") from exc
     catalogue = Catalogue.from_dict(doc, where)

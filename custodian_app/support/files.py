@@ -42,12 +42,19 @@ def open_regular(path: str | os.PathLike):
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode):
         os.close(fd)
-        raise FormatError(where, "$", "not a regular file (a folder, a pipe or a device); give "
-                                      "the path of the document itself")
+        raise FormatError(
+            where,
+            "$",
+            "not a regular file (a folder, a pipe or a device); give the path of the document itself",
+        )
     if info.st_size > MAX_DOCUMENT_BYTES:
         os.close(fd)
-        raise FormatError(where, "$", f"{info.st_size} bytes is beyond the {MAX_DOCUMENT_BYTES} "
-                                      "bytes of any clearing document; is it the right file?")
+        raise FormatError(
+            where,
+            "$",
+            f"{info.st_size} bytes is beyond the {MAX_DOCUMENT_BYTES} "
+            "bytes of any clearing document; is it the right file?",
+        )
     return os.fdopen(fd, "rb")
 
 
@@ -58,8 +65,11 @@ def read_bytes(path: str | os.PathLike) -> bytes:
         except OSError as exc:
             raise FormatError(str(path), "$", f"cannot read the file: {exc.strerror or exc}") from None
     if len(data) > MAX_DOCUMENT_BYTES:
-        raise FormatError(str(path), "$", f"beyond the {MAX_DOCUMENT_BYTES} bytes of any clearing "
-                                          "document; is it the right file?")
+        raise FormatError(
+            str(path),
+            "$",
+            f"beyond the {MAX_DOCUMENT_BYTES} bytes of any clearing document; is it the right file?",
+        )
     return data
 
 

@@ -19,8 +19,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from custodian_app.xfs4iot import messages, units
 from custodian_app.xfs4iot.connection import XfsConnection
@@ -40,8 +41,12 @@ log = logging.getLogger(__name__)
 
 PUBLISHER_PATH = "/xfs4iot/v1.0"
 NEEDED_INTERFACES = ("Storage", "CashManagement")
-STORAGE_EVENTS = ("Storage.StorageThresholdEvent", "Storage.StorageChangedEvent",
-                  "Storage.CountsChangedEvent", "Storage.StorageErrorEvent")
+STORAGE_EVENTS = (
+    "Storage.StorageThresholdEvent",
+    "Storage.StorageChangedEvent",
+    "Storage.CountsChangedEvent",
+    "Storage.StorageErrorEvent",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,16 +69,23 @@ def ssl_context(ca_bundle: str | None) -> ssl.SSLContext:
         raise XfsUnreachable(
             f"The CA bundle {ca_bundle} cannot be read ({getattr(exc, 'strerror', None) or exc}). "
             "Choose the PEM file of the CA that signed the ATM's certificate in the settings.",
-            f"无法读取 CA 证书文件 {ca_bundle}：请在设置中选择签发 ATM 证书的 CA 的 PEM 文件。") from exc
+            f"无法读取 CA 证书文件 {ca_bundle}：请在设置中选择签发 ATM 证书的 CA 的 PEM 文件。",
+        ) from exc
 
 
 class AsyncStorageClient:
     """The asyncio XFS4IoT client for the cash units. Open with ``connect()``."""
 
-    def __init__(self, publisher_url: str, *, style: str = messages.STYLE_2023,
-                 timeout: float = 10.0, ca_bundle: str | None = None,
-                 currency: str | None = None,
-                 on_storage_event: Callable[[StorageEvent], None] | None = None) -> None:
+    def __init__(
+        self,
+        publisher_url: str,
+        *,
+        style: str = messages.STYLE_2023,
+        timeout: float = 10.0,
+        ca_bundle: str | None = None,
+        currency: str | None = None,
+        on_storage_event: Callable[[StorageEvent], None] | None = None,
+    ) -> None:
         if style not in messages.STYLES:
             raise ValueError(f"header style {style!r}: use one of {', '.join(messages.STYLES)}")
         self.publisher_url = publisher_url
@@ -87,8 +99,13 @@ class AsyncStorageClient:
         self.readings: list[UnitReading] = []  # the last read, for mapping names to ids
 
     async def _open(self, url: str, on_unsolicited=None) -> XfsConnection:
-        return await XfsConnection.open(url, style=self.style, ssl_context=self._ssl,
-                                        open_timeout=self.timeout, on_unsolicited=on_unsolicited)
+        return await XfsConnection.open(
+            url,
+            style=self.style,
+            ssl_context=self._ssl,
+            open_timeout=self.timeout,
+            on_unsolicited=on_unsolicited,
+        )
 
     async def discover(self) -> list[str]:
         """The service URIs the publisher lists (ServicePublisher.GetServices)."""
@@ -102,7 +119,8 @@ class AsyncStorageClient:
             raise XfsReplyError(
                 "The ATM's service publisher sent no service list. Ask the bank's IT to check "
                 "the ATM's XFS4IoT service.",
-                "ATM 的服务发布器没有返回服务列表：请联系科技部门检查 ATM 的 XFS4IoT 服务。")
+                "ATM 的服务发布器没有返回服务列表：请联系科技部门检查 ATM 的 XFS4IoT 服务。",
+            )
         uris = [s.get("serviceURI") for s in services if isinstance(s, dict)]
         return [u for u in uris if isinstance(u, str) and u.startswith(("ws://", "wss://"))]
 
@@ -136,14 +154,14 @@ class AsyncStorageClient:
             f"Storage and CashManagement interfaces (services: {', '.join(seen) or 'none'}). "
             "Check that the ATM's cash dispenser service is installed and running.",
             f"ATM 的服务发布器（{self.publisher_url}）没有提供钞箱（Storage、CashManagement）服务"
-            f"（已有服务：{'、'.join(seen) or '无'}）：请确认 ATM 的出钞模块服务已安装并在运行。")
+            f"（已有服务：{'、'.join(seen) or '无'}）：请确认 ATM 的出钞模块服务已安装并在运行。",
+        )
 
     async def _command(self, name: str, payload: dict | None = None) -> Message:
         if self._service is None or self._service.closed:
             await self.connect()
         assert self._service is not None
-        return await self._service.command(name, payload, timeout=self.timeout,
-                                           on_event=self._solicited)
+        return await self._service.command(name, payload, timeout=self.timeout, on_event=self._solicited)
 
     async def read_storage(self) -> list[UnitReading]:
         """Every cash unit: its atm-ledger/1 form and what the service says of its counts."""
@@ -173,16 +191,21 @@ class AsyncStorageClient:
             raise
         await self._command("Storage.EndExchange")
         after = await self.read_storage()
-        wrong = [r.unit["id"] for r in after
-                 if r.unit["initial"] != new_initial[r.unit["id"]]
-                 or any(r.unit["out"].values()) or any(r.unit["in"].values())]
+        wrong = [
+            r.unit["id"]
+            for r in after
+            if r.unit["initial"] != new_initial[r.unit["id"]]
+            or any(r.unit["out"].values())
+            or any(r.unit["in"].values())
+        ]
         if wrong:
             raise XfsReplyError(
                 f"The exchange completed but units {', '.join(wrong)} do not show the new counts "
                 "with zeroed counters. Read the units again and repeat the exchange; if it "
                 "persists, ask the bank's IT.",
                 f"加钞交换已完成，但钞箱 {'、'.join(wrong)} 未显示新的张数或计数器未清零："
-                "请重新读取钞箱并重做加钞交换，如仍失败请联系科技部门。")
+                "请重新读取钞箱并重做加钞交换，如仍失败请联系科技部门。",
+            )
         return after
 
     # -- events -------------------------------------------------------------------------------
@@ -210,7 +233,9 @@ class AsyncStorageClient:
         for name, unit in unit_map.items():
             uid = unit.get("id") if isinstance(unit.get("id"), str) else known.get(name, name)
             ids.append(uid)
-            status = ((unit.get("cash") or {}).get("status") or {}) if isinstance(unit.get("cash"), dict) else {}
+            status = (
+                ((unit.get("cash") or {}).get("status") or {}) if isinstance(unit.get("cash"), dict) else {}
+            )
             if isinstance(status, dict) and isinstance(status.get("replenishmentStatus"), str):
                 replenishment[uid] = status["replenishmentStatus"]
         self.on_storage_event(StorageEvent(msg.name, unit_map, tuple(ids), replenishment, failure))
@@ -248,6 +273,7 @@ class XfsStorageClient:
                 return await coro
             finally:
                 self._task = None
+
         try:
             return self._runner.run(tracked())
         except asyncio.CancelledError:
@@ -255,7 +281,8 @@ class XfsStorageClient:
                 "The XFS4IoT command was cancelled at the custodian's request; the ATM was told "
                 "to cancel it too. Start the step again when ready.",
                 "已按管机员要求取消 XFS4IoT 命令，并已通知 ATM 取消：准备好后请重新开始这一步。",
-                command="(cancelled)") from None
+                command="(cancelled)",
+            ) from None
 
     def cancel(self) -> None:
         """Cancel the call under way (thread-safe); nothing happens if none is."""

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
@@ -41,29 +42,32 @@ COMPLETION_WORDS: dict[str, tuple[str, str]] = {
     "hardwareError": (
         "the ATM's cash module reported a hardware fault: check the dispenser on the ATM's "
         "operator panel, clear the fault, then try again",
-        "ATM 钞箱模块报告硬件故障：请在 ATM 操作面板上查看出钞模块，排除故障后重试"),
+        "ATM 钞箱模块报告硬件故障：请在 ATM 操作面板上查看出钞模块，排除故障后重试",
+    ),
     "deviceNotReady": (
         "the ATM's cash module is not ready (busy, or in another mode): wait until the ATM is "
         "idle in maintenance mode, then try again",
-        "ATM 钞箱模块未就绪（忙碌或处于其他模式）：请等 ATM 在维护模式下空闲后重试"),
+        "ATM 钞箱模块未就绪（忙碌或处于其他模式）：请等 ATM 在维护模式下空闲后重试",
+    ),
     "sequenceError": (
         "the ATM refused the command in its present state (an exchange already open, or none "
         "open): read the units again and repeat the step",
-        "ATM 在当前状态下拒绝该命令（已有加钞交换进行中，或没有）：请重新读取钞箱后重做这一步"),
-    "commandErrorCode": (
-        "the ATM refused the command",
-        "ATM 拒绝了该命令"),
+        "ATM 在当前状态下拒绝该命令（已有加钞交换进行中，或没有）：请重新读取钞箱后重做这一步",
+    ),
+    "commandErrorCode": ("the ATM refused the command", "ATM 拒绝了该命令"),
     "unsupportedCommand": (
         "the ATM's XFS4IoT service does not support this command: ask the bank's IT to check "
         "the service's version",
-        "ATM 的 XFS4IoT 服务不支持该命令：请联系科技部门检查服务版本"),
+        "ATM 的 XFS4IoT 服务不支持该命令：请联系科技部门检查服务版本",
+    ),
     "invalidData": (
         "the ATM found the data sent invalid: check the counts entered and try again",
-        "ATM 认为发送的数据无效：请检查填写的张数后重试"),
+        "ATM 认为发送的数据无效：请检查填写的张数后重试",
+    ),
     "internalError": (
-        "the ATM's XFS4IoT service had an internal error: try again; if it persists, ask the "
-        "bank's IT",
-        "ATM 的 XFS4IoT 服务内部出错：请重试，如仍失败请联系科技部门"),
+        "the ATM's XFS4IoT service had an internal error: try again; if it persists, ask the bank's IT",
+        "ATM 的 XFS4IoT 服务内部出错：请重试，如仍失败请联系科技部门",
+    ),
 }
 ERROR_CODE_WORDS: dict[str, tuple[str, str]] = {
     "exchangeActive": ("an exchange is already open on the ATM", "ATM 上已有加钞交换在进行"),
@@ -85,7 +89,8 @@ def unreachable(url: str, exc: BaseException) -> XfsError:
             f"({reason}). Check the CA bundle in the settings (it must hold the CA that signed "
             "the ATM's certificate) and that the address is the ATM's name in that certificate.",
             f"ATM 的 XFS4IoT 服务（{url}）的证书校验失败（{reason}）：请在设置中检查 CA 证书文件"
-            "（须包含签发 ATM 证书的 CA），并确认地址与证书中的 ATM 名称一致。")
+            "（须包含签发 ATM 证书的 CA），并确认地址与证书中的 ATM 名称一致。",
+        )
     if isinstance(exc, TimeoutError):
         reason = "no answer"
     else:
@@ -94,7 +99,8 @@ def unreachable(url: str, exc: BaseException) -> XfsError:
         f"Cannot connect to the ATM's XFS4IoT service at {url} ({reason}). Check that the ATM "
         "is on, its XFS4IoT service is running, and the address and port are right.",
         f"无法连接 ATM 的 XFS4IoT 服务（{url}，{reason}）：请检查 ATM 是否开机、XFS4IoT 服务是否运行，"
-        "以及地址和端口是否正确。")
+        "以及地址和端口是否正确。",
+    )
 
 
 def completion_error(msg: Message) -> XfsError:
@@ -105,22 +111,34 @@ def completion_error(msg: Message) -> XfsError:
     if code == "canceled":
         return XfsCancelled(
             f"{msg.name} was cancelled before it finished{detail}. Start the step again when ready.",
-            f"{msg.name} 在完成前已被取消{detail}：准备好后请重新开始这一步。", command=msg.name)
+            f"{msg.name} 在完成前已被取消{detail}：准备好后请重新开始这一步。",
+            command=msg.name,
+        )
     if code == "timeOut":
         return XfsTimeout(
             f"The ATM gave up on {msg.name} (its own time limit){detail}. Check the ATM is idle "
             "in maintenance mode, then try again.",
-            f"ATM 执行 {msg.name} 超时{detail}：请确认 ATM 在维护模式下空闲后重试。", command=msg.name)
-    en, zh = COMPLETION_WORDS.get(code, (
-        f"the ATM answered {code}: try again; if it persists, ask the bank's IT",
-        f"ATM 返回 {code}：请重试，如仍失败请联系科技部门"))
+            f"ATM 执行 {msg.name} 超时{detail}：请确认 ATM 在维护模式下空闲后重试。",
+            command=msg.name,
+        )
+    en, zh = COMPLETION_WORDS.get(
+        code,
+        (
+            f"the ATM answered {code}: try again; if it persists, ask the bank's IT",
+            f"ATM 返回 {code}：请重试，如仍失败请联系科技部门",
+        ),
+    )
     if error_code:
         e_en, e_zh = ERROR_CODE_WORDS.get(error_code, (error_code, error_code))
         en, zh = f"{en} ({e_en})", f"{zh}（{e_zh}）"
     return XfsCommandFailed(
-        f"{msg.name} failed: {en}.{detail}", f"{msg.name} 失败：{zh}。{detail}",
-        command=msg.name, completion_code=code, error_code=error_code,
-        description=msg.error_description)
+        f"{msg.name} failed: {en}.{detail}",
+        f"{msg.name} 失败：{zh}。{detail}",
+        command=msg.name,
+        completion_code=code,
+        error_code=error_code,
+        description=msg.error_description,
+    )
 
 
 class _Pending:
@@ -136,8 +154,9 @@ class _Pending:
 class XfsConnection:
     """An open WebSocket to one XFS4IoT service (or the service publisher)."""
 
-    def __init__(self, ws: ClientConnection, url: str, *, style: str,
-                 on_unsolicited: EventCallback | None = None) -> None:
+    def __init__(
+        self, ws: ClientConnection, url: str, *, style: str, on_unsolicited: EventCallback | None = None
+    ) -> None:
         self.url = url
         self.style = style
         self.on_unsolicited = on_unsolicited
@@ -148,17 +167,34 @@ class XfsConnection:
         self._reader = asyncio.get_running_loop().create_task(self._read())
 
     @classmethod
-    async def open(cls, url: str, *, style: str, ssl_context: ssl.SSLContext | None = None,
-                   open_timeout: float = 10.0, on_unsolicited: EventCallback | None = None
-                   ) -> XfsConnection:
+    async def open(
+        cls,
+        url: str,
+        *,
+        style: str,
+        ssl_context: ssl.SSLContext | None = None,
+        open_timeout: float = 10.0,
+        on_unsolicited: EventCallback | None = None,
+    ) -> XfsConnection:
         kwargs: dict[str, Any] = {}
         if url.startswith("wss:"):
             kwargs["ssl"] = ssl_context or ssl.create_default_context()
         try:
-            ws = await connect(url, open_timeout=open_timeout, ping_interval=None,
-                               max_size=messages.MAX_MESSAGE, compression=None, **kwargs)
-        except (OSError, TimeoutError, websockets.exceptions.InvalidURI,
-                websockets.exceptions.InvalidHandshake, websockets.exceptions.WebSocketException) as exc:
+            ws = await connect(
+                url,
+                open_timeout=open_timeout,
+                ping_interval=None,
+                max_size=messages.MAX_MESSAGE,
+                compression=None,
+                **kwargs,
+            )
+        except (
+            OSError,
+            TimeoutError,
+            websockets.exceptions.InvalidURI,
+            websockets.exceptions.InvalidHandshake,
+            websockets.exceptions.WebSocketException,
+        ) as exc:
             raise unreachable(url, exc) from exc
         return cls(ws, url, style=style, on_unsolicited=on_unsolicited)
 
@@ -192,7 +228,8 @@ class XfsConnection:
                 f"与 ATM 的 XFS4IoT 服务（{self.url}）的连接已断开（{reason}）"
                 + (f"，当时正在执行 {names}" if names else "")
                 + "：请检查到 ATM 的网络及其服务是否运行，然后重新读取钞箱；进行中的加钞交换可能未完成，须重做。",
-                command=names or None)
+                command=names or None,
+            )
             self._fail_all(self._lost)
 
     def _fail_all(self, exc: XfsError) -> None:
@@ -206,16 +243,24 @@ class XfsConnection:
             return
         pending = self._pending.get(msg.request_id) if msg.request_id is not None else None
         if pending is None or pending.future.done():
-            log.warning("XFS4IoT %s: %s %s for no outstanding command (requestId %s), ignored",
-                        self.url, msg.type, msg.name, msg.request_id)
+            log.warning(
+                "XFS4IoT %s: %s %s for no outstanding command (requestId %s), ignored",
+                self.url,
+                msg.type,
+                msg.name,
+                msg.request_id,
+            )
             return
         if msg.type == "acknowledge":
             pending.acknowledged = True
             if msg.ack_status not in (None, "ok"):
-                pending.future.set_exception(XfsRefused(
-                    f"The ATM's XFS4IoT service refused {pending.name} ({msg.ack_status}). Try "
-                    "again; if it persists, ask the bank's IT to check the service.",
-                    f"ATM 的 XFS4IoT 服务拒绝了 {pending.name}（{msg.ack_status}）：请重试，如仍失败请联系科技部门。"))
+                pending.future.set_exception(
+                    XfsRefused(
+                        f"The ATM's XFS4IoT service refused {pending.name} ({msg.ack_status}). Try "
+                        "again; if it persists, ask the bank's IT to check the service.",
+                        f"ATM 的 XFS4IoT 服务拒绝了 {pending.name}（{msg.ack_status}）：请重试，如仍失败请联系科技部门。",
+                    )
+                )
         elif msg.type == "event":
             self._callback(pending.on_event, msg)
         elif msg.type == "completion":
@@ -233,8 +278,14 @@ class XfsConnection:
         except Exception:  # a caller's callback must not take the connection down
             log.exception("XFS4IoT event callback failed on %s", msg.name)
 
-    async def send(self, name: str, payload: dict | None = None, *, timeout_ms: int = 0,
-                   on_event: EventCallback | None = None) -> tuple[int, asyncio.Future]:
+    async def send(
+        self,
+        name: str,
+        payload: dict | None = None,
+        *,
+        timeout_ms: int = 0,
+        on_event: EventCallback | None = None,
+    ) -> tuple[int, asyncio.Future]:
         """Send a command; returns its requestId and the future of its completion."""
         if self._lost is not None:
             raise self._lost
@@ -252,8 +303,9 @@ class XfsConnection:
             raise self._lost or XfsConnectionLost(str(exc), str(exc), command=name) from exc
         return rid, future
 
-    async def command(self, name: str, payload: dict | None = None, *, timeout: float,
-                      on_event: EventCallback | None = None) -> Message:
+    async def command(
+        self, name: str, payload: dict | None = None, *, timeout: float, on_event: EventCallback | None = None
+    ) -> Message:
         """Send a command and wait for its completion; raise the XfsError it deserves.
 
         After ``timeout`` seconds without a completion the command is cancelled with
@@ -280,7 +332,8 @@ class XfsConnection:
                 f"ATM 的 XFS4IoT 服务未在 {timeout:g} 秒内完成 {name}"
                 + ("" if acknowledged else "（连确认都没有）")
                 + "，已取消该命令：请确认 ATM 在维护模式下空闲、服务在运行，然后重试。",
-                command=name) from None
+                command=name,
+            ) from None
         except asyncio.CancelledError:
             await asyncio.shield(self._cancel_quietly(rid, future))
             raise
@@ -296,8 +349,9 @@ class XfsConnection:
             return
         cancel = None
         try:
-            _cid, cancel = await self.send("Common.Cancel", {"requestIds": [rid]},
-                                           timeout_ms=int(CANCEL_GRACE * 1000))
+            _cid, cancel = await self.send(
+                "Common.Cancel", {"requestIds": [rid]}, timeout_ms=int(CANCEL_GRACE * 1000)
+            )
             await asyncio.wait_for(asyncio.wait([cancel, future]), CANCEL_GRACE)
         except (XfsError, TimeoutError):
             pass  # the caller's error says the command did not complete; that stands

@@ -70,8 +70,16 @@ class XfsCommandFailed(XfsError):
     ``completion_code`` is the header's (or, in 2021 messages, the payload's) code;
     ``error_code`` the payload's command-specific ``errorCode`` when there is one."""
 
-    def __init__(self, english: str, chinese: str, *, command: str, completion_code: str,
-                 error_code: str | None = None, description: str | None = None) -> None:
+    def __init__(
+        self,
+        english: str,
+        chinese: str,
+        *,
+        command: str,
+        completion_code: str,
+        error_code: str | None = None,
+        description: str | None = None,
+    ) -> None:
         self.command = command
         self.completion_code = completion_code
         self.error_code = error_code

@@ -73,7 +73,8 @@ def _reply_error(where: str, what: str) -> XfsReplyError:
     return XfsReplyError(
         f"The XFS4IoT service sent a message that breaks the standard ({where}: {what}); nothing "
         "of it was used. Ask the bank's IT to check the ATM's XFS4IoT service.",
-        f"ATM 的 XFS4IoT 服务发来的消息不符合标准（{where}：{what}），已整体拒收：请联系科技部门检查 ATM 的 XFS4IoT 服务。")
+        f"ATM 的 XFS4IoT 服务发来的消息不符合标准（{where}：{what}），已整体拒收：请联系科技部门检查 ATM 的 XFS4IoT 服务。",
+    )
 
 
 def _reject_constant(token: str) -> Any:
@@ -137,7 +138,10 @@ def decode(text: str | bytes) -> Message:
     if mtype == "completion" and code is None:
         raise _reply_error(f"{name}: completion", "no completionCode")
     return Message(
-        name=name, type=mtype, request_id=rid, payload=payload,
+        name=name,
+        type=mtype,
+        request_id=rid,
+        payload=payload,
         version=header.get("version") if isinstance(header.get("version"), str) else None,
         timeout_ms=timeout if isinstance(timeout, int) and not isinstance(timeout, bool) else None,
         ack_status=text_field("status") if mtype == "acknowledge" else None,
@@ -155,8 +159,9 @@ def _header(name: str, mtype: str, request_id: int | None, style: str) -> dict[s
     return header
 
 
-def encode_command(name: str, request_id: int, payload: dict | None, *, style: str,
-                   timeout_ms: int = 0) -> str:
+def encode_command(
+    name: str, request_id: int, payload: dict | None, *, style: str, timeout_ms: int = 0
+) -> str:
     header = _header(name, "command", request_id, style)
     body = dict(payload or {})
     if style == STYLE_2023:
@@ -181,8 +186,15 @@ def encode_event(name: str, request_id: int | None, payload: dict | None, *, sty
     return dumps({"header": _header(name, mtype, request_id, style), "payload": payload or {}})
 
 
-def encode_completion(name: str, request_id: int, payload: dict | None, *, style: str,
-                      code: str = "success", description: str | None = None) -> str:
+def encode_completion(
+    name: str,
+    request_id: int,
+    payload: dict | None,
+    *,
+    style: str,
+    code: str = "success",
+    description: str | None = None,
+) -> str:
     header = _header(name, "completion", request_id, style)
     body = dict(payload or {})
     if style == STYLE_2023:

@@ -22,9 +22,10 @@ import copy
 import logging
 import ssl
 import threading
-from http import HTTPStatus
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from http import HTTPStatus
+from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -59,10 +60,18 @@ class _Session:
 class XfsSimulator:
     """The simulated services. Use from its own event loop (see SimulatorThread)."""
 
-    def __init__(self, ledger_units: Iterable[Mapping[str, Any]], *, style: str = messages.STYLE_2023,
-                 host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None,
-                 faults: Mapping[str, str] | None = None, slow_seconds: float = 0.0,
-                 services: Iterable[str] = (CARD_SERVICE, CASH_SERVICE)) -> None:
+    def __init__(
+        self,
+        ledger_units: Iterable[Mapping[str, Any]],
+        *,
+        style: str = messages.STYLE_2023,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        ssl_context: ssl.SSLContext | None = None,
+        faults: Mapping[str, str] | None = None,
+        slow_seconds: float = 0.0,
+        services: Iterable[str] = (CARD_SERVICE, CASH_SERVICE),
+    ) -> None:
         if style not in messages.STYLES:
             raise ValueError(f"header style {style!r}: use one of {', '.join(messages.STYLES)}")
         if host not in ("127.0.0.1", "localhost", "::1"):
@@ -81,7 +90,8 @@ class XfsSimulator:
                 # The standard writes a denomination as a JSON number; a fraction would need a float.
                 raise ValueError(f"unit {u['id']}: the simulator serves whole denominations only")
         self.storage: dict[str, dict[str, Any]] = dict(
-            units.storage_unit(u, i) for i, u in enumerate(ledger_units, start=1))
+            units.storage_unit(u, i) for i, u in enumerate(ledger_units, start=1)
+        )
         self.exchange_active = False
         self.received: list[Message] = []
         self._sessions: set[_Session] = set()
@@ -104,10 +114,16 @@ class XfsSimulator:
         return f"{self.publisher_url}/{service}"
 
     async def start(self) -> None:
-        self._server = await serve(self._handle, self.host, self.port, ssl=self.ssl_context,
-                                   process_request=self._route,
-                                   ping_interval=None, max_size=messages.MAX_MESSAGE,
-                                   compression=None)
+        self._server = await serve(
+            self._handle,
+            self.host,
+            self.port,
+            ssl=self.ssl_context,
+            process_request=self._route,
+            ping_interval=None,
+            max_size=messages.MAX_MESSAGE,
+            compression=None,
+        )
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
@@ -117,7 +133,7 @@ class XfsSimulator:
 
     # -- the connections ----------------------------------------------------------------------
     def _service_of(self, path: str) -> str | None:
-        """"" for the publisher, a service's name, or None for no such endpoint."""
+        """ "" for the publisher, a service's name, or None for no such endpoint."""
         if path == PUBLISHER_PATH:
             return ""
         name = path.rsplit("/", 1)[1]
@@ -148,8 +164,11 @@ class XfsSimulator:
                         session.running.pop(msg.request_id)
                     continue
                 if fault == "refuse":
-                    await ws.send(messages.encode_acknowledge(msg.name, msg.request_id, style=self.style,
-                                                              status="tooManyRequests"))
+                    await ws.send(
+                        messages.encode_acknowledge(
+                            msg.name, msg.request_id, style=self.style, status="tooManyRequests"
+                        )
+                    )
                     continue
                 await ws.send(messages.encode_acknowledge(msg.name, msg.request_id, style=self.style))
                 if fault == "garbage":
@@ -171,11 +190,20 @@ class XfsSimulator:
             for task in session.running.values():
                 task.cancel()
 
-    async def _complete(self, session: _Session, msg: Message, payload: dict | None = None,
-                        code: str = "success", description: str | None = None) -> None:
+    async def _complete(
+        self,
+        session: _Session,
+        msg: Message,
+        payload: dict | None = None,
+        code: str = "success",
+        description: str | None = None,
+    ) -> None:
         try:
-            await session.ws.send(messages.encode_completion(
-                msg.name, msg.request_id, payload, style=self.style, code=code, description=description))
+            await session.ws.send(
+                messages.encode_completion(
+                    msg.name, msg.request_id, payload, style=self.style, code=code, description=description
+                )
+            )
         except ConnectionClosed:
             pass
 
@@ -186,7 +214,9 @@ class XfsSimulator:
             running = session.running.pop(rid)
             running.cancel()
             name = next((m.name for m in reversed(self.received) if m.request_id == rid), "?")
-            await session.ws.send(messages.encode_completion(name, rid, {}, style=self.style, code="canceled"))
+            await session.ws.send(
+                messages.encode_completion(name, rid, {}, style=self.style, code="canceled")
+            )
         if ids:
             await self._complete(session, msg)
         else:
@@ -197,8 +227,13 @@ class XfsSimulator:
             if fault == "slow":
                 await asyncio.sleep(self.slow_seconds)
             if fault == "hardware-error":
-                await self._complete(session, msg, {}, "hardwareError",
-                                     "simulated fault: the dispenser's pick module reports an error")
+                await self._complete(
+                    session,
+                    msg,
+                    {},
+                    "hardwareError",
+                    "simulated fault: the dispenser's pick module reports an error",
+                )
                 return
             payload, code = await self._answer(session, msg)
             if code == "success":
@@ -211,10 +246,15 @@ class XfsSimulator:
     async def _answer(self, session: _Session, msg: Message) -> tuple[dict | None, str]:
         name, p = msg.name, msg.payload
         if name == "ServicePublisher.GetServices" and session.service == "":
-            services = {"vendorName": "custodian_app XFS4IoT simulator",
-                        "services": [{"serviceURI": self.service_url(s)} for s in self.services]}
-            await session.ws.send(messages.encode_event(
-                "ServicePublisher.ServiceDetailEvent", msg.request_id, services, style=self.style))
+            services = {
+                "vendorName": "custodian_app XFS4IoT simulator",
+                "services": [{"serviceURI": self.service_url(s)} for s in self.services],
+            }
+            await session.ws.send(
+                messages.encode_event(
+                    "ServicePublisher.ServiceDetailEvent", msg.request_id, services, style=self.style
+                )
+            )
             return services, "success"
         if name == "Common.Capabilities" and session.service:
             return {"interfaces": [{"name": n} for n in INTERFACES[session.service]]}, "success"
@@ -267,8 +307,10 @@ class XfsSimulator:
         """Set a unit's replenishmentStatus and send Storage.StorageThresholdEvent for it."""
         name = next(n for n, u in self.storage.items() if u["id"] == unit_id)
         self.storage[name]["cash"]["status"]["replenishmentStatus"] = replenishment_status
-        await self.emit("Storage.StorageThresholdEvent",
-                        {name: {"cash": {"status": {"replenishmentStatus": replenishment_status}}}})
+        await self.emit(
+            "Storage.StorageThresholdEvent",
+            {name: {"cash": {"status": {"replenishmentStatus": replenishment_status}}}},
+        )
 
 
 class SimulatorThread:
@@ -277,8 +319,7 @@ class SimulatorThread:
     def __init__(self, ledger_units: Iterable[Mapping[str, Any]], **kwargs: Any) -> None:
         self.simulator = XfsSimulator(list(ledger_units), **kwargs)
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="xfs4iot-simulator",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._loop.run_forever, name="xfs4iot-simulator", daemon=True)
 
     @property
     def publisher_url(self) -> str:
@@ -286,9 +327,11 @@ class SimulatorThread:
 
     def call(self, coro_or_fn) -> Any:
         """Run a coroutine (or a plain function) on the simulator's loop and return its result."""
+
         async def wrap():
             result = coro_or_fn() if callable(coro_or_fn) else coro_or_fn
             return await result if asyncio.iscoroutine(result) else result
+
         return asyncio.run_coroutine_threadsafe(wrap(), self._loop).result(timeout=30)
 
     def start(self) -> SimulatorThread:

@@ -17,9 +17,10 @@ custodians count that unit note by note.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from custodian_app.domain.documents import unit_count
 from custodian_app.xfs4iot.errors import XfsExchangeError, XfsReplyError
@@ -45,23 +46,28 @@ CENT = Decimal("0.01")
 UNTRUSTED_REASONS: dict[str, tuple[str, str]] = {
     "accuracy-inaccurate": (
         "the ATM reports its counters as inaccurate (a jam or pick fault): count this unit note by note",
-        "ATM 报告该钞箱计数不准确（卡钞或取钞故障）：请逐张清点该钞箱"),
+        "ATM 报告该钞箱计数不准确（卡钞或取钞故障）：请逐张清点该钞箱",
+    ),
     "accuracy-unknown": (
         "the ATM cannot tell whether its counters are accurate (e.g. the unit was re-inserted): "
         "count this unit note by note",
-        "ATM 无法确定该钞箱计数是否准确（例如钞箱曾被重新插入）：请逐张清点该钞箱"),
+        "ATM 无法确定该钞箱计数是否准确（例如钞箱曾被重新插入）：请逐张清点该钞箱",
+    ),
     "manipulated": (
         "the ATM reports this unit as manipulated: count it note by note under dual custody and "
         "tell the supervisor",
-        "ATM 报告该钞箱被人为操作过：请在双人监督下逐张清点，并报告主管"),
+        "ATM 报告该钞箱被人为操作过：请在双人监督下逐张清点，并报告主管",
+    ),
     "notes-in-transport": (
         "notes from or to this unit are still in the transport, stacker or a temporary position: "
         "clear the transport, then count this unit note by note",
-        "该钞箱有钞票仍在传输通道、暂存器或临时位置：请先清理通道，再逐张清点该钞箱"),
+        "该钞箱有钞票仍在传输通道、暂存器或临时位置：请先清理通道，再逐张清点该钞箱",
+    ),
     "moved-between-units": (
         "notes were moved between this unit and another inside the ATM, which the clearing "
         "rules do not count: count this unit note by note",
-        "ATM 内部有钞票在该钞箱与其他钞箱之间移动，清机规则未计入：请逐张清点该钞箱"),
+        "ATM 内部有钞票在该钞箱与其他钞箱之间移动，清机规则未计入：请逐张清点该钞箱",
+    ),
 }
 
 
@@ -96,7 +102,8 @@ def _bad(where: str, what: str) -> XfsReplyError:
     return XfsReplyError(
         f"The ATM's XFS4IoT storage list is not valid at {where}: {what}. No unit was read; ask "
         "the bank's IT to check the ATM's XFS4IoT service.",
-        f"ATM 的 XFS4IoT 钞箱信息在 {where} 处无效：{what}。未读取任何钞箱：请联系科技部门检查 ATM 的 XFS4IoT 服务。")
+        f"ATM 的 XFS4IoT 钞箱信息在 {where} 处无效：{what}。未读取任何钞箱：请联系科技部门检查 ATM 的 XFS4IoT 服务。",
+    )
 
 
 def _count(value: Any, where: str) -> int:
@@ -187,7 +194,8 @@ def read_unit(name: str, unit: Any, *, currency: str | None = None) -> UnitReadi
     caps = _object(cash, "capabilities", f"{where}.cash")
     status = _object(cash, "status", f"{where}.cash")
     types = _object(config, "types", f"{where}.cash.configuration") or _object(
-        caps, "types", f"{where}.cash.capabilities")
+        caps, "types", f"{where}.cash.capabilities"
+    )
     utype = ledger_type(types, f"{where}.cash.configuration")
     if utype is None:
         return None
@@ -200,7 +208,9 @@ def read_unit(name: str, unit: Any, *, currency: str | None = None) -> UnitReadi
     sw = f"{where}.cash.status"
     out_, in_ = _object(status, "out", sw), _object(status, "in", sw)
     ledger = {
-        "id": uid, "type": utype, "currency": cur,
+        "id": uid,
+        "type": utype,
+        "currency": cur,
         "value": ledger_value(config.get("value"), f"{where}.cash.configuration.value"),
         "initial": sum_counts(status.get("initial"), f"{sw}.initial"),
         "out": {k: sum_counts(out_.get(k), f"{sw}.out.{k}") for k in LEDGER_OUT},
@@ -223,10 +233,16 @@ def read_unit(name: str, unit: Any, *, currency: str | None = None) -> UnitReadi
     if not isinstance(items, (list, tuple)) or not all(isinstance(i, str) for i in items):
         raise _bad(f"{where}.cash.configuration.cashItems", "not a list of cash item names")
     return UnitReading(
-        name=name, unit=ledger, accuracy=accuracy,
-        replenishment_status=_choice(status.get("replenishmentStatus"), REPLENISHMENT,
-                                     f"{sw}.replenishmentStatus"),
-        status=ustatus, cash_items=tuple(items), untrusted=tuple(untrusted))
+        name=name,
+        unit=ledger,
+        accuracy=accuracy,
+        replenishment_status=_choice(
+            status.get("replenishmentStatus"), REPLENISHMENT, f"{sw}.replenishmentStatus"
+        ),
+        status=ustatus,
+        cash_items=tuple(items),
+        untrusted=tuple(untrusted),
+    )
 
 
 def read_storage(storage: Any, *, currency: str | None = None) -> list[UnitReading]:
@@ -237,7 +253,7 @@ def read_storage(storage: Any, *, currency: str | None = None) -> list[UnitReadi
     for name, unit in storage.items():
         reading = read_unit(name, unit, currency=currency)
         if reading is not None:
-            index = (((unit.get("cash") or {}).get("status") or {}).get("index"))
+            index = ((unit.get("cash") or {}).get("status") or {}).get("index")
             readings.append((index if isinstance(index, int) else 1 << 30, name, reading))
     readings.sort(key=lambda t: (t[0], t[1]))
     seen: dict[str, str] = {}
@@ -258,7 +274,8 @@ def initial_counts(reading: UnitReading, notes: int, where: str) -> dict[str, An
         raise XfsExchangeError(
             f"The new count for unit {where} ({notes!r}) is not a number of notes; nothing was "
             "sent to the ATM. Enter the notes loaded as a whole number.",
-            f"钞箱 {where} 的新装钞张数（{notes!r}）不是张数；未向 ATM 发送任何内容：请输入整数张数。")
+            f"钞箱 {where} 的新装钞张数（{notes!r}）不是张数；未向 ATM 发送任何内容：请输入整数张数。",
+        )
     if len(reading.cash_items) == 1:
         return {reading.cash_items[0]: {"fit": notes}}
     if notes == 0:
@@ -266,7 +283,8 @@ def initial_counts(reading: UnitReading, notes: int, where: str) -> dict[str, An
     raise XfsExchangeError(
         f"Unit {where} holds mixed notes (no single denomination), so it can only be emptied "
         f"(count 0), not loaded with {notes}; nothing was sent to the ATM.",
-        f"钞箱 {where} 存放混合券别，只能清空（张数 0），不能装入 {notes} 张；未向 ATM 发送任何内容。")
+        f"钞箱 {where} 存放混合券别，只能清空（张数 0），不能装入 {notes} 张；未向 ATM 发送任何内容。",
+    )
 
 
 def set_storage_payload(readings: Iterable[UnitReading], new_initial: Mapping[str, int]) -> dict:
@@ -278,22 +296,45 @@ def set_storage_payload(readings: Iterable[UnitReading], new_initial: Mapping[st
     missing = sorted(set(by_id) - set(new_initial))
     unknown = sorted(set(new_initial) - set(by_id))
     if missing or unknown:
-        en = "; ".join(filter(None, [missing and f"no count for {', '.join(missing)}",
-                                     unknown and f"the ATM has no unit {', '.join(unknown)}"]))
-        zh = "；".join(filter(None, [missing and f"缺少钞箱 {'、'.join(missing)} 的张数",
-                                     unknown and f"ATM 没有钞箱 {'、'.join(unknown)}"]))
+        en = "; ".join(
+            filter(
+                None,
+                [
+                    missing and f"no count for {', '.join(missing)}",
+                    unknown and f"the ATM has no unit {', '.join(unknown)}",
+                ],
+            )
+        )
+        zh = "；".join(
+            filter(
+                None,
+                [
+                    missing and f"缺少钞箱 {'、'.join(missing)} 的张数",
+                    unknown and f"ATM 没有钞箱 {'、'.join(unknown)}",
+                ],
+            )
+        )
         raise XfsExchangeError(
             f"The new cycle must give every unit of the ATM a count ({en}); nothing was sent to "
             "the ATM. Enter a count for each unit, 0 for an emptied one.",
-            f"新周期必须为 ATM 的每个钞箱给出张数（{zh}）；未向 ATM 发送任何内容：请为每个钞箱填写张数，清空的钞箱填 0。")
-    return {"storage": {
-        r.name: {"cash": {"status": {"initial": initial_counts(r, new_initial[r.unit["id"]], r.unit["id"])}}}
-        for r in readings}}
+            f"新周期必须为 ATM 的每个钞箱给出张数（{zh}）；未向 ATM 发送任何内容：请为每个钞箱填写张数，清空的钞箱填 0。",
+        )
+    return {
+        "storage": {
+            r.name: {
+                "cash": {"status": {"initial": initial_counts(r, new_initial[r.unit["id"]], r.unit["id"])}}
+            }
+            for r in readings
+        }
+    }
 
 
 _LEDGER_TYPES = {
-    "cashOut": {"cashOut"}, "cashIn": {"cashIn"}, "recycling": {"cashIn", "cashOut"},
-    "reject": {"reject"}, "retract": {"cashInRetract", "cashOutRetract"},
+    "cashOut": {"cashOut"},
+    "cashIn": {"cashIn"},
+    "recycling": {"cashIn", "cashOut"},
+    "reject": {"reject"},
+    "retract": {"cashInRetract", "cashOutRetract"},
 }
 
 
@@ -302,7 +343,9 @@ def cash_item_name(value: str | None, currency: str) -> str | None:
     if value is None:
         return None
     amount = Decimal(value)
-    shown = f"{amount:f}".rstrip("0").rstrip(".") if amount != amount.to_integral_value() else str(int(amount))
+    shown = (
+        f"{amount:f}".rstrip("0").rstrip(".") if amount != amount.to_integral_value() else str(int(amount))
+    )
     return f"type{shown}{currency}1"
 
 
@@ -317,28 +360,51 @@ def storage_unit(unit: Mapping[str, Any], index: int) -> tuple[str, dict[str, An
     on = _LEDGER_TYPES[unit["type"]]
     types = {flag: flag in on for flag in TYPE_FLAGS}
     mixed = item is None
-    items = {"fit": True, "unfit": not mixed, "unrecognized": mixed, "counterfeit": mixed,
-             "suspect": mixed, "inked": mixed}
+    items = {
+        "fit": True,
+        "unfit": not mixed,
+        "unrecognized": mixed,
+        "counterfeit": mixed,
+        "suspect": mixed,
+        "inked": mixed,
+    }
     value = Decimal(unit["value"]) if unit["value"] is not None else Decimal(0)
     cash_items = [item] if item else []
     return f"unit{index}", {
-        "id": unit["id"], "positionName": f"Slot {index}", "capacity": 3000, "status": "ok",
+        "id": unit["id"],
+        "positionName": f"Slot {index}",
+        "capacity": 3000,
+        "status": "ok",
         "serialNumber": None,
         "cash": {
-            "capabilities": {"types": types, "items": items, "hardwareSensors": False,
-                             "retractAreas": 1 if unit["type"] == "retract" else None,
-                             "retractThresholds": False if unit["type"] == "retract" else None,
-                             "cashItems": cash_items},
-            "configuration": {"types": types, "items": items, "currency": unit["currency"],
-                              "value": value, "highThreshold": None, "lowThreshold": 50 if not mixed else None,
-                              "appLockIn": False, "appLockOut": False, "cashItems": cash_items,
-                              "name": unit["id"], "maxRetracts": None},
+            "capabilities": {
+                "types": types,
+                "items": items,
+                "hardwareSensors": False,
+                "retractAreas": 1 if unit["type"] == "retract" else None,
+                "retractThresholds": False if unit["type"] == "retract" else None,
+                "cashItems": cash_items,
+            },
+            "configuration": {
+                "types": types,
+                "items": items,
+                "currency": unit["currency"],
+                "value": value,
+                "highThreshold": None,
+                "lowThreshold": 50 if not mixed else None,
+                "appLockIn": False,
+                "appLockOut": False,
+                "cashItems": cash_items,
+                "name": unit["id"],
+                "maxRetracts": None,
+            },
             "status": {
                 "index": index,
                 "initial": counts_of(unit["initial"], item),
                 "out": {k: counts_of(unit["out"][k], item) for k in LEDGER_OUT},
                 "in": {k: counts_of(unit["in"][k], item) for k in LEDGER_IN},
-                "accuracy": "accurate", "replenishmentStatus": "ok",
+                "accuracy": "accurate",
+                "replenishmentStatus": "ok",
             },
         },
     }

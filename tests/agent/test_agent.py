@@ -8,7 +8,6 @@ import shutil
 
 from custodian_app.link.errors import AtmRefused, AtmSourceLost
 from custodian_app.xfs4iot.client import XfsStorageClient
-
 from tests.link.conftest import wait_for
 
 from .conftest import xfs_units
@@ -22,15 +21,25 @@ def _units_from_xfs(url: str) -> list[dict]:
 def _doc_units(units) -> list[dict]:
     from custodian_app.domain.formats import atm_ledger_to_dict
 
-    return [{k: u[k] for k in ("id", "initial", "out", "in")} for u in
-            atm_ledger_to_dict(_header_only(units))["units"]]
+    return [
+        {k: u[k] for k in ("id", "initial", "out", "in")}
+        for u in atm_ledger_to_dict(_header_only(units))["units"]
+    ]
 
 
 def _header_only(units):
     from custodian_app.domain.formats import AtmLedger, Totals, TypeTotals
 
-    return AtmLedger("T", "C", "CNY", "2026-11-20T08:00:00+08:00", None,
-                     Totals(0, TypeTotals(0, 0), TypeTotals(0, 0)), list(units), [])
+    return AtmLedger(
+        "T",
+        "C",
+        "CNY",
+        "2026-11-20T08:00:00+08:00",
+        None,
+        Totals(0, TypeTotals(0, 0), TypeTotals(0, 0)),
+        list(units),
+        [],
+    )
 
 
 def test_branch_pc_reads_the_journal_ledger_with_the_xfs4iot_units_then_exchanges(world):
@@ -45,8 +54,12 @@ def test_branch_pc_reads_the_journal_ledger_with_the_xfs4iot_units_then_exchange
     assert status.troubled_sources == []
     got = atm.read_ledger()
     # the ledger the journal describes ...
-    assert (got.cycle_id, got.opened_at, got.closed_at, got.totals) == \
-        (want.cycle_id, want.opened_at, want.closed_at, want.totals)
+    assert (got.cycle_id, got.opened_at, got.closed_at, got.totals) == (
+        want.cycle_id,
+        want.opened_at,
+        want.closed_at,
+        want.totals,
+    )
     assert got.transactions == want.transactions
     assert got.notes == want.notes and len(got.notes) > 100
     assert got.retained_cards == want.retained_cards and got.retained_cards  # rules revision 2
@@ -67,24 +80,43 @@ def test_branch_pc_reads_the_journal_ledger_with_the_xfs4iot_units_then_exchange
     assert atm.status.cycle_id == new_cycle and atm.status.cycle_state == "open"
     fresh = atm.read_ledger()
     assert fresh.transactions == [] and {u.id: u.initial for u in fresh.units} == new
-    assert fresh.totals.loaded_amount == sum(n * u.value for u in fresh.units
-                                             if (n := new[u.id]) and u.value is not None)
+    assert fresh.totals.loaded_amount == sum(
+        n * u.value for u in fresh.units if (n := new[u.id]) and u.value is not None
+    )
 
 
 def test_read_atm_command_against_the_atm_agent_command(world, tmp_path):
-    from custodian_app.support.files import read_atm_ledger
-    from tests.cli import run_custodian_app
     import subprocess
     import sys
 
-    from tests.cli import ROOT
+    from custodian_app.support.files import read_atm_ledger
+    from tests.cli import ROOT, run_custodian_app
 
     xfs = world.start_xfs()
     link = str(tmp_path / "atm-port")
     agent = subprocess.Popen(
-        [sys.executable, "-m", "custodian_app", "atm-agent", "--link", link, "--baud", "4000000",
-         "--xfs4iot", xfs.publisher_url, "--journal", str(world.journal_dir), "--dialect", "ncr",
-         "--fsn", str(world.fsn_dir)], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "custodian_app",
+            "atm-agent",
+            "--link",
+            link,
+            "--baud",
+            "4000000",
+            "--xfs4iot",
+            xfs.publisher_url,
+            "--journal",
+            str(world.journal_dir),
+            "--dialect",
+            "ncr",
+            "--fsn",
+            str(world.fsn_dir),
+        ],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         import os
 
@@ -201,9 +233,14 @@ def test_the_status_change_reaches_the_branch_pc_as_an_event(world, tmp_path):
     atm.connect()
     world.journal_dir.rename(tmp_path / "gone")
     seen = []
-    assert wait_for(lambda: seen.extend(atm.poll_events(0.1)) or
-                    any("sources" in e.payload and e.payload["sources"]["journal"]["state"] == "lost"
-                        for e in seen))
+    assert wait_for(
+        lambda: (
+            seen.extend(atm.poll_events(0.1))
+            or any(
+                "sources" in e.payload and e.payload["sources"]["journal"]["state"] == "lost" for e in seen
+            )
+        )
+    )
     assert atm.status.sources["journal"].state == "lost"  # the client kept its status current
 
 
@@ -224,8 +261,9 @@ def test_exchange_fails_at_xfs4iot_and_the_cycle_stays(world):
     assert atm.read_status().cycle_id == status.cycle_id
     assert atm.status.cycle_state == "exchange"
     # nothing was loaded: the service's counts are the old ones
-    assert [u["initial"] for u in _units_from_xfs(xfs.publisher_url)] == \
-        [u["initial"] for u in xfs_units(world.doc)]
+    assert [u["initial"] for u in _units_from_xfs(xfs.publisher_url)] == [
+        u["initial"] for u in xfs_units(world.doc)
+    ]
     xfs.simulator.set_fault("Storage.SetStorage", None)
     new = atm.end_exchange({u.id: (100 if u.value else 0) for u in units})
     assert new != status.cycle_id
@@ -276,14 +314,22 @@ def test_polled_port_as_on_windows_over_a_socat_pair(world, tmp_path):
     if socat is None:
         pytest.skip("socat is not installed; the polled-port test needs it (apt-get install socat)")
     a, b = tmp_path / "ttyA", tmp_path / "ttyB"
-    proc = subprocess.Popen([socat, "-d", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [socat, "-d", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         assert wait_for(lambda: a.exists() and b.exists() or proc.poll() is not None)
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
         world.start_xfs()
-        source = AtmPcSource(xfs4iot_url=world.xfs.publisher_url, journal_dir=str(world.journal_dir),
-                             dialect="ncr", fsn_dir=str(world.fsn_dir), check_interval=0.2)
+        source = AtmPcSource(
+            xfs4iot_url=world.xfs.publisher_url,
+            journal_dir=str(world.journal_dir),
+            dialect="ncr",
+            fsn_dir=str(world.fsn_dir),
+            check_interval=0.2,
+        )
         agent = AtmSimulator(source, baud=115200 * 8, polled=True)
         world.agents.append(agent)
         agent.serve_device(str(a))

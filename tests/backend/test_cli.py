@@ -14,7 +14,6 @@ import pytest
 from custodian_app.backend.client import BackendClient
 from custodian_app.backend.simulator import Faults
 from custodian_app.domain import formats
-
 from tests.cli import ROOT, run_custodian_app
 
 from .conftest import TOKEN, make_ledger
@@ -34,8 +33,18 @@ def test_fetch_host_writes_the_ledger(simulator, tmp_path):
     ledger = make_ledger(40)
     sim = simulator([ledger], page_size=15)
     out = tmp_path / "host.json"
-    done = run("fetch-host", "--url", sim.base_url, "--terminal", T, "--cycle", C,
-               "--out", str(out), env_extra={"CUSTODIAN_BACKEND_TOKEN": TOKEN})
+    done = run(
+        "fetch-host",
+        "--url",
+        sim.base_url,
+        "--terminal",
+        T,
+        "--cycle",
+        C,
+        "--out",
+        str(out),
+        env_extra={"CUSTODIAN_BACKEND_TOKEN": TOKEN},
+    )
     assert done.returncode == 0, done.stderr
     assert "40 backend record(s)" in done.stdout
     assert formats.parse_host_ledger(out.read_bytes()) == ledger
@@ -45,8 +54,19 @@ def test_fetch_host_writes_the_ledger(simulator, tmp_path):
 def test_fetch_host_exit_statuses(simulator, tmp_path):
     sim = simulator()
     out = tmp_path / "host.json"
-    base = ["fetch-host", "--url", sim.base_url, "--terminal", T, "--cycle", C, "--out", str(out),
-            "--retries", "0"]
+    base = [
+        "fetch-host",
+        "--url",
+        sim.base_url,
+        "--terminal",
+        T,
+        "--cycle",
+        C,
+        "--out",
+        str(out),
+        "--retries",
+        "0",
+    ]
     refused = run(*base, "--token", "wrong-token")
     assert refused.returncode == 2 and "check the backend token in the settings" in refused.stderr
     assert "wrong-token" not in refused.stderr
@@ -63,12 +83,36 @@ def test_fetch_host_exit_statuses(simulator, tmp_path):
 def test_fetch_host_cannot_reach_the_backend(simulator, tmp_path):
     failing = simulator(faults=Faults(fail_first=100))
     out = tmp_path / "host.json"
-    done = run("fetch-host", "--url", failing.base_url, "--terminal", T, "--cycle", C, "--token", TOKEN,
-               "--retries", "1", "--out", str(out))
+    done = run(
+        "fetch-host",
+        "--url",
+        failing.base_url,
+        "--terminal",
+        T,
+        "--cycle",
+        C,
+        "--token",
+        TOKEN,
+        "--retries",
+        "1",
+        "--out",
+        str(out),
+    )
     assert done.returncode == 3 and "server error" in done.stderr
     failing.stop()  # now nothing listens there
-    done = run("fetch-host", "--url", failing.base_url, "--terminal", T, "--cycle", C, "--retries", "0",
-               "--out", str(out))
+    done = run(
+        "fetch-host",
+        "--url",
+        failing.base_url,
+        "--terminal",
+        T,
+        "--cycle",
+        C,
+        "--retries",
+        "0",
+        "--out",
+        str(out),
+    )
     assert done.returncode == 3 and "cannot reach the backend" in done.stderr
     assert not out.exists()
 
@@ -78,8 +122,19 @@ def test_fetch_host_over_tls_needs_the_ca_bundle(simulator, test_ca, tmp_path):
 
     sim = simulator([make_ledger(5)], ssl_context=tls_context(test_ca["cert"], test_ca["key"]))
     out = tmp_path / "host.json"
-    base = ["fetch-host", "--url", sim.base_url, "--terminal", T, "--cycle", C, "--token", TOKEN,
-            "--out", str(out)]
+    base = [
+        "fetch-host",
+        "--url",
+        sim.base_url,
+        "--terminal",
+        T,
+        "--cycle",
+        C,
+        "--token",
+        TOKEN,
+        "--out",
+        str(out),
+    ]
     done = run(*base)
     assert done.returncode == 3 and "certificate could not be verified" in done.stderr
     done = run(*base, "--ca-bundle", str(test_ca["ca"]))
@@ -88,8 +143,13 @@ def test_fetch_host_over_tls_needs_the_ca_bundle(simulator, test_ca, tmp_path):
 
 
 def _start_simulate_host(*args: str) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, "-m", "custodian_app", "simulate-host", *args], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "custodian_app", "simulate-host", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     with selectors.DefaultSelector() as sel:
         sel.register(proc.stdout, selectors.EVENT_READ)
         deadline = time.monotonic() + 60
@@ -111,8 +171,20 @@ def test_simulate_host_serves_until_stopped(tmp_path, stop_signal):
     ledger = make_ledger(30)
     path = tmp_path / "host.json"
     path.write_bytes(formats.dumps(formats.host_ledger_to_dict(ledger)))
-    proc, url = _start_simulate_host("--ledger", str(path), "--port", "0", "--token", TOKEN,
-                                     "--page-size", "8", "--fail-first", "1", "--cut-first", "1")
+    proc, url = _start_simulate_host(
+        "--ledger",
+        str(path),
+        "--port",
+        "0",
+        "--token",
+        TOKEN,
+        "--page-size",
+        "8",
+        "--fail-first",
+        "1",
+        "--cut-first",
+        "1",
+    )
     try:
         assert url.startswith("http://127.0.0.1:")
         client = BackendClient(url, token=TOKEN, backoff=0.01)
@@ -168,18 +240,43 @@ def test_simulate_host_over_mutual_tls_and_fetch_host_with_a_client_certificate(
     ledger = make_ledger(9)
     path = tmp_path / "host.json"
     path.write_bytes(formats.dumps(formats.host_ledger_to_dict(ledger)))
-    proc, url = _start_simulate_host("--ledger", str(path), "--token", TOKEN,
-                                     "--tls-cert", str(test_ca["cert"]), "--tls-key", str(test_ca["key"]),
-                                     "--tls-client-ca", str(test_ca["ca"]))
+    proc, url = _start_simulate_host(
+        "--ledger",
+        str(path),
+        "--token",
+        TOKEN,
+        "--tls-cert",
+        str(test_ca["cert"]),
+        "--tls-key",
+        str(test_ca["key"]),
+        "--tls-client-ca",
+        str(test_ca["ca"]),
+    )
     out = tmp_path / "fetched.json"
     try:
         assert url.startswith("https://127.0.0.1:")
-        base = ["fetch-host", "--url", url, "--terminal", T, "--cycle", C, "--token", TOKEN,
-                "--ca-bundle", str(test_ca["ca"]), "--retries", "0", "--out", str(out)]
+        base = [
+            "fetch-host",
+            "--url",
+            url,
+            "--terminal",
+            T,
+            "--cycle",
+            C,
+            "--token",
+            TOKEN,
+            "--ca-bundle",
+            str(test_ca["ca"]),
+            "--retries",
+            "0",
+            "--out",
+            str(out),
+        ]
         without = run(*base)
         assert without.returncode == 3 and not out.exists()
-        done = run(*base, "--client-cert", str(test_ca["client_cert"]), "--client-key",
-                   str(test_ca["client_key"]))
+        done = run(
+            *base, "--client-cert", str(test_ca["client_cert"]), "--client-key", str(test_ca["client_key"])
+        )
         assert done.returncode == 0, done.stderr
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -230,8 +230,11 @@ def _doc(ledger=None) -> dict:
         (formats.dumps({**_doc(), "format": "host-ledger/2"}), "$.format", "unsupported version"),
         (formats.dumps({**_doc(), "format": "atm-ledger/1"}), "$.format", "expected 'host-ledger/1'"),
         (formats.dumps({k: v for k, v in _doc().items() if k != "totals"}), "$", "'totals' is missing"),
-        (orjson.dumps({**_doc(), "transactions": [{**_doc()["transactions"][0], "amount": 100.0}]}),
-         "$.transactions[0].amount", "money must be a string"),
+        (
+            orjson.dumps({**_doc(), "transactions": [{**_doc()["transactions"][0], "amount": 100.0}]}),
+            "$.transactions[0].amount",
+            "money must be a string",
+        ),
         (formats.dumps({**_doc(), "transactions": "all of them"}), "$.transactions", "expected an array"),
     ],
 )
@@ -291,8 +294,7 @@ def test_a_ledger_in_another_currency_than_the_atm_is_refused(simulator):
 
 def test_a_page_that_is_not_a_page_refuses_the_whole_ledger(simulator):
     # the first page announces more; the backend then answers the same thing again
-    first = {**_doc(), "page": {"index": 0, "pages_total": 3, "transactions_total": 36,
-                                "next_cursor": "abc"}}
+    first = {**_doc(), "page": {"index": 0, "pages_total": 3, "transactions_total": 36, "next_cursor": "abc"}}
     sim = simulator()
     sim.serve_raw(T, C, formats.dumps(first))
     with pytest.raises(BackendReplyError, match="page 2: \\$.format: expected 'host-ledger-page/1'"):
@@ -300,8 +302,7 @@ def test_a_page_that_is_not_a_page_refuses_the_whole_ledger(simulator):
 
 
 def test_paging_that_does_not_add_up_is_refused(simulator):
-    first = {**_doc(), "page": {"index": 0, "pages_total": 1, "transactions_total": 999,
-                                "next_cursor": None}}
+    first = {**_doc(), "page": {"index": 0, "pages_total": 1, "transactions_total": 999, "next_cursor": None}}
     sim = simulator()
     sim.serve_raw(T, C, formats.dumps(first))
     with pytest.raises(BackendReplyError, match="announced 1 page\\(s\\) and 999 transaction"):
@@ -384,8 +385,10 @@ def test_the_token_is_never_logged_nor_in_errors(simulator, caplog):
     for make, exc_type in [
         (lambda: client(sim, token=TOKEN + "x").fetch_ledger(T, C), BackendAuthError),
         (lambda: client(sim).fetch_ledger("NJ-0404", C), BackendNotFound),
-        (lambda: BackendClient("http://127.0.0.1:9/", token=TOKEN, retries=0).fetch_ledger(T, C),
-         BackendUnreachable),
+        (
+            lambda: BackendClient("http://127.0.0.1:9/", token=TOKEN, retries=0).fetch_ledger(T, C),
+            BackendUnreachable,
+        ),
         (lambda: BackendClient("http://user:pw@127.0.0.1/", token=TOKEN), BackendError),
         (lambda: BackendClient(sim.base_url, token=TOKEN + "\n"), BackendError),
     ]:
@@ -437,9 +440,18 @@ def test_a_base_url_with_a_prefix_and_version_is_understood():
 
 
 def test_errors_belong_to_the_custodian_tree():
-    for exc_type in (BackendUnreachable, BackendTimeout, BackendTLSError, BackendServerError,
-                     BackendAuthError, BackendNotFound, BackendRequestError, BackendReplyError,
-                     BackendMismatch, BackendCancelled):
+    for exc_type in (
+        BackendUnreachable,
+        BackendTimeout,
+        BackendTLSError,
+        BackendServerError,
+        BackendAuthError,
+        BackendNotFound,
+        BackendRequestError,
+        BackendReplyError,
+        BackendMismatch,
+        BackendCancelled,
+    ):
         assert issubclass(exc_type, BackendError) and issubclass(exc_type, CustodianError)
 
 
@@ -464,8 +476,12 @@ def test_a_client_from_the_settings(simulator, ledger, test_ca):
     from custodian_app.settings.config import Settings
 
     sim = simulator([ledger], ssl_context=tls_context(test_ca["cert"], test_ca["key"]))
-    settings = Settings(backend_url=sim.base_url, backend_token=TOKEN,
-                        backend_ca_bundle=str(test_ca["ca"]), backend_timeout=7.0)
+    settings = Settings(
+        backend_url=sim.base_url,
+        backend_token=TOKEN,
+        backend_ca_bundle=str(test_ca["ca"]),
+        backend_timeout=7.0,
+    )
     c = BackendClient.from_settings(settings, retries=0)
     assert (c.timeout, c.retries, c.ca_bundle) == (7.0, 0, str(test_ca["ca"]))
     assert c.fetch_ledger(T, C) == ledger
@@ -489,15 +505,17 @@ def test_a_connection_lost_mid_body_every_time_is_unreachable(simulator):
 
 
 def test_mutual_tls_with_the_simulator(simulator, test_ca, ledger):
-    sim = simulator([ledger], ssl_context=tls_context(test_ca["cert"], test_ca["key"],
-                                                      client_ca=test_ca["ca"]))
+    sim = simulator(
+        [ledger], ssl_context=tls_context(test_ca["cert"], test_ca["key"], client_ca=test_ca["ca"])
+    )
     base = {"ca_bundle": test_ca["ca"], "retries": 0}
     # refused with a TLS alert at the handshake: BackendTLSError, a kind of BackendUnreachable
     with pytest.raises(BackendUnreachable):
         client(sim, **base).fetch_ledger(T, C)
     with pytest.raises(BackendUnreachable):
-        client(sim, client_cert=test_ca["rogue_cert"], client_key=test_ca["rogue_key"],
-               **base).fetch_ledger(T, C)
+        client(sim, client_cert=test_ca["rogue_cert"], client_key=test_ca["rogue_key"], **base).fetch_ledger(
+            T, C
+        )
     assert sim.request_count() == 0  # refused at the handshake
     good = client(sim, client_cert=test_ca["client_cert"], client_key=test_ca["client_key"], **base)
     assert good.fetch_ledger(T, C) == ledger
@@ -537,8 +555,15 @@ def test_a_refused_client_certificate_is_named_and_not_retried(test_ca):
     server.start()
     try:
         for options in ({}, {"client_cert": test_ca["rogue_cert"], "client_key": test_ca["rogue_key"]}):
-            c = BackendClient(f"https://127.0.0.1:{port}", token=TOKEN, ca_bundle=test_ca["ca"],
-                              retries=3, backoff=0.01, timeout=5, **options)
+            c = BackendClient(
+                f"https://127.0.0.1:{port}",
+                token=TOKEN,
+                ca_bundle=test_ca["ca"],
+                retries=3,
+                backoff=0.01,
+                timeout=5,
+                **options,
+            )
             with pytest.raises(BackendTLSError, match="refused the TLS connection .*client certificate"):
                 c.fetch_ledger(T, C)
     finally:
@@ -595,17 +620,26 @@ def test_a_simulator_on_a_busy_port_says_so_and_leaks_nothing(simulator):
 def test_a_card_number_in_a_server_error_is_not_logged(simulator, caplog):
     caplog.set_level(logging.DEBUG)
     sim = simulator()
-    sim.serve_raw(T, C, b'{"error": {"code": "internal", "message": "failed on 6222020123451234"}}',
-                  status=500)
+    sim.serve_raw(
+        T, C, b'{"error": {"code": "internal", "message": "failed on 6222020123451234"}}', status=500
+    )
     with pytest.raises(BackendServerError) as info:
         client(sim, retries=1).fetch_ledger(T, C)
     assert "retrying" in caplog.text
     assert "6222020123451234" not in caplog.text + str(info.value)
 
 
-@pytest.mark.parametrize("n, server_page, client_page", [
-    (1, 1, 1), (10, 10, 5000), (11, 10, 5000), (20, 10, 3), (9, 10, 10), (25, 4, 7),
-])
+@pytest.mark.parametrize(
+    "n, server_page, client_page",
+    [
+        (1, 1, 1),
+        (10, 10, 5000),
+        (11, 10, 5000),
+        (20, 10, 3),
+        (9, 10, 10),
+        (25, 4, 7),
+    ],
+)
 def test_page_boundaries(simulator, n, server_page, client_page):
     ledger = make_ledger(n)
     sim = simulator([ledger], page_size=server_page)
@@ -625,8 +659,12 @@ def test_a_backend_error_that_repeats_the_token_never_shows_it(simulator, caplog
     caplog.set_level(logging.DEBUG)
     token = "TOKSECRET-41f0-9b2e-only-here"
     sim = simulator(token=token)
-    sim.serve_raw(T, C, orjson.dumps({"error": {"code": "internal",
-                                                "message": f"token Bearer {token} refused"}}), status=500)
+    sim.serve_raw(
+        T,
+        C,
+        orjson.dumps({"error": {"code": "internal", "message": f"token Bearer {token} refused"}}),
+        status=500,
+    )
     with pytest.raises(BackendServerError) as info:
         client(sim, token=token, retries=1).fetch_ledger(T, C)
     shown = [str(info.value), repr(info.value), *map(str, info.value.args), caplog.text]
@@ -658,8 +696,9 @@ class _Trickler:
             return
         with conn:
             conn.recv(65536)
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                         b"Content-Length: 1000000\r\n\r\n")
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n"
+            )
             ends = time.monotonic() + 30
             while not self.stop.is_set() and time.monotonic() < ends:
                 try:
@@ -678,8 +717,14 @@ class _Trickler:
 def test_a_backend_trickling_its_reply_ends_at_the_deadline():
     trickle = _Trickler()
     try:
-        c = BackendClient(f"http://127.0.0.1:{trickle.port}", token=TOKEN, timeout=5.0, retries=3,
-                          backoff=0.01, deadline=1.0)
+        c = BackendClient(
+            f"http://127.0.0.1:{trickle.port}",
+            token=TOKEN,
+            timeout=5.0,
+            retries=3,
+            backoff=0.01,
+            deadline=1.0,
+        )
         with pytest.raises(BackendTimeout) as info:
             c.fetch_ledger(T, C)
     finally:

@@ -4,6 +4,8 @@ imported as a settlement file in JSON or in CSV (issue 18)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import orjson
 import pytest
 
@@ -11,7 +13,6 @@ from custodian_app.backend.client import BackendClient
 from custodian_app.backend.errors import BackendReplyError, SettlementError
 from custodian_app.backend.settlement import import_settlement, to_settlement_csv
 from custodian_app.domain import formats
-from dataclasses import replace
 
 from .conftest import TOKEN, make_ledger
 

@@ -119,8 +119,17 @@ def test_the_simulators_replies_follow_the_declared_schemas(spec, simulator):
 
 def test_a_schema_violation_is_caught_by_the_declared_schema(spec):
     # guards the test above against a schema that accepts anything
-    bad = {"format": "host-ledger/1", "terminal_id": "T", "cycle_id": "C", "currency": "CNY",
-           "totals": {"loaded_amount": 100.0, "withdrawals": {"count": 0, "amount": "0.00"},
-                      "deposits": {"count": 0, "amount": "0.00"}}, "transactions": []}
+    bad = {
+        "format": "host-ledger/1",
+        "terminal_id": "T",
+        "cycle_id": "C",
+        "currency": "CNY",
+        "totals": {
+            "loaded_amount": 100.0,
+            "withdrawals": {"count": 0, "amount": "0.00"},
+            "deposits": {"count": 0, "amount": "0.00"},
+        },
+        "transactions": [],
+    }
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, _response_schema(spec, LEDGER_ROUTE, 200))

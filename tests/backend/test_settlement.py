@@ -51,24 +51,68 @@ def write(tmp_path, text: str, encoding: str = "utf-8", name: str = "settle.csv"
 
 
 def expected_ledger():
-    return formats.parse_host_ledger(formats.dumps({
-        "format": "host-ledger/1", "terminal_id": "NJ-0001", "cycle_id": "NJ-0001-20261120",
-        "currency": "CNY",
-        "totals": {"loaded_amount": "200000.00", "withdrawals": {"count": 3, "amount": "1600.00"},
-                   "deposits": {"count": 1, "amount": "3000.00"}},
-        "transactions": [
-            {"host_ref": "632409000117", "tsn": "000101", "time": "2026-11-20T09:12:04+08:00",
-             "type": "withdrawal", "card": "622202******1234", "amount": "1000.00", "status": "booked"},
-            {"host_ref": "632409000118", "tsn": "000102", "time": "2026-11-20T09:20:11+08:00",
-             "type": "withdrawal", "card": "622202******5678", "amount": "500.00", "status": "booked"},
-            {"host_ref": "632409000119", "tsn": "000103", "time": "2026-11-20T09:30:00+08:00",
-             "type": "deposit", "card": "622848*****0001", "amount": "3000.00", "status": "booked"},
-            {"host_ref": "632409000120", "tsn": "000104", "time": "2026-11-20T10:01:00+08:00",
-             "type": "withdrawal", "card": "622202******1234", "amount": "200.00", "status": "reversed"},
-            {"host_ref": "632409000121", "tsn": None, "time": "2026-11-20T11:00:00+08:00",
-             "type": "withdrawal", "card": "622202******9999", "amount": "100.00", "status": "booked"},
-        ],
-    }))
+    return formats.parse_host_ledger(
+        formats.dumps(
+            {
+                "format": "host-ledger/1",
+                "terminal_id": "NJ-0001",
+                "cycle_id": "NJ-0001-20261120",
+                "currency": "CNY",
+                "totals": {
+                    "loaded_amount": "200000.00",
+                    "withdrawals": {"count": 3, "amount": "1600.00"},
+                    "deposits": {"count": 1, "amount": "3000.00"},
+                },
+                "transactions": [
+                    {
+                        "host_ref": "632409000117",
+                        "tsn": "000101",
+                        "time": "2026-11-20T09:12:04+08:00",
+                        "type": "withdrawal",
+                        "card": "622202******1234",
+                        "amount": "1000.00",
+                        "status": "booked",
+                    },
+                    {
+                        "host_ref": "632409000118",
+                        "tsn": "000102",
+                        "time": "2026-11-20T09:20:11+08:00",
+                        "type": "withdrawal",
+                        "card": "622202******5678",
+                        "amount": "500.00",
+                        "status": "booked",
+                    },
+                    {
+                        "host_ref": "632409000119",
+                        "tsn": "000103",
+                        "time": "2026-11-20T09:30:00+08:00",
+                        "type": "deposit",
+                        "card": "622848*****0001",
+                        "amount": "3000.00",
+                        "status": "booked",
+                    },
+                    {
+                        "host_ref": "632409000120",
+                        "tsn": "000104",
+                        "time": "2026-11-20T10:01:00+08:00",
+                        "type": "withdrawal",
+                        "card": "622202******1234",
+                        "amount": "200.00",
+                        "status": "reversed",
+                    },
+                    {
+                        "host_ref": "632409000121",
+                        "tsn": None,
+                        "time": "2026-11-20T11:00:00+08:00",
+                        "type": "withdrawal",
+                        "card": "622202******9999",
+                        "amount": "100.00",
+                        "status": "booked",
+                    },
+                ],
+            }
+        )
+    )
 
 
 @pytest.mark.parametrize("text", [ENGLISH, CHINESE], ids=["english", "chinese"])
@@ -97,17 +141,61 @@ def test_a_row_without_its_tsn_keeps_its_reference_and_the_engine_ties_it_by_tha
     assert [r.host_ref for r in lost] == ["632409000121"]
     t = "2026-11-20T{}+08:00"
     atm_txs = [
-        AtmTransaction("000101", t.format("09:12:03"), "withdrawal", "622202******1234", 100000, "00",
-                       "632409000117", False, taken=100000),
-        AtmTransaction("000102", t.format("09:20:10"), "withdrawal", "622202******5678", 50000, "00",
-                       "632409000118", False, taken=50000),
-        AtmTransaction("000103", t.format("09:30:00"), "deposit", "622848*****0001", 300000, "00",
-                       "632409000119", False, deposited=300000),
-        AtmTransaction("000105", t.format("11:00:00"), "withdrawal", "622202******9999", 10000, "00",
-                       "632409000121", False, taken=10000),
+        AtmTransaction(
+            "000101",
+            t.format("09:12:03"),
+            "withdrawal",
+            "622202******1234",
+            100000,
+            "00",
+            "632409000117",
+            False,
+            taken=100000,
+        ),
+        AtmTransaction(
+            "000102",
+            t.format("09:20:10"),
+            "withdrawal",
+            "622202******5678",
+            50000,
+            "00",
+            "632409000118",
+            False,
+            taken=50000,
+        ),
+        AtmTransaction(
+            "000103",
+            t.format("09:30:00"),
+            "deposit",
+            "622848*****0001",
+            300000,
+            "00",
+            "632409000119",
+            False,
+            deposited=300000,
+        ),
+        AtmTransaction(
+            "000105",
+            t.format("11:00:00"),
+            "withdrawal",
+            "622202******9999",
+            10000,
+            "00",
+            "632409000121",
+            False,
+            taken=10000,
+        ),
     ]
-    atm = AtmLedger("NJ-0001", "NJ-0001-20261120", "CNY", t.format("08:00:00"), None,
-                    Totals(20000000, TypeTotals(3, 160000), TypeTotals(1, 300000)), [], atm_txs)
+    atm = AtmLedger(
+        "NJ-0001",
+        "NJ-0001-20261120",
+        "CNY",
+        t.format("08:00:00"),
+        None,
+        Totals(20000000, TypeTotals(3, 160000), TypeTotals(1, 300000)),
+        [],
+        atm_txs,
+    )
     result = reconcile(atm, host)
     assert result.mismatches == [] and result.balanced
 
@@ -175,9 +263,14 @@ def test_a_file_for_another_terminal_is_refused(tmp_path):
         ("END,5\n", "", None, None, "no END trailer"),
         ("TOTAL,deposit,1,3000.00\n", "", None, None, "none for deposits"),
         ("632409000118,000102", "632409000117,000102", 8, "1 (host_ref)", "booked twice .also on line 7"),
-        ("loaded_amount,\"200,000.00\"", "loaded_amount,200000", 4, "2", "two decimals"),
-        ("host_ref,tsn,time,type,card,amount,status", "host_ref,tsn,time,type,card,status", 6, None,
-         "lacks amount"),
+        ('loaded_amount,"200,000.00"', "loaded_amount,200000", 4, "2", "two decimals"),
+        (
+            "host_ref,tsn,time,type,card,amount,status",
+            "host_ref,tsn,time,type,card,status",
+            6,
+            None,
+            "lacks amount",
+        ),
         ("currency,CNY", "currency,yuan", 3, None, "currency"),
         ("632409000121,,", "632409000121,,,", 11, "9", "9 cells but the header has 8"),
     ],
@@ -196,7 +289,9 @@ def test_a_bad_row_is_reported_with_its_line_and_nothing_is_imported(tmp_path, o
 
 
 def test_line_numbers_count_physical_lines_with_quoted_line_breaks(tmp_path):
-    text = ENGLISH.replace("Nanjing Xinjiekou", '"Nanjing\nXinjiekou"').replace("1000.00,booked", "1000,booked")
+    text = ENGLISH.replace("Nanjing Xinjiekou", '"Nanjing\nXinjiekou"').replace(
+        "1000.00,booked", "1000,booked"
+    )
     with pytest.raises(SettlementError) as info:
         import_settlement(write(tmp_path, text))
     assert info.value.line == 8
@@ -238,8 +333,12 @@ def test_a_file_that_is_not_a_settlement_file(tmp_path):
 
 def test_rows_after_the_trailer_are_refused(tmp_path):
     with pytest.raises(SettlementError, match="after the END trailer") as info:
-        import_settlement(write(tmp_path, ENGLISH + "632409000199,000199,2026-11-20 12:00:00,"
-                                "withdrawal,622202******1234,1.00,booked\n"))
+        import_settlement(
+            write(
+                tmp_path,
+                ENGLISH + "632409000199,000199,2026-11-20 12:00:00,withdrawal,622202******1234,1.00,booked\n",
+            )
+        )
     assert info.value.line == 15
 
 
@@ -252,5 +351,6 @@ def test_local_times_take_the_files_utc_offset(tmp_path):
 
 def test_spreadsheet_style_cells_keep_their_leading_zeros(tmp_path):
     text = ENGLISH.replace("632409000117,000101,", '="632409000117",="000101", ').replace(
-        "622202******5678,500.00", " 622202******5678 , 500.00 ")
+        "622202******5678,500.00", " 622202******5678 , 500.00 "
+    )
     assert import_settlement(write(tmp_path, text)) == expected_ledger()

@@ -26,10 +26,27 @@ def run(*args: str):
 
 def test_a_command_line_token_is_in_no_message_log_or_bundle(simulator, tmp_path):
     sim = simulator(token=TOKEN)
-    sim.serve_raw(T, C, orjson.dumps({"error": {"code": "internal",
-                                                "message": f"token Bearer {TOKEN} refused"}}), status=500)
-    done = run("fetch-host", "--url", sim.base_url, "--terminal", T, "--cycle", C, "--token", TOKEN,
-               "--retries", "1", "--out", str(tmp_path / "host.json"))
+    sim.serve_raw(
+        T,
+        C,
+        orjson.dumps({"error": {"code": "internal", "message": f"token Bearer {TOKEN} refused"}}),
+        status=500,
+    )
+    done = run(
+        "fetch-host",
+        "--url",
+        sim.base_url,
+        "--terminal",
+        T,
+        "--cycle",
+        C,
+        "--token",
+        TOKEN,
+        "--retries",
+        "1",
+        "--out",
+        str(tmp_path / "host.json"),
+    )
     assert done.returncode != 0
     assert "refused" in done.stderr and "<secret withheld>" in done.stderr  # the server's words
     assert TOKEN not in done.stdout + done.stderr
@@ -59,8 +76,14 @@ class _Echoing(BaseHTTPRequestHandler):
     """A backend whose every refusal repeats the token it was sent."""
 
     def do_GET(self):  # noqa: N802 - http.server's name
-        body = orjson.dumps({"error": {"code": "unauthorized",
-                                       "message": f"token {self.headers.get('Authorization')} refused"}})
+        body = orjson.dumps(
+            {
+                "error": {
+                    "code": "unauthorized",
+                    "message": f"token {self.headers.get('Authorization')} refused",
+                }
+            }
+        )
         self.send_response(401)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -105,10 +128,28 @@ def test_clear_never_shows_the_token_nor_a_password(echoing_backend, tmp_path):
     env = dict(os.environ)
     env.pop("CUSTODIAN_BACKEND_TOKEN", None)
     done = run_custodian_app(
-        "clear", "--journal", jpath, "--fsn", fsn_dir, "--dialect", "ncr", "--url", echoing_backend,
-        "--token", TOKEN, "--custodians", "alice,bob", "--password-stdin",
-        "--out", str(tmp_path / "r.json"), "--pdf", str(tmp_path / "r.pdf"),
-        env=env, input="alice-pw-1\nbob-pw-123\n", timeout=180)
+        "clear",
+        "--journal",
+        jpath,
+        "--fsn",
+        fsn_dir,
+        "--dialect",
+        "ncr",
+        "--url",
+        echoing_backend,
+        "--token",
+        TOKEN,
+        "--custodians",
+        "alice,bob",
+        "--password-stdin",
+        "--out",
+        str(tmp_path / "r.json"),
+        "--pdf",
+        str(tmp_path / "r.pdf"),
+        env=env,
+        input="alice-pw-1\nbob-pw-123\n",
+        timeout=180,
+    )
     assert done.returncode == 3, done.stderr
     assert "refused" in done.stderr and TOKEN not in done.stdout + done.stderr
     logged = _log_text()

@@ -21,8 +21,9 @@ def scenario():
 def test_a_generated_backend_ledger_is_fetched_unchanged_and_reconciles_as_expected(simulator, scenario):
     sim = simulator([scenario.host], page_size=64)
     atm = scenario.atm
-    host = BackendClient(sim.base_url, token=TOKEN).fetch_ledger(atm.terminal_id, atm.cycle_id,
-                                                               expect_currency=atm.currency)
+    host = BackendClient(sim.base_url, token=TOKEN).fetch_ledger(
+        atm.terminal_id, atm.cycle_id, expect_currency=atm.currency
+    )
     assert host == scenario.host
     assert sim.request_count() > 1  # it really was paged
     result = reconcile(atm, host, scenario.counts)

@@ -67,22 +67,52 @@ def usb_stick(cycle, dialect: str, folder: Path) -> tuple[str, str]:
 def clear(*args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env.pop("CUSTODIAN_BACKEND_TOKEN", None)
-    return subprocess.run([sys.executable, "-m", "custodian_app", "clear", *args,
-                           "--custodians", "alice,bob", "--password-stdin"],
-                          cwd=ROOT, env=env, input="alice-pw-1\nbob-pw-123\n", capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "custodian_app",
+            "clear",
+            *args,
+            "--custodians",
+            "alice,bob",
+            "--password-stdin",
+        ],
+        cwd=ROOT,
+        env=env,
+        input="alice-pw-1\nbob-pw-123\n",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
-def test_clear_from_journal_files_reconciles_and_lists_the_accepted_gaps(cycle, backend, users,
-                                                                         dialect, tmp_path):
+def test_clear_from_journal_files_reconciles_and_lists_the_accepted_gaps(
+    cycle, backend, users, dialect, tmp_path
+):
     jpath, fsn_dir = usb_stick(cycle, dialect, tmp_path / "usb")
     read = read_journals([jpath], fsn_dir, dialect, accept_gaps=True)
     assert [(Path(g.file).name, g.line) for g in read.gaps] == [("journal.txt", GAP_LINE)]
 
     out, pdf = tmp_path / "result.json", tmp_path / "report.pdf"
-    done = clear("--journal", jpath, "--fsn", fsn_dir, "--dialect", dialect, "--accept-gaps",
-                 "--url", backend.base_url, "--token", TOKEN, "--out", str(out), "--pdf", str(pdf))
+    done = clear(
+        "--journal",
+        jpath,
+        "--fsn",
+        fsn_dir,
+        "--dialect",
+        dialect,
+        "--accept-gaps",
+        "--url",
+        backend.base_url,
+        "--token",
+        TOKEN,
+        "--out",
+        str(out),
+        "--pdf",
+        str(pdf),
+    )
     assert done.returncode == 1, done.stderr  # the generated faults: mismatches
     assert f"journal.txt:{GAP_LINE}" in done.stderr and TOKEN not in done.stderr + done.stdout
 
@@ -90,14 +120,15 @@ def test_clear_from_journal_files_reconciles_and_lists_the_accepted_gaps(cycle, 
     want = reconcile(formats.parse_atm_ledger(cycle[0]), cycle[1])
     # notes a journal cannot tie to a TSN may add NOTE_FLOW_MISMATCH; every other entry agrees
     key = lambda m: (m.category, m.tsn, m.cash_effect)  # noqa: E731
-    assert sorted(key(m) for m in result.mismatches if m.category != "NOTE_FLOW_MISMATCH") == \
-        sorted(key(m) for m in want.mismatches if m.category != "NOTE_FLOW_MISMATCH")
+    assert sorted(key(m) for m in result.mismatches if m.category != "NOTE_FLOW_MISMATCH") == sorted(
+        key(m) for m in want.mismatches if m.category != "NOTE_FLOW_MISMATCH"
+    )
     assert result.cash_position.difference == want.cash_position.difference
     assert result.terminal_id == want.terminal_id and result.cycle_id == want.cycle_id
 
     text = "".join(page.extract_text() for page in PdfReader(pdf).pages)
     assert "Journal lines not understood" in text and "电子日志中未能识别的行" in text
-    section = text[text.index("Journal lines not understood"):]
+    section = text[text.index("Journal lines not understood") :]
     assert "journal.txt" in section and str(GAP_LINE) in section
     assert want.cycle_id in text
 
@@ -115,8 +146,22 @@ def test_clear_from_journal_files_reconciles_and_lists_the_accepted_gaps(cycle, 
 def test_gaps_not_accepted_stop_the_clear_and_nothing_is_written(cycle, backend, users, tmp_path):
     jpath, fsn_dir = usb_stick(cycle, "ncr", tmp_path / "usb")
     out, pdf = tmp_path / "result.json", tmp_path / "report.pdf"
-    done = clear("--journal", jpath, "--fsn", fsn_dir, "--dialect", "ncr",
-                 "--url", backend.base_url, "--token", TOKEN, "--out", str(out), "--pdf", str(pdf))
+    done = clear(
+        "--journal",
+        jpath,
+        "--fsn",
+        fsn_dir,
+        "--dialect",
+        "ncr",
+        "--url",
+        backend.base_url,
+        "--token",
+        TOKEN,
+        "--out",
+        str(out),
+        "--pdf",
+        str(pdf),
+    )
     assert done.returncode == 2, done.stderr
     assert f"journal.txt:{GAP_LINE}" in done.stderr and "--accept-gaps" in done.stderr
     assert not out.exists() and not pdf.exists()
@@ -126,8 +171,22 @@ def test_gaps_not_accepted_stop_the_clear_and_nothing_is_written(cycle, backend,
 def test_a_clean_journal_prints_no_gaps_section(cycle, backend, users, tmp_path):
     jpath, fsn_dir = write_cycle(cycle[0], "grg", tmp_path / "usb")
     out, pdf = tmp_path / "result.json", tmp_path / "report.pdf"
-    done = clear("--journal", jpath, "--fsn", fsn_dir, "--dialect", "grg",
-                 "--url", backend.base_url, "--token", TOKEN, "--out", str(out), "--pdf", str(pdf))
+    done = clear(
+        "--journal",
+        jpath,
+        "--fsn",
+        fsn_dir,
+        "--dialect",
+        "grg",
+        "--url",
+        backend.base_url,
+        "--token",
+        TOKEN,
+        "--out",
+        str(out),
+        "--pdf",
+        str(pdf),
+    )
     assert done.returncode == 1, done.stderr
     text = "".join(page.extract_text() for page in PdfReader(pdf).pages)
     assert "Journal lines not understood" not in text and cycle[0]["cycle_id"] in text

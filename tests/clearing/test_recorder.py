@@ -36,8 +36,9 @@ def test_a_skip_after_a_count_is_what_a_resumed_clearing_sees(store):
     bob = store.authenticate("bob", "bob-pw-123")
     sid = store.open_session(atm.terminal_id, alice, bob).id
     store.record_atm_ledger(sid, formats.dumps(formats.atm_ledger_to_dict(atm)), actor=alice)
-    counts = formats.Counts(atm.terminal_id, atm.cycle_id, atm.currency, ["alice", "bob"],
-                            {u.id: 0 for u in atm.units})
+    counts = formats.Counts(
+        atm.terminal_id, atm.cycle_id, atm.currency, ["alice", "bob"], {u.id: 0 for u in atm.units}
+    )
     store.record_counts(sid, formats.dumps(formats.counts_to_dict(counts)), actor=alice)
     store.skip_count(sid, "the retract bin is jammed shut", actor=bob)
 

@@ -17,8 +17,10 @@ NATIVE = formats.native
 def engine(request):
     if request.param == "native" and NATIVE is None:
         if os.environ.get("CUSTODIAN_REQUIRE_NATIVE"):
-            pytest.fail("the C accelerator custodian_app.domain._ledgerscan is not built "
-                        "(CUSTODIAN_REQUIRE_NATIVE is set): is a C compiler installed?")
+            pytest.fail(
+                "the C accelerator custodian_app.domain._ledgerscan is not built "
+                "(CUSTODIAN_REQUIRE_NATIVE is set): is a C compiler installed?"
+            )
         pytest.skip("the C accelerator is not built on this machine")
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(formats, "native", NATIVE if request.param == "native" else None)

@@ -17,11 +17,29 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-TOTALS_ITEMS = ("loaded_amount", "withdrawals.count", "withdrawals.amount",
-                "deposits.count", "deposits.amount")
+TOTALS_ITEMS = (
+    "loaded_amount",
+    "withdrawals.count",
+    "withdrawals.amount",
+    "deposits.count",
+    "deposits.amount",
+)
 NOTE_EVENTS_COMPARED = ("taken", "retracted", "deposited", "returned")
-FIELDS = ("category", "tsn", "type", "atm_amount", "host_amount", "reject_code", "cash_effect",
-          "side", "item", "unit", "counted", "derived", "reversed_amount")
+FIELDS = (
+    "category",
+    "tsn",
+    "type",
+    "atm_amount",
+    "host_amount",
+    "reject_code",
+    "cash_effect",
+    "side",
+    "item",
+    "unit",
+    "counted",
+    "derived",
+    "reversed_amount",
+)
 
 
 class _Any:
@@ -43,20 +61,44 @@ UNSPECIFIED = {
 
 
 def cents(text: str) -> int:
-    """"1000.05" -> 100005 through Decimal; refuses anything but two fraction digits."""
+    """ "1000.05" -> 100005 through Decimal; refuses anything but two fraction digits."""
     assert isinstance(text, str), f"money must be a string, got {type(text).__name__}"
     value = Decimal(text)
     assert value.as_tuple().exponent == -2, f"money needs two decimals: {text!r}"
     return int(value * 100)
 
 
-def _entry(category, *, tsn=None, type=None, atm_amount=None, host_amount=None,
-           reject_code=None, cash_effect=0, side=None, item=None, unit=None, counted=None,
-           derived=None, reversed_amount=None) -> dict:
-    entry = {"category": category, "tsn": tsn, "type": type, "atm_amount": atm_amount,
-             "host_amount": host_amount, "reject_code": reject_code,
-             "cash_effect": cash_effect, "side": side, "item": item, "unit": unit,
-             "counted": counted, "derived": derived, "reversed_amount": reversed_amount}
+def _entry(
+    category,
+    *,
+    tsn=None,
+    type=None,
+    atm_amount=None,
+    host_amount=None,
+    reject_code=None,
+    cash_effect=0,
+    side=None,
+    item=None,
+    unit=None,
+    counted=None,
+    derived=None,
+    reversed_amount=None,
+) -> dict:
+    entry = {
+        "category": category,
+        "tsn": tsn,
+        "type": type,
+        "atm_amount": atm_amount,
+        "host_amount": host_amount,
+        "reject_code": reject_code,
+        "cash_effect": cash_effect,
+        "side": side,
+        "item": item,
+        "unit": unit,
+        "counted": counted,
+        "derived": derived,
+        "reversed_amount": reversed_amount,
+    }
     for name in UNSPECIFIED.get(category, ()):
         entry[name] = ANY
     return entry
@@ -73,8 +115,7 @@ def _totals(doc: dict) -> dict:
     }
 
 
-def oracle(atm: dict, host: dict, counts: dict | None = None,
-           success_codes=frozenset({"00"})) -> dict:
+def oracle(atm: dict, host: dict, counts: dict | None = None, success_codes=frozenset({"00"})) -> dict:
     """The clearing result the spec prescribes, as
     {"totals": [(item, atm, host)], "cash_position": {...}, "balanced": bool,
      "mismatches": [entry dict with the keys of FIELDS]} (money in int cents)."""
@@ -107,8 +148,11 @@ def oracle(atm: dict, host: dict, counts: dict | None = None,
     untied: list[dict] = []
     for r in booked:
         by_tsn = [t for t in txs if t["tsn"] == r["tsn"] and t["type"] == r["type"]]
-        by_ref = [t for t in txs if t["host_ref"] is not None and t["host_ref"] == r["host_ref"]
-                  and t["type"] == r["type"]]
+        by_ref = [
+            t
+            for t in txs
+            if t["host_ref"] is not None and t["host_ref"] == r["host_ref"] and t["type"] == r["type"]
+        ]
         if by_tsn:
             tied_to[by_tsn[0]["tsn"]].append(r)
         elif by_ref:
@@ -159,64 +203,80 @@ def oracle(atm: dict, host: dict, counts: dict | None = None,
         cash_moved = T > 0 or C > 0
 
         if n >= 2:
-            category = "DUPLICATE_BOOKING"                       # 1
+            category = "DUPLICATE_BOOKING"  # 1
         elif withdrawal and U > 0:
-            category = "UNKNOWN_OUTCOME"                         # 1a
+            category = "UNKNOWN_OUTCOME"  # 1a
         elif n == 0 and is_booked and cash_moved:
-            category = "HOST_LOST_BOOKING"                       # 2
+            category = "HOST_LOST_BOOKING"  # 2
         elif n == 0 and withdrawal and not is_booked and T > 0:
-            category = "DISPENSED_NOT_DEBITED"                   # 3
+            category = "DISPENSED_NOT_DEBITED"  # 3
         elif n == 0 and deposit and not is_booked and C > 0:
-            category = "DEPOSIT_NOT_CREDITED"                    # 4
+            category = "DEPOSIT_NOT_CREDITED"  # 4
         elif n == 0 and is_booked and not cash_moved:
-            category = "CODE_DISAGREES"                          # 5
+            category = "CODE_DISAGREES"  # 5
         elif n == 0:
-            category = None                                      # 6 clean decline
+            category = None  # 6 clean decline
         elif H != A:
-            category = "AMOUNT_MISMATCH"                         # 7
+            category = "AMOUNT_MISMATCH"  # 7
         elif withdrawal and R > 0:
-            category = "RETRACTED"                               # 8
+            category = "RETRACTED"  # 8
         elif withdrawal and T == 0:
-            category = "DEBITED_NOT_DISPENSED"                   # 9
+            category = "DEBITED_NOT_DISPENSED"  # 9
         elif withdrawal and 0 < T < H:
-            category = "PARTIAL_DISPENSE"                        # 10
+            category = "PARTIAL_DISPENSE"  # 10
         elif withdrawal and T > H:
-            category = "OVER_DISPENSE"                           # 11
+            category = "OVER_DISPENSE"  # 11
         elif deposit and C == 0:
-            category = "CREDITED_NOT_DEPOSITED"                  # 12
+            category = "CREDITED_NOT_DEPOSITED"  # 12
         elif deposit and C != H:
-            category = "DEPOSIT_COUNT_DIFFERS"                   # 13
+            category = "DEPOSIT_COUNT_DIFFERS"  # 13
         elif not is_booked:
-            category = "CODE_DISAGREES"                          # 14 cash agrees, not ATM-booked
+            category = "CODE_DISAGREES"  # 14 cash agrees, not ATM-booked
         else:
-            category = None                                      # 15 matched
+            category = None  # 15 matched
         if category is None:
             continue
-        mismatches.append(_entry(
-            category, tsn=tsn, type=typ, atm_amount=cents(t["amount"]),
-            host_amount=H if n > 0 else None,
-            reject_code=reject_code(t),
-            cash_effect=(H - T - U) if withdrawal else (C - H),
-            reversed_amount=reversed_amount(t),
-        ))
+        mismatches.append(
+            _entry(
+                category,
+                tsn=tsn,
+                type=typ,
+                atm_amount=cents(t["amount"]),
+                host_amount=H if n > 0 else None,
+                reject_code=reject_code(t),
+                cash_effect=(H - T - U) if withdrawal else (C - H),
+                reversed_amount=reversed_amount(t),
+            )
+        )
 
     # -- HOST_ONLY: one per (TSN, type) booked that the ATM never recorded; one per null TSN
     host_only: dict[tuple, int] = defaultdict(int)
     for r in untied:
         if r["tsn"] is None:
             H = cents(r["amount"])
-            mismatches.append(_entry("HOST_ONLY", tsn=None, type=r["type"], host_amount=H,
-                                     cash_effect=H if r["type"] == "withdrawal" else -H))
+            mismatches.append(
+                _entry(
+                    "HOST_ONLY",
+                    tsn=None,
+                    type=r["type"],
+                    host_amount=H,
+                    cash_effect=H if r["type"] == "withdrawal" else -H,
+                )
+            )
         else:
             host_only[(r["tsn"], r["type"])] += cents(r["amount"])
     for (tsn, typ), H in host_only.items():
-        mismatches.append(_entry("HOST_ONLY", tsn=tsn, type=typ, host_amount=H,
-                                 cash_effect=H if typ == "withdrawal" else -H))
+        mismatches.append(
+            _entry(
+                "HOST_ONLY", tsn=tsn, type=typ, host_amount=H, cash_effect=H if typ == "withdrawal" else -H
+            )
+        )
 
     # -- LOADING_MISMATCH
     if atm_tot["loaded_amount"] != host_tot["loaded_amount"]:
-        mismatches.append(_entry("LOADING_MISMATCH",
-                                 cash_effect=atm_tot["loaded_amount"] - host_tot["loaded_amount"]))
+        mismatches.append(
+            _entry("LOADING_MISMATCH", cash_effect=atm_tot["loaded_amount"] - host_tot["loaded_amount"])
+        )
 
     # -- NOTE_FLOW_MISMATCH: only when the ledger has notes (the optional key is present)
     if "notes" in atm:
@@ -250,21 +310,33 @@ def oracle(atm: dict, host: dict, counts: dict | None = None,
         for uid, amount in counts["units"].items():
             u = units[uid]
             if u["value"] is not None:
-                count = (u["initial"] + u["in"]["deposited"] + u["in"]["retracted"] + u["in"]["rejected"]
-                         - u["out"]["presented"] - u["out"]["rejected"] - u["out"]["unknown"])
+                count = (
+                    u["initial"]
+                    + u["in"]["deposited"]
+                    + u["in"]["retracted"]
+                    + u["in"]["rejected"]
+                    - u["out"]["presented"]
+                    - u["out"]["rejected"]
+                    - u["out"]["unknown"]
+                )
                 derived = count * cents(u["value"])
             elif "notes" in atm:
-                derived = sum(cents(n["value"]) for n in atm["notes"]
-                              if n["unit"] == uid and n["event"] in ("retracted", "rejected", "deposited"))
+                derived = sum(
+                    cents(n["value"])
+                    for n in atm["notes"]
+                    if n["unit"] == uid and n["event"] in ("retracted", "rejected", "deposited")
+                )
             else:
                 continue
             if cents(amount) != derived:
                 mismatches.append(_entry("COUNT_DIFFERS", unit=uid, counted=cents(amount), derived=derived))
 
-    balanced = (all(a == h for _, a, h in totals) and not mismatches
-                and (counted is None or counted == atm_expected == host_expected))
-    return {"totals": totals, "cash_position": cash_position, "balanced": balanced,
-            "mismatches": mismatches}
+    balanced = (
+        all(a == h for _, a, h in totals)
+        and not mismatches
+        and (counted is None or counted == atm_expected == host_expected)
+    )
+    return {"totals": totals, "cash_position": cash_position, "balanced": balanced, "mismatches": mismatches}
 
 
 def project(entry: dict) -> tuple:

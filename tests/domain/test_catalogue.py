@@ -6,13 +6,35 @@ import json
 
 import pytest
 
-from custodian_app.support.catalogue import load_catalogue
 from custodian_app.domain import catalogue as catalogue_mod
 from custodian_app.domain.catalogue import Catalogue, CatalogueError
 from custodian_app.domain.formats import CATEGORIES
+from custodian_app.support.catalogue import load_catalogue
 from custodian_app.support.resources import resource
 
-REQUIRED_CODES = "00 05 12 13 14 30 41 43 51 54 55 57 58 61 62 65 68 75 91 94 96".split()
+REQUIRED_CODES = [
+    "00",
+    "05",
+    "12",
+    "13",
+    "14",
+    "30",
+    "41",
+    "43",
+    "51",
+    "54",
+    "55",
+    "57",
+    "58",
+    "61",
+    "62",
+    "65",
+    "68",
+    "75",
+    "91",
+    "94",
+    "96",
+]
 
 
 def test_shipped_catalogue_is_complete():
@@ -28,7 +50,9 @@ def test_shipped_catalogue_is_complete():
     assert "补记账" in cat.action("DEPOSIT_NOT_CREDITED")
     assert "挂账" in cat.action("RETRACTED")
     assert "dual custody" in cat.action("LOADING_MISMATCH", lang="en")
-    assert cat.action("DISPENSED_NOT_DEBITED", "68", "en").startswith("Reject code 68 (response received too late")
+    assert cat.action("DISPENSED_NOT_DEBITED", "68", "en").startswith(
+        "Reject code 68 (response received too late"
+    )
 
 
 def test_loading_installs_the_default_for_reconcile():
@@ -40,13 +64,19 @@ def _doc():
     return json.loads(resource("catalogue.json").read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize("breakage, where", [
-    (lambda d: d.pop("categories"), "$.categories"),
-    (lambda d: d["categories"].pop("RETRACTED"), "RETRACTED"),
-    (lambda d: d["categories"]["RETRACTED"]["custodian"].pop("en"), "$.categories.RETRACTED.custodian.en"),
-    (lambda d: d["reject_codes"].__setitem__("51", "insufficient"), "$.reject_codes.51"),
-    (lambda d: d.__setitem__("format", "catalogue/9"), "$.format"),
-])
+@pytest.mark.parametrize(
+    "breakage, where",
+    [
+        (lambda d: d.pop("categories"), "$.categories"),
+        (lambda d: d["categories"].pop("RETRACTED"), "RETRACTED"),
+        (
+            lambda d: d["categories"]["RETRACTED"]["custodian"].pop("en"),
+            "$.categories.RETRACTED.custodian.en",
+        ),
+        (lambda d: d["reject_codes"].__setitem__("51", "insufficient"), "$.reject_codes.51"),
+        (lambda d: d.__setitem__("format", "catalogue/9"), "$.format"),
+    ],
+)
 def test_a_broken_catalogue_fails_loudly(breakage, where):
     doc = _doc()
     breakage(doc)
@@ -56,7 +86,10 @@ def test_a_broken_catalogue_fails_loudly(breakage, where):
 
 def test_rules_revision_2_actions_read_as_an_operations_manual():
     cat = load_catalogue()
-    unknown_zh, unknown_en = cat.action("UNKNOWN_OUTCOME", lang="zh"), cat.action("UNKNOWN_OUTCOME", lang="en")
+    unknown_zh, unknown_en = (
+        cat.action("UNKNOWN_OUTCOME", lang="zh"),
+        cat.action("UNKNOWN_OUTCOME", lang="en"),
+    )
     assert "监控" in unknown_zh and "挂" in unknown_zh and "不得凭流水冲正或退款" in unknown_zh
     assert "camera" in unknown_en and "suspense" in unknown_en and "do not reverse or refund" in unknown_en
     short_zh, short_en = (cat.action("COUNT_DIFFERS", lang=lang, variant="shortage") for lang in ("zh", "en"))
@@ -67,7 +100,9 @@ def test_rules_revision_2_actions_read_as_an_operations_manual():
     partial_en = cat.action("AMOUNT_MISMATCH", lang="en", variant="partial_reversal")
     assert "backend applied the partial reversal" in partial_en and "refund" in partial_en
     assert cat.action("AMOUNT_MISMATCH", lang="en") != partial_en  # the plain case keeps its words
-    assert cat.action("COUNT_DIFFERS", lang="en", variant="no such case") == cat.action("COUNT_DIFFERS", lang="en")
+    assert cat.action("COUNT_DIFFERS", lang="en", variant="no such case") == cat.action(
+        "COUNT_DIFFERS", lang="en"
+    )
 
 
 def test_a_variant_without_both_languages_is_refused():

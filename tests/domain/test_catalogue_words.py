@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from custodian_app.support.catalogue import load_catalogue
 from custodian_app.domain.catalogue import Catalogue, CatalogueError
 from custodian_app.domain.formats import CATEGORIES, RETAIN_REASONS
+from custodian_app.support.catalogue import load_catalogue
 from custodian_app.support.resources import resource
 
 
@@ -32,14 +32,21 @@ def test_every_category_and_case_has_a_short_posting_and_every_reason_words():
     assert cat.retain_reason("not-a-reason") == "not-a-reason"
 
 
-@pytest.mark.parametrize("breakage, where", [
-    (lambda d: d["categories"]["RETRACTED"]["short"].pop("en"), r"\$\.categories\.RETRACTED\.short\.en"),
-    (lambda d: d["categories"]["COUNT_DIFFERS"]["variants"]["overage"].__setitem__("short", "x"),
-     r"\$\.categories\.COUNT_DIFFERS\.variants\.overage\.short"),
-    (lambda d: d["retain_reasons"].__setitem__("swallowed", {"zh": "吞", "en": "eaten"}),
-     r"\$\.retain_reasons: unknown reasons: swallowed"),
-    (lambda d: d["retain_reasons"]["host"].__setitem__("zh", " "), r"\$\.retain_reasons\.host\.zh"),
-])
+@pytest.mark.parametrize(
+    "breakage, where",
+    [
+        (lambda d: d["categories"]["RETRACTED"]["short"].pop("en"), r"\$\.categories\.RETRACTED\.short\.en"),
+        (
+            lambda d: d["categories"]["COUNT_DIFFERS"]["variants"]["overage"].__setitem__("short", "x"),
+            r"\$\.categories\.COUNT_DIFFERS\.variants\.overage\.short",
+        ),
+        (
+            lambda d: d["retain_reasons"].__setitem__("swallowed", {"zh": "吞", "en": "eaten"}),
+            r"\$\.retain_reasons: unknown reasons: swallowed",
+        ),
+        (lambda d: d["retain_reasons"]["host"].__setitem__("zh", " "), r"\$\.retain_reasons\.host\.zh"),
+    ],
+)
 def test_a_bad_word_is_refused_with_its_path(breakage, where):
     doc = _doc()
     breakage(doc)

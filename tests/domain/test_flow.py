@@ -22,35 +22,72 @@ from custodian_app.domain.formats import (
     parse_host_ledger,
 )
 
-TOTALS = {"loaded_amount": "200000.00", "withdrawals": {"count": 0, "amount": "0.00"},
-          "deposits": {"count": 0, "amount": "0.00"}}
+TOTALS = {
+    "loaded_amount": "200000.00",
+    "withdrawals": {"count": 0, "amount": "0.00"},
+    "deposits": {"count": 0, "amount": "0.00"},
+}
 
 
 def atm_ledger(terminal="NJ-0001", cycle="NJ-0001-20261120"):
     counters_out = {"presented": 0, "rejected": 0, "distributed": 0, "unknown": 0}
     counters_in = {"deposited": 0, "retracted": 0, "rejected": 0}
-    return parse_atm_ledger({
-        "format": "atm-ledger/1", "terminal_id": terminal, "cycle_id": cycle, "currency": "CNY",
-        "opened_at": "2026-11-20T08:00:00+08:00", "closed_at": None, "totals": TOTALS,
-        "units": [
-            {"id": "CST1", "type": "cashOut", "currency": "CNY", "value": "100.00", "initial": 2000,
-             "out": counters_out, "in": counters_in},
-            {"id": "RTR1", "type": "retract", "currency": "CNY", "value": None, "initial": 0,
-             "out": counters_out, "in": counters_in},
-        ],
-        "transactions": [],
-    })
+    return parse_atm_ledger(
+        {
+            "format": "atm-ledger/1",
+            "terminal_id": terminal,
+            "cycle_id": cycle,
+            "currency": "CNY",
+            "opened_at": "2026-11-20T08:00:00+08:00",
+            "closed_at": None,
+            "totals": TOTALS,
+            "units": [
+                {
+                    "id": "CST1",
+                    "type": "cashOut",
+                    "currency": "CNY",
+                    "value": "100.00",
+                    "initial": 2000,
+                    "out": counters_out,
+                    "in": counters_in,
+                },
+                {
+                    "id": "RTR1",
+                    "type": "retract",
+                    "currency": "CNY",
+                    "value": None,
+                    "initial": 0,
+                    "out": counters_out,
+                    "in": counters_in,
+                },
+            ],
+            "transactions": [],
+        }
+    )
 
 
 def host_ledger(cycle="NJ-0001-20261120"):
-    return parse_host_ledger({"format": "host-ledger/1", "terminal_id": "NJ-0001", "cycle_id": cycle,
-                              "currency": "CNY", "totals": TOTALS, "transactions": []})
+    return parse_host_ledger(
+        {
+            "format": "host-ledger/1",
+            "terminal_id": "NJ-0001",
+            "cycle_id": cycle,
+            "currency": "CNY",
+            "totals": TOTALS,
+            "transactions": [],
+        }
+    )
 
 
 def result(mismatches=()):
-    return ClearingResult("NJ-0001", "NJ-0001-20261120", "CNY",
-                          [TotalsItem("loaded_amount", 20000000, 20000000)],
-                          CashPosition(20000000, 20000000), list(mismatches))
+    return ClearingResult(
+        "NJ-0001",
+        "NJ-0001-20261120",
+        "CNY",
+        [TotalsItem("loaded_amount", 20000000, 20000000)],
+        CashPosition(20000000, 20000000),
+        list(mismatches),
+    )
 
 
 def flow_at(step: Step) -> ClearingFlow:
@@ -78,29 +115,61 @@ def flow_at(step: Step) -> ClearingFlow:
 def test_a_whole_clearing_walks_every_state_in_order():
     f = ClearingFlow()
     seen = [f.state]
-    f.record_sign_in("alice", "bob"); seen.append(f.state); f.advance()
-    f.record_atm_status("NJ-0001", "NJ-0001-20261120", "ready"); seen.append(f.state); f.advance()
-    f.record_atm_ledger(atm_ledger()); seen.append(f.state); f.advance()
-    f.record_counts({"CST1": 20000000, "RTR1": 0}); seen.append(f.state); f.advance()
-    f.record_host_ledger(host_ledger()); seen.append(f.state); f.advance()
-    f.record_result(result()); seen.append(f.state); f.advance()
+    f.record_sign_in("alice", "bob")
     seen.append(f.state)
-    f.record_sign_off("carol"); seen.append(f.state); f.advance()
-    f.record_new_cycle({"CST1": 2000}, "NJ-0001-20261122"); seen.append(f.state)
+    f.advance()
+    f.record_atm_status("NJ-0001", "NJ-0001-20261120", "ready")
+    seen.append(f.state)
+    f.advance()
+    f.record_atm_ledger(atm_ledger())
+    seen.append(f.state)
+    f.advance()
+    f.record_counts({"CST1": 20000000, "RTR1": 0})
+    seen.append(f.state)
+    f.advance()
+    f.record_host_ledger(host_ledger())
+    seen.append(f.state)
+    f.advance()
+    f.record_result(result())
+    seen.append(f.state)
+    f.advance()
+    seen.append(f.state)
+    f.record_sign_off("carol")
+    seen.append(f.state)
+    f.advance()
+    f.record_new_cycle({"CST1": 2000}, "NJ-0001-20261122")
+    seen.append(f.state)
     assert f.advance() is Step.DONE
     seen.append(f.state)
-    assert seen == [None, State.SIGNED_IN, State.SIGNED_IN, State.ATM_READ, State.COUNTED,
-                    State.BACKEND_FETCHED, State.RECONCILED, State.REVIEWED, State.SIGNED,
-                    State.NEW_CYCLE_STARTED, State.CLOSED]
+    assert seen == [
+        None,
+        State.SIGNED_IN,
+        State.SIGNED_IN,
+        State.ATM_READ,
+        State.COUNTED,
+        State.BACKEND_FETCHED,
+        State.RECONCILED,
+        State.REVIEWED,
+        State.SIGNED,
+        State.NEW_CYCLE_STARTED,
+        State.CLOSED,
+    ]
     assert f.finished and not f.can_advance()
 
 
-@pytest.mark.parametrize("step, missing", [
-    (Step.SIGN_IN, Missing.TWO_CUSTODIANS), (Step.CONNECT, Missing.ATM_STATUS),
-    (Step.READ_ATM, Missing.ATM_LEDGER), (Step.COUNT, Missing.COUNTS),
-    (Step.BACKEND, Missing.HOST_LEDGER), (Step.RECONCILE, Missing.RESULT),
-    (Step.REPORT, Missing.SUPERVISOR), (Step.NEW_CYCLE, Missing.EXCHANGE),
-])
+@pytest.mark.parametrize(
+    "step, missing",
+    [
+        (Step.SIGN_IN, Missing.TWO_CUSTODIANS),
+        (Step.CONNECT, Missing.ATM_STATUS),
+        (Step.READ_ATM, Missing.ATM_LEDGER),
+        (Step.COUNT, Missing.COUNTS),
+        (Step.BACKEND, Missing.HOST_LEDGER),
+        (Step.RECONCILE, Missing.RESULT),
+        (Step.REPORT, Missing.SUPERVISOR),
+        (Step.NEW_CYCLE, Missing.EXCHANGE),
+    ],
+)
 def test_next_is_refused_until_the_step_has_what_it_needs(step, missing):
     f = flow_at(step)
     assert f.missing() == [missing]
@@ -184,12 +253,15 @@ def test_back_never_goes_past_the_atm_read_or_the_signature():
 def test_changing_the_counts_makes_the_result_stale():
     f = flow_at(Step.REPORT)
     assert f.state is State.REVIEWED
-    f.go_back(); f.go_back(); f.go_back()
+    f.go_back()
+    f.go_back()
+    f.go_back()
     assert f.step is Step.COUNT and f.result is not None and not f.reviewed
     f.record_counts({"CST1": 1, "RTR1": 0})
     assert f.result is None  # the result depended on the counts
     assert f.state is State.BACKEND_FETCHED  # the backend's ledger stays valid
-    f.advance(); f.advance()
+    f.advance()
+    f.advance()
     assert f.step is Step.RECONCILE and f.missing() == [Missing.RESULT]
 
 
@@ -261,9 +333,16 @@ def test_headless_closes_after_the_result():
 @pytest.mark.parametrize("state", [s for s in RESUME_STEP])
 def test_resumption_asks_the_same_custodians_then_continues_where_it_stopped(state):
     f = ClearingFlow.resumed(
-        state, custodians=("alice", "bob"), atm=atm_ledger(), counts={"CST1": 1, "RTR1": 0},
-        host=host_ledger(), result=result(), supervisor="carol", loaded={"CST1": 2000},
-        new_cycle_id="C2")
+        state,
+        custodians=("alice", "bob"),
+        atm=atm_ledger(),
+        counts={"CST1": 1, "RTR1": 0},
+        host=host_ledger(),
+        result=result(),
+        supervisor="carol",
+        loaded={"CST1": 2000},
+        new_cycle_id="C2",
+    )
     assert f.step is Step.SIGN_IN
     assert f.state is state
     with pytest.raises(FlowError, match="same two custodians"):
@@ -282,16 +361,28 @@ def test_resumption_refuses_a_stored_session_that_lacks_its_facts():
 
 
 def test_a_reviewed_session_without_a_stored_result_resumes_at_reconcile():
-    f = ClearingFlow.resumed("reviewed", custodians=("alice", "bob"), atm=atm_ledger(),
-                             counts=None, count_skip_reason="no time", host=host_ledger())
+    f = ClearingFlow.resumed(
+        "reviewed",
+        custodians=("alice", "bob"),
+        atm=atm_ledger(),
+        counts=None,
+        count_skip_reason="no time",
+        host=host_ledger(),
+    )
     f.record_sign_in("alice", "bob")
     assert f.advance() is Step.RECONCILE and f.missing() == [Missing.RESULT]
 
 
 def test_a_resumed_session_past_the_read_reconnects_without_re_reading():
-    f = ClearingFlow.resumed("signed", custodians=("alice", "bob"), atm=atm_ledger(),
-                             counts={"CST1": 1, "RTR1": 0}, host=host_ledger(), result=result(),
-                             supervisor="carol")
+    f = ClearingFlow.resumed(
+        "signed",
+        custodians=("alice", "bob"),
+        atm=atm_ledger(),
+        counts={"CST1": 1, "RTR1": 0},
+        host=host_ledger(),
+        result=result(),
+        supervisor="carol",
+    )
     f.record_sign_in("alice", "bob")
     assert f.advance() is Step.NEW_CYCLE
     assert not f.can_go_back()

@@ -35,9 +35,18 @@ def docs(scenario):
     }
 
 
-PARSERS = {"atm": formats.parse_atm_ledger, "host": formats.parse_host_ledger,
-           "counts": formats.parse_counts, "result": formats.parse_result}
-SCHEMAS = {"atm": "atm-ledger-1", "host": "host-ledger-1", "counts": "counts-1", "result": "clearing-result-1"}
+PARSERS = {
+    "atm": formats.parse_atm_ledger,
+    "host": formats.parse_host_ledger,
+    "counts": formats.parse_counts,
+    "result": formats.parse_result,
+}
+SCHEMAS = {
+    "atm": "atm-ledger-1",
+    "host": "host-ledger-1",
+    "counts": "counts-1",
+    "result": "clearing-result-1",
+}
 
 
 def validator(kind: str) -> Draft202012Validator:
@@ -51,8 +60,12 @@ def test_round_trip(kind, docs):
     for indent in (False, True):
         data = formats.dumps(doc, indent=indent)
         parsed = PARSERS[kind](data, f"x.{kind}.json")
-        again = {"atm": formats.atm_ledger_to_dict, "host": formats.host_ledger_to_dict,
-                 "counts": formats.counts_to_dict, "result": formats.result_to_dict}[kind](parsed)
+        again = {
+            "atm": formats.atm_ledger_to_dict,
+            "host": formats.host_ledger_to_dict,
+            "counts": formats.counts_to_dict,
+            "result": formats.result_to_dict,
+        }[kind](parsed)
         assert again == doc
         assert formats.dumps(again, indent=indent) == data
     assert formats.parse_any(formats.dumps(doc)).__class__ is PARSERS[kind](doc).__class__
@@ -68,7 +81,8 @@ def test_round_trip_keeps_objects_equal(scenario):
 def test_generator_bytes_parse_like_the_writer(scenario):
     s = generate(11, 60, "all", keep_documents=True)
     assert formats.parse_atm_ledger(s.documents.atm) == formats.parse_atm_ledger(
-        formats.dumps(formats.atm_ledger_to_dict(s.atm)))
+        formats.dumps(formats.atm_ledger_to_dict(s.atm))
+    )
 
 
 @pytest.mark.parametrize("kind", list(PARSERS))
@@ -139,7 +153,9 @@ INVALID = [
 ]
 
 
-@pytest.mark.parametrize("kind, path, value, where", INVALID, ids=[f"{c[0]}:{c[1]}={c[2]!r}"[:60] for c in INVALID])
+@pytest.mark.parametrize(
+    "kind, path, value, where", INVALID, ids=[f"{c[0]}:{c[1]}={c[2]!r}"[:60] for c in INVALID]
+)
 def test_invalid_input_is_refused_naming_file_path_and_value(docs, kind, path, value, where):
     doc = _set(copy.deepcopy(docs[kind]), path, value)
     with pytest.raises(FormatError) as exc:
@@ -147,14 +163,26 @@ def test_invalid_input_is_refused_naming_file_path_and_value(docs, kind, path, v
     msg = str(exc.value)
     assert msg.startswith(f"/data/{kind}.json: {where}"), msg
     assert FULL_CARD not in msg and "1234567890123" not in msg
-    if value is not _DELETE and "card" not in path and isinstance(value, (str, int, float)) and path != "balanced":
+    if (
+        value is not _DELETE
+        and "card" not in path
+        and isinstance(value, (str, int, float))
+        and path != "balanced"
+    ):
         shown = repr(value) if isinstance(value, str) else str(value)
         assert shown in msg or path.endswith("difference"), msg
 
 
-@pytest.mark.parametrize("kind, path, value, where", [c for c in INVALID if not (
-    c[0] == "result" and c[1] in ("cash_position.difference", "balanced")) and c[1] != "counted_by"],
-    ids=lambda v: str(v)[:30])
+@pytest.mark.parametrize(
+    "kind, path, value, where",
+    [
+        c
+        for c in INVALID
+        if not (c[0] == "result" and c[1] in ("cash_position.difference", "balanced"))
+        and c[1] != "counted_by"
+    ],
+    ids=lambda v: str(v)[:30],
+)
 def test_what_the_schema_rejects_we_reject(docs, kind, path, value, where):
     doc = _set(copy.deepcopy(docs[kind]), path, value)
     assert list(validator(kind).iter_errors(doc)), "the schema should refuse this sample"
@@ -177,7 +205,7 @@ def test_duplicate_tsn(docs):
         formats.parse_atm_ledger(doc, "atm.json")
 
 
-@pytest.mark.parametrize("data", [b"", b"{", b"[1, 2]", b"{\"format\": \"atm-ledger/1\",}", b"\xff\xfe", "null"])
+@pytest.mark.parametrize("data", [b"", b"{", b"[1, 2]", b'{"format": "atm-ledger/1",}', b"\xff\xfe", "null"])
 def test_bad_json(data):
     with pytest.raises(FormatError) as exc:
         formats.parse_atm_ledger(data, "atm.json")
@@ -192,7 +220,9 @@ def test_cross_type_cash_is_refused(docs):
         formats.parse_atm_ledger(doc, "atm.json")
 
 
-@pytest.mark.parametrize("field, value", [("terminal_id", "NJ-0002"), ("cycle_id", "other"), ("currency", "USD")])
+@pytest.mark.parametrize(
+    "field, value", [("terminal_id", "NJ-0002"), ("cycle_id", "other"), ("currency", "USD")]
+)
 def test_mismatched_terminal_cycle_or_currency(scenario, field, value):
     host = copy.copy(scenario.host)
     setattr(host, field, value)
@@ -213,16 +243,24 @@ def test_unknown_keys_are_ignored(docs):
 
 # --- rules revision 2 ---------------------------------------------------------------------
 
+
 def _rev2_tx(doc, kind):
     return next((i, t) for i, t in enumerate(doc["transactions"]) if t["type"] == kind)
 
 
-@pytest.mark.parametrize("case, schema_too", [
-    ("reversed_amount as a number", True), ("unknown as a number", True),
-    ("retained reason", True), ("retained full card", True),
-    ("reversed_amount = amount", False), ("reversed_amount = 0", False),
-    ("reversed_amount with reversed", False), ("unknown on a deposit", False),
-])
+@pytest.mark.parametrize(
+    "case, schema_too",
+    [
+        ("reversed_amount as a number", True),
+        ("unknown as a number", True),
+        ("retained reason", True),
+        ("retained full card", True),
+        ("reversed_amount = amount", False),
+        ("reversed_amount = 0", False),
+        ("reversed_amount with reversed", False),
+        ("unknown on a deposit", False),
+    ],
+)
 def test_invalid_rev2_input_is_refused_naming_file_path_and_value(docs, case, schema_too):
     doc = copy.deepcopy(docs["atm"])
     i, w = _rev2_tx(doc, "withdrawal")

@@ -8,7 +8,12 @@ import pytest
 
 from custodian_app.domain.formats import CATEGORIES
 from custodian_app.domain.generator import (
-    CASE_FAULTS, FAULTS, FaultSpecError, build_documents, generate, parse_fault_spec,
+    CASE_FAULTS,
+    FAULTS,
+    FaultSpecError,
+    build_documents,
+    generate,
+    parse_fault_spec,
 )
 from custodian_app.domain.reconcile import reconcile
 
@@ -19,8 +24,10 @@ def categories(scenario):
     # The unit counters add up: the units' derived amounts sum to the ATM's expected cash, so
     # the count differs from it by exactly the COUNT_DIFFERS entries.
     cp = result.cash_position
-    assert sum(m.counted - m.derived for m in result.mismatches if m.category == "COUNT_DIFFERS") \
+    assert (
+        sum(m.counted - m.derived for m in result.mismatches if m.category == "COUNT_DIFFERS")
         == cp.counted_vs_atm
+    )
     return result, Counter(m.category for m in result.mismatches)
 
 
@@ -40,11 +47,16 @@ def test_each_fault_gives_exactly_its_category(fault):
 
 
 def test_the_new_faults_look_like_what_happened():
-    s = generate(4, 60, "PARTIAL_REVERSAL=1,PARTIAL_REVERSAL_IGNORED=1,TSN_LOST=1,TSN_GARBLED=1,"
-                        "UNKNOWN_OUTCOME=1,RETAINED_CARD=1")
+    s = generate(
+        4,
+        60,
+        "PARTIAL_REVERSAL=1,PARTIAL_REVERSAL_IGNORED=1,TSN_LOST=1,TSN_GARBLED=1,"
+        "UNKNOWN_OUTCOME=1,RETAINED_CARD=1",
+    )
     partial = [t for t in s.atm.transactions if t.reversed_amount]
-    assert len(partial) == 2 and all(0 < t.reversed_amount < t.amount and t.taken == t.booked_amount
-                                     for t in partial)
+    assert len(partial) == 2 and all(
+        0 < t.reversed_amount < t.amount and t.taken == t.booked_amount for t in partial
+    )
     assert sum(1 for r in s.host.transactions if r.tsn is None) == 1
     lost = [t for t in s.atm.transactions if t.unknown]
     assert len(lost) == 1 and lost[0].taken == 0
@@ -59,8 +71,15 @@ def test_the_new_faults_look_like_what_happened():
     assert m.reversed_amount and "partial reversal" in m.action_en and "Never debit" in m.action_en
 
 
-@pytest.mark.parametrize("spec", ["none", "all", "realistic",
-                                  "all,HOST_ONLY=3,CODE_DISAGREES=2,HOST_LOST_BOOKING=2,TOTALS_INCONSISTENT=8"])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "none",
+        "all",
+        "realistic",
+        "all,HOST_ONLY=3,CODE_DISAGREES=2,HOST_LOST_BOOKING=2,TOTALS_INCONSISTENT=8",
+    ],
+)
 def test_mixes_give_exactly_the_expected_categories(spec):
     for seed in range(4):
         s = generate(seed, 300, spec)
@@ -106,8 +125,14 @@ def test_fault_spec_parsing():
     assert parse_fault_spec("all,RETRACTED=3")["RETRACTED"] == 3
     assert parse_fault_spec("retracted") == Counter({"RETRACTED": 1})
     assert sum(parse_fault_spec("realistic").values()) >= 4
-    for bad in ("NOPE=1", "RETRACTED=x", "RETRACTED=-1", "LOADING_MISMATCH=2", "TOTALS_INCONSISTENT=9",
-                "COUNT_DIFFERS=5"):
+    for bad in (
+        "NOPE=1",
+        "RETRACTED=x",
+        "RETRACTED=-1",
+        "LOADING_MISMATCH=2",
+        "TOTALS_INCONSISTENT=9",
+        "COUNT_DIFFERS=5",
+    ):
         with pytest.raises(FaultSpecError):
             parse_fault_spec(bad)
 

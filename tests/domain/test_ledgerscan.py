@@ -10,7 +10,8 @@ import random
 
 import orjson
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from custodian_app.domain import formats
 from custodian_app.domain.formats import FormatError, NoteTrail
@@ -41,6 +42,7 @@ def _relayout(raw: bytes, how: str) -> bytes:
     doc = orjson.loads(raw)
     rnd = random.Random(7)
     if how == "shuffled keys":
+
         def shuffle(o):
             if isinstance(o, dict):
                 items = [(k, shuffle(v)) for k, v in o.items()]
@@ -49,6 +51,7 @@ def _relayout(raw: bytes, how: str) -> bytes:
             if isinstance(o, list):
                 return [shuffle(v) for v in o]
             return o
+
         return orjson.dumps(shuffle(doc))
     if how == "unknown keys":
         for t in doc["transactions"]:
@@ -56,7 +59,7 @@ def _relayout(raw: bytes, how: str) -> bytes:
             t["cash"]["counterfeit"] = "0.00"
         for n in doc.get("notes", []):
             n["orientation"] = 2
-        doc["vendor"] = {"名称": "银行", "escape": "a\"b\\u00e9"}
+        doc["vendor"] = {"名称": "银行", "escape": 'a"b\\u00e9'}
         return orjson.dumps(doc)
     if how == "notes first":
         notes = doc.pop("notes")
@@ -68,7 +71,9 @@ def _relayout(raw: bytes, how: str) -> bytes:
     raise AssertionError(how)
 
 
-@pytest.mark.parametrize("how", ["generator", "compact", "indented", "shuffled keys", "unknown keys", "notes first"])
+@pytest.mark.parametrize(
+    "how", ["generator", "compact", "indented", "shuffled keys", "unknown keys", "notes first"]
+)
 def test_every_layout_reads_as_the_general_reader_reads_it(how):
     raw = _SCENARIO.documents.atm if how == "generator" else _relayout(_SCENARIO.documents.atm, how)
     fast = _native_atm(raw)
@@ -83,16 +88,23 @@ def test_every_layout_reads_as_the_general_reader_reads_it(how):
 
 
 def test_host_ledger_reads_as_the_general_reader_reads_it():
-    for raw in (_SCENARIO.documents.host, orjson.dumps(orjson.loads(_SCENARIO.documents.host), option=orjson.OPT_INDENT_2)):
+    for raw in (
+        _SCENARIO.documents.host,
+        orjson.dumps(orjson.loads(_SCENARIO.documents.host), option=orjson.OPT_INDENT_2),
+    ):
         fast = _native_host(raw)
         assert fast is not None
         assert formats.host_ledger_to_dict(fast) == formats.host_ledger_to_dict(
-            formats.parse_host_ledger(orjson.loads(raw), "x"))
+            formats.parse_host_ledger(orjson.loads(raw), "x")
+        )
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.floats(0, 1), st.sampled_from(["replace", "delete", "insert"]),
-       st.sampled_from(list(b'"{}[],:\n 0aAZ?-.9\x00\\\x7f') + [0xE4, 0x80]))
+@given(
+    st.floats(0, 1),
+    st.sampled_from(["replace", "delete", "insert"]),
+    st.sampled_from(list(b'"{}[],:\n 0aAZ?-.9\x00\\\x7f') + [0xE4, 0x80]),
+)
 def test_a_mutated_ledger_is_read_right_or_not_at_all(where, op, byte):
     raw = mutate(_SCENARIO.documents.atm, where, op, byte)
     fast = _native_atm(raw)
@@ -108,8 +120,11 @@ def test_a_mutated_ledger_is_read_right_or_not_at_all(where, op, byte):
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.floats(0, 1), st.sampled_from(["replace", "delete", "insert"]),
-       st.sampled_from(list(b'"{}[],:\n 0aAZ-.9\\') + [0xE4]))
+@given(
+    st.floats(0, 1),
+    st.sampled_from(["replace", "delete", "insert"]),
+    st.sampled_from(list(b'"{}[],:\n 0aAZ-.9\\') + [0xE4]),
+)
 def test_a_mutated_host_ledger_is_read_right_or_not_at_all(where, op, byte):
     raw = mutate(_SCENARIO.documents.host, where, op, byte)
     fast = _native_host(raw)
@@ -122,14 +137,17 @@ def test_a_mutated_host_ledger_is_read_right_or_not_at_all(where, op, byte):
         assert formats.host_ledger_to_dict(fast) == formats.host_ledger_to_dict(slow)
 
 
-@pytest.mark.parametrize("change", [
-    (b'"tsn":"000', b'"tsn":"\\u0030000'),  # an escape: decoded it is a valid TSN
-    (b'"type":"withdrawal"', b'"type":"withdrawal","type":"deposit"'),  # a key twice
-    (b'"amount":"', b'"amount":"0'),  # a leading zero
-    (b'"card":"', b'"card":"9'),  # a card number too long
-    (b'"reversed":false', b'"reversed":0'),
-    (b'"value":"100.00"', b'"value":100.00'),  # a JSON number where money belongs
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        (b'"tsn":"000', b'"tsn":"\\u0030000'),  # an escape: decoded it is a valid TSN
+        (b'"type":"withdrawal"', b'"type":"withdrawal","type":"deposit"'),  # a key twice
+        (b'"amount":"', b'"amount":"0'),  # a leading zero
+        (b'"card":"', b'"card":"9'),  # a card number too long
+        (b'"reversed":false', b'"reversed":0'),
+        (b'"value":"100.00"', b'"value":100.00'),  # a JSON number where money belongs
+    ],
+)
 def test_what_it_does_not_read_it_leaves_to_the_general_reader(change):
     old, new = change
     raw = _SCENARIO.documents.atm.replace(old, new, 1)
@@ -140,8 +158,11 @@ def test_what_it_does_not_read_it_leaves_to_the_general_reader(change):
 @pytest.mark.parametrize("case", ["beyond", "with reversed", "zero", "unknown on a deposit"])
 def test_invalid_rev2_fields_are_left_to_the_python_reader_which_names_them(case):
     doc = orjson.loads(_SCENARIO.documents.atm)
-    i, t = next((i, t) for i, t in enumerate(doc["transactions"])
-                if (t["type"] == "deposit") == (case == "unknown on a deposit"))
+    i, t = next(
+        (i, t)
+        for i, t in enumerate(doc["transactions"])
+        if (t["type"] == "deposit") == (case == "unknown on a deposit")
+    )
     field = "cash.unknown" if case == "unknown on a deposit" else "reversed_amount"
     if case == "unknown on a deposit":
         t["cash"]["unknown"] = "100.00"
@@ -188,15 +209,22 @@ def test_note_mismatches_are_found_in_c_as_in_python():
         python = formats.result_to_dict(reconcile(formats.parse_atm_ledger(raw, "x"), host, _SCENARIO.counts))
     c = formats.result_to_dict(reconcile(fast, host, _SCENARIO.counts))
     assert c == python
-    assert {m["category"] for m in c["mismatches"]} >= {"NOTE_FLOW_MISMATCH", "UNKNOWN_OUTCOME", "COUNT_DIFFERS"}
+    assert {m["category"] for m in c["mismatches"]} >= {
+        "NOTE_FLOW_MISMATCH",
+        "UNKNOWN_OUTCOME",
+        "COUNT_DIFFERS",
+    }
 
 
 @pytest.mark.parametrize("where", ["transaction", "cash", "note"])
 def test_a_number_no_double_can_hold_is_left_to_the_general_reader(where):
     """orjson refuses 1e999 (it overflows a double) even under a key nobody reads; so must C."""
     doc = orjson.loads(_SCENARIO.documents.atm)
-    target = {"transaction": doc["transactions"][1], "cash": doc["transactions"][1]["cash"],
-              "note": doc["notes"][1]}[where]
+    target = {
+        "transaction": doc["transactions"][1],
+        "cash": doc["transactions"][1]["cash"],
+        "note": doc["notes"][1],
+    }[where]
     target["vendor_extra"] = 12345
     raw = orjson.dumps(doc).replace(b'"vendor_extra":12345', b'"vendor_extra":1e999')
     assert _native_atm(raw) is None

@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from custodian_app.domain.formats import FormatError, parse_atm_ledger, parse_counts, parse_host_ledger
 from custodian_app.domain.reconcile import reconcile
-
 from tests.domain.oracle import FIELDS, oracle, project
 
 # every test here runs with the C accelerator and in pure Python (see conftest.py)
@@ -32,8 +32,9 @@ SUCCESS_SETS = [frozenset({"00"}), frozenset({"00", "10"})]
 # small pool, so that equalities (T = A, H = A, totals equal) happen often; 1 cent = partial
 AMOUNTS = st.sampled_from([0, 1, 5000, 10000, 20000, 30000])
 TYPES = st.sampled_from(["withdrawal", "deposit"])
-SETTINGS = settings(max_examples=300, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 
 
 def fa(minor: int) -> str:
@@ -43,8 +44,11 @@ def fa(minor: int) -> str:
 
 
 def totals_doc(loaded, wc, wa, dc, da) -> dict:
-    return {"loaded_amount": fa(loaded), "withdrawals": {"count": wc, "amount": fa(wa)},
-            "deposits": {"count": dc, "amount": fa(da)}}
+    return {
+        "loaded_amount": fa(loaded),
+        "withdrawals": {"count": wc, "amount": fa(wa)},
+        "deposits": {"count": dc, "amount": fa(da)},
+    }
 
 
 @st.composite
@@ -66,8 +70,15 @@ def notes_for(draw, txs: list[dict], serials) -> list[dict]:
             left = t["_cash"][event]
             while left > 0:
                 value = min(left, 10000)
-                notes.append({"serial": next(serials), "value": fa(value), "tsn": t["tsn"],
-                              "unit": "RTR1" if event == "retracted" else "CST1", "event": event})
+                notes.append(
+                    {
+                        "serial": next(serials),
+                        "value": fa(value),
+                        "tsn": t["tsn"],
+                        "unit": "RTR1" if event == "retracted" else "CST1",
+                        "event": event,
+                    }
+                )
                 left -= value
     notes = draw(st.permutations(notes)) if len(notes) <= 8 else notes
     return list(notes)
@@ -92,9 +103,17 @@ def clearings(draw, clean: bool = False):
     host_txs: list[dict] = []
 
     def host_record(tsn, typ, amount, status="booked", ref=None):
-        host_txs.append({"host_ref": ref or next(refs), "tsn": tsn, "time": "2026-11-20T09:00:01+08:00",
-                         "type": typ, "card": "622202******1234", "amount": fa(amount),
-                         "status": status})
+        host_txs.append(
+            {
+                "host_ref": ref or next(refs),
+                "tsn": tsn,
+                "time": "2026-11-20T09:00:01+08:00",
+                "type": typ,
+                "card": "622202******1234",
+                "amount": fa(amount),
+                "status": status,
+            }
+        )
 
     for tsn in tsns:
         typ = draw(TYPES)
@@ -126,13 +145,25 @@ def clearings(draw, clean: bool = False):
                 other = "deposit" if typ == "withdrawal" else "withdrawal"
                 host_record(tsn, other, draw(AMOUNTS), draw(st.sampled_from(["booked", "reversed"])))
             if draw(st.integers(0, 3)) == 0:  # rev 2: the TSN lost or garbled, the reference kept
-                host_record(draw(st.sampled_from([None, "X" + tsn])), draw(st.just(typ) | TYPES),
-                            draw(st.just(amount) | AMOUNTS), draw(st.sampled_from(["booked", "reversed"])),
-                            ref=f"H{tsn}")
-        tx = {"tsn": tsn, "time": "2026-11-20T09:00:00+08:00", "type": typ,
-              "card": "622202******1234", "amount": fa(amount), "host_code": code,
-              "host_ref": draw(st.none() | st.just(f"H{tsn}")), "reversed": reversed_,
-              "cash": {k: fa(v) for k, v in cash.items()}, "_cash": cash}
+                host_record(
+                    draw(st.sampled_from([None, "X" + tsn])),
+                    draw(st.just(typ) | TYPES),
+                    draw(st.just(amount) | AMOUNTS),
+                    draw(st.sampled_from(["booked", "reversed"])),
+                    ref=f"H{tsn}",
+                )
+        tx = {
+            "tsn": tsn,
+            "time": "2026-11-20T09:00:00+08:00",
+            "type": typ,
+            "card": "622202******1234",
+            "amount": fa(amount),
+            "host_code": code,
+            "host_ref": draw(st.none() | st.just(f"H{tsn}")),
+            "reversed": reversed_,
+            "cash": {k: fa(v) for k, v in cash.items()},
+            "_cash": cash,
+        }
         if not clean and typ == "withdrawal":
             # rev 2: a partial reversal within its bounds; notes of unknown fate
             if not reversed_ and amount >= 2 and draw(st.integers(0, 3)) == 0:
@@ -148,41 +179,70 @@ def clearings(draw, clean: bool = False):
     if not clean:
         # backend-only records: TSNs the ATM may or may not have, null TSNs, either status
         for _ in range(draw(st.integers(0, 3))):
-            host_record(draw(st.none() | st.sampled_from(TSNS)), draw(TYPES), draw(AMOUNTS),
-                        draw(st.sampled_from(["booked", "booked", "reversed"])))
+            host_record(
+                draw(st.none() | st.sampled_from(TSNS)),
+                draw(TYPES),
+                draw(AMOUNTS),
+                draw(st.sampled_from(["booked", "booked", "reversed"])),
+            )
         host_txs = draw(st.permutations(host_txs)) if len(host_txs) <= 8 else host_txs
 
     # notes: absent, present and consistent, or present and then disturbed
     # (an empty list is left out: the spec does not say whether `"notes": []` is "has notes")
-    notes_mode = draw(st.sampled_from(["absent", "consistent"] if clean
-                                      else ["absent", "consistent", "disturbed"]))
+    notes_mode = draw(
+        st.sampled_from(["absent", "consistent"] if clean else ["absent", "consistent", "disturbed"])
+    )
     notes = None
     if notes_mode in ("consistent", "disturbed"):
         notes = draw(notes_for(txs, serials))
     if notes_mode == "disturbed":
-        for op in draw(st.lists(st.sampled_from(
-                ["drop", "event", "value", "unknown_tsn", "null_tsn", "rejected", "unknown_rejected"]),
-                min_size=1, max_size=3)):
+        for op in draw(
+            st.lists(
+                st.sampled_from(
+                    ["drop", "event", "value", "unknown_tsn", "null_tsn", "rejected", "unknown_rejected"]
+                ),
+                min_size=1,
+                max_size=3,
+            )
+        ):
             if op == "drop" and notes:
                 notes.pop(draw(st.integers(0, len(notes) - 1)))
             elif op == "event" and notes:
                 i = draw(st.integers(0, len(notes) - 1))
-                notes[i] = dict(notes[i], event=draw(st.sampled_from(
-                    ["taken", "retracted", "deposited", "returned", "rejected"])))
+                notes[i] = dict(
+                    notes[i],
+                    event=draw(st.sampled_from(["taken", "retracted", "deposited", "returned", "rejected"])),
+                )
             elif op == "value" and notes:
                 i = draw(st.integers(0, len(notes) - 1))
                 notes[i] = dict(notes[i], value=fa(draw(AMOUNTS)))
             elif op in ("unknown_tsn", "unknown_rejected"):
-                event = "rejected" if op == "unknown_rejected" else draw(st.sampled_from(
-                    ["taken", "retracted", "deposited", "returned"]))
-                notes.append({"serial": next(serials), "value": "100.00",
-                              "tsn": draw(st.sampled_from([UNKNOWN_TSN] + TSNS)),
-                              "unit": "CST1", "event": event})
+                event = (
+                    "rejected"
+                    if op == "unknown_rejected"
+                    else draw(st.sampled_from(["taken", "retracted", "deposited", "returned"]))
+                )
+                notes.append(
+                    {
+                        "serial": next(serials),
+                        "value": "100.00",
+                        "tsn": draw(st.sampled_from([UNKNOWN_TSN] + TSNS)),
+                        "unit": "CST1",
+                        "event": event,
+                    }
+                )
             elif op in ("null_tsn", "rejected"):
-                notes.append({"serial": next(serials), "value": "100.00",
-                              "tsn": None if op == "null_tsn" else draw(st.sampled_from(TSNS)),
-                              "unit": "RJ1", "event": draw(st.sampled_from(
-                                  ["rejected", "taken"] if op == "null_tsn" else ["rejected"]))})
+                notes.append(
+                    {
+                        "serial": next(serials),
+                        "value": "100.00",
+                        "tsn": None if op == "null_tsn" else draw(st.sampled_from(TSNS)),
+                        "unit": "RJ1",
+                        "event": draw(
+                            st.sampled_from(["rejected", "taken"] if op == "null_tsn" else ["rejected"])
+                        ),
+                    }
+                )
 
     if notes == []:  # "notes": [] is left out: the spec does not say whether that "has notes"
         notes = None
@@ -216,36 +276,71 @@ def clearings(draw, clean: bool = False):
     lost = sum(t["_cash"].get("unknown", 0) for t in txs)
     into = sum(t["_cash"]["deposited"] for t in txs)
     initial = loaded + max(0, out + lost - loaded - into)
-    counters = {"presented": out, "rejected": 0, "distributed": draw(st.sampled_from([0, out])),
-                "unknown": lost}
+    counters = {
+        "presented": out,
+        "rejected": 0,
+        "distributed": draw(st.sampled_from([0, out])),
+        "unknown": lost,
+    }
     if not clean and draw(st.integers(0, 3)) == 0:
         counters[draw(st.sampled_from(["presented", "unknown"]))] += draw(st.sampled_from([1, 100]))
-    units = [{"id": "CST1", "type": "recycling", "currency": CURRENCY, "value": "0.01",
-              "initial": initial, "out": counters,
-              "in": {"deposited": into, "retracted": 0, "rejected": 0}},
-             {"id": "RTR1", "type": "retract", "currency": CURRENCY, "value": None, "initial": 0,
-              "out": {"presented": 0, "rejected": 0, "distributed": 0, "unknown": 0},
-              "in": {"deposited": 0, "retracted": 0, "rejected": 0}}]
+    units = [
+        {
+            "id": "CST1",
+            "type": "recycling",
+            "currency": CURRENCY,
+            "value": "0.01",
+            "initial": initial,
+            "out": counters,
+            "in": {"deposited": into, "retracted": 0, "rejected": 0},
+        },
+        {
+            "id": "RTR1",
+            "type": "retract",
+            "currency": CURRENCY,
+            "value": None,
+            "initial": 0,
+            "out": {"presented": 0, "rejected": 0, "distributed": 0, "unknown": 0},
+            "in": {"deposited": 0, "retracted": 0, "rejected": 0},
+        },
+    ]
     derived_cst1 = initial + into - counters["presented"] - counters["unknown"]
-    derived_rtr1 = sum(cents_of({"amount": n["value"]}) for n in notes or ()
-                       if n["unit"] == "RTR1" and n["event"] in ("retracted", "rejected", "deposited"))
+    derived_rtr1 = sum(
+        cents_of({"amount": n["value"]})
+        for n in notes or ()
+        if n["unit"] == "RTR1" and n["event"] in ("retracted", "rejected", "deposited")
+    )
 
     for t in txs:
         del t["_cash"]
-    atm = {"format": "atm-ledger/1", "terminal_id": TERMINAL, "cycle_id": CYCLE,
-           "currency": CURRENCY, "opened_at": "2026-11-20T08:00:00+08:00",
-           "closed_at": "2026-11-22T08:00:00+08:00", "totals": totals_doc(loaded, *atm_fig),
-           "units": units, "transactions": txs}
+    atm = {
+        "format": "atm-ledger/1",
+        "terminal_id": TERMINAL,
+        "cycle_id": CYCLE,
+        "currency": CURRENCY,
+        "opened_at": "2026-11-20T08:00:00+08:00",
+        "closed_at": "2026-11-22T08:00:00+08:00",
+        "totals": totals_doc(loaded, *atm_fig),
+        "units": units,
+        "transactions": txs,
+    }
     if notes is not None:
         atm["notes"] = notes
-    host = {"format": "host-ledger/1", "terminal_id": TERMINAL, "cycle_id": CYCLE,
-            "currency": CURRENCY, "totals": totals_doc(host_loaded, *host_fig),
-            "transactions": host_txs}
+    host = {
+        "format": "host-ledger/1",
+        "terminal_id": TERMINAL,
+        "cycle_id": CYCLE,
+        "currency": CURRENCY,
+        "totals": totals_doc(host_loaded, *host_fig),
+        "transactions": host_txs,
+    }
 
     # counts: absent, equal to what the ATM expects (when that is a possible count), or other
     atm_expected = loaded + sum(cents_of(t, "deposited") - cents_of(t, "taken") for t in txs) - lost
     counts = None
-    mode = draw(st.sampled_from(["absent", "derived"] if clean else ["absent", "expected", "derived", "other"]))
+    mode = draw(
+        st.sampled_from(["absent", "derived"] if clean else ["absent", "expected", "derived", "other"])
+    )
     if mode == "derived" and derived_cst1 >= 0:
         counts = {"CST1": fa(derived_cst1), "RTR1": fa(derived_rtr1)}
     elif mode == "expected" and atm_expected >= 0:
@@ -253,9 +348,18 @@ def clearings(draw, clean: bool = False):
         counts = {"CST1": fa(atm_expected - part), "RTR1": fa(part)}
     elif mode == "other":
         counts = {"CST1": fa(draw(AMOUNTS)), "RTR1": fa(draw(AMOUNTS))}
-    counts_doc = None if counts is None else {
-        "format": "counts/1", "terminal_id": TERMINAL, "cycle_id": CYCLE, "currency": CURRENCY,
-        "counted_by": ["alice", "bob"], "units": counts}
+    counts_doc = (
+        None
+        if counts is None
+        else {
+            "format": "counts/1",
+            "terminal_id": TERMINAL,
+            "cycle_id": CYCLE,
+            "currency": CURRENCY,
+            "counted_by": ["alice", "bob"],
+            "units": counts,
+        }
+    )
     return atm, host, counts_doc, success
 
 
@@ -266,15 +370,23 @@ def cents_of(record: dict, key: str = "amount") -> int:
 
 
 def engine(atm: dict, host: dict, counts: dict | None, success) -> dict:
-    result = reconcile(parse_atm_ledger(atm), parse_host_ledger(host),
-                       None if counts is None else parse_counts(counts), success_codes=success)
+    result = reconcile(
+        parse_atm_ledger(atm),
+        parse_host_ledger(host),
+        None if counts is None else parse_counts(counts),
+        success_codes=success,
+    )
     cp = result.cash_position
     return {
         "totals": [(t.item, t.atm, t.host) for t in result.totals],
-        "cash_position": {"atm_expected": cp.atm_expected, "host_expected": cp.host_expected,
-                          "difference": cp.difference, "counted": cp.counted,
-                          "counted_vs_atm": cp.counted_vs_atm,
-                          "counted_vs_host": cp.counted_vs_host},
+        "cash_position": {
+            "atm_expected": cp.atm_expected,
+            "host_expected": cp.host_expected,
+            "difference": cp.difference,
+            "counted": cp.counted,
+            "counted_vs_atm": cp.counted_vs_atm,
+            "counted_vs_host": cp.counted_vs_host,
+        },
         "balanced": result.balanced,
         "mismatches": [{name: getattr(m, name) for name in FIELDS} for m in result.mismatches],
     }
@@ -291,7 +403,8 @@ def check_against_oracle(atm, host, counts, success) -> None:
     want_multiset = Counter(project(m) for m in want["mismatches"])
     assert got_multiset == want_multiset, (
         f"\nengine only: {sorted(map(repr, got_multiset - want_multiset))}"
-        f"\noracle only: {sorted(map(repr, want_multiset - got_multiset))}")
+        f"\noracle only: {sorted(map(repr, want_multiset - got_multiset))}"
+    )
     assert got["balanced"] == want["balanced"]
     assert sum(m["cash_effect"] for m in got["mismatches"]) == got["cash_position"]["difference"]
 
@@ -311,13 +424,23 @@ def zero_amount_booked_and_nothing_moved(atm: dict, host: dict, success) -> bool
     """Known deviation 2 (see test_zero_amount_..._rows_9_and_12): an ATM-booked transaction
     with A = 0, exactly one booked backend record of H = 0, and no cash (T = R = 0, or C = 0)."""
     for t in atm["transactions"]:
-        tied = [r for r in host["transactions"] if r["status"] == "booked"
-                and r["tsn"] == t["tsn"] and r["type"] == t["type"]]
+        tied = [
+            r
+            for r in host["transactions"]
+            if r["status"] == "booked" and r["tsn"] == t["tsn"] and r["type"] == t["type"]
+        ]
         cash = {k: cents_of(t, k) for k in ("taken", "retracted", "deposited")}
-        nothing = (cash["taken"] == cash["retracted"] == 0) if t["type"] == "withdrawal" \
-            else cash["deposited"] == 0
-        if (t["host_code"] in success and not t["reversed"] and len(tied) == 1
-                and cents_of(t) == 0 and cents_of(tied[0]) == 0 and nothing):
+        nothing = (
+            (cash["taken"] == cash["retracted"] == 0) if t["type"] == "withdrawal" else cash["deposited"] == 0
+        )
+        if (
+            t["host_code"] in success
+            and not t["reversed"]
+            and len(tied) == 1
+            and cents_of(t) == 0
+            and cents_of(tied[0]) == 0
+            and nothing
+        ):
             return True
     return False
 
@@ -342,18 +465,37 @@ def test_clean_books_agree_and_balance_when_counted_right(case):
 # --- the generator really reaches every branch (else the differential test proves little) ----
 
 ALL_CATEGORIES = [
-    "DUPLICATE_BOOKING", "HOST_LOST_BOOKING", "DISPENSED_NOT_DEBITED", "DEPOSIT_NOT_CREDITED",
-    "CODE_DISAGREES", "AMOUNT_MISMATCH", "RETRACTED", "DEBITED_NOT_DISPENSED", "PARTIAL_DISPENSE",
-    "OVER_DISPENSE", "CREDITED_NOT_DEPOSITED", "DEPOSIT_COUNT_DIFFERS", "HOST_ONLY",
-    "LOADING_MISMATCH", "NOTE_FLOW_MISMATCH", "TOTALS_INCONSISTENT", "UNKNOWN_OUTCOME", "COUNT_DIFFERS",
+    "DUPLICATE_BOOKING",
+    "HOST_LOST_BOOKING",
+    "DISPENSED_NOT_DEBITED",
+    "DEPOSIT_NOT_CREDITED",
+    "CODE_DISAGREES",
+    "AMOUNT_MISMATCH",
+    "RETRACTED",
+    "DEBITED_NOT_DISPENSED",
+    "PARTIAL_DISPENSE",
+    "OVER_DISPENSE",
+    "CREDITED_NOT_DEPOSITED",
+    "DEPOSIT_COUNT_DIFFERS",
+    "HOST_ONLY",
+    "LOADING_MISMATCH",
+    "NOTE_FLOW_MISMATCH",
+    "TOTALS_INCONSISTENT",
+    "UNKNOWN_OUTCOME",
+    "COUNT_DIFFERS",
 ]
 
 
 def test_the_generator_reaches_every_category_and_both_balances():
     seen: Counter = Counter()
 
-    @settings(max_examples=400, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=400,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(clearings())
     def record(case):
         want = oracle(*case)
@@ -367,40 +509,84 @@ def test_the_generator_reaches_every_category_and_both_balances():
 
 # --- the oracle itself against hand-worked rows of the spec's table ----------------------------
 
-def _one(typ, amount, code="00", reversed_=False, T=0, R=0, C=0, ret=0, host=(), host_loaded=None,
-         notes=None, U=0, partial=None, ref=None):
+
+def _one(
+    typ,
+    amount,
+    code="00",
+    reversed_=False,
+    T=0,
+    R=0,
+    C=0,
+    ret=0,
+    host=(),
+    host_loaded=None,
+    notes=None,
+    U=0,
+    partial=None,
+    ref=None,
+):
     """One ATM transaction TSN 000101 (amounts in cents) and backend records (tsn, type, amount
     [, host_ref]); rev 2: ``U`` cash of unknown fate, ``partial`` a reversed_amount, ``ref``
     the ATM's host_ref."""
-    tx = {"tsn": "000101", "time": "2026-11-20T09:00:00+08:00", "type": typ,
-          "card": "622202******1234", "amount": fa(amount), "host_code": code, "host_ref": ref,
-          "reversed": reversed_,
-          "cash": {"taken": fa(T), "retracted": fa(R), "deposited": fa(C), "returned": fa(ret)}}
+    tx = {
+        "tsn": "000101",
+        "time": "2026-11-20T09:00:00+08:00",
+        "type": typ,
+        "card": "622202******1234",
+        "amount": fa(amount),
+        "host_code": code,
+        "host_ref": ref,
+        "reversed": reversed_,
+        "cash": {"taken": fa(T), "retracted": fa(R), "deposited": fa(C), "returned": fa(ret)},
+    }
     if U:
         tx["cash"]["unknown"] = fa(U)
     if partial is not None:
         tx["reversed_amount"] = fa(partial)
         amount -= partial  # the ATM's totals sum the booked amount
     booked = code == "00" and not reversed_
-    atm = {"format": "atm-ledger/1", "terminal_id": TERMINAL, "cycle_id": CYCLE,
-           "currency": CURRENCY, "opened_at": "2026-11-20T08:00:00+08:00", "closed_at": None,
-           "totals": totals_doc(100000, int(booked and typ == "withdrawal"),
-                                amount if booked and typ == "withdrawal" else 0,
-                                int(booked and typ == "deposit"),
-                                amount if booked and typ == "deposit" else 0),
-           "units": [], "transactions": [tx]}
+    atm = {
+        "format": "atm-ledger/1",
+        "terminal_id": TERMINAL,
+        "cycle_id": CYCLE,
+        "currency": CURRENCY,
+        "opened_at": "2026-11-20T08:00:00+08:00",
+        "closed_at": None,
+        "totals": totals_doc(
+            100000,
+            int(booked and typ == "withdrawal"),
+            amount if booked and typ == "withdrawal" else 0,
+            int(booked and typ == "deposit"),
+            amount if booked and typ == "deposit" else 0,
+        ),
+        "units": [],
+        "transactions": [tx],
+    }
     if notes is not None:
         atm["notes"] = notes
-    records = [{"host_ref": (rest[0] if rest else f"R{i}"), "tsn": tsn, "time": "2026-11-20T09:00:01+08:00",
-                "type": t, "card": "622202******1234", "amount": fa(a), "status": "booked"}
-               for i, (tsn, t, a, *rest) in enumerate(host)]
+    records = [
+        {
+            "host_ref": (rest[0] if rest else f"R{i}"),
+            "tsn": tsn,
+            "time": "2026-11-20T09:00:01+08:00",
+            "type": t,
+            "card": "622202******1234",
+            "amount": fa(a),
+            "status": "booked",
+        }
+        for i, (tsn, t, a, *rest) in enumerate(host)
+    ]
     w = [cents_of(r) for r in records if r["type"] == "withdrawal"]
     d = [cents_of(r) for r in records if r["type"] == "deposit"]
-    hostdoc = {"format": "host-ledger/1", "terminal_id": TERMINAL, "cycle_id": CYCLE,
-               "currency": CURRENCY,
-               "totals": totals_doc(100000 if host_loaded is None else host_loaded,
-                                    len(w), sum(w), len(d), sum(d)),
-               "transactions": records}
+    hostdoc = {
+        "format": "host-ledger/1",
+        "terminal_id": TERMINAL,
+        "cycle_id": CYCLE,
+        "currency": CURRENCY,
+        "totals": totals_doc(100000 if host_loaded is None else host_loaded, len(w), sum(w), len(d), sum(d)),
+        "transactions": records,
+    }
     return atm, hostdoc
 
 
@@ -428,20 +614,36 @@ HAND = [  # (ledgers, expected (category, cash effect) list), worked by hand fro
     (_one(W, 500, host=[(X, D, 500)], T=500), [("HOST_LOST_BOOKING", -500), ("HOST_ONLY", -500)]),
     (_one(W, 500, host=[(None, W, 700)], code="05"), [("HOST_ONLY", 700)]),
     (_one(W, 500, code="05", host_loaded=100100), [("LOADING_MISMATCH", -100)]),
-    (_one(W, 500, host=[(X, W, 500)], T=500,
-          notes=[{"serial": "AB00000001", "value": "3.00", "tsn": X, "unit": "CST1", "event": "taken"},
-                 {"serial": "AB00000002", "value": "2.00", "tsn": X, "unit": "CST1", "event": "retracted"},
-                 {"serial": "AB00000003", "value": "1.00", "tsn": "000999", "unit": "CST1",
-                  "event": "rejected"}]),
-     [("NOTE_FLOW_MISMATCH", 0), ("NOTE_FLOW_MISMATCH", 0)]),
+    (
+        _one(
+            W,
+            500,
+            host=[(X, W, 500)],
+            T=500,
+            notes=[
+                {"serial": "AB00000001", "value": "3.00", "tsn": X, "unit": "CST1", "event": "taken"},
+                {"serial": "AB00000002", "value": "2.00", "tsn": X, "unit": "CST1", "event": "retracted"},
+                {
+                    "serial": "AB00000003",
+                    "value": "1.00",
+                    "tsn": "000999",
+                    "unit": "CST1",
+                    "event": "rejected",
+                },
+            ],
+        ),
+        [("NOTE_FLOW_MISMATCH", 0), ("NOTE_FLOW_MISMATCH", 0)],
+    ),
     # rev 2: asked 1000, paid 600, reversed 400; the backend applied it (600) or ignored it (1000)
     (_one(W, 1000, host=[(X, W, 600)], T=600, partial=400), []),
     (_one(W, 1000, host=[(X, W, 1000)], T=600, partial=400), [("AMOUNT_MISMATCH", 400)]),
     # rev 2: the backend lost or garbled the TSN; its reference ties it, no HOST_ONLY
     (_one(W, 500, host=[(None, W, 500, "632409000117")], T=500, ref="632409000117"), []),
     (_one(W, 500, host=[("000109", W, 500, "632409000117")], T=500, ref="632409000117"), []),
-    (_one(W, 500, host=[(None, W, 500, "632409000117")], T=500, ref="632409000118"),
-     [("HOST_LOST_BOOKING", -500), ("HOST_ONLY", 500)]),
+    (
+        _one(W, 500, host=[(None, W, 500, "632409000117")], T=500, ref="632409000118"),
+        [("HOST_LOST_BOOKING", -500), ("HOST_ONLY", 500)],
+    ),
     # rev 2: power lost mid-dispense, the debit booked: held, not refunded (zero effect)
     (_one(W, 500, host=[(X, W, 500)], U=500), [("UNKNOWN_OUTCOME", 0)]),
     (_one(W, 500, code="68", U=500), [("UNKNOWN_OUTCOME", -500)]),
@@ -462,15 +664,21 @@ def test_the_oracle_flags_one_sides_totals_that_disagree_with_its_details():
     host["totals"]["withdrawals"]["amount"] = "9.00"
     got = oracle(atm, host)
     assert [(m["category"], m["side"], m["item"]) for m in got["mismatches"]] == [
-        ("TOTALS_INCONSISTENT", "host", "withdrawals.amount")]
+        ("TOTALS_INCONSISTENT", "host", "withdrawals.amount")
+    ]
     assert [t for t in got["totals"] if t[1] != t[2]] == [("withdrawals.amount", 500, 900)]
     assert got["balanced"] is False
 
 
 # --- two corners where the engine once deviated from the spec -----------------------------------
 
-NOTE_999_REJECTED = {"serial": "AB00000001", "value": "100.00", "tsn": UNKNOWN_TSN, "unit": "RJ1",
-                     "event": "rejected"}
+NOTE_999_REJECTED = {
+    "serial": "AB00000001",
+    "value": "100.00",
+    "tsn": UNKNOWN_TSN,
+    "unit": "RJ1",
+    "event": "rejected",
+}
 
 
 # Formerly engine deviation 1: spec 'Notes that name a TSN the ledger lacks give one such entry
@@ -479,7 +687,8 @@ def test_rejected_notes_naming_an_unknown_tsn_are_flagged():
     atm, host = _one(W, 500, code="05", notes=[NOTE_999_REJECTED])  # a clean decline, no cash
     assert rejected_only_notes_for_unknown_tsn(atm)
     assert [(m["category"], m["tsn"]) for m in oracle(atm, host)["mismatches"]] == [
-        ("NOTE_FLOW_MISMATCH", UNKNOWN_TSN)]
+        ("NOTE_FLOW_MISMATCH", UNKNOWN_TSN)
+    ]
     check_against_oracle(atm, host, None, frozenset({"00"}))
 
 

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from custodian_app.domain.formats import (
-    AtmLedger, AtmTransaction, HostLedger, HostTransaction, NoteRecord, Totals, TypeTotals, result_to_dict,
+    AtmLedger,
+    AtmTransaction,
+    HostLedger,
+    HostTransaction,
+    NoteRecord,
+    Totals,
+    TypeTotals,
+    result_to_dict,
 )
 from custodian_app.domain.reconcile import reconcile
 
@@ -33,22 +41,40 @@ def atm_transaction(draw, tsn):
             partial = draw(st.integers(1, amount - 1))
     # the ATM's reference: shared with some backend records (rev 2 ties by it)
     ref = draw(st.none() | st.sampled_from(["1", "22", "R"]))
-    return AtmTransaction(tsn, "2026-11-20T09:00:00+08:00", typ, "622202******1234", amount,
-                          draw(codes), ref, reversed_, partial, **cash)
+    return AtmTransaction(
+        tsn,
+        "2026-11-20T09:00:00+08:00",
+        typ,
+        "622202******1234",
+        amount,
+        draw(codes),
+        ref,
+        reversed_,
+        partial,
+        **cash,
+    )
 
 
 @st.composite
 def host_transaction(draw):
-    return HostTransaction(draw(st.text("0123456789", min_size=1, max_size=4)),
-                           draw(st.none() | st.sampled_from(TSNS)),
-                           draw(st.sampled_from(["2026-11-20T09:00:01+08:00", "2026-11-20T10:00:00+08:00"])),
-                           draw(types), draw(st.sampled_from(["622202******1234", "621700******9876"])), draw(money), draw(st.sampled_from(["booked", "booked", "reversed"])))
+    return HostTransaction(
+        draw(st.text("0123456789", min_size=1, max_size=4)),
+        draw(st.none() | st.sampled_from(TSNS)),
+        draw(st.sampled_from(["2026-11-20T09:00:01+08:00", "2026-11-20T10:00:00+08:00"])),
+        draw(types),
+        draw(st.sampled_from(["622202******1234", "621700******9876"])),
+        draw(money),
+        draw(st.sampled_from(["booked", "booked", "reversed"])),
+    )
 
 
 @st.composite
 def totals(draw):
-    return Totals(draw(money), TypeTotals(draw(st.integers(0, 5)), draw(money)),
-                  TypeTotals(draw(st.integers(0, 5)), draw(money)))
+    return Totals(
+        draw(money),
+        TypeTotals(draw(st.integers(0, 5)), draw(money)),
+        TypeTotals(draw(st.integers(0, 5)), draw(money)),
+    )
 
 
 @st.composite
@@ -56,10 +82,20 @@ def clearing(draw):
     tsns = draw(st.lists(st.sampled_from(TSNS), unique=True, max_size=15))
     atm_txs = [draw(atm_transaction(t)) for t in tsns]
     host_txs = draw(st.lists(host_transaction(), max_size=20))
-    notes = draw(st.none() | st.lists(st.builds(
-        NoteRecord, st.just("AB12345678"), st.sampled_from([1000, 5000, 10000]),
-        st.none() | st.sampled_from(TSNS), st.just("CST1"),
-        st.sampled_from(["taken", "retracted", "deposited", "returned", "rejected"])), max_size=30))
+    notes = draw(
+        st.none()
+        | st.lists(
+            st.builds(
+                NoteRecord,
+                st.just("AB12345678"),
+                st.sampled_from([1000, 5000, 10000]),
+                st.none() | st.sampled_from(TSNS),
+                st.just("CST1"),
+                st.sampled_from(["taken", "retracted", "deposited", "returned", "rejected"]),
+            ),
+            max_size=30,
+        )
+    )
     atm = AtmLedger("T", "C", "CNY", "2026-11-20T08:00:00+08:00", None, draw(totals()), [], atm_txs, notes)
     host = HostLedger("T", "C", "CNY", draw(totals()), host_txs)
     success = draw(st.sampled_from([frozenset({"00"}), frozenset({"00", "10"})]))
@@ -74,14 +110,19 @@ def test_cash_effects_explain_the_whole_difference(data):
     assert sum(m.cash_effect for m in result.mismatches) == result.cash_position.difference
     # and the cash position is what the spec defines
     cp = result.cash_position
-    assert cp.atm_expected == atm.totals.loaded_amount + sum(t.deposited for t in atm.transactions) \
-        - sum(t.taken for t in atm.transactions) - sum(t.unknown for t in atm.transactions)
+    assert cp.atm_expected == atm.totals.loaded_amount + sum(t.deposited for t in atm.transactions) - sum(
+        t.taken for t in atm.transactions
+    ) - sum(t.unknown for t in atm.transactions)
     booked = [h for h in host.transactions if h.status == "booked"]
-    assert cp.host_expected == host.totals.loaded_amount + sum(h.amount for h in booked if h.type == "deposit") \
-        - sum(h.amount for h in booked if h.type == "withdrawal")
+    assert cp.host_expected == host.totals.loaded_amount + sum(
+        h.amount for h in booked if h.type == "deposit"
+    ) - sum(h.amount for h in booked if h.type == "withdrawal")
     # at most one table entry per ATM transaction
-    table = [m for m in result.mismatches if m.category not in
-             ("HOST_ONLY", "LOADING_MISMATCH", "NOTE_FLOW_MISMATCH", "TOTALS_INCONSISTENT")]
+    table = [
+        m
+        for m in result.mismatches
+        if m.category not in ("HOST_ONLY", "LOADING_MISMATCH", "NOTE_FLOW_MISMATCH", "TOTALS_INCONSISTENT")
+    ]
     assert len({(m.tsn, m.type) for m in table}) == len(table)
     assert result.balanced == (not result.mismatches and all(t.equal for t in result.totals))
 

@@ -23,7 +23,7 @@ def _twice(data: bytes, opening: bytes, n: int, pair: bytes) -> bytes:
     at = -1
     for _ in range(n + 1):
         at = data.index(opening, at + 1)
-    return data[:at + 1] + pair + b"," + data[at + 1:]
+    return data[: at + 1] + pair + b"," + data[at + 1 :]
 
 
 def _result() -> bytes:
@@ -34,12 +34,21 @@ def _result() -> bytes:
 
 ATM_CASES = [
     ("head", lambda d: d.replace(b'"currency":', b'"currency":"USD","currency":', 1), "$.currency"),
-    ("transaction, a key it reads", lambda d: _twice(d, b'{"tsn":', 4, b'"amount":"1.00"'),
-     "$.transactions[4].amount"),
-    ("transaction, a key it ignores", lambda d: _twice(d, b'{"tsn":', 5, b'"x":1,"x":1'),
-     "$.transactions[5].x"),
-    ("inside an unknown object", lambda d: _twice(d, b'{"tsn":', 6, b'"x":{"a":1,"a":1}'),
-     "$.transactions[6].x.a"),
+    (
+        "transaction, a key it reads",
+        lambda d: _twice(d, b'{"tsn":', 4, b'"amount":"1.00"'),
+        "$.transactions[4].amount",
+    ),
+    (
+        "transaction, a key it ignores",
+        lambda d: _twice(d, b'{"tsn":', 5, b'"x":1,"x":1'),
+        "$.transactions[5].x",
+    ),
+    (
+        "inside an unknown object",
+        lambda d: _twice(d, b'{"tsn":', 6, b'"x":{"a":1,"a":1}'),
+        "$.transactions[6].x.a",
+    ),
     ("cash", lambda d: _twice(d, b'{"taken":', 2, b'"taken":"0.00"'), "$.transactions[2].cash.taken"),
     ("note", lambda d: _twice(d, b'{"serial":', 9, b'"unit":"CST1"'), "$.notes[9].unit"),
     ("unit", lambda d: _twice(d, b'{"id":', 1, b'"initial":0'), "$.units[1].initial"),
@@ -105,6 +114,7 @@ def test_deep_nesting_is_refused_not_a_crash():
 
 # -- free text -------------------------------------------------------------------------------
 
+
 def _host_with(i: int, **values) -> bytes:
     doc = orjson.loads(DOCS.host)
     doc["transactions"][i].update(values)
@@ -119,8 +129,11 @@ def _atm_with(change) -> bytes:
 
 FREE_TEXT = [
     ("atm", lambda: _atm_with(lambda d: d["transactions"][3].update(tsn=PAN)), "$.transactions[3].tsn"),
-    ("atm", lambda: _atm_with(lambda d: d["transactions"][3].update(host_ref="6222-0212-3456-7894")),
-     "$.transactions[3].host_ref"),
+    (
+        "atm",
+        lambda: _atm_with(lambda d: d["transactions"][3].update(host_ref="6222-0212-3456-7894")),
+        "$.transactions[3].host_ref",
+    ),
     ("atm", lambda: _atm_with(lambda d: d["notes"][5].update(tsn=PAN)), "$.notes[5].tsn"),
     ("atm", lambda: _atm_with(lambda d: d.update(cycle_id=f"C{PAN}")), "$.cycle_id"),
     ("host", lambda: _host_with(2, tsn=PAN), "$.transactions[2].tsn"),
@@ -163,6 +176,7 @@ def test_first_full_card_finds_the_first_and_only_a_card():
 
 # -- a host_ref booked twice -------------------------------------------------------------------
 
+
 def test_a_host_ref_booked_twice_is_refused_and_a_reversed_one_may_share_it(engine):
     doc = orjson.loads(DOCS.host)
     txs = doc["transactions"]
@@ -180,8 +194,11 @@ def test_a_host_ref_booked_twice_is_refused_and_a_reversed_one_may_share_it(engi
     assert len(formats.parse_host_ledger(orjson.dumps(doc)).transactions) == len(txs)
 
 
-@pytest.mark.parametrize("wrap", [bytes, bytearray, memoryview, lambda b: b.decode()],
-                         ids=["bytes", "bytearray", "memoryview", "str"])
+@pytest.mark.parametrize(
+    "wrap",
+    [bytes, bytearray, memoryview, lambda b: b.decode()],
+    ids=["bytes", "bytearray", "memoryview", "str"],
+)
 def test_a_key_twice_is_found_in_any_kind_of_buffer(wrap):
     bad = DOCS.counts.replace(b'"counted_by"', b'"currency": "CNY", "counted_by"', 1)
     assert formats.parse_counts(wrap(DOCS.counts)).currency == "CNY"

@@ -3,7 +3,11 @@ entry point): the same fixtures and driver QA uses, so they cannot drift apart."
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
+
+from custodian_app.settings.config import load_settings, save_settings
 
 
 def pytest_collection_modifyitems(config, items):
@@ -12,3 +16,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "tests/gui" in str(item.fspath).replace("\\", "/"):
             item.add_marker(pytest.mark.qt_log_ignore("does not support propagateSizeHints"))
+
+
+@pytest.fixture
+def bank_settings():
+    save_settings(dataclasses.replace(load_settings(), bank_name="演示银行", branch_name="南京分行"))

@@ -12,7 +12,9 @@ from custodian_app.support.catalogue import load_catalogue
 from custodian_app.xfs4iot.client import XfsStorageClient
 
 
-def test_the_wizard_clears_an_agent_served_atm_and_loads_the_new_cycle(world_factory, make_ctx, wizard_driver):
+def test_the_wizard_clears_an_agent_served_atm_and_loads_the_new_cycle(
+    world_factory, make_ctx, wizard_driver
+):
     world = world_factory(faults="realistic", transactions=80, agent=True)
     assert world.xfs_sim is not None, "the demo world fell back to serving from memory"
     ctx = make_ctx(world)

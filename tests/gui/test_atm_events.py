@@ -18,13 +18,16 @@ from .driver import SLOW, WizardDriver
 def audit(session_id):
     store = clearing.open_store()
     try:
-        return [(a.action, a.actor, a.terminal_id, a.detail) for a in store.audit_entries(session_id=session_id)]
+        return [
+            (a.action, a.actor, a.terminal_id, a.detail) for a in store.audit_entries(session_id=session_id)
+        ]
     finally:
         store.close()
 
 
-def test_the_safe_door_opened_during_the_clearing_is_shown_and_audited(qtbot, world_factory, make_ctx,
-                                                                         monkeypatch):
+def test_the_safe_door_opened_during_the_clearing_is_shown_and_audited(
+    qtbot, world_factory, make_ctx, monkeypatch
+):
     world = world_factory(faults="none")
     ctx = make_ctx(world)
     threads = []
@@ -59,8 +62,10 @@ def test_the_safe_door_opened_during_the_clearing_is_shown_and_audited(qtbot, wo
     entries = [e for e in audit(d.wizard.session_id) if e[0] == "atm_event"]
     assert [e[3]["safeDoor"] for e in entries] == ["open", "closed"]
     atm = world.scenario.atm
-    assert all(e[1] == "alice" and e[2] == atm.terminal_id and e[3]["event"] == "Common.StatusChangedEvent"
-               for e in entries)
+    assert all(
+        e[1] == "alice" and e[2] == atm.terminal_id and e[3]["event"] == "Common.StatusChangedEvent"
+        for e in entries
+    )
 
 
 def test_events_read_before_anyone_signed_in_are_not_this_clearings(qtbot, world_factory, make_ctx):
@@ -77,8 +82,10 @@ def test_event_words():
     at = datetime(2026, 11, 25, 10, 42)
     assert event_text("Common.StatusChangedEvent", {"safeDoor": "open"}, at) == "Safe door opened at 10:42"
     assert event_text("Ledger.CycleOpenedEvent", {"cycleId": "C2"}, at) == "The ATM opened cycle C2 at 10:42"
-    assert event_text("Common.StatusChangedEvent", {"device": "jammed"}, at) == \
-        "The ATM reported Common.StatusChangedEvent (device=jammed) at 10:42"
+    assert (
+        event_text("Common.StatusChangedEvent", {"device": "jammed"}, at)
+        == "The ATM reported Common.StatusChangedEvent (device=jammed) at 10:42"
+    )
 
 
 def test_event_words_in_chinese(qapp):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from custodian_app import clearing
 
-from .test_commands import bank_settings, clear_args, run  # noqa: F401  (bank_settings: a fixture)
+from .test_commands import clear_args, run
 
 
 def test_a_clear_that_failed_with_3_is_taken_up_by_the_next(world_factory, make_ctx, bank_settings, tmp_path):
@@ -34,7 +34,9 @@ def test_a_clear_that_failed_with_3_is_taken_up_by_the_next(world_factory, make_
     assert (tmp_path / "result.json").exists() and (tmp_path / "report.pdf").exists()
 
 
-def test_clear_writes_the_result_and_the_report_both_or_neither(world_factory, make_ctx, bank_settings, tmp_path):
+def test_clear_writes_the_result_and_the_report_both_or_neither(
+    world_factory, make_ctx, bank_settings, tmp_path
+):
     world = world_factory(faults="none")
     args = list(clear_args(world, tmp_path))
     args[args.index("--pdf") + 1] = str(tmp_path / "no-such-folder" / "report.pdf")

@@ -2,40 +2,54 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from pypdf import PdfReader
 
 from custodian_app import clearing
-from custodian_app.settings.config import load_settings, save_settings
 from custodian_app.domain import formats
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def bank_settings():
-    save_settings(dataclasses.replace(load_settings(), bank_name="演示银行", branch_name="南京分行"))
-
-
 def run(*args, timeout=180, stdin="alice123\nbob12345\n"):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    return subprocess.run([sys.executable, "-m", "custodian_app", *args], cwd=ROOT, env=env, input=stdin,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "custodian_app", *args],
+        cwd=ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def clear_args(world, tmp_path, *extra):
-    return ("clear", "--port", world.device, "--url", world.url, "--out", str(tmp_path / "result.json"),
-            "--pdf", str(tmp_path / "report.pdf"), "--custodians", "alice,bob", "--password-stdin", *extra)
+    return (
+        "clear",
+        "--port",
+        world.device,
+        "--url",
+        world.url,
+        "--out",
+        str(tmp_path / "result.json"),
+        "--pdf",
+        str(tmp_path / "report.pdf"),
+        "--custodians",
+        "alice,bob",
+        "--password-stdin",
+        *extra,
+    )
 
 
-def test_clear_a_balanced_cycle_exits_0_and_records_the_session(world_factory, make_ctx, bank_settings, tmp_path):
+def test_clear_a_balanced_cycle_exits_0_and_records_the_session(
+    world_factory, make_ctx, bank_settings, tmp_path
+):
     world = world_factory(faults="none")
     counts = tmp_path / "counts.json"
     counts.write_bytes(formats.dumps(formats.counts_to_dict(world.scenario.counts)))
@@ -73,9 +87,21 @@ def test_clear_refuses_bad_input_with_2_and_writes_nothing(world_factory, make_c
     bad.write_text('{"format": "counts/1", "units": {"CST1": 100.5}}', encoding="utf-8")
     done = run(*clear_args(world, tmp_path, "--counts", str(bad)))
     assert done.returncode == 2 and "counts.json" in done.stderr
-    same = run("clear", "--port", world.device, "--url", world.url, "--out", str(tmp_path / "r.json"),
-               "--pdf", str(tmp_path / "r.pdf"), "--custodians", "alice,alice", "--password-stdin",
-               stdin="alice123\nalice123\n")
+    same = run(
+        "clear",
+        "--port",
+        world.device,
+        "--url",
+        world.url,
+        "--out",
+        str(tmp_path / "r.json"),
+        "--pdf",
+        str(tmp_path / "r.pdf"),
+        "--custodians",
+        "alice,alice",
+        "--password-stdin",
+        stdin="alice123\nalice123\n",
+    )
     assert same.returncode == 2 and "different" in same.stderr
     wrong = run(*clear_args(world, tmp_path), stdin="alice123\nnot-bobs\n")
     assert wrong.returncode == 2 and "password" in wrong.stderr

@@ -46,7 +46,9 @@ def test_note_counts_fill_the_amounts_and_the_difference_follows(qtbot, world_fa
     assert "#1b5e20" in page.diff_labels["CST1"].styleSheet()  # green
     d.count_notes({"CST1": cst1.count - 1})
     assert page.diff_labels["CST1"].text().startswith(format_grouped(-cst1.value))
-    assert "shortage" in page.diff_labels["CST1"].text() and "#b00020" in page.diff_labels["CST1"].styleSheet()
+    assert (
+        "shortage" in page.diff_labels["CST1"].text() and "#b00020" in page.diff_labels["CST1"].styleSheet()
+    )
     d.count_notes({"CST1": cst1.count + 2})
     assert "overage" in page.diff_labels["CST1"].text()
 
@@ -64,8 +66,9 @@ def test_note_counts_fill_the_amounts_and_the_difference_follows(qtbot, world_fa
         u = units[uid]
         notes[uid] = amount // u.value if u.value is not None else by_denomination(amount)
     d.count_notes(notes)
-    assert {uid: page.edits[uid].text() for uid in counted} == \
-        {uid: format_grouped(v).replace(",", "") for uid, v in counted.items()}
+    assert {uid: page.edits[uid].text() for uid in counted} == {
+        uid: format_grouped(v).replace(",", "") for uid, v in counted.items()
+    }
     assert page.isComplete()
     assert "shortage" in page.diff_labels["CST1"].text()
     d.next(Step.BACKEND)
@@ -90,7 +93,7 @@ def test_notes_that_are_not_a_number_say_so(qtbot, world_factory, make_ctx):
     page = d.page(Step.COUNT)
     d.count_notes({"CST2": 5})
     assert page.edits["CST2"].text() == "500.00"
-    (_v, field), = page.note_edits["CST2"]
+    ((_v, field),) = page.note_edits["CST2"]
     d.type_into(field, "5x")
     assert page.edits["CST2"].text() == "" and "CST2" in page.status.text()
     assert not page.isComplete()

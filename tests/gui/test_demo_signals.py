@@ -43,16 +43,21 @@ def read_until(proc, pattern: str, seen: list[str]) -> re.Match:
 def test_the_demo_stops_on_a_signal_and_removes_its_folder(tmp_path, signum):
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "TMPDIR": str(tmp_path)}
     env.pop("CUSTODIAN_QUIT_AFTER_SHOW", None)
-    proc = subprocess.Popen([sys.executable, "-m", "custodian_app", "demo", "--language", "en",
-                             "--transactions", "40"],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "custodian_app", "demo", "--language", "en", "--transactions", "40"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     seen: list[str] = []
     try:
         home = read_until(proc, r"data in (\S+)", seen).group(1)
         read_until(proc, r"the window is open", seen)
         assert os.path.isdir(home) and home.startswith(str(tmp_path))
-        assert any(n.endswith((".db", ".sqlite", ".sqlite3")) for _d, _s, files in os.walk(home) for n in files)
+        assert any(
+            n.endswith((".db", ".sqlite", ".sqlite3")) for _d, _s, files in os.walk(home) for n in files
+        )
         proc.send_signal(signum)
         code = proc.wait(DEADLINE_S)
     finally:

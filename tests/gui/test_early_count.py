@@ -26,12 +26,14 @@ TRANSACTIONS = 1500
 FAULTS = "NOTE_FLOW_MISMATCH=2,RETRACTED=1"
 
 
-def test_the_count_starts_while_the_banknote_records_are_still_read(qtbot, world_factory, make_ctx,
-                                                                      monkeypatch):
+def test_the_count_starts_while_the_banknote_records_are_still_read(
+    qtbot, world_factory, make_ctx, monkeypatch
+):
     import time
 
-    world = world_factory(faults=FAULTS, transactions=TRANSACTIONS,
-                          atm_options={"pace": True, "baud": 115200})
+    world = world_factory(
+        faults=FAULTS, transactions=TRANSACTIONS, atm_options={"pace": True, "baud": 115200}
+    )
     atm = world.scenario.atm
     ctx = make_ctx(world, serial_baud=115200)
 
@@ -120,16 +122,27 @@ def test_the_count_starts_while_the_banknote_records_are_still_read(qtbot, world
     assert len(stored.notes) == len(atm.notes) and {"counts", "host-ledger", "clearing-result"} <= set(docs)
     assert order.index("atm_read") < order.index("count_entered")  # the ledger first, as the store wants
     assert order.index("atm_read") < order.index("reconciled")
-    log.warning("Count page available after %.2f s of a %.2f s read (115200 baud, %d transactions, "
-                "%d banknote records)", marks["core"], marks["full"], len(atm.transactions), len(atm.notes))
+    log.warning(
+        "Count page available after %.2f s of a %.2f s read (115200 baud, %d transactions, "
+        "%d banknote records)",
+        marks["core"],
+        marks["full"],
+        len(atm.transactions),
+        len(atm.notes),
+    )
 
 
 def test_a_read_that_fails_after_the_core_is_said_and_retried_never_reconciled(
-        qtbot, world_factory, make_ctx, tmp_path):
+    qtbot, world_factory, make_ctx, tmp_path
+):
     # the cable is pulled after the core (about 28 kB of 90 kB) and stays out past the
     # client's reconnect time; then it is back and Read again finishes the ledger
-    world = world_factory(faults=FAULTS, transactions=TRANSACTIONS, link=str(tmp_path / "atm"),
-                          atm_options={"faults": Faults(disconnect_after=60_000, down_seconds=4.0)})
+    world = world_factory(
+        faults=FAULTS,
+        transactions=TRANSACTIONS,
+        link=str(tmp_path / "atm"),
+        atm_options={"faults": Faults(disconnect_after=60_000, down_seconds=4.0)},
+    )
     d = WizardDriver(qtbot, make_ctx(world))
     d.sign_in()
     d.next(Step.CONNECT)
@@ -165,4 +178,6 @@ def test_a_read_that_fails_after_the_core_is_said_and_retried_never_reconciled(
         docs = {doc.kind: doc for doc in store.evidence(d.wizard.session_id)}
     finally:
         store.close()
-    assert len(formats.parse_atm_ledger(docs["atm-ledger"].content, "stored").notes) == len(world.scenario.atm.notes)
+    assert len(formats.parse_atm_ledger(docs["atm-ledger"].content, "stored").notes) == len(
+        world.scenario.atm.notes
+    )

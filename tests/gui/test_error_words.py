@@ -7,7 +7,7 @@ import errno
 import importlib
 import os
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime
 
 import pytest
 from PySide6.QtCore import QLocale
@@ -51,12 +51,17 @@ def test_every_entry_names_an_error_class_that_exists_and_has_both_languages(dot
 
 
 def test_the_most_specific_class_wins():
-    assert words_for(BackendTimeout("slow"), zh=True) == WORDS["custodian_app.backend.errors.BackendTimeout"][1]
-    assert words_for(BackendUnreachable("down"), zh=True) == WORDS["custodian_app.backend.errors.BackendUnreachable"][1]
+    assert (
+        words_for(BackendTimeout("slow"), zh=True) == WORDS["custodian_app.backend.errors.BackendTimeout"][1]
+    )
+    assert (
+        words_for(BackendUnreachable("down"), zh=True)
+        == WORDS["custodian_app.backend.errors.BackendUnreachable"][1]
+    )
     assert words_for(ValueError("not ours"), zh=True) is None
 
 
-UNTIL = datetime(2026, 11, 25, 9, 30, tzinfo=timezone.utc)
+UNTIL = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
 
 CASES = [
     # (the error, a field the words must carry)
@@ -64,13 +69,30 @@ CASES = [
     (WrongPassword("alice", 1, 15), "alice"),
     (AccountLocked("alice", UNTIL), "alice"),
     (TerminalBusy("NJ-0001", 7, ("alice", "bob"), "PC-7", UNTIL, "atm_read"), "PC-7"),
-    (caused(BackendUnreachable("cannot reach the backend (ConnectionRefusedError: [Errno 111] "
-                               "Connection refused)"), ConnectionRefusedError(errno.ECONNREFUSED, "refused")), ""),
-    (caused(PortError("serial port /dev/ttyUSB9 does not exist"), FileNotFoundError(errno.ENOENT, "x")),
-     "/dev/ttyUSB9"),
-    (caused(PortError("no permission to open /dev/ttyUSB9"), PermissionError(errno.EACCES, "x")), "/dev/ttyUSB9"),
-    (caused(LinkClosed("the connection to the ATM on /dev/ttyUSB9 was lost ([Errno 5] I/O error)"),
-            OSError(errno.EIO, "I/O error")), ""),
+    (
+        caused(
+            BackendUnreachable(
+                "cannot reach the backend (ConnectionRefusedError: [Errno 111] Connection refused)"
+            ),
+            ConnectionRefusedError(errno.ECONNREFUSED, "refused"),
+        ),
+        "",
+    ),
+    (
+        caused(PortError("serial port /dev/ttyUSB9 does not exist"), FileNotFoundError(errno.ENOENT, "x")),
+        "/dev/ttyUSB9",
+    ),
+    (
+        caused(PortError("no permission to open /dev/ttyUSB9"), PermissionError(errno.EACCES, "x")),
+        "/dev/ttyUSB9",
+    ),
+    (
+        caused(
+            LinkClosed("the connection to the ATM on /dev/ttyUSB9 was lost ([Errno 5] I/O error)"),
+            OSError(errno.EIO, "I/O error"),
+        ),
+        "",
+    ),
     (LinkTimeout("no answer"), ""),
 ]
 
@@ -81,7 +103,9 @@ def language(qapp):
     i18n.install("en")
 
 
-@pytest.mark.parametrize("exc,field", CASES, ids=lambda c: type(c).__name__ if isinstance(c, Exception) else "")
+@pytest.mark.parametrize(
+    "exc,field", CASES, ids=lambda c: type(c).__name__ if isinstance(c, Exception) else ""
+)
 def test_the_error_paths_in_both_languages(language, exc, field):
     language("zh_CN")
     zh = describe_error(exc, port="/dev/ttyUSB9")
@@ -119,6 +143,7 @@ def test_a_bug_is_worded_without_its_text(language):
 
 
 # -- the wizard's error paths, in Chinese -------------------------------------------------------
+
 
 @pytest.mark.custodian_language("zh_CN")
 def test_the_wizards_error_paths_in_chinese(qtbot, make_ctx, world_factory, tmp_path):

@@ -11,9 +11,11 @@ ROOT = Path(__file__).resolve().parents[2]
 # the word used, and the variants that must not appear beside it
 GLOSSARY = {"结算文件": ("对账文件",), "冠字号记录": ("钞票记录",), "账": ("帐",)}
 
-SOURCES = [ROOT / "resources" / "translations" / "custodian_zh_CN.ts",
-           *sorted((ROOT / "custodian_app" / "gui").rglob("*.py")),
-           *sorted((ROOT / "custodian_app" / "report").rglob("*.py"))]
+SOURCES = [
+    ROOT / "resources" / "translations" / "custodian_zh_CN.ts",
+    *sorted((ROOT / "custodian_app" / "gui").rglob("*.py")),
+    *sorted((ROOT / "custodian_app" / "report").rglob("*.py")),
+]
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))

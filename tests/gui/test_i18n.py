@@ -15,7 +15,6 @@ from PySide6.QtWidgets import QWizard
 from custodian_app.domain.flow import Step
 from custodian_app.gui import i18n
 
-
 from .driver import WizardDriver
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,8 +47,12 @@ def test_the_catalogue_holds_every_string_of_the_source(tmp_path):
     fresh = tmp_path / "fresh.ts"
     files = sorted(str(p) for p in (ROOT / "custodian_app" / "gui").rglob("*.py"))
     lupdate = Path(__import__("sys").executable).with_name("pyside6-lupdate")
-    subprocess.run([str(lupdate), *files, "-ts", str(fresh), "-no-obsolete", "-locations", "none"],
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [str(lupdate), *files, "-ts", str(fresh), "-no-obsolete", "-locations", "none"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     current = {m.find("source").text for m in messages()}
     found = {m.find("source").text for m in ET.parse(fresh).getroot().iter("message")}
     assert found - current == set(), "run pyside6-lupdate and translate the new strings"

@@ -6,9 +6,8 @@ describes are listed and must be accepted knowingly."""
 from __future__ import annotations
 
 import io
-import re
-
 import json
+import re
 from collections import Counter
 from types import SimpleNamespace
 
@@ -199,8 +198,13 @@ def test_the_journal_way_in_chinese_at_1366_by_768(tmp_path, qtbot, backend_simu
     assert "不匹配" in page.status.text()
     letters = alt_letters(d.wizard)
     assert len(letters) == len(set(letters)), letters
-    for w in (page.journal.folder_button, page.journal.fsn_button, page.journal.dialect,
-              page.journal.accept_gaps, page.journal.gaps):
+    for w in (
+        page.journal.folder_button,
+        page.journal.fsn_button,
+        page.journal.dialect,
+        page.journal.accept_gaps,
+        page.journal.gaps,
+    ):
         assert fully_shown(w), w.objectName()
     d.accept_journal_gaps()
     assert "已接受 2 行" in page.status.text()
@@ -267,8 +271,10 @@ def test_an_atm_already_being_cleared_is_refused_after_its_journal_is_read(tmp_p
     stick = usb_stick(tmp_path, "grg", transactions=20)
     store = clearing.open_store()
     try:  # another PC holds an open clearing of the same ATM
-        users = [clearing.authenticate(store, n, p, role="custodian")
-                 for n, p in (("alice", "alice123"), ("bob", "bob12345"))]
+        users = [
+            clearing.authenticate(store, n, p, role="custodian")
+            for n, p in (("alice", "alice123"), ("bob", "bob12345"))
+        ]
         store.open_session(json.loads(stick.docs.atm)["terminal_id"], *users, host="PC-7")
     finally:
         store.close()

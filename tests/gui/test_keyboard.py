@@ -9,8 +9,15 @@ from collections import Counter
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractButton, QAbstractSpinBox, QApplication, QComboBox, QLabel,
-                               QLineEdit, QTableView, QWizard)
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QLabel,
+    QLineEdit,
+    QTableView,
+)
 
 from custodian_app.domain.flow import Step
 from custodian_app.gui import i18n
@@ -28,8 +35,12 @@ def fields(page) -> list:
 
 
 def focusable(widget) -> bool:
-    return (isinstance(widget, FIELDS) and widget.isVisible() and widget.isEnabled()
-            and bool(widget.focusPolicy() & Qt.FocusPolicy.TabFocus))
+    return (
+        isinstance(widget, FIELDS)
+        and widget.isVisible()
+        and widget.isEnabled()
+        and bool(widget.focusPolicy() & Qt.FocusPolicy.TabFocus)
+    )
 
 
 def tab_round(qtbot, d: WizardDriver, presses: int = 60) -> list:
@@ -48,12 +59,17 @@ def tab_round(qtbot, d: WizardDriver, presses: int = 60) -> list:
 def assert_tab_reaches_everything(qtbot, d: WizardDriver) -> None:
     page = d.wizard.currentPage()
     seen = tab_round(qtbot, d)
-    wanted = [w for w in fields(page) if focusable(w) and not isinstance(w.parent(), (QComboBox, QAbstractSpinBox))]
-    missed = [w.objectName() or type(w).__name__ for w in wanted if w not in seen
-              and not any(w.isAncestorOf(s) for s in seen if s is not None)]
+    wanted = [
+        w for w in fields(page) if focusable(w) and not isinstance(w.parent(), (QComboBox, QAbstractSpinBox))
+    ]
+    missed = [
+        w.objectName() or type(w).__name__
+        for w in wanted
+        if w not in seen and not any(w.isAncestorOf(s) for s in seen if s is not None)
+    ]
     assert not missed, f"Tab never reaches {missed} on {d.current().name}"
     # no table keeps the focus for two presses in a row: Tab leaves it
-    for a, b in zip(seen, seen[1:]):
+    for a, b in zip(seen, seen[1:], strict=False):
         assert not (isinstance(a, QTableView) and a is b), f"Tab is trapped in {a.objectName()}"
     forward = d.forward_button()
     if forward is not None:
@@ -110,6 +126,7 @@ def test_enter_right_after_the_read_starts_does_not_cancel_it(qtbot, world_facto
 def mnemonics(window) -> Counter:
     """The Alt+letters the main window answers to as shown: menu titles, tabs, and the visible
     buttons and labels of the current tab."""
+
     def letter(text: str) -> str | None:
         m = re.search(r"&([^&])", text)
         return m.group(1).lower() if m else None

@@ -31,5 +31,8 @@ def test_pages_at_1366_by_768(qtbot, world_factory, make_ctx):
     qtbot.waitUntil(lambda: all(fully_shown(e) for e in count.edits.values()), timeout=5000)
     # the total sits under the rows, not at the bottom of the page
     last = list(count.edits.values())[-1]
-    gap = count.total.mapTo(count, count.total.rect().topLeft()).y() - last.mapTo(count, last.rect().bottomLeft()).y()
+    gap = (
+        count.total.mapTo(count, count.total.rect().topLeft()).y()
+        - last.mapTo(count, last.rect().bottomLeft()).y()
+    )
     assert 0 < gap < 80, gap

@@ -36,12 +36,15 @@ def _shown(qtbot, ctx, users):
     window = MainWindow(ctx)
     qtbot.addWidget(window)
     window.refresh()
-    qtbot.waitUntil(lambda: window.history_model.rowCount() == 1 and window.terminals_model.rowCount() == 1,
-                    timeout=SLOW)
-    started = window.history_model.columns.index(next(c for c in window.history_model.columns
-                                                       if c[0] == "started_at"))
-    when = window.terminals_model.columns.index(next(c for c in window.terminals_model.columns
-                                                      if c[0] == "updated_at"))
+    qtbot.waitUntil(
+        lambda: window.history_model.rowCount() == 1 and window.terminals_model.rowCount() == 1, timeout=SLOW
+    )
+    started = window.history_model.columns.index(
+        next(c for c in window.history_model.columns if c[0] == "started_at")
+    )
+    when = window.terminals_model.columns.index(
+        next(c for c in window.terminals_model.columns if c[0] == "updated_at")
+    )
     history = window.history_model.data(window.history_model.index(0, started))
     terminals = window.terminals_model.data(window.terminals_model.index(0, when))
     return info, history, terminals
@@ -52,8 +55,9 @@ def test_times_in_chinese(qtbot, make_ctx, custodian_users):
     info, history, terminals = _shown(qtbot, make_ctx(), custodian_users)
     local = info.opened_at.astimezone()
     assert history == local_time(info.opened_at) and not OLD.match(history)
-    assert re.fullmatch(rf"{local.year}/0?{local.month}/0?{local.day} 0?{local.hour}:{local.minute:02d}",
-                        history), history
+    assert re.fullmatch(
+        rf"{local.year}/0?{local.month}/0?{local.day} 0?{local.hour}:{local.minute:02d}", history
+    ), history
     assert terminals == local_time(info.updated_at)
 
 

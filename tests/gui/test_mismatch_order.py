@@ -42,7 +42,7 @@ def test_work_order_then_the_users_choice_is_kept(qtbot, world_factory, make_ctx
     side = [0 if e < 0 else 1 if e > 0 else 2 for e in shown]
     assert side == sorted(side), "shortages, then overages, then the rest"
     for s in (0, 1):
-        group = [abs(e) for e, g in zip(shown, side) if g == s]
+        group = [abs(e) for e, g in zip(shown, side, strict=False) if g == s]
         assert group == sorted(group, reverse=True), "the largest first"
 
     # every column is in sight at 1366 px: none wider than the cap, Action and Remark shown
@@ -56,8 +56,11 @@ def test_work_order_then_the_users_choice_is_kept(qtbot, world_factory, make_ctx
         assert header.sectionViewportPosition(8) + 80 <= page.table.viewport().width()
 
     # the user sorts by the TSN column: the next clearing's list opens sorted the same way
-    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton,
-                     pos=header.viewport().rect().topLeft() + _section_centre(header, 1))
+    qtbot.mouseClick(
+        header.viewport(),
+        Qt.MouseButton.LeftButton,
+        pos=header.viewport().rect().topLeft() + _section_centre(header, 1),
+    )
     assert header.sortIndicatorSection() == 1
     assert sort_choice()[0] == 1  # kept in the data folder's window.ini
 
@@ -72,5 +75,6 @@ def test_work_order_then_the_users_choice_is_kept(qtbot, world_factory, make_ctx
 def _section_centre(header, section):
     from PySide6.QtCore import QPoint
 
-    return QPoint(header.sectionViewportPosition(section) + header.sectionSize(section) // 2,
-                  header.height() // 2)
+    return QPoint(
+        header.sectionViewportPosition(section) + header.sectionSize(section) // 2, header.height() // 2
+    )

@@ -18,8 +18,12 @@ def given_cycle(tmp_path):
     docs = build_documents(20261205, 300, "realistic")
     for name, data in (("atm.json", docs.atm), ("host.json", docs.host), ("counts.json", docs.counts)):
         (tmp_path / name).write_bytes(data)
-    return SimpleNamespace(atm=tmp_path / "atm.json", host=tmp_path / "host.json",
-                           counts=json.loads(docs.counts)["units"], expected=Counter(docs.expected))
+    return SimpleNamespace(
+        atm=tmp_path / "atm.json",
+        host=tmp_path / "host.json",
+        counts=json.loads(docs.counts)["units"],
+        expected=Counter(docs.expected),
+    )
 
 
 def test_clear_the_given_cycle(given_cycle, atm_simulator, backend_simulator, make_ctx, wizard_driver):

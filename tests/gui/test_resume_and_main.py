@@ -122,7 +122,9 @@ def test_abandon_needs_a_reason_and_frees_the_atm(qtbot, world_factory, make_ctx
     d.next(Step.CONNECT)
     d.connect(world.device)
     reasons = iter([None, "ATM 故障, 改日清机"])
-    monkeypatch.setattr(dialogs, "ask_text", lambda parent, title, label, callback, **kw: callback(next(reasons)))
+    monkeypatch.setattr(
+        dialogs, "ask_text", lambda parent, title, label, callback, **kw: callback(next(reasons))
+    )
     d.wizard.ask_abandon()  # cancelled: nothing happens
     assert d.wizard.isVisible() and not d.flow.finished
     with qtbot.waitSignal(d.wizard.session_closed, timeout=5000) as closed:

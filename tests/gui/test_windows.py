@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from pypdf import PdfReader
 from PySide6.QtCore import Qt
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QApplication
-from pypdf import PdfReader
 
-from custodian_app.settings.config import load_settings
 from custodian_app.domain.flow import Step
 from custodian_app.gui import dialogs, i18n, printing
 from custodian_app.gui.main_window import MainWindow
 from custodian_app.gui.settings_dialog import SettingsDialog
+from custodian_app.settings.config import load_settings
 
 from .driver import SLOW, WizardDriver
 
@@ -173,9 +173,18 @@ def test_the_terminal_table_columns_fit_their_contents_and_the_last_stretches(qt
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
-    window.terminals_model.set_rows([{"terminal_id": "NJ-0001", "cycle_id": "NJ-0001-20261120-0001",
-                                      "state": "new_cycle_started", "updated_at": "2026-11-20 18:42",
-                                      "custodians": "alice & bob", "balanced": "✔"}])
+    window.terminals_model.set_rows(
+        [
+            {
+                "terminal_id": "NJ-0001",
+                "cycle_id": "NJ-0001-20261120-0001",
+                "state": "new_cycle_started",
+                "updated_at": "2026-11-20 18:42",
+                "custodians": "alice & bob",
+                "balanced": "✔",
+            }
+        ]
+    )
     view = window.terminals
     header = view.horizontalHeader()
     metrics = header.fontMetrics()

@@ -4,8 +4,8 @@ simulator over HTTP; what each page shows is checked, and the store's record of 
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
 from pypdf import PdfReader
+from PySide6.QtCore import Qt
 
 from custodian_app import clearing
 from custodian_app.domain.flow import State, Step
@@ -17,8 +17,11 @@ from .driver import SLOW, WizardDriver
 def stored_session(session_id):
     store = clearing.open_store()
     try:
-        return store.get_session(session_id), {d.kind for d in store.evidence(session_id)}, \
-            [(a.action, a.actor) for a in store.audit_entries(session_id=session_id)]
+        return (
+            store.get_session(session_id),
+            {d.kind for d in store.evidence(session_id)},
+            [(a.action, a.actor) for a in store.audit_entries(session_id=session_id)],
+        )
     finally:
         store.close()
 
@@ -46,14 +49,26 @@ def io_threads(monkeypatch):
 
     for name in ("connect", "read_ledger", "start_exchange", "end_exchange", "close"):
         spy(AtmClient, name, "link")
-    from custodian_app.backend.client import BackendClient
     from custodian_app import report
+    from custodian_app.backend.client import BackendClient
 
     spy(BackendClient, "fetch_ledger", "net")
     spy(report, "build_report", "pdf")
-    for name in ("authenticate", "open_session", "record_atm_ledger", "record_counts", "record_host_ledger",
-                 "record_result", "mark_reviewed", "sign_off", "record_report", "start_new_cycle",
-                 "close_session", "get_session", "evidence"):
+    for name in (
+        "authenticate",
+        "open_session",
+        "record_atm_ledger",
+        "record_counts",
+        "record_host_ledger",
+        "record_result",
+        "mark_reviewed",
+        "sign_off",
+        "record_report",
+        "start_new_cycle",
+        "close_session",
+        "get_session",
+        "evidence",
+    ):
         spy(Store, name, "store")
     return calls
 
@@ -151,7 +166,11 @@ def test_a_balanced_clearing_from_sign_in_to_the_next_cycle(qtbot, world_factory
     assert {n for kind, n, _t in io_threads if kind == "link"} >= {"connect", "read_ledger", "end_exchange"}
     assert link_threads == {ctx.runners.serial.thread_ident}
     assert len(store_threads) == 1 and main not in store_threads | link_threads
-    assert {n for kind, n, _t in io_threads if kind == "store"} >= {"open_session", "sign_off", "close_session"}
+    assert {n for kind, n, _t in io_threads if kind == "store"} >= {
+        "open_session",
+        "sign_off",
+        "close_session",
+    }
     others = [(kind, t) for kind, _n, t in io_threads if kind in ("net", "pdf")]
     assert {k for k, _t in others} == {"net", "pdf"} and all(t != main for _k, t in others)
 
@@ -210,8 +229,9 @@ def test_a_clearing_with_mismatches_shows_them_and_keeps_remarks(qtbot, world_fa
     rec.filter_edit.clear()
 
     # the detail pane shows the item's banknote serials; a remark is kept
-    with_notes = next(m for m in result.mismatches
-                      if m.tsn and any(n.tsn == m.tsn for n in d.flow.atm.notes or ()))
+    with_notes = next(
+        m for m in result.mismatches if m.tsn and any(n.tsn == m.tsn for n in d.flow.atm.notes or ())
+    )
     row = next(r for r in range(rec.proxy.rowCount()) if rec.proxy.index(r, 1).data() == with_notes.tsn)
     rec.table.selectRow(row)
     assert with_notes.tsn in rec.detail.text()

@@ -64,8 +64,9 @@ def test_no_atm_on_the_port_says_what_to_check(qtbot, make_ctx):
 
 
 def test_a_short_cable_pull_during_the_read_is_absorbed(qtbot, world_factory, make_ctx, tmp_path):
-    world = world_factory(link=str(tmp_path / "atm"),
-                          atm_options={"faults": Faults(disconnect_after=4_000, down_seconds=0.3)})
+    world = world_factory(
+        link=str(tmp_path / "atm"), atm_options={"faults": Faults(disconnect_after=4_000, down_seconds=0.3)}
+    )
     d = signed_in(qtbot, make_ctx(world))
     d.connect(world.device)
     d.next(Step.READ_ATM)
@@ -78,8 +79,11 @@ def test_a_cable_left_out_stops_the_read_with_advice_and_a_retry(qtbot, world_fa
     # 2,000 transactions: the ledger's core (~44 kB compressed) cannot have arrived when the
     # cable goes after 4 kB. With 120 transactions it is ~3.5 kB, sent before the pull, and
     # whether it arrives races with the pty's close (then Next rightly allows counting).
-    world = world_factory(link=str(tmp_path / "atm"), transactions=2000,
-                          atm_options={"faults": Faults(disconnect_after=4_000, down_seconds=600)})
+    world = world_factory(
+        link=str(tmp_path / "atm"),
+        transactions=2000,
+        atm_options={"faults": Faults(disconnect_after=4_000, down_seconds=600)},
+    )
     d = signed_in(qtbot, make_ctx(world))
     d.connect(world.device)
     d.next(Step.READ_ATM)
@@ -102,7 +106,9 @@ def test_cancelling_the_read(qtbot, world_factory, make_ctx):
     assert "cancelled" in page.status.text() and d.flow.atm is None
 
 
-def test_backend_down_offers_retry_and_the_settlement_file(qtbot, world_factory, make_ctx, monkeypatch, tmp_path):
+def test_backend_down_offers_retry_and_the_settlement_file(
+    qtbot, world_factory, make_ctx, monkeypatch, tmp_path
+):
     world = world_factory(faults="none")
     ctx = make_ctx(world, backend_url="http://127.0.0.1:9")  # nothing listens on the discard port
     d = signed_in(qtbot, ctx)
@@ -162,8 +168,10 @@ def test_an_atm_already_being_cleared_is_refused_at_connect(qtbot, world_factory
     world = world_factory(faults="none")
     store = clearing.open_store()
     try:  # another PC holds an open clearing of the same ATM
-        users = [clearing.authenticate(store, n, p, role="custodian")
-                 for n, p in (("alice", "alice123"), ("bob", "bob12345"))]
+        users = [
+            clearing.authenticate(store, n, p, role="custodian")
+            for n, p in (("alice", "alice123"), ("bob", "bob12345"))
+        ]
         store.open_session(world.scenario.atm.terminal_id, *users, host="PC-7")
     finally:
         store.close()

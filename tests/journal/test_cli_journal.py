@@ -14,20 +14,58 @@ def run(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_generate_write_import_reconcile(tmp_path):
-    assert run("generate", "--seed", "5", "--transactions", "150", "--faults", "realistic",
-               "--out", str(tmp_path)).returncode == 0
-    p = run("write-journal", "--atm", str(tmp_path / "atm.json"), "--dialect", "hyosung",
-            "--fsn-variant", "2018", "--out", str(tmp_path / "usb"))
+    assert (
+        run(
+            "generate",
+            "--seed",
+            "5",
+            "--transactions",
+            "150",
+            "--faults",
+            "realistic",
+            "--out",
+            str(tmp_path),
+        ).returncode
+        == 0
+    )
+    p = run(
+        "write-journal",
+        "--atm",
+        str(tmp_path / "atm.json"),
+        "--dialect",
+        "hyosung",
+        "--fsn-variant",
+        "2018",
+        "--out",
+        str(tmp_path / "usb"),
+    )
     assert p.returncode == 0, p.stderr
     out = tmp_path / "back.json"
-    p = run("import-atm", "--journal", str(tmp_path / "usb" / "journal.txt"), "--fsn", str(tmp_path / "usb" / "fsn"),
-            "--dialect", "hyosung", "--out", str(out))
+    p = run(
+        "import-atm",
+        "--journal",
+        str(tmp_path / "usb" / "journal.txt"),
+        "--fsn",
+        str(tmp_path / "usb" / "fsn"),
+        "--dialect",
+        "hyosung",
+        "--out",
+        str(out),
+    )
     assert p.returncode == 0, p.stderr
     assert "150 transactions" in p.stdout and "dialect hyosung" in p.stdout
     back = json.loads(out.read_text())
     check_ledger(back)
     assert back["transactions"] == json.loads((tmp_path / "atm.json").read_text())["transactions"]
-    p = run("reconcile", "--atm", str(out), "--host", str(tmp_path / "host.json"), "--out", str(tmp_path / "r.json"))
+    p = run(
+        "reconcile",
+        "--atm",
+        str(out),
+        "--host",
+        str(tmp_path / "host.json"),
+        "--out",
+        str(tmp_path / "r.json"),
+    )
     assert p.returncode == 1 and "RETRACTED" in p.stdout, p.stderr
 
 

@@ -21,8 +21,17 @@ def test_shipped_dialects():
         d = load_dialect(name)
         assert d.name == name and d.rules_for("tx_start") and d.rules_for("counter_unit")
         # every event the rules need has a line in each shipped dialect
-        for event in ("notes_presented", "notes_taken", "cash_retracted", "power_failure", "reversal",
-                      "card_retained", "deposit_accepted", "deposit_returned", "tx_end"):
+        for event in (
+            "notes_presented",
+            "notes_taken",
+            "cash_retracted",
+            "power_failure",
+            "reversal",
+            "card_retained",
+            "deposit_accepted",
+            "deposit_returned",
+            "tx_end",
+        ):
             assert d.rules_for(event), (name, event)
 
 
@@ -38,7 +47,10 @@ def test_a_banks_own_dialect_needs_no_release(_isolated_home, tmp_path):
     ledger = rev2_cycle()
     jpath, fsn_dir = write_cycle(ledger, d, tmp_path)
     assert "CASH TAKEN" in Path(jpath).read_text(encoding="utf-8")
-    assert without_source(read_journals([jpath], fsn_dir, "bank-x").ledger)["transactions"] == ledger["transactions"]
+    assert (
+        without_source(read_journals([jpath], fsn_dir, "bank-x").ledger)["transactions"]
+        == ledger["transactions"]
+    )
     with pytest.raises(JournalError, match="cannot read the dialect"):
         load_dialect(str(tmp_path / "none.toml"))
     with pytest.raises(JournalError, match="no such journal dialect; known: .*bank-x"):
@@ -48,19 +60,25 @@ def test_a_banks_own_dialect_needs_no_release(_isolated_home, tmp_path):
 _GOOD = 'name = "t"\n[[rule]]\nevent = "tx_start"\npattern = \'START (?P<time>\\d\\d:\\d\\d:\\d\\d)\'\n'
 
 
-@pytest.mark.parametrize("text,words", [
-    ("name = ", "not valid TOML"),
-    ('name = "Bad Name"\n', "name must be"),
-    ('name = "t"\n', "no [[rule]]"),
-    (_GOOD + '[[rule]]\nevent = "jam"\npattern = "X"\n', "rule 2: event 'jam'"),
-    (_GOOD + '[[rule]]\nevent = "ignore"\npattern = "(X"\n', "rule 2: pattern is not a valid"),
-    (_GOOD + '[[rule]]\nevent = "tx_field"\npattern = "(?P<pan>\\\\d+)"\n', "rule 2: unknown group(s) pan"),
-    (_GOOD + '[[rule]]\nevent = "notes_presented"\npattern = "NP"\n', "needs the group(s) counts"),
-    ('name = "t"\n[[rule]]\nevent = "ignore"\npattern = "X"\n', "no tx_start rule"),
-    (_GOOD + '[types]\nWD = "withdraw"\n', "[types] 'WD' = 'withdraw'"),
-    ('utc_offset = "8"\n' + _GOOD, "utc_offset"),
-    (_GOOD + '[fsn]\ndispense = "("\n', "[fsn] dispense"),
-])
+@pytest.mark.parametrize(
+    "text,words",
+    [
+        ("name = ", "not valid TOML"),
+        ('name = "Bad Name"\n', "name must be"),
+        ('name = "t"\n', "no [[rule]]"),
+        (_GOOD + '[[rule]]\nevent = "jam"\npattern = "X"\n', "rule 2: event 'jam'"),
+        (_GOOD + '[[rule]]\nevent = "ignore"\npattern = "(X"\n', "rule 2: pattern is not a valid"),
+        (
+            _GOOD + '[[rule]]\nevent = "tx_field"\npattern = "(?P<pan>\\\\d+)"\n',
+            "rule 2: unknown group(s) pan",
+        ),
+        (_GOOD + '[[rule]]\nevent = "notes_presented"\npattern = "NP"\n', "needs the group(s) counts"),
+        ('name = "t"\n[[rule]]\nevent = "ignore"\npattern = "X"\n', "no tx_start rule"),
+        (_GOOD + '[types]\nWD = "withdraw"\n', "[types] 'WD' = 'withdraw'"),
+        ('utc_offset = "8"\n' + _GOOD, "utc_offset"),
+        (_GOOD + '[fsn]\ndispense = "("\n', "[fsn] dispense"),
+    ],
+)
 def test_faulty_dialects_are_refused_with_the_reason(text, words):
     with pytest.raises(JournalError) as err:
         parse_dialect(text, "bank.toml")

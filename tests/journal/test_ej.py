@@ -30,20 +30,35 @@ def test_ncr_sample(tmp_path, caplog):
     assert led["terminal_id"] == "BJ-0007" and led["cycle_id"] == "BJ-0007-20261120"
     assert (led["opened_at"], led["closed_at"]) == ("2026-11-20T08:00:00+08:00", "2026-11-21T07:30:00+08:00")
     t1, t3 = led["transactions"]
-    assert t1 == {"tsn": "004711", "time": "2026-11-20T23:59:50+08:00", "type": "withdrawal",
-                  "card": "622202******1004", "amount": "1250.00", "host_code": "00",
-                  "host_ref": "632409004711", "reversed": False,
-                  "cash": {"taken": "1250.00", "retracted": "0.00", "deposited": "0.00", "returned": "0.00"}}
+    assert t1 == {
+        "tsn": "004711",
+        "time": "2026-11-20T23:59:50+08:00",
+        "type": "withdrawal",
+        "card": "622202******1004",
+        "amount": "1250.00",
+        "host_code": "00",
+        "host_ref": "632409004711",
+        "reversed": False,
+        "cash": {"taken": "1250.00", "retracted": "0.00", "deposited": "0.00", "returned": "0.00"},
+    }
     assert t3["cash"]["retracted"] == "300.00" and t3["cash"]["taken"] == "0.00"
     assert read.skipped_transactions == 1  # the balance inquiry
     assert led["retained_cards"] == [
-        {"time": "2026-11-21T00:10:41+08:00", "card": "621226******5678", "tsn": "004713", "reason": "timeout"},
+        {
+            "time": "2026-11-21T00:10:41+08:00",
+            "card": "621226******5678",
+            "tsn": "004713",
+            "reason": "timeout",
+        },
         {"time": "2026-11-21T00:20:00+08:00", "card": "621700******7890", "tsn": None, "reason": "fault"},
     ]
     units = {u["id"]: u for u in led["units"]}
     assert units["CST1"]["out"]["presented"] == 15 and units["RTR1"]["in"]["retracted"] == 3
-    assert led["totals"] == {"loaded_amount": "120000.00", "withdrawals": {"count": 2, "amount": "1550.00"},
-                             "deposits": {"count": 0, "amount": "0.00"}}
+    assert led["totals"] == {
+        "loaded_amount": "120000.00",
+        "withdrawals": {"count": 2, "amount": "1550.00"},
+        "deposits": {"count": 0, "amount": "0.00"},
+    }
     # Full card numbers are masked as read: nowhere in the ledger, nowhere in the log.
     text = json.dumps(led) + caplog.text
     assert not any(pan in text for pan in FULL_PANS)
@@ -57,15 +72,23 @@ def test_grg_sample_in_gb18030(tmp_path):
     assert dep["card"] == "622848*********8901" and dep["host_code"] == "96" and dep["host_ref"] is None
     assert dep["cash"]["deposited"] == "2000.00"
     # power lost mid-dispense, no end line: the notes' fate is unknown
-    assert wd["cash"] == {"taken": "0.00", "retracted": "0.00", "deposited": "0.00", "returned": "0.00",
-                          "unknown": "500.00"}
+    assert wd["cash"] == {
+        "taken": "0.00",
+        "retracted": "0.00",
+        "deposited": "0.00",
+        "returned": "0.00",
+        "unknown": "500.00",
+    }
     assert led["units"][0]["out"]["unknown"] == 5 and led["units"][0]["value"] == "100.00"
     assert "6228480012345678901" not in json.dumps(led)
 
 
 def test_gap_fails_the_read_naming_file_and_line(tmp_path):
-    text = (DATA / "ncr_sample.txt").read_text(encoding="utf-8").replace(
-        "PIN ENTERED\nTSN 004711", "PIN ENTERED\nSHUTTER JAMMED 6222021234561004\nTSN 004711")
+    text = (
+        (DATA / "ncr_sample.txt")
+        .read_text(encoding="utf-8")
+        .replace("PIN ENTERED\nTSN 004711", "PIN ENTERED\nSHUTTER JAMMED 6222021234561004\nTSN 004711")
+    )
     path = _copy(tmp_path, "ej.txt", text)
     with pytest.raises(JournalGapsError) as err:
         read_journals([path], None, "ncr")
@@ -79,19 +102,39 @@ def test_gaps_accepted_knowingly_are_listed(tmp_path):
     path = _copy(tmp_path, "ej.txt", text)
     read = read_journals([path], None, "ncr", accept_gaps=True)
     assert [(g.line, g.reason) for g in read.gaps] == [
-        (40, "matches no rule of the dialect"), (41, "a notes_taken line outside a transaction")]
-    assert read.ledger["source"]["gaps"][0] == {"file": str(path), "line": 40,
-                                                "reason": "matches no rule of the dialect"}
+        (40, "matches no rule of the dialect"),
+        (41, "a notes_taken line outside a transaction"),
+    ]
+    assert read.ledger["source"]["gaps"][0] == {
+        "file": str(path),
+        "line": 40,
+        "reason": "matches no rule of the dialect",
+    }
     check_ledger(read.ledger)
 
 
-@pytest.mark.parametrize("change,where,words", [
-    (("*TRANSACTION START* 21/11/26 00:10:00", "*TRANSACTION START* 32/11/26 00:10:00"), 24, "does not follow"),
-    (("TSN 004713 CARD 621226******5678", "TSN 004711 CARD 621226******5678"), 24, "TSN 004711 was used already"),
-    (("CASH WITHDRAWAL CNY 300.00", "CASH WITHDRAWAL"), 24, "has no amount"),
-    (("REMAINING 985", "REMAINING 986"), 35, "986 remain"),
-    (("TSN 004711 CARD 6222021234561004", "TSN 004711 CARD 62220212*45678901"), 11, "neither a masked nor"),
-])
+@pytest.mark.parametrize(
+    "change,where,words",
+    [
+        (
+            ("*TRANSACTION START* 21/11/26 00:10:00", "*TRANSACTION START* 32/11/26 00:10:00"),
+            24,
+            "does not follow",
+        ),
+        (
+            ("TSN 004713 CARD 621226******5678", "TSN 004711 CARD 621226******5678"),
+            24,
+            "TSN 004711 was used already",
+        ),
+        (("CASH WITHDRAWAL CNY 300.00", "CASH WITHDRAWAL"), 24, "has no amount"),
+        (("REMAINING 985", "REMAINING 986"), 35, "986 remain"),
+        (
+            ("TSN 004711 CARD 6222021234561004", "TSN 004711 CARD 62220212*45678901"),
+            11,
+            "neither a masked nor",
+        ),
+    ],
+)
 def test_faults_name_file_and_line(tmp_path, change, where, words):
     text = (DATA / "ncr_sample.txt").read_text(encoding="utf-8")
     assert change[0] in text
@@ -131,11 +174,21 @@ def test_progress_reports_bytes(tmp_path):
 
 
 def test_card_retained_during_an_inquiry_names_no_transaction(tmp_path):
-    text = (DATA / "ncr_sample.txt").read_text(encoding="utf-8").replace(
-        "RESP CODE 00\n*TRANSACTION END* 00:03:20", "RESP CODE 00\n00:03:10 CARD RETAINED BY HOST\n*TRANSACTION END* 00:03:20")
+    text = (
+        (DATA / "ncr_sample.txt")
+        .read_text(encoding="utf-8")
+        .replace(
+            "RESP CODE 00\n*TRANSACTION END* 00:03:20",
+            "RESP CODE 00\n00:03:10 CARD RETAINED BY HOST\n*TRANSACTION END* 00:03:20",
+        )
+    )
     led = read_journals([_copy(tmp_path, "ej.txt", text)], None, "ncr").ledger
-    assert led["retained_cards"][0] == {"time": "2026-11-21T00:03:10+08:00", "card": "621226******5678",
-                                        "tsn": None, "reason": "host"}
+    assert led["retained_cards"][0] == {
+        "time": "2026-11-21T00:03:10+08:00",
+        "card": "621226******5678",
+        "tsn": None,
+        "reason": "host",
+    }
     check_ledger(led)
 
 
@@ -150,12 +203,18 @@ def test_hyosung_sample_with_a_gap_accepted(tmp_path):
     led = read.ledger
     check_ledger(led)
     (t,) = led["transactions"]
-    assert (t["tsn"], t["card"], t["amount"], t["reversed"], t["reversed_amount"]) == \
-        ("2201", "621700******7890", "2000.00", False, "500.00")
+    assert (t["tsn"], t["card"], t["amount"], t["reversed"], t["reversed_amount"]) == (
+        "2201",
+        "621700******7890",
+        "2000.00",
+        False,
+        "500.00",
+    )
     assert t["cash"]["taken"] == "1500.00"
     assert led["totals"]["withdrawals"] == {"count": 1, "amount": "1500.00"}
-    assert led["retained_cards"] == [{"time": "2026-11-20T14:02:11+08:00", "card": "622202******0099",
-                                      "tsn": None, "reason": "host"}]
+    assert led["retained_cards"] == [
+        {"time": "2026-11-20T14:02:11+08:00", "card": "622202******0099", "tsn": None, "reason": "host"}
+    ]
     assert "6217001234567890" not in json.dumps(led)
 
 

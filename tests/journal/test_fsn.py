@@ -8,8 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from custodian_app.journal import JournalError, read_journals
-from custodian_app.journal import fsn
+from custodian_app.journal import JournalError, fsn, read_journals
 from custodian_app.journal.writer import write_cycle
 from tests.journal.helpers import rev2_cycle
 
@@ -23,51 +22,85 @@ def _notes(k=3):
 @pytest.mark.parametrize("variant,size", [("classic", 100), ("2018", 88)])
 @pytest.mark.parametrize("images", [False, True])
 def test_written_files_read_back(variant, size, images):
-    head = fsn.FsnHeader(variant, images, 0, data_type=1, institution="ICBC", machine_sno="ATM-0001-SN",
-                         machine_type="ATM", machine_model="H68N", bank="工商银行南京分行", outlet="鼓楼支行",
-                         operator="A01")
+    head = fsn.FsnHeader(
+        variant,
+        images,
+        0,
+        data_type=1,
+        institution="ICBC",
+        machine_sno="ATM-0001-SN",
+        machine_type="ATM",
+        machine_model="H68N",
+        bank="工商银行南京分行",
+        outlet="鼓楼支行",
+        operator="A01",
+    )
     data = fsn.write_fsn(_notes(), variant=variant, with_image=images, header=head)
     header_size = fsn.CLASSIC_HEADER if variant == "classic" else fsn.HEADER_2018
     assert len(data) == header_size + 3 * (size + (fsn.IMAGE_SIZE if images else 0))
     f = fsn.read_fsn(data, "a.fsn")
     assert (f.header.variant, f.header.with_image, f.header.count) == (variant, images, 3)
     if variant == "2018":
-        assert (f.header.machine_sno, f.header.bank, f.header.outlet, f.header.operator) == \
-            ("ATM-0001-SN", "工商银行南京分行", "鼓楼支行", "A01")
+        assert (f.header.machine_sno, f.header.bank, f.header.outlet, f.header.operator) == (
+            "ATM-0001-SN",
+            "工商银行南京分行",
+            "鼓楼支行",
+            "A01",
+        )
     # two-second steps: 09:00:03 is kept as 09:00:02
     assert [(n.time - T0, n.serial, n.value, n.currency, n.version) for n in f.notes] == [
-        (0, "AB00000000", 10000, "CNY", 2015), (2, "AB00000001", 10000, "CNY", 2015),
-        (6, "AB00000002", 10000, "CNY", 2015)]
+        (0, "AB00000000", 10000, "CNY", 2015),
+        (2, "AB00000001", 10000, "CNY", 2015),
+        (6, "AB00000002", 10000, "CNY", 2015),
+    ]
     assert not hasattr(f.notes[0], "image")
 
 
 def test_header_values_follow_the_layout():
     data = fsn.write_fsn(_notes(1))
-    assert struct.unpack_from("<4H6HI4H", data) == (20, 10, 7, 26, 0, 1, 0x2D, ord("S"), ord("N"), ord("o"),
-                                                    1, 0, 1, 2, 3)
+    assert struct.unpack_from("<4H6HI4H", data) == (
+        20,
+        10,
+        7,
+        26,
+        0,
+        1,
+        0x2D,
+        ord("S"),
+        ord("N"),
+        ord("o"),
+        1,
+        0,
+        1,
+        2,
+        3,
+    )
     d, t = struct.unpack_from("<HH", data, 32)
     assert (d >> 9, (d >> 5) & 15, d & 31) == (2026 - 1980, 11, 20) and (t >> 11, (t >> 5) & 63) == (9, 0)
     # the serial is UTF-16LE code units
-    assert data[32 + 26:32 + 26 + 20].decode("utf-16-le") == "AB00000000"
+    assert data[32 + 26 : 32 + 26 + 20].decode("utf-16-le") == "AB00000000"
 
 
 def _bad(data: bytes, offset: int, value: bytes) -> bytes:
-    return data[:offset] + value + data[offset + len(value):]
+    return data[:offset] + value + data[offset + len(value) :]
 
 
-@pytest.mark.parametrize("mutate,where,words", [
-    (lambda b: b[:20], "@0", "too short"),
-    (lambda b: _bad(b, 0, b"\x15\x00"), "@0", "HeadStart"),
-    (lambda b: _bad(b, 18, b"x\x00"), "@8", "HeadString"),
-    (lambda b: _bad(b, 12, b"\x2f\x00"), "@12", "0x2E"),
-    (lambda b: _bad(b, 24, b"\x09\x00"), "@24", "HeadEnd"),
-    (lambda b: b[:-1], "@32", "the header says 3 records"),
-    (lambda b: _bad(b, 32 + 100 + 4, b"\x07\x00"), "@136", "tfFlag is 7"),
-    (lambda b: _bad(b, 32 + 200 + 24, b"\x0d\x00"), "@256", "CharNUM is 13"),
-    (lambda b: _bad(b, 32 + 26, "ab".encode("utf-16-le")), "@58", "is not 6 to 12"),
-    (lambda b: _bad(b, 32, struct.pack("<H", (46 << 9) | (13 << 5) | 1)), "@32", "no calendar date"),
-    (lambda b: _bad(b, 34, struct.pack("<H", 25 << 11)), "@32", "no time of day"),
-])
+@pytest.mark.parametrize(
+    "mutate,where,words",
+    [
+        (lambda b: b[:20], "@0", "too short"),
+        (lambda b: _bad(b, 0, b"\x15\x00"), "@0", "HeadStart"),
+        (lambda b: _bad(b, 18, b"x\x00"), "@8", "HeadString"),
+        (lambda b: _bad(b, 12, b"\x2f\x00"), "@12", "0x2E"),
+        (lambda b: _bad(b, 24, b"\x09\x00"), "@24", "HeadEnd"),
+        (lambda b: b[:-1], "@32", "the header says 3 records"),
+        (lambda b: _bad(b, 32 + 100 + 4, b"\x07\x00"), "@136", "tfFlag is 7"),
+        (lambda b: _bad(b, 32 + 200 + 24, b"\x0d\x00"), "@256", "CharNUM is 13"),
+        (lambda b: _bad(b, 32 + 26, "ab".encode("utf-16-le")), "@58", "is not 6 to 12"),
+        (lambda b: _bad(b, 32, struct.pack("<H", (46 << 9) | (13 << 5) | 1)), "@32", "no calendar date"),
+        (lambda b: _bad(b, 34, struct.pack("<H", 25 << 11)), "@32", "no time of day"),
+    ],
+)
 def test_bad_files_name_the_offset(mutate, where, words):
     data = mutate(fsn.write_fsn(_notes()))
     with pytest.raises(JournalError) as err:

@@ -38,8 +38,16 @@ def test_generated_cycle_comes_back(generated, dialect, tmp_path):
     got = read.ledger
     check_ledger(got)
     assert read.gaps == []
-    for key in ("terminal_id", "cycle_id", "currency", "opened_at", "closed_at", "totals", "units",
-                "transactions"):
+    for key in (
+        "terminal_id",
+        "cycle_id",
+        "currency",
+        "opened_at",
+        "closed_at",
+        "totals",
+        "units",
+        "transactions",
+    ):
         assert got[key] == ledger[key], key
     nulls = compare_notes(got["notes"], ledger["notes"])
     # The dispenser's self-test notes belong to no transaction; the rest are tied unless two
@@ -57,8 +65,9 @@ def test_reconciling_the_journal_gives_the_same_mismatches(generated, dialect, t
     have = reconcile(formats.parse_atm_ledger(got), formats.parse_host_ledger(host))
     # Notes without a TSN may add NOTE_FLOW_MISMATCH entries; every other entry is the same.
     key = lambda m: (m.category, m.tsn, m.cash_effect)  # noqa: E731
-    assert sorted(map(key, (m for m in have.mismatches if m.category != "NOTE_FLOW_MISMATCH"))) == \
-        sorted(map(key, (m for m in want.mismatches if m.category != "NOTE_FLOW_MISMATCH")))
+    assert sorted(map(key, (m for m in have.mismatches if m.category != "NOTE_FLOW_MISMATCH"))) == sorted(
+        map(key, (m for m in want.mismatches if m.category != "NOTE_FLOW_MISMATCH"))
+    )
     assert have.cash_position == want.cash_position
 
 

@@ -9,7 +9,13 @@ import time
 import pytest
 
 from custodian_app.domain.formats import (
-    AtmLedger, AtmTransaction, NoteRecord, RetainedCard, Totals, TypeTotals, Unit,
+    AtmLedger,
+    AtmTransaction,
+    NoteRecord,
+    RetainedCard,
+    Totals,
+    TypeTotals,
+    Unit,
 )
 from custodian_app.link.simulator import AtmSimulator
 
@@ -31,18 +37,42 @@ def make_ledger(transactions: int = 40, notes_per: int = 5, seed: int = 7, notes
     """A small but varied cycle: withdrawals and deposits, a retract, a decline, notes per TSN."""
     rng = random.Random(seed)
     units = [
-        Unit("CST1", "cashOut", "CNY", 10000, 2000,
-             {"presented": 120, "rejected": 2, "distributed": 118, "unknown": 0},
-             {"deposited": 0, "retracted": 0, "rejected": 0}),
-        Unit("CST2", "cashOut", "CNY", 5000, 1000,
-             {"presented": 10, "rejected": 0, "distributed": 10, "unknown": 1, "stacked": 0},
-             {"deposited": 0, "retracted": 0, "rejected": 0}),
-        Unit("CIN1", "cashIn", "CNY", None, 0,
-             {"presented": 0, "rejected": 0, "distributed": 0, "unknown": 0},
-             {"deposited": 30, "retracted": 0, "rejected": 1, "retractOperations": 0}),
-        Unit("RTR1", "retract", "CNY", None, 0,
-             {"presented": 0, "rejected": 0, "distributed": 0, "unknown": 0},
-             {"deposited": 0, "retracted": 3, "rejected": 0}),
+        Unit(
+            "CST1",
+            "cashOut",
+            "CNY",
+            10000,
+            2000,
+            {"presented": 120, "rejected": 2, "distributed": 118, "unknown": 0},
+            {"deposited": 0, "retracted": 0, "rejected": 0},
+        ),
+        Unit(
+            "CST2",
+            "cashOut",
+            "CNY",
+            5000,
+            1000,
+            {"presented": 10, "rejected": 0, "distributed": 10, "unknown": 1, "stacked": 0},
+            {"deposited": 0, "retracted": 0, "rejected": 0},
+        ),
+        Unit(
+            "CIN1",
+            "cashIn",
+            "CNY",
+            None,
+            0,
+            {"presented": 0, "rejected": 0, "distributed": 0, "unknown": 0},
+            {"deposited": 30, "retracted": 0, "rejected": 1, "retractOperations": 0},
+        ),
+        Unit(
+            "RTR1",
+            "retract",
+            "CNY",
+            None,
+            0,
+            {"presented": 0, "rejected": 0, "distributed": 0, "unknown": 0},
+            {"deposited": 0, "retracted": 3, "rejected": 0},
+        ),
     ]
     txs: list[AtmTransaction] = []
     notes_list: list[NoteRecord] = []
@@ -53,9 +83,16 @@ def make_ledger(transactions: int = 40, notes_per: int = 5, seed: int = 7, notes
         kind = "deposit" if i % 5 == 4 else "withdrawal"
         amount = rng.choice([10000, 50000, 100000, 200000])
         code = "00" if i % 13 else "68"
-        tx = AtmTransaction(tsn, f"2026-11-20T{9 + i // 60 % 10:02d}:{i % 60:02d}:0{i % 10}+08:00", kind,
-                            f"6222{rng.randrange(10, 99)}******{rng.randrange(1000, 9999)}", amount, code,
-                            None if code != "00" else f"6324{i:08d}", False)
+        tx = AtmTransaction(
+            tsn,
+            f"2026-11-20T{9 + i // 60 % 10:02d}:{i % 60:02d}:0{i % 10}+08:00",
+            kind,
+            f"6222{rng.randrange(10, 99)}******{rng.randrange(1000, 9999)}",
+            amount,
+            code,
+            None if code != "00" else f"6324{i:08d}",
+            False,
+        )
         event = "taken"
         if kind == "withdrawal":
             if i % 17 == 3:
@@ -77,15 +114,27 @@ def make_ledger(transactions: int = 40, notes_per: int = 5, seed: int = 7, notes
                 d, da = d + 1, da + amount
         txs.append(tx)
         for _ in range(notes_per):
-            serial = "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ") for _ in range(2)) + \
-                "".join(rng.choice("0123456789?") for _ in range(8))
+            serial = "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ") for _ in range(2)) + "".join(
+                rng.choice("0123456789?") for _ in range(8)
+            )
             notes_list.append(NoteRecord(serial, 10000, tsn, "CIN1" if kind == "deposit" else "CST1", event))
     notes_list.append(NoteRecord("ZZ00000001", 5000, None, "RTR1", "rejected"))
-    retained = [RetainedCard("2026-11-20T10:05:00+08:00", "622202******4321", "000108", "host"),
-                RetainedCard("2026-11-21T02:00:00+08:00", "621700******0042", None, "timeout")]
-    return AtmLedger("NJ-0001", "NJ-0001-20261120", "CNY", "2026-11-20T08:00:00+08:00", None,
-                     Totals(25000000, TypeTotals(w, wa), TypeTotals(d, da)), units, txs,
-                     notes_list if notes else None, retained_cards=retained)
+    retained = [
+        RetainedCard("2026-11-20T10:05:00+08:00", "622202******4321", "000108", "host"),
+        RetainedCard("2026-11-21T02:00:00+08:00", "621700******0042", None, "timeout"),
+    ]
+    return AtmLedger(
+        "NJ-0001",
+        "NJ-0001-20261120",
+        "CNY",
+        "2026-11-20T08:00:00+08:00",
+        None,
+        Totals(25000000, TypeTotals(w, wa), TypeTotals(d, da)),
+        units,
+        txs,
+        notes_list if notes else None,
+        retained_cards=retained,
+    )
 
 
 @pytest.fixture

@@ -10,9 +10,8 @@ import sys
 import pytest
 
 from custodian_app.domain.formats import atm_ledger_to_dict, dumps
-from custodian_app.support.files import read_atm_ledger
 from custodian_app.link.simulator import Faults
-
+from custodian_app.support.files import read_atm_ledger
 from tests.cli import ROOT, run_custodian_app
 
 from .conftest import FAST, make_ledger, wait_for
@@ -26,8 +25,17 @@ def test_read_atm_writes_the_ledger(tmp_path, simulators) -> None:
     ledger = make_ledger(transactions=30)
     sim = simulators(ledger, faults=Faults(corrupt=0.0005, seed=1))
     out = tmp_path / "atm.json"
-    r = run_cli("read-atm", "--port", sim.start_on_pty(), "--baud", str(FAST), "--out", str(out),
-                "--max-frame", "1024")
+    r = run_cli(
+        "read-atm",
+        "--port",
+        sim.start_on_pty(),
+        "--baud",
+        str(FAST),
+        "--out",
+        str(out),
+        "--max-frame",
+        "1024",
+    )
     assert r.returncode == 0, r.stderr
     assert read_atm_ledger(out) == ledger
     assert "records" in r.stderr and "wrote" in r.stderr  # progress on standard error
@@ -76,10 +84,29 @@ def test_simulate_atm_subprocess_with_link(tmp_path) -> None:
     src = tmp_path / "served.json"
     src.write_bytes(dumps(atm_ledger_to_dict(ledger)))
     link = tmp_path / "atm-port"
-    proc = subprocess.Popen([sys.executable, "-m", "custodian_app", "simulate-atm", "--ledger", str(src),
-                             "--link", str(link), "--baud", "115200", "--no-pace", "--drop", "0.0005",
-                             "--seed", "9"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "custodian_app",
+            "simulate-atm",
+            "--ledger",
+            str(src),
+            "--link",
+            str(link),
+            "--baud",
+            "115200",
+            "--no-pace",
+            "--drop",
+            "0.0005",
+            "--seed",
+            "9",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert wait_for(lambda: link.is_symlink() or proc.poll() is not None)
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
@@ -110,8 +137,11 @@ def test_over_a_socat_pty_pair(tmp_path, simulators) -> None:
     if socat is None:
         pytest.skip("socat is not installed; the linked-pty test needs it (apt-get install socat)")
     a, b = tmp_path / "ttyA", tmp_path / "ttyB"
-    proc = subprocess.Popen([socat, "-d", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [socat, "-d", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         assert wait_for(lambda: a.exists() and b.exists() or proc.poll() is not None)
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""

@@ -9,16 +9,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from custodian_app.link import framer
 from custodian_app.link.endpoint import OFFSET, Endpoint, off_diff
 from custodian_app.link.errors import LinkTimeout, ProtocolError
-from custodian_app.link import framer
 from custodian_app.link.framer import Deframer, Frame
 
 
 class NullModem:
     """A and B, a simulated clock, and a line that may damage bytes in either direction."""
 
-    def __init__(self, *, corrupt: float = 0.0, drop: float = 0.0, seed: int = 1, chunk: int = 37, **kw) -> None:
+    def __init__(
+        self, *, corrupt: float = 0.0, drop: float = 0.0, seed: int = 1, chunk: int = 37, **kw
+    ) -> None:
         self.a = Endpoint(**kw)
         self.b = Endpoint(**kw)
         self.da, self.db = Deframer(), Deframer()
@@ -146,7 +148,9 @@ def test_silent_peer_times_out() -> None:
 
 def test_compressed_garbage_is_a_protocol_error() -> None:
     a, b = Endpoint(compression="none"), Endpoint(compression="zlib")
-    bad = Frame(framer.DATA, framer.FLAG_FINAL | framer.FLAG_COMPRESSED, 0, OFFSET.pack(0) + b"\xff\xfe not deflate")
+    bad = Frame(
+        framer.DATA, framer.FLAG_FINAL | framer.FLAG_COMPRESSED, 0, OFFSET.pack(0) + b"\xff\xfe not deflate"
+    )
     with pytest.raises(ProtocolError):
         b.handle_frame(bad, 0.0)
     with pytest.raises(ProtocolError):
@@ -180,14 +184,23 @@ def test_frame_size_halves_after_a_loss_and_grows_back() -> None:
     assert a.cur_payload == 1024
 
 
-
 @settings(max_examples=150, deadline=None)
-@given(frames=st.lists(st.builds(
-    Frame, st.sampled_from([framer.DATA, framer.ACK, framer.NAK, framer.PING, framer.PONG, 0x7F]),
-    st.integers(0, 255), st.integers(0, 65535),
-    st.one_of(st.binary(max_size=40), st.builds(lambda o, b: OFFSET.pack(o) + b,
-                                                 st.integers(0, 2**32 - 1), st.binary(max_size=40)))),
-    max_size=20), compression=st.sampled_from(["none", "zlib"]))
+@given(
+    frames=st.lists(
+        st.builds(
+            Frame,
+            st.sampled_from([framer.DATA, framer.ACK, framer.NAK, framer.PING, framer.PONG, 0x7F]),
+            st.integers(0, 255),
+            st.integers(0, 65535),
+            st.one_of(
+                st.binary(max_size=40),
+                st.builds(lambda o, b: OFFSET.pack(o) + b, st.integers(0, 2**32 - 1), st.binary(max_size=40)),
+            ),
+        ),
+        max_size=20,
+    ),
+    compression=st.sampled_from(["none", "zlib"]),
+)
 def test_hostile_frames_only_ever_raise_the_protocol_error(frames, compression) -> None:
     """Frames with a good CRC but nonsense inside (a buggy or hostile peer)."""
     ep = Endpoint(max_payload=256, compression=compression)

@@ -10,9 +10,9 @@ import sys
 import pytest
 
 from custodian_app.domain.formats import atm_ledger_to_dict, dumps
-from custodian_app.support.files import read_atm_ledger
 from custodian_app.link.client import AtmClient
 from custodian_app.link.errors import AtmRefused
+from custodian_app.support.files import read_atm_ledger
 from tests.cli import ROOT, run_custodian_app
 
 from .conftest import FAST, make_ledger, wait_for
@@ -27,9 +27,24 @@ def atm_process(tmp_path):
     served = tmp_path / "served.json"
     served.write_bytes(dumps(atm_ledger_to_dict(ledger)))
     link = tmp_path / "atm-port"
-    proc = subprocess.Popen([sys.executable, "-m", "custodian_app", "simulate-atm", "--ledger", str(served),
-                             "--link", str(link), "--baud", str(FAST)],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "custodian_app",
+            "simulate-atm",
+            "--ledger",
+            str(served),
+            "--link",
+            str(link),
+            "--baud",
+            str(FAST),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert wait_for(lambda: link.is_symlink() or proc.poll() is not None)
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""

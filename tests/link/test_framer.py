@@ -37,7 +37,7 @@ def test_split_in_halves(frame: Frame) -> None:
     wire = encode(frame)
     d = Deframer()
     assert d.feed(wire[: len(wire) // 2]) == []
-    assert d.feed(wire[len(wire) // 2:]) == [frame]
+    assert d.feed(wire[len(wire) // 2 :]) == [frame]
     assert d.pending == 0
 
 
@@ -112,7 +112,7 @@ def test_a_frame_still_arriving_is_not_taken_for_cut_off() -> None:
     d = Deframer()
     got = []
     for i in range(0, len(wire), 7):
-        got += d.feed(wire[i:i + 7])
+        got += d.feed(wire[i : i + 7])
     assert got == [frame] and d.cut_frames == 0
 
 
@@ -135,8 +135,13 @@ def test_decode_refuses_non_bytes_with_the_framing_error() -> None:
         encode(Frame(DATA, 0, 0, b"x" * 70000))
 
 
-frames_st = st.builds(Frame, st.sampled_from([DATA, ACK, framer.NAK, framer.PING]),
-                      st.integers(0, 3), st.integers(0, 65535), st.binary(max_size=300))
+frames_st = st.builds(
+    Frame,
+    st.sampled_from([DATA, ACK, framer.NAK, framer.PING]),
+    st.integers(0, 3),
+    st.integers(0, 65535),
+    st.binary(max_size=300),
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -144,12 +149,15 @@ frames_st = st.builds(Frame, st.sampled_from([DATA, ACK, framer.NAK, framer.PING
 def test_fuzz_flipped_bytes_never_accepted(frames: list[Frame], data) -> None:
     wires = [encode(f) for f in frames]
     wire = bytearray(b"".join(wires))
-    flips = data.draw(st.lists(st.tuples(st.integers(0, len(wire) - 1), st.integers(1, 255)),
-                               min_size=1, max_size=6))
+    flips = data.draw(
+        st.lists(st.tuples(st.integers(0, len(wire) - 1), st.integers(1, 255)), min_size=1, max_size=6)
+    )
     for pos, mask in flips:
         wire[pos] ^= mask
     starts = [sum(len(w) for w in wires[:i]) for i in range(len(wires))]
-    untouched = [f for f, s, w in zip(frames, starts, wires) if bytes(wire[s:s + len(w)]) == w]
+    untouched = [
+        f for f, s, w in zip(frames, starts, wires, strict=False) if bytes(wire[s : s + len(w)]) == w
+    ]
     cut = data.draw(st.integers(0, len(wire)))
     d = Deframer()
     got = d.feed(bytes(wire[:cut])) + d.feed(bytes(wire[cut:]))

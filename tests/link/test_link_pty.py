@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import os
 import threading
+from dataclasses import replace
 
 import pytest
 
-from dataclasses import replace
 from custodian_app.link import messages
 from custodian_app.link.client import AtmClient, AtmEvent
-from custodian_app.link.errors import (AtmRefused, LinkError, LinkTimeout, PortError,
-                                       ProtocolVersionError, ReadCancelled)
+from custodian_app.link.errors import (
+    AtmRefused,
+    LinkError,
+    LinkTimeout,
+    PortError,
+    ProtocolVersionError,
+    ReadCancelled,
+)
 from custodian_app.link.simulator import Faults
 
 from .conftest import FAST, make_ledger, wait_for
@@ -74,11 +80,15 @@ def test_units_and_notes_by_tsn(ledger, simulators) -> None:
         assert atm.read_notes_for_tsn("999999") == []
 
 
-@pytest.mark.parametrize("faults", [
-    Faults(corrupt=0.002, seed=3),
-    Faults(drop=0.002, seed=4),
-    Faults(corrupt=0.001, drop=0.001, seed=5),
-], ids=["corrupt", "drop", "corrupt+drop"])
+@pytest.mark.parametrize(
+    "faults",
+    [
+        Faults(corrupt=0.002, seed=3),
+        Faults(drop=0.002, seed=4),
+        Faults(corrupt=0.001, drop=0.001, seed=5),
+    ],
+    ids=["corrupt", "drop", "corrupt+drop"],
+)
 def test_noisy_line_still_reads_exactly(faults, simulators) -> None:
     ledger = make_ledger(transactions=60, notes_per=6)
     sim = simulators(ledger, faults=faults, page_size=40)
@@ -99,8 +109,9 @@ def test_cable_pulled_and_put_back_resumes_from_cursor(tmp_path, simulators) -> 
     ledger = make_ledger(transactions=80, notes_per=8)
     # At a real line's speed the client has long read the first pages when the cable goes; at
     # memory speed, what it holds then (bytes still in the pty are lost) depends on the timing.
-    sim = simulators(ledger, faults=Faults(disconnect_after=6000, down_seconds=0.3), page_size=40,
-                     baud=115200)
+    sim = simulators(
+        ledger, faults=Faults(disconnect_after=6000, down_seconds=0.3), page_size=40, baud=115200
+    )
     link = str(tmp_path / "atm")
     assert sim.start_on_pty(link=link) == link
     with client(link) as atm:
@@ -134,17 +145,17 @@ def test_cable_never_comes_back_is_a_link_error(tmp_path, simulators) -> None:
     sim = simulators(ledger, faults=Faults(disconnect_after=3000, down_seconds=60), page_size=40)
     link = str(tmp_path / "atm")
     sim.start_on_pty(link=link)
-    with client(link, reconnect_timeout=0.5) as atm:
-        with pytest.raises(LinkError) as err:
-            atm.read_ledger()
+    with client(link, reconnect_timeout=0.5) as atm, pytest.raises(LinkError) as err:
+        atm.read_ledger()
     assert "gave up reconnecting" in str(err.value)
 
 
 def test_reading_again_after_the_cable_stayed_out_resumes_from_the_cursors(tmp_path, simulators) -> None:
     ledger = make_ledger(transactions=60, notes_per=6)
     # at a real line's speed, so that the first page has certainly arrived when the cable goes
-    sim = simulators(ledger, faults=Faults(disconnect_after=3000, down_seconds=1.5), page_size=40,
-                     baud=115200)
+    sim = simulators(
+        ledger, faults=Faults(disconnect_after=3000, down_seconds=1.5), page_size=40, baud=115200
+    )
     link = str(tmp_path / "atm")
     sim.start_on_pty(link=link)
     with client(link, reconnect_timeout=0.3) as atm:
@@ -162,9 +173,8 @@ def test_reading_again_after_the_cable_stayed_out_resumes_from_the_cursors(tmp_p
 
 def test_older_atm_refuses_newer_application(ledger, simulators) -> None:
     sim = simulators(ledger, versions=(1,))
-    with client(sim.start_on_pty(), versions=(2,)) as atm:
-        with pytest.raises(ProtocolVersionError) as err:
-            atm.connect()
+    with client(sim.start_on_pty(), versions=(2,)) as atm, pytest.raises(ProtocolVersionError) as err:
+        atm.connect()
     assert err.value.theirs == (1,) and err.value.ours == (2,)
     assert "older" in str(err.value)
     assert sim.stats.refusals == 1
@@ -172,9 +182,8 @@ def test_older_atm_refuses_newer_application(ledger, simulators) -> None:
 
 def test_newer_atm_refuses_older_application(ledger, simulators) -> None:
     sim = simulators(ledger, versions=(2, 3))
-    with client(sim.start_on_pty()) as atm:
-        with pytest.raises(ProtocolVersionError) as err:
-            atm.connect()
+    with client(sim.start_on_pty()) as atm, pytest.raises(ProtocolVersionError) as err:
+        atm.connect()
     assert "newer" in str(err.value) and "update the application" in str(err.value)
 
 
@@ -201,7 +210,11 @@ def test_exchange_opens_a_new_empty_cycle(ledger, simulators) -> None:
         new = atm.read_ledger()
     assert new.cycle_id == new_cycle and new.transactions == [] and new.notes == []
     assert {u.id: (u.initial, u.count) for u in new.units} == {
-        "CST1": (2500, 2500), "CST2": (1500, 1500), "CIN1": (0, 0), "RTR1": (0, 0)}
+        "CST1": (2500, 2500),
+        "CST2": (1500, 1500),
+        "CIN1": (0, 0),
+        "RTR1": (0, 0),
+    }
     assert new.totals.loaded_amount == 2500 * 10000 + 1500 * 5000
     assert sim.cycles[0].cycle_id == ledger.cycle_id and sim.cycles[0].closed_at is not None
 
@@ -260,9 +273,8 @@ def test_line_speed_switch(ledger, simulators) -> None:
 
 
 def test_no_such_port() -> None:
-    with AtmClient("/dev/does-not-exist-atm") as atm:
-        with pytest.raises(PortError) as err:
-            atm.connect()
+    with AtmClient("/dev/does-not-exist-atm") as atm, pytest.raises(PortError) as err:
+        atm.connect()
     assert "does not exist" in str(err.value)
 
 
@@ -278,9 +290,11 @@ def test_unsupported_command_is_refused(ledger, simulators) -> None:
 def test_atm_silent_for_good_is_a_timeout(simulators) -> None:
     ledger = make_ledger(transactions=60, notes_per=6)
     sim = simulators(ledger, faults=Faults(stall_after=3000, stall_seconds=60), page_size=40)
-    with client(sim.start_on_pty(), response_timeout=0.3, reconnect_timeout=0.6) as atm:
-        with pytest.raises(LinkTimeout) as err:
-            atm.read_ledger()
+    with (
+        client(sim.start_on_pty(), response_timeout=0.3, reconnect_timeout=0.6) as atm,
+        pytest.raises(LinkTimeout) as err,
+    ):
+        atm.read_ledger()
     assert "gave up reconnecting" in str(err.value)
     assert isinstance(err.value, TimeoutError)
 
@@ -298,10 +312,14 @@ def test_exchange_survives_a_pulled_cable(after, tmp_path, simulators) -> None:
         atm.start_exchange()
         new_cycle = atm.end_exchange({u.id: 10 for u in ledger.units})
     assert sim.stats.disconnects == 1 and sim.stats.exchanges == 1
-    assert sim.ledger.cycle_id == new_cycle and sim.cycles == [replace(ledger, closed_at=sim.cycles[0].closed_at)]
+    assert sim.ledger.cycle_id == new_cycle and sim.cycles == [
+        replace(ledger, closed_at=sim.cycles[0].closed_at)
+    ]
 
 
-def test_a_session_whose_stream_breaks_is_dropped_and_the_client_opens_a_new_one(simulators, monkeypatch) -> None:
+def test_a_session_whose_stream_breaks_is_dropped_and_the_client_opens_a_new_one(
+    simulators, monkeypatch
+) -> None:
     from custodian_app.link.endpoint import Endpoint
     from custodian_app.link.errors import ProtocolError
 

@@ -53,8 +53,12 @@ def read_watching_nosessions(atm: AtmClient, sim) -> object:
 
 def test_atm_restarting_within_a_second_mid_frame_gets_a_new_session_at_once(simulators) -> None:
     ledger = make_ledger(transactions=120, notes_per=6)
-    sim = simulators(ledger, faults=Faults(reboot_after=6000, reboot_seconds=0.5, mid_frame=True),
-                     page_size=40, baud=115200)
+    sim = simulators(
+        ledger,
+        faults=Faults(reboot_after=6000, reboot_seconds=0.5, mid_frame=True),
+        page_size=40,
+        baud=115200,
+    )
     with AtmClient(sim.start_on_pty(), baud=115200, page_size=40) as atm:
         assert read_watching_nosessions(atm, sim) == ledger
         assert atm.reconnects == 1
@@ -67,16 +71,23 @@ def test_cable_pulled_mid_frame_on_a_socat_pair_gets_a_new_session_at_once(tmp_p
     if socat is None:
         pytest.skip("socat is not installed; the linked-pty test needs it (apt-get install socat)")
     a, b = tmp_path / "ttyA", tmp_path / "ttyB"
-    proc = subprocess.Popen([socat, "-d", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [socat, "-d", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         assert wait_for(lambda: a.exists() and b.exists() or proc.poll() is not None)
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
         ledger = make_ledger(transactions=120, notes_per=6)
         # socat keeps the application's end open while the ATM's end is closed and reopened:
         # the client sees no error, only a frame that never ends
-        sim = simulators(ledger, faults=Faults(disconnect_after=6000, down_seconds=0.5, mid_frame=True),
-                         page_size=40, baud=115200)
+        sim = simulators(
+            ledger,
+            faults=Faults(disconnect_after=6000, down_seconds=0.5, mid_frame=True),
+            page_size=40,
+            baud=115200,
+        )
         sim.serve_device(str(a))
         with AtmClient(str(b), baud=115200, page_size=40) as atm:
             assert read_watching_nosessions(atm, sim) == ledger
@@ -113,10 +124,20 @@ def test_a_fragment_announcing_65000_bytes_does_not_keep_the_session_from_openin
             for frame in deframer.feed(os.read(master, 4096)):
                 if frame.type == CONNECT:
                     nonce = orjson.loads(frame.payload)["nonce"]
-                    choice = {"version": 1, "compression": "none", "maxFrame": 1024, "window": 4,
-                              "nonce": nonce, "agent": "fake", "terminalId": "NJ-0001", "session": 1}
+                    choice = {
+                        "version": 1,
+                        "compression": "none",
+                        "maxFrame": 1024,
+                        "window": 4,
+                        "nonce": nonce,
+                        "agent": "fake",
+                        "terminalId": "NJ-0001",
+                        "session": 1,
+                    }
                     answered.append(nonce)  # before the write: the client may check it at once
-                    os.write(master, _fragment(65000) + framer.encode_parts(ACCEPT, 0, 0, orjson.dumps(choice)))
+                    os.write(
+                        master, _fragment(65000) + framer.encode_parts(ACCEPT, 0, 0, orjson.dumps(choice))
+                    )
 
     thread = threading.Thread(target=atm, daemon=True)
     thread.start()

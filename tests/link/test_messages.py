@@ -45,8 +45,11 @@ def test_a_full_card_number_in_a_layout_2_page_is_never_echoed() -> None:
     full = "6222021234567890123"
     txs = [dataclasses.replace(t, card=full) for t in ledger.transactions]
     page, blob = records.encode_page("transactions", txs, 2, ledger.opened_at)
-    doc = dict(records.decode_totals(records.encode_totals(ledger)), units=[],
-               transactions=records.decode_page("transactions", page, blob, "page 1"))
+    doc = dict(
+        records.decode_totals(records.encode_totals(ledger)),
+        units=[],
+        transactions=records.decode_page("transactions", page, blob, "page 1"),
+    )
     with pytest.raises(formats.FormatError) as err:
         formats.parse_atm_ledger(doc)
     assert full not in str(err.value)
@@ -59,15 +62,18 @@ def test_a_full_card_number_in_a_layout_2_page_is_never_echoed() -> None:
     assert full not in str(err.value) and "of 19 digits does not fit in 2 digits" in str(err.value)
 
 
-@pytest.mark.parametrize("raw,what", [
-    (b"not json", "not valid JSON"),
-    (b"[1]", "JSON object"),
-    (b'{"payload": {}}', "header"),
-    (b'{"header": {"name": "X", "requestId": -1, "type": "command"}}', "requestId"),
-    (b'{"header": {"name": "X", "requestId": 1, "type": "shout"}}', "type"),
-    (b'{"header": {"name": "X", "requestId": 1, "type": "completion"}}', "completionCode"),
-    (b'{"header": {"name": "X", "requestId": 1, "type": "event"}, "payload": []}', "payload"),
-])
+@pytest.mark.parametrize(
+    "raw,what",
+    [
+        (b"not json", "not valid JSON"),
+        (b"[1]", "JSON object"),
+        (b'{"payload": {}}', "header"),
+        (b'{"header": {"name": "X", "requestId": -1, "type": "command"}}', "requestId"),
+        (b'{"header": {"name": "X", "requestId": 1, "type": "shout"}}', "type"),
+        (b'{"header": {"name": "X", "requestId": 1, "type": "completion"}}', "completionCode"),
+        (b'{"header": {"name": "X", "requestId": 1, "type": "event"}, "payload": []}', "payload"),
+    ],
+)
 def test_malformed_envelopes_are_refused(raw, what) -> None:
     with pytest.raises(MessageError, match=what):
         messages.decode(raw)
@@ -79,8 +85,12 @@ def test_record_pages_round_trip_through_the_formats() -> None:
     notes_page = records.encode_notes(ledger.notes)
     assert isinstance(notes_page["columns"]["tsn"], dict)  # runs of the same TSN: run-length encoded
     notes = records.decode_notes(notes_page)
-    doc = dict(records.decode_totals(records.encode_totals(ledger)),
-               units=records.decode_units(records.encode_units(ledger.units)), transactions=tx, notes=notes)
+    doc = dict(
+        records.decode_totals(records.encode_totals(ledger)),
+        units=records.decode_units(records.encode_units(ledger.units)),
+        transactions=tx,
+        notes=notes,
+    )
     assert formats.parse_atm_ledger(doc) == ledger
 
 
@@ -89,10 +99,12 @@ def test_rules_revision_2_travels_byte_for_byte() -> None:
     assert any(t.reversed_amount for t in ledger.transactions) and any(t.unknown for t in ledger.transactions)
     page = records.encode_transactions(ledger.transactions)
     assert {"reversedAmount", "unknown"} <= set(page["columns"])
-    doc = dict(records.decode_totals(records.encode_totals(ledger)),
-               units=records.decode_units(records.encode_units(ledger.units)),
-               transactions=records.decode_transactions(page),
-               notes=records.decode_notes(records.encode_notes(ledger.notes)))
+    doc = dict(
+        records.decode_totals(records.encode_totals(ledger)),
+        units=records.decode_units(records.encode_units(ledger.units)),
+        transactions=records.decode_transactions(page),
+        notes=records.decode_notes(records.encode_notes(ledger.notes)),
+    )
     got = formats.parse_atm_ledger(doc)
     assert got.retained_cards == ledger.retained_cards and len(got.retained_cards) == 2
     assert formats.dumps(formats.atm_ledger_to_dict(got)) == formats.dumps(formats.atm_ledger_to_dict(ledger))
@@ -112,22 +124,27 @@ def test_a_partial_reversal_out_of_bounds_over_the_link_is_refused_by_the_format
     i = next(i for i, v in enumerate(column) if v)
     column[i] = ledger.transactions[i].amount  # not less than the amount
     page["columns"]["reversedAmount"] = column
-    doc = dict(records.decode_totals(records.encode_totals(ledger)),
-               units=records.decode_units(records.encode_units(ledger.units)),
-               transactions=records.decode_transactions(page))
+    doc = dict(
+        records.decode_totals(records.encode_totals(ledger)),
+        units=records.decode_units(records.encode_units(ledger.units)),
+        transactions=records.decode_transactions(page),
+    )
     with pytest.raises(formats.FormatError) as exc:
         formats.parse_atm_ledger(doc, "ATM link")
     assert exc.value.path == f"$.transactions[{i}].reversed_amount"
 
 
-@pytest.mark.parametrize("mutate,what", [
-    (lambda p: p["columns"].__setitem__("amount", [1.5] * p["count"]), "whole number"),
-    (lambda p: p["columns"].__setitem__("amount", [-100] * p["count"]), "whole number"),
-    (lambda p: p["columns"].__setitem__("tsn", ["1"]), "does not hold"),
-    (lambda p: p["columns"].pop("card"), "lacks the column"),
-    (lambda p: p["columns"].__setitem__("type", {"runs": ["withdrawal", 99]}), "bad run length"),
-    (lambda p: p.__setitem__("count", "3"), "count"),
-])
+@pytest.mark.parametrize(
+    "mutate,what",
+    [
+        (lambda p: p["columns"].__setitem__("amount", [1.5] * p["count"]), "whole number"),
+        (lambda p: p["columns"].__setitem__("amount", [-100] * p["count"]), "whole number"),
+        (lambda p: p["columns"].__setitem__("tsn", ["1"]), "does not hold"),
+        (lambda p: p["columns"].pop("card"), "lacks the column"),
+        (lambda p: p["columns"].__setitem__("type", {"runs": ["withdrawal", 99]}), "bad run length"),
+        (lambda p: p.__setitem__("count", "3"), "count"),
+    ],
+)
 def test_hostile_transaction_pages_are_refused(mutate, what) -> None:
     page = records.encode_transactions(make_ledger(transactions=3).transactions)
     mutate(page)
@@ -139,8 +156,11 @@ def test_full_card_number_from_the_atm_is_caught_by_the_format_check() -> None:
     ledger = make_ledger(transactions=2)
     page = records.encode_transactions(ledger.transactions)
     page["columns"]["card"] = ["6222021234567890123", "6222021234567890124"]
-    doc = dict(records.decode_totals(records.encode_totals(ledger)), units=[],
-               transactions=records.decode_transactions(page))
+    doc = dict(
+        records.decode_totals(records.encode_totals(ledger)),
+        units=[],
+        transactions=records.decode_transactions(page),
+    )
     with pytest.raises(formats.FormatError) as err:
         formats.parse_atm_ledger(doc)
     assert "6222021234567890123" not in str(err.value)
@@ -158,11 +178,14 @@ def test_serials_travel_as_letters_and_number_differences() -> None:
     assert [n["serial"] for n in records.decode_notes(page)] == serials
 
 
-@pytest.mark.parametrize("mutate,what", [
-    (lambda c: c.__setitem__("letters", c["letters"] + "Z"), "disagree"),
-    (lambda c: c["raw"].clear(), "missing"),
-    (lambda c: c.__setitem__("delta", [-5] + c["delta"][1:]), "fit"),
-])
+@pytest.mark.parametrize(
+    "mutate,what",
+    [
+        (lambda c: c.__setitem__("letters", c["letters"] + "Z"), "disagree"),
+        (lambda c: c["raw"].clear(), "missing"),
+        (lambda c: c.__setitem__("delta", [-5] + c["delta"][1:]), "fit"),
+    ],
+)
 def test_hostile_serial_columns_are_refused(mutate, what) -> None:
     from custodian_app.domain.formats import NoteRecord
 
@@ -174,14 +197,23 @@ def test_hostile_serial_columns_are_refused(mutate, what) -> None:
 
 
 _json = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False) | st.text(max_size=12),
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=12),
     lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner, max_size=5),
-    max_leaves=12)
+    max_leaves=12,
+)
 
 
 @settings(max_examples=100, deadline=None)
-@given(count=st.integers(0, 4), columns=st.dictionaries(
-    st.sampled_from(list(records.TX_FIELDS + records.NOTE_FIELDS) + ["x"]), _json, max_size=14))
+@given(
+    count=st.integers(0, 4),
+    columns=st.dictionaries(
+        st.sampled_from(list(records.TX_FIELDS + records.NOTE_FIELDS) + ["x"]), _json, max_size=14
+    ),
+)
 def test_hostile_pages_only_ever_raise_the_protocol_error(count, columns) -> None:
     page = {"count": count, "columns": columns}
     for decode in (records.decode_transactions, records.decode_notes):

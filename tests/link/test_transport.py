@@ -57,9 +57,8 @@ def test_pty_read_write_and_timeout(pty_pair) -> None:
 
 def test_second_open_is_refused_while_the_first_holds_the_port(pty_pair) -> None:
     path, _ = pty_pair
-    with SerialTransport(path, 115200):
-        with pytest.raises(PortError, match="in use"):
-            SerialTransport(path, 115200).open()
+    with SerialTransport(path, 115200), pytest.raises(PortError, match="in use"):
+        SerialTransport(path, 115200).open()
 
 
 def test_port_that_goes_away_is_link_closed(pty_pair) -> None:
@@ -99,5 +98,4 @@ def test_list_ports_gives_device_and_description(monkeypatch) -> None:
     b = list_ports_common.ListPortInfo("/dev/ttyS0")
     b.description = "n/a"
     monkeypatch.setattr("serial.tools.list_ports.comports", lambda: [a, b])
-    assert ports.list_ports() == [("/dev/ttyS0", "n/a"),
-                                  ("/dev/ttyUSB0", "USB-Serial Controller (Prolific)")]
+    assert ports.list_ports() == [("/dev/ttyS0", "n/a"), ("/dev/ttyUSB0", "USB-Serial Controller (Prolific)")]

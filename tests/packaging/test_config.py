@@ -42,11 +42,20 @@ def test_defaults_without_any_file():
 
 
 def test_round_trip_through_the_user_file():
-    s = replace(load_settings(), serial_port="/dev/ttyUSB0", serial_baud=9600,
-                backend_url="https://clearing.bank.example/api", backend_token=TOKEN,
-                backend_timeout=12.5, database_url="postgresql+psycopg://cust@db.example/custodian",
-                bank_name='示例银行 "总行"\\', branch_name="城东支行\n二部", language="en",
-                success_codes=("00", "10"), report_appendix=True)
+    s = replace(
+        load_settings(),
+        serial_port="/dev/ttyUSB0",
+        serial_baud=9600,
+        backend_url="https://clearing.bank.example/api",
+        backend_token=TOKEN,
+        backend_timeout=12.5,
+        database_url="postgresql+psycopg://cust@db.example/custodian",
+        bank_name='示例银行 "总行"\\',
+        branch_name="城东支行\n二部",
+        language="en",
+        success_codes=("00", "10"),
+        report_appendix=True,
+    )
     target = save_settings(s)
     assert target == paths.config_file()
     again = load_settings()
@@ -74,7 +83,9 @@ def test_repr_and_redacted_dict_hide_the_token_and_db_password():
 
 
 def test_system_file_gives_defaults_and_locked_keys_beat_the_user(tmp_path):
-    system = write(Path(os.environ["CUSTODIAN_SYSTEM_CONFIG"]), """
+    system = write(
+        Path(os.environ["CUSTODIAN_SYSTEM_CONFIG"]),
+        """
 locked = ["backend.url", "database.url"]
 [backend]
 url = "https://central.bank.example/api"
@@ -83,14 +94,18 @@ timeout = 45
 url = "postgresql+psycopg://custodian@db.bank.example/custodian"
 [bank]
 name = "示例银行"
-""")
-    write(paths.config_file(), """
+""",
+    )
+    write(
+        paths.config_file(),
+        """
 [backend]
 url = "https://evil.example/api"
 timeout = 20
 [bank]
 name = "My branch bank"
-""")
+""",
+    )
     s = load_settings()
     assert s.backend_url == "https://central.bank.example/api"
     assert s.database_url.startswith("postgresql+psycopg://custodian@db.bank.example")
@@ -144,7 +159,10 @@ def test_environment_value_is_validated(monkeypatch):
     [
         ("[serial]\nbaud = 12345\n", r"serial\.baud = 12345: must be one of"),
         ('[serial]\nbaud = "fast"\n', r"serial\.baud = 'fast'"),
-        ('[backend]\nurl = "clearing.bank.example"\n', r"backend\.url = 'clearing\.bank\.example': must be an http"),
+        (
+            '[backend]\nurl = "clearing.bank.example"\n',
+            r"backend\.url = 'clearing\.bank\.example': must be an http",
+        ),
         ("[backend]\ntimeout = 0\n", r"backend\.timeout = 0: must be a number of seconds"),
         ("[backend]\ntimeout = true\n", r"backend\.timeout = True"),
         ('[database]\nurl = "custodian.db"\n', r"database\.url = 'custodian\.db': must be a database URL"),
@@ -177,7 +195,7 @@ def test_a_bad_token_is_reported_without_echoing_it(text):
     message = str(info.value)
     assert message.startswith(str(paths.config_file()))
     # The file's path may contain any digits (pytest numbers its folders); the rest may not.
-    rest = message[len(str(paths.config_file())):]
+    rest = message[len(str(paths.config_file())) :]
     assert "backend.token" in rest and "withheld" in rest
     assert TOKEN not in message and "42" not in rest
 
@@ -254,8 +272,13 @@ def test_check_settings_file_accepts_the_example_and_warns_about_a_token_in_it(t
 
 
 def test_values_typed_into_a_dialog_are_normalised_and_bad_ones_reported_by_key():
-    s = replace(load_settings(), serial_baud="9600", backend_timeout="45", success_codes="00, 10",
-                backend_url=" https://clearing.bank.example/api ")
+    s = replace(
+        load_settings(),
+        serial_baud="9600",
+        backend_timeout="45",
+        success_codes="00, 10",
+        backend_url=" https://clearing.bank.example/api ",
+    )
     assert s.serial_baud == 9600 and s.backend_timeout == 45.0 and s.success_codes == ("00", "10")
     assert s.backend_url == "https://clearing.bank.example/api"
     assert config.validated(s) is s

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from custodian_app.cli import logs
-from custodian_app.settings import paths
 from custodian_app.cli.diagnostics import export_diagnostics
+from custodian_app.settings import paths
 from tests.cli import ROOT, run_custodian_app
 
 PAN = "6222021234567890123"
@@ -26,7 +26,9 @@ def _settings(tmp_path, monkeypatch):
     paths.config_file().write_text(
         f'[backend]\nurl = "https://clearing.bank.example/api"\ntoken = "{TOKEN}"\n'
         '[database]\nurl = "postgresql+psycopg://cust:pa55word@db.bank.example/custodian"\n'
-        '[bank]\nname = "示例银行"\n', encoding="utf-8")
+        '[bank]\nname = "示例银行"\n',
+        encoding="utf-8",
+    )
     yield
     logs.shutdown_logging()
 
@@ -44,12 +46,20 @@ def test_bundle_has_logs_versions_settings_and_ports_but_no_secret(tmp_path):
     with open(paths.logs_dir() / "custodian-app.log.1", "w", encoding="utf-8") as fh:
         fh.write(f"old version wrote card {PAN} and Bearer {TOKEN} and pa55word\n")
 
-    out = export_diagnostics(tmp_path / "support" / "diag.zip",
-                             extra={"qt_runtime": "6.11.3", "page": f"reconcile {PAN}"})
+    out = export_diagnostics(
+        tmp_path / "support" / "diag.zip", extra={"qt_runtime": "6.11.3", "page": f"reconcile {PAN}"}
+    )
     texts = bundle_texts(out)
     names = {n.removeprefix("custodian-diagnostics/") for n in texts}
-    assert {"README.txt", "summary.json", "versions.txt", "settings.json", "serial-ports.json",
-            "logs/custodian-app.log", "logs/custodian-app.log.1"} <= names
+    assert {
+        "README.txt",
+        "summary.json",
+        "versions.txt",
+        "settings.json",
+        "serial-ports.json",
+        "logs/custodian-app.log",
+        "logs/custodian-app.log.1",
+    } <= names
     everything = "".join(texts.values())
     assert PAN not in everything and TOKEN not in everything and "pa55word" not in everything
     assert "fetch for card <19 digits withheld> failed with <secret withheld>" in everything

@@ -56,8 +56,12 @@ def test_card_numbers_and_tokens_are_scrubbed_everywhere(logging_on, caplog):
 
 def test_masked_cards_times_and_amounts_are_left_alone(logging_on):
     path = logs.setup_logging(secrets=[])
-    logging.getLogger("custodian_app").info("card 622202******1234 at 2026-11-25 19:23:01 amount 1000.00 tsn 000123")
-    assert "card 622202******1234 at 2026-11-25 19:23:01 amount 1000.00 tsn 000123" in path.read_text(encoding="utf-8")
+    logging.getLogger("custodian_app").info(
+        "card 622202******1234 at 2026-11-25 19:23:01 amount 1000.00 tsn 000123"
+    )
+    assert "card 622202******1234 at 2026-11-25 19:23:01 amount 1000.00 tsn 000123" in path.read_text(
+        encoding="utf-8"
+    )
 
 
 def test_secret_registered_later_is_withheld(logging_on):
@@ -89,8 +93,12 @@ def test_files_rotate_with_a_size_cap_and_stay_scrubbed(logging_on):
     for i in range(400):
         log.info("record %04d card %s token %s padding %s", i, PAN, TOKEN, "x" * 40)
     files = logs.log_files()
-    assert [p.name for p in files] == ["custodian-app.log", "custodian-app.log.1", "custodian-app.log.2",
-                                       "custodian-app.log.3"]
+    assert [p.name for p in files] == [
+        "custodian-app.log",
+        "custodian-app.log.1",
+        "custodian-app.log.2",
+        "custodian-app.log.3",
+    ]
     assert all(p.stat().st_size <= 4000 for p in files)
     text = read_all_logs()
     assert "record 0399" in files[0].read_text(encoding="utf-8")
@@ -119,8 +127,10 @@ def test_shutdown_removes_handlers_and_restores_the_record_factory(logging_on):
 
 def test_clean_handles_both_card_forms_and_short_secrets():
     logs.add_secret("ab")  # too short to withhold safely; ignored rather than mangling every line
-    assert logs.clean("about 6222-0212-3456-7890-123 and 4111111111111111") == \
-        "about <19 digits withheld> and <16 digits withheld>"
+    assert (
+        logs.clean("about 6222-0212-3456-7890-123 and 4111111111111111")
+        == "about <19 digits withheld> and <16 digits withheld>"
+    )
     assert "ab" in logs.clean("table")
 
 
@@ -197,7 +207,8 @@ def test_one_registry_of_secrets_for_messages_and_logs(logging_on):
     errors.add_secret("message-token-91bd-only-here")
     assert "message-token-91bd" not in logs.clean("sent message-token-91bd-only-here")
     path = logs.setup_logging(secrets=[])
-    logging.getLogger("custodian_app.test").warning("both dialog-token-5a7c-only-here and "
-                                                    "message-token-91bd-only-here")
+    logging.getLogger("custodian_app.test").warning(
+        "both dialog-token-5a7c-only-here and message-token-91bd-only-here"
+    )
     text = path.read_text(encoding="utf-8")
     assert "both" in text and "dialog-token" not in text and "message-token" not in text

@@ -26,13 +26,19 @@ def spec_tree() -> ast.Module:
 
 def test_spec_parses_and_builds_a_windowed_one_folder_bundle():
     tree = spec_tree()
-    calls = {node.func.id: node for node in ast.walk(tree)
-             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
+    calls = {
+        node.func.id: node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    }
     assert {"Analysis", "PYZ", "EXE", "COLLECT"} <= set(calls)
     analysis = calls["Analysis"]
     assert "__main__.py" in ast.unparse(analysis.args[0])
-    main_exe = next(node.value for node in tree.body if isinstance(node, ast.Assign)
-                    and [getattr(t, "id", None) for t in node.targets] == ["exe"])
+    main_exe = next(
+        node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["exe"]
+    )
     exe = {kw.arg: kw.value for kw in main_exe.keywords}
     assert ast.literal_eval(exe["exclude_binaries"]) is True  # one-folder
     assert ast.literal_eval(exe["console"]) is False  # windowed
@@ -56,8 +62,12 @@ def test_spec_bundles_resources_where_resources_path_looks_and_the_migrations(mo
     assert '"migrations"' in text and "env.py" in text
     assert 'collect_submodules("custodian_app")' in text  # the CLI imports its commands by name
     # Imported by exec'd strings or by name at run time: found only by listing them.
-    for name in ('collect_submodules("reportlab.graphics.barcode")', '"sqlalchemy.dialects.postgresql.psycopg"',
-                 '"alembic.ddl.postgresql"', '"psycopg_binary"'):
+    for name in (
+        'collect_submodules("reportlab.graphics.barcode")',
+        '"sqlalchemy.dialects.postgresql.psycopg"',
+        '"alembic.ddl.postgresql"',
+        '"psycopg_binary"',
+    ):
         assert name in text, name
 
 
@@ -65,12 +75,20 @@ def test_spec_excludes_unused_qt_and_keeps_what_the_gui_uses():
     tree = spec_tree()
     excluded = None
     for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "QT_EXCLUDED"
-                                                for t in node.targets):
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "QT_EXCLUDED" for t in node.targets
+        ):
             excluded = set(ast.literal_eval(node.value))
     assert excluded, "QT_EXCLUDED not found"
-    assert {"QtWebEngineCore", "QtWebEngineWidgets", "Qt3DCore", "QtQuick", "QtQml", "QtMultimedia",
-            "QtBluetooth"} <= excluded
+    assert {
+        "QtWebEngineCore",
+        "QtWebEngineWidgets",
+        "Qt3DCore",
+        "QtQuick",
+        "QtQml",
+        "QtMultimedia",
+        "QtBluetooth",
+    } <= excluded
     gui_uses = set()
     for path in (ROOT / "custodian_app").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -79,10 +97,14 @@ def test_spec_excludes_unused_qt_and_keeps_what_the_gui_uses():
             elif isinstance(node, ast.Import):
                 gui_uses.update(a.name.split(".")[1] for a in node.names if a.name.startswith("PySide6."))
     kept = {"QtCore", "QtGui", "QtWidgets", "QtPdf", "QtPdfWidgets", "QtPrintSupport", "QtSvg", "QtCharts"}
-    assert not (gui_uses | kept) & excluded, f"the spec excludes Qt modules in use: {(gui_uses | kept) & excluded}"
+    assert not (gui_uses | kept) & excluded, (
+        f"the spec excludes Qt modules in use: {(gui_uses | kept) & excluded}"
+    )
 
 
-@pytest.mark.parametrize("script", ["build-linux.sh", "ci-bundle-check", "linux/install.sh", "linux/make-deb.sh"])
+@pytest.mark.parametrize(
+    "script", ["build-linux.sh", "ci-bundle-check", "linux/install.sh", "linux/make-deb.sh"]
+)
 def test_shell_scripts_parse_and_are_executable(script):
     path = PACKAGING / script
     assert path.stat().st_mode & 0o111, f"{script} is not executable"
@@ -138,15 +160,17 @@ def test_nsis_installer_is_per_machine_with_shortcuts_uninstaller_and_settings_e
     text = (PACKAGING / "windows" / "installer.nsi").read_text(encoding="utf-8")
     assert "RequestExecutionLevel admin" in text and "SetShellVarContext all" in text
     assert "$PROGRAMFILES64" in text
-    assert "CreateShortCut \"$SMPROGRAMS" in text and "WriteUninstaller" in text and 'Section "Uninstall"' in text
+    assert (
+        'CreateShortCut "$SMPROGRAMS' in text and "WriteUninstaller" in text and 'Section "Uninstall"' in text
+    )
     assert "settings.example.toml" in text and "$APPDATA\\${APPNAME}" in text
     # Every file the script pulls in exists relative to it (the bundle itself is built first).
     here = PACKAGING / "windows"
     for line in text.splitlines():
         line = line.strip()
-        for prefix in ("File \"", "!define MUI_ICON \""):
+        for prefix in ('File "', '!define MUI_ICON "'):
             if line.startswith(prefix) and "${BUNDLE}" not in line:
-                rel = line[len(prefix):].split('"')[0].replace("${ROOT}", "../..").replace("\\", "/")
+                rel = line[len(prefix) :].split('"')[0].replace("${ROOT}", "../..").replace("\\", "/")
                 assert (here / rel).resolve().exists(), f"installer.nsi names a missing file: {rel}"
     # Balanced blocks: a typo here only shows on a Windows build machine.
     assert text.count("\nSection ") == text.count("\nSectionEnd")
@@ -156,8 +180,14 @@ def test_nsis_installer_is_per_machine_with_shortcuts_uninstaller_and_settings_e
 
 def test_ci_check_covers_what_the_issue_asks():
     text = (PACKAGING / "ci-bundle-check").read_text(encoding="utf-8")
-    for needle in ("--version", "generate", "reconcile", "demo --quit-after-show", "QT_QPA_PLATFORM=offscreen",
-                   "build-linux.sh"):
+    for needle in (
+        "--version",
+        "generate",
+        "reconcile",
+        "demo --quit-after-show",
+        "QT_QPA_PLATFORM=offscreen",
+        "build-linux.sh",
+    ):
         assert needle in text, needle
 
 
@@ -180,7 +210,10 @@ def fake_bundle(tmp_path: Path) -> Path:
     (bundle / "share" / "custodian-app").mkdir()
     shutil.copy(PACKAGING / "settings.example.toml", bundle / "share" / "custodian-app")
     (bundle / "share" / "icons" / "hicolor" / "48x48" / "apps").mkdir(parents=True)
-    shutil.copy(ICONS / "custodian-app-48.png", bundle / "share" / "icons" / "hicolor" / "48x48" / "apps" / "custodian-app.png")
+    shutil.copy(
+        ICONS / "custodian-app-48.png",
+        bundle / "share" / "icons" / "hicolor" / "48x48" / "apps" / "custodian-app.png",
+    )
     shutil.copy(PACKAGING / "linux" / "install.sh", bundle / "install.sh")
     return bundle
 
@@ -192,21 +225,36 @@ def test_linux_install_script_stages_installs_and_uninstalls(tmp_path):
     stage = tmp_path / "stage"
     env = {"PATH": "/usr/bin:/bin", "DESTDIR": str(stage)}
     for _ in range(2):  # the second run is an upgrade over the first
-        proc = subprocess.run(["bash", str(bundle / "install.sh")], env=env, capture_output=True, text=True,
-                              timeout=60)
+        proc = subprocess.run(
+            ["bash", str(bundle / "install.sh")], env=env, capture_output=True, text=True, timeout=60
+        )
         assert proc.returncode == 0, proc.stderr
     installed = stage / "opt" / "custodian-app"
-    assert subprocess.run([str(installed / "custodian-app")], capture_output=True, text=True,
-                          timeout=30).stdout.strip() == "custodian-app 0.0-test"
+    assert (
+        subprocess.run(
+            [str(installed / "custodian-app")], capture_output=True, text=True, timeout=30
+        ).stdout.strip()
+        == "custodian-app 0.0-test"
+    )
     assert (installed / "_internal" / "resources" / "catalogue.json").is_file()
-    assert not (stage / "opt" / "custodian-app.new").exists() and not (stage / "opt" / "custodian-app.old").exists()
-    assert (stage / "usr" / "local" / "bin" / "custodian-app").readlink() == Path("/opt/custodian-app/custodian-app")
+    assert (
+        not (stage / "opt" / "custodian-app.new").exists()
+        and not (stage / "opt" / "custodian-app.old").exists()
+    )
+    assert (stage / "usr" / "local" / "bin" / "custodian-app").readlink() == Path(
+        "/opt/custodian-app/custodian-app"
+    )
     assert (stage / "usr" / "share" / "applications" / "custodian-app.desktop").is_file()
     assert (stage / "usr" / "share" / "icons" / "hicolor" / "48x48" / "apps" / "custodian-app.png").is_file()
     assert (stage / "etc" / "custodian-app" / "settings.example.toml").is_file()
 
-    proc = subprocess.run(["bash", str(bundle / "install.sh"), "--uninstall"], env=env, capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run(
+        ["bash", str(bundle / "install.sh"), "--uninstall"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     assert not installed.exists() and not (stage / "usr" / "local" / "bin" / "custodian-app").is_symlink()
     assert (stage / "etc" / "custodian-app" / "settings.example.toml").is_file()  # IT's folder kept
@@ -215,18 +263,29 @@ def test_linux_install_script_stages_installs_and_uninstalls(tmp_path):
 @pytest.mark.skipif(shutil.which("dpkg-deb") is None, reason="dpkg-deb is not installed (Debian/Ubuntu only)")
 def test_make_deb_builds_a_package_with_the_program_menu_entry_and_conffile(tmp_path):
     bundle = fake_bundle(tmp_path)
-    proc = subprocess.run(["bash", str(PACKAGING / "linux" / "make-deb.sh"), str(bundle), str(tmp_path / "out"),
-                           "0.1.0"], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        ["bash", str(PACKAGING / "linux" / "make-deb.sh"), str(bundle), str(tmp_path / "out"), "0.1.0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     (deb,) = (tmp_path / "out").glob("custodian-app_0.1.0_*.deb")
     info = subprocess.run(["dpkg-deb", "--info", str(deb)], capture_output=True, text=True, timeout=60).stdout
     assert "Package: custodian-app" in info and "Version: 0.1.0" in info and "libxcb1" in info
-    contents = subprocess.run(["dpkg-deb", "--contents", str(deb)], capture_output=True, text=True,
-                              timeout=60).stdout
-    for path in ("./opt/custodian-app/custodian-app", "./usr/bin/custodian-app -> /opt/custodian-app/custodian-app",
-                 "./usr/share/applications/custodian-app.desktop", "./etc/custodian-app/settings.example.toml",
-                 "./opt/custodian-app/_internal/resources/catalogue.json"):
+    contents = subprocess.run(
+        ["dpkg-deb", "--contents", str(deb)], capture_output=True, text=True, timeout=60
+    ).stdout
+    for path in (
+        "./opt/custodian-app/custodian-app",
+        "./usr/bin/custodian-app -> /opt/custodian-app/custodian-app",
+        "./usr/share/applications/custodian-app.desktop",
+        "./etc/custodian-app/settings.example.toml",
+        "./opt/custodian-app/_internal/resources/catalogue.json",
+    ):
         assert path in contents, path
     assert "root/root" in contents and "/usr/local" not in contents
-    conffiles = subprocess.run(["dpkg-deb", "--ctrl-tarfile", str(deb)], capture_output=True, timeout=60).stdout
+    conffiles = subprocess.run(
+        ["dpkg-deb", "--ctrl-tarfile", str(deb)], capture_output=True, timeout=60
+    ).stdout
     assert b"conffiles" in conffiles

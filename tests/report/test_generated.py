@@ -7,7 +7,6 @@ import re
 
 import pytest
 
-from custodian_app.support.catalogue import load_catalogue
 from custodian_app.domain.evidence import evidence_digest
 from custodian_app.domain.formats import dumps, result_to_dict
 from custodian_app.domain.generator import generate
@@ -15,6 +14,7 @@ from custodian_app.domain.money import format_grouped
 from custodian_app.domain.reconcile import reconcile
 from custodian_app.report import build_report
 from custodian_app.report.labels import default_vocabulary
+from custodian_app.support.catalogue import load_catalogue
 from tests.report.conftest import pages_text
 
 
@@ -34,7 +34,9 @@ def test_every_fault_of_a_generated_cycle_is_on_the_report(meta):
     scenario, result, digest = clearing(11, 400, "all")
     assert sum(scenario.expected.values()) == len(result.mismatches)
     meta = dataclasses.replace(meta, evidence_sha256=digest, headless=True)
-    pages = pages_text(build_report(result, scenario.atm, meta=meta, host=scenario.host, counts=scenario.counts))
+    pages = pages_text(
+        build_report(result, scenario.atm, meta=meta, host=scenario.host, counts=scenario.counts)
+    )
     text = "\n".join(pages)
     vocab = default_vocabulary()
     for m in result.mismatches:
@@ -56,8 +58,11 @@ def test_a_clean_generated_cycle_reports_the_books_agree(meta):
     scenario, result, digest = clearing(12, 200, "none")
     assert result.balanced
     meta = dataclasses.replace(meta, evidence_sha256=digest)
-    pages = pages_text(build_report(result, scenario.atm, meta=meta, host=scenario.host, counts=scenario.counts,
-                                    appendix=True))
+    pages = pages_text(
+        build_report(
+            result, scenario.atm, meta=meta, host=scenario.host, counts=scenario.counts, appendix=True
+        )
+    )
     text = "\n".join(pages)
     assert "账账相符" in pages[0] and "账账不符" not in text
     for tx in scenario.atm.transactions:
@@ -70,9 +75,13 @@ def test_a_clean_generated_cycle_reports_the_books_agree(meta):
 def test_realistic_cycles_in_one_language(meta, seed):
     scenario, result, digest = clearing(seed, 150, "realistic")
     for language, folio in (("zh", "第 1 页 共"), ("en", "Page 1 of")):
-        pdf = build_report(result, scenario.atm, meta=dataclasses.replace(meta, language=language,
-                                                                         evidence_sha256=digest),
-                           host=scenario.host, counts=scenario.counts)
+        pdf = build_report(
+            result,
+            scenario.atm,
+            meta=dataclasses.replace(meta, language=language, evidence_sha256=digest),
+            host=scenario.host,
+            counts=scenario.counts,
+        )
         pages = pages_text(pdf)
         assert folio in pages[0]
         assert digest in pages[-1]

@@ -10,15 +10,25 @@ import pytest
 
 from custodian_app.domain.evidence import evidence_digest
 from custodian_app.domain.formats import (
-    Mismatch, atm_ledger_to_dict, counts_to_dict, dumps, host_ledger_to_dict, result_to_dict,
+    Mismatch,
+    atm_ledger_to_dict,
+    counts_to_dict,
+    dumps,
+    host_ledger_to_dict,
+    result_to_dict,
 )
 from custodian_app.domain.money import format_grouped
 from custodian_app.report import (
-    ReportError, ReportInputError, ReportMeta, build_report, embedded_evidence_digest, report_for,
+    ReportError,
+    ReportInputError,
+    ReportMeta,
+    build_report,
+    embedded_evidence_digest,
+    report_for,
     write_report,
 )
-from custodian_app.report.labels import default_vocabulary
 from custodian_app.report.composer import qr_modules
+from custodian_app.report.labels import default_vocabulary
 from tests.report import clearing
 from tests.report.conftest import pages_text
 
@@ -37,8 +47,18 @@ def unbalanced():
 @pytest.fixture(scope="module")
 def unbalanced_pdf(unbalanced):
     atm, host, counts, result = unbalanced
-    meta = ReportMeta("中国某银行 南京分行", "鼓楼支行", "R-2026-000123", "2026-11-22T08:30:00+08:00", "王五",
-                      ("张三", "李四"), "赵六", clearing.DIGEST, headless=True, session_id="S-42")
+    meta = ReportMeta(
+        "中国某银行 南京分行",
+        "鼓楼支行",
+        "R-2026-000123",
+        "2026-11-22T08:30:00+08:00",
+        "王五",
+        ("张三", "李四"),
+        "赵六",
+        clearing.DIGEST,
+        headless=True,
+        session_id="S-42",
+    )
     pdf = build_report(result, atm, meta=meta, host=host, counts=counts)
     return pdf, pages_text(pdf)
 
@@ -88,7 +108,7 @@ def colored_runs(pdf: bytes) -> list[tuple[str, tuple[float, ...] | None]]:
         color: list = [(0.0, 0.0, 0.0)]  # a stack: q saves the graphics state, Q restores it
         shown: list = [None]  # the colour when the text was shown: pypdf hands text over later
 
-        def before(op, args, cm, tm):
+        def before(op, args, cm, tm, color=color, shown=shown):
             if op == b"rg":
                 color[-1] = tuple(round(float(a), 2) for a in args)
             elif op == b"q":
@@ -98,7 +118,7 @@ def colored_runs(pdf: bytes) -> list[tuple[str, tuple[float, ...] | None]]:
             elif op in (b"Tj", b"TJ"):
                 shown[0] = color[-1]
 
-        def text(t, cm, tm, font, size):
+        def text(t, cm, tm, font, size, shown=shown):
             if t.strip():
                 runs.append((t.strip(), shown[0]))
 
@@ -130,8 +150,12 @@ def test_every_page_says_page_x_of_y_and_the_report_number(unbalanced_pdf):
 
 def test_last_page_carries_the_evidence_digest_the_qr_and_the_verify_command(tmp_path, unbalanced, meta):
     atm, host, counts, result = unbalanced
-    docs = [dumps(atm_ledger_to_dict(atm)), dumps(host_ledger_to_dict(host)), dumps(counts_to_dict(counts)),
-            dumps(result_to_dict(result))]
+    docs = [
+        dumps(atm_ledger_to_dict(atm)),
+        dumps(host_ledger_to_dict(host)),
+        dumps(counts_to_dict(counts)),
+        dumps(result_to_dict(result)),
+    ]
     digest = evidence_digest(*docs)
     meta = dataclasses.replace(meta, evidence_sha256=digest)
     path = write_report(tmp_path / "clearing.pdf", result, atm, meta=meta, host=host, counts=counts)
@@ -147,8 +171,8 @@ def test_last_page_carries_the_evidence_digest_the_qr_and_the_verify_command(tmp
     from pypdf import PdfReader
 
     content = PdfReader(str(path)).pages[-1].get_contents().get_data().decode("latin-1")
-    block = content[content.index("q 0 0 0 rg\n"):]
-    block = block[:block.index("\nf Q")]
+    block = content[content.index("q 0 0 0 rg\n") :]
+    block = block[: block.index("\nf Q")]
     rects = [tuple(map(float, line.split()[:4])) for line in block.splitlines()[1:]]
     expected = qr_modules(digest)
     box = rects[0][3]
@@ -221,8 +245,21 @@ def test_a_full_card_number_is_never_printed(meta):
     full = "6222021234567890"
     atm.transactions[0].card = full  # cannot come through the parser; the report masks anyway
     result = clearing.balanced_result(atm)
-    result.mismatches = [Mismatch("HOST_LOST_BOOKING", "000001", "withdrawal", 10000, None, None, -10000,
-                                  "后台补记账", "Book it", card=full, time=atm.transactions[0].time)]
+    result.mismatches = [
+        Mismatch(
+            "HOST_LOST_BOOKING",
+            "000001",
+            "withdrawal",
+            10000,
+            None,
+            None,
+            -10000,
+            "后台补记账",
+            "Book it",
+            card=full,
+            time=atm.transactions[0].time,
+        )
+    ]
     text = "\n".join(pages_text(build_report(result, atm, meta=meta, appendix=True)))
     assert full not in text and "1234567890" not in text
     assert text.count("622202******7890") == 2  # mismatch list and appendix
@@ -245,10 +282,13 @@ def test_the_appendix_lists_every_transaction_of_both_ledgers(meta):
     assert any(p.startswith("附录一 ATM 交易明细（续）", p.index("\n") + 1) for p in pages)
 
 
-@pytest.mark.parametrize("language, present, absent", [
-    ("zh", ["第 1 页 共", "账账相符", "清机"], ["Page 1 of", "The books agree"]),
-    ("en", ["Page 1 of", "The books agree", "Cash position"], ["第 1 页", "账账相符", "现金头寸"]),
-])
+@pytest.mark.parametrize(
+    "language, present, absent",
+    [
+        ("zh", ["第 1 页 共", "账账相符", "清机"], ["Page 1 of", "The books agree"]),
+        ("en", ["Page 1 of", "The books agree", "Cash position"], ["第 1 页", "账账相符", "现金头寸"]),
+    ],
+)
 def test_one_language_when_the_settings_say_so(meta, language, present, absent):
     atm = clearing.atm_ledger(5)
     meta = dataclasses.replace(meta, language=language)
@@ -296,17 +336,20 @@ def test_documents_of_another_clearing_are_refused(meta):
         build_report(clearing.balanced_result(atm), atm, meta=meta, host=other)
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"custodians": ("张三",)}, "two custodians"),
-    ({"custodians": ("张三", "李四", "王五")}, "two custodians"),
-    ({"custodians": ("张三", " ")}, "two custodians"),
-    ({"evidence_sha256": "abc"}, "64 hexadecimal"),
-    ({"printed_at": "2026-11-22T08:30:00"}, "UTC offset"),
-    ({"printed_at": "yesterday"}, "RFC 3339"),
-    ({"language": "fr"}, "language"),
-    ({"report_no": ""}, "report number"),
-    ({"bank": 7}, "bank must be text"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"custodians": ("张三",)}, "two custodians"),
+        ({"custodians": ("张三", "李四", "王五")}, "two custodians"),
+        ({"custodians": ("张三", " ")}, "two custodians"),
+        ({"evidence_sha256": "abc"}, "64 hexadecimal"),
+        ({"printed_at": "2026-11-22T08:30:00"}, "UTC offset"),
+        ({"printed_at": "yesterday"}, "RFC 3339"),
+        ({"language": "fr"}, "language"),
+        ({"report_no": ""}, "report number"),
+        ({"bank": 7}, "bank must be text"),
+    ],
+)
 def test_incomplete_report_details_are_refused_with_what_to_fix(meta, change, message):
     fields = {f.name: getattr(meta, f.name) for f in dataclasses.fields(meta)}
     fields.update(change)
@@ -325,14 +368,25 @@ def test_without_an_evidence_digest_the_report_says_it_cannot_be_verified(meta):
 def test_meta_from_settings_fills_what_the_settings_hold(meta):
     from datetime import datetime, timedelta, timezone
 
-    from custodian_app.settings.config import Settings
     from custodian_app.report import meta_from_settings
+    from custodian_app.settings.config import Settings
 
     when = datetime(2026, 11, 22, 8, 30, tzinfo=timezone(timedelta(hours=8)))
-    m = meta_from_settings(Settings(bank_name="某银行", branch_name=""), cycle_id="NJ-0001-20261120",
-                           printed_by="王五", custodians=["张三", "李四"], evidence_sha256=clearing.DIGEST,
-                           headless=True, session_id=7, printed_at=when)
-    assert (m.bank, m.branch, m.report_no) == ("某银行", "（未设置 not set）", "NJ-0001-20261120-20261122083000")
+    m = meta_from_settings(
+        Settings(bank_name="某银行", branch_name=""),
+        cycle_id="NJ-0001-20261120",
+        printed_by="王五",
+        custodians=["张三", "李四"],
+        evidence_sha256=clearing.DIGEST,
+        headless=True,
+        session_id=7,
+        printed_at=when,
+    )
+    assert (m.bank, m.branch, m.report_no) == (
+        "某银行",
+        "（未设置 not set）",
+        "NJ-0001-20261120-20261122083000",
+    )
     assert m.language == "both" and m.headless and m.custodians == ("张三", "李四")
     assert m.command("r.pdf") == "custodian-app session verify 7 --pdf r.pdf"
 

@@ -9,7 +9,6 @@ import dataclasses
 
 import pytest
 
-from custodian_app.support.catalogue import load_catalogue
 from custodian_app.domain.evidence import evidence_digest
 from custodian_app.domain.formats import dumps, result_to_dict
 from custodian_app.domain.generator import generate
@@ -17,6 +16,7 @@ from custodian_app.domain.money import format_grouped
 from custodian_app.domain.reconcile import notes_into_units, reconcile
 from custodian_app.report import build_report
 from custodian_app.report.meta import mask_card
+from custodian_app.support.catalogue import load_catalogue
 from tests.report.conftest import pages_text
 
 FAULTS = "PARTIAL_REVERSAL_IGNORED=1,UNKNOWN_OUTCOME=1,COUNT_DIFFERS=2,RETAINED_CARD=2,RETRACTED=1"
@@ -62,8 +62,11 @@ def test_count_differences_print_unit_counted_and_derived(cleared, texts):
         assert f"{m.unit} counted {counted}" in texts["en"]
         assert f"derived {derived}" in texts["en"]
     # the action follows the sign: a shortage is recounted and reported the same day
-    variant = load_catalogue().category("COUNT_DIFFERS").short_action(
-        "shortage" if rows[0].counted < rows[0].derived else "overage")
+    variant = (
+        load_catalogue()
+        .category("COUNT_DIFFERS")
+        .short_action("shortage" if rows[0].counted < rows[0].derived else "overage")
+    )
     assert variant.zh in texts["zh"] and variant.en in texts["en"]
 
 
@@ -83,13 +86,18 @@ def test_a_partial_reversal_prints_its_reversed_amount(cleared, texts):
 def test_an_unknown_outcome_is_said_before_the_list(cleared, texts):
     scenario, result, _ = cleared
     m = next(m for m in result.mismatches if m.category == "UNKNOWN_OUTCOME")
-    for lang, words in (("zh", "不得凭流水冲正或退款"), ("en", "do not reverse or refund on the ledger alone")):
+    for lang, words in (
+        ("zh", "不得凭流水冲正或退款"),
+        ("en", "do not reverse or refund on the ledger alone"),
+    ):
         text = texts[lang].replace("\n", " ")
         notice = text.index(words)
-        assert m.tsn in text[notice - 80:notice]
+        assert m.tsn in text[notice - 80 : notice]
         # before the list's first row
-        assert notice < text.index(load_catalogue().category_name(result.mismatches[0].category,
-                                                                  "zh" if lang == "zh" else "en"), notice)
+        assert notice < text.index(
+            load_catalogue().category_name(result.mismatches[0].category, "zh" if lang == "zh" else "en"),
+            notice,
+        )
     tx = next(t for t in scenario.atm.transactions if t.tsn == m.tsn)
     assert f"去向不明 {format_grouped(tx.unknown)}" in texts["both"]
 
@@ -118,8 +126,9 @@ def test_no_hand_over_list_without_retained_cards(meta):
     scenario = generate(42, 30, faults="RETRACTED=1", keep_documents=True)
     result = reconcile(scenario.atm, scenario.host, scenario.counts, catalogue=load_catalogue())
     assert not result.retained_cards
-    text = "\n".join(pages_text(build_report(result, scenario.atm, meta=meta, host=scenario.host,
-                                             counts=scenario.counts)))
+    text = "\n".join(
+        pages_text(build_report(result, scenario.atm, meta=meta, host=scenario.host, counts=scenario.counts))
+    )
     assert "吞卡交接清单" not in text
 
 

@@ -14,20 +14,24 @@ import pytest
 from pypdf import PdfReader
 
 from custodian_app import clearing
-from custodian_app.support.catalogue import load_catalogue
 from custodian_app.demo import DEMO_USERS, Demo
 from custodian_app.domain import formats
 from custodian_app.domain.generator import CASE_FAULTS
 from custodian_app.report.meta import mask_card
+from custodian_app.support.catalogue import load_catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 
 # fault -> the categories the spec gives it (the generator's CASE_FAULTS, and the two rev-2
 # categories that are faults by their own name)
-REV2 = {**CASE_FAULTS, "UNKNOWN_OUTCOME": {"UNKNOWN_OUTCOME": 1}, "COUNT_DIFFERS": {"COUNT_DIFFERS": 1},
-        # the notes found in the reject bin, which the recovery purged without counting them,
-        # are also that bin's overage against its counters
-        "UNKNOWN_OUTCOME_FOUND": {"UNKNOWN_OUTCOME": 1, "COUNT_DIFFERS": 1}}
+REV2 = {
+    **CASE_FAULTS,
+    "UNKNOWN_OUTCOME": {"UNKNOWN_OUTCOME": 1},
+    "COUNT_DIFFERS": {"COUNT_DIFFERS": 1},
+    # the notes found in the reject bin, which the recovery purged without counting them,
+    # are also that bin's overage against its counters
+    "UNKNOWN_OUTCOME_FOUND": {"UNKNOWN_OUTCOME": 1, "COUNT_DIFFERS": 1},
+}
 
 
 @pytest.fixture
@@ -59,11 +63,32 @@ def test_a_rev2_fault_cleared_with_clear_prints_its_category(fault, world, tmp_p
     counts = tmp_path / "counts.json"
     counts.write_bytes(formats.dumps(formats.counts_to_dict(demo.scenario.counts)))
     done = subprocess.run(
-        [sys.executable, "-m", "custodian_app", "clear", "--port", demo.device, "--url", demo.url,
-         "--counts", str(counts), "--out", str(tmp_path / "result.json"), "--pdf", str(tmp_path / "report.pdf"),
-         "--custodians", "alice,bob", "--password-stdin"],
-        cwd=ROOT, env=dict(os.environ, QT_QPA_PLATFORM="offscreen"), input="alice123\nbob12345\n",
-        capture_output=True, text=True, timeout=180)
+        [
+            sys.executable,
+            "-m",
+            "custodian_app",
+            "clear",
+            "--port",
+            demo.device,
+            "--url",
+            demo.url,
+            "--counts",
+            str(counts),
+            "--out",
+            str(tmp_path / "result.json"),
+            "--pdf",
+            str(tmp_path / "report.pdf"),
+            "--custodians",
+            "alice,bob",
+            "--password-stdin",
+        ],
+        cwd=ROOT,
+        env=dict(os.environ, QT_QPA_PLATFORM="offscreen"),
+        input="alice123\nbob12345\n",
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert done.returncode == (1 if expected else 0), done.stderr
     result = formats.parse_result((tmp_path / "result.json").read_bytes())
     got: dict[str, int] = {}

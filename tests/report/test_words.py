@@ -9,19 +9,22 @@ from custodian_app.report.labels import Vocabulary, amount_in_chinese, amount_in
 from custodian_app.report.layout import ELLIPSIS, Metrics
 
 
-@pytest.mark.parametrize("minor, words", [
-    (0, "人民币零元整"),
-    (5, "人民币伍分"),
-    (50, "人民币伍角整"),
-    (150050, "人民币壹仟伍佰元伍角整"),
-    (100505, "人民币壹仟零伍元零伍分"),
-    (1000000, "人民币壹万元整"),
-    (100010000, "人民币壹佰万零壹佰元整"),
-    (1000100000, "人民币壹仟万壹仟元整"),
-    (10000000000, "人民币壹亿元整"),
-    (10000010000, "人民币壹亿零壹佰元整"),
-    (-45000, "人民币肆佰伍拾元整"),  # the sign is said by 长款/短款 beside it
-])
+@pytest.mark.parametrize(
+    "minor, words",
+    [
+        (0, "人民币零元整"),
+        (5, "人民币伍分"),
+        (50, "人民币伍角整"),
+        (150050, "人民币壹仟伍佰元伍角整"),
+        (100505, "人民币壹仟零伍元零伍分"),
+        (1000000, "人民币壹万元整"),
+        (100010000, "人民币壹佰万零壹佰元整"),
+        (1000100000, "人民币壹仟万壹仟元整"),
+        (10000000000, "人民币壹亿元整"),
+        (10000010000, "人民币壹亿零壹佰元整"),
+        (-45000, "人民币肆佰伍拾元整"),  # the sign is said by 长款/短款 beside it
+    ],
+)
 def test_chinese_capital_amounts(minor, words):
     assert amount_in_chinese(minor) == words
 
@@ -81,4 +84,6 @@ def test_the_font_comes_from_the_product_not_the_system():
     regular, mono = register_fonts()
     shipped = resource("fonts", "wqy-microhei.ttc")
     assert regular.face.filename == mono.face.filename == str(shipped)
-    assert (shipped.parent / "LICENSE-wqy-microhei.txt").read_text(encoding="utf-8").count("Apache License") >= 1
+    assert (shipped.parent / "LICENSE-wqy-microhei.txt").read_text(encoding="utf-8").count(
+        "Apache License"
+    ) >= 1

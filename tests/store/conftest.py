@@ -7,9 +7,12 @@ subprocesses given the URL land in it too, and dropped at the end.
 
 from __future__ import annotations
 
+import io
 import os
+import sys
 import uuid
 from dataclasses import dataclass
+from datetime import UTC
 
 import pytest
 from argon2 import profiles
@@ -17,8 +20,10 @@ from argon2 import profiles
 from custodian_app.store.passwords import PasswordHasher
 
 PG_ENV = "CUSTODIAN_TEST_PG_URL"
-PG_HINT = (f"PostgreSQL variant skipped: set {PG_ENV}=postgresql+psycopg://postgres@127.0.0.1:5432/test "
-           "(a server you may create schemas in) to run the storage tests on PostgreSQL too")
+PG_HINT = (
+    f"PostgreSQL variant skipped: set {PG_ENV}=postgresql+psycopg://postgres@127.0.0.1:5432/test "
+    "(a server you may create schemas in) to run the storage tests on PostgreSQL too"
+)
 
 # Argon2 at full strength costs ~0.1 s a hash; the tests sign in hundreds of times. The hash is
 # still Argon2id, only cheaper (the CLI tests run the real parameters).
@@ -77,10 +82,13 @@ class Crew:
 @pytest.fixture
 def crew(store):
     """Users of every role, added and signed in (the returned records carry signed_in_at)."""
-    for name, role, full in (("alice", "custodian", "Alice Wang"), ("bob", "custodian", "Bob Li"),
-                             ("dave", "custodian", "Dave Zhao"),
-                             ("carol", "supervisor", "Carol Chen"),
-                             ("root", "administrator", "IT Admin")):
+    for name, role, full in (
+        ("alice", "custodian", "Alice Wang"),
+        ("bob", "custodian", "Bob Li"),
+        ("dave", "custodian", "Dave Zhao"),
+        ("carol", "supervisor", "Carol Chen"),
+        ("root", "administrator", "IT Admin"),
+    ):
         store.add_user(name, PASSWORD, role, full_name=full)
     return Crew(*(store.authenticate(n, PASSWORD) for n in ("alice", "bob", "dave", "carol", "root")))
 
@@ -89,9 +97,9 @@ class Clock:
     """A clock the test moves by hand (lockout periods pass without waiting)."""
 
     def __init__(self) -> None:
-        from datetime import datetime, timezone
+        from datetime import datetime
 
-        self.now = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
+        self.now = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
     def __call__(self):
         return self.now
@@ -111,3 +119,30 @@ def clocked_store(db_url):
     s.clock = clock
     yield s
     s.close()
+
+
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """Run a command in this process, exactly as parsed by custodian-app (fast); the
+    subprocess test below runs the real executable for every command group."""
+    from custodian_app.cli.main import build_parser
+
+    def run(db_url, *args, stdin: str | None = None) -> Ran:
+        capsys.readouterr()
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin or ""))
+        try:
+            parsed = build_parser().parse_args([*args, "--db", db_url])
+            status = parsed.func(parsed)
+        except SystemExit as exc:  # argparse refusing the command line
+            status = exc.code
+        out, err = capsys.readouterr()
+        return Ran(status, out, err)
+
+    return run

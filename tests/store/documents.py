@@ -46,9 +46,16 @@ def serial_for(terminal: str, tsn: int, k: int) -> str:
     return f"{letters[h % 24]}{letters[(tsn + k) % 24]}{(h * 7919 + tsn * 131 + k) % 10**8:08d}"
 
 
-def make_clearing(terminal: str = "NJ-0001", cycle: str | None = None, *, transactions: int = 3,
-                  notes_per_tx: int = 2, day: str = "2026-11-20", card_of=None,
-                  unreadable: dict[tuple[int, int], str] | None = None) -> Clearing:
+def make_clearing(
+    terminal: str = "NJ-0001",
+    cycle: str | None = None,
+    *,
+    transactions: int = 3,
+    notes_per_tx: int = 2,
+    day: str = "2026-11-20",
+    card_of=None,
+    unreadable: dict[tuple[int, int], str] | None = None,
+) -> Clearing:
     """A balanced clearing: ``transactions`` withdrawals of ``notes_per_tx`` ¥100 notes each.
 
     ``card_of(i)`` gives the masked card of the i-th transaction; ``unreadable`` maps
@@ -62,35 +69,65 @@ def make_clearing(terminal: str = "NJ-0001", cycle: str | None = None, *, transa
         amount = notes_per_tx * NOTE
         hh, mm = divmod(8 * 60 + i, 60)
         time = f"{day}T{hh % 24:02d}:{mm:02d}:00+08:00"
-        txs.append(AtmTransaction(tsn=tsn, time=time, type="withdrawal", card=card_of(i),
-                                  amount=amount, host_code="00", host_ref=f"R{i:08d}",
-                                  reversed=False, taken=amount))
-        host_txs.append(HostTransaction(host_ref=f"R{i:08d}", tsn=tsn, time=time,
-                                        type="withdrawal", card=card_of(i), amount=amount,
-                                        status="booked"))
+        txs.append(
+            AtmTransaction(
+                tsn=tsn,
+                time=time,
+                type="withdrawal",
+                card=card_of(i),
+                amount=amount,
+                host_code="00",
+                host_ref=f"R{i:08d}",
+                reversed=False,
+                taken=amount,
+            )
+        )
+        host_txs.append(
+            HostTransaction(
+                host_ref=f"R{i:08d}",
+                tsn=tsn,
+                time=time,
+                type="withdrawal",
+                card=card_of(i),
+                amount=amount,
+                status="booked",
+            )
+        )
         for k in range(notes_per_tx):
             serial = (unreadable or {}).get((i, k)) or serial_for(terminal, i, k)
-            notes.append(NoteRecord(serial=serial, value=NOTE, tsn=tsn, unit="CST1",
-                                    event="taken"))
+            notes.append(NoteRecord(serial=serial, value=NOTE, tsn=tsn, unit="CST1", event="taken"))
     spent = sum(t.amount for t in txs)
     totals = Totals(LOADED, TypeTotals(len(txs), spent), TypeTotals(0, 0))
     count_out = transactions * notes_per_tx
-    unit = Unit(id="CST1", type="cashOut", currency="CNY", value=NOTE, initial=LOADED // NOTE,
-                out={"presented": count_out, "rejected": 0, "distributed": count_out,
-                     "unknown": 0},
-                in_={"deposited": 0, "retracted": 0, "rejected": 0})
-    ledger = AtmLedger(terminal, cycle, "CNY", f"{day}T07:00:00+08:00",
-                       f"{day}T23:00:00+08:00", totals, [unit], txs, notes)
+    unit = Unit(
+        id="CST1",
+        type="cashOut",
+        currency="CNY",
+        value=NOTE,
+        initial=LOADED // NOTE,
+        out={"presented": count_out, "rejected": 0, "distributed": count_out, "unknown": 0},
+        in_={"deposited": 0, "retracted": 0, "rejected": 0},
+    )
+    ledger = AtmLedger(
+        terminal, cycle, "CNY", f"{day}T07:00:00+08:00", f"{day}T23:00:00+08:00", totals, [unit], txs, notes
+    )
     host = HostLedger(terminal, cycle, "CNY", totals, host_txs)
     expected = LOADED - spent
     counts = Counts(terminal, cycle, "CNY", ["alice", "bob"], {"CST1": expected})
     result = ClearingResult(
-        terminal, cycle, "CNY",
-        [TotalsItem("loaded_amount", LOADED, LOADED),
-         TotalsItem("withdrawals.count", len(txs), len(txs)),
-         TotalsItem("withdrawals.amount", spent, spent),
-         TotalsItem("deposits.count", 0, 0), TotalsItem("deposits.amount", 0, 0)],
-        CashPosition(expected, expected, expected), [])
+        terminal,
+        cycle,
+        "CNY",
+        [
+            TotalsItem("loaded_amount", LOADED, LOADED),
+            TotalsItem("withdrawals.count", len(txs), len(txs)),
+            TotalsItem("withdrawals.amount", spent, spent),
+            TotalsItem("deposits.count", 0, 0),
+            TotalsItem("deposits.amount", 0, 0),
+        ],
+        CashPosition(expected, expected, expected),
+        [],
+    )
     return Clearing(
         atm=formats.dumps(formats.atm_ledger_to_dict(ledger)),
         host=formats.dumps(formats.host_ledger_to_dict(host)),

@@ -10,9 +10,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from custodian_app.store.audit import GENESIS_HASH, entry_hash
-
-from tests.store.test_cli import cli  # noqa: F401  (the fixture)
-from tests.store.documents import drop_guards as _drop_guards, run_to_reconciled
+from tests.store.documents import drop_guards as _drop_guards
+from tests.store.documents import run_to_reconciled
 
 
 @pytest.mark.parametrize("table", ["audit_log", "audit_head", "evidence"])
@@ -21,9 +20,8 @@ def test_truncate_of_the_append_only_tables_is_refused(store, crew, table):
     statement = f"TRUNCATE {table}" if store.dialect == "postgresql" else f"DELETE FROM {table}"
     if table == "audit_head" and store.dialect == "sqlite":
         pytest.skip("SQLite has no TRUNCATE; a deleted head is caught by audit verify")
-    with pytest.raises(DBAPIError, match="append-only"):
-        with store.engine.begin() as conn:
-            conn.execute(text(statement))
+    with pytest.raises(DBAPIError, match="append-only"), store.engine.begin() as conn:
+        conn.execute(text(statement))
     assert store.verify_audit().ok and store.audit_entries()
 
 
@@ -36,11 +34,21 @@ def _rewrite_whole_chain(store, actor: str) -> None:
         details = dict(conn.execute(text("SELECT seq, detail FROM audit_log")).all())
         prev = GENESIS_HASH
         for e in entries:
-            forged = entry_hash(seq=e.seq, at=e.at, actor=actor, action=e.action, session_id=e.session_id,
-                                terminal_id=e.terminal_id, host=e.host, detail=details[e.seq],
-                                prev_hash=prev)
-            conn.execute(text("UPDATE audit_log SET actor = :a, prev_hash = :p, entry_hash = :h "
-                              "WHERE seq = :s"), {"a": actor, "p": prev, "h": forged, "s": e.seq})
+            forged = entry_hash(
+                seq=e.seq,
+                at=e.at,
+                actor=actor,
+                action=e.action,
+                session_id=e.session_id,
+                terminal_id=e.terminal_id,
+                host=e.host,
+                detail=details[e.seq],
+                prev_hash=prev,
+            )
+            conn.execute(
+                text("UPDATE audit_log SET actor = :a, prev_hash = :p, entry_hash = :h WHERE seq = :s"),
+                {"a": actor, "p": prev, "h": forged, "s": e.seq},
+            )
             prev = forged
         conn.execute(text("UPDATE audit_head SET last_hash = :h WHERE id = 1"), {"h": prev})
 

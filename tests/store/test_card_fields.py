@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from custodian_app.store import CardNumberRefused
-
 from tests.store.documents import make_clearing
 
 PAN = "6222021234567894"  # 16 digits, passes the Luhn check

@@ -3,43 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import subprocess
-import sys
-from dataclasses import dataclass
 
 import pytest
 
 from tests.cli import run_custodian_app
 from tests.store.documents import PDF, drop_guards, make_clearing, serial_for
-
-
-@dataclass
-class Ran:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-@pytest.fixture
-def cli(capsys, monkeypatch):
-    """Run a command in this process, exactly as parsed by custodian-app (fast); the
-    subprocess test below runs the real executable for every command group."""
-    from custodian_app.cli.main import build_parser
-
-    def run(db_url, *args, stdin: str | None = None) -> Ran:
-        capsys.readouterr()
-        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin or ""))
-        try:
-            parsed = build_parser().parse_args([*args, "--db", db_url])
-            status = parsed.func(parsed)
-        except SystemExit as exc:  # argparse refusing the command line
-            status = exc.code
-        out, err = capsys.readouterr()
-        return Ran(status, out, err)
-
-    return run
 
 
 def run_cli(db_url, *args, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -63,12 +33,30 @@ def cleared(store, crew):
 
 
 def test_users_add_list_disable(cli, db_url, store):
-    done = cli(db_url, "users", "add", "erin", "--role", "supervisor", "--name", "Erin Xu",
-               "--password-stdin", stdin="a long enough password\n")
+    done = cli(
+        db_url,
+        "users",
+        "add",
+        "erin",
+        "--role",
+        "supervisor",
+        "--name",
+        "Erin Xu",
+        "--password-stdin",
+        stdin="a long enough password\n",
+    )
     assert done.returncode == 0, done.stderr
     assert store.authenticate("erin", "a long enough password").role == "supervisor"
-    again = cli(db_url, "users", "add", "erin", "--role", "custodian", "--password-stdin",
-                stdin="a long enough password\n")
+    again = cli(
+        db_url,
+        "users",
+        "add",
+        "erin",
+        "--role",
+        "custodian",
+        "--password-stdin",
+        stdin="a long enough password\n",
+    )
     assert again.returncode == 2 and "exists already" in again.stderr
     weak = cli(db_url, "users", "add", "fay", "--role", "custodian", "--password-stdin", stdin="x\n")
     assert weak.returncode == 2 and "at least 8" in weak.stderr
@@ -80,24 +68,43 @@ def test_users_add_list_disable(cli, db_url, store):
     with pytest.raises(AccountLocked):
         store.authenticate("erin", "a long enough password")
     store.add_user("root", "the administrator's password", "administrator")
-    reset = cli(db_url, "users", "set-password", "erin", "--by", "root", "--password-stdin",
-                stdin="the administrator's password\na brand new password\n")
+    reset = cli(
+        db_url,
+        "users",
+        "set-password",
+        "erin",
+        "--by",
+        "root",
+        "--password-stdin",
+        stdin="the administrator's password\na brand new password\n",
+    )
     assert reset.returncode == 0, reset.stderr
     assert store.authenticate("erin", "a brand new password").username == "erin"  # unlocked too
     assert cli(db_url, "users", "disable", "erin").returncode == 0
     listing = cli(db_url, "users", "list")
     assert listing.returncode == 0
-    assert any(line.split()[:2] == ["erin", "supervisor"] and "disabled" in line
-               for line in listing.stdout.splitlines())
-    added = [e for e in store.audit_entries()
-             if e.action in ("user_added", "password_set", "user_disabled")
-             and e.detail.get("username") == "erin"]
-    assert [e.actor if e.action == "password_set" else e.actor.startswith("cli:")
-            for e in added] == [True, "root", True]
+    assert any(
+        line.split()[:2] == ["erin", "supervisor"] and "disabled" in line
+        for line in listing.stdout.splitlines()
+    )
+    added = [
+        e
+        for e in store.audit_entries()
+        if e.action in ("user_added", "password_set", "user_disabled") and e.detail.get("username") == "erin"
+    ]
+    assert [e.actor if e.action == "password_set" else e.actor.startswith("cli:") for e in added] == [
+        True,
+        "root",
+        True,
+    ]
     for secret in ("a long enough password", "a brand new password"):
         assert secret not in repr(store.audit_entries())
-    assert cli(db_url, "users", "add", "x", "--role", "teller", "--password-stdin",
-               stdin="whatever123\n").returncode == 2
+    assert (
+        cli(
+            db_url, "users", "add", "x", "--role", "teller", "--password-stdin", stdin="whatever123\n"
+        ).returncode
+        == 2
+    )
 
 
 def test_history_and_show(cli, db_url, cleared):
@@ -120,14 +127,22 @@ def test_session_export_writes_the_evidence_bundle(cli, db_url, cleared, tmp_pat
     assert done.returncode == 0, done.stderr
     manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
     files = {f["name"]: f for f in manifest["files"]}
-    assert set(files) == {"atm-ledger.json", "host-ledger.json", "counts.json",
-                          "clearing-result.json", "report.pdf", "audit.jsonl"}
+    assert set(files) == {
+        "atm-ledger.json",
+        "host-ledger.json",
+        "counts.json",
+        "clearing-result.json",
+        "report.pdf",
+        "audit.jsonl",
+    }
     for name, f in files.items():
         assert hashlib.sha256((bundle / name).read_bytes()).hexdigest() == f["sha256"]
     assert (bundle / "atm-ledger.json").read_bytes() == c.atm
     assert (bundle / "report.pdf").read_bytes() == PDF
-    assert manifest["verification"]["ok"] and manifest["evidence_digest"] == \
-        manifest["evidence_digest_recomputed"]
+    assert (
+        manifest["verification"]["ok"]
+        and manifest["evidence_digest"] == manifest["evidence_digest_recomputed"]
+    )
     assert manifest["session"]["custodians"] == ["alice", "bob"]
     audit = [json.loads(line) for line in (bundle / "audit.jsonl").read_text().splitlines()]
     assert [a["action"] for a in audit][0] == "session_opened"
@@ -155,8 +170,9 @@ def test_session_verify_checks_the_digest_and_the_printed_pdf(cli, db_url, clear
     from sqlalchemy import text
 
     with store.engine.begin() as conn:
-        conn.execute(text("UPDATE evidence SET content = :c WHERE kind = 'host-ledger'"),
-                     {"c": c.host + b" "})
+        conn.execute(
+            text("UPDATE evidence SET content = :c WHERE kind = 'host-ledger'"), {"c": c.host + b" "}
+        )
     broken = cli(db_url, "session", "verify", str(sid))
     assert broken.returncode == 1 and "host-ledger version 1 does not match" in broken.stdout
 
@@ -184,11 +200,12 @@ def test_trace_commands(cli, db_url, cleared):
     found = cli(db_url, "trace-note", serial)
     assert found.returncode == 0 and serial in found.stdout and "622202******1002" in found.stdout
     assert cli(db_url, "trace-note", "ZZ99999999").returncode == 1
-    by_card = cli(db_url, "trace-card", "622202******1003", "--from", "2026-11-03",
-                  "--to", "2026-11-03")
+    by_card = cli(db_url, "trace-card", "622202******1003", "--from", "2026-11-03", "--to", "2026-11-03")
     assert by_card.returncode == 0 and by_card.stdout.count("000003") == 2
-    assert cli(db_url, "trace-card", "622202******1003", "--from", "2026-12-01",
-               "--to", "2026-12-31").returncode == 1
+    assert (
+        cli(db_url, "trace-card", "622202******1003", "--from", "2026-12-01", "--to", "2026-12-31").returncode
+        == 1
+    )
     usage = cli(db_url, "trace-card", "622202******1003", "--from", "yesterday", "--to", "today")
     assert usage.returncode == 2 and "is not a date" in usage.stderr
     full = cli(db_url, "trace-card", "6222021234561004", "--from", "2026-11-03", "--to", "2026-11-03")
@@ -196,16 +213,23 @@ def test_trace_commands(cli, db_url, cleared):
 
 
 def test_a_card_number_typed_where_a_date_belongs_is_not_echoed(cli, db_url, cleared):
-    typo = cli(db_url, "trace-card", "622202******1003", "--from", "6222021234561004",
-               "--to", "2026-11-03")
+    typo = cli(db_url, "trace-card", "622202******1003", "--from", "6222021234561004", "--to", "2026-11-03")
     assert typo.returncode == 2 and "is not a date" in typo.stderr
     assert "6222021234561004" not in typo.stderr + typo.stdout
 
 
 def test_the_real_executable_for_every_command_group(db_url, cleared, store, tmp_path):
     sid, _ = cleared
-    added = run_cli(db_url, "users", "add", "gus", "--role", "custodian", "--password-stdin",
-                    stdin="a long enough password\n")
+    added = run_cli(
+        db_url,
+        "users",
+        "add",
+        "gus",
+        "--role",
+        "custodian",
+        "--password-stdin",
+        stdin="a long enough password\n",
+    )
     assert added.returncode == 0, added.stderr
     assert store.get_user("gus").role == "custodian"
     assert "NJ-0001" in run_cli(db_url, "history").stdout
@@ -222,14 +246,44 @@ def test_a_supervisor_abandons_a_clearing_left_open_on_a_broken_pc(cli, db_url, 
     from tests.store.conftest import PASSWORD
 
     s = store.open_session("NJ-0007", crew.alice, crew.bob)
-    wrong = cli(db_url, "session", "abandon", str(s.id), "--reason", "PC-1 broke down",
-                "--by", "carol", "--password-stdin", stdin="not it\n")
+    wrong = cli(
+        db_url,
+        "session",
+        "abandon",
+        str(s.id),
+        "--reason",
+        "PC-1 broke down",
+        "--by",
+        "carol",
+        "--password-stdin",
+        stdin="not it\n",
+    )
     assert wrong.returncode == 2 and "wrong password for 'carol'" in wrong.stderr
-    teller = cli(db_url, "session", "abandon", str(s.id), "--reason", "PC-1 broke down",
-                 "--by", "dave", "--password-stdin", stdin=PASSWORD + "\n")
+    teller = cli(
+        db_url,
+        "session",
+        "abandon",
+        str(s.id),
+        "--reason",
+        "PC-1 broke down",
+        "--by",
+        "dave",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
     assert teller.returncode == 2 and "may not do this" in teller.stderr
-    done = cli(db_url, "session", "abandon", str(s.id), "--reason", "PC-1 broke down",
-               "--by", "carol", "--password-stdin", stdin=PASSWORD + "\n")
+    done = cli(
+        db_url,
+        "session",
+        "abandon",
+        str(s.id),
+        "--reason",
+        "PC-1 broke down",
+        "--by",
+        "carol",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
     assert done.returncode == 0, done.stderr
     info = store.get_session(s.id)
     assert (info.state, info.abandon_reason) == ("abandoned", "PC-1 broke down")
@@ -239,12 +293,19 @@ def test_a_supervisor_abandons_a_clearing_left_open_on_a_broken_pc(cli, db_url, 
 def test_reading_commands_never_create_a_database(cli, tmp_path):
     missing = tmp_path / "typo" / "custodian.sqlite3"
     url = f"sqlite:///{missing}"
-    for args in (("audit", "verify"), ("history",), ("trace-note", "AB12345678"),
-                 ("users", "list")):
+    for args in (("audit", "verify"), ("history",), ("trace-note", "AB12345678"), ("users", "list")):
         done = cli(url, *args)
         assert done.returncode == 2 and "there is no custodian-app database" in done.stderr
     assert not missing.exists()
-    made = cli(url, "users", "add", "root", "--role", "administrator", "--password-stdin",
-               stdin="a long enough password\n")
+    made = cli(
+        url,
+        "users",
+        "add",
+        "root",
+        "--role",
+        "administrator",
+        "--password-stdin",
+        stdin="a long enough password\n",
+    )
     assert made.returncode == 0 and missing.is_file()
     assert cli(url, "audit", "verify").returncode == 0

@@ -82,8 +82,13 @@ def test_processes_racing_for_terminals_lose_nothing_and_never_share_one(db_url,
         assert result.ok, result.problems
         checks.append(result.entries)
 
-    outs = _run(multiprocessing.get_context("spawn"), clearing_worker,
-                lambda n: (db_url, n, SHARED, ROUNDS), WORKERS, meanwhile=verify_while_they_write)
+    outs = _run(
+        multiprocessing.get_context("spawn"),
+        clearing_worker,
+        lambda n: (db_url, n, SHARED, ROUNDS),
+        WORKERS,
+        meanwhile=verify_while_they_write,
+    )
     assert checks, "the chain was never checked while the workers wrote"
 
     # Phase 1: exactly one PC got the ATM; every other was told who holds it.
@@ -114,7 +119,7 @@ def test_processes_racing_for_terminals_lose_nothing_and_never_share_one(db_url,
         by_terminal.setdefault(s.terminal_id, []).append((opened_at[s.id], ended_at[s.id]))
     for terminal, spans in by_terminal.items():
         spans.sort()
-        for (_, end), (start, _) in zip(spans, spans[1:]):
+        for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
             assert start > end, f"{terminal} was opened again before its clearing ended"
 
     # Every audit append of every process is in one unbroken chain.

@@ -16,8 +16,12 @@ from tests.store.documents import PDF, drop_guards, make_clearing, run_to_reconc
 def test_evidence_is_kept_byte_for_byte_with_its_sha256(store, crew):
     info, c = run_to_reconciled(store, crew)
     docs = {d.kind: d for d in store.evidence(info.id)}
-    for kind, data in (("atm-ledger", c.atm), ("host-ledger", c.host), ("counts", c.counts),
-                       ("clearing-result", c.result)):
+    for kind, data in (
+        ("atm-ledger", c.atm),
+        ("host-ledger", c.host),
+        ("counts", c.counts),
+        ("clearing-result", c.result),
+    ):
         assert docs[kind].content == data
         assert docs[kind].sha256 == hashlib.sha256(data).hexdigest() and docs[kind].size == len(data)
     assert info.evidence_digest == evidence_digest(c.atm, c.host, c.counts, c.result)
@@ -26,16 +30,16 @@ def test_evidence_is_kept_byte_for_byte_with_its_sha256(store, crew):
 
 def test_stored_evidence_cannot_be_changed_and_a_forced_change_is_detected(store, crew):
     info, c = run_to_reconciled(store, crew)
-    with pytest.raises(Exception, match="append-only"):
-        with store.engine.begin() as conn:
-            conn.execute(text("UPDATE evidence SET content = :c WHERE kind = 'counts'"),
-                         {"c": b"{}"})
+    with pytest.raises(Exception, match="append-only"), store.engine.begin() as conn:
+        conn.execute(text("UPDATE evidence SET content = :c WHERE kind = 'counts'"), {"c": b"{}"})
     assert store.verify_session(info.id).ok
     # Someone with full database rights drops the guard and edits the counts.
     drop_guards(store)
     with store.engine.begin() as conn:
-        conn.execute(text("UPDATE evidence SET content = :c WHERE kind = 'counts'"),
-                     {"c": c.counts.replace(b"199400.00", b"199300.00")})
+        conn.execute(
+            text("UPDATE evidence SET content = :c WHERE kind = 'counts'"),
+            {"c": c.counts.replace(b"199400.00", b"199300.00")},
+        )
     check = store.verify_session(info.id)
     assert not check.ok
     assert any("counts version 1 does not match" in p for p in check.problems)
@@ -67,5 +71,3 @@ def test_reprints_are_kept_and_audited_as_such(store, crew):
     assert actions == ["report_printed", "reprint"]
     assert store.verify_session(info.id, pdf=PDF).pdf_version == 1
     assert not store.verify_session(info.id, pdf=PDF + b"x").ok
-
-

@@ -79,8 +79,9 @@ def test_bytes_of_another_ledger_are_refused_and_nothing_kept(store, crew):
     s = store.open_session("NJ-0001", crew.alice, crew.bob)
     with pytest.raises(EvidenceError, match="not those of the ledger handed with them"):
         store.record_atm_ledger(s.id, other.atm, actor=crew.alice, parsed=c.ledger)
-    changed_unit = dataclasses.replace(c.ledger, units=[dataclasses.replace(c.ledger.units[0], initial=1)]
-                                       + c.ledger.units[1:])
+    changed_unit = dataclasses.replace(
+        c.ledger, units=[dataclasses.replace(c.ledger.units[0], initial=1)] + c.ledger.units[1:]
+    )
     with pytest.raises(EvidenceError, match="not those of the ledger handed with them"):
         store.record_atm_ledger(s.id, c.atm, actor=crew.alice, parsed=changed_unit)
     with pytest.raises(TypeError):

@@ -5,15 +5,13 @@ told who holds the lock (issue 18). On SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import threading
 
 import pytest
 
-from custodian_app.store import DatabaseBusy, open_store
-from custodian_app.store import database
+from custodian_app.store import DatabaseBusy, database, open_store
 
 from .conftest import CHEAP_HASHER
 
@@ -48,8 +46,13 @@ def frozen_holder(db_url, store, monkeypatch):
     monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 1000)
     monkeypatch.setattr(database, "LOCK_TIMEOUT_MS", 1000)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, db_url], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, db_url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         line = proc.stdout.readline()  # blocks until the holder has the lock (or died)
         assert line.strip() == "holding", proc.stderr.read()

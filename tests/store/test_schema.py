@@ -16,11 +16,13 @@ from custodian_app.store.models import Base
 
 def test_migrations_produce_exactly_the_models(store):
     with store.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True,
-                                                          "compare_server_default": False})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "compare_server_default": False}
+        )
         assert compare_metadata(context, Base.metadata) == []
-        assert context.get_current_revision() == ScriptDirectory.from_config(
-            alembic_config()).get_current_head()
+        assert (
+            context.get_current_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+        )
     tables = set(inspect(store.engine).get_table_names())
     assert set(Base.metadata.tables) <= tables
 
@@ -83,9 +85,8 @@ def test_the_password_of_the_url_is_never_shown():
 def test_evidence_and_audit_rows_cannot_be_updated_or_deleted(store, crew):
     store.log("export", actor="root", detail={"note": "x"})
     for sql in ("UPDATE audit_log SET action = 'forged'", "DELETE FROM audit_log"):
-        with pytest.raises(Exception, match="append-only"):
-            with store.engine.begin() as conn:
-                conn.execute(text(sql))
+        with pytest.raises(Exception, match="append-only"), store.engine.begin() as conn:
+            conn.execute(text(sql))
     assert store.verify_audit().ok
 
 
@@ -148,7 +149,6 @@ def test_the_database_keeps_exactly_the_clearing_flows_states(store, crew):
     with store.engine.begin() as conn:
         for state in State:
             conn.execute(move, {"state": state.value, "id": s.id})
-    with pytest.raises(IntegrityError, match="state"):
-        with store.engine.begin() as conn:
-            conn.execute(move, {"state": "printed", "id": s.id})
+    with pytest.raises(IntegrityError, match="state"), store.engine.begin() as conn:
+        conn.execute(move, {"state": "printed", "id": s.id})
     assert store.get_session(s.id).state == State.ABANDONED.value

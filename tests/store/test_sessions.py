@@ -25,8 +25,7 @@ def test_a_clearing_goes_through_every_step_and_records_who_and_when(store, crew
     info, c = run_to_reconciled(store, crew)
     assert info.state == "reconciled" and info.balanced and info.mismatch_count == 0
     assert info.cycle_id == "NJ-0001-20261120"
-    store.add_remark(info.id, "RETRACTED", "000002", "customer called, refund agreed",
-                     actor=crew.bob)
+    store.add_remark(info.id, "RETRACTED", "000002", "customer called, refund agreed", actor=crew.bob)
     store.mark_reviewed(info.id, actor=crew.bob)
     store.record_report(info.id, PDF, actor=crew.alice)
     store.sign_off(info.id, crew.carol)
@@ -36,17 +35,32 @@ def test_a_clearing_goes_through_every_step_and_records_who_and_when(store, crew
     assert done.supervisor == "carol" and done.new_cycle_id == "NJ-0001-20261122"
     steps = store.transitions(info.id)
     assert [(t.from_state, t.to_state, t.actor) for t in steps] == [
-        (None, "signed_in", "alice"), ("signed_in", "atm_read", "alice"),
-        ("atm_read", "counted", "bob"), ("counted", "backend_fetched", "alice"),
-        ("backend_fetched", "reconciled", "alice"), ("reconciled", "reviewed", "bob"),
-        ("reviewed", "signed", "carol"), ("signed", "new_cycle_started", "alice"),
-        ("new_cycle_started", "closed", "alice")]
+        (None, "signed_in", "alice"),
+        ("signed_in", "atm_read", "alice"),
+        ("atm_read", "counted", "bob"),
+        ("counted", "backend_fetched", "alice"),
+        ("backend_fetched", "reconciled", "alice"),
+        ("reconciled", "reviewed", "bob"),
+        ("reviewed", "signed", "carol"),
+        ("signed", "new_cycle_started", "alice"),
+        ("new_cycle_started", "closed", "alice"),
+    ]
     assert all(t.host == "BRANCH-PC-1" and t.at.tzinfo is not None for t in steps)
     assert [r.text for r in store.remarks(info.id)] == ["customer called, refund agreed"]
     actions = [e.action for e in store.audit_entries(session_id=info.id)]
-    assert actions == ["session_opened", "atm_read", "count_entered", "backend_fetched",
-                       "reconciled", "remark", "reviewed", "report_printed", "signed_off",
-                       "new_cycle_started", "session_closed"]
+    assert actions == [
+        "session_opened",
+        "atm_read",
+        "count_entered",
+        "backend_fetched",
+        "reconciled",
+        "remark",
+        "reviewed",
+        "report_printed",
+        "signed_off",
+        "new_cycle_started",
+        "session_closed",
+    ]
     # The ATM is free again.
     assert store.open_session("NJ-0001", crew.alice, crew.bob).state == "signed_in"
 
@@ -71,8 +85,7 @@ def test_steps_out_of_order_are_refused(store, crew):
 
 def test_a_recount_after_the_result_is_allowed_and_keeps_both_counts(store, crew):
     info, c = run_to_reconciled(store, crew)
-    store.record_counts(info.id, c.counts.replace(b'"counted_by"', b'"counted_by" '),
-                        actor=crew.bob)
+    store.record_counts(info.id, c.counts.replace(b'"counted_by"', b'"counted_by" '), actor=crew.bob)
     again = store.record_result(info.id, c.result, actor=crew.alice)
     versions = [(d.kind, d.version) for d in store.evidence(info.id, "counts", all_versions=True)]
     assert versions == [("counts", 1), ("counts", 2)]
@@ -83,8 +96,9 @@ def test_a_skipped_count_needs_and_keeps_its_reason(store, crew):
     info, c = run_to_reconciled(store, crew, count=False)
     assert info.count_skip_reason == "cash sealed for the cash centre"
     assert info.evidence_digest == evidence_digest(c.atm, c.host, None, c.result)
-    assert ("atm_read", "counted", "bob") in [(t.from_state, t.to_state, t.actor)
-                                              for t in store.transitions(info.id)]
+    assert ("atm_read", "counted", "bob") in [
+        (t.from_state, t.to_state, t.actor) for t in store.transitions(info.id)
+    ]
     with pytest.raises(StoreError, match="say why"):
         store.skip_count(info.id, "  ", actor=crew.alice)
     skipped = [e for e in store.audit_entries(session_id=info.id) if e.action == "count_skipped"]
@@ -176,9 +190,8 @@ def test_the_supervisor_who_signs_is_a_third_person_with_the_supervisor_role(sto
         store.sign_off(info.id, crew.alice)
     # Even a supervisor account cannot sign a clearing it did as a custodian: the database
     # refuses it too (check constraint), whatever the code above it does.
-    with pytest.raises(IntegrityError, match="supervisor_third_person"):
-        with store.engine.begin() as conn:
-            conn.execute(text("UPDATE clearing_sessions SET supervisor_id = custodian_a_id"))
+    with pytest.raises(IntegrityError, match="supervisor_third_person"), store.engine.begin() as conn:
+        conn.execute(text("UPDATE clearing_sessions SET supervisor_id = custodian_a_id"))
     with pytest.raises(CustodyError, match="one of its custodians"):
         store.mark_reviewed(info.id, actor=crew.dave)
     assert store.sign_off(info.id, crew.carol).state == "signed"
@@ -208,13 +221,16 @@ def test_one_open_clearing_per_terminal_and_the_refusal_names_who_holds_it(db_ur
 
 def test_the_database_itself_refuses_a_second_open_clearing(store, crew):
     s = store.open_session("NJ-0001", crew.alice, crew.bob)
-    with pytest.raises(Exception, match="(?i)unique"):
-        with store.engine.begin() as conn:
-            conn.execute(text(
+    with pytest.raises(Exception, match="(?i)unique"), store.engine.begin() as conn:
+        conn.execute(
+            text(
                 "INSERT INTO clearing_sessions (terminal_id, state, custodian_a_id, custodian_b_id,"
                 " host, opened_at, updated_at) SELECT terminal_id, 'counted', custodian_a_id, "
                 "custodian_b_id, 'ROGUE-PC', opened_at, updated_at FROM clearing_sessions "
-                "WHERE id = :id"), {"id": s.id})
+                "WHERE id = :id"
+            ),
+            {"id": s.id},
+        )
 
 
 def test_full_card_numbers_never_reach_the_database(store, crew):
@@ -226,15 +242,17 @@ def test_full_card_numbers_never_reach_the_database(store, crew):
     assert "6222021234561001" not in str(refused.value)
     store.record_atm_ledger(s.id, c.atm, actor=crew.alice)
     with pytest.raises(CardNumberRefused):
-        store.add_remark(s.id, "RETRACTED", "000001", "card 6222 0212 3456 1004 kept",
-                         actor=crew.bob)
+        store.add_remark(s.id, "RETRACTED", "000001", "card 6222 0212 3456 1004 kept", actor=crew.bob)
     with pytest.raises(CardNumberRefused):
         store.abandon_session(s.id, "customer 4111111111111111 complained", actor=crew.bob)
     # A 12-digit backend reference is not a card number.
     store.add_remark(s.id, "RETRACTED", "000001", "backend ref 632409000117", actor=crew.bob)
     with store.engine.connect() as conn:
-        dump = " ".join(str(r) for t in ("remarks", "audit_log", "clearing_sessions", "banknotes")
-                        for r in conn.execute(text(f"SELECT * FROM {t}")))
+        dump = " ".join(
+            str(r)
+            for t in ("remarks", "audit_log", "clearing_sessions", "banknotes")
+            for r in conn.execute(text(f"SELECT * FROM {t}"))
+        )
     assert "6222021234561001" not in dump and "4111111111111111" not in dump
 
 
@@ -270,8 +288,7 @@ def test_a_sign_in_is_proof_of_presence_for_a_limited_time(clocked_store):
     assert store.open_session("NJ-0001", alice, bob).state == "signed_in"
 
 
-def test_if_the_check_were_skipped_the_index_still_refuses_and_names_the_holder(
-        store, crew, monkeypatch):
+def test_if_the_check_were_skipped_the_index_still_refuses_and_names_the_holder(store, crew, monkeypatch):
     from custodian_app.store.service import Store
 
     first = store.open_session("NJ-0001", crew.alice, crew.bob)

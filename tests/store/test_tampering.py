@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import text
 
 from custodian_app.domain.evidence import evidence_digest
-
 from tests.store.documents import PDF, make_clearing
 from tests.store.documents import drop_guards as _drop_guards
 
@@ -51,16 +50,28 @@ def rewrite_result(store, sid, c):
     forged = c.result.replace(b'"balanced":true', b'"balanced":false', 1)
     assert forged != c.result
     digest = evidence_digest(c.atm, c.host, c.counts, forged)
-    _sql(store, "UPDATE evidence SET content = :c, sha256 = :h, size = :n "
-                "WHERE session_id = :s AND kind = 'clearing-result'",
-         c=forged, h=hashlib.sha256(forged).hexdigest(), n=len(forged), s=sid)
-    _sql(store, "UPDATE clearing_sessions SET evidence_digest = :d, balanced = :b WHERE id = :s",
-         d=digest, b=False, s=sid)
+    _sql(
+        store,
+        "UPDATE evidence SET content = :c, sha256 = :h, size = :n "
+        "WHERE session_id = :s AND kind = 'clearing-result'",
+        c=forged,
+        h=hashlib.sha256(forged).hexdigest(),
+        n=len(forged),
+        s=sid,
+    )
+    _sql(
+        store,
+        "UPDATE clearing_sessions SET evidence_digest = :d, balanced = :b WHERE id = :s",
+        d=digest,
+        b=False,
+        s=sid,
+    )
 
 
 def outcome_columns(store, sid, c):
-    _sql(store, "UPDATE clearing_sessions SET mismatch_count = 3, cash_difference = 10000 "
-                "WHERE id = :s", s=sid)
+    _sql(
+        store, "UPDATE clearing_sessions SET mismatch_count = 3, cash_difference = 10000 WHERE id = :s", s=sid
+    )
 
 
 def balanced_column(store, sid, c):
@@ -68,13 +79,21 @@ def balanced_column(store, sid, c):
 
 
 def custodians(store, sid, c):
-    _sql(store, "UPDATE clearing_sessions SET custodian_b_id = :u WHERE id = :s",
-         u=_user_id(store, "dave"), s=sid)
+    _sql(
+        store,
+        "UPDATE clearing_sessions SET custodian_b_id = :u WHERE id = :s",
+        u=_user_id(store, "dave"),
+        s=sid,
+    )
 
 
 def supervisor(store, sid, c):
-    _sql(store, "UPDATE clearing_sessions SET supervisor_id = :u WHERE id = :s",
-         u=_user_id(store, "root"), s=sid)
+    _sql(
+        store,
+        "UPDATE clearing_sessions SET supervisor_id = :u WHERE id = :s",
+        u=_user_id(store, "root"),
+        s=sid,
+    )
 
 
 def reopened(store, sid, c):
@@ -82,8 +101,12 @@ def reopened(store, sid, c):
 
 
 def transition_actor(store, sid, c):
-    _sql(store, "UPDATE session_transitions SET actor_id = :u "
-                "WHERE session_id = :s AND to_state = 'reviewed'", u=_user_id(store, "dave"), s=sid)
+    _sql(
+        store,
+        "UPDATE session_transitions SET actor_id = :u WHERE session_id = :s AND to_state = 'reviewed'",
+        u=_user_id(store, "dave"),
+        s=sid,
+    )
 
 
 def remark(store, sid, c):
@@ -91,21 +114,29 @@ def remark(store, sid, c):
 
 
 def banknote_serial(store, sid, c):
-    _sql(store, "UPDATE banknotes SET serial = 'ZZ99999999' WHERE id = "
-                "(SELECT min(id) FROM banknotes WHERE session_id = :s)", s=sid)
+    _sql(
+        store,
+        "UPDATE banknotes SET serial = 'ZZ99999999' WHERE id = "
+        "(SELECT min(id) FROM banknotes WHERE session_id = :s)",
+        s=sid,
+    )
 
 
-@pytest.mark.parametrize("tamper, words", [
-    (rewrite_result, "clearing-result document(s) are not the ones the audit log recorded"),
-    (outcome_columns, "mismatches"),
-    (balanced_column, "balanced"),
-    (custodians, "custodians"),
-    (supervisor, "supervisor"),
-    (reopened, "a finished clearing reopened"),
-    (transition_actor, "steps and who took them"),
-    (remark, "remarks are not the ones the audit log recorded"),
-    (banknote_serial, "banknote records"),
-], ids=lambda v: getattr(v, "__name__", ""))
+@pytest.mark.parametrize(
+    "tamper, words",
+    [
+        (rewrite_result, "clearing-result document(s) are not the ones the audit log recorded"),
+        (outcome_columns, "mismatches"),
+        (balanced_column, "balanced"),
+        (custodians, "custodians"),
+        (supervisor, "supervisor"),
+        (reopened, "a finished clearing reopened"),
+        (transition_actor, "steps and who took them"),
+        (remark, "remarks are not the ones the audit log recorded"),
+        (banknote_serial, "banknote records"),
+    ],
+    ids=lambda v: getattr(v, "__name__", ""),
+)
 def test_consistent_tampering_of_a_session_is_caught(store, closed, tamper, words):
     sid, c = closed
     tamper(store, sid, c)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -13,11 +13,20 @@ from tests.store.documents import make_clearing, serial_for
 @pytest.fixture
 def traced(store, crew):
     """Two cycles on two ATMs, one with serials the ATM could not fully read."""
-    first = make_clearing("NJ-0001", day="2026-11-03", transactions=40, notes_per_tx=5,
-                          unreadable={(2, 0): "AB1234?678", (3, 1): "ZZ9?99?999"})
-    second = make_clearing("NJ-0002", day="2026-11-04", transactions=30, notes_per_tx=5,
-                           card_of=lambda i: ("622202******1007" if i == 7
-                                              else f"955880******{i:04d}"))
+    first = make_clearing(
+        "NJ-0001",
+        day="2026-11-03",
+        transactions=40,
+        notes_per_tx=5,
+        unreadable={(2, 0): "AB1234?678", (3, 1): "ZZ9?99?999"},
+    )
+    second = make_clearing(
+        "NJ-0002",
+        day="2026-11-04",
+        transactions=30,
+        notes_per_tx=5,
+        card_of=lambda i: "622202******1007" if i == 7 else f"955880******{i:04d}",
+    )
     for terminal, c in (("NJ-0001", first), ("NJ-0002", second)):
         s = store.open_session(terminal, crew.alice, crew.bob)
         store.record_atm_ledger(s.id, c.atm, actor=crew.alice)
@@ -30,7 +39,7 @@ def test_a_serial_finds_its_note_with_card_time_and_atm(traced):
     [hit] = store.trace_note(serial)
     assert (hit.serial, hit.tsn, hit.terminal_id, hit.event) == (serial, "000005", "NJ-0001", "taken")
     assert hit.card == "622202******1005" and hit.value == 100_00 and hit.currency == "CNY"
-    assert hit.tx_time == datetime(2026, 11, 3, 0, 5, tzinfo=timezone.utc)
+    assert hit.tx_time == datetime(2026, 11, 3, 0, 5, tzinfo=UTC)
     assert store.trace_note(serial.lower()) == [hit]
     assert store.trace_note("QQ00000000") == []
 
@@ -57,9 +66,11 @@ def test_a_card_finds_the_notes_it_got_in_the_period(traced):
     # A different number of '*' names the same card.
     assert len(store.trace_card("622202****1007", date(2026, 11, 3), date(2026, 11, 3))) == 5
     assert store.trace_card("622202******1007", date(2026, 11, 5), date(2026, 11, 30)) == []
-    moment = store.trace_card("622202******1007",
-                              datetime(2026, 11, 3, 0, 0, tzinfo=timezone.utc),
-                              datetime(2026, 11, 3, 0, 10, tzinfo=timezone.utc))
+    moment = store.trace_card(
+        "622202******1007",
+        datetime(2026, 11, 3, 0, 0, tzinfo=UTC),
+        datetime(2026, 11, 3, 0, 10, tzinfo=UTC),
+    )
     assert {n.terminal_id for n in moment} == {"NJ-0001"}
 
 
@@ -87,15 +98,22 @@ def test_serial_search_finds_exactly_what_a_full_scan_finds(store, crew):
 
     alphabet = "AB1?"
     rng = __import__("random").Random(5)
-    serials = ["".join(rng.choice(alphabet) for _ in range(rng.choice((6, 7))))
-               for _ in range(60)]
-    c = make_clearing("NJ-0042", transactions=len(serials), notes_per_tx=1,
-                      unreadable={(i + 1, 0): s for i, s in enumerate(serials)})
+    serials = ["".join(rng.choice(alphabet) for _ in range(rng.choice((6, 7)))) for _ in range(60)]
+    c = make_clearing(
+        "NJ-0042",
+        transactions=len(serials),
+        notes_per_tx=1,
+        unreadable={(i + 1, 0): s for i, s in enumerate(serials)},
+    )
     s = store.open_session("NJ-0042", crew.alice, crew.bob)
     store.record_atm_ledger(s.id, c.atm, actor=crew.alice)
 
-    @settings(max_examples=60, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(
+        max_examples=60,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
     @given(st.text(alphabet, min_size=5, max_size=8))
     def check(query):
         found = sorted(n.serial for n in store.trace_note(query))

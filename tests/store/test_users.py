@@ -22,7 +22,10 @@ def test_users_have_one_of_the_three_roles(store):
     for name, role in (("alice", "custodian"), ("carol", "supervisor"), ("root", "administrator")):
         store.add_user(name, PASSWORD, role, full_name=name.title())
     assert [(u.username, u.role) for u in store.list_users()] == [
-        ("alice", "custodian"), ("carol", "supervisor"), ("root", "administrator")]
+        ("alice", "custodian"),
+        ("carol", "supervisor"),
+        ("root", "administrator"),
+    ]
     with pytest.raises(InvalidUser, match="role 'teller' is not one of"):
         store.add_user("eve", PASSWORD, "teller")
 
@@ -31,8 +34,9 @@ def test_the_stored_hash_is_argon2id_never_the_password(store):
     store.add_user("alice", PASSWORD, "custodian")
     with store.engine.connect() as conn:
         stored = conn.execute(text("SELECT password_hash FROM users WHERE username = 'alice'")).scalar()
-        dump = " ".join(str(r) for t in ("users", "audit_log")
-                        for r in conn.execute(text(f"SELECT * FROM {t}")))
+        dump = " ".join(
+            str(r) for t in ("users", "audit_log") for r in conn.execute(text(f"SELECT * FROM {t}"))
+        )
     assert stored.startswith("$argon2id$")
     assert PASSWORD not in stored and PASSWORD not in dump
     assert store.authenticate("alice", PASSWORD).signed_in_at is not None
@@ -109,8 +113,11 @@ def test_every_sign_in_attempt_is_audited_without_secrets(store):
         store.authenticate("S3cret-typed-in-name-field", PASSWORD)
     entries = store.audit_entries()
     assert [(e.action, e.actor) for e in entries] == [
-        ("user_added", "root"), ("sign_in", "alice"), ("sign_in_failed", "alice"),
-        ("sign_in_failed", None)]
+        ("user_added", "root"),
+        ("sign_in", "alice"),
+        ("sign_in_failed", "alice"),
+        ("sign_in_failed", None),
+    ]
     text_of_log = repr(entries)
     for secret in (PASSWORD, "hunter2hunter2", "S3cret-typed-in-name-field"):
         assert secret not in text_of_log

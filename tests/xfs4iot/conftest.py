@@ -8,14 +8,37 @@ from custodian_app.xfs4iot.client import XfsStorageClient
 from custodian_app.xfs4iot.simulator import SimulatorThread
 
 
-def unit(uid, utype, value, initial, *, presented=0, out_rejected=0, distributed=None, unknown=0,
-         deposited=0, retracted=0, in_rejected=0, currency="CNY"):
+def unit(
+    uid,
+    utype,
+    value,
+    initial,
+    *,
+    presented=0,
+    out_rejected=0,
+    distributed=None,
+    unknown=0,
+    deposited=0,
+    retracted=0,
+    in_rejected=0,
+    currency="CNY",
+):
     if distributed is None:  # rules revision 2: the ledger's distributed overlaps presented
         distributed = presented
-    return {"id": uid, "type": utype, "currency": currency, "value": value, "initial": initial,
-            "out": {"presented": presented, "rejected": out_rejected, "distributed": distributed,
-                    "unknown": unknown},
-            "in": {"deposited": deposited, "retracted": retracted, "rejected": in_rejected}}
+    return {
+        "id": uid,
+        "type": utype,
+        "currency": currency,
+        "value": value,
+        "initial": initial,
+        "out": {
+            "presented": presented,
+            "rejected": out_rejected,
+            "distributed": distributed,
+            "unknown": unknown,
+        },
+        "in": {"deposited": deposited, "retracted": retracted, "rejected": in_rejected},
+    }
 
 
 UNITS = [

@@ -12,9 +12,7 @@ import time
 import pytest
 
 from custodian_app.domain import generator
-
 from tests.cli import ROOT, run_custodian_app
-
 
 
 @pytest.fixture
@@ -26,8 +24,13 @@ def atm_file(tmp_path):
 
 
 def start_simulator(*args: str) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, "-m", "custodian_app", "simulate-xfs4iot", *args],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "custodian_app", "simulate-xfs4iot", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     with selectors.DefaultSelector() as sel:
         sel.register(proc.stdout, selectors.EVENT_READ)
         deadline = time.monotonic() + 60
@@ -80,8 +83,9 @@ def test_a_fault_gives_exit_status_and_words(atm_file, tmp_path):
 
 def test_an_unreachable_service_is_exit_status_3(tmp_path):
     out = tmp_path / "units.json"
-    done = run_custodian_app("xfs4iot-read", "--url", "ws://127.0.0.1:1/xfs4iot/v1.0", "--out", str(out),
-                             "--timeout", "5")
+    done = run_custodian_app(
+        "xfs4iot-read", "--url", "ws://127.0.0.1:1/xfs4iot/v1.0", "--out", str(out), "--timeout", "5"
+    )
     assert done.returncode == 3 and "无法连接" in done.stderr and not out.exists()
 
 

@@ -39,10 +39,17 @@ def test_reads_the_units_exactly_and_loads_the_new_cycle(simulator, client, styl
     assert {r.unit["id"]: r.unit["initial"] for r in after} == NEW
     assert all(not any(r.unit["out"].values()) and not any(r.unit["in"].values()) for r in after)
     assert {r.accuracy for r in after} == {"accurateSet"}
-    assert names(sim)[-5:] == ["Storage.GetStorage", "Storage.StartExchange", "Storage.SetStorage",
-                               "Storage.EndExchange", "Storage.GetStorage"]
+    assert names(sim)[-5:] == [
+        "Storage.GetStorage",
+        "Storage.StartExchange",
+        "Storage.SetStorage",
+        "Storage.EndExchange",
+        "Storage.GetStorage",
+    ]
     set_storage = sim.simulator.received[-3]
-    assert set_storage.payload["storage"]["unit1"] == {"cash": {"status": {"initial": {"type100CNY1": {"fit": 2500}}}}}
+    assert set_storage.payload["storage"]["unit1"] == {
+        "cash": {"status": {"initial": {"type100CNY1": {"fit": 2500}}}}
+    }
     assert set_storage.version == ("2.1" if style == "2023" else None)
     assert not sim.simulator.exchange_active
 
@@ -64,7 +71,10 @@ def test_follows_threshold_and_change_events(simulator, client):
     sim.call(sim.simulator.threshold("CST2", "low"))
     pump_until(xfs, lambda: seen)
     assert (seen[0].name, seen[0].unit_ids, seen[0].replenishment) == (
-        "Storage.StorageThresholdEvent", ("CST2",), {"CST2": "low"})
+        "Storage.StorageThresholdEvent",
+        ("CST2",),
+        {"CST2": "low"},
+    )
     xfs.exchange(NEW)
     changed = [e for e in seen if e.name == "Storage.StorageChangedEvent"]
     assert changed and set(changed[0].unit_ids) == set(NEW)
@@ -149,7 +159,9 @@ def test_a_failed_set_storage_still_ends_the_exchange(simulator, client):
     assert names(sim)[-2:] == ["Storage.SetStorage", "Storage.EndExchange"]
     assert not sim.simulator.exchange_active
     assert sim.simulator.storage["unit1"]["cash"]["status"]["initial"] == {
-        "unrecognized": 0, "type100CNY1": {"fit": 2000}}  # the old counters stand
+        "unrecognized": 0,
+        "type100CNY1": {"fit": 2000},
+    }  # the old counters stand
 
 
 def test_a_socket_dropped_mid_exchange(simulator, client):
@@ -199,9 +211,12 @@ def test_nobody_listening():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     from custodian_app.xfs4iot.client import XfsStorageClient
-    with XfsStorageClient(f"ws://127.0.0.1:{port}/xfs4iot/v1.0", timeout=2) as xfs:
-        with pytest.raises(XfsUnreachable) as err:
-            xfs.read_units()
+
+    with (
+        XfsStorageClient(f"ws://127.0.0.1:{port}/xfs4iot/v1.0", timeout=2) as xfs,
+        pytest.raises(XfsUnreachable) as err,
+    ):
+        xfs.read_units()
     assert f"127.0.0.1:{port}" in err.value.english and "无法连接" in err.value.chinese
 
 

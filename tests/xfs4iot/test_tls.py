@@ -68,12 +68,25 @@ def test_the_commands_over_wss(tmp_path, pki):
     pem = tmp_path / "server.pem"
     pki["ca_obj"].issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(str(pem))
     atm = tmp_path / "atm.json"
-    atm.write_text(json.dumps({
-        "format": "atm-ledger/1", "terminal_id": "NJ-0001", "cycle_id": "NJ-0001-20261120",
-        "currency": "CNY", "opened_at": "2026-11-20T08:00:00+08:00", "closed_at": None,
-        "totals": {"loaded_amount": "270000.00", "withdrawals": {"count": 0, "amount": "0.00"},
-                   "deposits": {"count": 0, "amount": "0.00"}},
-        "units": UNITS, "transactions": []}))
+    atm.write_text(
+        json.dumps(
+            {
+                "format": "atm-ledger/1",
+                "terminal_id": "NJ-0001",
+                "cycle_id": "NJ-0001-20261120",
+                "currency": "CNY",
+                "opened_at": "2026-11-20T08:00:00+08:00",
+                "closed_at": None,
+                "totals": {
+                    "loaded_amount": "270000.00",
+                    "withdrawals": {"count": 0, "amount": "0.00"},
+                    "deposits": {"count": 0, "amount": "0.00"},
+                },
+                "units": UNITS,
+                "transactions": [],
+            }
+        )
+    )
     proc, url = start_simulator("--ledger", str(atm), "--tls-cert", str(pem), "--tls-key", str(pem))
     try:
         assert url.startswith("wss://")
@@ -82,7 +95,9 @@ def test_the_commands_over_wss(tmp_path, pki):
         assert trusted.returncode == 0, trusted.stderr
         assert json.loads(out.read_text())["units"] == UNITS
         out.unlink()
-        rogue = run_custodian_app("xfs4iot-read", "--url", url, "--out", str(out), "--ca-bundle", pki["rogue"])
+        rogue = run_custodian_app(
+            "xfs4iot-read", "--url", url, "--out", str(out), "--ca-bundle", pki["rogue"]
+        )
         assert rogue.returncode == 3 and "证书校验失败" in rogue.stderr and not out.exists()
     finally:
         stop(proc)

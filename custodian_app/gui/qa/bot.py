@@ -60,12 +60,15 @@ class ScriptBot:
     def addWidget(self, widget) -> None:  # noqa: N802
         self.widgets.append(widget)
 
-    def mouseClick(self, widget, button=Qt.MouseButton.LeftButton, modifier=Qt.KeyboardModifier.NoModifier,
-                   pos=None) -> None:  # noqa: N802
+    def mouseClick(
+        self, widget, button=Qt.MouseButton.LeftButton, modifier=Qt.KeyboardModifier.NoModifier, pos=None
+    ) -> None:  # noqa: N802
         at = QPointF(widget.rect().center() if pos is None else pos)
         glob = QPointF(widget.mapToGlobal(at.toPoint()))
-        for kind, buttons in ((QEvent.Type.MouseButtonPress, button),
-                              (QEvent.Type.MouseButtonRelease, Qt.MouseButton.NoButton)):
+        for kind, buttons in (
+            (QEvent.Type.MouseButtonPress, button),
+            (QEvent.Type.MouseButtonRelease, Qt.MouseButton.NoButton),
+        ):
             QApplication.sendEvent(widget, QMouseEvent(kind, at, glob, button, buttons, modifier))
         self._breathe()
 

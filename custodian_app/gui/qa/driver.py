@@ -23,18 +23,22 @@ if TYPE_CHECKING:
 # ms: reading a ledger over a pty on a busy machine takes a while; waits end as soon as done
 SLOW = 30_000
 
-_FORWARD = (QWizard.WizardButton.CommitButton, QWizard.WizardButton.NextButton,
-            QWizard.WizardButton.FinishButton)
+_FORWARD = (
+    QWizard.WizardButton.CommitButton,
+    QWizard.WizardButton.NextButton,
+    QWizard.WizardButton.FinishButton,
+)
 
 
 class WizardDriver:
     """``WizardDriver(qtbot, ctx, users)`` opens a ``ClearingWizard`` on ``ctx`` (an
     ``AppContext``); or pass ``wizard=`` to drive one the main window opened."""
 
-    def __init__(self, qtbot, ctx, users: "QaUsers | None" = None, *, flow=None, session_id=None,
-                 wizard=None) -> None:
-        from custodian_app.gui.wizard import ClearingWizard
+    def __init__(
+        self, qtbot, ctx, users: QaUsers | None = None, *, flow=None, session_id=None, wizard=None
+    ) -> None:
         from custodian_app.gui.qa.users import demo_users
+        from custodian_app.gui.wizard import ClearingWizard
 
         self.qtbot = qtbot
         self.ctx = ctx
@@ -130,8 +134,15 @@ class WizardDriver:
 
     # -- pages ----------------------------------------------------------------------------
 
-    def sign_in(self, a: str | None = None, b: str | None = None, pa: str | None = None,
-                pb: str | None = None, *, wait_ok: bool = True) -> None:
+    def sign_in(
+        self,
+        a: str | None = None,
+        b: str | None = None,
+        pa: str | None = None,
+        pb: str | None = None,
+        *,
+        wait_ok: bool = True,
+    ) -> None:
         """Both custodians type their names and passwords and click Sign in."""
         a = self.users.custodians[0] if a is None else a
         b = self.users.custodians[1] if b is None else b
@@ -144,8 +155,9 @@ class WizardDriver:
         if wait_ok:
             self.qtbot.waitUntil(lambda: self.flow.authenticated, timeout=SLOW)
         else:
-            self.qtbot.waitUntil(lambda: p.sign_in_button.isEnabled() and not p._busy
-                                 and p.status.text() != "", timeout=SLOW)
+            self.qtbot.waitUntil(
+                lambda: p.sign_in_button.isEnabled() and not p._busy and p.status.text() != "", timeout=SLOW
+            )
 
     def connect(self, device: str, *, wait_ok: bool = True) -> None:
         """Type the port (after the page's own port listing is done) and click Connect."""
@@ -229,7 +241,7 @@ class WizardDriver:
                 for yuan, k in n.items():
                     self.type_into(fields[yuan], str(k))
             else:
-                (_value, field), = p.note_edits[uid]
+                ((_value, field),) = p.note_edits[uid]
                 self.type_into(field, str(n))
 
     def skip_count(self, reason: str) -> None:
@@ -247,8 +259,9 @@ class WizardDriver:
     def wait_report(self) -> None:
         """The report (draft, or signed after sign-off) is built and shown."""
         p = self.page(Step.REPORT)
-        self.qtbot.waitUntil(lambda: p.pdf_bytes is not None and p._job is None
-                             and p.document.pageCount() > 0, timeout=SLOW)
+        self.qtbot.waitUntil(
+            lambda: p.pdf_bytes is not None and p._job is None and p.document.pageCount() > 0, timeout=SLOW
+        )
 
     def wait_pdf_painted(self) -> None:
         """QPdfView renders in the background; wait until ink shows (for a picture)."""
@@ -257,12 +270,17 @@ class WizardDriver:
         def inked() -> bool:
             img = view.viewport().grab().toImage()
             w, h = img.width(), img.height()
-            return any(img.pixelColor(x, y).lightness() < 128
-                       for x in range(w // 8, w * 7 // 8, 6) for y in range(h // 8, h // 2, 6))
+            return any(
+                img.pixelColor(x, y).lightness() < 128
+                for x in range(w // 8, w * 7 // 8, 6)
+                for y in range(h // 8, h // 2, 6)
+            )
 
         self.qtbot.waitUntil(inked, timeout=SLOW)
 
-    def sign_off(self, user: str | None = None, password: str | None = None, *, wait_ok: bool = False) -> None:
+    def sign_off(
+        self, user: str | None = None, password: str | None = None, *, wait_ok: bool = False
+    ) -> None:
         """The supervisor types their name and password and clicks Sign off."""
         user = self.users.supervisor if user is None else user
         p = self.page(Step.REPORT)
@@ -277,8 +295,9 @@ class WizardDriver:
         """Send the new cycle's loading to the ATM; the new cycle's id."""
         p = self.page(Step.NEW_CYCLE)
         self.click(p.exchange_button)
-        self.qtbot.waitUntil(lambda: self.flow.new_cycle_id is not None or p.exchange_button.isEnabled(),
-                             timeout=SLOW)
+        self.qtbot.waitUntil(
+            lambda: self.flow.new_cycle_id is not None or p.exchange_button.isEnabled(), timeout=SLOW
+        )
         assert self.flow.new_cycle_id, p.status.text()
         return self.flow.new_cycle_id
 

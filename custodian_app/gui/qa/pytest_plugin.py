@@ -29,15 +29,21 @@ import os
 import pytest
 
 # link timeouts short enough for the error paths, long enough for a busy 2-core machine
-TEST_LINK_OPTIONS = {"connect_timeout": 1.5, "response_timeout": 1.0, "reconnect_timeout": 2.0,
-                     "command_timeout": 10.0}
+TEST_LINK_OPTIONS = {
+    "connect_timeout": 1.5,
+    "response_timeout": 1.0,
+    "reconnect_timeout": 2.0,
+    "command_timeout": 10.0,
+}
 
 
 def pytest_configure(config):
     # Qt needs a platform even without a display
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    config.addinivalue_line("markers", "custodian_language(code): the language of make_ctx's "
-                            "application (zh_CN or en; default en)")
+    config.addinivalue_line(
+        "markers",
+        "custodian_language(code): the language of make_ctx's application (zh_CN or en; default en)",
+    )
 
 
 @pytest.fixture
@@ -62,13 +68,19 @@ def custodian_users(custodian_home):
 
 @pytest.fixture
 def custodian_settings(custodian_home, request):
-    from custodian_app.settings.config import load_settings
     import dataclasses
 
+    from custodian_app.settings.config import load_settings
+
     marker = request.node.get_closest_marker("custodian_language")
-    return dataclasses.replace(load_settings(), bank_name="演示银行", branch_name="南京分行",
-                               language=marker.args[0] if marker else "en", serial_port="",
-                               backend_url="")
+    return dataclasses.replace(
+        load_settings(),
+        bank_name="演示银行",
+        branch_name="南京分行",
+        language=marker.args[0] if marker else "en",
+        serial_port="",
+        backend_url="",
+    )
 
 
 def _document(given, kind: str):
@@ -133,13 +145,28 @@ def world_factory(custodian_home):
 
     started = []
 
-    def make(faults="realistic", transactions=120, seed=7, atm_options=None, backend_options=None,
-             scenario=None, link=None, agent=False):
+    def make(
+        faults="realistic",
+        transactions=120,
+        seed=7,
+        atm_options=None,
+        backend_options=None,
+        scenario=None,
+        link=None,
+        agent=False,
+    ):
         # agent=False: the cycle served from memory, so a test knows its mismatches exactly
         # (through a journal, notes of two transactions within two seconds lose their TSN)
-        demo = Demo(seed=seed, transactions=transactions, faults=faults,
-                    atm_options={"pace": False, **(atm_options or {})},
-                    backend_options=backend_options, scenario=scenario, link=link, agent=agent)
+        demo = Demo(
+            seed=seed,
+            transactions=transactions,
+            faults=faults,
+            atm_options={"pace": False, **(atm_options or {})},
+            backend_options=backend_options,
+            scenario=scenario,
+            link=link,
+            agent=agent,
+        )
         started.append(demo)
         demo.device, demo.url = demo.start()
         return demo
@@ -155,9 +182,10 @@ def make_ctx(qapp, custodian_settings, custodian_users):
     (``make_application`` sets the font and installs the settings' language). ``world``: any
     object with ``.device`` and ``.url`` (a world, or ``SimpleNamespace(device=atm.device,
     url=backend.url)``). Teardown: the context's windows close, then its threads stop."""
+    import dataclasses
+
     from PySide6.QtWidgets import QApplication
 
-    import dataclasses
     from custodian_app.gui import i18n
     from custodian_app.gui.app import make_application
     from custodian_app.gui.context import AppContext

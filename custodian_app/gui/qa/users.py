@@ -23,8 +23,11 @@ def demo_users() -> QaUsers:
 
     custodians = tuple(u for u, _p, r in DEMO_USERS if r == "custodian")
     supervisor = next(u for u, _p, r in DEMO_USERS if r == "supervisor")
-    return QaUsers(custodians=(custodians[0], custodians[1]), supervisor=supervisor,
-                   passwords={u: p for u, p, _r in DEMO_USERS})
+    return QaUsers(
+        custodians=(custodians[0], custodians[1]),
+        supervisor=supervisor,
+        passwords={u: p for u, p, _r in DEMO_USERS},
+    )
 
 
 def seed(users: QaUsers, db_url: str | None = None) -> None:

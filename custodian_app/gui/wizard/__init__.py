@@ -6,7 +6,6 @@ page's ``isComplete()``; the flow moves on in ``validatePage()``; Back follows t
 from __future__ import annotations
 
 import logging
-
 from datetime import datetime
 
 from PySide6.QtCore import QCoreApplication, QTimer, Signal
@@ -28,8 +27,16 @@ from custodian_app.gui.workers import Job, describe_error
 
 log = logging.getLogger(__name__)
 
-PAGES = (SignInPage, ConnectPage, ReadAtmPage, CountPage, BackendPage, ReconcilePage, ReportPage,
-         NewCyclePage)
+PAGES = (
+    SignInPage,
+    ConnectPage,
+    ReadAtmPage,
+    CountPage,
+    BackendPage,
+    ReconcilePage,
+    ReportPage,
+    NewCyclePage,
+)
 
 
 def tr(text: str) -> str:
@@ -44,7 +51,9 @@ class ClearingWizard(QWizard):
     ledger_changed = Signal()  # the ATM ledger's core or the complete ledger arrived, or the read failed
     atm_event = Signal(str)  # an unsolicited ATM event, as shown on the panel
 
-    def __init__(self, ctx: AppContext, flow: ClearingFlow | None = None, session_id=None, parent=None) -> None:
+    def __init__(
+        self, ctx: AppContext, flow: ClearingFlow | None = None, session_id=None, parent=None
+    ) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.flow = flow or ClearingFlow()
@@ -92,8 +101,9 @@ class ClearingWizard(QWizard):
         parses made the window's longest pause of the sign-in on a busy 2-core PC)."""
         from custodian_app.report.fonts import register_fonts
 
-        Job(None, lambda _ctx: register_fonts()).failure(lambda e: log.warning("report font: %s", e)) \
-            .run(self.ctx.runners.background)
+        Job(None, lambda _ctx: register_fonts()).failure(lambda e: log.warning("report font: %s", e)).run(
+            self.ctx.runners.background
+        )
 
     # -- navigation -----------------------------------------------------------------------
 
@@ -124,12 +134,19 @@ class ClearingWizard(QWizard):
         if self.flow.supervisor is not None:
             self.pages[Step.RECONCILE].setCommitPage(True)
         abandon = self.button(QWizard.WizardButton.CustomButton1)
-        abandon.setEnabled(self.flow.custodians is not None and self.flow.authenticated
-                           and self.flow.supervisor is None and not self.flow.finished)
+        abandon.setEnabled(
+            self.flow.custodians is not None
+            and self.flow.authenticated
+            and self.flow.supervisor is None
+            and not self.flow.finished
+        )
 
     def next_button_focus(self) -> None:
-        for which in (QWizard.WizardButton.CommitButton, QWizard.WizardButton.NextButton,
-                      QWizard.WizardButton.FinishButton):
+        for which in (
+            QWizard.WizardButton.CommitButton,
+            QWizard.WizardButton.NextButton,
+            QWizard.WizardButton.FinishButton,
+        ):
             b = self.button(which)
             if b.isVisible() and b.isEnabled():
                 b.setFocus()
@@ -150,18 +167,30 @@ class ClearingWizard(QWizard):
             self.atm_panel.show_sources(sources)
             alert = any(s.state in ("lost", "error") for s in sources.values())
         self.atm_panel.add_event(text, alert=alert)
-        log.log(logging.WARNING if alert else logging.INFO, "ATM event during the clearing: %s %s",
-                event.name, event.payload)
+        log.log(
+            logging.WARNING if alert else logging.INFO,
+            "ATM event during the clearing: %s %s",
+            event.name,
+            event.payload,
+        )
         self.atm_event.emit(text)
         core = self.flow.core_ledger
         st = self.flow.atm_status
         terminal = core.terminal_id if core else st.terminal_id if st else None
-        detail = {"event": event.name, "at": when.isoformat(timespec="seconds"),
-                  **{k: v for k, v in event.payload.items() if isinstance(v, (str, int, bool)) or v is None}}
+        detail = {
+            "event": event.name,
+            "at": when.isoformat(timespec="seconds"),
+            **{k: v for k, v in event.payload.items() if isinstance(v, (str, int, bool)) or v is None},
+        }
         recorder, actor = self.recorder, self.flow.custodians[0]
-        self.ctx.run_db(self, lambda store: store.log("atm_event", actor=actor, session_id=recorder.session_id,
-                                                      terminal_id=terminal, detail=detail),
-                        None, self._store_failed)
+        self.ctx.run_db(
+            self,
+            lambda store: store.log(
+                "atm_event", actor=actor, session_id=recorder.session_id, terminal_id=terminal, detail=detail
+            ),
+            None,
+            self._store_failed,
+        )
 
     # -- the store ------------------------------------------------------------------------
 
@@ -179,17 +208,24 @@ class ClearingWizard(QWizard):
         def saved(_sid) -> None:
             self.persisted.emit(snapshot["state"])
 
-        self.ctx.run_db(self, lambda store: recorder.sync(store, snapshot), saved, self._store_failed,
-                        heavy=True)
+        self.ctx.run_db(
+            self, lambda store: recorder.sync(store, snapshot), saved, self._store_failed, heavy=True
+        )
 
     def store_report(self, pdf: bytes) -> None:
         recorder, actor = self.recorder, self.flow.custodians[0]
         self.ctx.run_db(self, lambda store: recorder.save_report(store, pdf, actor), None, self._store_failed)
 
     def _store_failed(self, exc) -> None:
-        dialogs.ask(self, tr("The database"), tr("The session could not be saved: %1\nThe clearing can go on; "
-                                                  "call IT support if this happens again.")
-                    .replace("%1", describe_error(exc)), kind="warning")
+        dialogs.ask(
+            self,
+            tr("The database"),
+            tr(
+                "The session could not be saved: %1\nThe clearing can go on; "
+                "call IT support if this happens again."
+            ).replace("%1", describe_error(exc)),
+            kind="warning",
+        )
 
     # -- ending ---------------------------------------------------------------------------
 
@@ -222,10 +258,17 @@ class ClearingWizard(QWizard):
                 self.ctx.close_link(None)
                 QWizard.reject(self)
 
-        dialogs.ask(self, tr("Leave the clearing?"),
-                    tr("The clearing stays open and is offered for resumption when the application starts "
-                       "again. To give it up instead, use Abandon."),
-                    buttons=("yes", "no"), default="no", callback=answered)
+        dialogs.ask(
+            self,
+            tr("Leave the clearing?"),
+            tr(
+                "The clearing stays open and is offered for resumption when the application starts "
+                "again. To give it up instead, use Abandon."
+            ),
+            buttons=("yes", "no"),
+            default="no",
+            callback=answered,
+        )
 
     def closeEvent(self, event) -> None:  # noqa: N802
         if self._ending or self.session_id is None or self.flow.finished:
@@ -251,5 +294,9 @@ class ClearingWizard(QWizard):
             self.session_closed.emit(self.flow.state.value)
             QWizard.reject(self)
 
-        dialogs.ask_text(self, tr("Abandon the clearing"),
-                         tr("Why is this clearing abandoned? (recorded in the session)"), answered)
+        dialogs.ask_text(
+            self,
+            tr("Abandon the clearing"),
+            tr("Why is this clearing abandoned? (recorded in the session)"),
+            answered,
+        )

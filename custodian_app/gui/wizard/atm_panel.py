@@ -22,8 +22,11 @@ def source_lines(sources: dict) -> list[str]:
     """One line per source the ATM agent has lost or that fails, in the agent's own words
     (it sends them in English and Chinese: docs/agent.md); none when all answer."""
     chinese = QLocale().language() == QLocale.Language.Chinese
-    return [(s.chinese if chinese and s.chinese else s.english) or f"{s.name}: {s.state}"
-            for s in sources.values() if s.state in ("lost", "error")]
+    return [
+        (s.chinese if chinese and s.chinese else s.english) or f"{s.name}: {s.state}"
+        for s in sources.values()
+        if s.state in ("lost", "error")
+    ]
 
 
 def event_text(name: str, payload: dict, when: datetime) -> str:
@@ -99,14 +102,22 @@ class AtmPanel(QGroupBox):
         self.retry_button.hide()
 
     def set_complete(self, transactions: int, notes: int) -> None:
-        show_ok(self.ledger_state, tr("Ledger complete: %1 transactions, %2 banknote records.")
-                .replace("%1", f"{transactions:,}").replace("%2", f"{notes:,}"))
+        show_ok(
+            self.ledger_state,
+            tr("Ledger complete: %1 transactions, %2 banknote records.")
+            .replace("%1", f"{transactions:,}")
+            .replace("%2", f"{notes:,}"),
+        )
         self.retry_button.hide()
 
     def set_failed(self, message: str) -> None:
-        show_error(self.ledger_state, tr("Reading the banknote records failed: %1\nCheck the cable, then "
-                                         "press Read again. The clearing cannot be reconciled without them.")
-                   .replace("%1", message))
+        show_error(
+            self.ledger_state,
+            tr(
+                "Reading the banknote records failed: %1\nCheck the cable, then "
+                "press Read again. The clearing cannot be reconciled without them."
+            ).replace("%1", message),
+        )
         self.retry_button.show()
 
     def show_sources(self, sources: dict) -> None:

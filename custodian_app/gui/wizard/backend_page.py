@@ -49,8 +49,11 @@ class BackendPage(FlowPage):
 
     def initializePage(self) -> None:  # noqa: N802 - Qt API
         url = self.ctx.settings.backend_url
-        self.where.setText(tr("Backend: %1").replace("%1", url or tr("(not configured: set it in Settings, "
-                                                                   "or import a settlement file)")))
+        self.where.setText(
+            tr("Backend: %1").replace(
+                "%1", url or tr("(not configured: set it in Settings, or import a settlement file)")
+            )
+        )
         if self.flow.host is not None:
             self._show_host()
         elif url and self._job is None:
@@ -65,27 +68,43 @@ class BackendPage(FlowPage):
         s = self.ctx.settings
         atm = self.flow.core_ledger
         if not s.backend_url:
-            show_error(self.status, tr("No backend address is set. Set it in Settings, or import a "
-                                       "settlement file."))
+            show_error(
+                self.status, tr("No backend address is set. Set it in Settings, or import a settlement file.")
+            )
             return
         clearing = self.ctx.clearing
 
         def op(ctx):
-            return clearing.fetch_host_ledger(s.backend_url, s.backend_token, atm.terminal_id, atm.cycle_id,
-                                              progress=lambda *a: ctx.progress(a), cancel=ctx.cancel)
+            return clearing.fetch_host_ledger(
+                s.backend_url,
+                s.backend_token,
+                atm.terminal_id,
+                atm.cycle_id,
+                progress=lambda *a: ctx.progress(a),
+                cancel=ctx.cancel,
+            )
 
         self._busy(True)
         show_info(self.status, tr("Fetching the backend's ledger for %1…").replace("%1", atm.cycle_id))
-        self._job = Job(self, op, lambda host: self._got(host, "backend")).failure(self._failed) \
-            .with_progress(self._progressed).heavy().run(self.ctx.runners.background)
+        self._job = (
+            Job(self, op, lambda host: self._got(host, "backend"))
+            .failure(self._failed)
+            .with_progress(self._progressed)
+            .heavy()
+            .run(self.ctx.runners.background)
+        )
 
     def cancel(self) -> None:
         if self._job is not None:
             self._job.cancel()
 
     def choose_file(self) -> None:
-        dialogs.choose_open_file(self, tr("Import a settlement file"),
-                                 tr("Settlement files (*.json *.csv *.txt);;All files (*)"), self.import_file)
+        dialogs.choose_open_file(
+            self,
+            tr("Import a settlement file"),
+            tr("Settlement files (*.json *.csv *.txt);;All files (*)"),
+            self.import_file,
+        )
 
     def import_file(self, path: str) -> None:
         if not path or self._job is not None:
@@ -93,9 +112,15 @@ class BackendPage(FlowPage):
         clearing, atm = self.ctx.clearing, self.flow.core_ledger
         self._busy(True)
         show_info(self.status, tr("Importing %1…").replace("%1", path))
-        self._job = Job(self, lambda ctx: clearing.import_settlement(path, atm),
-                        lambda host: self._got(host, "settlement file")).failure(self._failed) \
+        self._job = (
+            Job(
+                self,
+                lambda ctx: clearing.import_settlement(path, atm),
+                lambda host: self._got(host, "settlement file"),
+            )
+            .failure(self._failed)
             .run(self.ctx.runners.background)
+        )
 
     def _busy(self, on: bool) -> None:
         self.fetch_button.setEnabled(not on)
@@ -109,8 +134,11 @@ class BackendPage(FlowPage):
         if total:
             self.progress.setRange(0, total)
             self.progress.setValue(min(done, total))
-        self.status.setText(tr("Fetching the backend's ledger: %1 KiB received…")
-                            .replace("%1", f"{(nbytes or 0) / 1024:,.0f}"))
+        self.status.setText(
+            tr("Fetching the backend's ledger: %1 KiB received…").replace(
+                "%1", f"{(nbytes or 0) / 1024:,.0f}"
+            )
+        )
 
     def _got(self, host, source: str) -> None:
         self._job = None
@@ -130,13 +158,21 @@ class BackendPage(FlowPage):
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
         origin = tr("the backend") if self.flow.host_source == "backend" else tr("a settlement file")
-        show_ok(self.status, tr("The backend's ledger is here (from %1): %2 records.")
-                .replace("%1", origin).replace("%2", f"{len(host.transactions):,}"))
+        show_ok(
+            self.status,
+            tr("The backend's ledger is here (from %1): %2 records.")
+            .replace("%1", origin)
+            .replace("%2", f"{len(host.transactions):,}"),
+        )
         t = host.totals
-        self.summary.setText(tr("Loading amount %1 · withdrawals %2 (%3) · deposits %4 (%5)")
-                             .replace("%1", format_grouped(t.loaded_amount, host.currency))
-                             .replace("%2", str(t.withdrawals.count)).replace("%3", format_grouped(t.withdrawals.amount))
-                             .replace("%4", str(t.deposits.count)).replace("%5", format_grouped(t.deposits.amount)))
+        self.summary.setText(
+            tr("Loading amount %1 · withdrawals %2 (%3) · deposits %4 (%5)")
+            .replace("%1", format_grouped(t.loaded_amount, host.currency))
+            .replace("%2", str(t.withdrawals.count))
+            .replace("%3", format_grouped(t.withdrawals.amount))
+            .replace("%4", str(t.deposits.count))
+            .replace("%5", format_grouped(t.deposits.amount))
+        )
 
     def _failed(self, exc) -> None:
         self._job = None
@@ -145,6 +181,10 @@ class BackendPage(FlowPage):
         if isinstance(exc, JobCancelled) or type(exc).__name__.endswith("Cancelled"):
             show_info(self.status, tr("Cancelled. Press Fetch to try again."))
             return
-        show_error(self.status, describe_error(exc) + "\n" + tr(
-            "Press Fetch to try again, or Import a settlement file the backend office sent you."))
+        show_error(
+            self.status,
+            describe_error(exc)
+            + "\n"
+            + tr("Press Fetch to try again, or Import a settlement file the backend office sent you."),
+        )
         self.fetch_button.setFocus()

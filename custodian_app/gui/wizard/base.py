@@ -23,7 +23,7 @@ class FlowPage(QWizardPage):
 
     step: Step
 
-    def __init__(self, wizard: "ClearingWizard") -> None:
+    def __init__(self, wizard: ClearingWizard) -> None:
         super().__init__()
         self._wizard = wizard
         self.setObjectName(f"page_{self.step.name.lower()}")
@@ -33,7 +33,7 @@ class FlowPage(QWizardPage):
         return self._wizard.flow
 
     @property
-    def ctx(self) -> "AppContext":
+    def ctx(self) -> AppContext:
         return self._wizard.ctx
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt API
@@ -140,8 +140,9 @@ class UnitGrid(QWidget):
         return self.findChild(QLabel, name)
 
 
-def credentials_box(title: str, user_name: str, password_name: str, on_enter, *,
-                    user_label: str | None = None) -> tuple[QGroupBox, QFormLayout, QLineEdit, QLineEdit]:
+def credentials_box(
+    title: str, user_name: str, password_name: str, on_enter, *, user_label: str | None = None
+) -> tuple[QGroupBox, QFormLayout, QLineEdit, QLineEdit]:
     """A user name and password pair in a group box; Enter in the password signs in."""
     box = QGroupBox(title)
     form = QFormLayout(box)

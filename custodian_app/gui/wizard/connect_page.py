@@ -17,19 +17,34 @@ from PySide6.QtWidgets import (
 )
 
 from custodian_app.domain.flow import FlowError, Step
-from custodian_app.gui.wizard.base import FlowPage, focus_later, show_error, show_info, show_ok, status_label, tr
 from custodian_app.gui.error_words import local_time
+from custodian_app.gui.wizard.base import (
+    FlowPage,
+    focus_later,
+    show_error,
+    show_info,
+    show_ok,
+    status_label,
+    tr,
+)
 from custodian_app.gui.workers import Job, describe_error
 
 SPEEDS = (9600, 19200, 38400, 57600, 115200)
 
 
 def no_answer_advice(port: str, error: str = "") -> str:
-    return (tr("The ATM on %1 does not answer.").replace("%1", port) + "\n" + (error + "\n" if error else "") + "\n"
-            + tr("Check that: the cable is plugged in at both ends; the ATM is in maintenance "
-                 "(supervisor) mode; the right port is chosen (unplug and replug the cable and "
-                 "press Refresh to see which one appears); the line speed matches the ATM's "
-                 "setting (usually 115200). Then press Connect again."))
+    return (
+        tr("The ATM on %1 does not answer.").replace("%1", port)
+        + "\n"
+        + (error + "\n" if error else "")
+        + "\n"
+        + tr(
+            "Check that: the cable is plugged in at both ends; the ATM is in maintenance "
+            "(supervisor) mode; the right port is chosen (unplug and replug the cable and "
+            "press Refresh to see which one appears); the line speed matches the ATM's "
+            "setting (usually 115200). Then press Connect again."
+        )
+    )
 
 
 class ConnectPage(FlowPage):
@@ -38,13 +53,20 @@ class ConnectPage(FlowPage):
     def __init__(self, wizard) -> None:
         super().__init__(wizard)
         self.setTitle(tr("Connect to the ATM"))
-        self.setSubTitle(tr("Plug the cable into the ATM's maintenance port and choose the port, or read "
-                            "the ATM's journal files from a USB stick."))
+        self.setSubTitle(
+            tr(
+                "Plug the cable into the ATM's maintenance port and choose the port, or read "
+                "the ATM's journal files from a USB stick."
+            )
+        )
         layout = QVBoxLayout(self)
-        self.serial_choice = QRadioButton(tr("The ATM on the serial p&ort (its maintenance port)"),
-                                          objectName="sourceSerialRadio")
-        self.journal_choice = QRadioButton(tr("The ATM's &journal files, from a USB stick or folder (no cable "
-                                              "needed)"), objectName="sourceJournalRadio")
+        self.serial_choice = QRadioButton(
+            tr("The ATM on the serial p&ort (its maintenance port)"), objectName="sourceSerialRadio"
+        )
+        self.journal_choice = QRadioButton(
+            tr("The ATM's &journal files, from a USB stick or folder (no cable needed)"),
+            objectName="sourceJournalRadio",
+        )
         self.choice = QButtonGroup(self)
         self.choice.addButton(self.serial_choice)
         self.choice.addButton(self.journal_choice)
@@ -81,13 +103,17 @@ class ConnectPage(FlowPage):
         layout.addWidget(self.serial_box)
         self.status = status_label("connectStatus")
         layout.addWidget(self.status)
-        help_text = QLabel(tr(
-            "<b>Before connecting</b><ol>"
-            "<li>Put the ATM in maintenance (supervisor) mode.</li>"
-            "<li>Plug the cable into the ATM's maintenance port and into this PC.</li>"
-            "<li>Choose the port: press Refresh, and the one that appears when the cable is "
-            "plugged in is the ATM's.</li>"
-            "<li>The line speed is the ATM's setting, usually 115200.</li></ol>"), objectName="connectHelp")
+        help_text = QLabel(
+            tr(
+                "<b>Before connecting</b><ol>"
+                "<li>Put the ATM in maintenance (supervisor) mode.</li>"
+                "<li>Plug the cable into the ATM's maintenance port and into this PC.</li>"
+                "<li>Choose the port: press Refresh, and the one that appears when the cable is "
+                "plugged in is the ATM's.</li>"
+                "<li>The line speed is the ATM's setting, usually 115200.</li></ol>"
+            ),
+            objectName="connectHelp",
+        )
         help_text.setWordWrap(True)
         serial.addWidget(help_text)
         self.help_text = help_text
@@ -113,8 +139,10 @@ class ConnectPage(FlowPage):
         self.flow.atm_from_journal = journal
         self.serial_box.setEnabled(not journal)
         if journal:
-            show_info(self.status, tr("Press Next, then choose the USB stick or folder with the ATM's journal "
-                                      "files."))
+            show_info(
+                self.status,
+                tr("Press Next, then choose the USB stick or folder with the ATM's journal files."),
+            )
         else:
             self.status.clear()
         self.changed()
@@ -180,8 +208,11 @@ class ConnectPage(FlowPage):
         self.connect_button.setEnabled(False)
         self.atm_info.clear()
         show_info(self.status, tr("Connecting to %1…").replace("%1", port))
-        self._job = Job(self, self.ctx.op_connect(port, baud), lambda st: self._connected(port, baud, st)) \
-            .failure(lambda e: self._failed(port, e)).run(self.ctx.runners.serial)
+        self._job = (
+            Job(self, self.ctx.op_connect(port, baud), lambda st: self._connected(port, baud, st))
+            .failure(lambda e: self._failed(port, e))
+            .run(self.ctx.runners.serial)
+        )
 
     def _connected(self, port: str, baud: int, status) -> None:
         terminal, cycle, state = status.terminal_id, status.cycle_id, status.cycle_state
@@ -191,12 +222,19 @@ class ConnectPage(FlowPage):
             show_error(self.status, describe_error(exc))
             return
         self.atm_info.setText(
-            tr("Terminal: %1\nCycle: %2 (%3), opened %4\nTransactions: %5 · banknote records: %6\n"
-               "Line speed: %7 bit/s · safe door: %8")
-            .replace("%1", terminal).replace("%2", cycle).replace("%3", tr(state))
-            .replace("%4", local_time(status.opened_at)).replace("%5", f"{status.transaction_count:,}")
-            .replace("%6", f"{status.note_count:,}").replace("%7", str(status.line_speed))
-            .replace("%8", tr(status.safe_door)))
+            tr(
+                "Terminal: %1\nCycle: %2 (%3), opened %4\nTransactions: %5 · banknote records: %6\n"
+                "Line speed: %7 bit/s · safe door: %8"
+            )
+            .replace("%1", terminal)
+            .replace("%2", cycle)
+            .replace("%3", tr(state))
+            .replace("%4", local_time(status.opened_at))
+            .replace("%5", f"{status.transaction_count:,}")
+            .replace("%6", f"{status.note_count:,}")
+            .replace("%7", str(status.line_speed))
+            .replace("%8", tr(status.safe_door))
+        )
         self.ctx.remember_port(port, baud)
         self._wizard.atm_panel.show_sources(status.sources)  # a source the ATM agent has lost
         # the store opens the session now that the terminal is known (one open clearing per ATM)

@@ -25,10 +25,18 @@ from custodian_app.domain.money import format_grouped
 from custodian_app.domain.reconcile import notes_into_units
 from custodian_app.gui.models import UNIT_TYPE_NAMES
 from custodian_app.gui.models import tr as mtr
+from custodian_app.gui.wizard.base import (
+    FlowPage,
+    UnitGrid,
+    figure_label,
+    focus_later,
+    show_error,
+    show_info,
+    show_ok,
+    status_label,
+    tr,
+)
 from custodian_app.gui.workers import describe_error
-from custodian_app.gui.wizard.base import FlowPage, UnitGrid, figure_label, focus_later, status_label, tr
-from custodian_app.gui.wizard.base import show_error, show_info, show_ok
-
 
 _AMOUNT = re.compile(r"\d{1,13}(?:\.\d{1,2})?\Z")
 
@@ -94,9 +102,13 @@ class CountPage(FlowPage):
     def __init__(self, wizard) -> None:
         super().__init__(wizard)
         self.setTitle(tr("Count the cash"))
-        self.setSubTitle(tr("Count each unit bundle by bundle: type the number of notes (the amount "
-                            "follows), or the amount in yuan. Retract and reject bins hold mixed notes: "
-                            "type the notes of each denomination."))
+        self.setSubTitle(
+            tr(
+                "Count each unit bundle by bundle: type the number of notes (the amount "
+                "follows), or the amount in yuan. Retract and reject bins hold mixed notes: "
+                "type the notes of each denomination."
+            )
+        )
         layout = QVBoxLayout(self)
         self.grid_host = UnitGrid()
         self.grid = self.grid_host.grid
@@ -132,8 +144,9 @@ class CountPage(FlowPage):
 
     def initializePage(self) -> None:  # noqa: N802 - Qt API
         atm = self.flow.core_ledger
-        self.grid_host.reset((tr("Unit"), tr("Type"), tr("By its counters"), tr("Notes"), tr("Counted"),
-                              tr("Difference")))
+        self.grid_host.reset(
+            (tr("Unit"), tr("Type"), tr("By its counters"), tr("Notes"), tr("Counted"), tr("Difference"))
+        )
         self.edits.clear()
         self.note_edits.clear()
         self.derived_labels.clear()
@@ -154,18 +167,37 @@ class CountPage(FlowPage):
             derived = self.derived_labels[u.id] = figure_label(name=f"derived_{u.id}")
             diff = self.diff_labels[u.id] = figure_label(name=f"diff_{u.id}")
             if u.value is not None:
-                notes = notes_edit(f"notes_{u.id}", tr("Notes counted in %1 (%2 each)")
-                                   .replace("%1", u.id).replace("%2", format_grouped(u.value)))
+                notes = notes_edit(
+                    f"notes_{u.id}",
+                    tr("Notes counted in %1 (%2 each)")
+                    .replace("%1", u.id)
+                    .replace("%2", format_grouped(u.value)),
+                )
                 notes.textChanged.connect(lambda _t, uid=u.id: self._notes_typed(uid))
                 self.note_edits[u.id] = [(u.value, notes)]
-                self.grid_host.add_row((u.id, mtr(UNIT_TYPE_NAMES.get(u.type, u.type)), derived,
-                                        self._cell(notes, tr("× %1").replace("%1", format_grouped(u.value))),
-                                        edit, diff))
+                self.grid_host.add_row(
+                    (
+                        u.id,
+                        mtr(UNIT_TYPE_NAMES.get(u.type, u.type)),
+                        derived,
+                        self._cell(notes, tr("× %1").replace("%1", format_grouped(u.value))),
+                        edit,
+                        diff,
+                    )
+                )
                 self._chain(notes)
                 self._chain(edit)
                 continue
-            self.grid_host.add_row((u.id, mtr(UNIT_TYPE_NAMES.get(u.type, u.type)) + " · " + tr("mixed bin"),
-                                    derived, tr("by denomination:"), edit, diff))
+            self.grid_host.add_row(
+                (
+                    u.id,
+                    mtr(UNIT_TYPE_NAMES.get(u.type, u.type)) + " · " + tr("mixed bin"),
+                    derived,
+                    tr("by denomination:"),
+                    edit,
+                    diff,
+                )
+            )
             self._chain(edit)
             row = QWidget(objectName=f"denominations_{u.id}")
             line = QHBoxLayout(row)
@@ -176,8 +208,9 @@ class CountPage(FlowPage):
             fields = []
             for value in denominations(atm):
                 yuan = format_grouped(value).removesuffix(".00")
-                notes = notes_edit(f"notes_{u.id}_{yuan}", tr("%1: notes of %2").replace("%1", u.id)
-                                   .replace("%2", yuan))
+                notes = notes_edit(
+                    f"notes_{u.id}_{yuan}", tr("%1: notes of %2").replace("%1", u.id).replace("%2", yuan)
+                )
                 notes.setMaximumWidth(64)
                 notes.textChanged.connect(lambda _t, uid=u.id: self._notes_typed(uid))
                 label = QLabel(f"{yuan} ×")
@@ -229,8 +262,11 @@ class CountPage(FlowPage):
         """Each unit's derived amount (rules revision 2): count × value from its counters; a
         mixed bin's from the banknote records, so None until they are all read."""
         atm = self.flow.core_ledger
-        into = None if self.flow.atm is None or self.flow.atm.notes is None else \
-            notes_into_units(self.flow.atm.notes)
+        into = (
+            None
+            if self.flow.atm is None or self.flow.atm.notes is None
+            else notes_into_units(self.flow.atm.notes)
+        )
         return {u.id: u.derived_amount(into) for u in atm.units}
 
     def _ledger_changed(self) -> None:
@@ -244,8 +280,9 @@ class CountPage(FlowPage):
         for uid, amount in self.expected.items():
             label = self.derived_labels.get(uid)
             if label is not None:
-                label.setText(format_grouped(amount) if amount is not None else
-                              tr("waiting for the banknote records"))
+                label.setText(
+                    format_grouped(amount) if amount is not None else tr("waiting for the banknote records")
+                )
 
     # -- typing ---------------------------------------------------------------------------
 
@@ -262,8 +299,10 @@ class CountPage(FlowPage):
             n = parse_note_count(text)
             if n is None:
                 self.edits[uid].clear()
-                show_error(self.status, tr("Not a number of notes in %1: type whole notes like 120.")
-                           .replace("%1", uid))
+                show_error(
+                    self.status,
+                    tr("Not a number of notes in %1: type whole notes like 120.").replace("%1", uid),
+                )
                 return
             amount += n * value
         self.edits[uid].setText(format_grouped(amount).replace(",", ""))
@@ -312,9 +351,13 @@ class CountPage(FlowPage):
         if len(derived) == len(self.expected):
             text = tr("Counted in total: %1. By the units' counters the ATM should hold %2.")
         else:
-            text = tr("Counted in total: %1. By the units' counters the cassettes should hold %2 (the "
-                      "mixed bins follow once the banknote records are read).")
-        self.total.setText(text.replace("%1", format_grouped(total)).replace("%2", format_grouped(sum(derived))))
+            text = tr(
+                "Counted in total: %1. By the units' counters the cassettes should hold %2 (the "
+                "mixed bins follow once the banknote records are read)."
+            )
+        self.total.setText(
+            text.replace("%1", format_grouped(total)).replace("%2", format_grouped(sum(derived)))
+        )
         try:
             if self.skip.isChecked():
                 reason = self.reason.text().strip()
@@ -330,8 +373,12 @@ class CountPage(FlowPage):
             else:
                 self._clear()
                 if bad:
-                    show_error(self.status, tr("Not an amount in %1: type yuan like 1500 or 1500.50.")
-                               .replace("%1", ", ".join(bad)))
+                    show_error(
+                        self.status,
+                        tr("Not an amount in %1: type yuan like 1500 or 1500.50.").replace(
+                            "%1", ", ".join(bad)
+                        ),
+                    )
                 else:
                     show_info(self.status, tr("Enter the counted cash for every unit (0 for an empty one)."))
         except FlowError as exc:

@@ -139,8 +139,9 @@ class JournalBox(QWidget):
         self.gaps = QListWidget(objectName="gapsList")
         self.gaps.setAccessibleName(tr("Journal lines that match no rule of the layout"))
         self.gaps.setMaximumHeight(90)
-        self.accept_gaps = QCheckBox(tr("Accept these gaps &knowingly (they are listed in the report)"),
-                                     objectName="acceptGapsCheck")
+        self.accept_gaps = QCheckBox(
+            tr("Accept these gaps &knowingly (they are listed in the report)"), objectName="acceptGapsCheck"
+        )
         self.accept_gaps.toggled.connect(lambda _on: self.changed.emit())
         gaps.addWidget(self.gaps_label)
         gaps.addWidget(self.gaps)
@@ -151,10 +152,15 @@ class JournalBox(QWidget):
 
     def chain_tabs(self) -> None:
         """Tab in reading order (once the box is in its window)."""
-        for w, nxt in ((self.folder_button, self.files), (self.files, self.fsn_button),
-                       (self.fsn_button, self.dialect), (self.dialect, self.read_button),
-                       (self.read_button, self.cancel_button), (self.cancel_button, self.gaps),
-                       (self.gaps, self.accept_gaps)):
+        for w, nxt in (
+            (self.folder_button, self.files),
+            (self.files, self.fsn_button),
+            (self.fsn_button, self.dialect),
+            (self.dialect, self.read_button),
+            (self.read_button, self.cancel_button),
+            (self.cancel_button, self.gaps),
+            (self.gaps, self.accept_gaps),
+        ):
             QWidget.setTabOrder(w, nxt)
 
     def set_dialects(self, names: list[str], remembered: str | None = None) -> None:
@@ -180,8 +186,11 @@ class JournalBox(QWidget):
         self.clear_gaps()
 
     def journals(self) -> list[str]:
-        return [self.files.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.files.count())
-                if self.files.item(i).checkState() == Qt.CheckState.Checked]
+        return [
+            self.files.item(i).data(Qt.ItemDataRole.UserRole)
+            for i in range(self.files.count())
+            if self.files.item(i).checkState() == Qt.CheckState.Checked
+        ]
 
     def fsn_dir(self) -> str | None:
         return self.fsn_edit.text().strip() or None
@@ -190,10 +199,15 @@ class JournalBox(QWidget):
         return self.dialect.currentData() or ""
 
     def show_gaps(self, gaps) -> None:
-        self.gaps_label.setText(tr("%1 journal line(s) match no rule of the layout %2. Check that the layout "
-                                   "is the ATM's; if it is, tick the box to read the journals without those "
-                                   "lines, or ask IT to add a rule for them.")
-                                .replace("%1", f"{len(gaps):,}").replace("%2", self.dialect_name()))
+        self.gaps_label.setText(
+            tr(
+                "%1 journal line(s) match no rule of the layout %2. Check that the layout "
+                "is the ATM's; if it is, tick the box to read the journals without those "
+                "lines, or ask IT to add a rule for them."
+            )
+            .replace("%1", f"{len(gaps):,}")
+            .replace("%2", self.dialect_name())
+        )
         self.gaps.clear()
         for g in gaps[:GAPS_SHOWN]:
             self.gaps.addItem(gap_text(g, self.folder))
@@ -215,5 +229,6 @@ class JournalBox(QWidget):
         self._sync()
 
     def _sync(self) -> None:
-        self.read_button.setEnabled(not self.cancel_button.isEnabled() and bool(self.journals())
-                                    and bool(self.dialect_name()))
+        self.read_button.setEnabled(
+            not self.cancel_button.isEnabled() and bool(self.journals()) and bool(self.dialect_name())
+        )

@@ -7,8 +7,17 @@ from PySide6.QtWidgets import QLabel, QPushButton, QSpinBox, QVBoxLayout
 
 from custodian_app.domain.flow import FlowError, Step
 from custodian_app.domain.money import format_grouped
-from custodian_app.gui.wizard.base import FlowPage, UnitGrid, figure_label, focus_later, status_label, tr
-from custodian_app.gui.wizard.base import show_error, show_info, show_ok
+from custodian_app.gui.wizard.base import (
+    FlowPage,
+    UnitGrid,
+    figure_label,
+    focus_later,
+    show_error,
+    show_info,
+    show_ok,
+    status_label,
+    tr,
+)
 from custodian_app.gui.workers import Job, describe_error
 
 CASSETTE_TYPES = ("cashOut", "recycling")
@@ -27,8 +36,9 @@ class NewCyclePage(FlowPage):
         layout.addWidget(self.grid_host)
         self.total = QLabel(objectName="loadedTotal")
         layout.addWidget(self.total)
-        self.exchange_button = QPushButton(tr("&Send to the ATM and start the new cycle"),
-                                           objectName="exchangeButton")
+        self.exchange_button = QPushButton(
+            tr("&Send to the ATM and start the new cycle"), objectName="exchangeButton"
+        )
         self.exchange_button.clicked.connect(self.exchange)
         layout.addWidget(self.exchange_button)
         self.status = status_label("newCycleStatus")
@@ -50,8 +60,15 @@ class NewCyclePage(FlowPage):
             spin.setAccessibleName(tr("Notes loaded into %1").replace("%1", u.id))
             spin.setValue((self.flow.loaded or {}).get(u.id, u.initial))
             spin.valueChanged.connect(self._update)
-            self.grid_host.add_row((u.id, format_grouped(u.value) if u.value else "—", spin,
-                                    figure_label(name=f"loadAmount_{u.id}")), entry=spin)
+            self.grid_host.add_row(
+                (
+                    u.id,
+                    format_grouped(u.value) if u.value else "—",
+                    spin,
+                    figure_label(name=f"loadAmount_{u.id}"),
+                ),
+                entry=spin,
+            )
             self.spins[u.id] = spin
         previous = self.grid_host.last_input
         # the bins are emptied at the clearing and start the cycle empty; EndExchange takes
@@ -96,8 +113,11 @@ class NewCyclePage(FlowPage):
         self.exchange_button.setEnabled(False)
         show_info(self.status, tr("Sending the exchange to the ATM…"))
         op = self.ctx.op_exchange(loaded)
-        self._job = Job(self, op, lambda cycle: self._exchanged(loaded, cycle)).failure(self._failed) \
+        self._job = (
+            Job(self, op, lambda cycle: self._exchanged(loaded, cycle))
+            .failure(self._failed)
             .run(self.ctx.runners.serial)
+        )
 
     def _exchanged(self, loaded: dict[str, int], new_cycle) -> None:
         self._job = None
@@ -116,11 +136,19 @@ class NewCyclePage(FlowPage):
         self.exchange_button.setEnabled(False)
         for spin in self.spins.values():
             spin.setEnabled(False)
-        show_ok(self.status, tr("The ATM started cycle %1. Press Finish to close the session.")
-                .replace("%1", self.flow.new_cycle_id))
+        show_ok(
+            self.status,
+            tr("The ATM started cycle %1. Press Finish to close the session.").replace(
+                "%1", self.flow.new_cycle_id
+            ),
+        )
 
     def _failed(self, exc) -> None:
         self._job = None
         self.exchange_button.setEnabled(True)
-        show_error(self.status, describe_error(exc) + "\n" + tr(
-            "Check the cable and that the ATM is in maintenance mode, then press the button again."))
+        show_error(
+            self.status,
+            describe_error(exc)
+            + "\n"
+            + tr("Check the cable and that the ATM is in maintenance mode, then press the button again."),
+        )

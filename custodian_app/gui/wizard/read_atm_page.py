@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -21,7 +20,15 @@ from PySide6.QtWidgets import (
 from custodian_app.domain.flow import FlowError, Step
 from custodian_app.gui.models import UnitLevelsChart, UnitsModel
 from custodian_app.gui.wizard import journal_read
-from custodian_app.gui.wizard.base import FlowPage, show_error, show_info, show_ok, status_label, table_view, tr
+from custodian_app.gui.wizard.base import (
+    FlowPage,
+    show_error,
+    show_info,
+    show_ok,
+    status_label,
+    table_view,
+    tr,
+)
 from custodian_app.gui.workers import Job, JobCancelled, describe_error
 
 
@@ -112,8 +119,12 @@ class ReadAtmPage(FlowPage):
         self.serial_box.setVisible(not self.from_journal)
         self.journal.setVisible(self.from_journal)
         if self.from_journal:
-            self.setSubTitle(tr("The ATM's ledger for this cycle is read from its journal files: choose the "
-                                "USB stick or folder holding them."))
+            self.setSubTitle(
+                tr(
+                    "The ATM's ledger for this cycle is read from its journal files: choose the "
+                    "USB stick or folder holding them."
+                )
+            )
         else:
             self.setSubTitle(tr("The ATM's ledger for this cycle is read over the maintenance port."))
         if self.from_journal and self.flow.atm is None:
@@ -139,9 +150,14 @@ class ReadAtmPage(FlowPage):
         self.figures.clear()
         show_info(self.status, tr("Reading the ATM's ledger…"))
         self.panel.set_reading()
-        self._job = Job(self, self.ctx.op_read_ledger(core_as_partial=True), self._read) \
-            .failure(self._failed).with_progress(self._progressed).with_partial(self._core) \
-            .heavy().run(self.ctx.runners.serial)
+        self._job = (
+            Job(self, self.ctx.op_read_ledger(core_as_partial=True), self._read)
+            .failure(self._failed)
+            .with_progress(self._progressed)
+            .with_partial(self._core)
+            .heavy()
+            .run(self.ctx.runners.serial)
+        )
         if self._wizard.currentId() == int(self.step):
             self.cancel_button.setFocus()
 
@@ -153,8 +169,12 @@ class ReadAtmPage(FlowPage):
     def _progressed(self, value) -> None:
         nbytes, done, total, eta = progress_figures(value)
         self._done, self._total = done, total
-        text = (tr("%1 of %2 records, %3 KiB").replace("%1", f"{done:,}").replace("%2", f"{total:,}")
-                .replace("%3", f"{nbytes / 1024:,.0f}"))
+        text = (
+            tr("%1 of %2 records, %3 KiB")
+            .replace("%1", f"{done:,}")
+            .replace("%2", f"{total:,}")
+            .replace("%3", f"{nbytes / 1024:,.0f}")
+        )
         if total:
             # QProgressBar repaints itself at once on a new value (and what lies under it with
             # it); with updates off it is painted with the rest of the window, in the event loop
@@ -192,10 +212,16 @@ class ReadAtmPage(FlowPage):
     def _show_core(self) -> None:
         core = self.flow.core_ledger
         self.read_button.setEnabled(self._job is None)
-        show_ok(self.status, tr("The %1 transactions of cycle %2 are in: press Next to count the cash. "
-                                "The banknote records are still being read; the reconciliation "
-                                "waits for them.").replace("%1", f"{len(core.transactions):,}")
-                .replace("%2", core.cycle_id))
+        show_ok(
+            self.status,
+            tr(
+                "The %1 transactions of cycle %2 are in: press Next to count the cash. "
+                "The banknote records are still being read; the reconciliation "
+                "waits for them."
+            )
+            .replace("%1", f"{len(core.transactions):,}")
+            .replace("%2", core.cycle_id),
+        )
         self.panel.set_notes_coming(self._done, self._total)
         self.units_model.set_units(core.units, core.currency)
         self.chart.set_units(core.units)
@@ -233,8 +259,13 @@ class ReadAtmPage(FlowPage):
         n = len(atm.transactions)
         notes = len(atm.notes or ())
         self.figures.setText(tr("%1 records read.").replace("%1", f"{n + notes + len(atm.units):,}"))
-        show_ok(self.status, tr("Read %1 transactions and %2 banknote records of cycle %3.")
-                .replace("%1", f"{n:,}").replace("%2", f"{notes:,}").replace("%3", atm.cycle_id))
+        show_ok(
+            self.status,
+            tr("Read %1 transactions and %2 banknote records of cycle %3.")
+            .replace("%1", f"{n:,}")
+            .replace("%2", f"{notes:,}")
+            .replace("%3", atm.cycle_id),
+        )
         self.panel.set_complete(n, notes)
         self.units_model.set_units(atm.units, atm.currency)
         self.chart.set_units(atm.units)
@@ -249,12 +280,20 @@ class ReadAtmPage(FlowPage):
         cancelled = isinstance(exc, JobCancelled) or type(exc).__name__.endswith("Cancelled")
         if self.flow.core_read:
             # the custodians may be counting already: the panel beside every page says so
-            message = tr("the read was cancelled") if cancelled else describe_error(exc, port=self._port(), lost=True)
+            message = (
+                tr("the read was cancelled")
+                if cancelled
+                else describe_error(exc, port=self._port(), lost=True)
+            )
             self.flow.record_atm_read_failed(message)
             self.panel.set_failed(message)
-            show_error(self.status, tr("Reading the banknote records failed: %1\nCheck the cable, then "
-                                       "press Read again. The clearing cannot be reconciled without them.")
-                       .replace("%1", message))
+            show_error(
+                self.status,
+                tr(
+                    "Reading the banknote records failed: %1\nCheck the cable, then "
+                    "press Read again. The clearing cannot be reconciled without them."
+                ).replace("%1", message),
+            )
             self._wizard.ledger_changed.emit()
             self.changed()
             return
@@ -266,9 +305,15 @@ class ReadAtmPage(FlowPage):
         # the port opened at connect: failing now, it was lost (a cable pulled), not never there
         message = describe_error(exc, port=self._port(), lost=True)
         self.panel.set_read_failed(message)
-        show_error(self.status, message + "\n" + tr(
-            "Check the cable and that the ATM is still in maintenance mode, then press Read ledger "
-            "to try again (or Back to connect on another port)."))
+        show_error(
+            self.status,
+            message
+            + "\n"
+            + tr(
+                "Check the cable and that the ATM is still in maintenance mode, then press Read ledger "
+                "to try again (or Back to connect on another port)."
+            ),
+        )
 
     def _port(self) -> str:
         return self.ctx.port
@@ -281,7 +326,9 @@ class ReadAtmPage(FlowPage):
         if self.journal.dialect.count() == 0:
             self.journal.set_dialects(available_dialects())
         if self._job is None and not self.journal.folder:
-            show_info(self.status, tr("Plug in the USB stick with the ATM's journal files and choose its folder."))
+            show_info(
+                self.status, tr("Plug in the USB stick with the ATM's journal files and choose its folder.")
+            )
             self.journal.folder_button.setFocus()
 
     def _choose_folder(self) -> None:
@@ -303,20 +350,33 @@ class ReadAtmPage(FlowPage):
             journals, fsn_dir = result
             self.journal.show_found(folder, journals, fsn_dir)
             if not journals:
-                show_error(self.status, tr("No journal file in %1 (files ending .txt, .jrn, .log or .ej): choose "
-                                           "the folder the ATM wrote its journal into.").replace("%1", folder))
+                show_error(
+                    self.status,
+                    tr(
+                        "No journal file in %1 (files ending .txt, .jrn, .log or .ej): choose "
+                        "the folder the ATM wrote its journal into."
+                    ).replace("%1", folder),
+                )
                 return
-            show_info(self.status, tr("Found %1 journal file(s). Check the journal layout, then press Read the "
-                                      "journals.").replace("%1", str(len(journals))))
+            show_info(
+                self.status,
+                tr(
+                    "Found %1 journal file(s). Check the journal layout, then press Read the journals."
+                ).replace("%1", str(len(journals))),
+            )
             self.journal.read_button.setFocus()
 
         def failed(exc) -> None:
-            show_error(self.status, tr("The folder %1 cannot be read (%2): check the USB stick, then choose "
-                                       "the folder again.").replace("%1", folder)
-                       .replace("%2", getattr(exc, "strerror", None) or type(exc).__name__))
+            show_error(
+                self.status,
+                tr("The folder %1 cannot be read (%2): check the USB stick, then choose the folder again.")
+                .replace("%1", folder)
+                .replace("%2", getattr(exc, "strerror", None) or type(exc).__name__),
+            )
 
-        Job(self, lambda _ctx: journal_read.find_journal_files(folder), found).failure(failed) \
-            .run(self.ctx.runners.background)
+        Job(self, lambda _ctx: journal_read.find_journal_files(folder), found).failure(failed).run(
+            self.ctx.runners.background
+        )
 
     def start_journal_read(self) -> None:
         if self._job is not None or self.flow.atm is not None or self.flow.finished:
@@ -334,8 +394,9 @@ class ReadAtmPage(FlowPage):
                 ctx.check()  # Cancel stops the read between two steps
                 ctx.progress((done, total))
 
-            read = read_journals(paths, fsn_dir, dialect, accept_gaps=accept, progress=progress,
-                                 success_codes=success)
+            read = read_journals(
+                paths, fsn_dir, dialect, accept_gaps=accept, progress=progress, success_codes=success
+            )
             ctx.check()
             return read, formats.parse_atm_ledger(read.ledger, f"journal in {where}")
 
@@ -344,8 +405,13 @@ class ReadAtmPage(FlowPage):
         self.figures.clear()
         show_info(self.status, tr("Reading the ATM's journal files…"))
         self.panel.set_reading()
-        self._job = Job(self, op, self._journal_read).failure(self._journal_failed) \
-            .with_progress(self._journal_progress).heavy().run(self.ctx.runners.background)
+        self._job = (
+            Job(self, op, self._journal_read)
+            .failure(self._journal_failed)
+            .with_progress(self._journal_progress)
+            .heavy()
+            .run(self.ctx.runners.background)
+        )
         self.journal.cancel_button.setFocus()
 
     def _journal_progress(self, value) -> None:
@@ -358,8 +424,9 @@ class ReadAtmPage(FlowPage):
             bar.setValue(min(done, total) // 1024)
         finally:
             bar.setUpdatesEnabled(True)
-        self.figures.setText(tr("%1 of %2 KiB read").replace("%1", f"{done / 1024:,.0f}")
-                             .replace("%2", f"{total / 1024:,.0f}"))
+        self.figures.setText(
+            tr("%1 of %2 KiB read").replace("%1", f"{done / 1024:,.0f}").replace("%2", f"{total / 1024:,.0f}")
+        )
 
     def _journal_read(self, value) -> None:
         read, ledger = value
@@ -379,20 +446,35 @@ class ReadAtmPage(FlowPage):
         self.journal.setEnabled(False)  # read: the ledger is the reference now
         self._show_ledger()
         if read.gaps:
-            show_ok(self.status, self.status.text() + "\n" + tr(
-                "%1 journal line(s) were accepted as gaps; the report lists them.").replace("%1", f"{len(read.gaps):,}"))
+            show_ok(
+                self.status,
+                self.status.text()
+                + "\n"
+                + tr("%1 journal line(s) were accepted as gaps; the report lists them.").replace(
+                    "%1", f"{len(read.gaps):,}"
+                ),
+            )
         if read.notes_without_tsn:
-            show_ok(self.status, self.status.text() + "\n" + tr(
-                "%1 banknote record(s) could not be tied to a transaction by their time.")
-                .replace("%1", f"{read.notes_without_tsn:,}"))
+            show_ok(
+                self.status,
+                self.status.text()
+                + "\n"
+                + tr("%1 banknote record(s) could not be tied to a transaction by their time.").replace(
+                    "%1", f"{read.notes_without_tsn:,}"
+                ),
+            )
         self._wizard.ledger_changed.emit()
         # the store opens the session now that the terminal is known (one open clearing per ATM);
         # the audit log says the ledger came from files the custodians brought, and which
         recorder, snapshot = self._wizard.recorder, self.ctx.clearing.snapshot(self.flow)
         actor = self.flow.custodians[0]
-        detail = {"dialect": read.dialect, "journals": [os.path.basename(p) for p in self.journal.journals()],
-                  "fsn_files": read.fsn_files, "gaps_accepted": len(read.gaps),
-                  "notes_without_tsn": read.notes_without_tsn}
+        detail = {
+            "dialect": read.dialect,
+            "journals": [os.path.basename(p) for p in self.journal.journals()],
+            "fsn_files": read.fsn_files,
+            "gaps_accepted": len(read.gaps),
+            "notes_without_tsn": read.notes_without_tsn,
+        }
 
         def op(store):
             sid = recorder.sync(store, snapshot)
@@ -425,12 +507,22 @@ class ReadAtmPage(FlowPage):
         elif isinstance(exc, JournalGapsError):
             self.journal.show_gaps(exc.gaps)
             self.journal.accept_gaps.setFocus()
-            show_error(self.status, tr("Some journal lines match no rule of the layout %1: see the list below.")
-                       .replace("%1", self.journal.dialect_name()))
+            show_error(
+                self.status,
+                tr("Some journal lines match no rule of the layout %1: see the list below.").replace(
+                    "%1", self.journal.dialect_name()
+                ),
+            )
         elif isinstance(exc, JournalError):
-            show_error(self.status, tr("The journal files cannot be read as the layout %1: %2\nCheck that the "
-                                       "layout is the ATM's and the files are complete, or ask IT support.")
-                       .replace("%1", self.journal.dialect_name()).replace("%2", str(exc)))
+            show_error(
+                self.status,
+                tr(
+                    "The journal files cannot be read as the layout %1: %2\nCheck that the "
+                    "layout is the ATM's and the files are complete, or ask IT support."
+                )
+                .replace("%1", self.journal.dialect_name())
+                .replace("%2", str(exc)),
+            )
         else:
             show_error(self.status, describe_error(exc))
         self.changed()

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from custodian_app.domain.flow import FlowError, Step, mismatch_key
 from custodian_app.domain.money import format_grouped
+from custodian_app.gui.error_words import local_time
 from custodian_app.gui.models import (
     SORT_ROLE,
     MismatchModel,
@@ -29,11 +30,18 @@ from custodian_app.gui.models import (
     TotalsModel,
     category_name,
     counted,
-    work_order,
     is_chinese,
+    work_order,
 )
-from custodian_app.gui.wizard.base import FlowPage, show_error, show_info, show_ok, status_label, table_view, tr
-from custodian_app.gui.error_words import local_time
+from custodian_app.gui.wizard.base import (
+    FlowPage,
+    show_error,
+    show_info,
+    show_ok,
+    status_label,
+    table_view,
+    tr,
+)
 from custodian_app.gui.workers import Job, describe_error
 
 
@@ -45,18 +53,24 @@ def cash_position_text(cp, currency: str) -> str:
         word = tr("shortage (短款)")
     else:
         word = tr("no difference")
-    text = (tr("Cash the ATM should hold by its transactions (loaded + deposits − withdrawals): %1 · "
-               "by the backend's books: %2 · difference %3: %4")
-            .replace("%1", format_grouped(cp.atm_expected, currency))
-            .replace("%2", format_grouped(cp.host_expected, currency))
-            .replace("%3", format_grouped(d, plus=True)).replace("%4", word))
+    text = (
+        tr(
+            "Cash the ATM should hold by its transactions (loaded + deposits − withdrawals): %1 · "
+            "by the backend's books: %2 · difference %3: %4"
+        )
+        .replace("%1", format_grouped(cp.atm_expected, currency))
+        .replace("%2", format_grouped(cp.host_expected, currency))
+        .replace("%3", format_grouped(d, plus=True))
+        .replace("%4", word)
+    )
     if cp.counted is not None:
-        text += "\n" + (tr("Counted: %1 (against the ATM %2, against the backend %3)")
-                        .replace("%1", format_grouped(cp.counted, currency))
-                        .replace("%2", format_grouped(cp.counted_vs_atm, plus=True))
-                        .replace("%3", format_grouped(cp.counted_vs_host, plus=True)))
+        text += "\n" + (
+            tr("Counted: %1 (against the ATM %2, against the backend %3)")
+            .replace("%1", format_grouped(cp.counted, currency))
+            .replace("%2", format_grouped(cp.counted_vs_atm, plus=True))
+            .replace("%3", format_grouped(cp.counted_vs_host, plus=True))
+        )
     return text
-
 
 
 def notes_by_tsn(notes) -> dict:
@@ -95,6 +109,7 @@ def sort_choice() -> tuple[int, int]:
 def remember_sort_choice(section: int, order) -> None:
     _prefs().setValue(SORT_KEY, f"{section},{int(getattr(order, 'value', order))}")
 
+
 class MismatchFilter(QSortFilterProxyModel):
     """Free text over every column, plus one category."""
 
@@ -123,8 +138,12 @@ class ReconcilePage(FlowPage):
     def __init__(self, wizard) -> None:
         super().__init__(wizard)
         self.setTitle(tr("Reconcile"))
-        self.setSubTitle(tr("Totals first, then details; the ATM side is the reference. Press Next "
-                            "to confirm you have reviewed the list."))
+        self.setSubTitle(
+            tr(
+                "Totals first, then details; the ATM side is the reference. Press Next "
+                "to confirm you have reviewed the list."
+            )
+        )
         layout = QVBoxLayout(self)
         self.status = status_label("reconcileStatus")
         layout.addWidget(self.status)
@@ -207,7 +226,8 @@ class ReconcilePage(FlowPage):
 
         self.filter_edit.textChanged.connect(self.proxy.setFilterFixedString)
         self.category_combo.currentIndexChanged.connect(
-            lambda _i: self.proxy.set_category(self.category_combo.currentData()))
+            lambda _i: self.proxy.set_category(self.category_combo.currentData())
+        )
         self.table.selectionModel().currentRowChanged.connect(self._selected)
         self.table.horizontalHeader().sortIndicatorChanged.connect(self._remember_sort)
         self.setTabOrder(self.filter_edit, self.category_combo)
@@ -238,21 +258,33 @@ class ReconcilePage(FlowPage):
         if self.flow.atm is None:
             # never on a partial ledger: NOTE_FLOW_MISMATCH and the serials need the notes
             if self.flow.atm_read_error is not None:
-                show_error(self.status, tr("Reading the banknote records failed: %1\nCheck the cable, then "
-                                           "press Read again. The clearing cannot be reconciled without them.")
-                           .replace("%1", self.flow.atm_read_error))
+                show_error(
+                    self.status,
+                    tr(
+                        "Reading the banknote records failed: %1\nCheck the cable, then "
+                        "press Read again. The clearing cannot be reconciled without them."
+                    ).replace("%1", self.flow.atm_read_error),
+                )
             else:
-                show_info(self.status, tr("Waiting for the banknote records from the ATM… The "
-                                          "reconciliation starts as soon as they are all in."))
+                show_info(
+                    self.status,
+                    tr(
+                        "Waiting for the banknote records from the ATM… The "
+                        "reconciliation starts as soon as they are all in."
+                    ),
+                )
             self.changed()
             return
         flow = self.flow
         clearing = self.ctx.clearing
         show_info(self.status, tr("Reconciling…"))
+
         def op(_ctx):
             return clearing.reconcile_flow(flow, self.ctx.settings), notes_by_tsn(flow.atm.notes)
 
-        self._job = Job(self, op, self._computed).failure(self._failed).heavy().run(self.ctx.runners.background)
+        self._job = (
+            Job(self, op, self._computed).failure(self._failed).heavy().run(self.ctx.runners.background)
+        )
 
     def _computed(self, computed) -> None:
         self._job = None
@@ -282,7 +314,9 @@ class ReconcilePage(FlowPage):
         QTimer.singleShot(0, self, self._wizard.pages[Step.REPORT].prebuild)
         self._apply_sort_choice()
         self.table.resizeColumnsToContents()
-        self._natural = [self.table.horizontalHeader().sectionSize(c) for c in range(self.model.columnCount())]
+        self._natural = [
+            self.table.horizontalHeader().sectionSize(c) for c in range(self.model.columnCount())
+        ]
         self.fit_columns()
         self.table.setColumnWidth(7, min(self.table.columnWidth(7), 320))
         self.category_combo.blockSignals(True)
@@ -294,11 +328,19 @@ class ReconcilePage(FlowPage):
         if r.balanced:
             show_ok(self.status, tr("Balanced: the ATM and the backend agree. Press Next."))
         else:
-            show_error(self.status, counted(
-                len(r.mismatches),
-                QT_TR_NOOP("1 mismatch. Review it (select it to see its banknotes, add a remark), then press Next."),
-                QT_TR_NOOP("%1 mismatches. Review each item (select it to see its banknotes, "
-                           "add a remark), then press Next.")))
+            show_error(
+                self.status,
+                counted(
+                    len(r.mismatches),
+                    QT_TR_NOOP(
+                        "1 mismatch. Review it (select it to see its banknotes, add a remark), then press Next."
+                    ),
+                    QT_TR_NOOP(
+                        "%1 mismatches. Review each item (select it to see its banknotes, "
+                        "add a remark), then press Next."
+                    ),
+                ),
+            )
         if r.mismatches:
             self.table.selectRow(0)
 
@@ -348,8 +390,11 @@ class ReconcilePage(FlowPage):
         self._current = (row, m)
         lines = [f"<b>{category_name(m.category)}</b>"]
         if m.tsn:
-            lines.append(tr("TSN %1").replace("%1", m.tsn) + (f" · {local_time(m.time)}" if m.time else "")
-                         + (f" · {m.card}" if m.card else ""))
+            lines.append(
+                tr("TSN %1").replace("%1", m.tsn)
+                + (f" · {local_time(m.time)}" if m.time else "")
+                + (f" · {m.card}" if m.card else "")
+            )
         if m.host_refs:
             lines.append(tr("Backend references: %1").replace("%1", ", ".join(m.host_refs)))
         if m.side:

@@ -14,11 +14,20 @@ from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout
 from custodian_app.domain.flow import FlowError, Step
 from custodian_app.gui import dialogs, printing
 from custodian_app.gui.models import counted
-from custodian_app.gui.wizard.base import FlowPage, credentials_box, focus_later, show_error, show_info, show_ok, status_label, tr
+from custodian_app.gui.wizard.base import (
+    FlowPage,
+    credentials_box,
+    focus_later,
+    show_error,
+    show_info,
+    show_ok,
+    status_label,
+    tr,
+)
 from custodian_app.gui.workers import Job, describe_error
 
-
 log = logging.getLogger(__name__)
+
 
 class ReportPage(FlowPage):
     step = Step.REPORT
@@ -36,8 +45,12 @@ class ReportPage(FlowPage):
         layout.addWidget(self.view, 3)
         side = QVBoxLayout()
         box, form, self.sup_user, self.sup_password = credentials_box(
-            tr("Supervisor sign-off"), "supervisorUser", "supervisorPassword", self.sign_off,
-            user_label=tr("Supervisor"))
+            tr("Supervisor sign-off"),
+            "supervisorUser",
+            "supervisorPassword",
+            self.sign_off,
+            user_label=tr("Supervisor"),
+        )
         self.sign_button = QPushButton(tr("Sign &off"), objectName="signOffButton")
         self.sign_button.clicked.connect(self.sign_off)
         form.addRow(self.sign_button)
@@ -100,11 +113,15 @@ class ReportPage(FlowPage):
         session_id = self._wizard.session_id
 
         def op(_ctx):
-            return ctx.clearing.render_report(flow, settings=ctx.settings, session_id=session_id,
-                                              language=ctx.language)
+            return ctx.clearing.render_report(
+                flow, settings=ctx.settings, session_id=session_id, language=ctx.language
+            )
 
-        self._job = Job(self, op, lambda rendered: self._built(key, rendered)) \
-            .failure(self._failed).run(self.ctx.runners.background)
+        self._job = (
+            Job(self, op, lambda rendered: self._built(key, rendered))
+            .failure(self._failed)
+            .run(self.ctx.runners.background)
+        )
 
     def _built(self, key: tuple, rendered) -> None:
         self._job = None
@@ -124,14 +141,22 @@ class ReportPage(FlowPage):
         self.document.load(str(self.pdf_path))
         self._set_buttons(True)
         if self.flow.supervisor:
-            show_ok(self.status, tr("Signed off by %1. Print the report, then press Next to load "
-                                    "the cash for the next cycle.").replace("%1", self.flow.supervisor))
+            show_ok(
+                self.status,
+                tr(
+                    "Signed off by %1. Print the report, then press Next to load the cash for the next cycle."
+                ).replace("%1", self.flow.supervisor),
+            )
             self._wizard.store_report(pdf)
             if self._wizard.currentId() == int(self.step):
                 self._wizard.next_button_focus()  # signed: the next thing to do is Next
         else:
-            show_info(self.status, tr("Draft report (%1 pages). The supervisor signs it off.")
-                      .replace("%1", str(self.document.pageCount())))
+            show_info(
+                self.status,
+                tr("Draft report (%1 pages). The supervisor signs it off.").replace(
+                    "%1", str(self.document.pageCount())
+                ),
+            )
 
     def _failed(self, exc) -> None:
         self._job = None
@@ -190,13 +215,22 @@ class ReportPage(FlowPage):
     def print_report(self) -> None:
         def printed(pages) -> None:
             if pages:
-                show_ok(self.status, counted(pages, QT_TR_NOOP("Sent 1 page to the printer."), QT_TR_NOOP("Sent %1 pages to the printer.")))
+                show_ok(
+                    self.status,
+                    counted(
+                        pages,
+                        QT_TR_NOOP("Sent 1 page to the printer."),
+                        QT_TR_NOOP("Sent %1 pages to the printer."),
+                    ),
+                )
 
         printing.ask_print(self, self.document, printed)
 
     def save_report(self) -> None:
         suggested = f"clearing-{self.flow.atm.cycle_id}.pdf"
-        dialogs.choose_save_file(self, tr("Save the report"), tr("PDF files (*.pdf)"), suggested, self._save_to)
+        dialogs.choose_save_file(
+            self, tr("Save the report"), tr("PDF files (*.pdf)"), suggested, self._save_to
+        )
 
     def _save_to(self, path: str) -> None:
         if not path:
@@ -204,6 +238,8 @@ class ReportPage(FlowPage):
         from custodian_app.support.files import write_atomic
 
         data = self.pdf_bytes
-        Job(self, lambda ctx: write_atomic(path, data),
-            lambda _r: show_ok(self.status, tr("Saved to %1").replace("%1", path))) \
-            .failure(lambda e: show_error(self.status, describe_error(e))).run(self.ctx.runners.background)
+        Job(
+            self,
+            lambda ctx: write_atomic(path, data),
+            lambda _r: show_ok(self.status, tr("Saved to %1").replace("%1", path)),
+        ).failure(lambda e: show_error(self.status, describe_error(e))).run(self.ctx.runners.background)

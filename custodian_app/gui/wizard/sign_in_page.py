@@ -6,7 +6,15 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from custodian_app.domain.flow import FlowError, Step
-from custodian_app.gui.wizard.base import FlowPage, credentials_box, show_error, show_info, show_ok, status_label, tr
+from custodian_app.gui.wizard.base import (
+    FlowPage,
+    credentials_box,
+    show_error,
+    show_info,
+    show_ok,
+    status_label,
+    tr,
+)
 from custodian_app.gui.workers import describe_error
 
 
@@ -22,8 +30,12 @@ class SignInPage(FlowPage):
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
         for i in (1, 2):
-            box, _form, user, pw = credentials_box(tr("Custodian %1").replace("%1", str(i)),
-                                                   f"custodian{i}User", f"custodian{i}Password", self.sign_in)
+            box, _form, user, pw = credentials_box(
+                tr("Custodian %1").replace("%1", str(i)),
+                f"custodian{i}User",
+                f"custodian{i}Password",
+                self.sign_in,
+            )
             user.textChanged.connect(self._edited)
             pw.textChanged.connect(self._edited)
             self.user.append(user)
@@ -35,13 +47,17 @@ class SignInPage(FlowPage):
         layout.addWidget(self.sign_in_button)
         self.status = status_label("signInStatus")
         layout.addWidget(self.status)
-        help_text = QLabel(tr(
-            "<b>Dual custody</b><ul>"
-            "<li>Two custodians clear an ATM together; each signs in with their own password.</li>"
-            "<li>Both stay until the report is signed off; the supervisor who signs it is a third "
-            "person.</li>"
-            "<li>After repeated wrong passwords an account is locked for a while: ask an administrator "
-            "to unlock it.</li></ul>"), objectName="signInHelp")
+        help_text = QLabel(
+            tr(
+                "<b>Dual custody</b><ul>"
+                "<li>Two custodians clear an ATM together; each signs in with their own password.</li>"
+                "<li>Both stay until the report is signed off; the supervisor who signs it is a third "
+                "person.</li>"
+                "<li>After repeated wrong passwords an account is locked for a while: ask an administrator "
+                "to unlock it.</li></ul>"
+            ),
+            objectName="signInHelp",
+        )
         help_text.setWordWrap(True)
         layout.addWidget(help_text)
         layout.addStretch(1)
@@ -56,8 +72,12 @@ class SignInPage(FlowPage):
         if flow.custodians and flow.resume_at is not None:
             self.user[0].setText(flow.custodians[0])
             self.user[1].setText(flow.custodians[1])
-            show_info(self.status, tr("Resuming the interrupted clearing of %1 and %2: both sign in again.")
-                      .replace("%1", flow.custodians[0]).replace("%2", flow.custodians[1]))
+            show_info(
+                self.status,
+                tr("Resuming the interrupted clearing of %1 and %2: both sign in again.")
+                .replace("%1", flow.custodians[0])
+                .replace("%2", flow.custodians[1]),
+            )
             target = self.password[0]
         else:
             target = self.user[0]
@@ -79,8 +99,10 @@ class SignInPage(FlowPage):
             show_error(self.status, tr("Both custodians enter their user name and password."))
             return
         if names[0].casefold() == names[1].casefold():
-            show_error(self.status, tr("The two custodians must be different people: dual custody "
-                                       "needs a second custodian."))
+            show_error(
+                self.status,
+                tr("The two custodians must be different people: dual custody needs a second custodian."),
+            )
             return
         self._busy = True
         self.sign_in_button.setEnabled(False)
@@ -89,7 +111,10 @@ class SignInPage(FlowPage):
         recorder = self._wizard.recorder
 
         def op(store):
-            users = [clearing.authenticate(store, n, w, role="custodian") for n, w in zip(names, words)]
+            users = [
+                clearing.authenticate(store, n, w, role="custodian")
+                for n, w in zip(names, words, strict=False)
+            ]
             if recorder.session_id is not None:  # a resumed session: the store checks the pair
                 store.resume_session(recorder.session_id, *users)
             return users
@@ -110,8 +135,10 @@ class SignInPage(FlowPage):
         for pw in self.password:
             pw.clear()
         self._busy = False
-        show_ok(self.status, tr("Signed in: %1 and %2. Press Next.")
-                .replace("%1", names[0]).replace("%2", names[1]))
+        show_ok(
+            self.status,
+            tr("Signed in: %1 and %2. Press Next.").replace("%1", names[0]).replace("%2", names[1]),
+        )
         self.changed()
         self._wizard.next_button_focus()
 

@@ -16,8 +16,8 @@ import select
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from queue import SimpleQueue
-from typing import Iterator
 
 import orjson
 
@@ -27,8 +27,19 @@ from custodian_app.domain.formats import AtmLedger
 from custodian_app.link import framer, messages
 from custodian_app.link.endpoint import Endpoint
 from custodian_app.link.errors import LinkError, ProtocolError
-from custodian_app.link.framer import (ACCEPT, ACK, CONNECT, DATA, DISCONNECT, NAK, NOSESSION, PING,
-                                       PONG, REFUSE, Deframer)
+from custodian_app.link.framer import (
+    ACCEPT,
+    ACK,
+    CONNECT,
+    DATA,
+    DISCONNECT,
+    NAK,
+    NOSESSION,
+    PING,
+    PONG,
+    REFUSE,
+    Deframer,
+)
 from custodian_app.link.messages import Message
 from custodian_app.link.session import PROTOCOL
 from custodian_app.link.simulator.dispatch import CommandDispatch
@@ -46,11 +57,22 @@ class AtmSimulator(CommandDispatch):
     sources), or an atm-ledger/1, which is served by a StaticSource (``simulate-atm``, tests).
     The server owns the source from then on and closes it when it stops."""
 
-    def __init__(self, source: AtmSource | AtmLedger, baud: int = 115200, *, faults: Faults | None = None,
-                 pace: bool = True, versions: tuple[int, ...] = (1,),
-                 compression: tuple[str, ...] = ("zlib", "none"), max_frame: int = 4096,
-                 window: int = 8, page_size: int = 500, line_speeds: tuple[int, ...] = LINE_SPEEDS,
-                 agent: str | None = None, polled: bool = False) -> None:
+    def __init__(
+        self,
+        source: AtmSource | AtmLedger,
+        baud: int = 115200,
+        *,
+        faults: Faults | None = None,
+        pace: bool = True,
+        versions: tuple[int, ...] = (1,),
+        compression: tuple[str, ...] = ("zlib", "none"),
+        max_frame: int = 4096,
+        window: int = 8,
+        page_size: int = 500,
+        line_speeds: tuple[int, ...] = LINE_SPEEDS,
+        agent: str | None = None,
+        polled: bool = False,
+    ) -> None:
         self.source: AtmSource = source if isinstance(source, AtmSource) else StaticSource(source)
         self.safe_door = "closed"
         self.base_baud = baud
@@ -159,7 +181,7 @@ class AtmSimulator(CommandDispatch):
         self.safe_door = "closed"
         self.send_event(messages.STATUS_CHANGED, {"safeDoor": "closed"})
 
-    def __enter__(self) -> "AtmSimulator":
+    def __enter__(self) -> AtmSimulator:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -293,8 +315,7 @@ class AtmSimulator(CommandDispatch):
             # the switch takes effect once our answer to SetLineSpeed has been acknowledged
             self.baud, self._pending_speed = self._pending_speed, None
         if self.endpoint is not None:
-            self.endpoint.tick(now, rx_pending=self.deframer.pending,
-                               last_rx=self._in_free_at or now)
+            self.endpoint.tick(now, rx_pending=self.deframer.pending, last_rx=self._in_free_at or now)
             self._handle_messages()
             self._produce()
         self._send(now)
@@ -321,10 +342,7 @@ class AtmSimulator(CommandDispatch):
         data = self._damage(data)
         if now < self._ignore_until:
             return  # rebooting: nobody listens
-        if self.pace:
-            arrive = max(now, self._in_free_at) + len(data) / self._rate
-        else:
-            arrive = now
+        arrive = max(now, self._in_free_at) + len(data) / self._rate if self.pace else now
         self._in_free_at = arrive
         self._inbound.append((arrive, data))
 
@@ -334,7 +352,10 @@ class AtmSimulator(CommandDispatch):
             damaged = self.deframer.damaged_frames + self.deframer.garbage_bytes
             for frame in self.deframer.feed(data):
                 self._on_frame(frame, now)
-            if self.deframer.damaged_frames + self.deframer.garbage_bytes != damaged and self.endpoint is not None:
+            if (
+                self.deframer.damaged_frames + self.deframer.garbage_bytes != damaged
+                and self.endpoint is not None
+            ):
                 self.endpoint.damaged_frame_seen(now)
 
     def _damage(self, data: bytes) -> bytes:
@@ -394,7 +415,12 @@ class AtmSimulator(CommandDispatch):
             self.stats.stalls += 1
             self._stalled_until = now + f.stall_seconds
         cut = not f.mid_frame or (self.endpoint is not None and self.endpoint.mid_frame)
-        if f.disconnect_after is not None and "disconnect" not in self._fired and sent >= f.disconnect_after and cut:
+        if (
+            f.disconnect_after is not None
+            and "disconnect" not in self._fired
+            and sent >= f.disconnect_after
+            and cut
+        ):
             self._fired.add("disconnect")
             log.info("simulated ATM: cable pulled after %d bytes", sent)
             self.stats.disconnects += 1
@@ -429,11 +455,10 @@ class AtmSimulator(CommandDispatch):
                 self.stats.broken_sessions += 1
                 self._reset_session()
                 self._raw(NOSESSION)
-        elif t in (DATA, ACK, NAK, PING, PONG):
-            if now - self._last_nosession > 0.1:
-                self._last_nosession = now
-                self.stats.nosessions += 1
-                self._raw(NOSESSION)
+        elif t in (DATA, ACK, NAK, PING, PONG) and now - self._last_nosession > 0.1:
+            self._last_nosession = now
+            self.stats.nosessions += 1
+            self._raw(NOSESSION)
 
     def _reset_session(self) -> None:
         self.endpoint = None
@@ -457,9 +482,14 @@ class AtmSimulator(CommandDispatch):
         common = set(theirs) & set(self.versions)
         if not common:
             self.stats.refusals += 1
-            self._refuse({"reason": "version", "versions": list(self.versions),
-                          "message": f"this ATM agent speaks protocol version(s) {list(self.versions)}, "
-                                     f"the application offered {theirs}"})
+            self._refuse(
+                {
+                    "reason": "version",
+                    "versions": list(self.versions),
+                    "message": f"this ATM agent speaks protocol version(s) {list(self.versions)}, "
+                    f"the application offered {theirs}",
+                }
+            )
             return
         nonce = offer.get("nonce")
         if nonce is not None and nonce == self._nonce and self._accept_wire:
@@ -472,12 +502,23 @@ class AtmSimulator(CommandDispatch):
         max_frame = max(128, min(max_frame, self.max_frame))
         window = max(1, min(window, self.window))
         self._reset_session()
-        self.endpoint = Endpoint(max_payload=max_frame, window=window,
-                                 line_rate=self._rate if self.pace else None, compression=compression)
+        self.endpoint = Endpoint(
+            max_payload=max_frame,
+            window=window,
+            line_rate=self._rate if self.pace else None,
+            compression=compression,
+        )
         self._nonce = nonce
-        accept = {"version": max(common), "compression": compression, "maxFrame": max_frame,
-                  "window": window, "nonce": nonce, "agent": self.agent,
-                  "terminalId": self.source.info().terminal_id, "session": self.stats.sessions + 1}
+        accept = {
+            "version": max(common),
+            "compression": compression,
+            "maxFrame": max_frame,
+            "window": window,
+            "nonce": nonce,
+            "agent": self.agent,
+            "terminalId": self.source.info().terminal_id,
+            "session": self.stats.sessions + 1,
+        }
         self._accept_wire = framer.encode_parts(ACCEPT, 0, 0, orjson.dumps(accept))
         self._raw_out += self._accept_wire
         self.stats.sessions += 1

@@ -9,18 +9,28 @@ serial thread never waits on XFS4IoT or on a journal being read.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import Future
 from datetime import datetime
-from typing import Iterator
 
 from custodian_app.agent.source import AtmSource, ExchangeRefused, SourceUnavailable
 from custodian_app.link import messages, records
 from custodian_app.link.messages import Message
 
-COMMANDS = (messages.STATUS, messages.CAPABILITIES, messages.CANCEL, messages.SET_LINE_SPEED,
-            messages.GET_STORAGE, messages.START_EXCHANGE, messages.END_EXCHANGE, messages.GET_TOTALS,
-            messages.READ_TRANSACTIONS, messages.READ_NOTES, messages.GET_NOTES_FOR_TSN,
-            messages.CLOSE_CYCLE)
+COMMANDS = (
+    messages.STATUS,
+    messages.CAPABILITIES,
+    messages.CANCEL,
+    messages.SET_LINE_SPEED,
+    messages.GET_STORAGE,
+    messages.START_EXCHANGE,
+    messages.END_EXCHANGE,
+    messages.GET_TOTALS,
+    messages.READ_TRANSACTIONS,
+    messages.READ_NOTES,
+    messages.GET_NOTES_FOR_TSN,
+    messages.CLOSE_CYCLE,
+)
 MAX_PAGE = 5000
 SOURCE_UNAVAILABLE = "sourceUnavailable"  # payload.errorCode when a source the command needs is lost
 
@@ -40,11 +50,16 @@ class AtmCommands:
 
     def _handler(self, cmd: Message) -> Iterator[Message | None]:
         handler = {
-            messages.STATUS: self._status, messages.CAPABILITIES: self._capabilities,
-            messages.GET_STORAGE: self._storage, messages.GET_TOTALS: self._totals,
-            messages.READ_TRANSACTIONS: self._read_transactions, messages.READ_NOTES: self._read_notes,
-            messages.GET_NOTES_FOR_TSN: self._notes_for_tsn, messages.CLOSE_CYCLE: self._close_cycle,
-            messages.START_EXCHANGE: self._start_exchange, messages.END_EXCHANGE: self._end_exchange,
+            messages.STATUS: self._status,
+            messages.CAPABILITIES: self._capabilities,
+            messages.GET_STORAGE: self._storage,
+            messages.GET_TOTALS: self._totals,
+            messages.READ_TRANSACTIONS: self._read_transactions,
+            messages.READ_NOTES: self._read_notes,
+            messages.GET_NOTES_FOR_TSN: self._notes_for_tsn,
+            messages.CLOSE_CYCLE: self._close_cycle,
+            messages.START_EXCHANGE: self._start_exchange,
+            messages.END_EXCHANGE: self._end_exchange,
             messages.SET_LINE_SPEED: self._set_line_speed,
         }.get(cmd.name)
         if handler is None:
@@ -56,14 +71,23 @@ class AtmCommands:
         try:
             yield from gen
         except SourceUnavailable as exc:
-            yield messages.completion(cmd, messages.COMMAND_ERROR,
-                                      {"errorCode": SOURCE_UNAVAILABLE, "source": exc.source,
-                                       "state": exc.state, "en": exc.english, "zh": exc.chinese},
-                                      str(exc))
+            yield messages.completion(
+                cmd,
+                messages.COMMAND_ERROR,
+                {
+                    "errorCode": SOURCE_UNAVAILABLE,
+                    "source": exc.source,
+                    "state": exc.state,
+                    "en": exc.english,
+                    "zh": exc.chinese,
+                },
+                str(exc),
+            )
 
     def _unsupported(self, cmd: Message) -> Iterator[Message]:
-        yield messages.completion(cmd, messages.UNSUPPORTED_COMMAND,
-                                  description=f"{cmd.name} is not a command of this ATM")
+        yield messages.completion(
+            cmd, messages.UNSUPPORTED_COMMAND, description=f"{cmd.name} is not a command of this ATM"
+        )
 
     @staticmethod
     def _error(cmd: Message, error_code: str, description: str) -> Message:
@@ -72,10 +96,17 @@ class AtmCommands:
     def status_payload(self) -> dict:
         info = self.source.info()
         return {
-            "terminalId": info.terminal_id, "cycleId": info.cycle_id, "currency": info.currency,
-            "cycleState": info.state, "openedAt": info.opened_at, "closedAt": info.closed_at,
-            "lineSpeed": self.baud, "transactionCount": info.transaction_count,
-            "noteCount": info.note_count, "safeDoor": self.safe_door, "agent": self.agent,
+            "terminalId": info.terminal_id,
+            "cycleId": info.cycle_id,
+            "currency": info.currency,
+            "cycleState": info.state,
+            "openedAt": info.opened_at,
+            "closedAt": info.closed_at,
+            "lineSpeed": self.baud,
+            "transactionCount": info.transaction_count,
+            "noteCount": info.note_count,
+            "safeDoor": self.safe_door,
+            "agent": self.agent,
             "sources": {name: st.to_wire() for name, st in self.source.states().items()},
         }
 
@@ -87,12 +118,19 @@ class AtmCommands:
         yield messages.completion(cmd, payload=self.status_payload())
 
     def _capabilities(self, cmd: Message) -> Iterator[Message]:
-        yield messages.completion(cmd, payload={
-            "protocolVersions": list(self.versions), "compression": list(self.compression),
-            "maxFrame": self.max_frame, "window": self.window, "lineSpeeds": list(self.line_speeds),
-            "commands": list(COMMANDS), "maxPageSize": MAX_PAGE,
-            "recordLayouts": list(self.record_layouts),
-        })
+        yield messages.completion(
+            cmd,
+            payload={
+                "protocolVersions": list(self.versions),
+                "compression": list(self.compression),
+                "maxFrame": self.max_frame,
+                "window": self.window,
+                "lineSpeeds": list(self.line_speeds),
+                "commands": list(COMMANDS),
+                "maxPageSize": MAX_PAGE,
+                "recordLayouts": list(self.record_layouts),
+            },
+        )
 
     def _layout(self, cmd: Message) -> int | None:
         """The record layout a read asks for (1 when it does not say); None: one we do not know."""
@@ -114,8 +152,9 @@ class AtmCommands:
         return None
 
     def _bad_layout(self, cmd: Message) -> Message:
-        return messages.completion(cmd, messages.INVALID_DATA,
-                                   description=f"layout must be one of {list(self.record_layouts)}")
+        return messages.completion(
+            cmd, messages.INVALID_DATA, description=f"layout must be one of {list(self.record_layouts)}"
+        )
 
     def _stream(self, cmd: Message, items_of, kind: str, event_name: str) -> Iterator[Message | None]:
         layout = self._layout(cmd)
@@ -192,21 +231,28 @@ class AtmCommands:
 
     def _start_exchange(self, cmd: Message) -> Iterator[Message]:
         if self.source.info().state == "exchange":
-            yield messages.completion(cmd, messages.SEQUENCE_ERROR, description="an exchange is already active")
+            yield messages.completion(
+                cmd, messages.SEQUENCE_ERROR, description="an exchange is already active"
+            )
             return
         info = self.source.start_exchange(self._now())
         yield messages.completion(cmd, payload={"cycleId": info.cycle_id})
 
     def _end_exchange(self, cmd: Message) -> Iterator[Message | None]:
         if self.source.info().state != "exchange":
-            yield messages.completion(cmd, messages.SEQUENCE_ERROR,
-                                      description="Storage.StartExchange must come first")
+            yield messages.completion(
+                cmd, messages.SEQUENCE_ERROR, description="Storage.StartExchange must come first"
+            )
             return
         units = cmd.payload.get("units")
         if type(units) is not dict:
-            yield messages.completion(cmd, messages.INVALID_DATA, description="units must map unit id to {initial}")
+            yield messages.completion(
+                cmd, messages.INVALID_DATA, description="units must map unit id to {initial}"
+            )
             return
-        initial = {uid: (entry.get("initial") if type(entry) is dict else None) for uid, entry in units.items()}
+        initial = {
+            uid: (entry.get("initial") if type(entry) is dict else None) for uid, entry in units.items()
+        }
         try:
             info = yield from _wait(self.source.exchange(initial, self._now()))
         except ExchangeRefused as exc:
@@ -219,8 +265,9 @@ class AtmCommands:
     def _set_line_speed(self, cmd: Message) -> Iterator[Message]:
         speed = cmd.payload.get("lineSpeed")
         if speed not in self.line_speeds:
-            yield messages.completion(cmd, messages.INVALID_DATA,
-                                      description=f"line speed must be one of {list(self.line_speeds)}")
+            yield messages.completion(
+                cmd, messages.INVALID_DATA, description=f"line speed must be one of {list(self.line_speeds)}"
+            )
             return
         self._pending_speed = int(speed)  # switched once this completion is acknowledged
         yield messages.completion(cmd, payload={"lineSpeed": speed})

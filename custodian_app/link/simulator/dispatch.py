@@ -22,9 +22,9 @@ class CommandDispatch(AtmCommands):
         if states != self._source_states:
             self._source_states = states
             if self.endpoint is not None:
-                self.send_event(messages.STATUS_CHANGED,
-                                {"sources": {name: st.to_wire() for name, st in states.items()}})
-
+                self.send_event(
+                    messages.STATUS_CHANGED, {"sources": {name: st.to_wire() for name, st in states.items()}}
+                )
 
     def _handle_messages(self) -> None:
         ep = self.endpoint

@@ -31,8 +31,10 @@ def upgrade() -> None:
         "BEGIN RAISE EXCEPTION '% is append-only: it is never truncated', TG_TABLE_NAME; END $$"
     )
     for table in NO_TRUNCATE:
-        op.execute(f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-                   "FOR EACH STATEMENT EXECUTE FUNCTION custodian_refuse_truncate()")
+        op.execute(
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION custodian_refuse_truncate()"
+        )
 
 
 def downgrade() -> None:
