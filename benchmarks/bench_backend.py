@@ -22,12 +22,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from custodian_app.support import files  # noqa: E402
 from custodian_app.backend.client import BackendClient  # noqa: E402
 from custodian_app.backend.settlement import import_settlement, to_settlement_csv  # noqa: E402
 from custodian_app.backend.simulator import BackendSimulator  # noqa: E402
 from custodian_app.domain import formats  # noqa: E402
 from custodian_app.domain.formats import HostLedger, HostTransaction, Totals, TypeTotals  # noqa: E402
+from custodian_app.support import files  # noqa: E402
 
 T, C = "NJ-0001", "NJ-0001-20261120"
 
