@@ -8,7 +8,8 @@
    local file (the floor: no network at all).
 2. Settlement import: the settlement CSV of the same records against the host-ledger/1 JSON file.
 
-Best and median of ``--repeat`` runs; wall-clock on this machine (shared, noisy: compare within one run).
+Best and median of ``--repeat`` rounds, the sides interleaved (the order reversed every other
+round); wall-clock on this machine (shared, noisy: compare within one run).
 """
 
 from __future__ import annotations
@@ -50,14 +51,17 @@ def build(n: int) -> HostLedger:
                                           TypeTotals(*booked["deposit"])), txs)
 
 
-def best(repeat: int, fn) -> tuple[float, float]:
-    """(best, median) seconds of ``repeat`` runs."""
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), statistics.median(times)
+def interleaved(repeat: int, *fns) -> list[tuple[float, float]]:
+    """(best, median) seconds of each function over ``repeat`` rounds, one run of each per
+    round, the order reversed every other round, so that a busy spell hits every side."""
+    times: list[list[float]] = [[] for _ in fns]
+    for i in range(repeat):
+        order = list(enumerate(fns))
+        for k, fn in order if i % 2 == 0 else order[::-1]:
+            t0 = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t0)
+    return [(min(t), statistics.median(t)) for t in times]
 
 
 def main() -> None:
@@ -85,15 +89,14 @@ def main() -> None:
                     return formats.parse_host_ledger(reply.read())
 
             assert naive() == ledger
-            ours = best(args.repeat, lambda: client.fetch_ledger(T, C))
-            reference = best(args.repeat, naive)
-            floor = best(args.repeat, lambda: files.read_host_ledger(json_path))
+            ours, reference, floor = interleaved(args.repeat, lambda: client.fetch_ledger(T, C), naive,
+                                                 lambda: files.read_host_ledger(json_path))
         finally:
             paged.stop()
             unpaged.stop()
         assert import_settlement(csv_path) == ledger
-        csv_time = best(args.repeat, lambda: import_settlement(csv_path))
-        json_time = best(args.repeat, lambda: import_settlement(json_path))
+        csv_time, json_time = interleaved(args.repeat, lambda: import_settlement(csv_path),
+                                          lambda: import_settlement(json_path))
 
     mb = len(doc_bytes) / 1e6
     print(f"backend connector, {n} records ({mb:.1f} MB of host-ledger/1), best and median of {args.repeat}; "
