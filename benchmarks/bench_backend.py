@@ -8,12 +8,15 @@
    local file (the floor: no network at all).
 2. Settlement import: the settlement CSV of the same records against the host-ledger/1 JSON file.
 
-Best of ``--repeat`` runs; wall-clock on this machine (shared, noisy: compare within one run).
+Best and median of ``--repeat`` rounds, the sides interleaved (the order reversed every other
+round); wall-clock on this machine (shared, noisy: compare within one run).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import sys
 import tempfile
 import time
@@ -61,13 +64,17 @@ def build(n: int) -> HostLedger:
     )
 
 
-def best(repeat: int, fn) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+def interleaved(repeat: int, *fns) -> list[tuple[float, float]]:
+    """(best, median) seconds of each function over ``repeat`` rounds, one run of each per
+    round, the order reversed every other round, so that a busy spell hits every side."""
+    times: list[list[float]] = [[] for _ in fns]
+    for i in range(repeat):
+        order = list(enumerate(fns))
+        for k, fn in order if i % 2 == 0 else order[::-1]:
+            t0 = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t0)
+    return [(min(t), statistics.median(t)) for t in times]
 
 
 def main() -> None:
@@ -95,19 +102,26 @@ def main() -> None:
                     return formats.parse_host_ledger(reply.read())
 
             assert naive() == ledger
-            ours = best(args.repeat, lambda: client.fetch_ledger(T, C))
-            reference = best(args.repeat, naive)
-            floor = best(args.repeat, lambda: files.read_host_ledger(json_path))
+            ours, reference, floor = interleaved(
+                args.repeat,
+                lambda: client.fetch_ledger(T, C),
+                naive,
+                lambda: files.read_host_ledger(json_path),
+            )
         finally:
             paged.stop()
             unpaged.stop()
         assert import_settlement(csv_path) == ledger
-        csv_time = best(args.repeat, lambda: import_settlement(csv_path))
-        json_time = best(args.repeat, lambda: import_settlement(json_path))
+        csv_time, json_time = interleaved(
+            args.repeat, lambda: import_settlement(csv_path), lambda: import_settlement(json_path)
+        )
 
     mb = len(doc_bytes) / 1e6
-    print(f"backend connector, {n} records ({mb:.1f} MB of host-ledger/1), best of {args.repeat}")
-    print(f"{'what':58} {'seconds':>8} {'records/s':>11}")
+    print(
+        f"backend connector, {n} records ({mb:.1f} MB of host-ledger/1), best and median of {args.repeat}; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    print(f"{'what':58} {'best s':>8} {'median s':>9} {'records/s':>11}")
     rows = [
         ("fetch_ledger, paged by 5000, all validated (ours)", ours),
         ("naive: one urllib GET unpaged + parse_host_ledger (ref)", reference),
@@ -115,11 +129,11 @@ def main() -> None:
         ("import settlement CSV (ours)", csv_time),
         ("import host-ledger/1 JSON file (reference)", json_time),
     ]
-    for name, secs in rows:
-        print(f"{name:58} {secs:8.3f} {n / secs:11,.0f}")
+    for name, (secs, median) in rows:
+        print(f"{name:58} {secs:8.3f} {median:9.3f} {n / secs:11,.0f}")
     print(
-        f"fetch overhead vs naive: {ours / reference:.2f}x; vs local file: {ours / floor:.2f}x; "
-        f"CSV vs JSON import: {csv_time / json_time:.2f}x"
+        f"best against best: fetch vs naive {ours[0] / reference[0]:.2f}x; vs local file "
+        f"{ours[0] / floor[0]:.2f}x; CSV vs JSON import {csv_time[0] / json_time[0]:.2f}x"
     )
 
 

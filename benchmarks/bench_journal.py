@@ -5,7 +5,8 @@ line-by-line regex baseline in the same run.
 
 A cycle of --transactions transactions with the banknote trail (~300,000 notes at 30,000) is
 generated and written as a journal in the dialect and as FSN files without images (not
-timed). Then, best of --repeat, CPU time of this process (time.process_time):
+timed). Then --repeat rounds, the four interleaved (the order reversed every other round),
+best and median of the CPU time of this process (time.process_time):
 
 * ours, whole: ``read_journals`` — journal lines, FSN records, every note tied to its
   transaction, the atm-ledger/1 document built;
@@ -27,6 +28,7 @@ import argparse
 import json
 import os
 import re
+import statistics
 import sys
 import tempfile
 import time
@@ -67,13 +69,18 @@ def spread(ledger: dict, days: int) -> dict:
     return ledger
 
 
-def best(fn, repeat: int) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(repeat):
-        t0 = time.process_time()
-        out = fn()
-        times.append(time.process_time() - t0)
-    return min(times), out
+def interleaved(repeat: int, *fns) -> list[tuple[float, float, object]]:
+    """(best, median) CPU seconds of each function over ``repeat`` rounds, one run of each per
+    round, the order reversed every other round; and each one's last result."""
+    times: list[list[float]] = [[] for _ in fns]
+    outs: list[object] = [None] * len(fns)
+    for i in range(repeat):
+        order = list(enumerate(fns))
+        for k, fn in order if i % 2 == 0 else order[::-1]:
+            t0 = time.process_time()
+            outs[k] = fn()
+            times[k].append(time.process_time() - t0)
+    return [(min(t), statistics.median(t), out) for t, out in zip(times, outs, strict=True)]
 
 
 def main() -> None:
@@ -90,21 +97,31 @@ def main() -> None:
         fsn_bytes = sum(os.path.getsize(os.path.join(fsn_dir, f)) for f in os.listdir(fsn_dir))
         rules = [re.compile(r.pattern, re.IGNORECASE if d.ignore_case else 0) for r in d.rules]
         rules.append(re.compile(r"[ \t\r]*"))  # blank lines, as ours
-        t_whole, read = best(lambda: read_journals([jpath], fsn_dir, d), args.repeat)
-        t_lines, _ = best(lambda: parse_journals([(jpath, text)], d), args.repeat)
-        t_plain, _ = best(lambda: parse_journals([(jpath, text)], d, predict=False), args.repeat)
-        t_base, (matched, unmatched) = best(lambda: baseline(text, rules), args.repeat)
+        (
+            (t_whole, t_whole_med, read),
+            (t_lines, t_lines_med, _),
+            (t_plain, t_plain_med, _),
+            (t_base, t_base_med, (matched, unmatched)),
+        ) = interleaved(
+            args.repeat,
+            lambda: read_journals([jpath], fsn_dir, d),
+            lambda: parse_journals([(jpath, text)], d),
+            lambda: parse_journals([(jpath, text)], d, predict=False),
+            lambda: baseline(text, rules),
+        )
     led = read.ledger
     print(
         f"dialect {d.name}: {len(led['transactions'])} transactions, {len(text.splitlines())} journal lines "
         f"({len(text) / 1e6:.1f} MB), {len(led.get('notes', ()))} notes in FSN ({fsn_bytes / 1e6:.1f} MB), "
         f"{read.notes_without_tsn} notes without a TSN"
     )
+    print(f"best and median of {args.repeat}; load average {os.getloadavg()[0]:.1f}")
     print(f"baseline matched {matched} lines, {unmatched} unmatched")
-    print(f"{'ours, whole read (journal + FSN + tying + ledger)':52} {t_whole:7.2f} s CPU")
-    print(f"{'ours, journal lines only':52} {t_lines:7.2f} s CPU")
-    print(f"{'same reader, rules in order for every line':52} {t_plain:7.2f} s CPU")
-    print(f"{'baseline: line by line, rule by rule (matching only)':52} {t_base:7.2f} s CPU")
+    print(f"{'CPU seconds, best / median':52} {'best':>7}   {'median':>6}")
+    print(f"{'ours, whole read (journal + FSN + tying + ledger)':52} {t_whole:7.2f} / {t_whole_med:6.2f}")
+    print(f"{'ours, journal lines only':52} {t_lines:7.2f} / {t_lines_med:6.2f}")
+    print(f"{'same reader, rules in order for every line':52} {t_plain:7.2f} / {t_plain_med:6.2f}")
+    print(f"{'baseline: line by line, rule by rule (matching only)':52} {t_base:7.2f} / {t_base_med:6.2f}")
     print(
         f"journal lines with transactions built: {t_plain / t_lines:.1f}x faster than rules in order; "
         f"{t_base / t_lines:.2f}x the time of bare matching in order"
