@@ -23,6 +23,10 @@ The interface (docs/backend-api.md, docs/openapi.yaml):
 Retries (with exponential backoff) happen on connection errors, timeouts and 5xx only; a 4xx
 or a bad reply is never retried. The bearer token goes into the Authorization header and
 nowhere else: not into logs, not into messages, not into ``repr``.
+
+This module holds the client and its settings; the connection, retries and deadline are in
+``custodian_app.backend.session``, the checks of the reply and its pages in
+``custodian_app.backend.paging``.
 """
 
 from __future__ import annotations
@@ -34,54 +38,24 @@ import os
 import ssl
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from custodian_app import __version__
-from custodian_app.backend.errors import (
-    BackendAuthError,
-    BackendCancelled,
-    BackendError,
-    BackendMismatch,
-    BackendNotFound,
-    BackendReplyError,
-    BackendRequestError,
-    BackendServerError,
-    BackendTimeout,
-    BackendTLSError,
-    BackendUnreachable,
-)
+from custodian_app.backend.errors import BackendError, BackendMismatch, BackendReplyError
+from custodian_app.backend.paging import LedgerChanged, read_pages
+from custodian_app.backend.session import Fetch, Progress, Session, short
 from custodian_app.domain import fields, formats
-from custodian_app.domain.errors import add_secret, scrub
+from custodian_app.domain.errors import add_secret
 from custodian_app.domain.formats import FormatError, HostLedger
 
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/v1"
-PAGE_FORMAT = "host-ledger-page/1"
 MiB = 1024 * 1024
 
-#: progress(bytes_received, pages_done, pages_total or None); called on the worker thread.
-Progress = Callable[[int, int, "int | None"], None]
-
-_READ_CHUNK = 64 * 1024
-_ERROR_BODY_LIMIT = 64 * 1024  # an error reply is small; more is not read
-_MAX_PAGES = 100_000  # a hard stop against a backend that pages forever
 _MAX_RESTARTS = 2  # when the ledger changes between pages
-# TLS alerts by which a server refuses the client (its certificate or its absence)
-_TLS_REFUSALS = (
-    "CERTIFICATE_REQUIRED",
-    "BAD_CERTIFICATE",
-    "UNKNOWN_CA",
-    "CERTIFICATE_UNKNOWN",
-    "CERTIFICATE_REVOKED",
-    "CERTIFICATE_EXPIRED",
-    "UNSUPPORTED_CERTIFICATE",
-    "ACCESS_DENIED",
-    "HANDSHAKE_FAILURE",
-)
 _MAX_ID_LEN = 32  # host-ledger/1: terminal_id and cycle_id are 1 to 32 characters
 
 
@@ -95,21 +69,6 @@ class Health:
     server_time: str | None
 
 
-class _LedgerChanged(Exception):
-    """Internal: the backend's ledger changed between two pages; the fetch starts again."""
-
-
-class _Retry(Exception):
-    """Internal: this attempt failed in a way worth another try. ``error`` is what to raise
-    if no try is left."""
-
-    def __init__(self, error: BackendError, reason: str, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.error = error
-        self.reason = reason  # short, for the log line of the retry
-        self.retry_after = retry_after
-
-
 def _is_loopback(host: str) -> bool:
     if host.lower() == "localhost":
         return True
@@ -117,12 +76,6 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _short(text: object, limit: int = 200) -> str:
-    """A server-supplied text, cut short and on one line, for an error message."""
-    s = scrub(" ".join(str(text).split()))  # a hostile server's text may hold a card number
-    return s if len(s) <= limit else s[: limit - 3] + "..."
 
 
 class BackendClient:
@@ -149,7 +102,7 @@ class BackendClient:
         parts = urlsplit(base_url.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise BackendError(
-                f"backend URL {_short(base_url, 80)!r} is not an http(s) URL like "
+                f"backend URL {short(base_url, 80)!r} is not an http(s) URL like "
                 "https://backend.bank.example:8443; check the backend URL in the settings"
             )
         if parts.username or parts.password or parts.query or parts.fragment:
@@ -227,7 +180,7 @@ class BackendClient:
     def health(self, cancel: threading.Event | None = None) -> Health:
         """Ask ``GET /v1/health``. With a token, also says whether the backend accepts it
         (``authenticated``); a refused token raises BackendAuthError."""
-        session = _Session(self, None, time.monotonic() + self.deadline)
+        session = Session(self, None, time.monotonic() + self.deadline)
         try:
             body = session.get(
                 f"{API_PREFIX}/health", {}, what="the health check", cancel=cancel, not_found=None
@@ -249,8 +202,8 @@ class BackendClient:
         auth = doc.get("authenticated")
         server_time = doc.get("server_time")
         return Health(
-            status=_short(doc["status"], 40),
-            api_version=_short(doc.get("api_version", "?"), 20),
+            status=short(doc["status"], 40),
+            api_version=short(doc.get("api_version", "?"), 20),
             authenticated=auth if type(auth) is bool else None,
             server_time=server_time if type(server_time) is str else None,
         )
@@ -277,13 +230,13 @@ class BackendClient:
         )
         source = f"backend ledger of terminal {terminal_id} cycle {cycle_id}"
         started = time.monotonic()
-        fetch = _Fetch(progress)
+        fetch = Fetch(progress)
         ends = started + self.deadline
         for restart in range(_MAX_RESTARTS + 1):
             try:
                 ledger = self._fetch_pages(path, terminal_id, cycle_id, source, fetch, cancel, ends)
                 break
-            except _LedgerChanged as changed:
+            except LedgerChanged as changed:
                 if restart == _MAX_RESTARTS:
                     raise BackendReplyError(
                         f"{source}: the backend's ledger kept changing while it was being fetched "
@@ -328,93 +281,14 @@ class BackendClient:
         terminal_id: str,
         cycle_id: str,
         source: str,
-        fetch: _Fetch,
+        fetch: Fetch,
         cancel: threading.Event | None,
         ends: float,
     ) -> HostLedger:
-        """One pass over the pages; raises _LedgerChanged when the books change in between."""
-        session = _Session(self, fetch, ends)
+        """One pass over the pages on one session; raises LedgerChanged when the books change."""
+        session = Session(self, fetch, ends)
         try:
-            body = session.get(
-                path,
-                {"page_size": self.page_size},
-                what="the ledger",
-                cancel=cancel,
-                not_found=(terminal_id, cycle_id),
-            )
-            doc = self._decode(body, source, "the first page")
-            if doc.get("format") != formats.HOST_LEDGER:
-                # let the format code word it (wrong version, missing key, ...)
-                self._parse(doc, source)
-            page = doc.pop("page", None)
-            transactions = self._transactions(doc, "$", source)
-            if page is not None:
-                index, pages_total, tx_total, cursor = self._page_info(page, source, 0)
-                fetch.pages_total = pages_total
-                fetch.page_done()
-                seen = {cursor}
-                while cursor is not None:
-                    if fetch.pages_done >= pages_total:
-                        raise BackendReplyError(
-                            f"{source}: the backend sent more pages than the {pages_total} it "
-                            "announced; the reply was refused as a whole",
-                            "$.page.next_cursor",
-                        )
-                    try:
-                        body = session.get(
-                            path,
-                            {"page_size": self.page_size, "cursor": cursor},
-                            what=f"page {fetch.pages_done + 1} of the ledger",
-                            cancel=cancel,
-                            not_found=(terminal_id, cycle_id),
-                        )
-                    except BackendRequestError as exc:
-                        if exc.code == "bad_cursor":  # the books changed between two pages
-                            raise _LedgerChanged(str(exc)) from None
-                        raise
-                    where = f"page {fetch.pages_done + 1}"
-                    part = self._decode(body, source, where)
-                    if part.get("format") != PAGE_FORMAT:
-                        raise BackendReplyError(
-                            f"{source}: {where}: $.format: expected {PAGE_FORMAT!r}, found "
-                            f"{fields.show(part.get('format'))}; the reply was refused as a whole",
-                            "$.format",
-                        )
-                    for key, want in (("terminal_id", terminal_id), ("cycle_id", cycle_id)):
-                        if part.get(key) != want:
-                            raise BackendMismatch(
-                                f"{source}: {where}: $.{key} is {fields.show(part.get(key))}, not "
-                                f"{want!r} as asked; the reply was refused as a whole",
-                                f"$.{key}",
-                            )
-                    more = self._transactions(part, "$", f"{source}: {where}")
-                    index, pt, tt, cursor = self._page_info(part.get("page"), source, fetch.pages_done)
-                    if (pt, tt) != (pages_total, tx_total):
-                        raise _LedgerChanged(
-                            f"{where} announces {pt} page(s) and {tt} transaction(s), "
-                            f"the first page {pages_total} and {tx_total}"
-                        )
-                    if cursor in seen:
-                        raise BackendReplyError(
-                            f"{source}: {where}: the backend sent a cursor it had sent before "
-                            "(a paging loop); the reply was refused as a whole",
-                            "$.page.next_cursor",
-                        )
-                    seen.add(cursor)
-                    transactions.extend(more)
-                    fetch.page_done()
-                if fetch.pages_done != pages_total or len(transactions) != tx_total:
-                    raise BackendReplyError(
-                        f"{source}: the backend announced {pages_total} page(s) and {tx_total} "
-                        f"transaction(s) but sent {fetch.pages_done} and {len(transactions)}; "
-                        "the reply was refused as a whole",
-                        "$.page",
-                    )
-            else:
-                fetch.pages_total = 1
-                fetch.page_done()
-            doc["transactions"] = transactions
-            return self._parse(doc, source)
+            return read_pages(session, path, self.page_size, terminal_id, cycle_id, source, fetch, cancel)
         finally:
             session.close()
 
@@ -466,375 +340,3 @@ class BackendClient:
 
     def _url(self, path: str, query: dict[str, Any]) -> str:
         return self._prefix + path + (("?" + urlencode(query)) if query else "")
-
-    @staticmethod
-    def _decode(body: bytes, source: str, where: str) -> dict:
-        """The reply as a dict, by the formats' own JSON reader (a key given twice refused)."""
-        try:
-            return formats.decode(body, source)
-        except FormatError as exc:
-            raise BackendReplyError(
-                f"{source}: {where}: {exc.path}: {exc.message}; the reply was refused as a whole", exc.path
-            ) from None
-
-    @staticmethod
-    def _transactions(doc: dict, path: str, source: str) -> list:
-        value = doc.get("transactions")
-        if type(value) is not list:
-            raise BackendReplyError(
-                f"{source}: {path}.transactions: expected an array, found {fields.show(value)}; "
-                "the reply was refused as a whole",
-                f"{path}.transactions",
-            )
-        return value
-
-    @staticmethod
-    def _page_info(page: Any, source: str, index: int) -> tuple[int, int, int, str | None]:
-        where = f"{source}: page {index + 1}: $.page"
-        if type(page) is not dict:
-            raise BackendReplyError(
-                f"{where}: expected the paging object, found {fields.show(page)}; "
-                "the reply was refused as a whole",
-                "$.page",
-            )
-        got_index = page.get("index")
-        pages_total = page.get("pages_total")
-        tx_total = page.get("transactions_total")
-        cursor = page.get("next_cursor")
-        if got_index != index:
-            raise BackendReplyError(
-                f"{where}.index: expected {index}, found {fields.show(got_index)} "
-                "(pages out of order); the reply was refused as a whole",
-                "$.page.index",
-            )
-        for name, value in (("pages_total", pages_total), ("transactions_total", tx_total)):
-            if type(value) is not int or value < (1 if name == "pages_total" else 0):
-                raise BackendReplyError(
-                    f"{where}.{name}: expected a whole number, found "
-                    f"{fields.show(value)}; the reply was refused as a whole",
-                    f"$.page.{name}",
-                )
-        if pages_total > _MAX_PAGES:
-            raise BackendReplyError(
-                f"{where}.pages_total: {pages_total} pages is beyond the limit of "
-                f"{_MAX_PAGES}; the reply was refused as a whole",
-                "$.page.pages_total",
-            )
-        if cursor is not None and (
-            type(cursor) is not str or not 1 <= len(cursor) <= 512 or not cursor.isprintable()
-        ):
-            raise BackendReplyError(
-                f"{where}.next_cursor: expected a string or null; the reply was refused as a whole",
-                "$.page.next_cursor",
-            )
-        return got_index, pages_total, tx_total, cursor
-
-    @staticmethod
-    def _parse(doc: dict, source: str) -> HostLedger:
-        try:
-            ledger = formats.parse_host_ledger(doc, source)
-        except FormatError as exc:
-            raise BackendReplyError(
-                f"{exc}; the reply was refused as a whole, nothing was kept", exc.path
-            ) from exc
-        return ledger
-
-
-class _Fetch:
-    """Progress bookkeeping of one fetch."""
-
-    __slots__ = ("callback", "bytes_done", "pages_done", "pages_total")
-
-    def __init__(self, callback: Progress | None) -> None:
-        self.callback = callback
-        self.bytes_done = 0  # bytes of the pages accepted so far
-        self.pages_done = 0
-        self.pages_total: int | None = None
-
-    def report(self, in_flight: int = 0) -> None:
-        if self.callback is not None:
-            self.callback(self.bytes_done + in_flight, self.pages_done, self.pages_total)
-
-    def restart(self) -> None:
-        self.bytes_done = 0
-        self.pages_done = 0
-        self.pages_total = None
-        self.report()
-
-    def page_done(self) -> None:
-        self.pages_done += 1
-        self.report()
-
-
-class _Session:
-    """One connection (kept alive across the pages of a fetch) and the retry loop."""
-
-    def __init__(self, client: BackendClient, fetch: _Fetch | None, ends: float) -> None:
-        self.client = client
-        self.fetch = fetch or _Fetch(None)
-        self.ends = ends  # time.monotonic() by which the whole call is over (client.deadline)
-        self.conn: http.client.HTTPConnection | None = None
-
-    def _left(self, what: str) -> float:
-        """Seconds left before the deadline; past it, BackendTimeout (not retried)."""
-        left = self.ends - time.monotonic()
-        if left <= 0:
-            self.close()
-            c = self.client
-            raise BackendTimeout(
-                f"the backend at {c.base_url} did not deliver {what} within the deadline of "
-                f"{c.deadline:g} s ({self.fetch.bytes_done} bytes of accepted pages); it answers "
-                "too slowly; try again later, or import the settlement file; nothing was kept"
-            )
-        return left
-
-    def close(self) -> None:
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
-
-    def get(
-        self,
-        path: str,
-        query: dict,
-        *,
-        what: str,
-        cancel: threading.Event | None,
-        not_found: tuple[str, str] | None,
-    ) -> bytes:
-        """GET with retries; returns the body of a 200, raises a BackendError otherwise."""
-        c = self.client
-        waiter = cancel if cancel is not None else threading.Event()
-        last: _Retry | None = None
-        for attempt in range(c.retries + 1):
-            if waiter.is_set():
-                raise BackendCancelled(f"fetching {what} was cancelled; nothing was kept")
-            if attempt:
-                delay = c.backoff * (2 ** (attempt - 1))
-                if last is not None and last.retry_after is not None:
-                    delay = max(delay, min(last.retry_after, 30.0))
-                delay = min(delay, self._left(what))
-                log.info(
-                    "retrying %s in %.2f s (attempt %d of %d): %s",
-                    what,
-                    delay,
-                    attempt + 1,
-                    c.retries + 1,
-                    last.reason if last else "",
-                )
-                if waiter.wait(delay):
-                    raise BackendCancelled(f"fetching {what} was cancelled; nothing was kept")
-            self._left(what)
-            try:
-                return self._once(path, query, what, waiter, not_found)
-            except _Retry as retry:
-                self.close()
-                last = retry
-                if time.monotonic() >= self.ends:
-                    self._left(what)  # the timeout was the deadline's: say so, no more tries
-            except BaseException:
-                self.close()
-                raise
-        assert last is not None
-        raise last.error
-
-    def _once(
-        self, path: str, query: dict, what: str, cancel: threading.Event, not_found: tuple[str, str] | None
-    ) -> bytes:
-        c = self.client
-        url = c._url(path, query)
-        target = f"{c.base_url}{path}"  # for messages and logs: no query, no token
-        started = time.monotonic()
-        try:
-            if self.conn is None:
-                self.conn = c._connect()
-                self.conn.timeout = min(c.timeout, self._left(what))
-            self.conn.request("GET", url, headers=c._headers())
-            resp = self.conn.getresponse()
-            status = resp.status
-            if status != 200:
-                body = self._read(resp, _ERROR_BODY_LIMIT, cancel, count=False, truncate_ok=True)
-            else:
-                body = self._read(resp, c.max_reply_bytes, cancel, count=True, truncate_ok=False)
-            if resp.will_close:
-                self.close()
-        except ssl.SSLCertVerificationError as exc:
-            raise BackendTLSError(
-                f"the backend's certificate could not be verified ({exc.verify_message}) at "
-                f"{c.base_url}; check the backend URL and the CA bundle in the settings "
-                "(the bank's IT provides the CA certificate)"
-            ) from exc
-        except ssl.SSLError as exc:
-            reason = exc.reason or _short(exc)
-            if any(alert in str(reason).upper() for alert in _TLS_REFUSALS):
-                # the backend refused the handshake on purpose (an alert): not transient
-                raise BackendTLSError(
-                    f"the backend at {c.base_url} refused the TLS connection ({reason}); it may want "
-                    "a client certificate it trusts: check the client certificate setting, or ask "
-                    "the bank's IT"
-                ) from exc
-            raise _Retry(
-                BackendUnreachable(
-                    f"the TLS connection to the backend at {c.base_url} failed ({reason}; "
-                    f"{c.retries + 1} tries) while fetching {what}; try again later; if the backend "
-                    "requires a client certificate, check that setting"
-                ),
-                f"SSLError: {reason}",
-            ) from exc
-        except TimeoutError as exc:
-            raise _Retry(
-                BackendTimeout(
-                    f"the backend at {c.base_url} did not answer within {c.timeout:g} s "
-                    f"({c.retries + 1} tries) while fetching {what}; check the network, or try again "
-                    "later or import the settlement file"
-                ),
-                f"no answer within {c.timeout:g} s",
-            ) from exc
-        except (OSError, http.client.HTTPException) as exc:
-            reason = _short(exc) or type(exc).__name__
-            raise _Retry(
-                BackendUnreachable(
-                    f"cannot reach the backend at {c.base_url} ({type(exc).__name__}: {reason}; "
-                    f"{c.retries + 1} tries) while fetching {what}; check the network and the backend "
-                    "URL in the settings, or import the settlement file"
-                ),
-                f"{type(exc).__name__}: {reason}",
-            ) from exc
-        elapsed = time.monotonic() - started
-        log.debug("GET %s -> %d (%d bytes, %.3f s)", target, status, len(body), elapsed)
-        if status == 200:
-            return body
-        code, message = _error_of(body)
-        detail = f"HTTP {status}" + (f" {code}" if code else "") + (f": {message}" if message else "")
-        if status >= 500:
-            retry_after = None
-            try:
-                retry_after = float(resp.getheader("Retry-After") or "")
-            except ValueError:
-                pass
-            raise _Retry(
-                BackendServerError(
-                    f"the backend at {c.base_url} failed with a server error ({detail}) on every one of "
-                    f"{c.retries + 1} tries while fetching {what}; try again later, or import the "
-                    "settlement file",
-                    status,
-                    code,
-                ),
-                detail,
-                retry_after,
-            )
-        if status == 401:
-            raise BackendAuthError(
-                f"the backend refused the token ({detail}); check the backend token in the settings", status
-            )
-        if status == 403:
-            raise BackendAuthError(
-                f"the token is not allowed to fetch {what} ({detail}); ask the bank's IT to grant it", status
-            )
-        if status == 404 and not_found is not None:
-            terminal_id, cycle_id = not_found
-            if code == "terminal_not_found":
-                text = f"the backend knows no terminal {terminal_id!r}"
-                cycle: str | None = None
-            else:
-                text = f"the backend has no cycle {cycle_id!r} for terminal {terminal_id!r}"
-                cycle = cycle_id
-            raise BackendNotFound(
-                f"{text} ({detail}); check the terminal and cycle ids (they must be the ones the ATM "
-                "reports)",
-                terminal_id,
-                cycle,
-            )
-        if 300 <= status < 400:
-            # not followed: a redirect could carry the token to another host
-            where = _short(resp.getheader("Location") or "?", 100)
-            raise BackendRequestError(
-                f"the backend redirects {target} to {where} (HTTP {status}); redirects are not "
-                "followed; put the right address in the backend URL setting",
-                status,
-                code,
-            )
-        if status == 404:
-            raise BackendRequestError(
-                f"{target} does not exist ({detail}); check the backend URL in the settings", status, code
-            )
-        raise BackendRequestError(f"the backend refused the request for {what} ({detail})", status, code)
-
-    def _read(
-        self,
-        resp: http.client.HTTPResponse,
-        limit: int,
-        cancel: threading.Event,
-        *,
-        count: bool,
-        truncate_ok: bool,
-    ) -> bytes:
-        """Read the body in chunks: progress, cancellation, and a size limit on what a backend
-        may make us hold in memory."""
-        c = self.client
-        declared = resp.getheader("Content-Length")
-        if declared is not None and declared.strip().isdigit() and int(declared) > limit and not truncate_ok:
-            self.close()
-            raise BackendReplyError(
-                f"the backend's reply of {int(declared)} bytes is beyond the limit of {limit} bytes; "
-                "it was refused as a whole",
-                "$",
-            )
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            if cancel.is_set():
-                self.close()
-                raise BackendCancelled("the fetch was cancelled; nothing was kept")
-            left = self._left("the reply")
-            sock = self.conn.sock if self.conn is not None else None
-            if sock is not None:  # no single read may outlast the deadline either
-                sock.settimeout(min(c.timeout, left))
-            chunk = resp.read1(_READ_CHUNK)  # what has come, not a full chunk: see the deadline
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > limit:
-                if truncate_ok:
-                    self.close()
-                    break
-                self.close()
-                raise BackendReplyError(
-                    f"the backend's reply is beyond the limit of {limit} bytes; it was refused as a whole",
-                    "$",
-                )
-            chunks.append(chunk)
-            if count:
-                if self.fetch.bytes_done + size > c.max_ledger_bytes:
-                    self.close()
-                    raise BackendReplyError(
-                        f"the backend's ledger is beyond the limit of {c.max_ledger_bytes} bytes; it "
-                        "was refused as a whole",
-                        "$",
-                    )
-                self.fetch.report(size)
-        if not resp.isclosed():
-            resp.read()  # read1 does not mark a finished body done; the connection is reused
-        if declared is not None and declared.strip().isdigit() and size < int(declared) and not truncate_ok:
-            # http.client's read(amt) just stops when the connection closes early; a body shorter
-            # than announced was lost in transit: worth another try, like a dropped connection
-            self.close()
-            raise http.client.IncompleteRead(b"", int(declared) - size)
-        if count:
-            self.fetch.bytes_done += size
-        return b"".join(chunks)
-
-
-def _error_of(body: bytes) -> tuple[str | None, str | None]:
-    """The code and message of an error reply ``{"error": {"code", "message"}}``, if any."""
-    try:
-        doc = formats.decode(body, "the error reply")
-    except FormatError:  # not JSON, or a key twice: no code nor message to trust
-        return None, None
-    if type(doc.get("error")) is not dict:
-        return None, None
-    code, message = doc["error"].get("code"), doc["error"].get("message")
-    return (
-        _short(code, 40) if type(code) is str else None,
-        _short(message) if type(message) is str else None,
-    )

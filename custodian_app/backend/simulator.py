@@ -37,8 +37,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, unquote
 
-from custodian_app.backend.client import PAGE_FORMAT
 from custodian_app.backend.errors import BackendError
+from custodian_app.backend.paging import PAGE_FORMAT
 from custodian_app.domain import formats
 from custodian_app.domain.formats import HostLedger
 

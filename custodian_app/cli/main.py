@@ -17,6 +17,7 @@ from custodian_app import __version__
 from custodian_app.cli import (
     agent_cmds,
     app_cmds,
+    audit_cmds,
     backend_cmds,
     diag_cmds,
     domain_cmds,
@@ -31,7 +32,8 @@ COMMAND_MODULES = (
     domain_cmds,  # reconcile, generate
     link_cmds,  # read-atm, ports, simulate-atm
     backend_cmds,  # fetch-host, host-health, simulate-host, import-host
-    store_cmds,  # users, history, session, audit, trace-note, trace-card
+    store_cmds,  # users, history, session
+    audit_cmds,  # audit, trace-note, trace-card
     app_cmds,  # (no command) the application, demo, clear
     diag_cmds,  # diagnostics, config
     xfs_cmds,  # simulate-xfs4iot, xfs4iot-read

@@ -6,6 +6,12 @@ session resumes, and which store state (``signed_in`` … ``closed``) the sessio
 The flow records *facts* (who signed in, what the ATM said, what was counted …) and derives
 the rest. It never talks to the ATM, the backend or the database: the caller does that and
 reports the outcome with one of the ``record_*`` methods, then asks ``can_advance()``.
+
+Why this module stays whole at ~580 lines: it is one state machine, ``ClearingFlow``, whose
+``record_*`` methods, ``missing()``, the back/forward rules and ``resumed()`` keep the same
+invariants over the same fields (what each step needs, what a change invalidates); split across
+modules, a rule change would have to be made in two places. The states and steps themselves
+are already apart, in ``states``.
 """
 
 from __future__ import annotations

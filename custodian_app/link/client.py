@@ -19,23 +19,23 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from custodian_app.domain import formats
 from custodian_app.domain.formats import AtmLedger, FormatError, NoteRecord, Unit
 from custodian_app.link import messages, records
 from custodian_app.link.errors import (
+    MAX_ATTEMPTS,
+    RECOVERABLE,
     AtmRefused,
     AtmSourceLost,
     CycleChanged,
     LinkClosed,
     LinkError,
     LinkReset,
-    LinkTimeout,
-    PortError,
     ProtocolError,
     ReadCancelled,
 )
+from custodian_app.link.ledger_read import LedgerRead
 from custodian_app.link.messages import Message
 from custodian_app.link.session import PROTOCOL_VERSIONS, Pending, Session, SessionOptions
 from custodian_app.link.sources import SourceHealth, parse_sources
@@ -45,9 +45,6 @@ from custodian_app.link.transport import SerialTransport
 ProgressCallback = Callable[[int, int, int, "float | None"], None]
 
 log = logging.getLogger(__name__)
-
-_RECOVERABLE = (LinkClosed, LinkTimeout, LinkReset, PortError)
-MAX_ATTEMPTS = 5  # link losses one command or read may survive without making progress
 
 
 @dataclass(slots=True)
@@ -128,7 +125,7 @@ class AtmClient:
         self._transport: SerialTransport | None = None
         self._session: Session | None = None
         self._cancel: threading.Event | None = None
-        self._unfinished: _LedgerRead | None = None  # a read that failed, kept to resume
+        self._unfinished: LedgerRead | None = None  # a read that failed, kept to resume
 
     # ------------------------------------------------------------------ connection
     def __enter__(self) -> AtmClient:
@@ -216,7 +213,7 @@ class AtmClient:
                 self._open(connect_timeout=max(0.3, deadline - time.monotonic()))
                 status = self._read_status(retry=False)
                 break
-            except _RECOVERABLE as exc:
+            except RECOVERABLE as exc:
                 last = exc
                 self._drop()
                 waiter = self._cancel or threading.Event()
@@ -272,7 +269,7 @@ class AtmClient:
                 self._result(pending)
                 assert pending.completion is not None
                 return pending.completion
-            except _RECOVERABLE as exc:
+            except RECOVERABLE as exc:
                 if not retry or attempt == MAX_ATTEMPTS - 1:
                     raise
                 self._reconnect(exc)
@@ -373,7 +370,7 @@ class AtmClient:
             if exc.completion_code != messages.SEQUENCE_ERROR or self.read_status().cycle_state != "exchange":
                 raise
             log.info("the ATM's exchange was already started; going on with EndExchange")
-        except _RECOVERABLE as exc:
+        except RECOVERABLE as exc:
             # Not blindly repeated: it may have been done before the line dropped.
             self._reconnect(exc)
             if self.status is None or self.status.cycle_state != "exchange":
@@ -392,7 +389,7 @@ class AtmClient:
         before = self._cycle_id()
         try:
             result = self._call(messages.END_EXCHANGE, {"units": units}, retry=False)
-        except _RECOVERABLE as exc:
+        except RECOVERABLE as exc:
             self._reconnect_any(exc)
             status = self.read_status()
             if status.cycle_id != before:
@@ -429,7 +426,7 @@ class AtmClient:
         end = time.monotonic() + timeout
         try:
             session.pump(lambda: time.monotonic() >= end, None)
-        except _RECOVERABLE as exc:
+        except RECOVERABLE as exc:
             self._reconnect_any(exc)
         out = list(self.events)
         self.events.clear()
@@ -473,10 +470,10 @@ class AtmClient:
         self._cancel = cancel
         # A read that failed (the cable stayed out past the reconnect deadline) is kept, so
         # the custodians' "Read again" continues from its cursors instead of from zero; it is
-        # dropped when the ATM has moved to another cycle meanwhile (see _LedgerRead.run).
+        # dropped when the ATM has moved to another cycle meanwhile (see LedgerRead.run).
         reader = self._unfinished
         if reader is None or reader.want_notes != notes:
-            reader = _LedgerRead(self, progress, cancel, on_core, notes)
+            reader = LedgerRead(self, progress, cancel, on_core, notes)
         else:
             reader.progress, reader.cancel, reader.on_core = progress, cancel, on_core
         self._unfinished = reader
@@ -489,210 +486,3 @@ class AtmClient:
             self._cancel = None
         self._unfinished = None
         return ledger
-
-
-class _LedgerRead:
-    """The state of one read_ledger: what has arrived, where each stream's cursor is."""
-
-    def __init__(self, client: AtmClient, progress, cancel, on_core, want_notes: bool) -> None:
-        self.client = client
-        self.progress = progress
-        self.cancel = cancel
-        self.on_core = on_core
-        self.want_notes = want_notes
-        self.header: dict | None = None
-        self.units: list | None = None
-        self.tx: list[dict] = []
-        self.tx_done = False
-        self.notes: list[dict] = []
-        self.notes_done = False
-        self.tx_total = 0
-        self.note_total = 0
-        self.notes_recorded = True
-        self.core_ledger: AtmLedger | None = None
-        self.bytes0 = 0
-        self.bytes_before = 0  # bytes of earlier sessions in this read
-        self.t0 = time.monotonic()
-        self.t_first: float | None = None
-        self.r_first = 0
-        self.cycle_id = ""
-
-    # the bytes counter follows the transport, which is replaced on reconnect
-    def _bytes(self) -> int:
-        t = self.client._transport
-        return self.bytes_before + (t.bytes_in if t is not None else 0) - self.bytes0
-
-    def run(self) -> AtmLedger:
-        client = self.client
-        if client._session is None or client.status is None:
-            client.connect()
-        if self.cycle_id and client.status.cycle_id != self.cycle_id:
-            # what an earlier attempt kept belongs to another cycle: start this read afresh
-            self.__init__(client, self.progress, self.cancel, self.on_core, self.want_notes)
-        self.cycle_id = client.status.cycle_id
-        self.bytes0 = client._transport.bytes_in if client._transport else 0
-        failures = 0
-        while True:
-            before = self._held()
-            try:
-                self._round()
-                break
-            except _RECOVERABLE as exc:
-                if self.cancel is not None and self.cancel.is_set():
-                    raise ReadCancelled("the read was cancelled") from exc
-                failures = failures + 1 if self._held() == before else 1
-                if failures >= MAX_ATTEMPTS:
-                    raise
-                t = client._transport
-                self.bytes_before += (t.bytes_in if t is not None else 0) - self.bytes0
-                client._reconnect(exc)
-                self.bytes0 = client._transport.bytes_in if client._transport else 0
-        ledger = self._build(with_notes=True)
-        self._report()
-        log.info(
-            "read ATM %s cycle %s: %d transactions, %d banknote records, %d bytes, %.1f s",
-            ledger.terminal_id,
-            ledger.cycle_id,
-            len(ledger.transactions),
-            len(ledger.notes or ()),
-            self._bytes(),
-            time.monotonic() - self.t0,
-        )
-        return ledger
-
-    def _held(self) -> tuple:
-        return (self.header is not None, self.units is not None, len(self.tx), len(self.notes))
-
-    def _cancelled(self) -> bool:
-        return self.cancel is not None and self.cancel.is_set()
-
-    def _round(self) -> None:
-        """One session's worth: submit everything still missing at once (the ATM answers in
-        order, the line never idles), then pump until all is in. Each completion is taken in
-        as it arrives, so ``on_core`` fires before the first page of banknote records."""
-        session = self.client._session_or_connect()
-        submitted: list[Pending] = []
-
-        def submit(name: str, payload: dict | None = None, on_event=None) -> None:
-            submitted.append(session.submit(name, payload, on_event=on_event, on_completion=self._completed))
-
-        if self.header is None:
-            submit(messages.GET_TOTALS)
-        if self.units is None:
-            submit(messages.GET_STORAGE)
-        if not self.tx_done:
-            submit(
-                messages.READ_TRANSACTIONS,
-                {"cycleId": self.cycle_id, "cursor": len(self.tx), "pageSize": self.client.page_size}
-                | self.client._layout(),
-                self._on_tx_page,
-            )
-        if self.want_notes and not self.notes_done:
-            submit(
-                messages.READ_NOTES,
-                {"cycleId": self.cycle_id, "cursor": len(self.notes), "pageSize": self.client.page_size}
-                | self.client._layout(),
-                self._on_notes_page,
-            )
-        self._report()
-        try:
-            session.pump(lambda: all(p.done for p in submitted) or self._cancelled(), None)
-            if self._cancelled():
-                self._cancel_all(session, submitted)
-        finally:
-            for p in submitted:  # answers that still come in later are no business of this read
-                p.on_event = p.on_completion = None
-        if not self.want_notes:
-            self.notes_done = True
-
-    def _completed(self, pending: Pending) -> None:
-        payload = self._checked(pending)
-        if pending.name == messages.GET_TOTALS:
-            self.header = records.decode_totals(payload)
-            if self.header["cycle_id"] != self.cycle_id:
-                raise CycleChanged(f"the ATM moved to cycle {self.header['cycle_id']}; read it again")
-            self.tx_total = int(payload.get("transactionCount", 0))
-            self.notes_recorded = bool(payload.get("notesRecorded", True))
-            self.note_total = int(payload.get("noteCount", 0)) if self.want_notes else 0
-        elif pending.name == messages.GET_STORAGE:
-            self.units = records.decode_units(payload.get("storage"))
-        elif pending.name == messages.READ_TRANSACTIONS:
-            self._finish_stream(payload, self.tx, "transactions")
-            self.tx_done = True
-            self.core_ledger = self._build(with_notes=False)
-            if self.on_core is not None:
-                self.on_core(self.core_ledger)
-        elif pending.name == messages.READ_NOTES:
-            self._finish_stream(payload, self.notes, "notes")
-            self.notes_done = True
-
-    def _checked(self, pending: Pending) -> dict:
-        msg = pending.completion
-        assert msg is not None
-        if msg.completion_code == messages.CANCELED:
-            raise ReadCancelled("the read was cancelled")
-        if msg.completion_code != messages.SUCCESS and msg.payload.get("errorCode") == "cycleChanged":
-            raise CycleChanged(
-                f"the ATM's cycle changed during the read: {msg.error_description or ''}; read it again"
-            )
-        return AtmClient._result(pending)
-
-    @staticmethod
-    def _finish_stream(payload: dict, got: list, what: str) -> None:
-        total = payload.get("total")
-        if type(total) is not int or total != len(got):
-            raise ProtocolError(f"the ATM says it sent {total!r} {what}, {len(got)} arrived")
-
-    def _cancel_all(self, session: Session, submitted: list[Pending]) -> None:
-        for p in submitted:
-            p.on_event = p.on_completion = None
-        ids = [p.request_id for p in submitted if not p.done]
-        if ids:
-            cancel = session.submit(messages.CANCEL, {"requestIds": ids})
-            try:
-                session.pump(lambda: cancel.done and all(p.done for p in submitted), 3.0)
-            except LinkError:
-                pass
-        raise ReadCancelled("the read was cancelled")
-
-    def _page(self, msg: Message, got: list, kind: str) -> None:
-        p = msg.payload
-        cursor = p.get("cursor")
-        if cursor != len(got):
-            raise ProtocolError(f"the ATM sent a page at cursor {cursor!r}, expected {len(got)}")
-        got.extend(records.decode_page(kind, p, msg.blob, f"the page of {kind} at cursor {cursor}"))
-        if self.t_first is None:
-            self.t_first = time.monotonic()
-            self.r_first = len(self.tx) + len(self.notes)
-        self._report()
-
-    def _on_tx_page(self, msg: Message) -> None:
-        self._page(msg, self.tx, "transactions")
-
-    def _on_notes_page(self, msg: Message) -> None:
-        self._page(msg, self.notes, "notes")
-
-    def _report(self) -> None:
-        if self.progress is None:
-            return
-        done = len(self.tx) + len(self.notes)
-        total = max(done, self.tx_total + self.note_total)
-        eta = None
-        if self.t_first is not None and done > self.r_first:
-            rate = (done - self.r_first) / max(1e-6, time.monotonic() - self.t_first)
-            eta = (total - done) / rate if rate > 0 else None
-        if (
-            done >= total
-            and self.header is not None
-            and (self.notes_done or not self.want_notes)
-            and self.tx_done
-        ):
-            eta = 0.0
-        self.progress(self._bytes(), done, total, eta)
-
-    def _build(self, with_notes: bool) -> AtmLedger:
-        assert self.header is not None and self.units is not None
-        doc: dict[str, Any] = dict(self.header, units=self.units, transactions=self.tx)
-        if with_notes and self.want_notes and self.notes_recorded:
-            doc["notes"] = self.notes
-        return self.client._parse(doc)

@@ -100,3 +100,9 @@ class CycleChanged(LinkError):
 
 class ReadCancelled(LinkError):
     """The custodian cancelled the operation."""
+
+
+#: the link losses the client absorbs by reopening port and session (a command that is safe to
+#: repeat is sent again, a read resumes from its cursors)
+RECOVERABLE = (LinkClosed, LinkTimeout, LinkReset, PortError)
+MAX_ATTEMPTS = 5  # link losses one command or read may survive without making progress

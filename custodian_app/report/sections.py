@@ -1,10 +1,10 @@
 """What the report prints, section by section: the header, totals, cash position, cassettes,
 the mismatch list and its handling guide, the appendices, each wrapped to its columns once
-for both layout passes."""
+for both layout passes. The mismatch list's cells and the guide are in ``guide``, the
+appendices in ``appendices``, the retained-cards list in ``handover``."""
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 
 from custodian_app.domain.formats import (
@@ -12,11 +12,11 @@ from custodian_app.domain.formats import (
     ClearingResult,
     Counts,
     HostLedger,
-    Mismatch,
 )
 from custodian_app.domain.money import format_grouped
 from custodian_app.domain.reconcile import notes_into_units
-from custodian_app.report import handover, labels
+from custodian_app.report import appendices, handover, labels
+from custodian_app.report.guide import Guide
 from custodian_app.report.layout import (
     BLACK,
     GREEN,
@@ -62,7 +62,7 @@ def _red_if_negative(minor: int | None):
     return RED if minor is not None and minor < 0 else BLACK
 
 
-class Content:
+class Content(Guide):
     """Everything the report prints, prepared (wrapped to its columns) once for both passes."""
 
     def __init__(
@@ -101,7 +101,9 @@ class Content:
         self.mismatch_table = self._mismatches() if result.mismatches else None
         self.guide = self._guide() if result.mismatches else []
         self.retained_table = handover.retained_cards(self) if result.retained_cards else None
-        self.appendix_tables = (self._appendix() if appendix else []) + self._journal_gaps()
+        self.appendix_tables = (appendices.transactions(self) if appendix else []) + appendices.journal_gaps(
+            self
+        )
 
     # -- helpers ------------------------------------------------------------------------------
     def _tx(self, tsn: str | None, kind: str | None):
@@ -441,228 +443,6 @@ class Content:
                 colors or None,
             )
         return t
-
-    def _standard(
-        self, category: str, reject_code: str | None, lang: str, variant: str | None = None
-    ) -> str | None:
-        key = (category, reject_code, lang, variant)
-        try:
-            return self._std_cache[key]
-        except KeyError:
-            text = self._std_cache[key] = self.vocab.standard_action(category, reject_code, lang, variant)
-            return text
-
-    def _detail(self, m: Mismatch) -> tuple[str, str] | None:
-        """What the row's action says beyond its category's catalogue text, as (zh, en): the
-        engine puts row details (which totals item, which note amounts) in front of it.
-        ("", "") when the action is the catalogue's; None when it is not the catalogue's
-        text at all (or there is no catalogue to tell)."""
-        out = []
-        variant = labels.variant_of(m)
-        for text, lang in ((m.action, "zh"), (m.action_en, "en")):
-            if not text:
-                out.append("")
-                continue
-            base = self._standard(m.category, None, lang, variant)
-            if base is None:
-                return None
-            if text == base or text == self._standard(m.category, m.reject_code, lang, variant):
-                out.append("")
-            elif text.endswith(base):
-                out.append(text[: -len(base)].strip())
-            else:
-                return None
-        return out[0], out[1]
-
-    def _reason(self, m: Mismatch, detail: tuple[str, str] | None, no: int) -> tuple[str, ...] | str:
-        """The reject code and its meaning; else the row's own detail (which totals item,
-        which note amounts); else the backend references. Text cut to fit the cell is
-        printed in full in the handling guide, under the row's number."""
-        w = self.w
-        if m.category == "COUNT_DIFFERS" and m.counted is not None and m.derived is not None:
-            return handover.count_detail(w, m)
-        rev2 = handover.cash_detail(m, self._tx)
-        if m.reject_code:
-            zh, en = self.vocab.reject(m.reject_code)
-            zh, en = f"{m.reject_code} {zh}", f"{m.reject_code} {en}"
-            if rev2:
-                zh, en = f"{rev2[0]}；{zh}", f"{rev2[1]}; {en}"
-        elif rev2:
-            zh, en = rev2
-        elif detail and any(detail):
-            zh, en = detail[0] or detail[1], detail[1] or detail[0]
-        elif m.category == "TOTALS_INCONSISTENT" and m.item:
-            side = labels.SIDE_NAMES.get(m.side or "", (m.side or "", m.side or ""))
-            item = labels.TOTALS_ITEM_NAMES.get(m.item, (m.item, m.item))
-            zh, en = f"{side[0]}合计：{item[0]}", f"{side[1]}: {item[1]}"
-        elif m.host_refs:
-            refs = ", ".join(m.host_refs)
-            zh, en = f"后台参考号 {refs}", f"Backend ref. {refs}"
-        else:
-            return DASH
-        inner = self._reason_width
-        if w.language == "both":
-            cut = self.metrics.width(zh, 7) > inner or self.metrics.width(en, 7) > inner
-            value: tuple[str, ...] | str = (zh, en)
-        else:
-            value = w.inline(zh, en)
-            cut = self.metrics.wrap(value, 7, inner, 2)[-1].endswith("…")
-        if cut and not m.reject_code:
-            self.cut.setdefault(m.category, []).append((no, zh, en))
-        return value
-
-    def _action(self, m: Mismatch, detail: tuple[str, str] | None) -> tuple[str, ...] | str:
-        """The posting to make, in the trade's words. The catalogue's full instructions are in
-        the handling guide; a row whose action is the catalogue's (or empty) shows the short
-        form; any other text is printed when it fits, else listed in the guide."""
-        w = self.w
-        short = self.vocab.action(m.category, labels.variant_of(m))
-        zh, en = m.action, m.action_en
-        if detail is None and (zh or en):
-            zh, en = zh or en, en or zh
-            inner = self._action_width
-            if w.language == "both":
-                fits = self.metrics.width(zh, 7) <= inner and self.metrics.width(en, 7) <= inner
-            else:
-                fits = not self.metrics.wrap(w.inline(zh, en), 7, inner, 2)[-1].endswith("…")
-            if fits or not any(short):
-                return (zh, en) if w.language == "both" else w.inline(zh, en)
-            self._unlisted.setdefault(m.category, {}).setdefault((zh, en), None)
-        zh, en = short
-        return (zh, en) if w.language == "both" else w.inline(zh, en)
-
-    def _guide(self) -> list[tuple[str, int, list[tuple[tuple[str, str], tuple[str, str]]]]]:
-        """(category, how many, steps) for each category in the list, in order of appearance;
-        the rows whose detail did not fit their cell are in ``self.cut``."""
-        counts: dict[str, int] = {}
-        plain: set[str] = set()  # categories with a row of no particular case
-        variants: dict[str, dict[str, None]] = {}
-        for m in self.result.mismatches:
-            counts[m.category] = counts.get(m.category, 0) + 1
-            variant = labels.variant_of(m)
-            if variant is None:
-                plain.add(m.category)
-            else:
-                variants.setdefault(m.category, {})[variant] = None
-        out = []
-        for category, n in counts.items():
-            # a case's steps replace the category's (a partial reversal must never be "debited
-            # up to the ATM's amount"); the category's own are kept for its plain rows
-            steps = list(self.vocab.guide(category)) if category in plain else []
-            for variant in variants.get(category, ()):
-                steps += [s for s in self.vocab.guide(category, variant) if s not in steps]
-            for zh, en in list(self._unlisted.get(category, {}))[:3]:
-                steps.append((("处理", "Action"), (zh, en)))
-            if not steps:
-                zh, en = self.vocab.action(category)
-                if zh or en:
-                    steps.append((("处理", "Action"), (zh, en)))
-            out.append((category, n, steps))
-        return out
-
-    def _appendix(self) -> list[tuple[tuple[str, str], Table]]:
-        w, cur, m_ = self.w, self.cur, self.metrics
-        found: dict[tuple[str | None, str | None], str] = {}
-        for m in self.result.mismatches:
-            found.setdefault((m.tsn, m.type), m.category)
-        cols = [
-            Column(w.lines("流水号", "TSN"), 50),
-            Column(w.lines("时间", "Time"), 78),
-            Column(w.lines("类型", "Type"), 72),
-            Column(w.lines("卡号", "Card"), 68),
-            Column(w.lines(f"金额 {cur}", f"Amount {cur}"), 60, "r"),
-            Column(w.lines("应答码", "Code"), 30, "c"),
-            Column(w.lines("后台参考号", "Backend ref."), 66),
-            Column(w.lines("冲正", "Reversed"), 38, "c"),
-            Column(w.lines("取走", "Taken"), 54, "r"),
-            Column(w.lines("回收", "Retracted"), 50, "r"),
-            Column(w.lines("存入", "Deposited"), 54, "r"),
-            Column(w.lines("退回", "Returned"), 50, "r"),
-            Column(w.lines("对账结果", "Result"), 0),
-        ]
-        cols[-1].width = BODY_W - sum(c.width for c in cols)
-        for col in cols:
-            col.max_lines = 1  # one line a transaction: the appendix can run to thousands
-        atm_t = Table(cols, TableStyle(size=7, leading=8.4, pad_y=1.8))
-        yes, no = w.inline("是", "yes"), ""
-        matched = w.inline("相符", "matched")
-        for tx in self.atm.transactions:
-            category = found.get((tx.tsn, tx.type))
-            result = w.inline(*self.vocab.category(category)) if category else matched
-            atm_t.add(
-                m_,
-                [
-                    tx.tsn,
-                    " ".join(self._time(tx.time)),
-                    w.inline(*labels.TX_TYPE_NAMES.get(tx.type, (tx.type,) * 2)),
-                    mask_card(tx.card),
-                    format_grouped(tx.amount),
-                    tx.host_code,
-                    tx.host_ref or DASH,
-                    yes
-                    if tx.reversed
-                    else (format_grouped(tx.reversed_amount) if tx.reversed_amount else no),
-                    format_grouped(tx.taken),
-                    format_grouped(tx.retracted),
-                    format_grouped(tx.deposited),
-                    format_grouped(tx.returned),
-                    result,
-                ],
-                {12: RED} if category else None,
-            )
-        tables = [(("附录一 ATM 交易明细", "Appendix 1: the ATM's transactions"), atm_t)]
-        if self.host is not None:
-            cols = [
-                Column(w.lines("后台参考号", "Backend ref."), 90),
-                Column(w.lines("流水号", "TSN"), 60),
-                Column(w.lines("时间", "Time"), 90),
-                Column(w.lines("类型", "Type"), 70),
-                Column(w.lines("卡号", "Card"), 80),
-                Column(w.lines(f"金额 {cur}", f"Amount {cur}"), 80, "r"),
-                Column(w.lines("状态", "Status"), 70, "c"),
-                Column(w.lines("对账结果", "Result"), 0),
-            ]
-            cols[-1].width = BODY_W - sum(c.width for c in cols)
-            for col in cols:
-                col.max_lines = 1
-            host_t = Table(cols, TableStyle(size=7, leading=8.4, pad_y=1.8))
-            by_ref: dict[str, str] = {}
-            for m in self.result.mismatches:
-                for ref in m.host_refs:
-                    by_ref.setdefault(ref, m.category)
-            booked, reversed_ = w.inline("已记账", "booked"), w.inline("已冲正", "reversed")
-            for tx in self.host.transactions:
-                category = by_ref.get(tx.host_ref) or (found.get((tx.tsn, tx.type)) if tx.tsn else None)
-                host_t.add(
-                    m_,
-                    [
-                        tx.host_ref,
-                        tx.tsn or DASH,
-                        " ".join(self._time(tx.time)),
-                        w.inline(*labels.TX_TYPE_NAMES.get(tx.type, (tx.type,) * 2)),
-                        mask_card(tx.card),
-                        format_grouped(tx.amount),
-                        booked if tx.status == "booked" else reversed_,
-                        w.inline(*self.vocab.category(category)) if category else matched,
-                    ],
-                    {7: RED} if category else None,
-                )
-            tables.append((("附录二 后台交易明细", "Appendix 2: the backend's transactions"), host_t))
-        return tables
-
-    def _journal_gaps(self) -> list[tuple[tuple[str, str], Table]]:
-        """The journal lines accepted as gaps (the ledger was read from journal files): which
-        lines of which file the reading skipped, for the supervisor to weigh."""
-        if not self.meta.journal_gaps:
-            return []
-        w = self.w
-        cols = [Column(w.lines("日志文件", "Journal file"), 200), Column(w.lines("行号", "Line"), 60, "r")]
-        cols.append(Column(w.lines("说明", "Note"), BODY_W - 260))
-        t = Table(cols, TableStyle(size=7, leading=8.4, pad_y=1.8))
-        note = w.inline("未能识别，未读入", "not understood, not read")
-        for file, line in self.meta.journal_gaps:
-            t.add(self.metrics, [os.path.basename(file), str(line), note])
-        return [(("电子日志中未能识别的行", "Journal lines not understood"), t)]
 
 
 def _tz_of(text: str | None):
