@@ -1,6 +1,9 @@
 """Step 3: read the ATM's ledger (progress, cancel), then show its cassettes. Two ways in:
 over the maintenance port, or from the ATM's journal files on a USB stick
-(``journal_read``; chosen on the connect page)."""
+(``journal_read``; chosen on the connect page).
+
+A little over 500 lines, kept whole: both ways in end in the same ledger panel, progress and
+hand-over to the clearing flow, which this page owns; the journal's own widgets are apart."""
 
 from __future__ import annotations
 

@@ -5,7 +5,10 @@ Serving waits on file descriptors with select() (a pty or a serial device and a 
 which is POSIX-only; with ``polled=True`` it looks at a pyserial port every couple of
 milliseconds instead, which is how it serves a Windows COM port. The module imports anywhere.
 What it serves comes from a source (custodian_app.agent.source): a ledger in memory for the
-simulator, the ATM PC's XFS4IoT service, journal and FSN files for ``atm-agent``."""
+simulator, the ATM PC's XFS4IoT service, journal and FSN files for ``atm-agent``.
+
+A little over 500 lines, kept whole: the serving loop, its pacing and its faults act on the same
+byte stream at the same instants; split, each part would reach into the other's state."""
 
 from __future__ import annotations
 
