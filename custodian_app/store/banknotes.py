@@ -78,10 +78,10 @@ def insert_banknotes(conn: Connection, session_id: int, terminal_id: str, ledger
         if name != "unreadable" and convert[name] is not None
     ]
 
-    quote = dialect.identifier_preparer.quote
+    preparer = dialect.identifier_preparer
     sql = (
-        f"INSERT INTO {quote(m.Banknote.__tablename__)} ({', '.join(quote(c) for c in COLUMNS)}) "
-        f"VALUES ({', '.join([placeholder] * len(COLUMNS))})"
+        f"INSERT INTO {preparer.format_table(m.Banknote.__table__)} "
+        f"({', '.join(preparer.quote(c) for c in COLUMNS)}) VALUES ({', '.join([placeholder] * len(COLUMNS))})"
     )
     notes = ledger.notes
     for start in range(0, len(notes), BATCH):
