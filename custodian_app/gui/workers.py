@@ -302,6 +302,10 @@ class SerialIoThread(QThread, Runner):
 GUI_SWITCH_INTERVAL_S = 0.0002
 
 
+# Holds not yet released: an application stopping releases them (its runners wait for their jobs).
+_HOLDS: set[Hold] = set()
+
+
 class Hold:
     """Keeps a runner's later jobs waiting until ``release()``: the window is about to do a
     burst of work that calls into Python thousands of times (a table of a thousand mismatches
@@ -312,10 +316,12 @@ class Hold:
 
     def __init__(self, runner: Runner, *, limit_s: float = 30.0) -> None:
         self._released = threading.Event()
+        _HOLDS.add(self)
         runner.submit(lambda: self._released.wait(limit_s))
 
     def release(self) -> None:
         self._released.set()
+        _HOLDS.discard(self)
 
     @property
     def released(self) -> bool:
@@ -333,6 +339,8 @@ class Runners:
         self.background = PoolRunner("background", 2)
 
     def shutdown(self) -> None:
+        for hold in list(_HOLDS):
+            hold.release()
         self.serial.shutdown()
         self.database.shutdown()
         self.background.shutdown()

@@ -116,3 +116,10 @@ def test_the_store_waits_while_the_mismatch_list_is_first_painted(qtbot, world_f
     qtbot.waitUntil(lambda: bool(stored))
     assert page._hold is None  # released
     assert stored[0].count(True) >= 1  # the result's list had been painted first
+
+
+def test_an_application_stopping_releases_a_hold_left_on_its_database_runner():
+    runners = Runners()
+    hold = Hold(runners.database)  # a page closed before its list was painted
+    runners.shutdown()  # returns: the database thread's wait is over
+    assert hold.released
