@@ -250,7 +250,7 @@ def clear_headless(
         flow.advance()
         flow.record_result(reconcile_flow(flow, settings))
         recorder.sync(store, snapshot(flow))
-        evidence = Evidence(flow)
+        evidence = Evidence(flow, atm_bytes=recorder.atm_bytes(flow.atm))
         from custodian_app.report import build_report
 
         # gaps accepted knowingly: the supervisor sees which lines were not read

@@ -3,6 +3,7 @@ session up to the flow (``SessionRecorder``) and rebuilding a flow from the stor
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from custodian_app.clearing import WrongRole
@@ -106,6 +107,26 @@ class SessionRecorder:
         # where a ledger read from the ATM's journal files came from (the ledger's "source":
         # dialect, the gap lines accepted), kept with it so that the report can list them
         self.atm_source: dict | None = None
+        # (ledger, its evidence bytes): written once, for the store and the report's fingerprint
+        self._atm_bytes: tuple[formats.AtmLedger, bytes] | None = None
+        self._atm_lock = threading.Lock()
+
+    def atm_bytes(self, ledger: formats.AtmLedger) -> bytes:
+        """The bytes the store keeps of ``ledger``, written once. A 20,000-transaction ledger
+        takes most of a second of Python to write; the database thread (storing it) and the
+        report's thread (its evidence fingerprint) both need them, so whichever asks first
+        writes them and the other waits for that (neither is the GUI thread)."""
+        with self._atm_lock:
+            kept = self._atm_bytes
+            if kept is None or kept[0] is not ledger:
+                if self.atm_source is None:
+                    data = ledger_bytes(ledger)
+                else:  # a journal read: kept with its dialect and accepted gaps
+                    doc = formats.atm_ledger_to_dict(ledger)
+                    doc["source"] = self.atm_source
+                    data = formats.dumps(doc)
+                kept = self._atm_bytes = (ledger, data)
+            return kept[1]
 
     def _unchanged(self, kind: str, obj) -> bool:
         """The very object already sent: no need to serialise a big ledger again."""
@@ -157,12 +178,7 @@ class SessionRecorder:
             return True
 
         if snap["atm"] is not None and "atm-ledger" not in self.sent:
-            if self.atm_source is None:
-                data = ledger_bytes(snap["atm"])
-            else:  # a journal read: kept with its dialect and accepted gaps
-                doc = formats.atm_ledger_to_dict(snap["atm"])
-                doc["source"] = self.atm_source
-                data = formats.dumps(doc)
+            data = self.atm_bytes(snap["atm"])
             self.sent["atm-ledger"] = hashlib.sha256(data).hexdigest()
             # the ledger goes with its bytes: the store need not parse 20 MB again
             info = store.record_atm_ledger(sid, data, actor=actor, parsed=snap["atm"])

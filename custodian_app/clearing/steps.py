@@ -84,10 +84,12 @@ def ledger_bytes(ledger: formats.AtmLedger) -> bytes:
 class Evidence:
     """The documents of one clearing as bytes, and their SHA-256 fingerprint."""
 
-    def __init__(self, flow: ClearingFlow) -> None:
+    def __init__(self, flow: ClearingFlow, *, atm_bytes: bytes | None = None) -> None:
+        """``atm_bytes``: the ATM ledger's bytes as the store keeps them
+        (``SessionRecorder.atm_bytes``), so that they are not written a second time."""
         if flow.atm is None or flow.host is None or flow.result is None:
             raise ClearingError("the clearing has no result yet")
-        self.atm = ledger_bytes(flow.atm)  # the bytes the store keeps (SessionRecorder)
+        self.atm = ledger_bytes(flow.atm) if atm_bytes is None else atm_bytes
         self.host = formats.dumps(formats.host_ledger_to_dict(flow.host))
         counts = flow.counts_document()
         self.counts = None if counts is None else formats.dumps(formats.counts_to_dict(counts))
@@ -140,10 +142,11 @@ def report_meta(
     language: str = "zh_CN",
     evidence: Evidence | None = None,
     printed_by: str | None = None,
+    atm_bytes: bytes | None = None,
 ):
     from custodian_app.report import ReportMeta
 
-    evidence = evidence or Evidence(flow)
+    evidence = evidence or Evidence(flow, atm_bytes=atm_bytes)
     now = datetime.now(UTC).astimezone()
     cycle = flow.atm.cycle_id if flow.atm else "?"
     number = f"{cycle}-{session_id}" if session_id is not None else cycle
@@ -164,10 +167,12 @@ def report_meta(
     )
 
 
-def build_report_bytes(flow: ClearingFlow, *, settings=None, session_id=None, language="zh_CN") -> bytes:
+def build_report_bytes(
+    flow: ClearingFlow, *, settings=None, session_id=None, language="zh_CN", atm_bytes: bytes | None = None
+) -> bytes:
     from custodian_app.report import build_report
 
-    meta = report_meta(flow, settings=settings, session_id=session_id, language=language)
+    meta = report_meta(flow, settings=settings, session_id=session_id, language=language, atm_bytes=atm_bytes)
     return build_report(
         flow.result,
         flow.atm,
@@ -179,13 +184,16 @@ def build_report_bytes(flow: ClearingFlow, *, settings=None, session_id=None, la
 
 
 def render_report(
-    flow: ClearingFlow, *, settings=None, session_id=None, language="zh_CN"
+    flow: ClearingFlow, *, settings=None, session_id=None, language="zh_CN", atm_bytes: bytes | None = None
 ) -> tuple[bytes, Path]:
-    """Build the report and keep it in the data folder (QPdfView reads it from there)."""
+    """Build the report and keep it in the data folder (QPdfView reads it from there).
+    ``atm_bytes``: see ``Evidence``."""
     from custodian_app.settings.paths import data_dir
     from custodian_app.support.files import write_atomic
 
-    pdf = build_report_bytes(flow, settings=settings, session_id=session_id, language=language)
+    pdf = build_report_bytes(
+        flow, settings=settings, session_id=session_id, language=language, atm_bytes=atm_bytes
+    )
     folder = data_dir() / "reports"
     folder.mkdir(parents=True, exist_ok=True)
     kind = "signed" if flow.supervisor else "draft"

@@ -302,6 +302,32 @@ class SerialIoThread(QThread, Runner):
 GUI_SWITCH_INTERVAL_S = 0.0002
 
 
+# Holds not yet released: an application stopping releases them (its runners wait for their jobs).
+_HOLDS: set[Hold] = set()
+
+
+class Hold:
+    """Keeps a runner's later jobs waiting until ``release()``: the window is about to do a
+    burst of work that calls into Python thousands of times (a table of a thousand mismatches
+    laid out and painted), and each call waits for the interpreter lock while a worker runs
+    Python (storing a ledger's 180,000 banknote records took the reconcile page over its
+    100 ms budget). Jobs already running go on; ``limit_s`` bounds the wait should the release
+    never come (the page was closed with its job under way)."""
+
+    def __init__(self, runner: Runner, *, limit_s: float = 30.0) -> None:
+        self._released = threading.Event()
+        _HOLDS.add(self)
+        runner.submit(lambda: self._released.wait(limit_s))
+
+    def release(self) -> None:
+        self._released.set()
+        _HOLDS.discard(self)
+
+    @property
+    def released(self) -> bool:
+        return self._released.is_set()
+
+
 class Runners:
     """The application's runners, shut down together at exit."""
 
@@ -313,6 +339,8 @@ class Runners:
         self.background = PoolRunner("background", 2)
 
     def shutdown(self) -> None:
+        for hold in list(_HOLDS):
+            hold.release()
         self.serial.shutdown()
         self.database.shutdown()
         self.background.shutdown()

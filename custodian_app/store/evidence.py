@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from custodian_app.domain import fields, formats
@@ -19,16 +18,13 @@ from custodian_app.domain.money import format_amount
 from custodian_app.store import audit as audit_mod
 from custodian_app.store import models as m
 from custodian_app.store.audit_log import AuditLog
+from custodian_app.store.banknotes import insert_banknotes
 from custodian_app.store.errors import CardNumberRefused, EvidenceError, InvalidTransition, StoreError
 from custodian_app.store.records import EvidenceDoc, SessionInfo, SessionVerification, User
 from custodian_app.store.sessions import Sessions
 
 # A report can be printed from the reconciliation on (never for an abandoned clearing).
 REPORT_STATES = frozenset(STATE_ORDER[STATE_ORDER.index(State.RECONCILED) :])
-
-
-def _parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
 class Evidence(Sessions, AuditLog):
@@ -114,7 +110,7 @@ class Evidence(Sessions, AuditLog):
                 )
             doc = self._put_evidence(s, row, "atm-ledger", data, who)
             row.cycle_id, row.currency = ledger.cycle_id, ledger.currency
-            notes = self._insert_banknotes(s, row, ledger)
+            notes = insert_banknotes(s.connection(), row.id, row.terminal_id, ledger)
             self._move(s, row, who, "atm_read")
             self._audit(
                 s,
@@ -133,52 +129,6 @@ class Evidence(Sessions, AuditLog):
         if parsed is not None:  # kept: the head only (the records are the caller's to free)
             self._handed_head = (row.id, doc.sha256, replace(ledger, transactions=[], notes=None))
         return info
-
-    def _insert_banknotes(self, s: Session, row: m.ClearingSession, ledger: formats.AtmLedger) -> int:
-        if not ledger.notes:
-            return 0
-        # What every note of a transaction shares, worked out once per transaction.
-        no_tx = {"card": None, "card_key": None, "tx_time": None, "tx_date": None}
-        by_tsn = {
-            t.tsn: {
-                "card": t.card,
-                "card_key": t.card[:6] + t.card[-4:],
-                "tx_time": _parse_time(t.time),
-                # the ATM's local date, as a customer names the day
-                "tx_date": date.fromisoformat(t.time[:10]),
-            }
-            for t in ledger.transactions
-        }
-        base = {
-            "session_id": row.id,
-            "terminal_id": row.terminal_id,
-            "cycle_id": ledger.cycle_id,
-            "currency": ledger.currency,
-        }
-        conn = s.connection()
-        table = m.Banknote.__table__
-        notes = ledger.notes
-        # executemany in batches, each batch's rows made and freed on its own: bounded memory,
-        # and no single long stretch freeing them all (the window waits for the lock meanwhile)
-        for start in range(0, len(notes), 5000):
-            conn.execute(
-                insert(table),
-                [
-                    {
-                        **base,
-                        **(by_tsn.get(n.tsn, no_tx) if n.tsn is not None else no_tx),
-                        "serial": n.serial,
-                        "serial_length": len(n.serial),
-                        "unreadable": "?" in n.serial,
-                        "value": n.value,
-                        "tsn": n.tsn,
-                        "unit": n.unit,
-                        "event": n.event,
-                    }
-                    for n in notes[start : start + 5000]
-                ],
-            )
-        return len(notes)
 
     def record_counts(self, session_id: int, data: bytes, *, actor: User | str) -> SessionInfo:
         """Keep what the custodians counted (``counts/1`` bytes)."""

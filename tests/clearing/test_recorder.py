@@ -135,3 +135,61 @@ def test_the_wizard_s_ledger_goes_to_the_store_with_its_bytes_and_is_not_parsed_
     assert store.get_session(sid).state == "atm_read"
     stored = formats.parse_atm_ledger(store.document(sid, "atm-ledger").content, "stored")
     assert stored == atm
+
+
+def _reconciled(store, recorder, scenario):
+    from custodian_app.domain.flow import ClearingFlow
+
+    atm = scenario.atm
+    flow = ClearingFlow()
+    flow.record_sign_in("alice", "bob")
+    flow.advance()
+    flow.record_atm_status(atm.terminal_id, atm.cycle_id, "closed")
+    sid = recorder.sync(store, clearing.snapshot(flow))
+    flow.advance()
+    flow.record_atm_ledger(atm)
+    flow.advance()
+    flow.record_counts(dict(scenario.counts.units))
+    flow.advance()
+    flow.record_host_ledger(scenario.host)
+    flow.advance()
+    flow.record_result(clearing.reconcile_flow(flow, None))
+    recorder.sync(store, clearing.snapshot(flow))
+    assert store.get_session(sid).state == "reconciled"
+    return flow, sid
+
+
+def test_the_draft_s_fingerprint_is_computed_from_the_ledger_bytes_the_store_was_given(store, monkeypatch):
+    from custodian_app.clearing import recorder as recorder_mod
+    from custodian_app.clearing.steps import Evidence
+
+    written = []
+    real = recorder_mod.ledger_bytes
+    monkeypatch.setattr(recorder_mod, "ledger_bytes", lambda ledger: written.append(ledger) or real(ledger))
+    kept = []
+    real_record = store.record_atm_ledger
+    monkeypatch.setattr(
+        store, "record_atm_ledger", lambda sid, data, **k: kept.append(data) or real_record(sid, data, **k)
+    )
+    users = [store.authenticate("alice", "alice-pw-1"), store.authenticate("bob", "bob-pw-123")]
+    recorder = clearing.SessionRecorder(users=users)
+    flow, sid = _reconciled(store, recorder, generate(seed=4, transactions=30, faults="realistic"))
+    evidence = Evidence(flow, atm_bytes=recorder.atm_bytes(flow.atm))
+    assert evidence.atm is kept[0]  # the very bytes, not written again
+    assert written == [flow.atm]
+    assert evidence.sha256 == store.get_session(sid).evidence_digest
+
+
+def test_a_journal_read_s_draft_fingerprint_is_the_store_s_digest(store):
+    """A ledger read from journal files is kept with its ``source``; the report's fingerprint
+    is computed from those same bytes, so it is the digest the store recorded."""
+    from custodian_app.clearing.steps import Evidence
+
+    users = [store.authenticate("alice", "alice-pw-1"), store.authenticate("bob", "bob-pw-123")]
+    recorder = clearing.SessionRecorder(users=users)
+    recorder.atm_source = {"kind": "atm-journal", "dialect": "demo", "gaps": [], "notes_without_tsn": 0}
+    flow, sid = _reconciled(store, recorder, generate(seed=4, transactions=30, faults="realistic"))
+    digest = store.get_session(sid).evidence_digest
+    assert b'"source"' in store.document(sid, "atm-ledger").content
+    assert Evidence(flow, atm_bytes=recorder.atm_bytes(flow.atm)).sha256 == digest
+    assert Evidence(flow).sha256 != digest  # what the draft printed when it wrote the ledger again

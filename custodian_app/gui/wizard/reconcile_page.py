@@ -42,7 +42,10 @@ from custodian_app.gui.wizard.base import (
     table_view,
     tr,
 )
-from custodian_app.gui.workers import Job, describe_error
+from custodian_app.gui.workers import Hold, Job, describe_error
+
+# the longest the store's work waits for the mismatch list's first paint
+RELEASE_LIMIT_MS = 500
 
 
 def cash_position_text(cp, currency: str) -> str:
@@ -234,6 +237,7 @@ class ReconcilePage(FlowPage):
         self.setTabOrder(self.category_combo, self.table)
         self.setTabOrder(self.table, self.remark)
         self._job: Job | None = None
+        self._hold: Hold | None = None
         self._current = None
         wizard.ledger_changed.connect(self._ledger_changed)
 
@@ -282,6 +286,10 @@ class ReconcilePage(FlowPage):
         def op(_ctx):
             return clearing.reconcile_flow(flow, self.ctx.settings), notes_by_tsn(flow.atm.notes)
 
+        # The store's work queued from now on (when the custodians counted while the banknote
+        # records were read: storing them) waits until the list has been painted.
+        hold = self._hold = Hold(self.ctx.runners.database)
+        self.destroyed.connect(lambda *_: hold.release())
         self._job = (
             Job(self, op, self._computed).failure(self._failed).heavy().run(self.ctx.runners.background)
         )
@@ -292,6 +300,7 @@ class ReconcilePage(FlowPage):
         try:
             self.flow.record_result(result)
         except FlowError as exc:
+            self._release_store()
             show_error(self.status, describe_error(exc))
             return
         self._show()
@@ -299,9 +308,18 @@ class ReconcilePage(FlowPage):
         # storing the result and building the draft report run Python on other threads: started
         # from the event loop, after this page has been laid out and painted
         QTimer.singleShot(0, self._wizard, self._wizard.persist)
+        # the store goes on after the list's first paint (eventFilter), or at the latest after
+        # RELEASE_LIMIT_MS should none come (the page is not on screen)
+        QTimer.singleShot(RELEASE_LIMIT_MS, self, self._release_store)
+
+    def _release_store(self) -> None:
+        if self._hold is not None:
+            self._hold.release()
+            self._hold = None
 
     def _failed(self, exc) -> None:
         self._job = None
+        self._release_store()
         show_error(self.status, describe_error(exc))
 
     def _show(self) -> None:
@@ -361,8 +379,14 @@ class ReconcilePage(FlowPage):
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt API
         from PySide6.QtCore import QEvent
 
-        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
-            self.fit_columns()
+        if watched is self.table.viewport():
+            if event.type() == QEvent.Type.Resize:
+                self.fit_columns()
+            elif (
+                event.type() == QEvent.Type.Paint and self._hold is not None and self.flow.result is not None
+            ):
+                # this paint is under way: the store goes on once it is done
+                QTimer.singleShot(0, self, self._release_store)
         return False
 
     # -- the user's sort, remembered between clearings (on this PC, in the data folder) -----

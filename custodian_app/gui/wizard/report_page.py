@@ -111,10 +111,13 @@ class ReportPage(FlowPage):
     def _start(self, key: tuple) -> None:
         flow, ctx = self.flow, self.ctx
         session_id = self._wizard.session_id
+        recorder = self._wizard.recorder
 
         def op(_ctx):
+            # the ledger's bytes as the store keeps them, written once for both (recorder.py)
+            atm_bytes = recorder.atm_bytes(flow.atm)
             return ctx.clearing.render_report(
-                flow, settings=ctx.settings, session_id=session_id, language=ctx.language
+                flow, settings=ctx.settings, session_id=session_id, language=ctx.language, atm_bytes=atm_bytes
             )
 
         self._job = (
