@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 
-from custodian_app.cli.common import EXIT_LINK, EXIT_OK, EXIT_USAGE, cannot_write, fail
+from custodian_app.cli.common import EXIT_LINK, EXIT_OK, EXIT_USAGE, cannot_write, fail, until_stopped
 
 TOKEN_ENV = "CUSTODIAN_BACKEND_TOKEN"
 URL_ENV = "CUSTODIAN_BACKEND_URL"
@@ -242,8 +242,6 @@ def host_health(args: argparse.Namespace) -> int:
 
 
 def simulate_host(args: argparse.Namespace) -> int:
-    import signal
-    import threading
 
     from custodian_app.backend.errors import BackendError
     from custodian_app.backend.simulator import DEFAULT_PAGE_SIZE, BackendSimulator, Faults, tls_context
@@ -278,21 +276,16 @@ def simulate_host(args: argparse.Namespace) -> int:
         url = sim.start()
     except (FormatError, BackendError, ValueError) as exc:
         return fail(exc, command="simulate-host")
-    stop = threading.Event()
-
-    def on_signal(_signum, _frame) -> None:
-        stop.set()
-
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        print(url, flush=True)
-        print(f"serving {len(args.ledger)} ledger(s) at {url}; Ctrl-C to stop", file=sys.stderr, flush=True)
-        while not stop.wait(1.0):
-            pass
-    finally:
-        sim.stop()
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+    with until_stopped() as stop:
+        try:
+            print(url, flush=True)
+            print(
+                f"serving {len(args.ledger)} ledger(s) at {url}; Ctrl-C to stop", file=sys.stderr, flush=True
+            )
+            while not stop.wait(1.0):
+                pass
+        finally:
+            sim.stop()
     print(f"stopped after {len(sim.requests)} request(s)", file=sys.stderr)
     return EXIT_OK
 

@@ -7,7 +7,11 @@ and the command returns its exit status; see custodian_app.cli.main.
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from custodian_app.domain.errors import scrub
 
@@ -30,3 +34,16 @@ def fail(message: object, status: int = EXIT_USAGE, *, command: str | None = Non
 def cannot_write(path: str | os.PathLike, exc: OSError) -> str:
     """The words for an output file that could not be written (the OS's reason, not a traceback)."""
     return f"cannot write {path}: {exc.strerror or exc}"
+
+
+@contextmanager
+def until_stopped() -> Iterator[threading.Event]:
+    """An event that Ctrl-C (SIGINT) or SIGTERM sets while the block runs: a simulator serves
+    until it is set. The previous handlers come back after the block."""
+    stop = threading.Event()
+    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from custodian_app.cli.common import EXIT_LINK, EXIT_OK, EXIT_USAGE, cannot_write, fail
+from custodian_app.cli.common import EXIT_LINK, EXIT_OK, EXIT_USAGE, cannot_write, fail, until_stopped
 
 
 def register(sub) -> None:
@@ -77,9 +77,7 @@ def register(sub) -> None:
 
 
 def simulate_xfs4iot(args: argparse.Namespace) -> int:
-    import signal
     import ssl
-    import threading
 
     from custodian_app.domain import formats
     from custodian_app.support import files
@@ -108,21 +106,18 @@ def simulate_xfs4iot(args: argparse.Namespace) -> int:
         ).start()
     except (formats.FormatError, ValueError, OSError, ssl.SSLError) as exc:
         return fail(exc, command=name)
-    stop = threading.Event()
-    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        print(sim.publisher_url, flush=True)
-        print(
-            f"serving {len(units)} unit(s) of {args.ledger} at {sim.publisher_url}; Ctrl-C to stop",
-            file=sys.stderr,
-            flush=True,
-        )
-        while not stop.wait(1.0):
-            pass
-    finally:
-        sim.stop()
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+    with until_stopped() as stop:
+        try:
+            print(sim.publisher_url, flush=True)
+            print(
+                f"serving {len(units)} unit(s) of {args.ledger} at {sim.publisher_url}; Ctrl-C to stop",
+                file=sys.stderr,
+                flush=True,
+            )
+            while not stop.wait(1.0):
+                pass
+        finally:
+            sim.stop()
     print(f"stopped after {len(sim.simulator.received)} command(s)", file=sys.stderr)
     return EXIT_OK
 
