@@ -135,13 +135,14 @@ def test_the_count_starts_while_the_banknote_records_are_still_read(
 def test_a_read_that_fails_after_the_core_is_said_and_retried_never_reconciled(
     qtbot, world_factory, make_ctx, tmp_path
 ):
-    # the cable is pulled after the core (about 28 kB of 90 kB) and stays out past the
-    # client's reconnect time; then it is back and Read again finishes the ledger
+    # the cable is pulled after the core (about 19 kB of 61 kB in the column-wise page layout)
+    # and stays out past the client's reconnect time; then it is back and Read again finishes
+    # the ledger
     world = world_factory(
         faults=FAULTS,
         transactions=TRANSACTIONS,
         link=str(tmp_path / "atm"),
-        atm_options={"faults": Faults(disconnect_after=60_000, down_seconds=4.0)},
+        atm_options={"faults": Faults(disconnect_after=40_000, down_seconds=4.0)},
     )
     d = WizardDriver(qtbot, make_ctx(world))
     d.sign_in()
