@@ -1,4 +1,4 @@
-"""The four clearing documents as objects (../shared/spec/README.md, rules revision 2).
+"""The four clearing documents as objects (docs/formats.md, rules revision 2).
 
 Money fields are int minor units. ``formats`` reads and writes them; the engine, the link, the
 backend connector, the store and the report use them.

@@ -1,4 +1,4 @@
-"""The rules of the clearing formats' fields, in one place (../shared/spec/README.md).
+"""The rules of the clearing formats' fields, in one place (docs/formats.md).
 
 Every part that checks, masks or shows a field of a clearing document uses these: the readers
 (``formats``), the C scanner's twin rules (``_ledgerscan.c`` says which of these it mirrors),

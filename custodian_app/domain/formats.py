@@ -1,4 +1,4 @@
-"""The four clearing documents (../shared/spec/README.md, rules revision 2): read, validate, write.
+"""The four clearing documents (docs/formats.md, rules revision 2): read, validate, write.
 
 ``parse_atm_ledger``, ``parse_host_ledger``, ``parse_counts`` and ``parse_result`` take the
 raw bytes (or an already decoded dict) of one document and return a plain object
