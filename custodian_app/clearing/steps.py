@@ -43,10 +43,10 @@ def reconcile_flow(flow: ClearingFlow, settings) -> formats.ClearingResult:
     )
 
 
-# A 20,000-transaction ledger is ~2 million small objects. Written as one dict and one orjson
-# call, the call holds the interpreter lock ~75 ms and freeing the dict afterwards as long
-# again, both in one stretch that freezes the window (budget 100 ms). Written a few thousand
-# records at a time, the lock changes hands between pieces.
+# A big ledger is millions of small objects: written as one dict and one orjson call, the
+# call and the freeing of the dict each hold the interpreter lock long enough to freeze the
+# window (docs/performance.md). Written a few thousand records at a time, the lock changes
+# hands between pieces.
 _PIECE = 2000
 
 

@@ -293,12 +293,10 @@ class SerialIoThread(QThread, Runner):
             self.wait()
 
 
-# While a worker runs Python (storing a ledger's 80,000 records, building a report), the GUI
-# thread needs the interpreter lock at every call Qt makes into Python (a model's data(), an
-# event handler), and a paint makes hundreds. Python hands the lock over every 5 ms by
-# default: a paint waited up to half a second behind a worker (measured after a read of
-# 8,000 transactions). At 0.2 ms the worst wait was ~75 ms, for a few percent of the
-# workers' speed when both want the interpreter.
+# While a worker runs Python (storing a ledger, building a report), the GUI thread needs the
+# interpreter lock at every call Qt makes into Python, and a paint makes hundreds: with
+# Python's default switch interval a paint waits behind a worker for far longer than the
+# window may freeze. A short interval costs the workers a few percent (docs/performance.md).
 GUI_SWITCH_INTERVAL_S = 0.0002
 
 
