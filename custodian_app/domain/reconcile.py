@@ -17,6 +17,9 @@ this is refused as invalid input (``formats.check_transaction``), here as in the
 
 The mismatch order is canonical (by TSN, type, category, backend refs …), so the same books give
 the same list whatever the order of the records.
+
+Kept as one module of about 500 lines: the spec's table, the entries outside it and the cash
+effects are one rule set whose invariant only holds when read together.
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
 """Laying the report's sections out on pages: headings, tables that break across pages, the
-page header and folio, the signatures, the evidence block and its QR code."""
+page header and folio, the signatures, the evidence block and its QR code.
+
+Kept as one module of about 500 lines: every part of it moves the same cursor down the same
+page, and a page break anywhere must know what the others have drawn."""
 
 from __future__ import annotations
 
