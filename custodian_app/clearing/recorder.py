@@ -269,6 +269,10 @@ def resume_flow(store, session_id: int) -> ClearingFlow:
         remarks=remarks,
         supervisor=info.supervisor,
         new_cycle_id=info.new_cycle_id,
+        # the read from the ATM's journal files is in the audit log, not in the ledger's fields
+        atm_from_journal=any(
+            e.action == "atm_journal_read" for e in store.audit_entries(session_id=session_id)
+        ),
     )
     if host is not None:
         flow.host_source = "stored"

@@ -534,9 +534,12 @@ class ClearingFlow:
         supervisor: str | None = None,
         loaded: dict[str, int] | None = None,
         new_cycle_id: str | None = None,
+        atm_from_journal: bool = False,
     ) -> ClearingFlow:
         """Rebuild an interrupted session from what the store kept. It starts at sign-in (the
-        same two custodians must sign in again) and then continues where it stopped."""
+        same two custodians must sign in again) and then continues where it stopped.
+        ``atm_from_journal``: the ledger was read from the ATM's journal files, so a signed
+        session ends at the report (there is no line for the exchange)."""
         state = State(state)
         if state in FINAL_STATES:
             raise FlowError(f"a {state.value} session cannot be resumed")
@@ -554,7 +557,7 @@ class ClearingFlow:
                     f"the stored session is {state.value} but lacks what "
                     f"{need.value} needs; abandon it and start again"
                 )
-        flow = cls(custodians=tuple(custodians))  # type: ignore[arg-type]
+        flow = cls(custodians=tuple(custodians), atm_from_journal=atm_from_journal)  # type: ignore[arg-type]
         if STATE_ORDER.index(State.ATM_READ) <= reached:
             flow.atm = flow.atm_core = atm
             flow.atm_status = AtmStatusFacts(atm.terminal_id, atm.cycle_id, "")  # type: ignore[union-attr]
@@ -573,6 +576,8 @@ class ClearingFlow:
             flow.loaded = dict(loaded or {})
             flow.new_cycle_id = new_cycle_id
         target = RESUME_STEP[state]
+        if atm_from_journal and target is Step.NEW_CYCLE:
+            target = Step.REPORT  # signed: Finish on the report ends it
         if target is Step.REPORT and flow.result is None:
             target = Step.RECONCILE
         flow.resume_at = target

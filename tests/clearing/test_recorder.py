@@ -193,3 +193,16 @@ def test_a_journal_read_s_draft_fingerprint_is_the_store_s_digest(store):
     assert b'"source"' in store.document(sid, "atm-ledger").content
     assert Evidence(flow, atm_bytes=recorder.atm_bytes(flow.atm)).sha256 == digest
     assert Evidence(flow).sha256 != digest  # what the draft printed when it wrote the ledger again
+
+
+def test_a_session_read_from_journal_files_resumes_as_one(store):
+    """The audit log says the ledger came from the ATM's journal files: the resumed flow knows
+    it, so a signed session ends at the report instead of asking for the cable's exchange."""
+    atm = generate(seed=3, transactions=20, faults="none").atm
+    alice = store.authenticate("alice", "alice-pw-1")
+    bob = store.authenticate("bob", "bob-pw-123")
+    sid = store.open_session(atm.terminal_id, alice, bob).id
+    store.record_atm_ledger(sid, formats.dumps(formats.atm_ledger_to_dict(atm)), actor=alice)
+    assert not clearing.resume_flow(store, sid).atm_from_journal
+    store.log("atm_journal_read", actor="alice", session_id=sid, detail={"dialect": "ncr"})
+    assert clearing.resume_flow(store, sid).atm_from_journal

@@ -504,3 +504,27 @@ def test_a_core_of_another_atm_than_the_connected_one_is_refused():
     with pytest.raises(FlowError, match="connected"):
         f.record_atm_core(atm_ledger(terminal="NJ-0002", cycle="NJ-0002-20261120"))
     assert not f.core_read
+
+
+def test_a_journal_clearing_resumed_once_signed_ends_at_the_report():
+    """Read from the ATM's journal files there is no line for the exchange: a signed session
+    resumes on the report, and Next there ends it (the cash is loaded at the ATM itself)."""
+    kw = dict(
+        custodians=("alice", "bob"),
+        atm=atm_ledger(),
+        counts={"CST1": 1, "RTR1": 0},
+        host=host_ledger(),
+        result=result(),
+        supervisor="carol",
+    )
+    f = ClearingFlow.resumed("signed", atm_from_journal=True, **kw)
+    f.record_sign_in("alice", "bob")
+    assert f.advance() is Step.REPORT
+    assert f.next_step() is Step.DONE
+    assert f.advance() is Step.DONE and f.state is State.CLOSED
+    # the same session read over the cable goes on to the new cycle, and cannot close before it
+    g = ClearingFlow.resumed("signed", **kw)
+    g.record_sign_in("alice", "bob")
+    assert g.advance() is Step.NEW_CYCLE
+    with pytest.raises(FlowError):
+        g.close()
