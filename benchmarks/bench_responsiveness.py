@@ -94,7 +94,7 @@ def test_bench_wizard_read(qtbot, make_ctx, atm_process):
     from PySide6.QtCore import QTimer
 
     from custodian_app.domain.flow import Step
-    from tests.gui.driver import WizardDriver
+    from custodian_app.gui.qa.driver import WizardDriver
 
     device, n_records = atm_process
     d = WizardDriver(qtbot, make_ctx(serial_port=device))

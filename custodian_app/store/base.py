@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from custodian_app.domain.fields import has_full_card as has_full_pan
+from custodian_app.domain.fields import has_full_card
 from custodian_app.store import audit as audit_mod
 from custodian_app.store import models as m
 from custodian_app.store.audit import AuditRecord
@@ -42,7 +42,7 @@ def refuse_full_pan(text: str, where: str) -> str:
     """Refuse free text typed into the store (a remark, a reason, a name) that carries what
     looks like a full card number (``domain.fields``). A document's fields are the reader's
     (``domain.formats``): the store relies on it."""
-    if has_full_pan(text):
+    if has_full_card(text):
         raise CardNumberRefused(where)
     return text
 

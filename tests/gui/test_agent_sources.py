@@ -6,8 +6,7 @@ from __future__ import annotations
 import os
 
 from custodian_app.domain.flow import Step
-
-from .driver import SLOW, WizardDriver
+from custodian_app.gui.qa.driver import SLOW, WizardDriver
 
 
 def test_a_source_the_agent_loses_is_shown_on_the_atm_panel(qtbot, world_factory, make_ctx):

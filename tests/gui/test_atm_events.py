@@ -10,9 +10,8 @@ from datetime import datetime
 
 from custodian_app import clearing
 from custodian_app.domain.flow import Step
+from custodian_app.gui.qa.driver import SLOW, WizardDriver
 from custodian_app.gui.wizard.atm_panel import event_text
-
-from .driver import SLOW, WizardDriver
 
 
 def audit(session_id):

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from custodian_app.domain.flow import Step
 from custodian_app.domain.money import format_grouped
-
-from .driver import WizardDriver
+from custodian_app.gui.qa.driver import WizardDriver
 
 DENOMINATIONS_YUAN = (100, 50, 20, 10, 5, 1)
 

@@ -14,10 +14,9 @@ from PySide6.QtCore import Qt
 from custodian_app import clearing
 from custodian_app.domain import formats
 from custodian_app.domain.flow import Missing, Step
+from custodian_app.gui.qa.driver import SLOW, WizardDriver
 from custodian_app.link.client import AtmClient
 from custodian_app.link.simulator import Faults
-
-from .driver import SLOW, WizardDriver
 
 log = logging.getLogger(__name__)
 

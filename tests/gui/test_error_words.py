@@ -16,11 +16,10 @@ from custodian_app.backend.errors import BackendTimeout, BackendUnreachable
 from custodian_app.domain.flow import Step
 from custodian_app.gui import i18n
 from custodian_app.gui.error_words import PORT_WORDS, WORDS, words_for
+from custodian_app.gui.qa.driver import SLOW, WizardDriver
 from custodian_app.gui.workers import describe_error
 from custodian_app.link.errors import LinkClosed, LinkTimeout, PortError
 from custodian_app.store.errors import AccountLocked, TerminalBusy, WrongPassword
-
-from .driver import SLOW, WizardDriver
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 RAW = re.compile(r"Errno|Error\b|Exception|Traceback|attempt\(s\)|\(s\)")

@@ -7,9 +7,8 @@ from __future__ import annotations
 import sys
 
 from custodian_app.domain.flow import Step
+from custodian_app.gui.qa.driver import WizardDriver
 from custodian_app.gui.workers import GUI_SWITCH_INTERVAL_S, Hold, Job, PoolRunner, Runners
-
-from .driver import WizardDriver
 
 
 def test_the_gui_takes_the_interpreter_in_short_turns():

@@ -14,8 +14,7 @@ from PySide6.QtWidgets import QWizard
 
 from custodian_app.domain.flow import Step
 from custodian_app.gui import i18n
-
-from .driver import WizardDriver
+from custodian_app.gui.qa.driver import WizardDriver
 
 ROOT = Path(__file__).resolve().parents[2]
 TS = ROOT / "resources" / "translations" / "custodian_zh_CN.ts"

@@ -18,9 +18,8 @@ from pypdf import PdfReader
 from custodian_app import clearing
 from custodian_app.domain.flow import Step
 from custodian_app.domain.generator import build_documents
+from custodian_app.gui.qa.driver import WizardDriver
 from custodian_app.journal.writer import write_cycle
-
-from .driver import WizardDriver
 
 DIALECTS = ("ncr", "hyosung", "grg")
 # what the ATM's journal can show (a journal has no stated totals to bend)

@@ -22,8 +22,7 @@ from PySide6.QtWidgets import (
 from custodian_app.domain.flow import Step
 from custodian_app.gui import i18n
 from custodian_app.gui.main_window import MainWindow
-
-from .driver import SLOW, WizardDriver
+from custodian_app.gui.qa.driver import SLOW, WizardDriver
 
 FIELDS = (QLineEdit, QAbstractSpinBox, QComboBox, QAbstractButton, QTableView)
 

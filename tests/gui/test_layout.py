@@ -4,8 +4,7 @@ stands where nothing has arrived yet."""
 from __future__ import annotations
 
 from custodian_app.domain.flow import Step
-
-from .driver import WizardDriver
+from custodian_app.gui.qa.driver import WizardDriver
 
 
 def fully_shown(widget) -> bool:

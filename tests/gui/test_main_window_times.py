@@ -10,8 +10,7 @@ import pytest
 
 from custodian_app.gui.error_words import local_time
 from custodian_app.gui.main_window import MainWindow
-
-from .driver import SLOW
+from custodian_app.gui.qa.driver import SLOW
 
 OLD = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$")  # what every language got before
 

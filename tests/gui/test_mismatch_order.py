@@ -7,9 +7,8 @@ from PySide6.QtCore import Qt
 
 from custodian_app.domain.flow import Step
 from custodian_app.gui.models import SORT_ROLE
+from custodian_app.gui.qa.driver import WizardDriver
 from custodian_app.gui.wizard.reconcile_page import sort_choice
-
-from .driver import WizardDriver
 
 
 def to_reconcile(qtbot, world, ctx) -> WizardDriver:

@@ -6,8 +6,7 @@ from __future__ import annotations
 from pypdf import PdfReader
 
 from custodian_app.domain.flow import Step
-
-from .driver import SLOW, WizardDriver
+from custodian_app.gui.qa.driver import SLOW, WizardDriver
 
 
 def test_the_draft_is_ready_when_the_report_page_opens(qtbot, world_factory, make_ctx):

@@ -9,8 +9,7 @@ from custodian_app import clearing
 from custodian_app.domain.flow import Step
 from custodian_app.gui import dialogs
 from custodian_app.gui.main_window import MainWindow
-
-from .driver import SLOW, WizardDriver
+from custodian_app.gui.qa.driver import SLOW, WizardDriver
 
 
 class Answers:

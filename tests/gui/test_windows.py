@@ -11,10 +11,9 @@ from PySide6.QtWidgets import QApplication
 from custodian_app.domain.flow import Step
 from custodian_app.gui import dialogs, i18n, printing
 from custodian_app.gui.main_window import MainWindow
+from custodian_app.gui.qa.driver import SLOW, WizardDriver
 from custodian_app.gui.settings_dialog import SettingsDialog
 from custodian_app.settings.config import load_settings
-
-from .driver import SLOW, WizardDriver
 
 
 def test_settings_are_saved_to_the_file_and_used_at_once(qtbot, make_ctx):

@@ -10,8 +10,7 @@ from PySide6.QtCore import Qt
 from custodian_app import clearing
 from custodian_app.domain.flow import State, Step
 from custodian_app.gui.models import category_name
-
-from .driver import SLOW, WizardDriver
+from custodian_app.gui.qa.driver import SLOW, WizardDriver
 
 
 def stored_session(session_id):

@@ -8,9 +8,8 @@ import os
 from PySide6.QtCore import Qt
 
 from custodian_app.domain.flow import Step
+from custodian_app.gui.qa.driver import SLOW, WizardDriver
 from custodian_app.link.simulator import Faults
-
-from .driver import SLOW, WizardDriver
 
 
 def signed_in(qtbot, ctx, **kw):
